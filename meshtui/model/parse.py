@@ -1,0 +1,169 @@
+"""Plain objects (from YAML or the API server) → validated typed resources, with diagnostics.
+
+Pure: no I/O. The loader (files, stdin) and the cluster source both feed this, so a folder and a
+cluster with the same objects give the same snapshot."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshtui.model import validate
+from meshtui.model.istio import ISTIO_KINDS, ISTIO_VERSIONS, Resource
+from meshtui.model.k8s import K8S_KINDS
+from meshtui.model.schema import Ctx, parse_into
+from meshtui.model.snapshot import MeshConfig, MeshSnapshot, build
+from meshtui.model.source import ERROR, INFO, WARNING, Diagnostic, Source
+
+
+@dataclass(frozen=True, slots=True)
+class RawDoc:
+    """One object as plain data (shaped like `kubectl get -o json`) and where it came from."""
+
+    data: Any
+    file: str
+    line: int | None = None
+
+
+@dataclass
+class LoadResult:
+    snapshot: MeshSnapshot
+    diagnostics: list[Diagnostic]
+    skipped_kinds: dict[str, int] = field(default_factory=dict)
+    left_out: int = 0
+    loaded: int = 0
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == ERROR]
+
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def locate(raw: Any, path: str) -> tuple[int | None, int | None]:
+    """The (line, column) of `path` (`spec.http[0].route`) inside a position-aware object; the
+    deepest known position when the path goes further than the data."""
+    node = raw
+    best: tuple[int | None, int | None] = (getattr(raw, "line", None), getattr(raw, "column", None))
+    for m in _TOKEN.finditer(path):
+        key: Any = m.group(1) if m.group(1) is not None else int(m.group(2))
+        pos = getattr(node, "pos", None)
+        try:
+            child = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+        if pos is not None:
+            try:
+                best = pos[key]
+            except (KeyError, IndexError, TypeError):
+                pass
+        node = child
+    return best
+
+
+def _kind_class(api_version: str, kind: str) -> tuple[type[Resource] | None, bool]:
+    if kind in ISTIO_KINDS and api_version in ISTIO_VERSIONS:
+        return ISTIO_KINDS[kind], True
+    spec = K8S_KINDS.get(kind)
+    if spec is not None:
+        prefix, cls = spec
+        if api_version == prefix or (prefix.endswith("/") and api_version.startswith(prefix)):
+            return cls, False
+    return None, False
+
+
+def _flatten(doc: RawDoc, out: list[RawDoc], depth: int = 0) -> None:
+    data = doc.data
+    if isinstance(data, dict) and isinstance(data.get("kind"), str) and data["kind"].endswith("List") and isinstance(data.get("items"), list):
+        items = data["items"]
+        pos = getattr(items, "pos", None)
+        for i, item in enumerate(items):
+            line = pos[i][0] if pos else doc.line
+            if depth < 4:
+                _flatten(RawDoc(item, doc.file, line), out, depth + 1)
+        return
+    out.append(doc)
+
+
+def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[list[Resource], list[Diagnostic], dict[str, int], int, dict]:
+    """Validate and type every object. Returns (kept objects, diagnostics, skipped kinds,
+    number left out, raw data by key). Later duplicates replace earlier ones."""
+    flat: list[RawDoc] = []
+    for d in docs:
+        _flatten(d, flat)
+    diags: list[Diagnostic] = []
+    skipped: dict[str, int] = {}
+    kept: dict[tuple[str, str, str], tuple[Resource, Source]] = {}
+    raws: dict[tuple[str, str, str], Any] = {}
+    left_out = 0
+    for doc in flat:
+        data = doc.data
+        where = Source(doc.file, doc.line, None, "")
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            diags.append(Diagnostic(ERROR, f"expected a Kubernetes object (a map with apiVersion and kind), got {type(data).__name__}", where))
+            left_out += 1
+            continue
+        kind, api = data.get("kind"), data.get("apiVersion")
+        if not isinstance(kind, str) or not isinstance(api, str):
+            missing = "kind" if not isinstance(kind, str) else "apiVersion"
+            line = getattr(data, "line", doc.line)
+            diags.append(Diagnostic(ERROR, f"{missing} is missing or not a string", Source(doc.file, line, None, missing)))
+            left_out += 1
+            continue
+        cls, is_istio = _kind_class(api, kind)
+        if cls is None:
+            skipped[f"{api}/{kind}"] = skipped.get(f"{api}/{kind}", 0) + 1
+            continue
+        meta = data.get("metadata")
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta.get("name"):
+            line, col = locate(data, "metadata.name")
+            diags.append(Diagnostic(ERROR, "metadata.name is required", Source(doc.file, line, col, "metadata.name"), kind))
+            left_out += 1
+            continue
+        name = meta["name"]
+        ns = meta.get("namespace") if kind != "Namespace" else ""
+        if ns is None or ns == "":
+            ns = "" if kind == "Namespace" else default_namespace
+        if not isinstance(ns, str):
+            line, col = locate(data, "metadata.namespace")
+            diags.append(Diagnostic(ERROR, "metadata.namespace must be a string", Source(doc.file, line, col, "metadata.namespace"), kind, "", name))
+            left_out += 1
+            continue
+        ctx = Ctx(doc.file, diags, strict=is_istio)
+        ctx.kind, ctx.namespace, ctx.name = kind, ns, name
+        obj = parse_into(cls, data, "", ctx)
+        if not obj.metadata.namespace and kind != "Namespace":
+            object.__setattr__(obj.metadata, "namespace", ns)
+        if is_istio and obj.spec is None:  # type: ignore[attr-defined]
+            line, col = locate(data, "spec")
+            diags.append(Diagnostic(ERROR, "spec is required", Source(doc.file, line, col, "spec"), kind, ns, name))
+            ctx.errors += 1
+        if ctx.errors == 0:
+            for path, reason in validate.check(obj):
+                line, col = locate(data, path)
+                diags.append(Diagnostic(ERROR, reason, Source(doc.file, line, col, path), kind, ns, name))
+                ctx.errors += 1
+        if ctx.errors:
+            left_out += 1
+            continue
+        key = obj.key
+        if key in kept:
+            _, prev = kept[key]
+            diags.append(Diagnostic(WARNING, f"defined twice: {prev.at() or prev.file} and {obj.src.at() or obj.src.file}; the later one is used",
+                                    obj.src, kind, ns, name, code="MT0001"))
+        kept[key] = (obj, obj.src)
+        raws[key] = data
+    for k, n in sorted(skipped.items()):
+        diags.append(Diagnostic(INFO, f"skipped {n} object{'s' if n != 1 else ''} of kind {k} (meshtui does not use it)", Source(), code="MT0002"))
+    return [o for o, _ in kept.values()], diags, skipped, left_out, raws
+
+
+def build_snapshot(docs: list[RawDoc], default_namespace: str = "default", mesh: MeshConfig = MeshConfig()) -> LoadResult:
+    objects, diags, skipped, left_out, raws = parse_docs(docs, default_namespace)
+    snap = build(objects, diags, mesh, raws)
+    return LoadResult(snap, diags, skipped, left_out, len(objects))

@@ -1,0 +1,37 @@
+"""RE2, as Envoy and Istio use it: full-match semantics, no backtracking. Never Python's `re` for
+config regexes. Compiled patterns are cached (the same regex appears on many routes)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import re2
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # RE2 would otherwise print to stderr behind the user's back
+
+
+class RegexError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def compile_re2(pattern: str):
+    try:
+        return re2.compile(pattern, _OPTIONS)
+    except Exception as exc:  # re2._re2.Error carries bytes
+        arg = exc.args[0] if exc.args else exc
+        msg = arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
+        raise RegexError(msg) from None
+
+
+def regex_error(pattern: str) -> str | None:
+    try:
+        compile_re2(pattern)
+    except RegexError as exc:
+        return f"invalid regex {pattern!r}: {exc}"
+    return None
+
+
+def full_match(pattern: str, text: str) -> bool:
+    return compile_re2(pattern).fullmatch(text) is not None

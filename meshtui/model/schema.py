@@ -1,0 +1,322 @@
+"""A small typed parser: plain data (from YAML or the API server) → frozen dataclasses.
+
+Each model class declares its fields with type hints; `parse(cls, data, ...)` checks types the way
+the API server's schema and Istio's admission would, records the source of every object, reports
+bad values as errors (the object is then left out) and unknown fields as warnings. Field names are
+the camelCase of the attribute unless `fld(name=...)` says otherwise."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Union, get_args, get_origin
+
+from meshtui.model.source import ERROR, NOWHERE, WARNING, Diagnostic, Source
+from meshtui.model.yamlpos import position
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    """Base of every parsed object: where it came from."""
+
+    src: Source = field(default=NOWHERE, compare=False, repr=False)
+
+
+class IntOrString:
+    """Marker type for Kubernetes int-or-string fields (targetPort)."""
+
+
+class Duration(str):
+    """A duration as written (`1.5s`, `100ms`, `1h30m`), validated; `.seconds` is its value."""
+
+    seconds: float
+
+    def __new__(cls, text: str, seconds: float) -> "Duration":
+        obj = super().__new__(cls, text)
+        obj.seconds = seconds
+        return obj
+
+
+_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float | None:
+    """Go's time.ParseDuration grammar (what Istio accepts in YAML); None if it is not one."""
+    t = text.strip()
+    if not t:
+        return None
+    sign = 1.0
+    if t[0] in "+-":
+        sign = -1.0 if t[0] == "-" else 1.0
+        t = t[1:]
+    if t == "0":
+        return 0.0
+    total = 0.0
+    pos = 0
+    while pos < len(t):
+        m = _DUR_PART.match(t, pos)
+        if not m:
+            return None
+        total += float(m.group(1)) * _UNIT[m.group(2)]
+        pos = m.end()
+    return sign * total
+
+
+def fld(default: Any = None, *, name: str | None = None, required: bool = False,
+        check: Callable[[Any], str | None] | None = None) -> Any:
+    """A model field. `check(value)` returns an error message or None."""
+    meta = {"name": name, "required": required, "check": check}
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=type(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+class Ctx:
+    """Collects diagnostics while one object is parsed."""
+
+    __slots__ = ("file", "diagnostics", "errors", "kind", "namespace", "name", "strict")
+
+    def __init__(self, file: str, diagnostics: list[Diagnostic], strict: bool = True):
+        self.file = file
+        self.strict = strict
+        self.diagnostics = diagnostics
+        self.errors = 0
+        self.kind = ""
+        self.namespace = ""
+        self.name = ""
+
+    def src(self, container: Any, key: Any, path: str) -> Source:
+        line, col = position(container, key)
+        return Source(self.file, line, col, path)
+
+    def error(self, container: Any, key: Any, path: str, message: str) -> None:
+        self.errors += 1
+        self.diagnostics.append(Diagnostic(ERROR, message, self.src(container, key, path),
+                                           self.kind, self.namespace, self.name))
+
+    def warn(self, container: Any, key: Any, path: str, message: str, code: str = "IST0133") -> None:
+        self.diagnostics.append(Diagnostic(WARNING, message, self.src(container, key, path),
+                                           self.kind, self.namespace, self.name, code=code))
+
+
+class _Bad(Exception):
+    pass
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def _typename(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+Conv = Callable[[Any, str, Ctx, Any, Any], Any]
+
+
+def _conv_str(v, path, ctx, c, k):
+    if isinstance(v, str):
+        return v
+    raise _Bad(f"must be a string, got {_typename(v)} {v!r}")
+
+
+def _conv_int(v, path, ctx, c, k):
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    raise _Bad(f"must be an integer, got {_typename(v)} {v!r}")
+
+
+def _conv_float(v, path, ctx, c, k):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    raise _Bad(f"must be a number, got {_typename(v)} {v!r}")
+
+
+def _conv_bool(v, path, ctx, c, k):
+    if isinstance(v, bool):
+        return v
+    raise _Bad(f"must be true or false, got {_typename(v)} {v!r}")
+
+
+def _conv_any(v, path, ctx, c, k):
+    return v
+
+
+def _conv_int_or_str(v, path, ctx, c, k):
+    if isinstance(v, (int, str)) and not isinstance(v, bool):
+        return v
+    raise _Bad(f"must be an integer or a string, got {_typename(v)} {v!r}")
+
+
+def _conv_duration(v, path, ctx, c, k):
+    if not isinstance(v, str):
+        raise _Bad(f"must be a duration such as '1s' or '250ms', got {_typename(v)} {v!r}")
+    seconds = parse_duration(v)
+    if seconds is None:
+        raise _Bad(f"{v!r} is not a duration (write e.g. '10s', '250ms', '1m30s')")
+    if seconds < 0:
+        raise _Bad(f"duration {v!r} must not be negative")
+    return Duration(v, seconds)
+
+
+def _literal(options: tuple[str, ...]) -> Conv:
+    allowed = frozenset(options)
+
+    def conv(v, path, ctx, c, k):
+        if isinstance(v, str) and v in allowed:
+            return v
+        raise _Bad(f"must be one of {', '.join(options)}; got {v!r}")
+
+    return conv
+
+
+def _tuple(item: Conv) -> Conv:
+    def conv(v, path, ctx, c, k):
+        if not isinstance(v, list):
+            raise _Bad(f"must be a list, got {_typename(v)}")
+        out = []
+        for i, x in enumerate(v):
+            p = f"{path}[{i}]"
+            try:
+                out.append(item(x, p, ctx, v, i))
+            except _Bad as exc:
+                ctx.error(v, i, p, str(exc))
+        return tuple(out)
+
+    return conv
+
+
+def _mapping(item: Conv) -> Conv:
+    def conv(v, path, ctx, c, k):
+        if not isinstance(v, dict):
+            raise _Bad(f"must be a map, got {_typename(v)}")
+        out = {}
+        for key, x in v.items():
+            if not isinstance(key, str):
+                ctx.error(v, key, f"{path}.{key}", f"keys must be strings, got {_typename(key)} {key!r}")
+                continue
+            p = f"{path}.{key}"
+            try:
+                out[key] = item(x, p, ctx, v, key)
+            except _Bad as exc:
+                ctx.error(v, key, p, str(exc))
+        return out
+
+    return conv
+
+
+def _model(cls: type) -> Conv:
+    def conv(v, path, ctx, c, k):
+        if not isinstance(v, dict):
+            raise _Bad(f"must be an object, got {_typename(v)} {v!r}")
+        return parse_into(cls, v, path, ctx, c, k)
+
+    return conv
+
+
+_SIMPLE: dict[Any, Conv] = {
+    str: _conv_str, int: _conv_int, float: _conv_float, bool: _conv_bool, Any: _conv_any,
+    IntOrString: _conv_int_or_str, Duration: _conv_duration, dict: _conv_any,
+}
+
+
+def _converter(tp: Any) -> Conv:
+    if tp in _SIMPLE:
+        return _SIMPLE[tp]
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return _converter(args[0])
+        return _conv_any
+    if origin is Literal:
+        return _literal(get_args(tp))
+    if origin is tuple:
+        return _tuple(_converter(get_args(tp)[0]))
+    if origin is dict:
+        return _mapping(_converter(get_args(tp)[1]))
+    if dataclasses.is_dataclass(tp):
+        return _model(tp)
+    raise TypeError(f"no converter for {tp!r}")
+
+
+@dataclass
+class _Plan:
+    fields: list[tuple[str, str, Conv, bool, Any]]  # attr, yaml name, converter, required, check
+    by_yaml: dict[str, int]
+
+
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        entries = []
+        for f in dataclasses.fields(cls):
+            if f.name == "src" or not f.init:
+                continue
+            meta = f.metadata or {}
+            yname = meta.get("name") or camel(f.name)
+            entries.append((f.name, yname, _converter(hints[f.name]), bool(meta.get("required")), meta.get("check")))
+        plan = _Plan(entries, {e[1]: i for i, e in enumerate(entries)})
+        _PLANS[cls] = plan
+    return plan
+
+
+def parse_into(cls: type, data: dict, path: str, ctx: Ctx, container: Any = None, key: Any = None) -> Any:
+    """Parse `data` into `cls`, recording errors in ctx. Fields with bad values are left at their
+    defaults (the caller checks ctx.errors to decide whether to keep the object)."""
+    plan = _plan(cls)
+    kwargs: dict[str, Any] = {}
+    by_yaml = plan.by_yaml
+    prefix = f"{path}." if path else ""
+    for yname, value in data.items():
+        idx = by_yaml.get(yname)
+        if idx is None:
+            if ctx.strict and isinstance(yname, str):
+                ctx.warn(data, yname, prefix + yname, f"unknown field {yname!r}")
+            continue
+        attr, _, conv, _, check = plan.fields[idx]
+        if value is None:
+            continue  # null is "unset", as protobuf JSON treats it
+        p = prefix + yname
+        try:
+            out = conv(value, p, ctx, data, yname)
+            if check is not None:
+                msg = check(out)
+                if msg:
+                    raise _Bad(msg)
+            kwargs[attr] = out
+        except _Bad as exc:
+            ctx.error(data, yname, p, str(exc))
+    for attr, yname, _, required, _ in plan.fields:
+        if required and attr not in kwargs and yname not in data:
+            ctx.error(data, None, prefix + yname, f"{yname} is required")
+    line, col = position(container, key) if container is not None else (getattr(data, "line", None), getattr(data, "column", None))
+    if line is None:
+        line, col = getattr(data, "line", None), getattr(data, "column", None)
+    kwargs["src"] = Source(ctx.file, line, col, path)
+    return cls(**kwargs)

@@ -1,0 +1,413 @@
+"""MeshSnapshot: the immutable, indexed view of one mesh that every later stage reads.
+
+Built once per load (or per cluster change) by `build()`; translate/simulate/analyze only read it.
+Registry services follow Istio's model.Service: one per Kubernetes Service and one per
+ServiceEntry host, each with its endpoints already resolved."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshtui.model.istio import (
+    DestinationRule,
+    Gateway,
+    Resource,
+    ServiceEntry,
+    Sidecar,
+    VirtualService,
+    WorkloadEntry,
+)
+from meshtui.model.k8s import Deployment, EndpointSlice, Endpoints, Namespace, Pod, Service, StatefulSet
+from meshtui.model.protocol import k8s_port_protocol, se_port_protocol
+from meshtui.model.source import Diagnostic, Source
+
+
+@dataclass(frozen=True)
+class MeshConfig:
+    """The MeshConfig values that change routing, at Istio's defaults."""
+
+    root_namespace: str = "istio-system"
+    domain_suffix: str = "cluster.local"
+    outbound_traffic_policy: str = "ALLOW_ANY"
+    default_export_to: tuple[str, ...] = ("*",)
+    enable_auto_mtls: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    address: str
+    port: int  # the port the workload listens on (resolved target port)
+    port_name: str  # the service port name this endpoint serves
+    labels: dict[str, str]
+    pod: str = ""  # "ns/name" of the pod or workload entry, when known
+    ready: bool = True
+    synthesized: bool = False  # made up from a Deployment/StatefulSet template
+    origin: str = ""  # where it came from, for people: "EndpointSlice default/reviews-abc"
+    locality: str = ""
+    weight: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SvcPort:
+    name: str
+    port: int
+    protocol: str  # Istio protocol: HTTP, HTTP2, GRPC, TCP, HTTPS, TLS, UNSUPPORTED, ...
+    target_port: int | str | None = None
+
+
+@dataclass(frozen=True)
+class RegistryService:
+    hostname: str
+    namespace: str
+    name: str
+    origin: str  # "k8s" | "serviceentry"
+    resource: Resource
+    ports: tuple[SvcPort, ...]
+    addresses: tuple[str, ...]
+    resolution: str  # ClientSideLB | DNSLB | DNSRoundRobinLB | Passthrough | Alias | DynamicDNS
+    export_to: frozenset[str]
+    mesh_external: bool = False
+    selector: dict[str, str] = field(default_factory=dict)
+    endpoints: tuple[Endpoint, ...] = ()
+    alias_target: str = ""
+    endpoint_origin: str = ""  # "EndpointSlice" | "Endpoints" | "Pods" | "synthesized" | "ServiceEntry" | "none"
+
+    def port(self, number: int) -> SvcPort | None:
+        for p in self.ports:
+            if p.port == number:
+                return p
+        return None
+
+    def endpoints_for(self, port: SvcPort) -> list[Endpoint]:
+        return [e for e in self.endpoints if e.port_name == port.name or (not e.port_name and len(self.ports) == 1)]
+
+    def visible_to(self, namespace: str) -> bool:
+        return exported_to(self.export_to, self.namespace, namespace)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Something that runs a proxy: a Pod, or a Deployment/StatefulSet whose pods are derived
+    from its template when the sources hold no Pods."""
+
+    kind: str
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    ip: str = ""
+    synthesized: bool = False
+    resource: Resource | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def exported_to(export_to: frozenset[str] | tuple[str, ...], owner_ns: str, viewer_ns: str) -> bool:
+    if not export_to or "*" in export_to:
+        return True
+    if "~" in export_to:
+        return False
+    if "." in export_to and owner_ns == viewer_ns:
+        return True
+    return viewer_ns in export_to
+
+
+def labels_match(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+@dataclass(frozen=True)
+class MeshSnapshot:
+    virtual_services: tuple[VirtualService, ...] = ()
+    destination_rules: tuple[DestinationRule, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+    service_entries: tuple[ServiceEntry, ...] = ()
+    sidecars: tuple[Sidecar, ...] = ()
+    workload_entries: tuple[WorkloadEntry, ...] = ()
+    namespaces: tuple[Namespace, ...] = ()
+    services: tuple[Service, ...] = ()
+    endpoint_slices: tuple[EndpointSlice, ...] = ()
+    endpoints: tuple[Endpoints, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
+    statefulsets: tuple[StatefulSet, ...] = ()
+    mesh: MeshConfig = MeshConfig()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    live_faults: tuple[Any, ...] = ()  # meshtui.edits.model.FaultEdit overlays
+    # indexes, filled by build()
+    registry: tuple[RegistryService, ...] = ()
+    services_by_host: dict[str, tuple[RegistryService, ...]] = field(default_factory=dict)
+    by_key: dict[tuple[str, str, str], Resource] = field(default_factory=dict)
+    workloads: tuple[Workload, ...] = ()
+    raw: dict[tuple[str, str, str], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    # ---------------------------------------------------------------- look-ups
+
+    def get(self, kind: str, namespace: str, name: str) -> Resource | None:
+        return self.by_key.get((kind, namespace, name))
+
+    def all_resources(self) -> list[Resource]:
+        return list(self.by_key.values())
+
+    def namespaces_in_use(self) -> list[str]:
+        return sorted({k[1] for k in self.by_key if k[1]} | {n.name for n in self.namespaces})
+
+    def find_workload(self, ref: str) -> Workload | None:
+        ns, _, name = ref.rpartition("/")
+        ns = ns or "default"
+        for w in self.workloads:
+            if w.namespace == ns and w.name == name:
+                return w
+        # a Deployment name given where Pods exist: its first pod
+        dep = self.get("Deployment", ns, name) or self.get("StatefulSet", ns, name)
+        if dep is not None:
+            sel = dep.spec.selector.match_labels if dep.spec and dep.spec.selector else {}
+            for w in self.workloads:
+                if w.kind == "Pod" and w.namespace == ns and sel and labels_match(sel, w.labels):
+                    return w
+        return None
+
+    def workload_names(self) -> list[str]:
+        names = {w.ref for w in self.workloads}
+        names |= {f"{d.namespace}/{d.name}" for d in (*self.deployments, *self.statefulsets)}
+        return sorted(names)
+
+    def content_hash(self) -> str:
+        h = hashlib.sha256()
+        for key in sorted(self.by_key):
+            h.update(repr(key).encode())
+            h.update(repr(self.by_key[key]).encode())
+        return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------- building
+
+
+def _fqdn(name: str, ns: str, suffix: str) -> str:
+    return f"{name}.{ns}.svc.{suffix}"
+
+
+def _export_set(values: tuple[str, ...] | list[str], default: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(values) if values else frozenset(default)
+
+
+def _resolve_target(sp_target: int | str | None, svc_port: int, pod: Pod | None) -> int:
+    if isinstance(sp_target, int):
+        return sp_target
+    if isinstance(sp_target, str) and sp_target:
+        if sp_target.isdigit():
+            return int(sp_target)
+        if pod is not None and pod.spec is not None:
+            for c in pod.spec.containers:
+                for cp in c.ports:
+                    if cp.name == sp_target:
+                        return cp.container_port
+        return svc_port
+    return svc_port
+
+
+def _synth_ip(seed: str) -> str:
+    d = hashlib.sha256(seed.encode()).digest()
+    return f"10.255.{d[0]}.{max(d[1], 1)}"
+
+
+def _k8s_endpoints(svc: Service, snap_pods: dict[str, list[Pod]], slices: dict[tuple[str, str], list[EndpointSlice]],
+                   eps: dict[tuple[str, str], Endpoints], workloads_by_ns: dict[str, list[Resource]],
+                   pod_by_name: dict[tuple[str, str], Pod]) -> tuple[tuple[Endpoint, ...], str]:
+    ns, name = svc.namespace, svc.name
+    selector = svc.spec.selector
+    ports = svc.spec.ports
+    out: list[Endpoint] = []
+    found = slices.get((ns, name))
+    if found:
+        for sl in found:
+            for ep in sl.endpoints:
+                if not ep.addresses:
+                    continue
+                ready = ep.conditions.ready if ep.conditions and ep.conditions.ready is not None else True
+                pod = None
+                if ep.target_ref is not None and ep.target_ref.kind in ("Pod", ""):
+                    pod = pod_by_name.get((ep.target_ref.namespace or ns, ep.target_ref.name))
+                labels = dict(pod.metadata.labels) if pod else dict(selector)
+                podref = f"{pod.namespace}/{pod.name}" if pod else (f"{ns}/{ep.target_ref.name}" if ep.target_ref else "")
+                for p in sl.ports or ():
+                    out.append(Endpoint(ep.addresses[0], p.port, p.name, labels, podref, ready,
+                                        origin=f"EndpointSlice {ns}/{sl.name}", locality=ep.zone))
+        return tuple(out), "EndpointSlice"
+    legacy = eps.get((ns, name))
+    if legacy is not None and legacy.subsets:
+        for sub in legacy.subsets:
+            for ready, addrs in ((True, sub.addresses), (False, sub.not_ready_addresses)):
+                for a in addrs:
+                    pod = pod_by_name.get((ns, a.target_ref.name)) if a.target_ref else None
+                    labels = dict(pod.metadata.labels) if pod else dict(selector)
+                    for p in sub.ports:
+                        out.append(Endpoint(a.ip, p.port, p.name, labels, f"{ns}/{a.target_ref.name}" if a.target_ref else "",
+                                            ready, origin=f"Endpoints {ns}/{name}"))
+        return tuple(out), "Endpoints"
+    if not selector:
+        return (), "none"
+    pods = [p for p in snap_pods.get(ns, []) if labels_match(selector, p.metadata.labels)]
+    if pods:
+        for pod in pods:
+            if not pod.status or not pod.status.pod_ip:
+                continue
+            ready = pod.ready or svc.spec.publish_not_ready_addresses
+            for sp in ports:
+                out.append(Endpoint(pod.status.pod_ip, _resolve_target(sp.target_port, sp.port, pod), sp.name,
+                                    dict(pod.metadata.labels), f"{ns}/{pod.name}", ready, origin=f"Pod {ns}/{pod.name}"))
+        return tuple(out), "Pods"
+    for wl in workloads_by_ns.get(ns, []):
+        spec = wl.spec
+        if spec is None or spec.template is None or spec.template.metadata is None:
+            continue
+        tlabels = spec.template.metadata.labels
+        if not labels_match(selector, tlabels):
+            continue
+        replicas = 1 if spec.replicas is None else spec.replicas
+        for i in range(min(replicas, 64)):
+            podname = f"{wl.name}-{i}" if wl.kind == "StatefulSet" else f"{wl.name}-synth-{i}"
+            fake = Pod(kind="Pod", metadata=wl.metadata, spec=spec.template.spec)
+            for sp in ports:
+                out.append(Endpoint(_synth_ip(f"{ns}/{podname}"), _resolve_target(sp.target_port, sp.port, fake), sp.name,
+                                    dict(tlabels), f"{ns}/{podname}", True, synthesized=True,
+                                    origin=f"synthesized from {wl.kind} {ns}/{wl.name} (replica {i + 1} of {replicas})"))
+    return tuple(out), "synthesized" if out else "none"
+
+
+def _se_services(se: ServiceEntry, mesh: MeshConfig, pods: dict[str, list[Pod]], wes: list[WorkloadEntry]) -> list[RegistryService]:
+    s = se.spec
+    resolution = {None: "Passthrough", "NONE": "Passthrough", "STATIC": "ClientSideLB", "DNS": "DNSLB",
+                  "DNS_ROUND_ROBIN": "DNSRoundRobinLB", "DYNAMIC_DNS": "DynamicDNS"}[s.resolution]
+    ports = tuple(SvcPort(p.name, p.number, se_port_protocol(p.protocol, p.name, p.number), p.target_port) for p in s.ports)
+    eps: list[Endpoint] = []
+    origin = "ServiceEntry"
+    if s.endpoints:
+        for i, we in enumerate(s.endpoints):
+            for sp in ports:
+                target = we.ports.get(sp.name) or sp.target_port or sp.port
+                eps.append(Endpoint(we.address, int(target), sp.name, dict(we.labels), f"{se.namespace}/{se.name}#endpoints[{i}]",
+                                    True, origin=f"ServiceEntry {se.namespace}/{se.name} spec.endpoints[{i}]",
+                                    locality=we.locality, weight=we.weight))
+    elif s.workload_selector is not None:
+        sel = s.workload_selector.labels
+        for pod in pods.get(se.namespace, []):
+            if labels_match(sel, pod.metadata.labels) and pod.status and pod.status.pod_ip:
+                for sp in ports:
+                    eps.append(Endpoint(pod.status.pod_ip, int(sp.target_port or sp.port), sp.name, dict(pod.metadata.labels),
+                                        f"{pod.namespace}/{pod.name}", pod.ready, origin=f"Pod {pod.namespace}/{pod.name}"))
+        for we in wes:
+            if we.namespace == se.namespace and labels_match(sel, {**we.metadata.labels, **we.spec.labels}):
+                for sp in ports:
+                    target = we.spec.ports.get(sp.name) or sp.target_port or sp.port
+                    eps.append(Endpoint(we.spec.address, int(target), sp.name, {**we.metadata.labels, **we.spec.labels},
+                                        f"{we.namespace}/{we.name}", True, origin=f"WorkloadEntry {we.namespace}/{we.name}"))
+    elif resolution in ("DNSLB", "DNSRoundRobinLB"):
+        origin = "DNS"
+    out = []
+    addresses = tuple(a.removesuffix("/32") for a in s.addresses)
+    for host in s.hosts:
+        host_eps = eps
+        if not eps and resolution in ("DNSLB", "DNSRoundRobinLB") and not host.startswith("*"):
+            host_eps = [Endpoint(host, int(sp.target_port or sp.port), sp.name, {}, "", True, origin="DNS name of the host")
+                        for sp in ports]
+        out.append(RegistryService(
+            hostname=host, namespace=se.namespace, name=se.name, origin="serviceentry", resource=se, ports=ports,
+            addresses=addresses, resolution=resolution, export_to=_export_set(s.export_to, mesh.default_export_to),
+            mesh_external=(s.location or "MESH_EXTERNAL") == "MESH_EXTERNAL", selector=dict(s.workload_selector.labels) if s.workload_selector else {},
+            endpoints=tuple(host_eps), endpoint_origin=origin if host_eps else "none"))
+    return out
+
+
+def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConfig = MeshConfig(),
+          raw: dict[tuple[str, str, str], Any] | None = None) -> MeshSnapshot:
+    """Index validated objects into a snapshot. `objects` are already de-duplicated."""
+    groups: dict[str, list[Resource]] = defaultdict(list)
+    by_key: dict[tuple[str, str, str], Resource] = {}
+    for obj in objects:
+        groups[obj.kind].append(obj)
+        by_key[obj.key] = obj
+
+    pods: list[Pod] = groups.get("Pod", [])  # type: ignore[assignment]
+    pods_by_ns: dict[str, list[Pod]] = defaultdict(list)
+    pod_by_name: dict[tuple[str, str], Pod] = {}
+    for p in pods:
+        pods_by_ns[p.namespace].append(p)
+        pod_by_name[(p.namespace, p.name)] = p
+    slices: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
+    for sl in groups.get("EndpointSlice", []):
+        svc_name = sl.metadata.labels.get("kubernetes.io/service-name")
+        if svc_name:
+            slices[(sl.namespace, svc_name)].append(sl)  # type: ignore[arg-type]
+    eps = {(e.namespace, e.name): e for e in groups.get("Endpoints", [])}
+    wl_by_ns: dict[str, list[Resource]] = defaultdict(list)
+    for w in (*groups.get("Deployment", []), *groups.get("StatefulSet", [])):
+        wl_by_ns[w.namespace].append(w)
+
+    registry: list[RegistryService] = []
+    for svc in groups.get("Service", []):
+        spec = svc.spec
+        host = _fqdn(svc.name, svc.namespace, mesh.domain_suffix)
+        ports = tuple(SvcPort(p.name, p.port, k8s_port_protocol(p.name, p.port, p.protocol, p.app_protocol), p.target_port)
+                      for p in spec.ports)
+        headless = spec.cluster_ip == "None"
+        if spec.type == "ExternalName":
+            resolution, alias = "Alias", spec.external_name
+        else:
+            resolution, alias = ("Passthrough" if headless else "ClientSideLB"), ""
+        addresses = tuple(a for a in (spec.cluster_ips or ((spec.cluster_ip,) if spec.cluster_ip else ())) if a and a != "None")
+        export = svc.metadata.annotations.get("networking.istio.io/exportTo", "")
+        endpoints, origin = _k8s_endpoints(svc, pods_by_ns, slices, eps, wl_by_ns, pod_by_name)  # type: ignore[arg-type]
+        registry.append(RegistryService(
+            hostname=host, namespace=svc.namespace, name=svc.name, origin="k8s", resource=svc, ports=ports,
+            addresses=addresses, resolution=resolution,
+            export_to=_export_set(tuple(x.strip() for x in export.split(",") if x.strip()), mesh.default_export_to),
+            mesh_external=resolution == "Alias", selector=dict(spec.selector), endpoints=endpoints, alias_target=alias,
+            endpoint_origin=origin))
+    wes = groups.get("WorkloadEntry", [])
+    for se in groups.get("ServiceEntry", []):
+        registry.extend(_se_services(se, mesh, pods_by_ns, wes))  # type: ignore[arg-type]
+
+    by_host: dict[str, list[RegistryService]] = defaultdict(list)
+    for rs in registry:
+        by_host[rs.hostname].append(rs)
+
+    workloads: list[Workload] = []
+    for p in pods:
+        workloads.append(Workload("Pod", p.namespace, p.name, dict(p.metadata.labels),
+                                  p.status.pod_ip if p.status else "", resource=p))
+    for wl in (*groups.get("Deployment", []), *groups.get("StatefulSet", [])):
+        spec = wl.spec
+        tl = dict(spec.template.metadata.labels) if spec and spec.template and spec.template.metadata else {}
+        sel = spec.selector.match_labels if spec and spec.selector else tl
+        has_pods = any(labels_match(sel, p.metadata.labels) for p in pods_by_ns.get(wl.namespace, [])) if sel else False
+        workloads.append(Workload(wl.kind, wl.namespace, wl.name, tl, "" if has_pods else _synth_ip(f"{wl.namespace}/{wl.name}-synth-0"),
+                                  synthesized=not has_pods, resource=wl))
+
+    def ordered(kind: str) -> tuple:
+        return tuple(groups.get(kind, []))
+
+    return MeshSnapshot(
+        virtual_services=ordered("VirtualService"), destination_rules=ordered("DestinationRule"),
+        gateways=ordered("Gateway"), service_entries=ordered("ServiceEntry"), sidecars=ordered("Sidecar"),
+        workload_entries=ordered("WorkloadEntry"), namespaces=ordered("Namespace"), services=ordered("Service"),
+        endpoint_slices=ordered("EndpointSlice"), endpoints=ordered("Endpoints"), pods=tuple(pods),
+        deployments=ordered("Deployment"), statefulsets=ordered("StatefulSet"), mesh=mesh,
+        diagnostics=tuple(diagnostics), registry=tuple(registry),
+        services_by_host={h: tuple(v) for h, v in by_host.items()}, by_key=by_key, workloads=tuple(workloads),
+        raw=raw or {},
+    )
+
+
+def creation_key(obj: Resource) -> tuple[str, str, str]:
+    """Istio's order for 'oldest first': creation time, then name, then namespace."""
+    ts = obj.metadata.creation_timestamp
+    return (str(ts) if ts else "", obj.metadata.name, obj.metadata.namespace)
+
+
+def source_of(obj: Resource) -> Source:
+    return obj.src

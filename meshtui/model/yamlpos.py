@@ -1,0 +1,186 @@
+"""YAML → plain Python data that remembers where every value stood.
+
+PyYAML's C parser composes the node tree (fast); we construct it ourselves instead of using
+SafeConstructor so each mapping and sequence can carry the 1-based line/column of its items.
+`PosDict`/`PosList` are ordinary dict/list subclasses: code that ignores positions still works
+(and cluster objects, which have no positions, are plain dicts)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+try:  # the C parser; the pure-Python one is a slow but correct fallback
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+class PosDict(dict):
+    """A mapping with `pos[key] = (line, column)` of each value and its own `line`/`column`."""
+
+    __slots__ = ("pos", "line", "column", "key_pos")
+
+
+class PosList(list):
+    """A sequence with `pos[i] = (line, column)` of each item and its own `line`/`column`."""
+
+    __slots__ = ("pos", "line", "column")
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, line: int | None, column: int | None, reason: str):
+        super().__init__(reason)
+        self.line = line
+        self.column = column
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDoc:
+    data: Any
+    line: int  # 1-based line where the document starts
+
+
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_BINARY = "tag:yaml.org,2002:binary"
+
+_BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+
+
+def _int(text: str) -> int:
+    t = text.replace("_", "")
+    sign = -1 if t.startswith("-") else 1
+    if t[:1] in "+-":
+        t = t[1:]
+    if t == "0":
+        return 0
+    if t.startswith("0b"):
+        return sign * int(t[2:], 2)
+    if t.startswith("0x"):
+        return sign * int(t[2:], 16)
+    if t.startswith("0o"):
+        return sign * int(t[2:], 8)
+    if t.startswith("0") and len(t) > 1:
+        return sign * int(t, 8)
+    if ":" in t:  # sexagesimal, YAML 1.1
+        value = 0
+        for part in t.split(":"):
+            value = value * 60 + int(part)
+        return sign * value
+    return sign * int(t)
+
+
+def _float(text: str) -> float:
+    t = text.replace("_", "").lower()
+    if t in (".inf", "+.inf"):
+        return float("inf")
+    if t == "-.inf":
+        return float("-inf")
+    if t == ".nan":
+        return float("nan")
+    return float(t)
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    tag = node.tag
+    value = node.value
+    if tag == _STR:
+        return value
+    if tag == _INT:
+        return _int(value)
+    if tag == _FLOAT:
+        return _float(value)
+    if tag == _BOOL:
+        return _BOOLS[value.lower()]
+    if tag == _NULL:
+        return None
+    if tag == _BINARY:
+        return base64.decodebytes(value.encode())
+    # timestamps and anything else stay as the text the user wrote
+    return value
+
+
+def _construct(node: yaml.Node, depth: int = 0) -> Any:
+    if depth > 200:
+        raise YamlSyntaxError(node.start_mark.line + 1, node.start_mark.column + 1, "nesting is too deep")
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        out = PosList()
+        out.line = node.start_mark.line + 1
+        out.column = node.start_mark.column + 1
+        pos = []
+        for item in node.value:
+            out.append(_construct(item, depth + 1))
+            pos.append((item.start_mark.line + 1, item.start_mark.column + 1))
+        out.pos = pos
+        return out
+    if isinstance(node, yaml.MappingNode):
+        out = PosDict()
+        out.line = node.start_mark.line + 1
+        out.column = node.start_mark.column + 1
+        pos: dict[Any, tuple[int, int]] = {}
+        key_pos: dict[Any, tuple[int, int]] = {}
+        for knode, vnode in node.value:
+            if knode.tag == _MERGE:  # `<<: *anchor` (Helm output sometimes has it)
+                merged = _construct(vnode, depth + 1)
+                for src in merged if isinstance(merged, list) else [merged]:
+                    if isinstance(src, dict):
+                        for k, v in src.items():
+                            if k not in out:
+                                out[k] = v
+                                pos[k] = getattr(src, "pos", {}).get(k, (vnode.start_mark.line + 1, 1))
+                continue
+            key = _construct(knode, depth + 1)
+            if isinstance(key, (dict, list)):
+                raise YamlSyntaxError(knode.start_mark.line + 1, knode.start_mark.column + 1,
+                                      "a mapping key must be a scalar")
+            out[key] = _construct(vnode, depth + 1)
+            pos[key] = (vnode.start_mark.line + 1, vnode.start_mark.column + 1)
+            key_pos[key] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
+        out.pos = pos
+        out.key_pos = key_pos
+        return out
+    raise YamlSyntaxError(node.start_mark.line + 1, None, f"unsupported YAML node {type(node).__name__}")
+
+
+def parse_yaml(text: str) -> list[YamlDoc]:
+    """Every document of a YAML (or JSON) stream, with positions. Raises YamlSyntaxError with the
+    line and column of the first problem."""
+    docs: list[YamlDoc] = []
+    try:
+        for node in yaml.compose_all(text, Loader=_Loader):
+            if node is None:
+                continue
+            docs.append(YamlDoc(_construct(node), node.start_mark.line + 1))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or str(exc)
+        if exc.context:
+            reason = f"{exc.context}: {reason}" if exc.problem else exc.context
+        raise YamlSyntaxError(mark.line + 1 if mark else None, mark.column + 1 if mark else None, reason) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(None, None, str(exc)) from None
+    except RecursionError:
+        raise YamlSyntaxError(None, None, "nesting is too deep") from None
+    return docs
+
+
+def position(container: Any, key: Any) -> tuple[int | None, int | None]:
+    """(line, column) of `container[key]` when known."""
+    pos = getattr(container, "pos", None)
+    if pos is None:
+        return (None, None)
+    try:
+        return pos[key]
+    except (KeyError, IndexError, TypeError):
+        return (None, None)
