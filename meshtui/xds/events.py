@@ -1,0 +1,73 @@
+"""What the xDS server reports: connects, pushes, ACKs, NACKs, stale requests, disconnects.
+
+Events carry both clocks: `mono` (time.monotonic, for latency figures, comparable across
+processes on one machine) and `wall` (epoch seconds, for the journal and people)."""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+CONNECT = "connect"
+DISCONNECT = "disconnect"
+PUSH = "push"
+ACK = "ack"
+NACK = "nack"
+STALE = "stale"
+HEARTBEAT = "heartbeat"
+REFUSED = "refused"  # a snapshot the server would not push (e.g. a non-loopback address in demo mode)
+
+
+@dataclass(frozen=True, slots=True)
+class XdsEvent:
+    kind: str
+    proxy: str
+    stream: int = 0
+    type: str = ""  # CDS/EDS/LDS/RDS/RTDS
+    version: str = ""
+    nonce: str = ""
+    detail: str = ""
+    names: tuple[str, ...] = ()
+    cause: tuple[str, ...] = ()
+    mono: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["names"] = list(self.names)
+        d["cause"] = list(self.cause)
+        return d
+
+
+EventListener = Callable[[XdsEvent], None]
+
+
+class EventBus:
+    """Fan-out of events to listeners, with a bounded history. Listener errors never reach the
+    server: a broken TUI widget must not break a push."""
+
+    def __init__(self, history: int = 2000) -> None:
+        self._listeners: list[EventListener] = []
+        self.history: collections.deque[XdsEvent] = collections.deque(maxlen=history)
+        self.errors = 0
+
+    def subscribe(self, cb: EventListener) -> Callable[[], None]:
+        self._listeners.append(cb)
+
+        def unsubscribe() -> None:
+            try:
+                self._listeners.remove(cb)
+            except ValueError:
+                pass
+
+        return unsubscribe
+
+    def emit(self, ev: XdsEvent) -> None:
+        self.history.append(ev)
+        for cb in list(self._listeners):
+            try:
+                cb(ev)
+            except Exception:  # noqa: BLE001 - see class docstring
+                self.errors += 1

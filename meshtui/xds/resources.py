@@ -1,0 +1,285 @@
+"""Envoy JSON (proto3-JSON dicts, Any fields carrying "@type") to packed xDS protos.
+
+Translation hands us plain dicts; the server needs `google.protobuf.Any` values. Parsing is the
+main Python cost of a push, so every resource is parsed and packed once and memoised by content:
+a re-translated resource that compares equal to the previous one reuses its packed bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from typing import Any as AnyT
+
+from google.protobuf import any_pb2, duration_pb2, json_format, struct_pb2
+from google.protobuf import symbol_database
+
+from envoy.config.cluster.v3 import cluster_pb2
+from envoy.config.endpoint.v3 import endpoint_pb2
+from envoy.config.listener.v3 import listener_pb2
+from envoy.config.route.v3 import route_pb2
+from envoy.service.discovery.v3 import discovery_pb2
+from envoy.service.runtime.v3 import rtds_pb2
+
+# The extensions translation uses most; anything else is imported on demand (_ensure_types).
+from envoy.extensions.filters.http.fault.v3 import fault_pb2 as _fault  # noqa: F401
+from envoy.extensions.filters.http.router.v3 import router_pb2 as _router  # noqa: F401
+from envoy.extensions.filters.network.http_connection_manager.v3 import (  # noqa: F401
+    http_connection_manager_pb2 as _hcm,
+)
+from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as _tcp  # noqa: F401
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as _hpo  # noqa: F401
+
+TYPE_PREFIX = "type.googleapis.com/"
+CLUSTER = TYPE_PREFIX + "envoy.config.cluster.v3.Cluster"
+ENDPOINT = TYPE_PREFIX + "envoy.config.endpoint.v3.ClusterLoadAssignment"
+LISTENER = TYPE_PREFIX + "envoy.config.listener.v3.Listener"
+ROUTE = TYPE_PREFIX + "envoy.config.route.v3.RouteConfiguration"
+RUNTIME = TYPE_PREFIX + "envoy.service.runtime.v3.Runtime"
+RESOURCE_WRAPPER = TYPE_PREFIX + "envoy.service.discovery.v3.Resource"
+
+# Order in which a change is pushed: make before break (xds_protocol "eventual consistency").
+PUSH_ORDER = (CLUSTER, ENDPOINT, LISTENER, RUNTIME, ROUTE)
+
+SHORT = {CLUSTER: "CDS", ENDPOINT: "EDS", LISTENER: "LDS", ROUTE: "RDS", RUNTIME: "RTDS"}
+BY_SHORT = {v: k for k, v in SHORT.items()}
+
+MESSAGE_FOR = {
+    CLUSTER: cluster_pb2.Cluster,
+    ENDPOINT: endpoint_pb2.ClusterLoadAssignment,
+    LISTENER: listener_pb2.Listener,
+    ROUTE: route_pb2.RouteConfiguration,
+    RUNTIME: rtds_pb2.Runtime,
+}
+
+# The RTDS layer that carries live fault percentages (see bootstrap.py).
+FAULT_LAYER = "meshtui_faults"
+
+
+class ResourceError(ValueError):
+    """A resource that cannot be turned into its proto: names the type, resource and reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class TypeResources:
+    """All resources of one type for one proxy: name -> packed Any, with a content-hash version
+    (stable across restarts, so a reconnecting Envoy that already has it gets no churn)."""
+
+    type_url: str
+    resources: dict[str, any_pb2.Any]
+    version: str
+
+    @staticmethod
+    def build(type_url: str, resources: dict[str, any_pb2.Any]) -> "TypeResources":
+        return TypeResources(type_url, resources, content_version(resources))
+
+
+def content_version(resources: dict[str, any_pb2.Any]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(resources):
+        a = resources[name]
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(a.type_url.encode())
+        h.update(b"\0")
+        h.update(hashlib.sha256(a.value).digest())
+    return h.hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class _MemoEntry:
+    source: dict
+    packed: any_pb2.Any
+
+
+@dataclass
+class Packer:
+    """Parses and packs resource dicts, reusing the packed bytes of an equal dict seen before
+    under the same (type, name). Shared by every proxy so identical clusters pack once."""
+
+    max_variants: int = 4
+    _memo: dict[tuple[str, str], list[_MemoEntry]] = field(default_factory=dict)
+    parsed: int = 0
+    reused: int = 0
+
+    def pack(self, type_url: str, name: str, resource: dict) -> any_pb2.Any:
+        key = (type_url, name)
+        variants = self._memo.get(key)
+        if variants:
+            for entry in variants:
+                if entry.source == resource:
+                    self.reused += 1
+                    return entry.packed
+        packed = parse_and_pack(type_url, name, resource)
+        self.parsed += 1
+        entry = _MemoEntry(_freeze_copy(resource), packed)
+        if variants is None:
+            self._memo[key] = [entry]
+        else:
+            variants.insert(0, entry)
+            del variants[self.max_variants:]
+        return packed
+
+    def pack_all(self, type_url: str, resources: list[dict]) -> TypeResources:
+        out: dict[str, any_pb2.Any] = {}
+        for res in resources:
+            name = resource_name(type_url, res)
+            if name in out:
+                raise ResourceError(f"{SHORT.get(type_url, type_url)} resource {name!r}: duplicate name")
+            out[name] = self.pack(type_url, name, res)
+        return TypeResources.build(type_url, out)
+
+
+def _freeze_copy(d: dict) -> dict:
+    # A deep copy, so a caller that mutates its dict later cannot poison the memo.
+    import copy
+
+    return copy.deepcopy(d)
+
+
+def resource_name(type_url: str, res: dict) -> str:
+    key = "cluster_name" if type_url == ENDPOINT else "name"
+    name = res.get(key)
+    if not isinstance(name, str) or not name:
+        raise ResourceError(f"{SHORT.get(type_url, type_url)} resource without a '{key}'")
+    return name
+
+
+def parse_and_pack(type_url: str, name: str, resource: dict) -> any_pb2.Any:
+    msg_cls = MESSAGE_FOR.get(type_url)
+    if msg_cls is None:
+        raise ResourceError(f"unknown resource type {type_url}")
+    _ensure_types(resource)
+    msg = msg_cls()
+    try:
+        json_format.ParseDict(resource, msg)
+    except json_format.ParseError as exc:
+        raise ResourceError(f"{SHORT[type_url]} resource {name!r}: {exc}") from None
+    return any_pb2.Any(type_url=type_url, value=msg.SerializeToString(deterministic=True))
+
+
+def runtime_layer(values: dict[str, float], layer: str = FAULT_LAYER) -> any_pb2.Any:
+    """The RTDS Runtime resource for fault percentages. Each value (a percentage 0..100) is sent
+    as a FractionalPercent struct in millionths, so it does not depend on the denominator the
+    route's HTTPFault default uses, and fractions of a percent survive."""
+
+    layer_struct = struct_pb2.Struct()
+    for key in sorted(values):
+        pct = float(values[key])
+        pct = min(max(pct, 0.0), 100.0)
+        layer_struct.fields[key].struct_value.update(
+            {"numerator": round(pct * 10_000), "denominator": "MILLION"}
+        )
+    rt = rtds_pb2.Runtime(name=layer, layer=layer_struct)
+    return any_pb2.Any(type_url=RUNTIME, value=rt.SerializeToString(deterministic=True))
+
+
+def wrap_with_ttl(name: str, version: str, packed: any_pb2.Any | None, ttl_seconds: float) -> any_pb2.Any:
+    """A SotW resource wrapped in `envoy.service.discovery.v3.Resource` with a TTL. Without a
+    body it is a heartbeat: Envoy only refreshes the TTL (xds_protocol.rst, "SotW TTL")."""
+
+    res = discovery_pb2.Resource(name=name, version=version)
+    res.ttl.CopyFrom(duration_from_seconds(ttl_seconds))
+    if packed is not None:
+        res.resource.CopyFrom(packed)
+    return any_pb2.Any(type_url=RESOURCE_WRAPPER, value=res.SerializeToString(deterministic=True))
+
+
+def duration_from_seconds(seconds: float) -> duration_pb2.Duration:
+    d = duration_pb2.Duration()
+    whole = int(seconds)
+    d.seconds = whole
+    d.nanos = int(round((seconds - whole) * 1e9))
+    return d
+
+
+def unpack(packed: any_pb2.Any):
+    """The message inside a packed Any (for tests and the static bootstrap)."""
+    type_url = packed.type_url
+    if type_url == RESOURCE_WRAPPER:
+        res = discovery_pb2.Resource()
+        res.ParseFromString(packed.value)
+        return res
+    msg = MESSAGE_FOR[type_url]()
+    msg.ParseFromString(packed.value)
+    return msg
+
+
+# ---- resolving "@type" names to imported proto modules ------------------------------------
+
+_tried_packages: set[str] = set()
+
+
+def _ensure_types(obj: AnyT) -> None:
+    """Import the proto modules behind every "@type" in obj, so ParseDict can resolve them."""
+    pool = symbol_database.Default().pool
+    stack = [obj]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            t = cur.get("@type")
+            if isinstance(t, str):
+                full = t.rsplit("/", 1)[-1]
+                try:
+                    pool.FindMessageTypeByName(full)
+                except KeyError:
+                    _import_package_of(full)
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
+
+
+def _import_package_of(full_name: str) -> None:
+    # envoy.extensions.filters.http.fault.v3.HTTPFault -> import every *_pb2 in that package.
+    parts = full_name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        pkg = ".".join(parts[:cut])
+        if pkg in _tried_packages:
+            continue
+        try:
+            mod = importlib.import_module(pkg)
+        except ImportError:
+            continue
+        _tried_packages.add(pkg)
+        for path in getattr(mod, "__path__", []):
+            for fname in sorted(os.listdir(path)):
+                if fname.endswith("_pb2.py"):
+                    try:
+                        importlib.import_module(f"{pkg}.{fname[:-3]}")
+                    except ImportError:
+                        pass
+        return
+
+
+# ---- loopback guard -----------------------------------------------------------------------
+
+
+def non_loopback_addresses(type_url: str, resources: list[dict]) -> list[str]:
+    """Every socket address in these resources that is not loopback (0.0.0.0 counts as not
+    loopback: it binds every interface). Demo and test mode refuse to push when this is not empty."""
+
+    found: list[str] = []
+    stack: list[AnyT] = list(resources)
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            sa = cur.get("socket_address") or cur.get("socketAddress")
+            if isinstance(sa, dict):
+                addr = sa.get("address", "")
+                if not _is_loopback(addr):
+                    found.append(f"{SHORT.get(type_url, type_url)} {addr}:{sa.get('port_value', sa.get('portValue', ''))}")
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
+    return found
+
+
+def _is_loopback(addr: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return addr in ("localhost",)
+    return ip.is_loopback
