@@ -1,0 +1,191 @@
+"""Cluster mode: read a live mesh with the official kubernetes client and keep it current.
+
+    src = open_cluster(kubeconfig, context, namespaces, timeout)
+    docs = src.list()                      # list[RawDoc], file=f"cluster:{context}"
+    result = src.load(overlays=file_docs)  # LoadResult, files layered over the cluster
+    w = src.watch(callback)                # callback(ClusterUpdate) on every change
+    ...; w.stop(); src.close()
+
+Errors are ClusterError (exit 69) naming the server and context, or KubeconfigError (exit 2).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from meshtui.sources.cluster_errors import (  # noqa: F401 - re-exported for the commands
+    ClusterError,
+    ClusterForbidden,
+    ClusterTimeout,
+    ClusterUnauthorized,
+    ClusterUnreachable,
+    KubeconfigError,
+)
+from meshtui.sources.cluster_http import KubeHttp, new_api_client
+from meshtui.sources.cluster_kinds import FORBIDDEN_KINDS, ResourceKind
+from meshtui.sources.cluster_layer import LayerResult, layer
+from meshtui.sources.cluster_list import Discovery, KindList, discover, list_all
+from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
+from meshtui.model.snapshot import MeshConfig
+from meshtui.model.source import WARNING, Diagnostic, Source
+from meshtui.sources.cluster_store import ObjectStore
+from meshtui.sources.cluster_watch import Change, ClusterWatch, WatchOptions, WatchStatus
+
+__all__ = [
+    "ClusterSource", "ClusterUpdate", "open_cluster", "Change", "WatchStatus", "WatchOptions",
+    "ClusterError", "KubeconfigError", "LayerResult", "layer", "stderr_progress",
+]
+
+CLUSTER_DIAG_CODE = "MT0601"  # cluster-mode warnings (missing CRDs, unreadable namespace)
+
+
+def _parse_namespaces(namespaces: str | Sequence[str] | None) -> list[str] | None:
+    """None means every namespace (-A, the default); `-n a,b` and repeated -n both work."""
+    if namespaces is None:
+        return None
+    items = [namespaces] if isinstance(namespaces, str) else list(namespaces)
+    out: list[str] = []
+    for item in items:
+        for ns in str(item).split(","):
+            ns = ns.strip()
+            if ns and ns not in out:
+                out.append(ns)
+    return out or None
+
+
+@dataclass
+class ClusterUpdate:
+    """What the watch hands the callback: every doc now held, and what changed since last time."""
+
+    docs: list[RawDoc]
+    changes: list[Change]
+    relisted: bool
+    source: "ClusterSource"
+    overlays: list[RawDoc] = field(default_factory=list)
+    default_namespace: str = "default"
+
+    def load(self) -> LoadResult:
+        """The snapshot for these docs (with the overlays layered on top), via the shared loader."""
+        return self.source.build(self.docs, self.overlays, self.default_namespace)
+
+
+class ClusterSource:
+    def __init__(self, http: KubeHttp, namespaces: list[str] | None,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.http = http
+        self.namespaces = namespaces
+        self.context_name = http.endpoint.context
+        self.server = http.endpoint.server
+        self.file = f"cluster:{self.context_name}"
+        self.progress = progress
+        self.warnings: list[str] = []
+        self.discovery: Discovery | None = None
+        self.store = ObjectStore(self.file)
+        self._lists: list[KindList] = []
+        self._watch: ClusterWatch | None = None
+
+    # -- reading ------------------------------------------------------------------------------
+    def discover(self) -> Discovery:
+        if self.discovery is None:
+            self._say(f"connecting to {self.server} (context '{self.context_name}')")
+            self.discovery = discover(self.http)
+            self.warnings.extend(self.discovery.warnings)
+        return self.discovery
+
+    @property
+    def kinds(self) -> list[ResourceKind]:
+        return self.discover().kinds
+
+    def list(self) -> list[RawDoc]:
+        """Every object of the kinds meshtui reads (never Secrets), in a stable order."""
+        kinds = [k for k in self.discover().kinds if k.kind not in FORBIDDEN_KINDS]
+        result = list_all(self.http, kinds, self.namespaces, progress=self._say)
+        for w in result.warnings:
+            if w not in self.warnings:
+                self.warnings.append(w)
+        self._lists = result.lists
+        self.store = ObjectStore(self.file)
+        self.store.load([it for kl in result.lists for it in kl.items])
+        return self.store.docs()
+
+    def build(self, docs: list[RawDoc], overlays: Sequence[RawDoc] = (), default_namespace: str = "default",
+              mesh: MeshConfig | None = None) -> LoadResult:
+        """LoadResult for cluster docs with file docs layered over them; cluster warnings
+        (missing CRDs, ...) join the loader's diagnostics."""
+        merged = layer(docs, overlays, default_namespace).docs if overlays else docs
+        result = build_snapshot(merged, default_namespace, mesh or MeshConfig())
+        extra = [Diagnostic(WARNING, w, Source(file=self.file), code=CLUSTER_DIAG_CODE) for w in self.warnings]
+        result.diagnostics[:0] = extra
+        return result
+
+    def load(self, overlays: Sequence[RawDoc] = (), default_namespace: str = "default",
+             mesh: MeshConfig | None = None) -> LoadResult:
+        """list() then build(): the snapshot of the cluster, files layered over it."""
+        return self.build(self.list(), overlays, default_namespace, mesh)
+
+    # -- watching -----------------------------------------------------------------------------
+    def watch(self, callback: Callable[[ClusterUpdate], None], *,
+              on_state: Callable[[WatchStatus], None] | None = None,
+              overlays: Iterable[RawDoc] = (), default_namespace: str = "default",
+              options: WatchOptions | None = None) -> ClusterWatch:
+        """Start watching from the last list (listing first if there was none)."""
+        if not self._lists:
+            self.list()
+        if self._watch is not None and not self._watch.stopped:
+            self._watch.stop()
+        overlay_list = list(overlays)
+
+        def on_change(changes: list[Change], relisted: bool) -> None:
+            callback(ClusterUpdate(self.store.docs(), changes, relisted, self, overlay_list, default_namespace))
+
+        self._watch = ClusterWatch(self.http, self.store, self._lists, on_change, on_state, options)
+        self._watch.start()
+        return self._watch
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
+        self.http.close()
+
+    def __enter__(self) -> "ClusterSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _say(self, msg: str) -> None:
+        if self.progress:
+            self.progress(msg)
+
+
+def open_cluster(kubeconfig: str | None = None, context: str | None = None,
+                 namespaces: str | Sequence[str] | None = None, timeout: float = 10.0,
+                 progress: Callable[[str], None] | None = None) -> ClusterSource:
+    """Resolve kubeconfig and context (as kubectl does) and prepare a source; nothing is sent yet."""
+    api, ctx = new_api_client(kubeconfig, context)
+    return ClusterSource(KubeHttp(api, ctx, timeout), _parse_namespaces(namespaces), progress)
+
+
+def stderr_progress(after: float = 1.0, stream=None) -> Callable[[str], None]:
+    """A progress printer for a slow server: silent for `after` seconds, then it says what it is
+    doing on stderr (one line rewritten in place on a TTY)."""
+    start = time.monotonic()
+    out = stream or sys.stderr
+    tty = bool(getattr(out, "isatty", lambda: False)())
+    shown = {"any": False}
+
+    def say(msg: str) -> None:
+        if time.monotonic() - start < after:
+            return
+        shown["any"] = True
+        if tty:
+            out.write("\r\x1b[2K" + msg)
+        else:
+            out.write(msg + "\n")
+        out.flush()
+
+    return say

@@ -1,0 +1,221 @@
+"""Discovery and listing: which Istio API versions are served, and every object of the kinds
+meshtui reads, as plain dicts shaped like `kubectl get -o json` items."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from meshtui.sources.cluster_errors import Action, ClusterError, ClusterNotFound, ClusterForbidden
+from meshtui.sources.cluster_http import KubeHttp, parse_json
+from meshtui.sources.cluster_kinds import (
+    ISTIO_GROUP,
+    ISTIO_KINDS,
+    ISTIO_VERSIONS,
+    KUBE_KINDS,
+    NAMESPACE,
+    ResourceKind,
+)
+
+PAGE_SIZE = 500  # as kubectl: big enough to be few round trips, small enough to stream
+MAX_PAGES = 10_000
+MAX_RESTARTS = 3  # a list whose continue token expired (410) starts over, a few times at most
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Discovery:
+    """What the server serves: the resolved kinds, and warnings such as missing Istio CRDs."""
+
+    kinds: list[ResourceKind]
+    istio_versions: list[str]  # every networking.istio.io version served, preferred first
+    warnings: list[str] = field(default_factory=list)
+    istio_missing: bool = False
+
+
+def discover(http: KubeHttp) -> Discovery:
+    """Pick, for each Istio kind, the most preferred of v1/v1beta1/v1alpha3 that serves it."""
+    action = Action("get", "", ISTIO_GROUP)
+    warnings: list[str] = []
+    try:
+        group = http.get_json(f"/apis/{ISTIO_GROUP}", Action("get", "apigroups", ISTIO_GROUP))
+    except ClusterNotFound:
+        warnings.append(
+            f"the Istio CRDs are not installed on {http.endpoint.describe()}: it serves no "
+            f"{ISTIO_GROUP} API group, so there are no VirtualServices, DestinationRules, Gateways, "
+            "ServiceEntries, Sidecars or WorkloadEntries to read; meshtui shows only Kubernetes "
+            "Services and their default routes (install Istio, or check `kubectl get crd | grep istio`)."
+        )
+        return Discovery(list(KUBE_KINDS), [], warnings, istio_missing=True)
+    served = [v.get("version") for v in group.get("versions", []) if isinstance(v, dict)]
+    ordered = [v for v in ISTIO_VERSIONS if v in served]
+    resources_by_version: dict[str, set[str]] = {}
+    for v in ordered:
+        try:
+            lst = http.get_json(f"/apis/{ISTIO_GROUP}/{v}", action)
+        except ClusterNotFound:
+            continue
+        resources_by_version[v] = {
+            r.get("name", "") for r in lst.get("resources", []) if isinstance(r, dict)
+        }
+    kinds: list[ResourceKind] = []
+    for k in ISTIO_KINDS:
+        version = next((v for v in ordered if k.plural in resources_by_version.get(v, set())), None)
+        if version is None:
+            warnings.append(
+                f"{http.endpoint.describe()} serves no {k.kind} ({k.resource}) in "
+                f"{'/'.join(ISTIO_VERSIONS)}: is its Istio CRD installed?"
+            )
+            continue
+        kinds.append(k.at_version(version))
+    if not kinds:
+        other = ", ".join(v for v in served if v) or "none"
+        warnings.insert(0, f"the Istio CRDs on {http.endpoint.describe()} serve none of the versions meshtui "
+                           f"reads ({', '.join(ISTIO_VERSIONS)}; served: {other})")
+    return Discovery([NAMESPACE, *kinds, *KUBE_KINDS[1:]], ordered, warnings, istio_missing=not kinds)
+
+
+@dataclass
+class KindList:
+    """One list call's result: items and the resourceVersion to watch from."""
+
+    kind: ResourceKind
+    namespace: str | None
+    items: list[dict]
+    resource_version: str
+
+
+def normalize(item: dict, kind: ResourceKind) -> dict:
+    """Make a list item look like `kubectl get -o json` output for one object: list items of
+    built-in kinds carry no kind/apiVersion, and kubectl hides managedFields."""
+    item["apiVersion"] = kind.api_version
+    item["kind"] = kind.kind
+    meta = item.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+    return item
+
+
+def list_kind(http: KubeHttp, kind: ResourceKind, namespace: str | None,
+              on_page: Callable[[int], None] | None = None) -> KindList:
+    """Every object of one kind (in one namespace, or all), following `continue` pages."""
+    path = kind.collection_path(namespace)
+    action = Action("list", kind.plural, kind.group, namespace if kind.namespaced else None)
+    for _ in range(MAX_RESTARTS):
+        items: list[dict] = []
+        rv = ""
+        cont = ""
+        expired = False
+        for _page in range(MAX_PAGES):
+            query: list[tuple[str, object]] = [("limit", PAGE_SIZE)]
+            if cont:
+                query.append(("continue", cont))
+            try:
+                resp = http.request("GET", path, action, query=query)
+            except ClusterError as exc:
+                if exc.status == 410 and cont:  # continue token expired: start the list over
+                    expired = True
+                    break
+                raise
+            data = parse_json(resp.body, http.endpoint, action)
+            page = data.get("items") or []
+            for it in page:
+                if isinstance(it, dict):
+                    items.append(normalize(it, kind))
+            if on_page:
+                on_page(len(page))
+            meta = data.get("metadata") or {}
+            if not rv:
+                rv = str(meta.get("resourceVersion") or "")
+            cont = meta.get("continue") or ""
+            if not cont:
+                break
+        if not expired:
+            return KindList(kind, namespace, items, rv)
+    raise ClusterError(f"{http.endpoint.describe()}: the list of {kind.resource} kept expiring; try again")
+
+
+def get_namespace(http: KubeHttp, name: str) -> dict | None:
+    """One Namespace (for -n), or None when it does not exist."""
+    action = Action("get", "namespaces", "", None, name)
+    try:
+        resp = http.request("GET", NAMESPACE.object_path(None, name), action)
+    except ClusterNotFound:
+        return None
+    return normalize(parse_json(resp.body, http.endpoint, action), NAMESPACE)
+
+
+@dataclass
+class ListResult:
+    lists: list[KindList]
+    warnings: list[str]
+
+
+def list_all(http: KubeHttp, kinds: list[ResourceKind], namespaces: list[str] | None,
+             progress: Progress | None = None, workers: int = 6) -> ListResult:
+    """List every kind, in parallel (the time is mostly waiting on the server)."""
+    warnings: list[str] = []
+    tasks: list[tuple[ResourceKind, str | None]] = []
+    for k in kinds:
+        if k is NAMESPACE or k.kind == "Namespace":
+            if namespaces is None:
+                tasks.append((k, None))
+            continue
+        if namespaces is None:
+            tasks.append((k, None))
+        else:
+            tasks.extend((k, ns) for ns in namespaces)
+
+    lock = threading.Lock()
+    counts = {"objects": 0, "done": 0}
+
+    def on_page(n: int) -> None:
+        with lock:
+            counts["objects"] += n
+
+    def run(task: tuple[ResourceKind, str | None]) -> KindList:
+        kind, ns = task
+        result = list_kind(http, kind, ns, on_page)
+        with lock:
+            counts["done"] += 1
+            done, objs = counts["done"], counts["objects"]
+        if progress:
+            where = f" in {ns}" if ns else ""
+            progress(f"listed {kind.resource}{where} ({done}/{len(tasks)} lists, {objs} objects)")
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tasks)))) as pool:
+        futures = [pool.submit(run, t) for t in tasks]
+        lists: list[KindList] = []
+        first_error: BaseException | None = None
+        for f in futures:
+            try:
+                lists.append(f.result())
+            except ClusterError as exc:
+                first_error = first_error or exc
+        if first_error is not None:
+            raise first_error
+
+    if namespaces is not None:
+        ns_items: list[dict] = []
+        for ns in namespaces:
+            try:
+                obj = get_namespace(http, ns)
+            except ClusterForbidden:
+                # A namespaced user often may not read Namespace objects; they only add labels.
+                warnings.append(f"not allowed to get namespace '{ns}'; reading its objects without its labels")
+                continue
+            if obj is None:
+                warnings.append(f"namespace '{ns}' does not exist on {http.endpoint.describe()}")
+            else:
+                ns_items.append(obj)
+        lists.insert(0, KindList(NAMESPACE, None, ns_items, ""))
+    return ListResult(lists, warnings)
+
+
+def dumps_compact(obj: object) -> str:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True)
