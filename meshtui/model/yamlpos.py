@@ -8,6 +8,7 @@ SafeConstructor so each mapping and sequence can carry the 1-based line/column o
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +88,16 @@ def _float(text: str) -> float:
         return float("-inf")
     if t == ".nan":
         return float("nan")
+    if ":" in t:  # sexagesimal, YAML 1.1 (`1:30.5` is 90.5)
+        sign = -1.0 if t.startswith("-") else 1.0
+        value = 0.0
+        for part in t.lstrip("+-").split(":"):
+            value = value * 60 + float(part)
+        return sign * value
     return float(t)
+
+
+_TAG_NAMES = {_INT: "integer", _FLOAT: "number", _BOOL: "boolean", _BINARY: "base64 binary"}
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
@@ -95,62 +105,118 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     value = node.value
     if tag == _STR:
         return value
-    if tag == _INT:
-        return _int(value)
-    if tag == _FLOAT:
-        return _float(value)
-    if tag == _BOOL:
-        return _BOOLS[value.lower()]
+    try:
+        if tag == _INT:
+            return _int(value)
+        if tag == _FLOAT:
+            return _float(value)
+        if tag == _BOOL:
+            return _BOOLS[value.lower()]
+        if tag == _BINARY:
+            return base64.b64decode(value.encode("ascii"), validate=False)
+    except (ValueError, KeyError, UnicodeEncodeError, binascii.Error):
+        # only reachable with an explicit tag (`!!int abc`): the resolver never tags such text
+        raise YamlSyntaxError(node.start_mark.line + 1, node.start_mark.column + 1,
+                              f"{value!r} is not a valid {_TAG_NAMES[tag]}") from None
     if tag == _NULL:
         return None
-    if tag == _BINARY:
-        return base64.decodebytes(value.encode())
     # timestamps and anything else stay as the text the user wrote
     return value
 
 
+# Aliases let a small document expand into a huge tree ("billion laughs"); every later stage
+# walks the expanded tree, so a document may expand to at most this many values, or to
+# _ALIAS_RATIO times its own size when that is larger (as Kubernetes' YAML decoder limits it).
+_MAX_EXPANDED = 200_000
+_ALIAS_RATIO = 10
+_MAX_DEPTH = 200
+
+
+class _Builder:
+    """Node tree → PosDict/PosList/scalars for one document. Anchored nodes are built once and
+    shared (as PyYAML does); `expanded` counts values as if every alias were copied."""
+
+    __slots__ = ("memo", "sizes", "expanded", "unique")
+
+    def __init__(self) -> None:
+        self.memo: dict[int, Any] = {}
+        self.sizes: dict[int, int] = {}
+        self.expanded = 0
+        self.unique = 0
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        if depth > _MAX_DEPTH:
+            raise YamlSyntaxError(node.start_mark.line + 1, node.start_mark.column + 1, "nesting is too deep")
+        if isinstance(node, yaml.ScalarNode):
+            self.expanded += 1
+            return _scalar(node)
+        key = id(node)
+        memo = self.memo
+        if key in memo:  # an alias of a node built before
+            self.expanded += self.sizes[key]
+            if self.expanded > _MAX_EXPANDED and self.expanded > _ALIAS_RATIO * self.unique:
+                raise YamlSyntaxError(node.start_mark.line + 1, node.start_mark.column + 1,
+                                      f"too many aliases: the document expands to more than {self.expanded:,} values")
+            return memo[key]
+        before = self.expanded
+        self.expanded += 1
+        self.unique += 1
+        mark = node.start_mark
+        if isinstance(node, yaml.SequenceNode):
+            out = PosList()
+            out.line = mark.line + 1
+            out.column = mark.column + 1
+            pos = []
+            append, pappend, build = out.append, pos.append, self.build
+            for item in node.value:
+                append(build(item, depth + 1))
+                m = item.start_mark
+                pappend((m.line + 1, m.column + 1))
+            out.pos = pos
+        elif isinstance(node, yaml.MappingNode):
+            out = PosDict()
+            out.line = mark.line + 1
+            out.column = mark.column + 1
+            pos: dict[Any, tuple[int, int]] = {}
+            key_pos: dict[Any, tuple[int, int]] = {}
+            for knode, vnode in node.value:
+                if knode.tag == _MERGE:  # `<<: *anchor` (Helm output sometimes has it)
+                    merged = self.build(vnode, depth + 1)
+                    for src in merged if isinstance(merged, list) else [merged]:
+                        if isinstance(src, dict):
+                            src_pos = getattr(src, "pos", {})
+                            for k, v in src.items():
+                                if k not in out:
+                                    out[k] = v
+                                    pos[k] = src_pos.get(k, (vnode.start_mark.line + 1, 1))
+                    continue
+                k = self.build(knode, depth + 1)
+                if isinstance(k, (dict, list)):
+                    raise YamlSyntaxError(knode.start_mark.line + 1, knode.start_mark.column + 1,
+                                          "a mapping key must be a scalar")
+                out[k] = self.build(vnode, depth + 1)
+                m = vnode.start_mark
+                pos[k] = (m.line + 1, m.column + 1)
+                m = knode.start_mark
+                key_pos[k] = (m.line + 1, m.column + 1)
+            out.pos = pos
+            out.key_pos = key_pos
+        else:
+            raise YamlSyntaxError(mark.line + 1, None, f"unsupported YAML node {type(node).__name__}")
+        memo[key] = out
+        self.sizes[key] = self.expanded - before
+        return out
+
+
 def _construct(node: yaml.Node, depth: int = 0) -> Any:
-    if depth > 200:
-        raise YamlSyntaxError(node.start_mark.line + 1, node.start_mark.column + 1, "nesting is too deep")
-    if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        out = PosList()
-        out.line = node.start_mark.line + 1
-        out.column = node.start_mark.column + 1
-        pos = []
-        for item in node.value:
-            out.append(_construct(item, depth + 1))
-            pos.append((item.start_mark.line + 1, item.start_mark.column + 1))
-        out.pos = pos
-        return out
-    if isinstance(node, yaml.MappingNode):
-        out = PosDict()
-        out.line = node.start_mark.line + 1
-        out.column = node.start_mark.column + 1
-        pos: dict[Any, tuple[int, int]] = {}
-        key_pos: dict[Any, tuple[int, int]] = {}
-        for knode, vnode in node.value:
-            if knode.tag == _MERGE:  # `<<: *anchor` (Helm output sometimes has it)
-                merged = _construct(vnode, depth + 1)
-                for src in merged if isinstance(merged, list) else [merged]:
-                    if isinstance(src, dict):
-                        for k, v in src.items():
-                            if k not in out:
-                                out[k] = v
-                                pos[k] = getattr(src, "pos", {}).get(k, (vnode.start_mark.line + 1, 1))
-                continue
-            key = _construct(knode, depth + 1)
-            if isinstance(key, (dict, list)):
-                raise YamlSyntaxError(knode.start_mark.line + 1, knode.start_mark.column + 1,
-                                      "a mapping key must be a scalar")
-            out[key] = _construct(vnode, depth + 1)
-            pos[key] = (vnode.start_mark.line + 1, vnode.start_mark.column + 1)
-            key_pos[key] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
-        out.pos = pos
-        out.key_pos = key_pos
-        return out
-    raise YamlSyntaxError(node.start_mark.line + 1, None, f"unsupported YAML node {type(node).__name__}")
+    return _Builder().build(node, depth)
+
+
+def _line_of(text: str, offset: int) -> tuple[int, int]:
+    if _Loader.__name__.startswith("C"):  # libyaml reports a UTF-8 byte offset, not a character index
+        offset = len(text.encode("utf-8")[:offset].decode("utf-8", errors="ignore"))
+    start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - start + 1
 
 
 def parse_yaml(text: str) -> list[YamlDoc]:
@@ -161,13 +227,17 @@ def parse_yaml(text: str) -> list[YamlDoc]:
         for node in yaml.compose_all(text, Loader=_Loader):
             if node is None:
                 continue
-            docs.append(YamlDoc(_construct(node), node.start_mark.line + 1))
+            docs.append(YamlDoc(_Builder().build(node), node.start_mark.line + 1))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or str(exc)
         if exc.context:
             reason = f"{exc.context}: {reason}" if exc.problem else exc.context
         raise YamlSyntaxError(mark.line + 1 if mark else None, mark.column + 1 if mark else None, reason) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, an offset
+        line, col = _line_of(text, exc.position) if isinstance(exc.position, int) else (None, None)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character) if isinstance(exc.character, int) else "?"
+        raise YamlSyntaxError(line, col, f"the character {char!r} is not allowed in YAML ({exc.reason})") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(None, None, str(exc)) from None
     except RecursionError:
