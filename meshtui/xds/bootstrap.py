@@ -19,15 +19,16 @@ _HPO = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 _HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 
 
-def parse_address(addr: str, what: str = "--server") -> tuple[str, int]:
-    """'127.0.0.1:15010', '[::1]:15010' or 'localhost:15010' -> (host, port)."""
+def parse_address(addr: str, what: str = "--server", allow_zero: bool = False) -> tuple[str, int]:
+    """'127.0.0.1:15010', '[::1]:15010' or 'localhost:15010' -> (host, port). Port 0 (let the
+    OS choose) only where allow_zero."""
     addr = addr.strip()
     if addr.startswith("["):
         host, _, rest = addr[1:].partition("]")
         port_s = rest[1:] if rest.startswith(":") else ""
     else:
         host, _, port_s = addr.rpartition(":")
-    if not host or not port_s.isdigit() or not 0 < int(port_s) < 65536:
+    if not host or not port_s.isdigit() or not (0 if allow_zero else 1) <= int(port_s) < 65536:
         raise UsageError(f"{what} {addr!r}: expected HOST:PORT, e.g. 127.0.0.1:15010")
     return host, int(port_s)
 

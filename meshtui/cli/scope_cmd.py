@@ -1,0 +1,86 @@
+"""`meshtui scope set|list|rm --server ADDR ...`: live Sidecar-scope edits (egress hosts and
+outbound traffic policy) on a running meshtui server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from meshtui.cli.fault_cmd import add_client_flags, client_for
+from meshtui.errors import UsageError
+
+NAME = "scope"
+HELP = "replace a Sidecar's egress scope live on a running meshtui server"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", parser_class=type(p))
+
+    s = sub.add_parser("set", help="replace the egress scope of the Sidecar for a namespace (prints the edit id)")
+    add_client_flags(s)
+    s.add_argument("-n", "--namespace", required=True, metavar="NS", help="namespace of the proxies")
+    s.add_argument("--selector", action="append", default=[], metavar="KEY=VALUE",
+                   help="only workloads with these labels; repeatable")
+    s.add_argument("--egress-host", action="append", default=[], metavar="NS/HOST",
+                   help="an egress host entry as in Sidecar.egress.hosts (./*, istio-system/*, ns/host); repeatable")
+    s.add_argument("--outbound-policy", choices=("ALLOW_ANY", "REGISTRY_ONLY"),
+                   help="outboundTrafficPolicy.mode for those proxies")
+    s.add_argument("--ttl", default=None, metavar="DURATION", help="lifetime (default: until removed)")
+    s.add_argument("--reason", default="", metavar="TEXT")
+    s.add_argument("-o", "--output", choices=("id", "json"), default="id")
+
+    ls = sub.add_parser("list", help="active scope edits")
+    add_client_flags(ls)
+    ls.add_argument("--all", action="store_true")
+    ls.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+    rm = sub.add_parser("rm", help="remove a scope edit (the Sidecar from the sources applies again)")
+    add_client_flags(rm)
+    rm.add_argument("id", metavar="ID")
+    rm.add_argument("--reason", default="", metavar="TEXT")
+
+
+def _labels(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for it in items:
+        k, sep, v = it.partition("=")
+        if not sep or not k:
+            raise UsageError(f"--selector {it!r}: expected KEY=VALUE")
+        out[k] = v
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    action = getattr(args, "action", None)
+    if action is None:
+        raise UsageError("meshtui scope: say set, list or rm (meshtui scope --help)")
+    with client_for(args) as client:
+        if action == "set":
+            if not args.egress_host and not args.outbound_policy:
+                raise UsageError("give --egress-host (repeatable) and/or --outbound-policy")
+            view = client.call("AddScope", {"namespace": args.namespace, "selector": _labels(args.selector),
+                                            "egressHosts": args.egress_host,
+                                            "outboundTrafficPolicy": args.outbound_policy,
+                                            "ttl": args.ttl, "reason": args.reason})
+            print(json.dumps(view, indent=2) if args.output == "json" else view["id"])
+            return 0
+        if action == "list":
+            res = client.call("ListEdits", {"kind": "scope", "all": args.all})
+            if args.output == "json":
+                print(json.dumps(res["edits"], indent=2))
+                return 0
+            now = res.get("now") or time.time()
+            if not res["edits"]:
+                print("no scope edits", file=sys.stderr)
+            for e in res["edits"]:
+                exp = e.get("expiresAt")
+                left = "" if exp is None else f" (expires in {max(0, exp - now):.0f}s)"
+                print(f"{e['id']}  {e['state']}  {e['summary']}{left}")
+            return 0
+        if action == "rm":
+            view = client.call("RemoveEdit", {"id": args.id, "reason": args.reason})
+            print(f"removed {view['id']}", file=sys.stderr)
+            return 0
+    raise UsageError(f"meshtui scope: unknown action {action!r}")

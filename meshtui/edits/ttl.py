@@ -1,0 +1,79 @@
+"""Edit lifetimes: durations as people write them, and which edits have expired at a given time.
+Pure: the caller passes `now` (epoch seconds)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from meshtui.edits.model import Edit
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+
+
+def parse_duration(text: str) -> float:
+    """'10m', '5s', '1h30m', '200ms', '1.5s' or a bare number of seconds -> seconds.
+    Raises ValueError with a message that says what is accepted."""
+    t = text.strip().lower()
+    if not t:
+        raise ValueError("empty duration")
+    try:
+        value = float(t)
+    except ValueError:
+        pos = 0
+        value = 0.0
+        for m in _PART.finditer(t):
+            if m.start() != pos:
+                break
+            value += float(m.group(1)) * _UNITS[m.group(2)]
+            pos = m.end()
+        if pos != len(t) or pos == 0:
+            raise ValueError(f"invalid duration {text!r}: use e.g. 200ms, 5s, 10m, 1h30m") from None
+    if value < 0:
+        raise ValueError(f"invalid duration {text!r}: must not be negative")
+    return value
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form: 0.2s, 45s, 9m30s, 2h5m."""
+    if seconds < 0:
+        seconds = 0
+    if seconds < 10:
+        return f"{seconds:.1f}s".replace(".0s", "s")
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    if h:
+        return f"{h}h{m}m" if m else f"{h}h"
+    if m:
+        return f"{m}m{sec}s" if sec else f"{m}m"
+    return f"{sec}s"
+
+
+def expires_at(edit: Edit) -> float | None:
+    return edit.expires_at
+
+
+def remaining(edit: Edit, now: float) -> float | None:
+    exp = edit.expires_at
+    return None if exp is None else exp - now
+
+
+def is_expired(edit: Edit, now: float) -> bool:
+    exp = edit.expires_at
+    return exp is not None and exp <= now
+
+
+def split_expired(edits: Iterable[Edit], now: float) -> tuple[list[Edit], list[Edit]]:
+    """(still active, expired) in input order."""
+    active: list[Edit] = []
+    expired: list[Edit] = []
+    for e in edits:
+        (expired if is_expired(e, now) else active).append(e)
+    return active, expired
+
+
+def next_expiry(edits: Iterable[Edit]) -> float | None:
+    times = [e.expires_at for e in edits if e.expires_at is not None]
+    return min(times) if times else None

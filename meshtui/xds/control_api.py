@@ -1,0 +1,230 @@
+"""The control API: unary gRPC methods with JSON payloads, on the same server as ADS.
+
+Service `meshtui.control.v1.Control`; every method takes and returns one JSON object. Errors
+come back as gRPC status INVALID_ARGUMENT (a usage problem, exit 2) or INTERNAL. The client side
+(`ControlClient`) is what `meshtui fault|scope` use."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import grpc
+
+from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
+from meshtui.edits.ttl import parse_duration
+from meshtui.errors import MeshtuiError, UnreachableError, UsageError
+from meshtui.xds.bootstrap import is_loopback_host, parse_address
+
+SERVICE = "meshtui.control.v1.Control"
+DEFAULT_FAULT_TTL = 600.0
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _loads(data: bytes) -> Any:
+    if not data:
+        return {}
+    return json.loads(data.decode("utf-8"))
+
+
+# ---- server side --------------------------------------------------------------------------
+
+
+def _fault_from_request(req: dict, now: float) -> FaultEdit:
+    from meshtui.xds.control_plane import default_owner, new_edit_id
+
+    def num(key: str, conv):
+        v = req.get(key)
+        if v is None:
+            return None
+        try:
+            return conv(v)
+        except (TypeError, ValueError):
+            raise UsageError(f"{key}: not a number: {v!r}") from None
+
+    delay = req.get("delay")
+    delay_s = None
+    if delay is not None:
+        try:
+            delay_s = parse_duration(str(delay))
+        except ValueError as exc:
+            raise UsageError(f"--delay: {exc}") from None
+    ttl = req.get("ttl")
+    try:
+        ttl_s = DEFAULT_FAULT_TTL if ttl in (None, "") else parse_duration(str(ttl))
+    except ValueError as exc:
+        raise UsageError(f"--ttl: {exc}") from None
+    percent = num("percent", float)
+    if percent is None:
+        raise UsageError("--percent is required")
+    return FaultEdit(
+        id=str(req.get("id") or new_edit_id("f")),
+        target=FaultTarget(virtual_service=req.get("virtualService") or None, rule=num("rule", int),
+                           host=req.get("host") or None, subset=req.get("subset") or None),
+        percent=percent,
+        abort_status=num("abort", int),
+        delay_seconds=delay_s,
+        ttl_seconds=ttl_s,
+        created_at=now,
+        reason=str(req.get("reason") or ""),
+        owner=str(req.get("owner") or default_owner()),
+    )
+
+
+def _scope_from_request(req: dict, now: float) -> ScopeEdit:
+    from meshtui.xds.control_plane import default_owner, new_edit_id
+
+    ttl = req.get("ttl")
+    try:
+        ttl_s = None if ttl in (None, "") else parse_duration(str(ttl))
+    except ValueError as exc:
+        raise UsageError(f"--ttl: {exc}") from None
+    labels = req.get("selector") or {}
+    if not isinstance(labels, dict):
+        raise UsageError("--selector: expected KEY=VALUE pairs")
+    return ScopeEdit(
+        id=str(req.get("id") or new_edit_id("s")),
+        namespace=str(req.get("namespace") or ""),
+        egress_hosts=tuple(str(h) for h in req.get("egressHosts") or ()),
+        outbound_traffic_policy=req.get("outboundTrafficPolicy") or None,
+        workload_labels={str(k): str(v) for k, v in labels.items()},
+        ttl_seconds=ttl_s,
+        created_at=now,
+        reason=str(req.get("reason") or ""),
+        owner=str(req.get("owner") or default_owner()),
+    )
+
+
+def add_control_api(server: grpc.aio.Server, cp) -> None:
+    """Register the control methods for ControlPlane `cp` on a grpc.aio server."""
+
+    def add_fault(req: dict) -> dict:
+        return cp.add_edit(_fault_from_request(req, cp.clock()))
+
+    def add_scope(req: dict) -> dict:
+        return cp.add_edit(_scope_from_request(req, cp.clock()))
+
+    def remove(req: dict) -> dict:
+        return cp.remove_edit(str(req.get("id", "")), detail=str(req.get("reason") or ""))
+
+    def clear(_req: dict) -> dict:
+        return {"cleared": cp.clear_faults()}
+
+    def list_edits(req: dict) -> dict:
+        return {"edits": cp.edits(req.get("kind"), bool(req.get("all"))), "now": cp.clock()}
+
+    def proxies(_req: dict) -> dict:
+        return {"proxies": cp.proxies()}
+
+    def journal(_req: dict) -> dict:
+        return {"entries": [e.to_dict() for e in cp.journal_entries()]}
+
+    methods = {
+        "AddFault": add_fault,
+        "AddScope": add_scope,
+        "RemoveEdit": remove,
+        "ClearFaults": clear,
+        "ListEdits": list_edits,
+        "ListProxies": proxies,
+        "Journal": journal,
+    }
+
+    def wrap(fn):
+        async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                if not isinstance(request, dict):
+                    raise UsageError("the request must be a JSON object")
+                return fn(request)
+            except UsageError as exc:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            except MeshtuiError as exc:
+                await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+
+        return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=_loads_safe,
+                                                   response_serializer=_dumps)
+
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+        SERVICE, {name: wrap(fn) for name, fn in methods.items()}),))
+
+
+def _loads_safe(data: bytes) -> Any:
+    try:
+        return _loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+# ---- client side --------------------------------------------------------------------------
+
+
+class ControlClient:
+    """A synchronous client for the control API. Plaintext to loopback; elsewhere TLS (with
+    `tls_ca`, optionally a client cert) unless `insecure`."""
+
+    def __init__(self, server: str, *, tls_ca: str | None = None, tls_cert: str | None = None,
+                 tls_key: str | None = None, insecure: bool = False, timeout: float = 10.0) -> None:
+        host, _port = parse_address(server, "--server")
+        self.server = server
+        self.timeout = timeout
+        if tls_ca or tls_cert:
+            creds = grpc.ssl_channel_credentials(
+                root_certificates=_read(tls_ca, "--tls-ca") if tls_ca else None,
+                private_key=_read(tls_key, "--tls-key") if tls_key else None,
+                certificate_chain=_read(tls_cert, "--tls-cert") if tls_cert else None,
+            )
+            self.channel = grpc.secure_channel(server, creds)
+        elif is_loopback_host(host) or insecure:
+            self.channel = grpc.insecure_channel(server)
+        else:
+            raise UsageError(f"--server {server}: not a loopback address; give --tls-ca (the server's CA) "
+                             "or --insecure to send edits in plaintext")
+
+    def call(self, method: str, request: dict | None = None) -> dict:
+        fn = self.channel.unary_unary(f"/{SERVICE}/{method}", request_serializer=_dumps,
+                                      response_deserializer=_loads)
+        try:
+            return fn(request or {}, timeout=self.timeout, wait_for_ready=False)
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            detail = exc.details() if hasattr(exc, "details") else str(exc)
+            if code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise UsageError(detail) from None
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                        grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+                raise UnreachableError(f"meshtui server {self.server}: {detail or code.name}") from None
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                raise UnreachableError(f"{self.server} is not a meshtui server (no control API)") from None
+            raise MeshtuiError(f"meshtui server {self.server}: {code.name if code else ''} {detail}") from None
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> "ControlClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _read(path: str | None, what: str) -> bytes:
+    try:
+        with open(path or "", "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise UsageError(f"{what} {path}: {exc.strerror or exc}") from None
+
+
+def wait_for_server(client: ControlClient, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.call("ListProxies")
+            return
+        except UnreachableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

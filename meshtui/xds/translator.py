@@ -1,0 +1,145 @@
+"""What the control plane pushes: the mesh (sources + edits) translated per proxy.
+
+`Translator` is the seam between the control plane and the core: `MeshTranslator` is the real
+one (load_sources -> apply_edits -> translate -> envoy_resources); tests may pass their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
+
+
+@dataclass
+class ProxyResources:
+    """The EnvoyResources shape (meshtui.translate): lists of Envoy v3 JSON dicts, and runtime
+    keys -> percentage for the fault layer."""
+
+    listeners: list[dict] = field(default_factory=list)
+    routes: list[dict] = field(default_factory=list)
+    clusters: list[dict] = field(default_factory=list)
+    endpoints: list[dict] = field(default_factory=list)
+    runtime: dict[str, float] = field(default_factory=dict)
+
+
+class TranslateFailed(Exception):
+    """The mesh cannot be translated for this proxy (unknown workload, ...): says why."""
+
+
+class Translator(Protocol):
+    def resources(self, proxy: str, edits: list[Edit], now: float) -> Any:
+        """An object with listeners/routes/clusters/endpoints/runtime (EnvoyResources)."""
+        ...
+
+    def check_edit(self, edit: Edit) -> list[str]:
+        """Problems that make this edit meaningless for the mesh (unknown VS, rule index...)."""
+        ...
+
+    def proxies(self) -> list[str]:
+        """Workloads ("NS/NAME") the sources know, for listings."""
+        ...
+
+
+def validate_edit(edit: Edit) -> list[str]:
+    """Checks that do not need the mesh: ranges Envoy would reject anyway."""
+    errs: list[str] = []
+    if isinstance(edit, FaultEdit):
+        if not 0.0 <= edit.percent <= 100.0:
+            errs.append(f"--percent {edit.percent:g}: must be between 0 and 100")
+        if (edit.abort_status is None) == (edit.delay_seconds is None):
+            errs.append("a fault is either an abort (--abort STATUS) or a delay (--delay DURATION)")
+        if edit.abort_status is not None and not 200 <= edit.abort_status <= 599:
+            errs.append(f"--abort {edit.abort_status}: an HTTP status between 200 and 599")
+        if edit.delay_seconds is not None and not edit.delay_seconds > 0:
+            errs.append("--delay: must be more than 0")
+        if edit.ttl_seconds <= 0:
+            errs.append("--ttl: must be more than 0")
+        t = edit.target
+        if bool(t.virtual_service) == bool(t.host):
+            errs.append("a fault targets either --virtual-service NS/NAME or --host HOST")
+        if t.rule is not None and not t.virtual_service:
+            errs.append("--rule needs --virtual-service")
+        if t.subset is not None and not t.host:
+            errs.append("--subset needs --host")
+        if t.virtual_service and "/" not in t.virtual_service:
+            errs.append(f"--virtual-service {t.virtual_service!r}: expected NAMESPACE/NAME")
+        if t.rule is not None and t.rule < 0:
+            errs.append("--rule: an index into spec.http, from 0")
+    elif isinstance(edit, ScopeEdit):
+        if not edit.namespace:
+            errs.append("--namespace is required for a scope edit")
+        if edit.outbound_traffic_policy not in (None, "ALLOW_ANY", "REGISTRY_ONLY"):
+            errs.append(f"--outbound-policy {edit.outbound_traffic_policy!r}: ALLOW_ANY or REGISTRY_ONLY")
+        for h in edit.egress_hosts:
+            if "/" not in h:
+                errs.append(f"--egress-host {h!r}: expected NAMESPACE/HOST, e.g. ./* or istio-system/*")
+        if edit.ttl_seconds is not None and edit.ttl_seconds <= 0:
+            errs.append("--ttl: must be more than 0")
+    return errs
+
+
+OptionsFor = Callable[[str], Any]
+
+
+class MeshTranslator:
+    """The real thing: a MeshSnapshot (from load_sources) with edits overlaid, translated per
+    proxy. `options_for(proxy)` gives the TranslateOptions (bind address, endpoint remap) a
+    proxy needs, or None."""
+
+    def __init__(self, snapshot: Any, options_for: OptionsFor | None = None) -> None:
+        self.snapshot = snapshot
+        self.options_for = options_for or (lambda _proxy: None)
+
+    def resources(self, proxy: str, edits: list[Edit], now: float) -> Any:
+        from meshtui.edits.overlay import apply_edits
+        from meshtui.translate import translate
+
+        try:
+            snap = apply_edits(self.snapshot, edits, now) if edits else self.snapshot
+            config = translate(snap, proxy, self.options_for(proxy))
+            return config.envoy_resources()
+        except Exception as exc:  # noqa: BLE001 - a translation error must not kill the server
+            raise TranslateFailed(f"cannot translate the mesh for proxy {proxy}: {exc}") from exc
+
+    def check_edit(self, edit: Edit) -> list[str]:
+        errs: list[str] = []
+        if isinstance(edit, FaultEdit) and edit.target.virtual_service:
+            ns, _, name = edit.target.virtual_service.partition("/")
+            vs = _find_virtual_service(self.snapshot, ns, name)
+            if vs is None:
+                errs.append(f"--virtual-service {edit.target.virtual_service}: no such VirtualService in the sources")
+            elif edit.target.rule is not None:
+                n = _http_rule_count(vs)
+                if n is not None and edit.target.rule >= n:
+                    errs.append(f"--rule {edit.target.rule}: VirtualService {edit.target.virtual_service} has "
+                                f"{n} http rule(s) (0..{max(n - 1, 0)})")
+        return errs
+
+    def proxies(self) -> list[str]:
+        return sorted({w.ref for w in getattr(self.snapshot, "workloads", ())})
+
+
+def _find_virtual_service(snapshot: Any, ns: str, name: str) -> Any:
+    coll = getattr(snapshot, "virtual_services", None)
+    if coll is None:
+        return None
+    items = coll.values() if isinstance(coll, dict) else coll
+    for vs in items:
+        vns = getattr(vs, "namespace", None) or getattr(getattr(vs, "meta", None), "namespace", None)
+        vname = getattr(vs, "name", None) or getattr(getattr(vs, "meta", None), "name", None)
+        if vns == ns and vname == name:
+            return vs
+    return None
+
+
+def _http_rule_count(vs: Any) -> int | None:
+    http = getattr(vs, "http", None)
+    if http is None:
+        spec = getattr(vs, "spec", None)
+        http = getattr(spec, "http", None) if spec is not None else None
+    try:
+        return len(http) if http is not None else None
+    except TypeError:
+        return None
