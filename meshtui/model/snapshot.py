@@ -120,6 +120,38 @@ def labels_match(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+class PodIndex:
+    """Pods by namespace and by each label, so selecting the pods of a selector costs the size of
+    its rarest label, not a scan of the namespace (a mesh of 1,000 services in one namespace would
+    otherwise match 1,000 selectors against every pod)."""
+
+    __slots__ = ("by_ns", "by_label")
+
+    def __init__(self, pods: list[Pod] | tuple[Pod, ...] = ()):
+        self.by_ns: dict[str, list[Pod]] = defaultdict(list)
+        self.by_label: dict[tuple[str, str, str], list[Pod]] = defaultdict(list)
+        for p in pods:
+            self.by_ns[p.namespace].append(p)
+            for k, v in p.metadata.labels.items():
+                self.by_label[(p.namespace, k, v)].append(p)
+
+    def select(self, namespace: str, selector: dict[str, str]) -> list[Pod]:
+        """Pods of the namespace whose labels include every selector entry, in load order. An
+        empty selector selects every pod of the namespace."""
+        if not selector:
+            return list(self.by_ns.get(namespace, ()))
+        best: list[Pod] | None = None
+        for k, v in selector.items():
+            found = self.by_label.get((namespace, k, v))
+            if not found:
+                return []
+            if best is None or len(found) < len(best):
+                best = found
+        if len(selector) == 1:
+            return list(best or ())
+        return [p for p in best or () if labels_match(selector, p.metadata.labels)]
+
+
 @dataclass(frozen=True)
 class MeshSnapshot:
     virtual_services: tuple[VirtualService, ...] = ()
@@ -144,11 +176,16 @@ class MeshSnapshot:
     by_key: dict[tuple[str, str, str], Resource] = field(default_factory=dict)
     workloads: tuple[Workload, ...] = ()
     raw: dict[tuple[str, str, str], Any] = field(default_factory=dict, compare=False, repr=False)
+    pod_index: PodIndex = field(default_factory=PodIndex, compare=False, repr=False)
 
     # ---------------------------------------------------------------- look-ups
 
     def get(self, kind: str, namespace: str, name: str) -> Resource | None:
         return self.by_key.get((kind, namespace, name))
+
+    def pods_matching(self, namespace: str, selector: dict[str, str]) -> list[Pod]:
+        """The pods of `namespace` a label selector picks (the 'pods by labels' index)."""
+        return self.pod_index.select(namespace, selector)
 
     def all_resources(self) -> list[Resource]:
         return list(self.by_key.values())
@@ -215,7 +252,7 @@ def _synth_ip(seed: str) -> str:
     return f"10.255.{d[0]}.{max(d[1], 1)}"
 
 
-def _k8s_endpoints(svc: Service, snap_pods: dict[str, list[Pod]], slices: dict[tuple[str, str], list[EndpointSlice]],
+def _k8s_endpoints(svc: Service, snap_pods: PodIndex, slices: dict[tuple[str, str], list[EndpointSlice]],
                    eps: dict[tuple[str, str], Endpoints], workloads_by_ns: dict[str, list[Resource]],
                    pod_by_name: dict[tuple[str, str], Pod]) -> tuple[tuple[Endpoint, ...], str]:
     ns, name = svc.namespace, svc.name
@@ -251,7 +288,7 @@ def _k8s_endpoints(svc: Service, snap_pods: dict[str, list[Pod]], slices: dict[t
         return tuple(out), "Endpoints"
     if not selector:
         return (), "none"
-    pods = [p for p in snap_pods.get(ns, []) if labels_match(selector, p.metadata.labels)]
+    pods = snap_pods.select(ns, selector)
     if pods:
         for pod in pods:
             if not pod.status or not pod.status.pod_ip:
@@ -279,7 +316,7 @@ def _k8s_endpoints(svc: Service, snap_pods: dict[str, list[Pod]], slices: dict[t
     return tuple(out), "synthesized" if out else "none"
 
 
-def _se_services(se: ServiceEntry, mesh: MeshConfig, pods: dict[str, list[Pod]], wes: list[WorkloadEntry]) -> list[RegistryService]:
+def _se_services(se: ServiceEntry, mesh: MeshConfig, pods: PodIndex, wes: list[WorkloadEntry]) -> list[RegistryService]:
     s = se.spec
     resolution = {None: "Passthrough", "NONE": "Passthrough", "STATIC": "ClientSideLB", "DNS": "DNSLB",
                   "DNS_ROUND_ROBIN": "DNSRoundRobinLB", "DYNAMIC_DNS": "DynamicDNS"}[s.resolution]
@@ -295,8 +332,8 @@ def _se_services(se: ServiceEntry, mesh: MeshConfig, pods: dict[str, list[Pod]],
                                     locality=we.locality, weight=we.weight))
     elif s.workload_selector is not None:
         sel = s.workload_selector.labels
-        for pod in pods.get(se.namespace, []):
-            if labels_match(sel, pod.metadata.labels) and pod.status and pod.status.pod_ip:
+        for pod in pods.select(se.namespace, sel):
+            if pod.status and pod.status.pod_ip:
                 for sp in ports:
                     eps.append(Endpoint(pod.status.pod_ip, int(sp.target_port or sp.port), sp.name, dict(pod.metadata.labels),
                                         f"{pod.namespace}/{pod.name}", pod.ready, origin=f"Pod {pod.namespace}/{pod.name}"))
@@ -333,11 +370,8 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         by_key[obj.key] = obj
 
     pods: list[Pod] = groups.get("Pod", [])  # type: ignore[assignment]
-    pods_by_ns: dict[str, list[Pod]] = defaultdict(list)
-    pod_by_name: dict[tuple[str, str], Pod] = {}
-    for p in pods:
-        pods_by_ns[p.namespace].append(p)
-        pod_by_name[(p.namespace, p.name)] = p
+    pod_index = PodIndex(pods)
+    pod_by_name: dict[tuple[str, str], Pod] = {(p.namespace, p.name): p for p in pods}
     slices: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
     for sl in groups.get("EndpointSlice", []):
         svc_name = sl.metadata.labels.get("kubernetes.io/service-name")
@@ -361,7 +395,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
             resolution, alias = ("Passthrough" if headless else "ClientSideLB"), ""
         addresses = tuple(a for a in (spec.cluster_ips or ((spec.cluster_ip,) if spec.cluster_ip else ())) if a and a != "None")
         export = svc.metadata.annotations.get("networking.istio.io/exportTo", "")
-        endpoints, origin = _k8s_endpoints(svc, pods_by_ns, slices, eps, wl_by_ns, pod_by_name)  # type: ignore[arg-type]
+        endpoints, origin = _k8s_endpoints(svc, pod_index, slices, eps, wl_by_ns, pod_by_name)  # type: ignore[arg-type]
         registry.append(RegistryService(
             hostname=host, namespace=svc.namespace, name=svc.name, origin="k8s", resource=svc, ports=ports,
             addresses=addresses, resolution=resolution,
@@ -370,7 +404,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
             endpoint_origin=origin))
     wes = groups.get("WorkloadEntry", [])
     for se in groups.get("ServiceEntry", []):
-        registry.extend(_se_services(se, mesh, pods_by_ns, wes))  # type: ignore[arg-type]
+        registry.extend(_se_services(se, mesh, pod_index, wes))  # type: ignore[arg-type]
 
     by_host: dict[str, list[RegistryService]] = defaultdict(list)
     for rs in registry:
@@ -384,7 +418,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         spec = wl.spec
         tl = dict(spec.template.metadata.labels) if spec and spec.template and spec.template.metadata else {}
         sel = spec.selector.match_labels if spec and spec.selector else tl
-        has_pods = any(labels_match(sel, p.metadata.labels) for p in pods_by_ns.get(wl.namespace, [])) if sel else False
+        has_pods = bool(pod_index.select(wl.namespace, sel)) if sel else False
         workloads.append(Workload(wl.kind, wl.namespace, wl.name, tl, "" if has_pods else _synth_ip(f"{wl.namespace}/{wl.name}-synth-0"),
                                   synthesized=not has_pods, resource=wl))
 
@@ -399,7 +433,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         deployments=ordered("Deployment"), statefulsets=ordered("StatefulSet"), mesh=mesh,
         diagnostics=tuple(diagnostics), registry=tuple(registry),
         services_by_host={h: tuple(v) for h, v in by_host.items()}, by_key=by_key, workloads=tuple(workloads),
-        raw=raw or {},
+        raw=raw or {}, pod_index=pod_index,
     )
 
 
