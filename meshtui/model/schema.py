@@ -355,3 +355,21 @@ def parse_into(cls: type, data: dict, path: str, ctx: Ctx, container: Any = None
 
 _new = object.__new__
 
+
+def to_json(value: Any) -> Any:
+    """A parsed model back to Istio's JSON shape (camelCase, unset fields left out)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for attr, yname, _, _, _ in _plan(type(value)).fields:
+            v = getattr(value, attr)
+            if v is None or v == () or v == {}:
+                continue
+            out[yname] = to_json(v)
+        return out
+    if isinstance(value, tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, Duration):
+        return str(value)
+    return value

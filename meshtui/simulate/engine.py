@@ -1,0 +1,487 @@
+"""simulate(config, request) → Trace: Envoy's request handling replayed over the ProxyConfig that
+translate() built (the same one pushed to Envoy): listener → filter chain → route config →
+virtual host → route → cluster → endpoints, each step with its verdict and reason."""
+
+from __future__ import annotations
+
+from meshtui.errors import UsageError
+from meshtui.model.regex import full_match
+from meshtui.model.snapshot import MeshSnapshot, RegistryService
+from meshtui.simulate.request import Request
+from meshtui.simulate.trace import Destination, Trace
+from meshtui.translate.config import (
+    FilterChain,
+    HeaderMatcher,
+    Listener,
+    ProxyConfig,
+    Ref,
+    Route,
+    RouteMatch,
+    StringMatcher,
+    VirtualHost,
+)
+from meshtui.translate.hosts import is_ip, strip_port
+
+
+def resolve_dns(snapshot: MeshSnapshot | None, proxy_ns: str, host: str) -> tuple[str | None, RegistryService | None]:
+    """Kubernetes DNS with the pod's search path (<ns>.svc.<suffix>, svc.<suffix>, <suffix>),
+    then ServiceEntry hosts (Istio's DNS proxy). Returns (address or None, service)."""
+    if is_ip(host):
+        return host, None
+    if snapshot is None:
+        return None, None
+    suffix = snapshot.mesh.domain_suffix
+    host = host.rstrip(".")
+    cands = [host]
+    if not host.endswith(suffix):
+        cands += [f"{host}.{proxy_ns}.svc.{suffix}", f"{host}.svc.{suffix}", f"{host}.{suffix}"]
+    for c in cands:
+        svcs = snapshot.services_by_host.get(c)
+        if svcs:
+            svc = next((s for s in svcs if s.namespace == proxy_ns), svcs[0])
+            addr = next((a for a in svc.addresses if ":" not in a), None)
+            return addr, svc
+    return None, None
+
+
+def _match_string(m: StringMatcher, value: str) -> bool:
+    if m.kind == "exact":
+        return value.lower() == (m.value or "").lower() if m.ignore_case else value == m.value
+    if m.kind == "prefix":
+        return value.lower().startswith((m.value or "").lower()) if m.ignore_case else value.startswith(m.value or "")
+    if m.kind == "regex":
+        return full_match(m.value or "", value)
+    return True
+
+
+def _describe(m: StringMatcher) -> str:
+    return "present" if m.kind == "present" else f"{m.kind} {m.value!r}"
+
+
+def _header_value(req: Request, name: str) -> str | None:
+    if name == ":method":
+        return req.method
+    if name == ":authority" or name == "host":
+        return req.authority
+    if name == ":scheme":
+        return req.scheme
+    if name == ":path":
+        return req.path_with_query
+    return req.headers.get(name)
+
+
+def header_matches(h: HeaderMatcher, req: Request) -> bool:
+    """Envoy's HeaderUtility::matchHeaders, including its rules for a missing header."""
+    value = _header_value(req, h.name)
+    if value is None and not h.treat_missing_as_empty:
+        # a missing header only satisfies a presence matcher that asks for absence
+        return h.match.kind == "present" and h.invert
+    if value is None:
+        value = ""
+    ok = _match_string(h.match, value)
+    return ok != h.invert
+
+
+def _query_params(query: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        out.setdefault(k, v)
+    return out
+
+
+def path_matches(m: RouteMatch, req: Request) -> bool:
+    if m.path_kind == "prefix":
+        p, target = m.path, req.path_with_query
+        return target.lower().startswith(p.lower()) if not m.case_sensitive else target.startswith(p)
+    if m.path_kind == "path":
+        return req.path.lower() == m.path.lower() if not m.case_sensitive else req.path == m.path
+    return full_match(m.path, req.path)
+
+
+def explain_route(route: Route, req: Request) -> str | None:
+    """None if the route matches the request; otherwise why not, with expected and actual."""
+    m = route.match
+    if not path_matches(m, req):
+        kind = {"prefix": "uri prefix", "path": "uri exact", "regex": "uri regex"}[m.path_kind]
+        actual = req.path_with_query if m.path_kind == "prefix" else req.path
+        case = " (ignoring case)" if not m.case_sensitive and m.path_kind != "regex" else ""
+        return f"{kind} {m.path!r}{case} does not match {actual!r}"
+    for h in m.headers:
+        if not header_matches(h, req):
+            actual = _header_value(req, h.name)
+            label = {":method": "method", ":authority": "authority", ":scheme": "scheme"}.get(h.name, f"header {h.name!r}")
+            if h.invert:
+                if h.match.kind == "present":
+                    return f"withoutHeaders: {label} must be absent, but it is {actual!r}"
+                return f"withoutHeaders: {label} must not be {_describe(h.match)}, but it is {actual!r}"
+            if actual is None:
+                return f"{label} must be {_describe(h.match)}, but the request has no such header"
+            return f"{label} must be {_describe(h.match)}, but it is {actual!r}"
+    params = _query_params(req.query) if m.query else {}
+    for q in m.query:
+        actual = params.get(q.name)
+        if actual is None:
+            return f"query parameter {q.name!r} must be {_describe(q.match)}, but the request has none"
+        if not _match_string(q.match, actual):
+            return f"query parameter {q.name!r} must be {_describe(q.match)}, but it is {actual!r}"
+    return None
+
+
+def _match_text(m: RouteMatch) -> str:
+    kind = {"prefix": "prefix", "path": "exact", "regex": "regex"}[m.path_kind]
+    parts = [f"uri {kind} {m.path!r}"]
+    for h in m.headers:
+        label = {":method": "method", ":authority": "authority", ":scheme": "scheme"}.get(h.name, h.name)
+        parts.append(f"{'!' if h.invert else ''}{label} {_describe(h.match)}")
+    for q in m.query:
+        parts.append(f"?{q.name} {_describe(q.match)}")
+    return ", ".join(parts)
+
+
+def _select_chain(listener: Listener, req: Request, sni: str | None) -> tuple[FilterChain | None, str]:
+    chains = listener.chains
+    tls = req.scheme == "https"
+    if tls:
+        named = [(c, d) for c in chains for d in c.server_names if d and (d == sni or (d.startswith("*") and sni and sni.endswith(d[1:])))]
+        if named:
+            exact = [c for c, d in named if d == sni]
+            if exact:
+                return exact[0], f"SNI {sni!r} matches server name exactly"
+            best = max(named, key=lambda x: len(x[1]))
+            return best[0], f"SNI {sni!r} matches server name {best[1]!r}"
+        tls_any = [c for c in chains if c.transport == "tls" and not c.server_names]
+        if tls_any:
+            return tls_any[0], "TLS chain without server names"
+        plain_tcp = [c for c in chains if c.kind == "tcp" and not c.server_names]
+        if plain_tcp:
+            return plain_tcp[0], "TCP chain (no SNI match required)"
+        return listener.default_chain, "no chain matches the TLS connection; the default chain takes it"
+    http = [c for c in chains if c.kind == "http" and c.transport != "tls"]
+    if http:
+        return http[0], "HTTP chain (plaintext HTTP/1.1)"
+    tcp = [c for c in chains if c.kind == "tcp" and not c.server_names]
+    if tcp:
+        return tcp[0], "TCP proxy chain: the request is forwarded as bytes"
+    return listener.default_chain, "no chain matches; the default chain takes it"
+
+
+def simulate(config: ProxyConfig, request: Request) -> Trace:
+    snapshot: MeshSnapshot | None = getattr(config, "snapshot", None)
+    proxy = config.proxy
+    t = Trace(request=request, proxy=proxy.to_json(), sidecar_scope=config.sidecar_scope)
+    router = proxy.type == "router"
+    if config.sidecar_scope is not None:
+        t.add("sidecar-scope", "info", f"Sidecar {config.sidecar_scope.namespace}/{config.sidecar_scope.name} applies: "
+              f"{config.sidecar_scope_reason}", config.sidecar_scope)
+    elif not router:
+        t.add("sidecar-scope", "info", config.sidecar_scope_reason)
+
+    # -- destination address and port
+    address, svc = (None, None) if router else resolve_dns(snapshot, proxy.namespace, request.host)
+    port = request.port
+    if port is None:
+        if svc is not None and svc.ports:
+            if len(svc.ports) > 1:
+                raise UsageError(f"{svc.hostname} has several ports ({', '.join(f'{p.port}/{p.name or p.protocol}' for p in svc.ports)}): "
+                                 f"give one in the URL, e.g. {request.scheme}://{request.host}:{svc.ports[0].port}{request.path}")
+            port = svc.ports[0].port
+        else:
+            port = 443 if request.scheme == "https" else 80
+        request = request.with_port(port)
+        t.request = request
+    if not router:
+        if svc is not None:
+            t.add("dns", "info", f"{request.host} resolves to {svc.hostname}" + (f" ({address})" if address else " (no VIP)"),
+                  Ref(svc.resource.kind, svc.namespace, svc.name, "", svc.resource.src.file, svc.resource.src.line))
+        elif address is None:
+            t.add("dns", "info", f"{request.host} is not a service in the registry; its address is outside the mesh")
+
+    # -- listener
+    listener: Listener | None
+    if router:
+        target = getattr(config, "service_ports", {}).get(port, port)
+        listener = next((ls for ls in config.listeners if ls.port == target), None)
+        if listener is None:
+            t.add("listener", "no-match", f"no gateway listener on port {port} (target port {target})")
+            t.outcome, t.status = "no-virtual-host", None
+            t.add("outcome", "final", f"connection refused: the gateway does not listen on {port}")
+            t.outcome = "blackhole"
+            return t
+        via = f"service port {port} → target port {target}" if target != port else f"port {port}"
+        t.add("listener", "selected", f"{listener.name} ({via})", listener.ref)
+    else:
+        listener = (config.listener_for(address, port) if address else None) or config.listener_for("0.0.0.0", port)
+        if listener is None:
+            listener = next((ls for ls in config.listeners if ls.port == port and ls.bind_to_port and ls.kind == "outbound"), None)
+        if listener is None:
+            vo = config.listener_for("0.0.0.0", 15001)
+            t.listener = "virtualOutbound"
+            t.add("listener", "no-match", f"no outbound listener for {address or request.host}:{port}; virtualOutbound (15001) takes the connection")
+            cluster = vo.default_chain.tcp.clusters[0].cluster if vo and vo.default_chain and vo.default_chain.tcp else "PassthroughCluster"
+            return _l4_terminal(t, config, cluster)
+        t.add("listener", "selected", f"{listener.name}" + (f" (exact {address}:{port})" if listener.address == address else f" (0.0.0.0:{port})"), listener.ref)
+    t.listener = listener.name
+
+    # -- filter chain
+    chain, why = _select_chain(listener, request, request.host)
+    if chain is None:
+        t.add("filter-chain", "no-match", why)
+        t.outcome, t.status = "blackhole", None
+        t.add("outcome", "final", "connection closed: no filter chain matches")
+        return t
+    t.add("filter-chain", "selected", f"{chain.name or chain.kind}: {why}", chain.ref)
+    if chain.kind != "http":
+        tcp = chain.tcp
+        if tcp is None or not tcp.clusters:
+            t.outcome = "blackhole"
+            t.add("outcome", "final", "TCP chain without a destination")
+            return t
+        return _l4_terminal(t, config, tcp.clusters[0].cluster, tcp)
+
+    # -- route config and virtual host
+    rc = config.route_configs.get(chain.rds or "")
+    t.route_config = chain.rds
+    if rc is None:
+        t.add("route-config", "no-match", f"route config {chain.rds!r} was not generated")
+        t.outcome, t.status, t.response_flags = "no-route", 404, "NR"
+        return t
+    t.add("route-config", "selected", f"route config {rc.name!r} ({len(rc.virtual_hosts)} virtual hosts)")
+    host_for_vhost = strip_port(request.authority) if rc.ignore_port_in_host_matching else request.authority
+    vh, domain = rc.select(host_for_vhost)
+    if vh is None:
+        t.add("virtual-host", "no-match", f"no virtual host has a domain matching {host_for_vhost!r}")
+        t.outcome, t.status, t.response_flags = "no-virtual-host", 404, "NR"
+        t.add("outcome", "final", "404 route_not_found: no virtual host for this authority")
+        return t
+    t.virtual_host = vh.name
+    t.add("virtual-host", "selected", f"{vh.name}: domain {domain!r} matches {host_for_vhost!r}", vh.ref)
+    for note in vh.notes:
+        t.add("virtual-service", "info", note)
+    if vh.ref is not None and vh.ref.kind == "VirtualService":
+        t.virtual_service = vh.ref
+        t.add("virtual-service", "selected", f"VirtualService {vh.ref.namespace}/{vh.ref.name} owns this host", vh.ref)
+    elif vh.kind == "service":
+        t.add("virtual-service", "info", "no VirtualService applies to this host: the default route")
+    if vh.require_tls and request.scheme != "https":
+        t.outcome, t.status = "redirect", 301
+        t.location = f"https://{request.authority}{request.path_with_query}"
+        t.add("virtual-host", "final", f"httpsRedirect: plaintext gets 301 to {t.location}", vh.ref)
+        t.add("outcome", "final", t.summary())
+        return t
+    return _routes(t, config, vh, request)
+
+
+def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Trace:
+    chosen: Route | None = None
+    for r in vh.routes:
+        why = explain_route(r, req)
+        label = _route_label(r)
+        if why is None:
+            chosen = r
+            t.add("route", "selected", f"{label} matches: {_match_text(r.match)}", r.match_ref or r.ref)
+            break
+        t.add("route", "no-match", f"{label}: {why}", r.match_ref or r.ref)
+    if chosen is None:
+        t.outcome, t.status, t.response_flags = "no-route", 404, "NR"
+        detail = "no route of this virtual host matches: Envoy answers 404 (NR); a VirtualService that owns a host has no fallthrough"
+        if not vh.routes:
+            detail = "this virtual host has no routes: 404 (NR)"
+        t.add("outcome", "final", detail)
+        return t
+    r = chosen
+    t.route_name, t.rule_index, t.match_index, t.route_ref = r.name, r.rule_index, r.match_index, r.ref
+    if r.virtual_service and t.virtual_service is None and r.ref is not None:
+        t.virtual_service = r.ref
+    if r.ref is not None and r.ref.kind == "VirtualService" and r.virtual_service and (r.ref.namespace, r.ref.name) != r.virtual_service:
+        t.add("virtual-service", "info", f"the rule comes from delegate VirtualService {r.ref.namespace}/{r.ref.name}", r.ref)
+    _header_result(t, r, req)
+    if r.redirect is not None:
+        rd = r.redirect
+        scheme = rd.scheme or req.scheme
+        authority = rd.host or req.authority
+        if rd.port:
+            h = strip_port(authority)
+            default = (scheme == "http" and rd.port == 80) or (scheme == "https" and rd.port == 443)
+            authority = h if default else f"{h}:{rd.port}"
+        elif rd.derive_port_from_request and req.port:
+            authority = f"{strip_port(authority)}:{req.port}"
+        elif rd.scheme and rd.scheme != req.scheme:
+            authority = strip_port(authority) if req.port in (80, 443) else authority
+        path = rd.path if rd.path is not None else req.path
+        if rd.path is not None and "?" in rd.path:
+            query = ""
+        else:
+            query = req.query
+        t.location = f"{scheme}://{authority}{path}" + (f"?{query}" if query else "")
+        t.outcome, t.status = "redirect", rd.code
+        t.add("outcome", "final", f"redirect {rd.code} to {t.location}", r.ref)
+        return t
+    if r.direct_response is not None:
+        t.outcome, t.status, t.body = "direct-response", r.direct_response.status, r.direct_response.body
+        if r.name == "block_all":
+            t.outcome = "blackhole"
+            t.add("outcome", "final", "REGISTRY_ONLY: the host is not in this proxy's registry, so the block_all virtual host answers 502")
+        else:
+            t.add("outcome", "final", f"direct response {r.direct_response.status}" + (f" with body {r.direct_response.body!r}" if r.direct_response.body else ""), r.ref)
+        return t
+    action = r.action
+    assert action is not None
+    t.timeout = action.timeout or None
+    if action.retry is not None:
+        rt = action.retry
+        t.retries = {"attempts": rt.attempts, "retryOn": rt.retry_on}
+        if rt.per_try_timeout:
+            t.retries["perTryTimeout"] = f"{rt.per_try_timeout:g}s"
+        if rt.retriable_status_codes:
+            t.retries["retriableStatusCodes"] = list(rt.retriable_status_codes)
+    else:
+        t.retries = {"attempts": 0}
+    if action.prefix_rewrite is not None or action.regex_rewrite is not None or action.host_rewrite is not None:
+        t.rewritten = _rewrite(r, req)
+        t.add("route", "info", f"rewrite: path {t.rewritten.get('path')!r}, authority {t.rewritten.get('authority')!r}", r.ref)
+    for m in action.mirrors:
+        t.mirrors.append({"cluster": m.cluster, "host": m.host, "subset": m.subset or None, "percentage": m.percent})
+        t.add("route", "info", f"mirrors {m.percent:g}% of requests to {m.cluster} (responses are ignored)", r.ref)
+    if r.fault is not None:
+        f = r.fault
+        fj: dict = {}
+        if f.delay_seconds is not None:
+            fj["delay"] = {"fixedDelay": f"{f.delay_seconds:g}s", "probability": round(f.delay_percent / 100, 6)}
+        if f.abort_http_status is not None or f.abort_grpc_status is not None:
+            fj["abort"] = {"httpStatus": f.abort_http_status, "grpcStatus": f.abort_grpc_status,
+                           "probability": round(f.abort_percent / 100, 6)}
+        if f.live_id:
+            fj["live"] = {"id": f.live_id, "runtimeKeys": [k for k in (f.delay_runtime_key, f.abort_runtime_key) if k]}
+        t.fault = fj or None
+        src = "live game-day fault " + f.live_id if f.live_id else "VirtualService fault"
+        if "delay" in fj:
+            t.add("fault", "info", f"{src}: delay {f.delay_seconds:g}s for {f.delay_percent:g}% of requests", f.ref)
+        if "abort" in fj:
+            code = f.abort_http_status if f.abort_http_status is not None else f"grpc {f.abort_grpc_status}"
+            t.add("fault", "info", f"{src}: abort with {code} for {f.abort_percent:g}% of requests", f.ref)
+            if f.abort_percent >= 100:
+                t.outcome = "fault-abort"
+                t.status = f.abort_http_status if f.abort_http_status is not None else 200
+                t.response_flags = "FI"
+                t.add("outcome", "final", f"every request is aborted by the fault filter with {code} (FI)", f.ref)
+                _destinations(t, config, action.clusters, quiet=True)
+                return t
+    if any(c.cluster == "PassthroughCluster" for c in action.clusters):
+        t.outcome = "passthrough"
+        t.add("cluster", "selected", "PassthroughCluster: ALLOW_ANY sends the request to its original destination, outside the mesh's routing policy")
+        t.add("outcome", "final", t.summary())
+        return t
+    _destinations(t, config, action.clusters)
+    return t
+
+
+def _route_label(r: Route) -> str:
+    if r.rule_index is not None:
+        name = f" ({r.name})" if r.name else ""
+        m = f".match[{r.match_index}]" if r.match_index is not None else ""
+        return f"http[{r.rule_index}]{m}{name}"
+    return f"route {r.name!r}"
+
+
+def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) -> None:
+    total = sum(c.weight for c in clusters) or 1
+    found_any = False
+    healthy_any = False
+    for c in clusters:
+        cl = config.clusters.get(c.cluster)
+        d = Destination(c.host, c.subset, c.port, c.weight, c.weight / total, c.cluster, cl is not None, ref=c.ref)
+        if cl is not None:
+            found_any = True
+            d.destination_rule = cl.destination_rule
+            d.traffic_policy = cl.policy
+            d.lb_policy = cl.lb_policy
+            eps = config.endpoints.get(c.cluster, ())
+            d.endpoints = [{"address": e.address, "port": e.port, "pod": e.pod or None, "labels": dict(e.labels),
+                            **({"synthesized": True} if e.synthesized else {})} for e in eps]
+            if eps or cl.type in ("ORIGINAL_DST", "STRICT_DNS", "LOGICAL_DNS"):
+                healthy_any = True
+            if not quiet:
+                pct = f" ({d.probability:.0%})" if len(clusters) > 1 else ""
+                t.add("cluster", "selected", f"{c.cluster}{pct}, {cl.type}, lb {cl.lb_policy}", c.ref)
+                if cl.destination_rule is not None:
+                    what = f"subset {c.subset!r} labels {cl.subset_labels}; " if c.subset else ""
+                    t.add("destination-rule", "info", f"DestinationRule {cl.destination_rule.namespace}/{cl.destination_rule.name}: {what}policy {cl.policy or '{}'}", cl.destination_rule)
+                synth = " (synthesized from a workload template: the sources hold no Pods or EndpointSlices)" if any(e.synthesized for e in eps) else ""
+                verdict = "selected" if eps else "warning"
+                t.add("endpoints", verdict, f"{len(eps)} endpoint{'s' if len(eps) != 1 else ''}: " + ", ".join(
+                    f"{e.address}:{e.port}" + (f" ({e.pod})" if e.pod else "") for e in eps[:8]) + (" ..." if len(eps) > 8 else "") + synth
+                    if eps else f"no healthy endpoints for {c.cluster}" + (f" (subset labels {cl.subset_labels} select no pod)" if c.subset else ""))
+        elif not quiet:
+            reason = f"subset {c.subset!r} is not defined in any DestinationRule for {c.host}" if c.subset else f"{c.host}:{c.port} is not a service in this proxy's scope"
+            t.add("cluster", "no-match", f"cluster {c.cluster} does not exist: {reason}", c.ref)
+        t.destinations.append(d)
+    if quiet:
+        return
+    if not found_any:
+        t.outcome, t.status, t.response_flags = "cluster-not-found", 503, "NC"
+        t.add("outcome", "final", "503 cluster_not_found (NC): the route names a cluster Envoy does not have")
+    elif not healthy_any:
+        t.outcome, t.status, t.response_flags = "no-healthy-upstream", 503, "UH"
+        t.add("outcome", "final", "503 no healthy upstream (UH): the cluster has no endpoints")
+    else:
+        t.outcome, t.status = "routed", None
+        missing = [d for d in t.destinations if not d.cluster_found]
+        if missing:
+            t.add("outcome", "warning", f"{sum(d.probability for d in missing):.0%} of requests name a missing cluster and get 503 NC")
+        t.add("outcome", "final", t.summary())
+
+
+def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp=None) -> Trace:
+    if cluster == "PassthroughCluster":
+        t.outcome = "passthrough"
+        t.add("cluster", "selected", "PassthroughCluster: the connection goes to its original destination (ALLOW_ANY)")
+    elif cluster == "BlackHoleCluster":
+        t.outcome, t.status = "blackhole", None
+        t.add("cluster", "selected", "BlackHoleCluster: REGISTRY_ONLY resets connections to destinations outside the registry")
+    else:
+        if tcp is not None:
+            _destinations(t, config, tcp.clusters)
+            return t
+    t.add("outcome", "final", t.summary())
+    return t
+
+
+def _header_result(t: Trace, r: Route, req: Request) -> None:
+    ops_req = r.request_headers
+    if ops_req or (r.action and r.action.weighted is False and r.action.clusters and r.action.clusters[0].request_headers):
+        headers = dict(req.headers)
+        for k in ops_req.remove:
+            headers.pop(k.lower(), None)
+        for k, v in ops_req.set:
+            headers[k.lower()] = v
+        for k, v in ops_req.add:
+            headers[k.lower()] = f"{headers[k.lower()]},{v}" if k.lower() in headers else v
+        t.request_headers = headers
+        t.add("route", "info", "request headers after the route's operations: " + ", ".join(f"{k}: {v}" for k, v in sorted(headers.items())), r.ref)
+    if r.response_headers:
+        t.response_headers = {"set": dict(r.response_headers.set), "add": dict(r.response_headers.add),
+                              "remove": list(r.response_headers.remove)}
+
+
+def _rewrite(r: Route, req: Request) -> dict:
+    a = r.action
+    path = req.path
+    if a.prefix_rewrite is not None:
+        m = r.match
+        if m.path_kind == "prefix":
+            matched = m.path if m.case_sensitive else path[: len(m.path)]
+            path = a.prefix_rewrite + path[len(matched):]
+        elif m.path_kind == "path":
+            path = a.prefix_rewrite
+        else:
+            path = a.prefix_rewrite + path[len(path):]
+    elif a.regex_rewrite is not None:
+        from meshtui.model.regex import compile_re2
+
+        pattern, sub = a.regex_rewrite
+        path = compile_re2(pattern).sub(sub.replace("\\", "\\"), path)
+    out = {"path": path + (f"?{req.query}" if req.query else ""), "authority": a.host_rewrite or req.authority}
+    return out

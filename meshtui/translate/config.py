@@ -1,0 +1,358 @@
+"""ProxyConfig: the Envoy-shaped configuration of one proxy, as meshtui generates it.
+
+The same objects feed the tracer (simulate walks them) and the proxies (envoy_json renders them
+for xDS), so what is traced is what Envoy gets. Every route, vhost and cluster keeps a `Ref` to
+the Istio resource and field it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshtui.model.snapshot import Endpoint, RegistryService, Workload
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """Provenance: the Istio (or Kubernetes) object and field a piece of config came from."""
+
+    kind: str
+    namespace: str
+    name: str
+    path: str = ""
+    file: str = ""
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+        if self.path:
+            out["path"] = self.path
+        if self.file:
+            out["file"] = self.file
+        if self.line is not None:
+            out["line"] = self.line
+        return out
+
+    def short(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" + (f" {self.path}" if self.path else "")
+
+
+@dataclass(frozen=True, slots=True)
+class StringMatcher:
+    kind: str  # exact | prefix | regex | present
+    value: str | None = None
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatcher:
+    name: str  # lower-cased; pseudo-headers `:method`, `:authority`, `:scheme`
+    match: StringMatcher
+    invert: bool = False
+    treat_missing_as_empty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueryMatcher:
+    name: str
+    match: StringMatcher
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    path_kind: str = "prefix"  # prefix | path | regex
+    path: str = "/"
+    case_sensitive: bool = True
+    headers: tuple[HeaderMatcher, ...] = ()
+    query: tuple[QueryMatcher, ...] = ()
+
+    @property
+    def catch_all(self) -> bool:
+        return self.path_kind == "prefix" and self.path == "/" and not self.headers and not self.query
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderOps:
+    set: tuple[tuple[str, str], ...] = ()
+    add: tuple[tuple[str, str], ...] = ()
+    remove: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.set or self.add or self.remove)
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedCluster:
+    cluster: str
+    weight: int
+    host: str
+    port: int
+    subset: str = ""
+    request_headers: HeaderOps = HeaderOps()
+    response_headers: HeaderOps = HeaderOps()
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    attempts: int
+    retry_on: str
+    per_try_timeout: float | None = None
+    retriable_status_codes: tuple[int, ...] = ()
+    host_selection_retry_max_attempts: int = 5
+    previous_hosts: bool = True
+    retry_remote_localities: bool = False
+    backoff: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    delay_seconds: float | None = None
+    delay_percent: float = 0.0
+    abort_http_status: int | None = None
+    abort_grpc_status: int | None = None
+    abort_percent: float = 0.0
+    # live game-day faults: Envoy reads the percentages from these runtime keys (default 0)
+    delay_runtime_key: str | None = None
+    abort_runtime_key: str | None = None
+    live_id: str | None = None
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mirror:
+    cluster: str
+    host: str
+    percent: float
+    subset: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HashPolicy:
+    kind: str  # header | cookie | source_ip | query_parameter
+    name: str = ""
+    ttl: float | None = None
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAction:
+    clusters: tuple[WeightedCluster, ...]
+    timeout: float = 0.0  # 0 = disabled (Istio's current default)
+    retry: Retry | None = None
+    prefix_rewrite: str | None = None
+    regex_rewrite: tuple[str, str] | None = None
+    host_rewrite: str | None = None
+    mirrors: tuple[Mirror, ...] = ()
+    hash_policy: tuple[HashPolicy, ...] = ()
+    weighted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    code: int = 301
+    scheme: str | None = None
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+    prefix_rewrite: str | None = None
+    derive_port_from_request: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DirectResponse:
+    status: int
+    body: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    name: str
+    match: RouteMatch
+    action: RouteAction | None = None
+    redirect: Redirect | None = None
+    direct_response: DirectResponse | None = None
+    fault: Fault | None = None
+    request_headers: HeaderOps = HeaderOps()
+    response_headers: HeaderOps = HeaderOps()
+    cors: dict[str, Any] | None = None
+    ref: Ref | None = None  # the VS rule (path spec.http[i]) or the default route's service
+    match_ref: Ref | None = None  # the match block (spec.http[i].match[j])
+    rule_index: int | None = None
+    match_index: int | None = None
+    virtual_service: tuple[str, str] | None = None  # (namespace, name)
+    decorator: str = ""
+    stat_prefix: str = ""
+
+
+@dataclass(slots=True)
+class VirtualHost:
+    name: str
+    domains: tuple[str, ...]
+    routes: tuple[Route, ...]
+    require_tls: bool = False
+    kind: str = "service"  # service | vs | allow_any | block_all | gateway | blackhole
+    service: RegistryService | None = None
+    ref: Ref | None = None  # the VirtualService that owns the host, if any
+    notes: tuple[str, ...] = ()  # why other VSs lost the host, why routes fell back to default
+
+
+@dataclass(slots=True)
+class RouteConfig:
+    name: str
+    virtual_hosts: list[VirtualHost]
+    ignore_port_in_host_matching: bool = True
+    _exact: dict[str, VirtualHost] | None = None
+    _suffix: list[tuple[str, VirtualHost]] | None = None
+    _prefix: list[tuple[str, VirtualHost]] | None = None
+    _star: VirtualHost | None = None
+
+    def index(self) -> None:
+        """Envoy's vhost selection, precomputed: exact domains, then `*suffix` wildcards longest
+        first, then `prefix*` longest first, then `*`. Earlier vhosts keep a duplicate domain."""
+        exact: dict[str, VirtualHost] = {}
+        suffix: list[tuple[str, VirtualHost]] = []
+        prefix: list[tuple[str, VirtualHost]] = []
+        star = None
+        for vh in self.virtual_hosts:
+            for d in vh.domains:
+                d = d.lower()
+                if d == "*":
+                    star = star or vh
+                elif d.startswith("*"):
+                    suffix.append((d[1:], vh))
+                elif d.endswith("*"):
+                    prefix.append((d[:-1], vh))
+                else:
+                    exact.setdefault(d, vh)
+        suffix.sort(key=lambda x: -len(x[0]))
+        prefix.sort(key=lambda x: -len(x[0]))
+        self._exact, self._suffix, self._prefix, self._star = exact, suffix, prefix, star
+
+    def select(self, host: str) -> tuple[VirtualHost | None, str]:
+        """(vhost, the domain that matched)."""
+        if self._exact is None:
+            self.index()
+        host = host.lower()
+        vh = self._exact.get(host)  # type: ignore[union-attr]
+        if vh is not None:
+            return vh, host
+        for s, vh in self._suffix:  # type: ignore[union-attr]
+            if len(host) > len(s) and host.endswith(s):
+                return vh, "*" + s
+        for p, vh in self._prefix:  # type: ignore[union-attr]
+            if len(host) > len(p) and host.startswith(p):
+                return vh, p + "*"
+        if self._star is not None:
+            return self._star, "*"
+        return None, ""
+
+
+@dataclass(frozen=True, slots=True)
+class TcpRoute:
+    clusters: tuple[WeightedCluster, ...]
+    ref: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterChain:
+    name: str
+    kind: str  # http | tcp | passthrough | blackhole
+    rds: str | None = None  # HTTP chains: the route config name
+    tcp: TcpRoute | None = None
+    server_names: tuple[str, ...] = ()
+    prefix_ranges: tuple[str, ...] = ()
+    transport: str = ""  # "" (any) | raw_buffer | tls
+    application_protocols: tuple[str, ...] = ()
+    tls_credential: str | None = None  # terminated TLS at a gateway
+    ref: Ref | None = None
+
+
+@dataclass(slots=True)
+class Listener:
+    name: str
+    address: str
+    port: int
+    chains: list[FilterChain]
+    default_chain: FilterChain | None = None
+    bind_to_port: bool = False
+    kind: str = "outbound"  # outbound | gateway | virtual
+    ref: Ref | None = None
+
+
+@dataclass(slots=True)
+class Cluster:
+    name: str
+    type: str  # EDS | STRICT_DNS | LOGICAL_DNS | ORIGINAL_DST | STATIC
+    host: str = ""
+    port: int = 0
+    subset: str = ""
+    service: RegistryService | None = None
+    lb_policy: str = "LEAST_REQUEST"
+    policy: dict[str, Any] = field(default_factory=dict)  # the effective DR trafficPolicy (Istio JSON)
+    destination_rule: Ref | None = None
+    subset_labels: dict[str, str] = field(default_factory=dict)
+    connect_timeout: float = 10.0
+    direction: str = "outbound"
+
+
+@dataclass
+class ProxyInfo:
+    type: str  # sidecar | router
+    namespace: str
+    workload: str
+    labels: dict[str, str]
+    ip: str = ""
+    workload_ref: Workload | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "namespace": self.namespace, "workload": self.workload, "labels": dict(self.labels)}
+
+    @property
+    def node_id(self) -> str:
+        kind = "router" if self.type == "router" else "sidecar"
+        return f"{kind}~{self.ip or '127.0.0.1'}~{self.workload}.{self.namespace}~{self.namespace}.svc.cluster.local"
+
+
+@dataclass
+class EnvoyResources:
+    listeners: list[dict[str, Any]]
+    routes: list[dict[str, Any]]
+    clusters: list[dict[str, Any]]
+    endpoints: list[dict[str, Any]]
+    runtime: dict[str, float]
+
+
+@dataclass
+class ProxyConfig:
+    proxy: ProxyInfo
+    listeners: list[Listener]
+    route_configs: dict[str, RouteConfig]
+    clusters: dict[str, Cluster]
+    endpoints: dict[str, tuple[Endpoint, ...]]
+    outbound_policy: str = "ALLOW_ANY"
+    sidecar_scope: Ref | None = None
+    sidecar_scope_reason: str = ""
+    runtime: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    service_ports: dict[int, int] = field(default_factory=dict)  # gateways: Service port -> target port
+    snapshot: Any = field(default=None, repr=False, compare=False)  # for DNS in the tracer
+    render_options: Any = field(default=None, repr=False, compare=False)
+    _listener_index: dict[tuple[str, int], Listener] | None = None
+
+    def listener_for(self, address: str, port: int) -> Listener | None:
+        if self._listener_index is None:
+            self._listener_index = {(ls.address, ls.port): ls for ls in self.listeners}
+        return self._listener_index.get((address, port))
+
+    def envoy_resources(self, endpoint_remap: dict[str, str] | None = None, bind_address: str | None = None) -> EnvoyResources:
+        """Envoy v3 JSON for xDS or a static bootstrap. `bind_address` binds every outbound
+        listener for real on that loopback address; `endpoint_remap` rewrites endpoint IPs."""
+        from meshtui.translate.envoy_json import render
+
+        opts = self.render_options
+        if endpoint_remap is None and opts is not None:
+            endpoint_remap = opts.endpoint_remap
+        if bind_address is None and opts is not None:
+            bind_address = opts.bind_address
+        return render(self, endpoint_remap or {}, bind_address)

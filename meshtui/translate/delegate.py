@@ -1,0 +1,103 @@
+"""One level of VirtualService delegation (istio-semantics §1.7): a root rule with `delegate`
+is replaced by the delegate's rules, their matches merged with the root's."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from meshtui.model.istio import HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService
+from meshtui.model.snapshot import MeshSnapshot, exported_to
+from meshtui.translate.routes import RuleSource, vs_rules
+
+_INHERITED = ("rewrite", "direct_response", "timeout", "retries", "fault", "mirror", "mirrors",
+              "mirror_percentage", "mirror_percent", "cors_policy", "headers")
+
+
+def _sm_contained(root: StringMatch | None, child: StringMatch | None) -> bool:
+    if root is None:
+        return True
+    if child is None:
+        return False
+    if root.regex is not None or child.regex is not None:
+        return root.regex is not None and root.regex == child.regex
+    if root.exact is not None:
+        return child.exact == root.exact
+    if root.prefix is not None:
+        val = child.exact if child.exact is not None else child.prefix
+        return val is not None and val.startswith(root.prefix)
+    return True
+
+
+def _contained(root: HTTPMatchRequest, child: HTTPMatchRequest) -> bool:
+    for f in ("uri", "scheme", "method", "authority"):
+        if not _sm_contained(getattr(root, f), getattr(child, f)):
+            return False
+    if root.ignore_uri_case != child.ignore_uri_case:
+        return False
+    if root.port is not None and child.port is not None and root.port != child.port:
+        return False
+    if root.source_namespace and child.source_namespace and root.source_namespace != child.source_namespace:
+        return False
+    for k, v in root.source_labels.items():
+        if k in child.source_labels and child.source_labels[k] != v:
+            return False
+    if root.gateways and child.gateways and not set(child.gateways) <= set(root.gateways):
+        return False
+    return True
+
+
+def _merge_match(root: HTTPMatchRequest, child: HTTPMatchRequest) -> HTTPMatchRequest:
+    def pick(f):
+        v = getattr(child, f)
+        return v if v not in (None, "", (), {}) else getattr(root, f)
+
+    return replace(
+        child,
+        uri=pick("uri"), scheme=pick("scheme"), method=pick("method"), authority=pick("authority"),
+        port=pick("port"), source_namespace=pick("source_namespace"), gateways=pick("gateways"),
+        headers={**root.headers, **child.headers}, without_headers={**root.without_headers, **child.without_headers},
+        query_params={**root.query_params, **child.query_params}, source_labels={**root.source_labels, **child.source_labels},
+        name=f"{root.name}-{child.name}" if root.name and child.name else (child.name or root.name),
+    )
+
+
+def expand(vs: VirtualService, snapshot: MeshSnapshot) -> tuple[RuleSource, ...]:
+    """The rules of `vs` with delegates expanded. A missing or unexported delegate drops only that
+    root rule; a delegate rule whose match is not inside the root's is dropped."""
+    if not any(r.delegate is not None for r in vs.spec.http):
+        return vs_rules(vs)
+    out: list[RuleSource] = []
+    for i, rule in enumerate(vs.spec.http):
+        if rule.delegate is None:
+            out.append(RuleSource(rule, vs, f"spec.http[{i}]", i))
+            continue
+        dns = rule.delegate.namespace or vs.namespace
+        dvs = snapshot.get("VirtualService", dns, rule.delegate.name)
+        if not isinstance(dvs, VirtualService) or dvs.spec.hosts:
+            continue
+        exp = dvs.spec.export_to or snapshot.mesh.default_export_to
+        if not exported_to(frozenset(exp), dvs.namespace, vs.namespace):
+            continue
+        for k, drule in enumerate(dvs.spec.http):
+            if drule.delegate is not None:
+                continue
+            merged_matches: list[HTTPMatchRequest] = []
+            if not rule.match:
+                merged_matches = list(drule.match)
+            elif not drule.match:
+                merged_matches = list(rule.match)
+            else:
+                for dm in drule.match:
+                    root_m = next((rm for rm in rule.match if _contained(rm, dm)), None)
+                    if root_m is not None:
+                        merged_matches.append(_merge_match(root_m, dm))
+                if not merged_matches:
+                    continue  # conflicts with every root match: dropped
+            updates = {f: getattr(rule, f) for f in _INHERITED if getattr(drule, f) in (None, ())}
+            name = f"{rule.name}-{drule.name}" if rule.name and drule.name else (drule.name or rule.name)
+            merged = replace(drule, match=tuple(merged_matches), name=name, **updates)
+            out.append(RuleSource(merged, dvs, f"spec.http[{k}]", i))
+    return tuple(out)
+
+
+__all__ = ["expand", "HTTPRoute"]

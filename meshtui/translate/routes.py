@@ -1,0 +1,380 @@
+"""VirtualService HTTP rules → Envoy routes (Istio's route.go), and the default route.
+
+Config-time filters (port, sourceLabels, sourceNamespace, gateways) drop routes here; runtime
+matchers (uri, headers, query, method, authority, scheme) become RouteMatch for the tracer and
+for Envoy alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meshtui.model.istio import (
+    Destination,
+    HTTPMatchRequest,
+    HTTPRoute,
+    Headers,
+    StringMatch,
+    VirtualService,
+)
+from meshtui.model.snapshot import RegistryService
+from meshtui.translate.config import (
+    DirectResponse,
+    Fault,
+    HashPolicy,
+    HeaderMatcher,
+    HeaderOps,
+    Mirror,
+    QueryMatcher,
+    Redirect,
+    Ref,
+    Retry,
+    Route,
+    RouteAction,
+    RouteMatch,
+    StringMatcher,
+    WeightedCluster,
+)
+from meshtui.translate.hosts import resolve_gateway_name, resolve_short
+
+DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
+DEFAULT_RETRY = Retry(attempts=2, retry_on=DEFAULT_RETRY_ON)
+
+# gRPC status names → codes (Istio accepts the names in fault.abort.grpcStatus)
+GRPC_CODES = {
+    "OK": 0, "CANCELLED": 1, "UNKNOWN": 2, "INVALID_ARGUMENT": 3, "DEADLINE_EXCEEDED": 4, "NOT_FOUND": 5,
+    "ALREADY_EXISTS": 6, "PERMISSION_DENIED": 7, "RESOURCE_EXHAUSTED": 8, "FAILED_PRECONDITION": 9,
+    "ABORTED": 10, "OUT_OF_RANGE": 11, "UNIMPLEMENTED": 12, "INTERNAL": 13, "UNAVAILABLE": 14,
+    "DATA_LOSS": 15, "UNAUTHENTICATED": 16,
+}
+
+
+@dataclass
+class RouteContext:
+    """What the route builder needs to know about the proxy and the port being built."""
+
+    listen_port: int
+    gateway_names: frozenset[str]  # {"mesh"} for sidecars, {"ns/gw"} for a gateway server
+    proxy_labels: dict[str, str]
+    proxy_namespace: str
+    domain_suffix: str
+    lookup_service: object  # callable(host, vs_namespace) -> RegistryService | None
+    hash_policy_for: object  # callable(host, port) -> tuple[HashPolicy, ...]
+
+
+def vs_ref(vs: VirtualService, path: str = "", line: int | None = None) -> Ref:
+    return Ref("VirtualService", vs.namespace, vs.name, path, vs.src.file, line if line is not None else vs.src.line)
+
+
+def _sm(sm: StringMatch, ignore_case: bool = False) -> StringMatcher:
+    if sm.exact is not None:
+        return StringMatcher("exact", sm.exact, ignore_case)
+    if sm.prefix is not None:
+        return StringMatcher("prefix", sm.prefix, ignore_case)
+    if sm.regex is not None:
+        if sm.regex == "*":
+            return StringMatcher("present")
+        return StringMatcher("regex", sm.regex)
+    return StringMatcher("present")
+
+
+def translate_match(m: HTTPMatchRequest | None) -> RouteMatch:
+    if m is None:
+        return RouteMatch()
+    case_sensitive = not m.ignore_uri_case
+    if m.uri is None or m.uri.kind == "present":
+        kind, path = "prefix", "/"
+    elif m.uri.exact is not None:
+        kind, path = "path", m.uri.exact
+    elif m.uri.prefix is not None:
+        kind, path = "prefix", m.uri.prefix
+    else:
+        kind, path = "regex", m.uri.regex or ""
+    headers: list[HeaderMatcher] = []
+    for hname in sorted(m.headers):
+        if hname.lower() in ("uri", "scheme", "method", "authority"):
+            continue  # ignored inside headers, as the API says
+        if hname.startswith("@request.auth.claims"):
+            continue  # JWT claim matches are dynamic metadata, not headers (gateway only)
+        headers.append(HeaderMatcher(hname.lower(), _sm(m.headers[hname])))
+    for hname in sorted(m.without_headers):
+        sm = _sm(m.without_headers[hname])
+        headers.append(HeaderMatcher(hname.lower(), sm, invert=True, treat_missing_as_empty=sm.kind != "present"))
+    for pseudo, sm in ((":method", m.method), (":authority", m.authority), (":scheme", m.scheme)):
+        if sm is not None:
+            headers.append(HeaderMatcher(pseudo, _sm(sm)))
+    query = tuple(QueryMatcher(k, _sm(m.query_params[k])) for k in sorted(m.query_params))
+    return RouteMatch(kind, path, case_sensitive, tuple(headers), query)
+
+
+def _source_match(m: HTTPMatchRequest | None, ctx: RouteContext, vs_ns: str) -> bool:
+    """Config-time predicates of one match (sourceMatchHTTP + port + gateways)."""
+    if m is None:
+        return True
+    if m.port is not None and m.port != ctx.listen_port:
+        return False
+    if m.gateways:
+        return any(resolve_gateway_name(g, vs_ns) in ctx.gateway_names for g in m.gateways)
+    if m.source_labels and any(ctx.proxy_labels.get(k) != v for k, v in m.source_labels.items()):
+        return False
+    if m.source_namespace and m.source_namespace != ctx.proxy_namespace:
+        return False
+    return True
+
+
+def _header_ops(h: Headers | None, which: str) -> HeaderOps:
+    if h is None:
+        return HeaderOps()
+    ops = getattr(h, which)
+    if ops is None:
+        return HeaderOps()
+    return HeaderOps(tuple(sorted(ops.set.items())), tuple(sorted(ops.add.items())), tuple(ops.remove))
+
+
+def _merge_ops(a: HeaderOps, b: HeaderOps) -> HeaderOps:
+    return HeaderOps(a.set + b.set, a.add + b.add, a.remove + b.remove)
+
+
+def destination_cluster(dest: Destination, vs_ns: str, ctx: RouteContext) -> tuple[str, str, int]:
+    """(cluster name, host, port) for a destination: explicit port, else the service's only port,
+    else the listener port. Alias (ExternalName) services point at their target."""
+    host = resolve_short(dest.host, vs_ns, ctx.domain_suffix)
+    svc: RegistryService | None = ctx.lookup_service(host, vs_ns)  # type: ignore[operator]
+    if dest.port is not None and dest.port.number:
+        port = dest.port.number
+    elif svc is not None and len(svc.ports) == 1:
+        port = svc.ports[0].port
+    else:
+        port = ctx.listen_port
+    if svc is not None and svc.resolution == "Alias" and svc.alias_target:
+        host = svc.alias_target
+    return f"outbound|{port}|{dest.subset}|{host}", host, port
+
+
+def _percent(p, default: float) -> float:
+    return default if p is None else p.value
+
+
+def _fault(r: HTTPRoute, ref: Ref) -> Fault | None:
+    f = r.fault
+    if f is None:
+        return None
+    delay_s, delay_pct = None, 0.0
+    if f.delay is not None and f.delay.fixed_delay is not None:  # exponentialDelay is unsupported
+        delay_s = f.delay.fixed_delay.seconds
+        if f.delay.percentage is not None:
+            delay_pct = f.delay.percentage.value
+        elif f.delay.percent is not None:
+            delay_pct = float(f.delay.percent)
+    abort_http = abort_grpc = None
+    abort_pct = 0.0
+    if f.abort is not None:
+        abort_http = f.abort.http_status
+        if f.abort.grpc_status is not None:
+            abort_grpc = GRPC_CODES.get(f.abort.grpc_status.upper(), 14)
+        abort_pct = _percent(f.abort.percentage, 0.0)  # unset percentage: nothing is aborted
+    if delay_s is None and abort_http is None and abort_grpc is None:
+        return None
+    fref = Ref(ref.kind, ref.namespace, ref.name, ref.path + ".fault", ref.file, f.src.line or ref.line)
+    return Fault(delay_s, delay_pct, abort_http, abort_grpc, abort_pct, ref=fref)
+
+
+def _retry(r: HTTPRoute) -> Retry | None:
+    rt = r.retries
+    if rt is None:
+        return DEFAULT_RETRY
+    if rt.attempts <= 0:
+        return None
+    codes: list[int] = []
+    tokens: list[str] = []
+    for tok in (t.strip() for t in rt.retry_on.split(",") if t.strip()):
+        if tok.isdigit():
+            codes.append(int(tok))
+        else:
+            tokens.append(tok)
+    if codes and "retriable-status-codes" not in tokens:
+        tokens.append("retriable-status-codes")
+    retry_on = ",".join(tokens) if tokens else DEFAULT_RETRY_ON
+    return Retry(
+        attempts=rt.attempts, retry_on=retry_on,
+        per_try_timeout=rt.per_try_timeout.seconds if rt.per_try_timeout is not None else None,
+        retriable_status_codes=tuple(codes),
+        previous_hosts=rt.retry_ignore_previous_hosts is not False,
+        retry_remote_localities=bool(rt.retry_remote_localities),
+        backoff=rt.backoff.seconds if rt.backoff is not None else None,
+    )
+
+
+def _mirrors(r: HTTPRoute, vs: VirtualService, ctx: RouteContext) -> tuple[Mirror, ...]:
+    out = []
+    if r.mirror is not None:
+        pct = 100.0
+        if r.mirror_percentage is not None:
+            pct = r.mirror_percentage.value
+        elif r.mirror_percent is not None:
+            pct = float(r.mirror_percent)
+        if pct > 0:
+            name, host, _ = destination_cluster(r.mirror, vs.namespace, ctx)
+            out.append(Mirror(name, host, pct, r.mirror.subset))
+    for mp in r.mirrors:
+        if mp.destination is None:
+            continue
+        pct = _percent(mp.percentage, 100.0)
+        if pct > 0:
+            name, host, _ = destination_cluster(mp.destination, vs.namespace, ctx)
+            out.append(Mirror(name, host, pct, mp.destination.subset))
+    return tuple(out)
+
+
+def _cors(r: HTTPRoute) -> dict | None:
+    c = r.cors_policy
+    if c is None:
+        return None
+    out: dict = {}
+    origins = [{"kind": sm.kind, "value": sm.value} for sm in c.allow_origins] + [{"kind": "exact", "value": o} for o in c.allow_origin]
+    if origins:
+        out["allowOrigins"] = origins
+    if c.allow_methods:
+        out["allowMethods"] = ",".join(c.allow_methods)
+    if c.allow_headers:
+        out["allowHeaders"] = ",".join(c.allow_headers)
+    if c.expose_headers:
+        out["exposeHeaders"] = ",".join(c.expose_headers)
+    if c.max_age is not None:
+        out["maxAge"] = str(int(c.max_age.seconds))
+    if c.allow_credentials is not None:
+        out["allowCredentials"] = c.allow_credentials
+    out["forwardNotMatchingPreflights"] = c.unmatched_preflights != "IGNORE"
+    return out
+
+
+def _host_rewrite(r: HTTPRoute) -> str | None:
+    """rewrite.authority wins over headers.request.set[host|:authority], which wins over add."""
+    if r.rewrite is not None and r.rewrite.authority:
+        return r.rewrite.authority
+    req = r.headers.request if r.headers is not None else None
+    if req is not None:
+        for src in (req.set, req.add):
+            for k, v in src.items():
+                if k.lower() in ("host", ":authority"):
+                    return v
+    return None
+
+
+def _strip_pseudo(ops: HeaderOps) -> HeaderOps:
+    def keep(k: str) -> bool:
+        return not k.startswith(":") and k.lower() != "host"
+
+    return HeaderOps(tuple(x for x in ops.set if keep(x[0])), tuple(x for x in ops.add if keep(x[0])),
+                     tuple(x for x in ops.remove if keep(x)))
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    """One HTTP rule to translate: the rule (merged with its root when delegated), the VS that
+    defines it (for provenance), its field path there, and its index in the root VS."""
+
+    rule: HTTPRoute
+    owner: VirtualService
+    path: str
+    index: int
+
+
+def vs_rules(vs: VirtualService) -> tuple[RuleSource, ...]:
+    return tuple(RuleSource(r, vs, f"spec.http[{i}]", i) for i, r in enumerate(vs.spec.http))
+
+
+def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: RouteContext) -> list[Route]:
+    """Envoy routes of one VS for one port, in order, stopping after the first catch-all.
+    `rules` come after delegate expansion."""
+    routes: list[Route] = []
+    for src in rules:
+        rule, path, i, owner = src.rule, src.path, src.index, src.owner
+        rule_ref = vs_ref(owner, path, rule.src.line)
+        matches: list[tuple[HTTPMatchRequest | None, int | None]] = [(m, j) for j, m in enumerate(rule.match)] or [(None, None)]
+        for m, j in matches:
+            if not _source_match(m, ctx, vs.namespace):
+                continue
+            rm = translate_match(m)
+            name = rule.name
+            if m is not None and m.name:
+                name = f"{name}.{m.name}" if name else m.name
+            match_ref = vs_ref(owner, f"{path}.match[{j}]", m.src.line) if m is not None else rule_ref
+            routes.append(_route(owner, rule, rm, name, rule_ref, match_ref, i, j, m, ctx, root=vs))
+            if rm.catch_all:
+                return routes
+    return routes
+
+
+def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_ref: Ref, match_ref: Ref, i: int,
+           j: int | None, m: HTTPMatchRequest | None, ctx: RouteContext, root: VirtualService) -> Route:
+    """`vs` defines the rule (a delegate, or the root itself); `root` owns the host."""
+    req_ops = _strip_pseudo(_header_ops(rule.headers, "request"))
+    resp_ops = _header_ops(rule.headers, "response")
+    common = dict(name=name, match=rm, ref=rule_ref, match_ref=match_ref, rule_index=i, match_index=j,
+                  virtual_service=(root.namespace, root.name), stat_prefix=m.stat_prefix if m else "")
+    if rule.redirect is not None:
+        rd = rule.redirect
+        code = rd.redirect_code or 301
+        return Route(redirect=Redirect(code=code, scheme=rd.scheme, host=rd.authority, port=rd.port, path=rd.uri,
+                                       derive_port_from_request=rd.derive_port == "FROM_REQUEST_PORT"),
+                     request_headers=req_ops, response_headers=resp_ops, **common)
+    if rule.direct_response is not None:
+        dr = rule.direct_response
+        body = None
+        if dr.body is not None:
+            body = dr.body.string if dr.body.string is not None else dr.body.bytes
+        return Route(direct_response=DirectResponse(dr.status, body), request_headers=req_ops,
+                     response_headers=resp_ops, **common)
+    dests = [d for d in rule.route if d.destination is not None]
+    weighted = len(dests) > 1
+    clusters: list[WeightedCluster] = []
+    for k, d in enumerate(dests):
+        weight = d.weight or 0
+        if weighted and weight == 0:
+            continue  # zero-weight destinations are dropped
+        cname, host, port = destination_cluster(d.destination, vs.namespace, ctx)
+        clusters.append(WeightedCluster(cname, weight if weighted else 100, host, port, d.destination.subset,
+                                        _strip_pseudo(_header_ops(d.headers, "request")), _header_ops(d.headers, "response"),
+                                        vs_ref(vs, f"{rule_ref.path}.route[{k}]", d.src.line)))
+    if not weighted and clusters:
+        # a single destination's header operations apply at the route, after the rule's own
+        req_ops = _merge_ops(req_ops, clusters[0].request_headers)
+        resp_ops = _merge_ops(resp_ops, clusters[0].response_headers)
+    rewrite = rule.rewrite
+    prefix_rewrite = regex_rewrite = None
+    if rewrite is not None:
+        if rewrite.uri is not None:
+            prefix_rewrite = rewrite.uri
+        elif rewrite.uri_regex_rewrite is not None:
+            regex_rewrite = (rewrite.uri_regex_rewrite.match, rewrite.uri_regex_rewrite.rewrite)
+    hash_policy: tuple[HashPolicy, ...] = ()
+    if len(clusters) == 1:
+        hash_policy = ctx.hash_policy_for(clusters[0].host, clusters[0].port)  # type: ignore[operator]
+    retry = _retry(rule)
+    if retry is not None and hash_policy and retry.previous_hosts:
+        retry = Retry(**{**{f: getattr(retry, f) for f in retry.__slots__}, "previous_hosts": False})  # type: ignore[attr-defined]
+    action = RouteAction(
+        clusters=tuple(clusters),
+        timeout=rule.timeout.seconds if rule.timeout is not None else 0.0,
+        retry=retry, prefix_rewrite=prefix_rewrite, regex_rewrite=regex_rewrite, host_rewrite=_host_rewrite(rule),
+        mirrors=_mirrors(rule, vs, ctx), hash_policy=hash_policy, weighted=weighted,
+    )
+    decorator = f"{clusters[0].host}:{clusters[0].port}/*" if len(clusters) == 1 else f"{root.name}:{ctx.listen_port}/*"
+    return Route(action=action, fault=_fault(rule, rule_ref), request_headers=req_ops, response_headers=resp_ops,
+                 cors=_cors(rule), decorator=decorator, **common)
+
+
+def default_route(svc: RegistryService, port: int, hash_policy: tuple[HashPolicy, ...]) -> Route:
+    cluster = f"outbound|{port}||{svc.alias_target or svc.hostname}"
+    retry = DEFAULT_RETRY if not hash_policy else Retry(attempts=2, retry_on=DEFAULT_RETRY_ON, previous_hosts=False)
+    ref = Ref(svc.resource.kind, svc.namespace, svc.name, "", svc.resource.src.file, svc.resource.src.line)
+    return Route(name="default", match=RouteMatch(),
+                 action=RouteAction((WeightedCluster(cluster, 100, svc.alias_target or svc.hostname, port),), 0.0, retry,
+                                    hash_policy=hash_policy),
+                 ref=ref, decorator=f"{svc.hostname}:{port}/*")
+
+
+def gateway_set_for_vs(vs: VirtualService) -> frozenset[str]:
+    gws = vs.spec.gateways or ("mesh",)
+    return frozenset(resolve_gateway_name(g, vs.namespace) for g in gws)
+

@@ -1,0 +1,169 @@
+"""Sidecar scope: which Sidecar applies to a proxy (§5.1), and which services and
+VirtualServices each egress listener imports (§5.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from meshtui.model.istio import Sidecar, VirtualService
+from meshtui.model.snapshot import MeshSnapshot, RegistryService, creation_key, exported_to, labels_match
+from meshtui.translate.config import Ref
+from meshtui.translate.hosts import matches, resolve_gateway_name, resolve_short, subset_of
+
+
+@dataclass(frozen=True)
+class HostEntry:
+    namespace: str  # "*" or a namespace name ("." already resolved to the proxy's)
+    dns: str
+    exclude: bool = False
+    text: str = ""
+
+
+@dataclass
+class EgressListener:
+    port: int | None
+    bind: str = ""
+    capture_none: bool = False
+    hosts: list[HostEntry] = field(default_factory=list)
+    protocol: str = ""
+    path: str = ""
+
+    def _ns_ok(self, e: HostEntry, ns: str) -> bool:
+        return e.namespace == "*" or e.namespace == ns
+
+    def imports_service(self, svc: RegistryService) -> bool:
+        ok = False
+        for e in self.hosts:
+            if not self._ns_ok(e, svc.namespace):
+                continue
+            hit = e.dns == "*" or svc.hostname == e.dns or subset_of(svc.hostname, e.dns) or (
+                svc.hostname.startswith("*") and matches(svc.hostname, e.dns))
+            if hit:
+                if e.exclude:
+                    return False
+                ok = True
+        return ok
+
+    def imports_vs(self, vs: VirtualService, vs_hosts: list[str]) -> bool:
+        ok = False
+        for e in self.hosts:
+            if not self._ns_ok(e, vs.namespace):
+                continue
+            hit = e.dns == "*" or any(matches(h, e.dns) for h in vs_hosts)
+            if hit:
+                if e.exclude:
+                    return False
+                ok = True
+        return ok
+
+
+@dataclass
+class Scope:
+    sidecar: Sidecar | None
+    reason: str
+    listeners: list[EgressListener]
+    outbound_policy: str
+
+    def ref(self) -> Ref | None:
+        sc = self.sidecar
+        if sc is None:
+            return None
+        return Ref("Sidecar", sc.namespace, sc.name, "", sc.src.file, sc.src.line)
+
+
+def _parse_host(text: str, proxy_ns: str) -> HostEntry:
+    ns, _, dns = text.partition("/")
+    exclude = ns.startswith("~")
+    if exclude:
+        ns = ns[1:] or "*"
+    if ns == ".":
+        ns = proxy_ns
+    return HostEntry(ns, dns, exclude, text)
+
+
+def select_sidecar(snapshot: MeshSnapshot, ns: str, labels: dict[str, str]) -> tuple[Sidecar | None, str]:
+    ordered = sorted(snapshot.sidecars, key=lambda s: (s.spec.workload_selector is None, creation_key(s)))
+    for sc in ordered:
+        sel = sc.spec.workload_selector
+        if sc.namespace == ns and sel is not None and labels_match(sel.labels, labels):
+            return sc, f"its workloadSelector {sel.labels} matches the proxy's labels"
+    for sc in ordered:
+        if sc.namespace == ns and sc.spec.workload_selector is None:
+            return sc, f"the namespace-wide Sidecar of {ns}"
+    root = snapshot.mesh.root_namespace
+    for sc in ordered:
+        if sc.namespace == root and sc.spec.workload_selector is None:
+            return sc, f"the mesh-wide Sidecar in the root namespace {root}, applied as if in {ns}"
+    return None, "no Sidecar applies: the implicit default imports */* on every port"
+
+
+def compute_scope(snapshot: MeshSnapshot, ns: str, labels: dict[str, str]) -> Scope:
+    sc, reason = select_sidecar(snapshot, ns, labels)
+    mode = snapshot.mesh.outbound_traffic_policy
+    listeners: list[EgressListener] = []
+    if sc is not None and sc.spec.outbound_traffic_policy is not None:
+        mode = sc.spec.outbound_traffic_policy.mode
+    if sc is None or not sc.spec.egress:
+        listeners.append(EgressListener(None, hosts=[HostEntry("*", "*", False, "*/*")], path=""))
+    else:
+        for i, eg in enumerate(sc.spec.egress):
+            port = eg.port.number if eg.port is not None and eg.port.number else None
+            listeners.append(EgressListener(
+                port, eg.bind, eg.capture_mode == "NONE", [_parse_host(h, ns) for h in eg.hosts],
+                eg.port.protocol.upper() if eg.port is not None and eg.port.protocol else "", f"spec.egress[{i}]"))
+    return Scope(sc, reason, listeners, mode)
+
+
+def vs_hosts(vs: VirtualService, suffix: str) -> list[str]:
+    return [resolve_short(h, vs.namespace, suffix).lower() for h in vs.spec.hosts]
+
+
+def ordered_mesh_vs(snapshot: MeshSnapshot, proxy_ns: str) -> list[VirtualService]:
+    """Mesh-bound VSs visible to the proxy namespace, in Istio's precedence order: private to the
+    namespace, then explicitly exported to it, then public; each oldest first."""
+    private, exported, public = [], [], []
+    for vs in snapshot.virtual_services:
+        if not vs.spec.hosts:
+            continue  # delegates never bind on their own
+        gws = vs.spec.gateways
+        if gws and "mesh" not in gws:
+            continue
+        exp = vs.spec.export_to or snapshot.mesh.default_export_to
+        if not exported_to(frozenset(exp), vs.namespace, proxy_ns):
+            continue
+        if "*" in exp:
+            public.append(vs)
+        elif vs.namespace == proxy_ns and set(exp) <= {".", proxy_ns}:
+            private.append(vs)
+        else:
+            exported.append(vs)
+    return [*sorted(private, key=creation_key), *sorted(exported, key=creation_key), *sorted(public, key=creation_key)]
+
+
+def ordered_gateway_vs(snapshot: MeshSnapshot, gateway_ns: str, gateway_name: str) -> list[VirtualService]:
+    """VSs bound to gateway ns/name (top-level or in a match) and exported to the gateway's
+    workload namespace, in precedence order."""
+    want = f"{gateway_name}"
+    out_private, out_exported, out_public = [], [], []
+    for vs in snapshot.virtual_services:
+        if not vs.spec.hosts:
+            continue
+        names = {resolve_gateway_name(g, vs.namespace) for g in vs.spec.gateways}
+        for r in vs.spec.http:
+            for m in r.match:
+                names |= {resolve_gateway_name(g, vs.namespace) for g in m.gateways}
+        for r in (*vs.spec.tcp, *vs.spec.tls):
+            for m in r.match:
+                names |= {resolve_gateway_name(g, vs.namespace) for g in m.gateways}
+        if want not in names:
+            continue
+        exp = vs.spec.export_to or snapshot.mesh.default_export_to
+        if not exported_to(frozenset(exp), vs.namespace, gateway_ns):
+            continue
+        if "*" in exp:
+            out_public.append(vs)
+        elif vs.namespace == gateway_ns and set(exp) <= {".", gateway_ns}:
+            out_private.append(vs)
+        else:
+            out_exported.append(vs)
+    return [*sorted(out_private, key=creation_key), *sorted(out_exported, key=creation_key), *sorted(out_public, key=creation_key)]

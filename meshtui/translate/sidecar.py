@@ -1,0 +1,300 @@
+"""Sidecar outbound configuration (Istio's buildSidecarOutboundListeners and
+BuildSidecarOutboundVirtualHosts): listeners per port, route configs named "<port>", one vhost
+per service in scope, VS routes by ownership, the allow_any/block_all catch-all, clusters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from meshtui.model.istio import VirtualService
+from meshtui.model.protocol import HTTP_FAMILY, TLS_FAMILY, UNSUPPORTED
+from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload
+from meshtui.translate.clusters import ClusterBuilder
+from meshtui.translate.config import (
+    DirectResponse,
+    FilterChain,
+    Listener,
+    ProxyConfig,
+    ProxyInfo,
+    Ref,
+    Route,
+    RouteAction,
+    RouteConfig,
+    RouteMatch,
+    TcpRoute,
+    VirtualHost,
+    WeightedCluster,
+)
+from meshtui.translate.delegate import expand
+from meshtui.translate.hosts import is_wildcard, matches, resolve_short
+from meshtui.translate.policy import DRIndex
+from meshtui.translate.routes import RouteContext, build_vs_routes, default_route, vs_ref
+from meshtui.translate.scope import EgressListener, compute_scope, ordered_mesh_vs, vs_hosts
+
+HTTP_ALPN = ("http/1.1", "h2c")
+
+
+class VSOwnership:
+    """Which VS owns a hostname: the most specific host string wins; for the same string, the
+    first VS in precedence order. Later VSs for the same host are ignored (IST0109)."""
+
+    def __init__(self, vss: list[VirtualService], suffix: str):
+        self.exact: dict[str, list[VirtualService]] = defaultdict(list)
+        self.wild: list[tuple[str, VirtualService]] = []
+        self.hosts: dict[int, list[str]] = {}
+        for vs in vss:
+            hosts = vs_hosts(vs, suffix)
+            self.hosts[id(vs)] = hosts
+            for h in hosts:
+                if is_wildcard(h):
+                    self.wild.append((h, vs))
+                else:
+                    self.exact[h].append(vs)
+        self.wild.sort(key=lambda x: -len(x[0]))  # stable: precedence order kept within a length
+
+    def owner(self, hostname: str) -> tuple[VirtualService | None, list[VirtualService], str]:
+        """(owner, losers, the host string that matched)."""
+        cands = self.exact.get(hostname)
+        if cands:
+            losers = cands[1:] + [vs for h, vs in self.wild if hostname.endswith(h[1:]) or h == "*"]
+            return cands[0], losers, hostname
+        hits = [(h, vs) for h, vs in self.wild if h == "*" or (hostname.endswith(h[1:]) and len(hostname) > len(h) - 1)]
+        if hits:
+            return hits[0][1], [vs for _, vs in hits[1:]], hits[0][0]
+        return None, [], ""
+
+
+def service_domains(svc: RegistryService, proxy_ns: str, suffix: str) -> list[str]:
+    host = svc.hostname
+    out = [host, host + "."]
+    tail = f".svc.{suffix}"
+    if host.endswith(tail):
+        name, _, ns = host[: -len(tail)].partition(".")
+        if ns == proxy_ns:
+            out += [name, f"{name}.{ns}.svc", f"{name}.{ns}"]
+        else:
+            out += [f"{name}.{ns}", f"{name}.{ns}.svc"]
+    if svc.resolution == "Passthrough" and svc.origin == "k8s":
+        out += [f"*.{d}" for d in list(out)]
+    out += [a for a in svc.addresses if a and a != "0.0.0.0" and ":" not in a]
+    return out
+
+
+def _pick_per_hostname(svcs: list[RegistryService], proxy_ns: str) -> list[RegistryService]:
+    """One service per hostname: the proxy's namespace first, then Kubernetes over ServiceEntry."""
+    best: dict[str, RegistryService] = {}
+    for s in svcs:
+        cur = best.get(s.hostname)
+        if cur is None:
+            best[s.hostname] = s
+            continue
+
+        def rank(x: RegistryService) -> tuple[int, int]:
+            return (0 if x.namespace == proxy_ns else 1, 0 if x.origin == "k8s" else 1)
+
+        if rank(s) < rank(cur):
+            best[s.hostname] = s
+    return list(best.values())
+
+
+def _catch_all(mode: str) -> VirtualHost:
+    if mode == "REGISTRY_ONLY":
+        r = Route(name="block_all", match=RouteMatch(), direct_response=DirectResponse(502))
+        return VirtualHost("block_all", ("*",), (r,), kind="block_all")
+    r = Route(name="allow_any", match=RouteMatch(),
+              action=RouteAction((WeightedCluster("PassthroughCluster", 100, "", 0),), 0.0, None))
+    return VirtualHost("allow_any", ("*",), (r,), kind="allow_any")
+
+
+def _dedupe_domains(vhosts: list[VirtualHost]) -> None:
+    seen: set[str] = set()
+    for vh in vhosts:
+        keep = []
+        for d in vh.domains:
+            if d.lower() not in seen:
+                seen.add(d.lower())
+                keep.append(d)
+        vh.domains = tuple(keep)
+
+
+def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, bind_all: str | None = None) -> ProxyConfig:
+    ns, labels = wl.namespace, wl.labels
+    suffix = snapshot.mesh.domain_suffix
+    scope = compute_scope(snapshot, ns, labels)
+    proxy = ProxyInfo("sidecar", ns, wl.name, dict(labels), wl.ip, wl)
+    mesh_vs = ordered_mesh_vs(snapshot, ns)
+    visible = [s for s in snapshot.registry if s.visible_to(ns)]
+    visible_by_host: dict[str, list[RegistryService]] = defaultdict(list)
+    for s in visible:
+        visible_by_host[s.hostname].append(s)
+    cb = ClusterBuilder(drs, ns, labels)
+    locked = {lst.port for lst in scope.listeners if lst.port}
+    listeners: dict[str, Listener] = {}
+    route_configs: dict[str, RouteConfig] = {}
+    notes: list[str] = []
+
+    def lookup_service(host: str, vs_ns: str) -> RegistryService | None:
+        cands = visible_by_host.get(host)
+        if not cands:
+            return None
+        for c in cands:
+            if c.namespace == vs_ns:
+                return c
+        return _pick_per_hostname(list(cands), ns)[0]
+
+    for egress in scope.listeners:
+        imported_vs = [vs for vs in mesh_vs if egress.imports_vs(vs, vs_hosts(vs, suffix))]
+        svcs = [s for s in visible if egress.imports_service(s)]
+        have = {s.hostname for s in svcs}
+        for vs in imported_vs:  # destinations of imported VSs are pulled in too
+            for rule in vs.spec.http:
+                for d in rule.route:
+                    if d.destination is None:
+                        continue
+                    h = resolve_short(d.destination.host, vs.namespace, suffix)
+                    if h not in have and h in visible_by_host:
+                        svcs.append(lookup_service(h, vs.namespace))  # type: ignore[arg-type]
+                        have.add(h)
+        svcs = _pick_per_hostname(svcs, ns)
+        for s in svcs:
+            cb.add_service(s)
+        ownership = VSOwnership(imported_vs, suffix)
+        if egress.port:
+            ports = {egress.port}
+        else:
+            ports = {p.port for s in svcs for p in s.ports if p.protocol != "UDP"} - locked
+        for port in sorted(ports):
+            _build_port(snapshot, scope, egress, port, svcs, ownership, imported_vs, proxy, cb, lookup_service,
+                        listeners, route_configs, notes, bind_all)
+    cb.add_specials()
+    vo_chain = FilterChain("virtualOutbound-catchall-tcp", "tcp",
+                           tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
+    listeners["virtualOutbound"] = Listener("virtualOutbound", "0.0.0.0", 15001, [], vo_chain, bind_to_port=True, kind="virtual")
+    return ProxyConfig(proxy, list(listeners.values()), route_configs, cb.clusters, cb.endpoints, scope.outbound_policy,
+                       scope.ref(), scope.reason, notes=notes)
+
+
+def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[RegistryService], ownership: VSOwnership,
+                imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder, lookup_service,
+                listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str], bind_all) -> None:
+    suffix = snapshot.mesh.domain_suffix
+    on_port = [(s, s.port(port)) for s in svcs if s.port(port) is not None]
+    http = [s for s, p in on_port if p.protocol in HTTP_FAMILY]
+    sniffed = [s for s, p in on_port if p.protocol == UNSUPPORTED]
+    tcp = [s for s, p in on_port if p.protocol not in HTTP_FAMILY and p.protocol not in (UNSUPPORTED, "UDP")]
+    if egress.protocol in HTTP_FAMILY and egress.port:  # an explicit HTTP egress port treats everything as HTTP
+        http, sniffed, tcp = http + sniffed + tcp, [], []
+    bind_addr = egress.bind or ("127.0.0.1" if egress.capture_none else "0.0.0.0")
+    ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service,
+                       lambda h, p: cb.hash_policy(lookup_service(h, proxy.namespace), p))
+
+    def vhost_for(s: RegistryService) -> VirtualHost:
+        vs, losers, _ = ownership.owner(s.hostname)
+        vnotes = tuple(f"VirtualService {lv.namespace}/{lv.name} also names this host and is ignored: "
+                       f"{vs.namespace}/{vs.name} takes precedence" for lv in losers) if vs else ()
+        routes: list[Route] = []
+        if vs is not None:
+            routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
+            if not routes:
+                vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port "
+                           "(port, sourceLabels, sourceNamespace or gateways): the default route applies",)
+        if not routes:
+            routes = [default_route(s, port, cb.hash_policy(s, port))]
+        ref = vs_ref(vs) if vs is not None and routes and routes[0].name != "default" else None
+        return VirtualHost(f"{s.hostname}:{port}", tuple(service_domains(s, proxy.namespace, suffix)), tuple(routes),
+                           kind="service", service=s, ref=ref, notes=vnotes)
+
+    # HTTP: the shared 0.0.0.0_<port> listener with route config "<port>"
+    shared_http = http + [s for s in sniffed if not s.addresses]
+    if shared_http or (port == 80 and imported_vs):
+        vhosts = [vhost_for(s) for s in shared_http]
+        if port == 80:  # VS hosts that match no service in scope live only on port 80
+            known = {s.hostname for s in svcs}
+            for vs in imported_vs:
+                for h in ownership.hosts[id(vs)]:
+                    if h in known or any(matches(h, k) for k in known):
+                        continue
+                    owner, _, _ = ownership.owner(h) if not is_wildcard(h) else (vs, [], h)
+                    if owner is not vs:
+                        continue
+                    routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
+                    if routes:
+                        vhosts.append(VirtualHost(f"{h}:80", (h,), tuple(routes), kind="vs", ref=vs_ref(vs)))
+        if vhosts:
+            vhosts.sort(key=lambda v: v.name)
+            vhosts.append(_catch_all(scope.outbound_policy))
+            _dedupe_domains(vhosts)
+            name = str(port)
+            route_configs[name] = RouteConfig(name, vhosts)
+            lname = f"{bind_addr}_{port}"
+            chain = FilterChain(f"{port}", "http", rds=name, application_protocols=HTTP_ALPN, transport="raw_buffer")
+            pass_chain = FilterChain("PassthroughFilterChain", "tcp", tcp=TcpRoute((WeightedCluster(
+                "PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
+            listeners[lname] = Listener(lname, bind_addr, port, [chain], pass_chain, bind_to_port=egress.capture_none)
+    # sniffed services with a VIP: their own listener, HTTP chain + TCP chain
+    for s in sniffed:
+        if not s.addresses:
+            continue
+        vh = vhost_for(s)
+        rname = f"{s.hostname}:{port}"
+        route_configs[rname] = RouteConfig(rname, [vh])
+        _dedupe_domains([vh])
+        addr = s.addresses[0]
+        lname = f"{addr}_{port}"
+        if lname in listeners:
+            continue
+        http_chain = FilterChain(rname, "http", rds=rname, application_protocols=HTTP_ALPN, transport="raw_buffer")
+        tcp_chain = FilterChain(f"outbound|{port}||{s.hostname}", "tcp", tcp=TcpRoute((WeightedCluster(
+            f"outbound|{port}||{s.hostname}", 100, s.hostname, port),)))
+        listeners[lname] = Listener(lname, addr, port, [http_chain, tcp_chain], None)
+    # TCP family: <vip>_<port> listeners with tcp_proxy (or SNI chains for TLS)
+    for s in tcp:
+        addr = s.addresses[0] if s.addresses else "0.0.0.0"
+        lname = f"{addr}_{port}"
+        if lname in listeners:
+            if addr == "0.0.0.0":
+                notes.append(f"{s.hostname}:{port} is TCP without an address and collides with {lname}; Envoy would not route it")
+            continue
+        vs, _, _ = ownership.owner(s.hostname)
+        chains = _tcp_chains(s, port, vs, ctx, s.port(port).protocol in TLS_FAMILY)
+        listeners[lname] = Listener(lname, addr, port, chains[:-1] if len(chains) > 1 else chains, chains[-1] if len(chains) > 1 else None)
+
+
+def _tcp_chains(s: RegistryService, port: int, vs: VirtualService | None, ctx: RouteContext, tls: bool) -> list[FilterChain]:
+    from meshtui.translate.routes import destination_cluster
+
+    default = FilterChain(f"outbound|{port}||{s.hostname}", "tcp", tcp=TcpRoute((WeightedCluster(
+        f"outbound|{port}||{s.hostname}", 100, s.hostname, port),)))
+    if vs is None:
+        return [default]
+    chains: list[FilterChain] = []
+    rules = vs.spec.tls if tls else vs.spec.tcp
+    for i, rule in enumerate(rules):
+        dests = []
+        for k, d in enumerate(rule.route):
+            if d.destination is None:
+                continue
+            name, host, dport = destination_cluster(d.destination, vs.namespace, ctx)
+            dests.append(WeightedCluster(name, d.weight if len(rule.route) > 1 else 100, host, dport, d.destination.subset,
+                                         ref=vs_ref(vs, f"spec.{'tls' if tls else 'tcp'}[{i}].route[{k}]", d.src.line)))
+        ref = vs_ref(vs, f"spec.{'tls' if tls else 'tcp'}[{i}]", rule.src.line)
+        matches_ = list(rule.match) or [None]
+        for m in matches_:
+            if m is not None:
+                if m.port is not None and m.port != port:
+                    continue
+                if m.source_labels and any(ctx.proxy_labels.get(k) != v for k, v in m.source_labels.items()):
+                    continue
+                if m.source_namespace and m.source_namespace != ctx.proxy_namespace:
+                    continue
+            sni = tuple(getattr(m, "sni_hosts", ())) if m is not None else ()
+            subnets = tuple(m.destination_subnets) if m is not None else ()
+            chains.append(FilterChain(f"{ref.path}", "tcp", tcp=TcpRoute(tuple(dests), ref), server_names=sni,
+                                      prefix_ranges=subnets, transport="tls" if sni else "", ref=ref))
+            if not sni and not subnets:
+                return chains  # the terminal default chain
+    chains.append(default)
+    return chains
+
+
+__all__ = ["build_sidecar", "service_domains", "VSOwnership", "Ref"]
