@@ -121,6 +121,7 @@ class HTTPRedirect(Node):
     derive_port: Literal["FROM_PROTOCOL_DEFAULT", "FROM_REQUEST_PORT"] | None = fld(None)
     scheme: str | None = fld(None)
     redirect_code: int | None = fld(None)
+    prefix_rewrite: str | None = fld(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,11 +276,17 @@ class VirtualServiceSpec(Node):
 # ---------------------------------------------------------------- DestinationRule
 
 @dataclass(frozen=True, kw_only=True)
+class HTTPCookieAttribute(Node):
+    name: str = fld("")
+    value: str = fld("")
+
+
+@dataclass(frozen=True, kw_only=True)
 class HTTPCookie(Node):
     name: str = fld("")
     path: str = fld("")
     ttl: Duration | None = fld(None)
-    attributes: tuple[Any, ...] = fld(())
+    attributes: tuple[HTTPCookieAttribute, ...] = fld(())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,6 +331,14 @@ class LocalityLoadBalancerSetting(Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ZoneAwareLoadBalancerSetting(Node):
+    enabled: bool | None = fld(None)
+    failover: tuple[LocalityFailover, ...] = fld(())
+    failover_priority: tuple[str, ...] = fld(())
+    min_cluster_size: int | None = fld(None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class WarmupConfiguration(Node):
     duration: Duration | None = fld(None)
     minimum_percent: float | None = fld(None)
@@ -335,6 +350,7 @@ class LoadBalancerSettings(Node):
     simple: Literal["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] | None = fld(None)
     consistent_hash: ConsistentHashLB | None = fld(None)
     locality_lb_setting: LocalityLoadBalancerSetting | None = fld(None)
+    zone_aware_lb_setting: ZoneAwareLoadBalancerSetting | None = fld(None)
     warmup_duration_secs: Duration | None = fld(None)
     warmup: WarmupConfiguration | None = fld(None)
 
@@ -356,6 +372,12 @@ class TCPSettings(Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConnectionKeepalive(Node):
+    interval: Duration | None = fld(None)
+    timeout: Duration | None = fld(None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class HTTPSettings(Node):
     http1_max_pending_requests: int | None = fld(None)
     http2_max_requests: int | None = fld(None)
@@ -365,6 +387,7 @@ class HTTPSettings(Node):
     h2_upgrade_policy: Literal["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] | None = fld(None)
     use_client_protocol: bool | None = fld(None)
     max_concurrent_streams: int | None = fld(None)
+    http2_keep_alive: ConnectionKeepalive | None = fld(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -384,6 +407,7 @@ class OutlierDetection(Node):
     max_ejection_percent: int | None = fld(None, check=lambda v: _percent(float(v)))
     min_health_percent: int | None = fld(None, check=lambda v: _percent(float(v)))
     consecutive_errors: int | None = fld(None)
+    outlier_detection_http_error_codes: tuple[int, ...] = fld(())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -415,6 +439,7 @@ class ProxyProtocol(Node):
 class RetryBudget(Node):
     percent: float | None = fld(None, check=_percent)
     min_retry_concurrency: int | None = fld(None)
+    budget_interval: Duration | None = fld(None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -470,6 +495,13 @@ class GatewayPort(Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ServerTLSCertificate(Node):
+    server_certificate: str = fld("")
+    private_key: str = fld("")
+    ca_certificates: str = fld("")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServerTLSSettings(Node):
     https_redirect: bool = fld(False)
     mode: Literal["PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"] | None = fld(None)
@@ -479,13 +511,15 @@ class ServerTLSSettings(Node):
     ca_crl: str = fld("")
     credential_name: str = fld("")
     credential_names: tuple[str, ...] = fld(())
-    tls_certificates: tuple[Any, ...] = fld(())
+    ca_cert_credential_name: str = fld("")
+    tls_certificates: tuple[ServerTLSCertificate, ...] = fld(())
     subject_alt_names: tuple[str, ...] = fld(())
     verify_certificate_spki: tuple[str, ...] = fld(())
     verify_certificate_hash: tuple[str, ...] = fld(())
     min_protocol_version: Literal["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"] | None = fld(None)
     max_protocol_version: Literal["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"] | None = fld(None)
     cipher_suites: tuple[str, ...] = fld(())
+    insecure_skip_verify: bool | None = fld(None)
 
 
 @dataclass(frozen=True, kw_only=True)
