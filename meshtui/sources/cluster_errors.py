@@ -34,6 +34,8 @@ class Action:
     name: str | None = None
 
     def describe(self) -> str:
+        if self.verb == "discover":
+            return f"discover the {self.group or 'core'} API (which versions and resources it serves)"
         res = f"{self.resource}.{self.group}" if self.group else self.resource
         target = f"{res} {self.name}" if self.name else res
         where = f" in namespace '{self.namespace}'" if self.namespace else " across all namespaces"
@@ -43,6 +45,10 @@ class Action:
 
     def rbac_rule(self) -> str:
         """The smallest rule (YAML, as in a Role or ClusterRole) that grants this action."""
+        if self.verb == "discover":
+            return ("a ClusterRole with this rule would allow it (the built-in system:discovery role has it):\n"
+                    "  - nonResourceURLs: [\"/api\", \"/api/*\", \"/apis\", \"/apis/*\"]\n"
+                    "    verbs: [\"get\"]")
         verbs = {"get": ["get"], "list": ["get", "list", "watch"], "watch": ["get", "list", "watch"]}
         v = verbs.get(self.verb, ["get", self.verb])
         kind = "Role (in that namespace)" if self.namespace else "ClusterRole"

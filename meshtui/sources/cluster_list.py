@@ -3,7 +3,6 @@ meshtui reads, as plain dicts shaped like `kubectl get -o json` items."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,10 +38,10 @@ class Discovery:
 
 def discover(http: KubeHttp) -> Discovery:
     """Pick, for each Istio kind, the most preferred of v1/v1beta1/v1alpha3 that serves it."""
-    action = Action("get", "", ISTIO_GROUP)
+    action = Action("discover", "", ISTIO_GROUP)
     warnings: list[str] = []
     try:
-        group = http.get_json(f"/apis/{ISTIO_GROUP}", Action("get", "apigroups", ISTIO_GROUP))
+        group = http.get_json(f"/apis/{ISTIO_GROUP}", action)
     except ClusterNotFound:
         warnings.append(
             f"the Istio CRDs are not installed on {http.endpoint.describe()}: it serves no "
@@ -215,7 +214,3 @@ def list_all(http: KubeHttp, kinds: list[ResourceKind], namespaces: list[str] | 
                 ns_items.append(obj)
         lists.insert(0, KindList(NAMESPACE, None, ns_items, ""))
     return ListResult(lists, warnings)
-
-
-def dumps_compact(obj: object) -> str:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True)

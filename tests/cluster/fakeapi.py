@@ -17,6 +17,7 @@ import argparse
 import base64
 import copy
 import json
+import select
 import socket
 import sys
 import threading
@@ -330,6 +331,17 @@ class _QuietServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def _peer_closed(s: socket.socket) -> bool:
+    """True once the client has hung up (a watch only learns it by looking)."""
+    try:
+        r, _, _ = select.select([s], [], [], 0)
+        if not r:
+            return False
+        return s.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 def _kill(s: socket.socket) -> None:
     try:
         s.shutdown(socket.SHUT_RDWR)
@@ -552,6 +564,8 @@ class _Handler(BaseHTTPRequestHandler):
             for _, obj in initial:
                 emit("ADDED", obj)
             while True:
+                if _peer_closed(self.connection):
+                    break
                 with api.cond:
                     if api.closing:
                         break

@@ -1,0 +1,59 @@
+"""Fixtures: a fake API server on loopback per test (stopped by its finalizer even on failure),
+a kubeconfig pointing at it, and helpers to wait for watch results without sleeping blindly."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# The helpers beside this file import by their own names, whatever pytest's import mode.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cluster_mesh import bookinfo  # noqa: E402
+from fakeapi import FakeApiServer, write_kubeconfig  # noqa: E402
+
+from meshtui.sources.cluster import ClusterSource, open_cluster  # noqa: E402
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApiServer]:
+    srv = FakeApiServer().start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def mesh_api(api: FakeApiServer) -> FakeApiServer:
+    api.add_all(bookinfo())
+    return api
+
+
+@pytest.fixture
+def kubeconfig(api: FakeApiServer, tmp_path: Path) -> Path:
+    return write_kubeconfig(tmp_path / "kubeconfig", api.url, context="test-ctx")
+
+
+@pytest.fixture
+def source(mesh_api: FakeApiServer, kubeconfig: Path) -> Iterator[ClusterSource]:
+    src = open_cluster(str(kubeconfig), None, None, timeout=5)
+    try:
+        yield src
+    finally:
+        src.close()
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
+    """Poll until cond() is truthy; bounded in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
