@@ -93,11 +93,14 @@ class MeshTranslator:
         self.options_for = options_for or (lambda _proxy: None)
 
     def resources(self, proxy: str, edits: list[Edit], now: float) -> Any:
-        from meshtui.edits.overlay import apply_edits
         from meshtui.translate import translate
 
         try:
-            snap = apply_edits(self.snapshot, edits, now) if edits else self.snapshot
+            snap = self.snapshot
+            if edits:
+                from meshtui.edits.overlay import apply_edits
+
+                snap = apply_edits(self.snapshot, edits, now)
             config = translate(snap, proxy, self.options_for(proxy))
             return config.envoy_resources()
         except Exception as exc:  # noqa: BLE001 - a translation error must not kill the server
