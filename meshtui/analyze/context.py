@@ -1,0 +1,157 @@
+"""What every analyzer reads: the snapshot plus indexes built once (hosts, DestinationRules by
+namespace, gateways, workloads), and `message()`, which turns a finding into a located Message."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cached_property
+from typing import Any
+
+from meshtui.analyze import hosts
+from meshtui.analyze.codes import level_of
+from meshtui.analyze.message import Message
+from meshtui.model.istio import DestinationRule, Resource, VirtualService
+from meshtui.model.parse import locate
+from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, exported_to, labels_match
+
+
+def export_set(values: tuple[str, ...], default: tuple[str, ...] = ("*",)) -> tuple[str, ...]:
+    return tuple(values) if values else default
+
+
+def viewers_of(obj: Resource, export_to: tuple[str, ...]) -> set[str]:
+    """Namespaces an object is written for: its own plus those named in exportTo."""
+    out = {obj.namespace}
+    for e in export_to:
+        if e not in ("*", "~", "."):
+            out.add(e)
+    return out
+
+
+def mesh_bound(vs: VirtualService) -> bool:
+    g = vs.spec.gateways
+    return not g or "mesh" in g
+
+
+class Context:
+    def __init__(self, snapshot: MeshSnapshot, tracer: Any = None) -> None:
+        self.snap = snapshot
+        self.suffix = snapshot.mesh.domain_suffix
+        self.root_ns = snapshot.mesh.root_namespace
+        self.tracer = tracer  # meshtui.analyze.tracing.Tracer or None
+
+    # ---------------------------------------------------------------- hosts and registry
+
+    def fqdn(self, host: str, namespace: str) -> str:
+        return hosts.expand(host, namespace, self.suffix)
+
+    @cached_property
+    def _wild_registry(self) -> list[RegistryService]:
+        return [rs for rs in self.snap.registry if rs.hostname.startswith("*")]
+
+    def services(self, host: str, viewers: Iterable[str] | None = None) -> list[RegistryService]:
+        """Registry services a request for `host` can reach, visible to one of `viewers` (any
+        namespace if None). A wildcard `host` returns every service it covers."""
+        vs = list(viewers) if viewers is not None else None
+
+        def visible(rs: RegistryService) -> bool:
+            return vs is None or any(rs.visible_to(v) for v in vs)
+
+        if host.startswith("*"):
+            return [rs for rs in self.snap.registry if hosts.covers(host, rs.hostname) and visible(rs)]
+        out = [rs for rs in self.snap.services_by_host.get(host, ()) if visible(rs)]
+        if out:
+            return out
+        wild = [rs for rs in self._wild_registry if hosts.covers(rs.hostname, host) and visible(rs)]
+        wild.sort(key=lambda rs: hosts.specificity(rs.hostname))
+        return wild
+
+    def pick(self, candidates: list[RegistryService], namespace: str) -> RegistryService:
+        """The service a config in `namespace` means when several share a hostname: its own
+        namespace first, then a Kubernetes Service over a ServiceEntry (Istio's selectServices)."""
+        return sorted(candidates, key=lambda rs: (rs.namespace != namespace, rs.origin != "k8s", rs.namespace))[0]
+
+    # ---------------------------------------------------------------- DestinationRules
+
+    @cached_property
+    def dr_hosts(self) -> list[tuple[DestinationRule, str]]:
+        return [(dr, self.fqdn(dr.spec.host, dr.namespace)) for dr in self.snap.destination_rules]
+
+    @cached_property
+    def _drs_by_ns(self) -> dict[str, list[tuple[DestinationRule, str]]]:
+        out: dict[str, list[tuple[DestinationRule, str]]] = defaultdict(list)
+        for dr, host in self.dr_hosts:
+            out[dr.namespace].append((dr, host))
+        return out
+
+    def dr_export(self, dr: DestinationRule) -> tuple[str, ...]:
+        return export_set(dr.spec.export_to, self.snap.mesh.default_export_to)
+
+    def tier(self, namespace: str, client_ns: str, hostname: str, private_only: bool = False) -> list[DestinationRule]:
+        found: list[tuple[DestinationRule, str]] = []
+        for dr, host in self._drs_by_ns.get(namespace, ()):
+            if dr.spec.workload_selector is not None:
+                continue  # applies only to selected workloads; never exported
+            export = self.dr_export(dr)
+            if private_only and not (set(export) <= {".", namespace}):
+                continue
+            if not exported_to(export, dr.namespace, client_ns):
+                continue
+            if hosts.covers(host, hostname):
+                found.append((dr, host))
+        if not found:
+            return []
+        best = min((h for _, h in found), key=hosts.specificity)
+        return [dr for dr, h in found if h == best]
+
+    def destination_rules_for(self, client_ns: str, hostname: str, service_ns: str) -> tuple[list[DestinationRule], str]:
+        """Istio's namespace-tiered DR lookup (reference §2.1): the DRs that apply, merged within
+        the first tier that has any, and which tier that was ('client', 'service', 'root', '')."""
+        root = self.root_ns
+        first = self.tier(client_ns, client_ns, hostname, private_only=client_ns == root)
+        if first:
+            return first, "client"
+        if service_ns != client_ns:
+            second = self.tier(service_ns, client_ns, hostname)
+            if second:
+                return second, "service"
+        if root != service_ns:
+            third = self.tier(root, client_ns, hostname)
+            if third:
+                return third, "root"
+        return [], ""
+
+    # ---------------------------------------------------------------- gateways and workloads
+
+    @cached_property
+    def gateways(self) -> dict[str, Resource]:
+        return {g.ref: g for g in self.snap.gateways}
+
+    @cached_property
+    def workloads_by_ns(self) -> dict[str, list[Workload]]:
+        out: dict[str, list[Workload]] = defaultdict(list)
+        for w in self.snap.workloads:
+            out[w.namespace].append(w)
+        return out
+
+    def selected_workloads(self, selector: dict[str, str], namespace: str | None = None) -> list[Workload]:
+        pool = self.snap.workloads if namespace is None else self.workloads_by_ns.get(namespace, [])
+        return [w for w in pool if labels_match(selector, w.labels)]
+
+    # ---------------------------------------------------------------- messages
+
+    def message(self, code: str, obj: Resource, text: str, node: Any = None, path: str | None = None,
+                level: str | None = None) -> Message:
+        src = getattr(node, "src", None) if node is not None else None
+        file, line, where = obj.src.file, obj.src.line, ""
+        if src is not None and src.file:
+            file, line, where = src.file, src.line, src.path
+        if path is not None:
+            where = path
+            raw = self.snap.raw.get(obj.key)
+            if raw is not None and src is None:
+                found, _ = locate(raw, path)
+                if found is not None:
+                    line = found
+        return Message(code, level or level_of(code), obj.kind, obj.namespace, obj.name, text, file, line, where)

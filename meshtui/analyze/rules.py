@@ -1,0 +1,175 @@
+"""Rules and matches that earlier ones always take first (IST0130, IST0131).
+
+istioctl compares matches as JSON (exact duplicates) and a few prefix overlaps. Here a later match
+is reported when it *implies* an earlier one: every request it matches also matches the earlier
+match (prefix /api/v1 under /api, exact under prefix, extra headers, narrower sourceLabels, ...).
+That finds everything istioctl finds and more, and stays sound: implication is only claimed
+where it is certain (regexes only when identical or when an exact value is tested against it)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from meshtui.analyze.context import Context
+from meshtui.analyze.message import Message
+from meshtui.analyze.registry import analyzer
+from meshtui.analyze.walk import rule_label
+from meshtui.model.istio import HTTPMatchRequest, StringMatch, VirtualService
+from meshtui.model.regex import RegexError, full_match
+
+
+def canon(value: Any) -> Any:
+    """A hashable, position-free form of a parsed value (for 'same match' comparisons)."""
+    if dataclasses.is_dataclass(value):
+        return tuple((f.name, canon(getattr(value, f.name))) for f in dataclasses.fields(value)
+                     if f.name not in ("src", "name"))
+    if isinstance(value, dict):
+        return tuple(sorted((k, canon(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(canon(v) for v in value)
+    return value
+
+
+def _kind(sm: StringMatch) -> str:
+    return "present" if sm.kind == "regex" and sm.regex == "*" else sm.kind
+
+
+def string_implies(b: StringMatch, a: StringMatch, fold: bool = False) -> bool:
+    """Does every value matching `b` also match `a`? (`fold`: compare case-insensitively.)"""
+    ka, kb = _kind(a), _kind(b)
+    if ka == "present":
+        return True
+    if kb == "present":
+        return False
+    va, vb = a.value or "", b.value or ""
+    if fold:
+        va, vb = va.lower(), vb.lower()
+    if ka == "exact":
+        return kb == "exact" and va == vb
+    if ka == "prefix":
+        return kb in ("exact", "prefix") and vb.startswith(va)
+    # a is a regex
+    if kb == "regex":
+        return a.regex == b.regex
+    if kb == "exact":
+        try:
+            return full_match(a.regex or "", b.value or "")
+        except RegexError:
+            return False
+    return False
+
+
+def _uri_implies(b: HTTPMatchRequest, a: HTTPMatchRequest) -> bool:
+    ua, ub = a.uri, b.uri
+    if ua is None or (ua.kind == "prefix" and ua.prefix == "/"):
+        return True
+    if ub is None:
+        return False
+    if ua.kind == "regex" or ub.kind == "regex":
+        return string_implies(ub, ua)  # ignoreUriCase does not apply to regexes
+    if b.ignore_uri_case and not a.ignore_uri_case and any(c.isalpha() for c in (ua.value or "")):
+        return False  # b also matches case variants that a rejects
+    return string_implies(ub, ua, fold=a.ignore_uri_case)
+
+
+def _map_implies(b: dict[str, StringMatch], a: dict[str, StringMatch], fold_keys: bool) -> bool:
+    norm = (lambda k: k.lower()) if fold_keys else (lambda k: k)
+    bm = {norm(k): v for k, v in b.items()}
+    for k, sa in a.items():
+        sb = bm.get(norm(k))
+        if sb is None or not string_implies(sb, sa):
+            return False
+    return True
+
+
+def match_implies(b: HTTPMatchRequest | None, a: HTTPMatchRequest | None) -> bool:
+    """Does every request that `b` matches also match `a`? None stands for 'no match' (all)."""
+    if a is None:
+        return True
+    if b is None:
+        b = HTTPMatchRequest()
+    if not _uri_implies(b, a):
+        return False
+    for f in ("scheme", "method", "authority"):
+        sa, sb = getattr(a, f), getattr(b, f)
+        if sa is not None and (sb is None or not string_implies(sb, sa)):
+            return False
+    if not _map_implies(b.headers, a.headers, fold_keys=True):
+        return False
+    if not _map_implies(b.query_params, a.query_params, fold_keys=False):
+        return False
+    bw = {k.lower(): canon(v) for k, v in b.without_headers.items()}
+    if any(bw.get(k.lower()) != canon(v) for k, v in a.without_headers.items()):
+        return False
+    if a.port is not None and a.port != b.port:
+        return False
+    if any(b.source_labels.get(k) != v for k, v in a.source_labels.items()):
+        return False
+    if a.gateways and (not b.gateways or not set(b.gateways) <= set(a.gateways)):
+        return False
+    if a.source_namespace and a.source_namespace != b.source_namespace:
+        return False
+    return True
+
+
+def _l4_implies(b: Any, a: Any) -> bool:
+    """TCP/TLS matches: no match takes everything; otherwise only identical matches."""
+    if a is None:
+        return True
+    return b is not None and canon(b) == canon(a)
+
+
+def _reachability(ctx: Context, vs: VirtualService, kind: str, rules: tuple, implies) -> Iterator[Message]:
+    earlier: list[tuple[int, int, Any]] = []  # (rule, match, match-or-None) of the rules before
+    catch_all: int | None = None  # first earlier rule that takes every request
+    for i, rule in enumerate(rules):
+        label = rule_label(getattr(rule, "name", ""), i)
+        matches = list(rule.match) or [None]
+        if catch_all is not None:
+            prior = rule_label(getattr(rules[catch_all], "name", ""), catch_all)
+            reason = "only the last rule can have no matches" if not rule.match else "route without matches defined before"
+            if rules[catch_all].match:
+                reason = "all matches used by prior rules"
+            yield ctx.message("IST0130", vs,
+                              f"VirtualService rule {label} not used ({reason}). Rule {prior} before it takes every request, "
+                              "so this rule never runs: remove it, or give it a match and move it above that rule.",
+                              path=f"spec.{kind}[{i}]")
+            continue
+        covered: list[tuple[int, int, int]] = []  # (match, by rule, by match)
+        for j, m in enumerate(matches):
+            hit = next(((r, k) for r, k, em in earlier if implies(m, em)), None)
+            if hit is None:
+                hit = next(((i, k) for k in range(j) if implies(m, matches[k])), None)
+            if hit is not None:
+                covered.append((j, hit[0], hit[1]))
+        by_earlier_rule = [c for c in covered if c[1] != i]
+        if rule.match and len(by_earlier_rule) == len(matches):
+            firsts = sorted({rule_label(getattr(rules[r], "name", ""), r) for _, r, _ in by_earlier_rule})
+            yield ctx.message("IST0130", vs,
+                              f"VirtualService rule {label} not used (all matches used by prior rules). Every request it "
+                              f"matches is taken first by rule {', '.join(firsts)}: move it above, make its match more "
+                              "specific, or remove it.", path=f"spec.{kind}[{i}]")
+        else:
+            for j, r, k in covered:
+                m = rule.match[j] if rule.match else None
+                mlabel = rule_label(getattr(m, "name", "") if m is not None else "", j)
+                dup = rule_label(getattr(rules[r], "name", ""), r)
+                yield ctx.message("IST0131", vs,
+                                  f"VirtualService rule {label} match {mlabel} is not used (duplicate/overlapping match in "
+                                  f"rule {dup}). Match #{k} of rule {dup} takes every request this one matches; remove it "
+                                  "or move it before that match.", path=f"spec.{kind}[{i}].match[{j}]")
+        for j, m in enumerate(matches):
+            earlier.append((i, j, m))
+        if any(implies(None, m) for m in matches):
+            catch_all = i
+
+
+@analyzer("virtualservice.UnreachableRules", ("IST0130", "IST0131"),
+          "Finds rules and matches that earlier rules of the same VirtualService always take first")
+def unreachable_rules(ctx: Context) -> Iterator[Message]:
+    for vs in ctx.snap.virtual_services:
+        yield from _reachability(ctx, vs, "http", vs.spec.http, match_implies)
+        yield from _reachability(ctx, vs, "tcp", vs.spec.tcp, _l4_implies)
+        yield from _reachability(ctx, vs, "tls", vs.spec.tls, _l4_implies)

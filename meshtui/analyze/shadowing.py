@@ -1,0 +1,1 @@
+"""MT0101: rules no request can reach (filled in when the tracer is available)."""

@@ -1,0 +1,127 @@
+"""Sidecar checks: selectors that match nothing (IST0101), workloads selected twice (IST0110),
+several selector-less Sidecars in a namespace (IST0111), and egress scopes that import a host but
+not the VirtualService that routes it (MT0103)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from meshtui.analyze import hosts
+from meshtui.analyze.context import Context, export_set, mesh_bound
+from meshtui.analyze.gateway import selector_text
+from meshtui.analyze.message import Message
+from meshtui.analyze.registry import analyzer
+from meshtui.model.istio import Sidecar, VirtualService
+from meshtui.model.snapshot import RegistryService, exported_to
+
+
+def _selector(sc: Sidecar) -> dict[str, str]:
+    ws = sc.spec.workload_selector
+    return dict(ws.labels) if ws is not None else {}
+
+
+@analyzer("sidecar.Selectors", ("IST0101", "IST0110", "IST0111"),
+          "Checks that Sidecar selectors match workloads and that each workload gets exactly one Sidecar")
+def selectors(ctx: Context) -> Iterator[Message]:
+    by_workload: dict[tuple[str, str], list[Sidecar]] = defaultdict(list)
+    defaults: dict[str, list[Sidecar]] = defaultdict(list)
+    for sc in ctx.snap.sidecars:
+        sel = _selector(sc)
+        if not sel:
+            defaults[sc.namespace].append(sc)
+            continue
+        picked = ctx.selected_workloads(sel, sc.namespace)
+        if not picked:
+            yield ctx.message("IST0101", sc,
+                              f"Referenced selector not found: \"{selector_text(sel)}\". No workload in namespace "
+                              f"{sc.namespace} has these labels, so this Sidecar applies to nothing; fix the labels.",
+                              path="spec.workloadSelector")
+        for w in picked:
+            by_workload[(w.namespace, w.name)].append(sc)
+    reported: set[tuple] = set()
+    for (ns, wname), scs in sorted(by_workload.items()):
+        if len(scs) < 2:
+            continue
+        names = sorted(s.ref for s in scs)
+        for sc in scs:
+            key = (sc.key, tuple(names))
+            if key in reported:
+                continue
+            reported.add(key)
+            yield ctx.message("IST0110", sc,
+                              f"The Sidecars [{' '.join(names)}] in namespace \"{ns}\" select the same workload pod \"{wname}\", "
+                              "which can lead to undefined behavior: Istio applies only the oldest. Make their selectors "
+                              "disjoint or merge them.", path="spec.workloadSelector")
+    for ns, scs in defaults.items():
+        if len(scs) < 2:
+            continue
+        names = sorted(s.ref for s in scs)
+        for sc in scs:
+            yield ctx.message("IST0111", sc,
+                              f"The Sidecars [{' '.join(names)}] in namespace \"{ns}\" have no workload selector, which can "
+                              "lead to undefined behavior: Istio applies only the oldest to the namespace. Keep one, or add "
+                              "workload selectors.", path="metadata.name")
+
+
+def _entries(sc: Sidecar, config_ns: str) -> list[tuple[str, str, int]]:
+    out = []
+    for i, eg in enumerate(sc.spec.egress):
+        for h in eg.hosts:
+            ns, slash, dns = h.partition("/")
+            if not slash or ns.startswith("~"):
+                continue
+            out.append((config_ns if ns == "." else ns, dns, i))
+    return out
+
+
+def _imports_service(entries, rs: RegistryService) -> bool:
+    return any((ns == "*" or ns == rs.namespace) and (dns == "*" or hosts.matches(dns, rs.hostname))
+               for ns, dns, _ in entries)
+
+
+def _imports_vs(ctx: Context, entries, vs: VirtualService) -> bool:
+    fq = [ctx.fqdn(h, vs.namespace) for h in vs.spec.hosts]
+    return any((ns == "*" or ns == vs.namespace) and (dns == "*" or any(hosts.matches(dns, h) for h in fq))
+               for ns, dns, _ in entries)
+
+
+def _config_namespaces(ctx: Context, sc: Sidecar) -> list[str]:
+    """The namespaces whose proxies this Sidecar shapes (a root-namespace default applies to
+    every namespace without its own default)."""
+    if sc.namespace != ctx.root_ns or _selector(sc):
+        return [sc.namespace]
+    own = {s.namespace for s in ctx.snap.sidecars if not _selector(s)}
+    return sorted(ns for ns in ctx.workloads_by_ns if ns not in own or ns == ctx.root_ns)
+
+
+@analyzer("sidecar.ScopeHidesVirtualService", ("MT0103",),
+          "Finds Sidecars whose egress imports a service but not the VirtualService that routes it")
+def scope_hides_virtual_service(ctx: Context) -> Iterator[Message]:
+    default_export = ctx.snap.mesh.default_export_to
+    mesh_vs = [vs for vs in ctx.snap.virtual_services if vs.spec.hosts and mesh_bound(vs)]
+    for sc in ctx.snap.sidecars:
+        if not sc.spec.egress:
+            continue  # no egress: the default scope, which imports everything
+        for cns in _config_namespaces(ctx, sc):
+            entries = _entries(sc, cns)
+            visible_vs = [vs for vs in mesh_vs
+                          if exported_to(export_set(vs.spec.export_to, default_export), vs.namespace, cns)]
+            if not visible_vs:
+                continue
+            imported_vs = [vs for vs in visible_vs if _imports_vs(ctx, entries, vs)]
+            for rs in ctx.snap.registry:
+                if not rs.visible_to(cns) or not _imports_service(entries, rs):
+                    continue
+                owners = [vs for vs in visible_vs
+                          if any(hosts.covers(ctx.fqdn(h, vs.namespace), rs.hostname) for h in vs.spec.hosts)]
+                if not owners or any(vs in imported_vs for vs in owners):
+                    continue
+                vs = owners[0]
+                where = "proxies in namespace " + cns + (f" selected by {selector_text(_selector(sc))}" if _selector(sc) else "")
+                yield ctx.message("MT0103", sc,
+                                  f"This Sidecar imports service {rs.hostname} but not VirtualService {vs.ref}, which routes "
+                                  f"that host: egress hosts name the namespace where a VirtualService is defined, not the "
+                                  f"service's. So {where} send {rs.hostname} traffic with default routing and ignore the "
+                                  f"VirtualService's rules. Add \"{vs.namespace}/{rs.hostname}\" to the egress hosts.",
+                                  path="spec.egress")

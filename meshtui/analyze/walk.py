@@ -1,0 +1,62 @@
+"""Walks over the parts of resources that several analyzers read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from meshtui.model.istio import Destination, VirtualService
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedDestination:
+    """One destination of a VirtualService rule (or a mirror), with its share of the rule's traffic."""
+
+    dest: Destination
+    kind: str  # http | tcp | tls
+    rule: int
+    index: int  # position in route[] (or mirrors[]); -1 for `mirror`
+    mirror: bool
+    share: float  # fraction of the rule's requests sent here (0 for mirrors)
+
+    @property
+    def path(self) -> str:
+        return self.dest.src.path
+
+
+def _shares(weights: list[int | None]) -> list[float]:
+    if len(weights) == 1:
+        return [1.0]  # a single destination ignores its weight
+    ws = [max(w or 0, 0) for w in weights]
+    total = sum(ws)
+    return [w / total if total else 0.0 for w in ws]
+
+
+def destinations(vs: VirtualService) -> Iterator[RoutedDestination]:
+    s = vs.spec
+    for i, r in enumerate(s.http):
+        shares = _shares([d.weight for d in r.route])
+        for j, d in enumerate(r.route):
+            if d.destination is not None:
+                yield RoutedDestination(d.destination, "http", i, j, False, shares[j])
+        if r.mirror is not None:
+            yield RoutedDestination(r.mirror, "http", i, -1, True, 0.0)
+        for j, m in enumerate(r.mirrors):
+            if m.destination is not None:
+                yield RoutedDestination(m.destination, "http", i, j, True, 0.0)
+    for kind, rules in (("tcp", s.tcp), ("tls", s.tls)):
+        for i, r in enumerate(rules):
+            shares = _shares([d.weight for d in r.route])
+            for j, d in enumerate(r.route):
+                if d.destination is not None:
+                    yield RoutedDestination(d.destination, kind, i, j, False, shares[j])
+
+
+def rule_label(name: str, index: int) -> str:
+    """How istioctl names a rule or a match: its name in quotes, else `#index`."""
+    return f'"{name}"' if name else f"#{index}"
+
+
+def percent(share: float) -> str:
+    p = share * 100
+    return f"{p:.0f}%" if abs(p - round(p)) < 0.05 else f"{p:.1f}%"
