@@ -36,3 +36,52 @@ def use_color(args: argparse.Namespace, stream=None) -> bool:
         return False
     stream = stream or sys.stdout
     return bool(stream.isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def load_from_args(args: argparse.Namespace, quiet: bool = False):
+    """Load the snapshot the flags describe: -f files, --cluster (with -f layered over it).
+    Loader diagnostics go to stderr; Errors mean an object was left out, the rest still loads."""
+    from meshtui.errors import UsageError
+    from meshtui.sources.loader import load_sources
+
+    files = list(getattr(args, "filename", []) or [])
+    ns = args.namespace or "default"
+    cluster = bool(getattr(args, "cluster", False) or getattr(args, "context", None))
+    if cluster:
+        try:
+            from meshtui.sources import cluster as cluster_mod  # written alongside; optional at import time
+        except ImportError:
+            raise UsageError("cluster mode is not available in this build; use -f PATH") from None
+        result = cluster_mod.load_cluster_snapshot(args, files)  # type: ignore[attr-defined]
+    elif not files:
+        raise UsageError("no sources: give -f PATH (a file, a folder, or - for stdin) or --cluster")
+    else:
+        result = load_sources(files, ns)
+    if not quiet:
+        report_diagnostics(result)
+    return result
+
+
+def report_diagnostics(result, stream=None) -> None:
+    stream = stream or sys.stderr
+    from meshtui.model.source import ERROR, INFO
+
+    for d in result.diagnostics:
+        if d.level == INFO:
+            continue
+        print(f"meshtui: {d}", file=stream)
+    if result.left_out:
+        n = result.left_out
+        print(f"meshtui: {n} object{'s' if n != 1 else ''} left out because Istio would reject {'them' if n != 1 else 'it'}; "
+              "everything else is loaded", file=stream)
+    _ = ERROR
+
+
+def dump(data, fmt: str) -> str:
+    import json
+
+    if fmt == "json":
+        return json.dumps(data, indent=2, sort_keys=False)
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)

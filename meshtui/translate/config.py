@@ -316,11 +316,16 @@ class ProxyInfo:
 
 @dataclass
 class EnvoyResources:
+    """Envoy v3 JSON, ready for json_format.ParseDict into the xds-protos messages. `runtime` maps
+    a runtime key to its value for the meshtui fault runtime layer: a FractionalPercent as JSON,
+    {"numerator": N, "denominator": "MILLION"} (a bare integer would be read against the
+    default's denominator)."""
+
     listeners: list[dict[str, Any]]
     routes: list[dict[str, Any]]
     clusters: list[dict[str, Any]]
     endpoints: list[dict[str, Any]]
-    runtime: dict[str, float]
+    runtime: dict[str, Any]
 
 
 @dataclass

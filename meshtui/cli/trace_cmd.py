@@ -1,0 +1,54 @@
+"""`meshtui trace`: where a request goes, and why."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from meshtui.cli.common import add_source_flags, dump, load_from_args, use_color
+from meshtui.errors import UsageError
+
+NAME = "trace"
+HELP = "where this request goes, and why: VirtualService rule, subset, policy and endpoints"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    add_source_flags(p)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--from", dest="source", metavar="NS/WORKLOAD",
+                     help="the client: a Pod or Deployment (default: a sidecar in 'default' with no labels)")
+    src.add_argument("--gateway", metavar="NS/NAME", help="enter at this gateway Pod or Deployment instead")
+    p.add_argument("-X", "--request", dest="method", default="GET", metavar="METHOD")
+    p.add_argument("-H", "--header", dest="headers", action="append", default=[], metavar="'Name: value'")
+    p.add_argument("url", metavar="URL", help="[scheme://]host[:port][/path][?query]")
+
+
+def build_trace(snapshot, source: str | None, gateway: str | None, method: str, headers: list[str], url: str):
+    from meshtui.model.snapshot import Workload
+    from meshtui.simulate import Request, simulate
+    from meshtui.translate import TranslateOptions, translate
+
+    req = Request.parse(url, method, headers)
+    if gateway:
+        cfg = translate(snapshot, gateway, TranslateOptions(proxy_type="router"))
+    elif source:
+        cfg = translate(snapshot, source, TranslateOptions(proxy_type="sidecar"))
+    else:
+        cfg = translate(snapshot, Workload("Pod", "default", "(any)", {}), TranslateOptions(proxy_type="sidecar"))
+    return simulate(cfg, req)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = load_from_args(args)
+    if args.gateway and "/" not in args.gateway:
+        raise UsageError(f"--gateway {args.gateway!r}: give NAMESPACE/NAME, e.g. istio-system/istio-ingressgateway")
+    trace = build_trace(result.snapshot, args.source, args.gateway, args.method, args.headers, args.url)
+    if args.output in ("json", "yaml"):
+        sys.stdout.write(dump(trace.to_json(), args.output))
+        if args.output == "json":
+            sys.stdout.write("\n")
+        return 0
+    from meshtui.cli.render_trace import print_trace
+
+    print_trace(trace, color=use_color(args))
+    return 0
