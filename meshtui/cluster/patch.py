@@ -361,7 +361,7 @@ def diff(before: dict | None, after: dict | None, label: str) -> str:
     def text(o: dict | None) -> list[str]:
         if o is None:
             return []
-        return yaml.safe_dump(clean(o), sort_keys=True, default_flow_style=False, width=100).splitlines(keepends=True)
+        return yaml.safe_dump(clean(o), sort_keys=True, default_flow_style=False, width=1000).splitlines(keepends=True)
 
     a, b = text(before), text(after)
     if a == b:

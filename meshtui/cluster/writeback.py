@@ -160,8 +160,8 @@ class ClusterWriter:
             query.append(("dryRun", "All"))
         if plan.delete:
             action = Action("delete", rk.plural, rk.group, plan.namespace, plan.name)
-            body = json.dumps({"kind": "DeleteOptions", "apiVersion": "v1",
-                               "preconditions": {"resourceVersion": plan.resource_version} if plan.resource_version else {}}).encode()
+            body = {"kind": "DeleteOptions", "apiVersion": "v1",
+                    "preconditions": {"resourceVersion": plan.resource_version} if plan.resource_version else {}}
             self.http.request("DELETE", path, action, query=query, body=body, content_type="application/json")
             return None
         action = Action("patch", rk.plural, rk.group, plan.namespace, plan.name)

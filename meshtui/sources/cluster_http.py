@@ -45,7 +45,7 @@ class KubeHttp:
         self.endpoint = Endpoint(server=api.configuration.host, context=context)
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _send(self, method: str, path: str, query: list[tuple[str, Any]] | None, body: bytes | None,
+    def _send(self, method: str, path: str, query: list[tuple[str, Any]] | None, body: bytes | dict | None,
               content_type: str | None, timeout: Any) -> urllib3.BaseHTTPResponse:
         headers = {"Accept": "application/json"}
         if content_type:
@@ -58,9 +58,10 @@ class KubeHttp:
         return resp.response
 
     def request(self, method: str, path: str, action: Action, *, query: list[tuple[str, Any]] | None = None,
-                body: bytes | None = None, content_type: str | None = None,
+                body: bytes | dict | None = None, content_type: str | None = None,
                 ok: tuple[int, ...] = (200, 201)) -> Response:
-        """Send and read a whole response; statuses outside `ok` raise a ClusterError."""
+        """Send and read a whole response; statuses outside `ok` raise a ClusterError. A dict
+        body goes as JSON; bytes go as they are (the apply content type)."""
         timeout = (self.timeout, self.timeout)
         try:
             raw = self._send(method, path, query, body, content_type, timeout)
