@@ -144,8 +144,12 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[
             diags.append(Diagnostic(ERROR, "spec is required", Source(doc.file, line, col, "spec"), kind, ns, name))
             ctx.errors += 1
         if ctx.errors == 0:
-            for path, reason in validate.check(obj):
+            for problem in validate.check(obj):
+                path, reason = problem
                 line, col = locate(data, path)
+                if isinstance(problem, validate.Warn):  # Istio accepts it with a warning: keep the object
+                    diags.append(Diagnostic(WARNING, reason, Source(doc.file, line, col, path), kind, ns, name, code="MT0003"))
+                    continue
                 diags.append(Diagnostic(ERROR, reason, Source(doc.file, line, col, path), kind, ns, name))
                 ctx.errors += 1
         if ctx.errors:
