@@ -232,7 +232,10 @@ def _export_set(values: tuple[str, ...] | list[str], default: tuple[str, ...]) -
     return frozenset(values) if values else frozenset(default)
 
 
-def _resolve_target(sp_target: int | str | None, svc_port: int, pod: Pod | None) -> int:
+def _resolve_target(sp_target: int | str | None, svc_port: int, pod: Pod | None) -> int | None:
+    """The container port a service port sends to. A named targetPort is looked up in the pod's
+    containers; a pod that does not declare it gets no endpoint for that port (None), as the
+    Kubernetes endpoints controller does."""
     if isinstance(sp_target, int):
         return sp_target
     if isinstance(sp_target, str) and sp_target:
@@ -243,7 +246,7 @@ def _resolve_target(sp_target: int | str | None, svc_port: int, pod: Pod | None)
                 for cp in c.ports:
                     if cp.name == sp_target:
                         return cp.container_port
-        return svc_port
+        return None
     return svc_port
 
 
@@ -295,7 +298,10 @@ def _k8s_endpoints(svc: Service, snap_pods: PodIndex, slices: dict[tuple[str, st
                 continue
             ready = pod.ready or svc.spec.publish_not_ready_addresses
             for sp in ports:
-                out.append(Endpoint(pod.status.pod_ip, _resolve_target(sp.target_port, sp.port, pod), sp.name,
+                target = _resolve_target(sp.target_port, sp.port, pod)
+                if target is None:
+                    continue
+                out.append(Endpoint(pod.status.pod_ip, target, sp.name,
                                     dict(pod.metadata.labels), f"{ns}/{pod.name}", ready, origin=f"Pod {ns}/{pod.name}"))
         return tuple(out), "Pods"
     for wl in workloads_by_ns.get(ns, []):
@@ -310,7 +316,10 @@ def _k8s_endpoints(svc: Service, snap_pods: PodIndex, slices: dict[tuple[str, st
             podname = f"{wl.name}-{i}" if wl.kind == "StatefulSet" else f"{wl.name}-synth-{i}"
             fake = Pod(kind="Pod", metadata=wl.metadata, spec=spec.template.spec)
             for sp in ports:
-                out.append(Endpoint(_synth_ip(f"{ns}/{podname}"), _resolve_target(sp.target_port, sp.port, fake), sp.name,
+                target = _resolve_target(sp.target_port, sp.port, fake)
+                if target is None:
+                    continue
+                out.append(Endpoint(_synth_ip(f"{ns}/{podname}"), target, sp.name,
                                     dict(tlabels), f"{ns}/{podname}", True, synthesized=True,
                                     origin=f"synthesized from {wl.kind} {ns}/{wl.name} (replica {i + 1} of {replicas})"))
     return tuple(out), "synthesized" if out else "none"
@@ -338,10 +347,13 @@ def _se_services(se: ServiceEntry, mesh: MeshConfig, pods: PodIndex, wes: list[W
                     eps.append(Endpoint(pod.status.pod_ip, int(sp.target_port or sp.port), sp.name, dict(pod.metadata.labels),
                                         f"{pod.namespace}/{pod.name}", pod.ready, origin=f"Pod {pod.namespace}/{pod.name}"))
         for we in wes:
-            if we.namespace == se.namespace and labels_match(sel, {**we.metadata.labels, **we.spec.labels}):
+            # Istio merges the entry's labels with its metadata labels, metadata first
+            # (serviceentry/conversion.go convertWorkloadEntryToWorkloadInstance)
+            we_labels = {**we.spec.labels, **we.metadata.labels}
+            if we.namespace == se.namespace and labels_match(sel, we_labels):
                 for sp in ports:
                     target = we.spec.ports.get(sp.name) or sp.target_port or sp.port
-                    eps.append(Endpoint(we.spec.address, int(target), sp.name, {**we.metadata.labels, **we.spec.labels},
+                    eps.append(Endpoint(we.spec.address, int(target), sp.name, we_labels,
                                         f"{we.namespace}/{we.name}", True, origin=f"WorkloadEntry {we.namespace}/{we.name}"))
     elif resolution in ("DNSLB", "DNSRoundRobinLB"):
         origin = "DNS"
