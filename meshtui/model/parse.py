@@ -24,6 +24,8 @@ class RawDoc:
     data: Any
     file: str
     line: int | None = None
+    # (line, column, message) the YAML reader noticed, such as a key written twice
+    warnings: tuple[tuple[int, int, str], ...] = ()
 
 
 @dataclass
@@ -84,6 +86,8 @@ def _flatten(doc: RawDoc, out: list[RawDoc], depth: int = 0) -> None:
             line = pos[i][0] if pos else doc.line
             if depth < 4:
                 _flatten(RawDoc(item, doc.file, line), out, depth + 1)
+            else:  # a List nested five deep: keep the item as it is (reported as an unknown kind)
+                out.append(RawDoc(item, doc.file, line))
         return
     out.append(doc)
 
@@ -92,9 +96,11 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[
     """Validate and type every object. Returns (kept objects, diagnostics, skipped kinds,
     number left out, raw data by key). Later duplicates replace earlier ones."""
     flat: list[RawDoc] = []
+    diags: list[Diagnostic] = []
     for d in docs:
         _flatten(d, flat)
-    diags: list[Diagnostic] = []
+        for line, col, message in d.warnings:
+            diags.append(Diagnostic(WARNING, message, Source(d.file, line, col, ""), code="MT0004"))
     skipped: dict[str, int] = {}
     kept: dict[tuple[str, str, str], tuple[Resource, Source]] = {}
     raws: dict[tuple[str, str, str], Any] = {}
@@ -122,7 +128,10 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[
         meta = data.get("metadata")
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta.get("name"):
             line, col = locate(data, "metadata.name")
-            diags.append(Diagnostic(ERROR, "metadata.name is required", Source(doc.file, line, col, "metadata.name"), kind))
+            bad = meta.get("name") if isinstance(meta, dict) else None
+            reason = ("metadata.name is required" if bad in (None, "") else
+                      f"metadata.name must be a string, got {type(bad).__name__} {bad!r}")
+            diags.append(Diagnostic(ERROR, reason, Source(doc.file, line, col, "metadata.name"), kind))
             left_out += 1
             continue
         name = meta["name"]

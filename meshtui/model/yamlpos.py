@@ -44,6 +44,8 @@ class YamlSyntaxError(Exception):
 class YamlDoc:
     data: Any
     line: int  # 1-based line where the document starts
+    # (line, column, message) of things YAML allows but that are surely mistakes (a key twice)
+    warnings: tuple[tuple[int, int, str], ...] = ()
 
 
 _INT = "tag:yaml.org,2002:int"
@@ -136,13 +138,14 @@ class _Builder:
     """Node tree → PosDict/PosList/scalars for one document. Anchored nodes are built once and
     shared (as PyYAML does); `expanded` counts values as if every alias were copied."""
 
-    __slots__ = ("memo", "sizes", "expanded", "unique")
+    __slots__ = ("memo", "sizes", "expanded", "unique", "warnings")
 
     def __init__(self) -> None:
         self.memo: dict[int, Any] = {}
         self.sizes: dict[int, int] = {}
         self.expanded = 0
         self.unique = 0
+        self.warnings: list[tuple[int, int, str]] = []
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         if depth > _MAX_DEPTH:
@@ -194,6 +197,11 @@ class _Builder:
                 if isinstance(k, (dict, list)):
                     raise YamlSyntaxError(knode.start_mark.line + 1, knode.start_mark.column + 1,
                                           "a mapping key must be a scalar")
+                if k in key_pos:  # YAML keeps the last one silently; kubectl would refuse the file
+                    m = knode.start_mark
+                    first = key_pos[k][0]
+                    self.warnings.append((m.line + 1, m.column + 1,
+                                          f"duplicate key {k!r} (first on line {first}): the later value is used"))
                 out[k] = self.build(vnode, depth + 1)
                 m = vnode.start_mark
                 pos[k] = (m.line + 1, m.column + 1)
@@ -227,7 +235,9 @@ def parse_yaml(text: str) -> list[YamlDoc]:
         for node in yaml.compose_all(text, Loader=_Loader):
             if node is None:
                 continue
-            docs.append(YamlDoc(_Builder().build(node), node.start_mark.line + 1))
+            builder = _Builder()
+            data = builder.build(node)
+            docs.append(YamlDoc(data, node.start_mark.line + 1, tuple(builder.warnings)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or str(exc)

@@ -64,7 +64,7 @@ def read_docs(name: str, text: str) -> list[RawDoc]:
             except RecursionError:  # nested deeper than JSON's decoder goes: the YAML error says where
                 pass
         raise InputError(name, exc.line, f"is not valid YAML: {exc.reason}", exc.column) from None
-    return [RawDoc(d.data, name, d.line) for d in docs]
+    return [RawDoc(d.data, name, d.line, d.warnings) for d in docs]
 
 
 def load_sources(paths: list[str], default_namespace: str = "default", mesh: MeshConfig = MeshConfig(),
