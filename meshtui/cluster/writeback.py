@@ -46,6 +46,7 @@ class WritePlan:
     live: dict | None
     after: dict | None
     diff: str
+    edit: Edit | None = None  # the edit being applied (None for a revert)
 
     @property
     def changes_anything(self) -> bool:
@@ -76,11 +77,12 @@ class ClusterWriter:
     the diff, and applies it once confirmed."""
 
     def __init__(self, http: KubeHttp, kinds: list[ResourceKind], *, allow_write: bool = False,
-                 readonly: bool = False, journal: JournalHook | None = None) -> None:
+                 readonly: bool = False, journal: JournalHook | None | bool = True) -> None:
         self.http = http
         self.allow_write = allow_write
         self.readonly = readonly
-        self.journal = journal if journal is not None else default_journal()
+        # journal=True: the game-day journal on disk; False/None: none; a callable: that.
+        self.journal: JournalHook | None = default_journal() if journal is True else (journal or None)
         by_kind = {k.kind: k for k in kinds}
         vs = by_kind.get("VirtualService") or kind_by_name("VirtualService")
         sc = by_kind.get("Sidecar") or kind_by_name("Sidecar")
@@ -131,7 +133,9 @@ class ClusterWriter:
                 raise UsageError(f"cannot write {type(edit).__name__} to the cluster")
         except PatchError as exc:
             raise UsageError(str(exc)) from None
-        return self._dry_run(plan, record, live)
+        wp = self._dry_run(plan, record, live)
+        wp.edit = edit
+        return wp
 
     def plan_revert(self, kind: str, namespace: str, name: str, edit_id: str) -> WritePlan:
         live = self.get(kind, namespace, name)
@@ -182,7 +186,7 @@ class ClusterWriter:
             if not confirm(wp.diff):
                 return WriteResult(wp, False, wp.live, f"{wp.plan.summary}: not applied (not confirmed)")
         result = self._send(wp.plan, dry_run=False)
-        event = "reverted" if wp.plan.summary.startswith("revert") else "applied"
+        event = "applied" if wp.edit is not None else "reverted"
         self._journal(event, wp)
         return WriteResult(wp, True, result, f"{wp.plan.summary}: applied")
 
@@ -231,6 +235,7 @@ class ClusterWriter:
             "target": {"cluster": self.http.endpoint.context, "server": self.http.endpoint.server,
                        "kind": wp.plan.kind, "namespace": wp.plan.namespace, "name": wp.plan.name},
             "summary": wp.plan.summary,
+            "edit": wp.edit,
         }
         try:
             self.journal(event, entry)
@@ -238,16 +243,30 @@ class ClusterWriter:
             print(f"meshtui: warning: could not journal {event} of edit {wp.record.id}: {exc}", file=sys.stderr)
 
 
-def default_journal() -> JournalHook | None:
-    """The edits journal (meshtui/edits/journal.py) when it exists; None until then.
+# Journal kinds of their own: the xDS server's replay restores only `edit-add` entries, and a
+# cluster edit must never be restored into local proxies.
+JOURNAL_KINDS = {"applied": "cluster-apply", "reverted": "cluster-revert", "expired": "cluster-expire"}
 
-    Hook: a callable (event, entry dict). The journal owner can adapt it in one place here."""
-    try:
-        from meshtui.edits import journal  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    hook = getattr(journal, "cluster_hook", None)
-    return hook if callable(hook) else None
+
+def default_journal(path=None) -> JournalHook:
+    """Append cluster write-back events to the game-day journal (meshtui/edits/journal.py, on
+    disk through meshtui/xds/journal_file.py), so `meshtui journal` shows them in the timeline."""
+    import time
+
+    from meshtui.edits.journal import JournalEntry, edit_to_dict
+    from meshtui.xds.journal_file import JournalFile
+
+    jf = JournalFile(path)
+
+    def hook(event: str, entry: dict) -> None:
+        edit = entry.get("edit")
+        t = entry["target"]
+        detail = f"{entry['summary']} (cluster {t['cluster']} at {t['server']})"
+        jf.append(JournalEntry(at=time.time(), kind=JOURNAL_KINDS.get(event, f"cluster-{event}"),
+                               edit_id=str(entry["id"]), edit=edit_to_dict(edit) if edit is not None else None,
+                               detail=detail))
+
+    return hook
 
 
 def tty_confirm(stream_in=None, stream_out=None) -> Confirm | None:

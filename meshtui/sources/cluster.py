@@ -115,10 +115,12 @@ class ClusterSource:
               mesh: MeshConfig | None = None) -> LoadResult:
         """LoadResult for cluster docs with file docs layered over them; cluster warnings
         (missing CRDs, ...) join the loader's diagnostics."""
-        merged = layer(docs, overlays, default_namespace).docs if overlays else docs
-        result = build_snapshot(merged, default_namespace, mesh or MeshConfig())
+        lr = layer(docs, overlays, default_namespace) if overlays else None
+        result = build_snapshot(lr.docs if lr else docs, default_namespace, mesh or MeshConfig())
         extra = [Diagnostic(WARNING, w, Source(file=self.file), code=CLUSTER_DIAG_CODE) for w in self.warnings]
         result.diagnostics[:0] = extra
+        if lr is not None:
+            result.diagnostics.extend(_layer_notes(lr, self.file))
         return result
 
     def load(self, overlays: Sequence[RawDoc] = (), default_namespace: str = "default",
@@ -170,22 +172,87 @@ def open_cluster(kubeconfig: str | None = None, context: str | None = None,
     return ClusterSource(KubeHttp(api, ctx, timeout), _parse_namespaces(namespaces), progress)
 
 
-def stderr_progress(after: float = 1.0, stream=None) -> Callable[[str], None]:
+class StderrProgress:
     """A progress printer for a slow server: silent for `after` seconds, then it says what it is
-    doing on stderr (one line rewritten in place on a TTY)."""
-    start = time.monotonic()
-    out = stream or sys.stderr
-    tty = bool(getattr(out, "isatty", lambda: False)())
-    shown = {"any": False}
+    doing on stderr (one line rewritten in place on a TTY). done() clears that line."""
 
-    def say(msg: str) -> None:
-        if time.monotonic() - start < after:
+    def __init__(self, after: float = 1.0, stream=None) -> None:
+        self.start = time.monotonic()
+        self.after = after
+        self.out = stream or sys.stderr
+        self.tty = bool(getattr(self.out, "isatty", lambda: False)())
+        self.shown = False
+
+    def __call__(self, msg: str) -> None:
+        if time.monotonic() - self.start < self.after:
             return
-        shown["any"] = True
-        if tty:
-            out.write("\r\x1b[2K" + msg)
-        else:
-            out.write(msg + "\n")
-        out.flush()
+        self.shown = True
+        self.out.write(("\r\x1b[2Kmeshtui: " + msg) if self.tty else f"meshtui: {msg}\n")
+        self.out.flush()
 
-    return say
+    def done(self) -> None:
+        if self.shown and self.tty:
+            self.out.write("\r\x1b[2K")
+            self.out.flush()
+
+
+def stderr_progress(after: float = 1.0, stream=None) -> StderrProgress:
+    return StderrProgress(after, stream)
+
+
+def read_overlay_docs(paths: Sequence[str], stdin_text: str | None = None) -> list[RawDoc]:
+    """The docs of -f files/folders/stdin, as the folder loader reads them (InputError on bad YAML)."""
+    from pathlib import Path
+
+    from meshtui.errors import InputError
+    from meshtui.sources.loader import expand_paths, read_docs
+
+    docs: list[RawDoc] = []
+    for f in expand_paths(list(paths)):
+        if f == "-":
+            docs.extend(read_docs("<stdin>", stdin_text if stdin_text is not None else sys.stdin.read()))
+            continue
+        try:
+            raw = Path(f).read_bytes()
+        except OSError as exc:
+            raise InputError(f, None, f"cannot be read: {exc.strerror}") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f, raw[: exc.start].count(b"\n") + 1, "is not UTF-8 text (a binary file?)") from None
+        docs.extend(read_docs(f, text))
+    return docs
+
+
+def open_from_args(args, progress: Callable[[str], None] | None = None) -> ClusterSource:
+    """A source for the common flags: --kubeconfig, --context, -n (namespaces to read; -A or
+    no -n reads all), --request-timeout."""
+    namespaces = None if getattr(args, "all_namespaces", False) else getattr(args, "namespace", None)
+    return open_cluster(getattr(args, "kubeconfig", None), getattr(args, "context", None), namespaces,
+                        float(getattr(args, "request_timeout", 10.0) or 10.0), progress=progress)
+
+
+def load_cluster_snapshot(args, files: Sequence[str] = (), mesh: MeshConfig | None = None) -> LoadResult:
+    """What `--cluster [-f PATH...]` loads: the cluster's objects with the files layered over
+    them (a file's object replaces the cluster's of the same kind/namespace/name, or is added)."""
+    default_ns = (getattr(args, "namespace", None) or "default").split(",")[0].strip() or "default"
+    overlays = read_overlay_docs(files) if files else []
+    progress = stderr_progress()
+    try:
+        with open_from_args(args, progress) as src:
+            result = src.load(overlays, default_ns, mesh)
+            result.files = [src.file, *sorted({d.file for d in overlays})]
+    finally:
+        progress.done()
+    return result
+
+
+def _layer_notes(lr: LayerResult, file: str) -> list[Diagnostic]:
+    from meshtui.model.source import INFO
+
+    out = []
+    for what, keys in (("replaces the cluster's", lr.replaced), ("adds", lr.added)):
+        for _group, kind, ns, name in keys:
+            out.append(Diagnostic(INFO, f"-f {what} {kind} {ns + '/' if ns else ''}{name}", Source(file=file),
+                                  kind, ns, name, code="MT0602"))
+    return out

@@ -19,6 +19,12 @@ from fakeapi import FakeApiServer, write_kubeconfig  # noqa: E402
 from meshtui.sources.cluster import ClusterSource, open_cluster  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path, monkeypatch):
+    """The journal and any state go to this test's temp dir, never the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
 @pytest.fixture
 def api() -> Iterator[FakeApiServer]:
     srv = FakeApiServer().start()

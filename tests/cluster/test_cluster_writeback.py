@@ -183,3 +183,21 @@ def test_the_watch_sees_the_write(source, writer, mesh_api):
     fault = snap.get("VirtualService", NS, "reviews").spec.http[1].fault
     assert fault is not None and fault.abort.http_status == 503
     w.stop()
+
+
+def test_default_journal_records_cluster_events(source, mesh_api, tmp_path):
+    from meshtui.edits.journal import replay, summarize
+    from meshtui.xds.journal_file import JournalFile
+
+    source.discover()
+    w = ClusterWriter.for_source(source, allow_write=True)  # the journal on disk (XDG_STATE_HOME=tmp)
+    w.write(_fault(), yes=True)
+    w.revert("VirtualService", NS, "reviews", "f1", yes=True)
+    entries, bad = JournalFile().read()
+    assert not bad
+    assert [e.kind for e in entries] == ["cluster-apply", "cluster-revert"]
+    assert entries[0].edit and entries[0].edit["id"] == "f1"
+    assert "VirtualService bookinfo/reviews" in summarize(entries[0]) and "test-ctx" in entries[0].detail
+    # the xDS server's replay must not restore a cluster edit into local proxies
+    assert replay(entries, T0).active == []
+    assert str(tmp_path) in str(JournalFile().path)
