@@ -362,7 +362,7 @@ def to_json(value: Any) -> Any:
         out: dict[str, Any] = {}
         for attr, yname, _, _, _ in _plan(type(value)).fields:
             v = getattr(value, attr)
-            if v is None or v == () or v == {}:
+            if v is None or v == () or v == {} or v == "":
                 continue
             out[yname] = to_json(v)
         return out

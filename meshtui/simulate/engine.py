@@ -202,15 +202,20 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
     # -- listener
     listener: Listener | None
     if router:
-        target = getattr(config, "service_ports", {}).get(port, port)
+        ports = config.service_ports
+        if port in ports:
+            target = ports[port]
+            via = f"gateway Service port {port} → target port {target}"
+        else:
+            target = port
+            exposed = ", ".join(str(p) for p in sorted(ports)) or "none"
+            via = f"pod port {port}; the gateway Service does not expose it (Service ports: {exposed})" if ports else f"port {port}"
         listener = next((ls for ls in config.listeners if ls.port == target), None)
         if listener is None:
-            t.add("listener", "no-match", f"no gateway listener on port {port} (target port {target})")
-            t.outcome, t.status = "no-virtual-host", None
-            t.add("outcome", "final", f"connection refused: the gateway does not listen on {port}")
-            t.outcome = "blackhole"
+            t.add("listener", "no-match", f"no gateway listener on port {target} ({via})")
+            t.outcome, t.status = "blackhole", None
+            t.add("outcome", "final", f"connection refused: the gateway does not listen on {target}")
             return t
-        via = f"service port {port} → target port {target}" if target != port else f"port {port}"
         t.add("listener", "selected", f"{listener.name} ({via})", listener.ref)
     else:
         listener = (config.listener_for(address, port) if address else None) or config.listener_for("0.0.0.0", port)

@@ -1,0 +1,88 @@
+"""Golden traces: the full trace JSON of each case must equal the reviewed file in expected/.
+
+Sources are Istio's samples applied as their authors intend (one networking file at a time) and
+meshtui's own data. Regenerate with MESHTUI_UPDATE_GOLDEN=1 and review the diff before committing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from meshtui.cli.trace_cmd import build_trace
+from meshtui.sources.loader import load_sources
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+EXPECTED = Path(__file__).parent / "expected"
+
+KUBE = "samples/istio/bookinfo/platform/kube/bookinfo.yaml"
+NET = "samples/istio/bookinfo/networking/"
+DRS = NET + "destination-rule-all.yaml"
+PP = "default/productpage-v1"
+RV = "default/reviews-v2"
+
+# name: (sources, --from or None, --gateway or None, method, headers, url)
+CASES: dict[str, tuple[list[str], str | None, str | None, str, list[str], str]] = {
+    "all-v1-reviews": ([KUBE, DRS, NET + "virtual-service-all-v1.yaml"], PP, None, "GET", [], "http://reviews:9080/reviews/0"),
+    "all-v1-ratings-from-reviews": ([KUBE, DRS, NET + "virtual-service-all-v1.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
+    "no-vs-default-route": ([KUBE], PP, None, "GET", [], "http://details:9080/details/0"),
+    "jason-v2": ([KUBE, DRS, NET + "virtual-service-reviews-jason-v2-v3.yaml"], PP, None, "GET", ["end-user: jason"], "http://reviews:9080/reviews/0"),
+    "jason-rule-skipped": ([KUBE, DRS, NET + "virtual-service-reviews-jason-v2-v3.yaml"], PP, None, "GET", ["end-user: bob"], "http://reviews:9080/reviews/0"),
+    "test-v2-default-v1": ([KUBE, DRS, NET + "virtual-service-reviews-test-v2.yaml"], PP, None, "GET", [], "http://reviews.default.svc.cluster.local:9080/"),
+    "weights-90-10": ([KUBE, DRS, NET + "virtual-service-reviews-90-10.yaml"], PP, None, "GET", [], "http://reviews:9080/reviews/1"),
+    "weights-80-20": ([KUBE, DRS, NET + "virtual-service-reviews-80-20.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
+    "weights-50-v3": ([KUBE, DRS, NET + "virtual-service-reviews-50-v3.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
+    "v2-v3": ([KUBE, DRS, NET + "virtual-service-reviews-v2-v3.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
+    "ratings-abort-jason": ([KUBE, DRS, NET + "virtual-service-ratings-test-abort.yaml"], RV, None, "GET", ["end-user: jason"], "http://ratings:9080/ratings/0"),
+    "ratings-abort-others": ([KUBE, DRS, NET + "virtual-service-ratings-test-abort.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
+    "ratings-delay-jason": ([KUBE, DRS, NET + "virtual-service-ratings-test-delay.yaml"], RV, None, "GET", ["end-user: jason"], "http://ratings:9080/ratings/0"),
+    "details-v2-no-pods": ([KUBE, DRS, NET + "virtual-service-details-v2.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
+    "details-v2-with-v2": ([KUBE, "samples/istio/bookinfo/platform/kube/bookinfo-details-v2.yaml", DRS, NET + "virtual-service-details-v2.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
+    "details-fault-555": ([KUBE, NET + "fault-injection-details-v1.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
+    "subset-missing-nc": ([KUBE, NET + "virtual-service-all-v1.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
+    "ratings-db-v2-no-endpoints": ([KUBE, DRS, NET + "virtual-service-ratings-db.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
+    "gateway-productpage": ([KUBE, NET + "bookinfo-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com/productpage"),
+    "gateway-static-prefix": ([KUBE, NET + "bookinfo-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com/static/css/x.css?v=1"),
+    "gateway-no-route-404": ([KUBE, NET + "bookinfo-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "POST", [], "http://bookinfo.example.com:8080/admin"),
+    "egress-googleapis-port-rewrite": (["samples/istio/sleep/sleep.yaml", NET + "egress-rule-google-apis.yaml"], "default/sleep", None, "GET", [], "http://www.googleapis.com:80/books/v1/volumes"),
+    "gateway-pod-port": ([KUBE, NET + "bookinfo-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com:8080/login"),
+    "unknown-host-passthrough": ([KUBE], PP, None, "GET", [], "http://example.org/"),
+    "helloworld-default": (["samples/istio/helloworld/helloworld.yaml", "samples/istio/curl/curl.yaml"], "default/curl", None, "GET", [], "http://helloworld:5000/hello"),
+    "httpbin-gateway-status": (["samples/istio/httpbin/httpbin.yaml", "samples/istio/httpbin/httpbin-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://httpbin.example.com/status/418"),
+}
+
+
+def _resolve(p: str) -> str:
+    return str(SHARED / p) if p.startswith("samples/") else str(REPO / p)
+
+
+def _normalise(obj):
+    """File paths relative to shared/ or the repo, so the goldens do not depend on the checkout."""
+    if isinstance(obj, dict):
+        return {k: _normalise(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_normalise(v) for v in obj]
+    if isinstance(obj, str):
+        return obj.replace(str(SHARED) + "/", "").replace(str(REPO) + "/", "")
+    return obj
+
+
+def run_case(name: str) -> dict:
+    sources, src, gw, method, headers, url = CASES[name]
+    result = load_sources([_resolve(s) for s in sources])
+    trace = build_trace(result.snapshot, src, gw, method, headers, url)
+    return _normalise(trace.to_json())
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared with Istio's samples is not beside the checkout")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(name: str) -> None:
+    got = run_case(name)
+    path = EXPECTED / f"{name}.json"
+    if os.environ.get("MESHTUI_UPDATE_GOLDEN"):
+        path.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
+    expected = json.loads(path.read_text())
+    assert got == expected
