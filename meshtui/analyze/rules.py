@@ -9,6 +9,7 @@ where it is certain (regexes only when identical or when an exact value is teste
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,21 +122,29 @@ def _l4_implies(b: Any, a: Any) -> bool:
     return b is not None and canon(b) == canon(a)
 
 
-def _reachability(ctx: Context, vs: VirtualService, kind: str, rules: tuple, implies) -> Iterator[Message]:
+@dataclass(frozen=True, slots=True)
+class Dead:
+    """A rule (match is None) or a match that earlier ones always take first."""
+
+    rule: int
+    match: int | None
+    by_rule: tuple[int, ...]  # the earlier rule(s) that take its requests
+    by_match: int | None = None
+    reason: str = ""
+
+
+def static_dead(rules: tuple, implies) -> list[Dead]:
+    """Rules wholly taken by earlier rules, and single matches taken by earlier matches."""
+    out: list[Dead] = []
     earlier: list[tuple[int, int, Any]] = []  # (rule, match, match-or-None) of the rules before
     catch_all: int | None = None  # first earlier rule that takes every request
     for i, rule in enumerate(rules):
-        label = rule_label(getattr(rule, "name", ""), i)
         matches = list(rule.match) or [None]
         if catch_all is not None:
-            prior = rule_label(getattr(rules[catch_all], "name", ""), catch_all)
             reason = "only the last rule can have no matches" if not rule.match else "route without matches defined before"
             if rules[catch_all].match:
                 reason = "all matches used by prior rules"
-            yield ctx.message("IST0130", vs,
-                              f"VirtualService rule {label} not used ({reason}). Rule {prior} before it takes every request, "
-                              "so this rule never runs: remove it, or give it a match and move it above that rule.",
-                              path=f"spec.{kind}[{i}]")
+            out.append(Dead(i, None, (catch_all,), None, reason))
             continue
         covered: list[tuple[int, int, int]] = []  # (match, by rule, by match)
         for j, m in enumerate(matches):
@@ -146,24 +155,42 @@ def _reachability(ctx: Context, vs: VirtualService, kind: str, rules: tuple, imp
                 covered.append((j, hit[0], hit[1]))
         by_earlier_rule = [c for c in covered if c[1] != i]
         if rule.match and len(by_earlier_rule) == len(matches):
-            firsts = sorted({rule_label(getattr(rules[r], "name", ""), r) for _, r, _ in by_earlier_rule})
-            yield ctx.message("IST0130", vs,
-                              f"VirtualService rule {label} not used (all matches used by prior rules). Every request it "
-                              f"matches is taken first by rule {', '.join(firsts)}: move it above, make its match more "
-                              "specific, or remove it.", path=f"spec.{kind}[{i}]")
+            out.append(Dead(i, None, tuple(sorted({r for _, r, _ in by_earlier_rule})), None,
+                            "all matches used by prior rules"))
         else:
-            for j, r, k in covered:
-                m = rule.match[j] if rule.match else None
-                mlabel = rule_label(getattr(m, "name", "") if m is not None else "", j)
-                dup = rule_label(getattr(rules[r], "name", ""), r)
-                yield ctx.message("IST0131", vs,
-                                  f"VirtualService rule {label} match {mlabel} is not used (duplicate/overlapping match in "
-                                  f"rule {dup}). Match #{k} of rule {dup} takes every request this one matches; remove it "
-                                  "or move it before that match.", path=f"spec.{kind}[{i}].match[{j}]")
+            out.extend(Dead(i, j, (r,), k) for j, r, k in covered)
         for j, m in enumerate(matches):
             earlier.append((i, j, m))
         if any(implies(None, m) for m in matches):
             catch_all = i
+    return out
+
+
+def _reachability(ctx: Context, vs: VirtualService, kind: str, rules: tuple, implies) -> Iterator[Message]:
+    def name(i: int) -> str:
+        return rule_label(getattr(rules[i], "name", ""), i)
+
+    for d in static_dead(rules, implies):
+        label = name(d.rule)
+        if d.match is None:
+            firsts = ", ".join(name(r) for r in d.by_rule)
+            if d.reason == "all matches used by prior rules" and rules[d.rule].match and len(d.by_rule) >= 1 \
+                    and not any(not rules[r].match or any(implies(None, m) for m in rules[r].match) for r in d.by_rule):
+                text = (f"Every request it matches is taken first by rule {firsts}: move it above, make its match more "
+                        "specific, or remove it.")
+            else:
+                text = (f"Rule {firsts} before it takes every request, so this rule never runs: remove it, or give it "
+                        "a match and move it above that rule.")
+            yield ctx.message("IST0130", vs, f"VirtualService rule {label} not used ({d.reason}). {text}",
+                              path=f"spec.{kind}[{d.rule}]")
+        else:
+            m = rules[d.rule].match[d.match] if rules[d.rule].match else None
+            mlabel = rule_label(getattr(m, "name", "") if m is not None else "", d.match)
+            dup = name(d.by_rule[0])
+            yield ctx.message("IST0131", vs,
+                              f"VirtualService rule {label} match {mlabel} is not used (duplicate/overlapping match in "
+                              f"rule {dup}). Match #{d.by_match} of rule {dup} takes every request this one matches; "
+                              "remove it or move it before that match.", path=f"spec.{kind}[{d.rule}].match[{d.match}]")
 
 
 @analyzer("virtualservice.UnreachableRules", ("IST0130", "IST0131"),

@@ -1,1 +1,230 @@
-"""MT0101: rules no request can reach (filled in when the tracer is available)."""
+"""MT0101: rules no request can reach, found by replaying requests through the tracer.
+
+For each rule, witnesses are built from the rule's own match (witness.py) and simulated from a
+proxy that sees the VirtualService: a sidecar probe for mesh rules, the gateway's workload for
+gateway rules. A witness that lands on the rule proves it reachable. One that lands on an earlier
+rule is varied to break that rule's conditions while keeping its own, and replayed. A rule is
+reported only when every witness, for every match and every proxy it applies to, ended on an
+earlier rule: any other outcome (another VirtualService owns the host, no route, a witness that
+could not be built) leaves the rule unreported, so the check never guesses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from meshtui.analyze import hosts
+from meshtui.analyze.context import Context, export_set
+from meshtui.analyze.message import Message
+from meshtui.analyze.registry import analyzer
+from meshtui.analyze.rules import match_implies, static_dead
+from meshtui.analyze.tracing import default_tracer
+from meshtui.analyze.walk import rule_label
+from meshtui.analyze.witness import variants, witnesses
+from meshtui.model.istio import HTTPMatchRequest, VirtualService
+from meshtui.model.protocol import is_http
+from meshtui.model.snapshot import exported_to
+
+BUDGET = 24  # simulations per (match, proxy): witnesses plus variations
+_HTTP_SERVERS = {"HTTP", "HTTP2", "GRPC", "GRPC-WEB"}
+
+
+@dataclass
+class Search:
+    verdict: str = "unknown"  # reached | shadowed | unknown
+    captors: set[tuple[str, str, int]] = field(default_factory=set)  # (vs ns, vs name, rule)
+    example: str = ""
+    tries: int = 0
+
+
+def _gateways_of(m: HTTPMatchRequest | None, vs: VirtualService) -> list[str]:
+    names = (m.gateways if m is not None and m.gateways else vs.spec.gateways) or ("mesh",)
+    return sorted({hosts.gateway_ref(g, vs.namespace) for g in names})
+
+
+def _config_time_implied(captor: HTTPMatchRequest | None, m: HTTPMatchRequest | None, only_ns: str | None) -> bool:
+    """Would every proxy that keeps `m` also keep `captor`? (Else another proxy escapes it.)"""
+    if captor is None:
+        return True
+    labels = m.source_labels if m is not None else {}
+    if any(labels.get(k) != v for k, v in captor.source_labels.items()):
+        return False
+    if captor.source_namespace:
+        own = (m.source_namespace if m is not None and m.source_namespace else None) or only_ns
+        if captor.source_namespace != own:
+            return False
+    return True
+
+
+def _describe(req) -> str:
+    hdrs = "".join(f" -H '{k}: {v}'" for k, v in sorted(req.headers.items()))
+    q = f"?{req.query}" if req.query else ""
+    return f"{req.method} {req.scheme}://{req.host}:{req.port}{req.path}{q}{hdrs}"
+
+
+class Prober:
+    def __init__(self, ctx: Context, tracer) -> None:
+        self.ctx = ctx
+        self.tracer = tracer
+
+    def search(self, vs: VirtualService, i: int, m: HTTPMatchRequest | None, config, targets: list[tuple[str, int]],
+               ports: list[int], gateway: bool, only_ns: str | None) -> Search:
+        res = Search()
+        for host, port in targets:
+            queue = witnesses(m, host, port)
+            if not queue:
+                return res  # no witness could be built (an unusual regex): do not guess
+            seen: set = set()
+            landed_here = False
+            while queue and res.tries < BUDGET:
+                req = queue.pop(0)
+                key = (req.method, req.path, req.query, tuple(sorted(req.headers.items())), req.port)
+                if key in seen:
+                    continue
+                seen.add(key)
+                res.tries += 1
+                try:
+                    trace = self.tracer.run(config, req)
+                except Exception:  # noqa: BLE001 - a request the tracer refuses proves nothing
+                    return Search()
+                ref = trace.route_ref
+                if ref is None or ref.kind != "VirtualService" or trace.rule_index is None:
+                    break  # 404, passthrough, default route: this host is not routed by the VS here
+                same = (ref.namespace, ref.name) == (vs.namespace, vs.name)
+                if same and trace.rule_index == i:
+                    return Search("reached", set(), "", res.tries)
+                if same and trace.rule_index > i:
+                    return Search()  # the tracer disagrees with the witness: do not guess
+                if not same and not gateway:
+                    break  # another VirtualService owns this host for sidecars (IST0109's business)
+                landed_here = True
+                owner = vs if same else self.ctx.snap.get("VirtualService", ref.namespace, ref.name)
+                captor = None
+                if owner is not None and trace.rule_index < len(owner.spec.http):
+                    rule = owner.spec.http[trace.rule_index]
+                    if rule.match and trace.match_index is not None and trace.match_index < len(rule.match):
+                        captor = rule.match[trace.match_index]
+                if not _config_time_implied(captor, m, only_ns):
+                    return Search("reached", set(), "", res.tries)  # a proxy without the captor reaches it
+                res.captors.add((ref.namespace, ref.name, trace.rule_index))
+                if not res.example:
+                    res.example = f"{_describe(req)} → rule {rule_label(owner.spec.http[trace.rule_index].name if owner else '', trace.rule_index)}"
+                queue.extend(variants(m, req, captor, ports))
+            if landed_here:
+                if res.tries >= BUDGET and queue:
+                    return Search()  # ran out of budget with untried variations: not proven
+                res.verdict = "shadowed"
+                return res
+        return Search()
+
+    def sidecar_targets(self, vs: VirtualService, m: HTTPMatchRequest | None, ns: str) -> tuple[list[tuple[str, int]], list[int]]:
+        out: list[tuple[str, int]] = []
+        ports: list[int] = []
+        for h in vs.spec.hosts:
+            fq = self.ctx.fqdn(h, vs.namespace)
+            svcs = self.ctx.services(fq, [ns])
+            if fq.startswith("*"):
+                if not svcs:
+                    continue
+                fq = svcs[0].hostname
+            http_ports = [p.port for s in svcs[:1] for p in s.ports if is_http(p.protocol) or p.protocol == "UNSUPPORTED"]
+            if not svcs:
+                http_ports = [80]  # hosts outside the registry only get a virtual host on port 80
+            if m is not None and m.port is not None:
+                http_ports = [m.port] if (m.port in http_ports or not svcs) else []
+            for p in http_ports:
+                out.append((fq, p))
+            ports.extend(http_ports)
+        return out[:2], sorted(set(ports))
+
+    def gateway_targets(self, vs: VirtualService, m: HTTPMatchRequest | None, gw) -> tuple[list[tuple[str, int]], list[int]]:
+        out: list[tuple[str, int]] = []
+        vs_hosts = [self.ctx.fqdn(h, vs.namespace) for h in vs.spec.hosts]
+        for srv in gw.spec.servers:
+            if srv.port is None or srv.port.protocol.upper() not in _HTTP_SERVERS:
+                continue
+            if m is not None and m.port is not None and m.port != srv.port.number:
+                continue
+            for sh in srv.hosts:
+                ns, _, dns = sh.rpartition("/")
+                if ns not in ("", "*", ".", vs.namespace) or (ns == "." and gw.namespace != vs.namespace):
+                    continue
+                for vh in vs_hosts:
+                    if not hosts.matches(dns, vh):
+                        continue
+                    concrete = vh if not vh.startswith("*") else (dns if not dns.startswith("*") else None)
+                    if concrete is None:
+                        narrow = vh if len(vh) >= len(dns) else dns
+                        concrete = "meshtui-probe.example.com" if narrow == "*" else "meshtui-probe" + narrow[1:]
+                    out.append((concrete, srv.port.number))
+        ports = sorted({p for _, p in out})
+        return out[:2], ports
+
+
+@analyzer("virtualservice.ShadowedRules", ("MT0101",),
+          "Finds rules no request can reach by replaying requests built from each rule's match", uses_tracer=True)
+def shadowed_rules(ctx: Context) -> Iterator[Message]:
+    tracer = ctx.tracer if ctx.tracer is not None else default_tracer(ctx.snap)
+    if tracer is None:
+        return
+    prober = Prober(ctx, tracer)
+    default_export = ctx.snap.mesh.default_export_to
+    for vs in ctx.snap.virtual_services:
+        if not vs.spec.hosts or len(vs.spec.http) < 1:
+            continue
+        dead = static_dead(vs.spec.http, match_implies)
+        dead_rules = {d.rule for d in dead if d.match is None}
+        dead_matches = {(d.rule, d.match) for d in dead if d.match is not None}
+        export = export_set(vs.spec.export_to, default_export)
+        only_ns = vs.namespace if set(export) <= {".", vs.namespace} else None
+        for i, rule in enumerate(vs.spec.http):
+            if i in dead_rules or rule.delegate is not None:
+                continue
+            matches = [m for j, m in enumerate(rule.match or (None,)) if (i, j) not in dead_matches]
+            verdicts: list[Search] = []
+            for m in matches:
+                for g in _gateways_of(m, vs):
+                    if g == "mesh":
+                        if i == 0:
+                            verdicts.append(Search("reached"))
+                            continue
+                        ns = (m.source_namespace if m is not None and m.source_namespace else None) or vs.namespace
+                        if not exported_to(export, vs.namespace, ns):
+                            continue  # the rule never applies to proxies there
+                        targets, ports = prober.sidecar_targets(vs, m, ns)
+                        if not targets:
+                            verdicts.append(Search())
+                            continue
+                        config = tracer.sidecar(ns, dict(m.source_labels) if m is not None else {})
+                        verdicts.append(prober.search(vs, i, m, config, targets, ports, False, only_ns))
+                    else:
+                        gw = ctx.gateways.get(g)
+                        workloads = ctx.selected_workloads(gw.spec.selector) if gw is not None and gw.spec.selector else []
+                        if gw is None or not workloads:
+                            verdicts.append(Search())  # no gateway proxy to replay on: cannot tell
+                            continue
+                        targets, ports = prober.gateway_targets(vs, m, gw)
+                        if not targets:
+                            verdicts.append(Search())
+                            continue
+                        config = tracer.router(workloads[0])
+                        verdicts.append(prober.search(vs, i, m, config, targets, ports, True, only_ns))
+                    if verdicts[-1].verdict != "shadowed":
+                        break
+                if verdicts and verdicts[-1].verdict != "shadowed":
+                    break
+            if not verdicts or any(v.verdict != "shadowed" for v in verdicts):
+                continue
+            captors = sorted({c for v in verdicts for c in v.captors}, key=lambda c: (c[0] != vs.namespace or c[1] != vs.name, c))
+            names = []
+            for ns, name, r in captors:
+                owner = vs if (ns, name) == (vs.namespace, vs.name) else ctx.snap.get("VirtualService", ns, name)
+                label = rule_label(owner.spec.http[r].name if owner is not None else "", r)
+                names.append(f"rule {label}" if owner is vs else f"rule {label} of VirtualService {ns}/{name}")
+            tries = sum(v.tries for v in verdicts)
+            example = next((v.example for v in verdicts if v.example), "")
+            yield ctx.message("MT0101", vs,
+                              f"No request reaches rule {rule_label(rule.name, i)}: every request its match accepts is taken "
+                              f"first by {', '.join(names)} ({tries} requests replayed through the tracer, e.g. {example}). "
+                              "Put the more specific rule first, or narrow the earlier one.",
+                              path=f"spec.http[{i}]")
