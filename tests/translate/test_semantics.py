@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import client, mesh, svc
+from tracer_kit import client, mesh, svc
 
 from meshtui.errors import UsageError
 from meshtui.simulate import Request, simulate
