@@ -36,7 +36,8 @@ from meshtui.sources.cluster_watch import Change, ClusterWatch, WatchOptions, Wa
 
 __all__ = [
     "ClusterSource", "ClusterUpdate", "open_cluster", "Change", "WatchStatus", "WatchOptions",
-    "ClusterError", "KubeconfigError", "LayerResult", "layer", "stderr_progress",
+    "ClusterError", "KubeconfigError", "LayerResult", "layer", "stderr_progress", "kube_contexts",
+    "load_cluster_snapshot", "open_from_args", "read_overlay_docs",
 ]
 
 CLUSTER_DIAG_CODE = "MT0601"  # cluster-mode warnings (missing CRDs, unreadable namespace)
@@ -222,6 +223,22 @@ def read_overlay_docs(paths: Sequence[str], stdin_text: str | None = None) -> li
             raise InputError(f, raw[: exc.start].count(b"\n") + 1, "is not UTF-8 text (a binary file?)") from None
         docs.extend(read_docs(f, text))
     return docs
+
+
+def kube_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
+    """(context names, current context) of a kubeconfig, for the TUI's `:ctx` picker."""
+    import os
+
+    from kubernetes import config as kconfig
+    from kubernetes.config.config_exception import ConfigException
+
+    path = kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    try:
+        contexts, current = kconfig.list_kube_config_contexts(config_file=path)
+    except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise KubeconfigError(f"{path}: cannot read kubeconfig: {exc}") from None
+    names = [str(c.get("name")) for c in contexts or [] if c.get("name")]
+    return names, (current or {}).get("name")
 
 
 def open_from_args(args, progress: Callable[[str], None] | None = None) -> ClusterSource:

@@ -177,6 +177,7 @@ class FakeApiServer:
         self.fail_watches = 0  # answer this many next watch requests with 500
         self.gone_as_http = False  # answer a too-old watch with HTTP 410 instead of an ERROR event
         self.requests: list[tuple[str, str, dict]] = []
+        self._cache: dict[tuple, bytes] = {}
         self.closing = False
         self._conns: set[socket.socket] = set()
         self._watch_socks: set[socket.socket] = set()
@@ -305,6 +306,17 @@ class FakeApiServer:
         self.events.append(Event(self.rv, res, key[2], typ, copy.deepcopy(obj)))
         self.cond.notify_all()
 
+    def rendered_bytes(self, key: Key, res: Res, version: str) -> bytes:
+        """A list item as JSON, cached by resourceVersion (a real server serves lists from its
+        watch cache; re-rendering each time would make this test server the bottleneck)."""
+        obj = self.objects[key]
+        ck = (key, obj["metadata"]["resourceVersion"], version)
+        data = self._cache.get(ck)
+        if data is None:
+            data = json.dumps(self.render(obj, res, version, key, in_list=True), separators=(",", ":")).encode()
+            self._cache[ck] = data
+        return data
+
     def render(self, obj: dict, res: Res, version: str, key: Key, in_list: bool) -> dict:
         out = copy.deepcopy(obj)
         if res.group == ISTIO:
@@ -356,6 +368,7 @@ def _kill(s: socket.socket) -> None:
 class _Handler(BaseHTTPRequestHandler):
     api: FakeApiServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
@@ -516,13 +529,19 @@ class _Handler(BaseHTTPRequestHandler):
             keys = sorted(k for k in api.objects if k[0] == res.group and k[1] == res.plural
                           and (ns is None or k[2] == ns))
             page = keys[start:start + limit] if limit else keys[start:]
-            items = [api.render(api.objects[k], res, version, k, in_list=True) for k in page]
+            items = [api.rendered_bytes(k, res, version) for k in page]
             more = bool(limit) and start + limit < len(keys)
         meta: dict[str, Any] = {"resourceVersion": str(list_rv)}
         if more:
             meta["continue"] = base64.b64encode(json.dumps({"rv": list_rv, "start": start + limit}).encode()).decode()
-        self._send_json(200, {"kind": f"{res.kind}List", "apiVersion": f"{res.group}/{version}" if res.group else version,
-                              "metadata": meta, "items": items})
+        head = json.dumps({"kind": f"{res.kind}List", "apiVersion": f"{res.group}/{version}" if res.group else version,
+                           "metadata": meta}, separators=(",", ":")).encode()
+        data = head[:-1] + b',"items":[' + b",".join(items) + b"]}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     # -- watch --------------------------------------------------------------------------------
     def _watch(self, res: Res, version: str, ns: str | None, q: dict) -> None:

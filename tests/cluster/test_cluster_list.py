@@ -210,3 +210,17 @@ def test_kubeconfig_env_and_context(tmp_path, mesh_api, monkeypatch):
     with open_cluster() as src:
         assert src.context_name == "envctx"
         assert src.list()
+
+
+def test_contexts_for_the_picker(tmp_path, mesh_api):
+    import yaml
+
+    from meshtui.sources.cluster import kube_contexts
+
+    kc = write_kubeconfig(tmp_path / "kc", mesh_api.url, context="a")
+    cfg = yaml.safe_load(kc.read_text())
+    cfg["contexts"].append({"name": "b", "context": {"cluster": "test-cluster", "user": "test-user"}})
+    kc.write_text(yaml.safe_dump(cfg))
+    assert kube_contexts(str(kc)) == (["a", "b"], "a")
+    with open_cluster(str(kc), context="b") as src:
+        assert src.context_name == "b" and src.list()
