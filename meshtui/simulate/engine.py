@@ -7,7 +7,7 @@ from __future__ import annotations
 from meshtui.errors import UsageError
 from meshtui.model.regex import full_match
 from meshtui.model.snapshot import MeshSnapshot, RegistryService
-from meshtui.simulate.request import Request
+from meshtui.simulate.request import Request, remove_dot_segments
 from meshtui.simulate.trace import Destination, Trace
 from meshtui.translate.config import (
     FilterChain,
@@ -245,6 +245,13 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
             t.add("outcome", "final", "TCP chain without a destination")
             return t
         return _l4_terminal(t, config, tcp.clusters[0].cluster, tcp)
+
+    # -- the HTTP connection manager normalises the path before routing (normalize_path: true)
+    normalized = remove_dot_segments(request.path)
+    if normalized != request.path:
+        t.add("filter-chain", "info", f"path normalised from {request.path!r} to {normalized!r} (RFC 3986 dot segments)")
+        request = Request(request.method, request.scheme, request.host, request.port, normalized, request.query,
+                          request.headers, request.port_explicit)
 
     # -- route config and virtual host
     rc = config.route_configs.get(chain.rds or "")

@@ -92,3 +92,25 @@ def _port(text: str, url: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise UsageError(f"URL {url!r}: port {text!r} is not a number between 1 and 65535")
     return int(text)
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4, what Envoy's `normalize_path` (on in Istio's HCM) does to `.`/`..`."""
+    if "/." not in path and not path.startswith("."):
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        if seg == ".":
+            if i == len(segments) - 1:
+                out.append("")
+            continue
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if i == len(segments) - 1:
+                out.append("")
+            continue
+        out.append(seg)
+    result = "/".join(out)
+    return result if result.startswith("/") else "/" + result

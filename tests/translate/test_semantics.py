@@ -438,3 +438,16 @@ spec:
     assert t.destinations[0].host == "api.default.svc.cluster.local"
     assert t.listener == "0.0.0.0_8080" and t.route_config == "http.80"
     assert trace(m, "http://other.example.com/", proxy="istio-system/ingress").status == 404
+
+
+def test_path_is_normalised_before_routing(trace):
+    m = mesh(svc("web", port=80) + client() + vs("web", """
+  hosts: [web]
+  http:
+  - match: [{uri: {prefix: /admin}}]
+    directResponse: {status: 403}
+  - route: [{destination: {host: web}}]
+"""))
+    t = trace(m, "http://web/public/../admin/x")
+    assert t.status == 403
+    assert any("normalised" in s.detail for s in t.steps)
