@@ -201,3 +201,30 @@ def test_default_journal_records_cluster_events(source, mesh_api, tmp_path):
     # the xDS server's replay must not restore a cluster edit into local proxies
     assert replay(entries, T0).active == []
     assert str(tmp_path) in str(JournalFile().path)
+
+
+def test_cli_support_needs_yes_without_a_terminal(mesh_api, kubeconfig):
+    import argparse
+    import io
+
+    from meshtui.cluster.cli_support import revert_edit, start_reverter, write_edit
+
+    args = argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=None, all_namespaces=False,
+                              request_timeout=5.0, allow_write=True, readonly=False, yes=False)
+    err = io.StringIO()
+    with pytest.raises(WriteRefused, match="--yes"):
+        write_edit(args, _fault(), out=err)
+    assert "httpStatus: 503" in err.getvalue()  # the diff was shown
+    assert "fault" not in mesh_api.get("VirtualService", NS, "reviews")["spec"]["http"][1]
+    args.yes = True
+    res = write_edit(args, _fault(), out=err)
+    assert res.applied and "fault" in mesh_api.get("VirtualService", NS, "reviews")["spec"]["http"][1]
+    res = revert_edit(args, "VirtualService", NS, "reviews", "f1", out=err)
+    assert res.applied and "fault" not in mesh_api.get("VirtualService", NS, "reviews")["spec"]["http"][1]
+    args.readonly = True
+    with pytest.raises(WriteRefused, match="--readonly"):
+        write_edit(args, _fault(), out=err)
+    from meshtui.sources.cluster import open_from_args
+
+    with open_from_args(args) as src:
+        assert start_reverter(args, src) is None
