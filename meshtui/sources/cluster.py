@@ -101,7 +101,11 @@ class ClusterSource:
         return self.discover().kinds
 
     def list(self) -> list[RawDoc]:
-        """Every object of the kinds meshtui reads (never Secrets), in a stable order."""
+        """Every object of the kinds meshtui reads (never Secrets), in a stable order. A watch
+        that is running is stopped (it holds the previous list): call watch() again."""
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         kinds = [k for k in self.discover().kinds if k.kind not in FORBIDDEN_KINDS]
         result = list_all(self.http, kinds, self.namespaces, progress=self._say)
         for w in result.warnings:

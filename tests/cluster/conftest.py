@@ -4,8 +4,7 @@ a kubeconfig pointing at it, and helpers to wait for watch results without sleep
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,14 +51,3 @@ def source(mesh_api: FakeApiServer, kubeconfig: Path) -> Iterator[ClusterSource]
         yield src
     finally:
         src.close()
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
-    """Poll until cond() is truthy; bounded in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

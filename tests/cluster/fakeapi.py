@@ -176,6 +176,7 @@ class FakeApiServer:
         self.fail_next: list[int] = []  # answer the next requests with these statuses
         self.fail_watches = 0  # answer this many next watch requests with 500
         self.gone_as_http = False  # answer a too-old watch with HTTP 410 instead of an ERROR event
+        self.compact_after_pages = 0  # compact history after serving this many list pages (0: never)
         self.requests: list[tuple[str, str, dict]] = []
         self._cache: dict[tuple, bytes] = {}
         self.closing = False
@@ -537,6 +538,11 @@ class _Handler(BaseHTTPRequestHandler):
         head = json.dumps({"kind": f"{res.kind}List", "apiVersion": f"{res.group}/{version}" if res.group else version,
                            "metadata": meta}, separators=(",", ":")).encode()
         data = head[:-1] + b',"items":[' + b",".join(items) + b"]}"
+        with api.cond:
+            if api.compact_after_pages > 0:
+                api.compact_after_pages -= 1
+                if api.compact_after_pages == 0:
+                    api.compact()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -224,3 +224,29 @@ def test_contexts_for_the_picker(tmp_path, mesh_api):
     assert kube_contexts(str(kc)) == (["a", "b"], "a")
     with open_cluster(str(kc), context="b") as src:
         assert src.context_name == "b" and src.list()
+
+
+def test_expired_continue_token_restarts_the_list(mesh_api, kubeconfig, monkeypatch):
+    monkeypatch.setattr(cluster_list, "PAGE_SIZE", 2)
+    with open_cluster(str(kubeconfig), namespaces=NS) as src:
+        src.discover()
+        mesh_api.compact_after_pages = 1  # the first page's continue token expires at once
+        result = cluster_list.list_kind(src.http, next(k for k in src.kinds if k.kind == "Pod"), NS)
+    assert len(result.items) == 6
+    pod_lists = [r for r in mesh_api.requests_for("pods") if r[0] == "GET"]
+    assert sum(1 for r in pod_lists if "continue" not in r[2]) == 2  # started over once
+
+
+def test_progress_printer_waits_then_speaks():
+    import io
+
+    from meshtui.sources.cluster import stderr_progress
+
+    buf = io.StringIO()
+    quiet = stderr_progress(after=60, stream=buf)
+    quiet("listed pods")
+    assert buf.getvalue() == ""
+    loud = stderr_progress(after=0, stream=buf)
+    loud("listed pods (1/12 lists, 10 objects)")
+    loud.done()
+    assert buf.getvalue() == "meshtui: listed pods (1/12 lists, 10 objects)\n"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from cluster_mesh import NS
-from conftest import wait_for
+from cluster_helpers import wait_for
 
 from meshtui.sources.cluster import ClusterUpdate, WatchOptions
 

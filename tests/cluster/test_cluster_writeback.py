@@ -7,7 +7,7 @@ import json
 
 import pytest
 from cluster_mesh import NS
-from conftest import wait_for
+from cluster_helpers import wait_for
 
 from meshtui.cluster.expiry import ExpiryReverter
 from meshtui.cluster.writeback import ClusterWriter, WriteRefused
