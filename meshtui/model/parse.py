@@ -15,6 +15,7 @@ from meshtui.model.k8s import K8S_KINDS
 from meshtui.model.schema import Ctx, parse_into
 from meshtui.model.snapshot import MeshConfig, MeshSnapshot, build
 from meshtui.model.source import ERROR, INFO, WARNING, Diagnostic, Source
+from meshtui.model.yamlpos import position
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +53,13 @@ def locate(raw: Any, path: str) -> tuple[int | None, int | None]:
     best: tuple[int | None, int | None] = (getattr(raw, "line", None), getattr(raw, "column", None))
     for m in _TOKEN.finditer(path):
         key: Any = m.group(1) if m.group(1) is not None else int(m.group(2))
-        pos = getattr(node, "pos", None)
         try:
             child = node[key]
         except (KeyError, IndexError, TypeError):
             break
-        if pos is not None:
-            try:
-                best = pos[key]
-            except (KeyError, IndexError, TypeError):
-                pass
+        line, col = position(node, key)
+        if line is not None:
+            best = (line, col)
         node = child
     return best
 

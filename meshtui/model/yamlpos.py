@@ -256,7 +256,13 @@ def parse_yaml(text: str) -> list[YamlDoc]:
 
 
 def position(container: Any, key: Any) -> tuple[int | None, int | None]:
-    """(line, column) of `container[key]` when known."""
+    """(line, column) of `container[key]` when known: where its key is written for a mapping
+    (`weight: abc`, or `redirect:` above a nested block), where the item starts for a list."""
+    key_pos = getattr(container, "key_pos", None)
+    if key_pos is not None:
+        found = key_pos.get(key) if isinstance(key, (str, int, float, bool, type(None))) else None
+        if found is not None:
+            return found
     pos = getattr(container, "pos", None)
     if pos is None:
         return (None, None)
