@@ -191,9 +191,16 @@ def list_all(http: KubeHttp, kinds: list[ResourceKind], namespaces: list[str] | 
         futures = [pool.submit(run, t) for t in tasks]
         lists: list[KindList] = []
         first_error: BaseException | None = None
-        for f in futures:
+        for t, f in zip(tasks, futures):
             try:
                 lists.append(f.result())
+            except ClusterNotFound:
+                # An old or trimmed server that does not serve this kind (say discovery.k8s.io/v1
+                # before Kubernetes 1.21): go on without it, and say so.
+                kind = t[0]
+                note = f"{http.endpoint.describe()} does not serve {kind.resource} ({kind.api_version}); read without them"
+                if note not in warnings:
+                    warnings.append(note)
             except ClusterError as exc:
                 first_error = first_error or exc
         if first_error is not None:

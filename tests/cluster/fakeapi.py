@@ -19,6 +19,7 @@ import copy
 import json
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -159,7 +160,9 @@ def fields_v1(paths: set[Path_]) -> dict:
 class FakeApiServer:
     def __init__(self, *, istio_versions: tuple[str, ...] = ("v1", "v1beta1", "v1alpha3"),
                  token: str | None = None, user: str = "system:serviceaccount:test:meshtui",
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
+        self.unserved: set[str] = set()  # resources answered with 404, e.g. "endpointslices.discovery.k8s.io"
         self.istio_versions = list(istio_versions)
         self.token = token
         self.user = user
@@ -193,6 +196,8 @@ class FakeApiServer:
             api = server
 
         self.httpd = _QuietServer((self.host, 0), Handler)
+        if self.tls is not None:
+            self.httpd.socket = self.tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True, name="fakeapi")
@@ -203,7 +208,7 @@ class FakeApiServer:
     def url(self) -> str:
         assert self.httpd is not None
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def stop(self) -> None:
         with self.cond:
@@ -350,7 +355,8 @@ def _peer_closed(s: socket.socket) -> bool:
         r, _, _ = select.select([s], [], [], 0)
         if not r:
             return False
-        return s.recv(1, socket.MSG_PEEK) == b""
+        # the raw socket even under TLS: only the FIN matters here
+        return socket.socket.recv(s, 1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
 
@@ -468,7 +474,7 @@ class _Handler(BaseHTTPRequestHandler):
             ns, rest = rest[1], rest[2:]
         plural, name = rest[0], (rest[1] if len(rest) > 1 else None)
         res = next((r for r in RESOURCES if r.group == group and r.plural == plural), None)
-        if res is None or len(rest) > 2:
+        if res is None or len(rest) > 2 or res.resource in api.unserved:
             raise HttpError(404, "NotFound", "the server could not find the requested resource")
         watching = q.get("watch") in ("1", "true")
         verb = {"GET": "watch" if watching else ("get" if name else "list"),
@@ -721,11 +727,18 @@ def _render_event(api: FakeApiServer, e: Event, version: str, key: Key) -> dict:
 
 
 # -- kubeconfig and generated meshes ---------------------------------------------------------------
-def write_kubeconfig(path: Path, server: str, *, token: str | None = None, context: str = "test-ctx") -> Path:
+def write_kubeconfig(path: Path, server: str, *, token: str | None = None, context: str = "test-ctx",
+                     ca_data: str | None = None, cert_data: str | None = None, key_data: str | None = None) -> Path:
+    """A kubeconfig for the test server; *_data are base64 PEM, as kubeconfigs carry them."""
     user: dict[str, Any] = {"token": token} if token else {}
+    if cert_data and key_data:
+        user.update({"client-certificate-data": cert_data, "client-key-data": key_data})
+    cluster: dict[str, Any] = {"server": server}
+    if ca_data:
+        cluster["certificate-authority-data"] = ca_data
     cfg = {
         "apiVersion": "v1", "kind": "Config", "current-context": context,
-        "clusters": [{"name": "test-cluster", "cluster": {"server": server}}],
+        "clusters": [{"name": "test-cluster", "cluster": cluster}],
         "users": [{"name": "test-user", "user": user}],
         "contexts": [{"name": context, "context": {"cluster": "test-cluster", "user": "test-user"}}],
     }

@@ -250,3 +250,11 @@ def test_progress_printer_waits_then_speaks():
     loud("listed pods (1/12 lists, 10 objects)")
     loud.done()
     assert buf.getvalue() == "meshtui: listed pods (1/12 lists, 10 objects)\n"
+
+
+def test_a_kind_the_server_does_not_serve_is_skipped_with_a_warning(mesh_api, kubeconfig):
+    mesh_api.unserved.add("endpointslices.discovery.k8s.io")
+    with open_cluster(str(kubeconfig)) as src:
+        docs = src.list()
+        assert docs and not [d for d in docs if d.data["kind"] == "EndpointSlice"]
+        assert any("does not serve endpointslices.discovery.k8s.io" in w for w in src.warnings)
