@@ -89,6 +89,6 @@ def conflicting_gateways(ctx: Context) -> Iterator[Message]:
                 continue
             yield ctx.message("IST0145", gw,
                               f"Conflict with gateways {','.join(others)} (workload selector {sel or '(all workloads)'}, port "
-                              f"{port}, hosts {','.join(srv.hosts)}). The gateway proxy merges them and only one server wins "
-                              "for each host, so which TLS settings and routes apply is undefined; merge the servers into "
-                              "one Gateway or make their hosts distinct.", srv)
+                              f"{port}, hosts {','.join(srv.hosts)}). The gateway proxy merges them and, where hosts overlap, one "
+                              "server's settings silently win, so which TLS settings and routes apply is undefined; merge "
+                              "the servers into one Gateway or make their hosts distinct.", srv)

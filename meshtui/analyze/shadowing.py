@@ -108,7 +108,9 @@ class Prober:
                     return Search("reached", set(), "", res.tries)  # a proxy without the captor reaches it
                 res.captors.add((ref.namespace, ref.name, trace.rule_index))
                 if not res.example:
-                    res.example = f"{_describe(req)} → rule {rule_label(owner.spec.http[trace.rule_index].name if owner else '', trace.rule_index)}"
+                    label = rule_label(owner.spec.http[trace.rule_index].name if owner else "", trace.rule_index)
+                    where = f"rule {label}" if same else f"VirtualService {ref.namespace}/{ref.name} rule {label}"
+                    res.example = f"{_describe(req)} → {where}"
                 queue.extend(variants(m, req, captor, ports))
             if landed_here:
                 if res.tries >= BUDGET and queue:

@@ -171,7 +171,9 @@ def _scopes(vs: VirtualService, default: tuple[str, ...]) -> set[str]:
 
 
 def _overlap(a: set[str], b: set[str]) -> bool:
-    return bool(a and b) and ("*" in a or "*" in b or bool(a & b))
+    """Same scope, as istioctl keys it: a private or namespace-exported VirtualService is ordered
+    before public ones, so only VirtualServices in the same scope are left to creation order."""
+    return bool(a & b)
 
 
 @analyzer("virtualservice.ConflictingMeshGatewayHosts", ("IST0109",),
