@@ -141,7 +141,7 @@ def static_bootstrap(
     endpoints: list[dict],
     proxy: str,
     *,
-    runtime: dict[str, float] | None = None,
+    runtime: dict | None = None,
     kind: str = "sidecar",
     admin_host: str = "127.0.0.1",
     admin_port: int = 15000,
@@ -158,8 +158,9 @@ def static_bootstrap(
         "static_resources": {"listeners": out_listeners, "clusters": out_clusters},
     }
     if runtime:
-        layer = {k: {"numerator": round(min(max(float(v), 0.0), 100.0) * 10_000), "denominator": "MILLION"}
-                 for k, v in sorted(runtime.items())}
+        from meshtui.xds.resources import runtime_value
+
+        layer = {k: runtime_value(v) for k, v in sorted(runtime.items())}
         boot["layered_runtime"] = {"layers": [{"name": FAULT_LAYER, "static_layer": layer},
                                               {"name": "admin", "admin_layer": {}}]}
     return boot

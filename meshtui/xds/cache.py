@@ -63,13 +63,19 @@ def build_snapshot(
     runtime: dict[str, float] | None = None,
     cause: tuple[str, ...] = (),
     runtime_layer_name: str = FAULT_LAYER,
+    prev: NodeSnapshot | None = None,
 ) -> NodeSnapshot:
-    """Pack Envoy JSON resources (the EnvoyResources shape) into a snapshot."""
+    """Pack Envoy JSON resources (the EnvoyResources shape) into a snapshot. `prev`, this
+    proxy's previous snapshot, lets unchanged types be reused without rehashing."""
+
+    def p(t: str) -> TypeResources | None:
+        return prev.types.get(t) if prev is not None else None
+
     types = {
-        CLUSTER: packer.pack_all(CLUSTER, clusters),
-        ENDPOINT: packer.pack_all(ENDPOINT, endpoints),
-        LISTENER: packer.pack_all(LISTENER, listeners),
-        ROUTE: packer.pack_all(ROUTE, routes),
+        CLUSTER: packer.pack_all(CLUSTER, clusters, p(CLUSTER)),
+        ENDPOINT: packer.pack_all(ENDPOINT, endpoints, p(ENDPOINT)),
+        LISTENER: packer.pack_all(LISTENER, listeners, p(LISTENER)),
+        ROUTE: packer.pack_all(ROUTE, routes, p(ROUTE)),
         RUNTIME: TypeResources.build(RUNTIME, {runtime_layer_name: runtime_layer(runtime or {}, runtime_layer_name)}),
     }
     return NodeSnapshot(types=types, generation=next(_gen), cause=cause)

@@ -120,6 +120,7 @@ class ControlPlane:
         self._expiry_task: asyncio.Task | None = None
         self._edits_changed: asyncio.Event | None = None
         self._restore = restore
+        self._stopping = False
         self._sync_waiters: list[tuple[str, asyncio.Future]] = []
         self.cache.on_new_key(self._on_proxy_connected)
         self.bus.subscribe(self._on_event)
@@ -161,11 +162,15 @@ class ControlPlane:
         return self.address
 
     async def stop(self, grace: float = 0.5) -> None:
+        self._stopping = True
         if self._expiry_task is not None:
+            # Python 3.11's wait_for can swallow a cancel that races with the event it waits
+            # for, so the loop also checks _stopping, and the wait here is bounded.
+            self._poke_expiry()
             self._expiry_task.cancel()
             try:
-                await self._expiry_task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                await asyncio.wait_for(asyncio.shield(self._expiry_task), 2.0)
+            except (asyncio.CancelledError, asyncio.TimeoutError, Exception):  # noqa: BLE001
                 pass
             self._expiry_task = None
         await self.ads.close()
@@ -357,7 +362,8 @@ class ControlPlane:
         try:
             snap = build_snapshot(self.packer, clusters=list(res.clusters), endpoints=list(res.endpoints),
                                   listeners=list(res.listeners), routes=list(res.routes),
-                                  runtime=dict(getattr(res, "runtime", {}) or {}), cause=cause)
+                                  runtime=dict(getattr(res, "runtime", {}) or {}), cause=cause,
+                                  prev=self.cache.get(proxy))
         except ResourceError as exc:
             self._translate_error(proxy, f"proxy {proxy}: {exc}")
             return
@@ -444,7 +450,7 @@ class ControlPlane:
 
     async def _expiry_loop(self) -> None:
         assert self._edits_changed is not None
-        while True:
+        while not self._stopping:
             nxt = next_expiry(self.active_edits())
             wait = 5.0 if nxt is None else min(5.0, max(0.0, nxt - self.clock()))
             self._edits_changed.clear()

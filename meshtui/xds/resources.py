@@ -20,7 +20,7 @@ from google.protobuf import symbol_database
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.endpoint.v3 import endpoint_pb2
 from envoy.config.listener.v3 import listener_pb2
-from envoy.config.route.v3 import route_pb2
+from envoy.config.route.v3 import route_components_pb2, route_pb2
 from envoy.service.discovery.v3 import discovery_pb2
 from envoy.service.runtime.v3 import rtds_pb2
 
@@ -92,52 +92,112 @@ def content_version(resources: dict[str, any_pb2.Any]) -> str:
 @dataclass(slots=True)
 class _MemoEntry:
     source: dict
-    packed: any_pb2.Any
+    packed: any_pb2.Any | bytes
 
 
 @dataclass
 class Packer:
-    """Parses and packs resource dicts, reusing the packed bytes of an equal dict seen before
-    under the same (type, name). Shared by every proxy so identical clusters pack once."""
+    """Parses and packs resource dicts, reusing the packed bytes of an identical (or equal) dict
+    seen before under the same (type, name). Shared by every proxy so identical clusters pack
+    once. A RouteConfiguration is packed per virtual host, so changing one route of a 1,000-vhost
+    config re-parses one vhost, not the whole config.
+
+    Contract: a dict handed to the packer is not mutated afterwards (it is kept for comparison)."""
 
     max_variants: int = 4
-    _memo: dict[tuple[str, str], list[_MemoEntry]] = field(default_factory=dict)
+    _memo: dict[tuple, list[_MemoEntry]] = field(default_factory=dict)
     parsed: int = 0
     reused: int = 0
 
-    def pack(self, type_url: str, name: str, resource: dict) -> any_pb2.Any:
-        key = (type_url, name)
+    def _lookup(self, key: tuple, resource: dict):
         variants = self._memo.get(key)
-        if variants:
-            for entry in variants:
-                if entry.source == resource:
-                    self.reused += 1
-                    return entry.packed
-        packed = parse_and_pack(type_url, name, resource)
-        self.parsed += 1
-        entry = _MemoEntry(_freeze_copy(resource), packed)
+        if not variants:
+            return None
+        for entry in variants:
+            if entry.source is resource:
+                return entry.packed
+        for entry in variants:
+            if entry.source == resource:
+                return entry.packed
+        return None
+
+    def _remember(self, key: tuple, resource: dict, packed) -> None:
+        variants = self._memo.get(key)
+        entry = _MemoEntry(resource, packed)
         if variants is None:
             self._memo[key] = [entry]
         else:
             variants.insert(0, entry)
             del variants[self.max_variants:]
+
+    def pack(self, type_url: str, name: str, resource: dict) -> any_pb2.Any:
+        key = (type_url, name)
+        hit = self._lookup(key, resource)
+        if hit is not None:
+            self.reused += 1
+            return hit  # type: ignore[return-value]
+        if type_url == ROUTE and isinstance(resource.get("virtual_hosts"), list):
+            packed = self._pack_route(name, resource)
+        else:
+            packed = parse_and_pack(type_url, name, resource)
+            self.parsed += 1
+        self._remember(key, resource, packed)
         return packed
 
-    def pack_all(self, type_url: str, resources: list[dict]) -> TypeResources:
+    def _part(self, key: tuple, part: dict, msg_cls, what: str) -> bytes:
+        hit = self._lookup(key, part)
+        if hit is not None:
+            self.reused += 1
+            return hit  # type: ignore[return-value]
+        _ensure_types(part)
+        msg = msg_cls()
+        try:
+            json_format.ParseDict(part, msg)
+        except json_format.ParseError as exc:
+            raise ResourceError(f"{what}: {exc}") from None
+        data = msg.SerializeToString(deterministic=True)
+        self.parsed += 1
+        self._remember(key, part, data)
+        return data
+
+    def _pack_route(self, name: str, resource: dict) -> any_pb2.Any:
+        # RouteConfiguration.virtual_hosts is field 2: each vhost is encoded as tag 0x12, length,
+        # bytes. Protobuf parsers accept fields in any order, so the unchanged vhosts' bytes are
+        # reused as they are and appended after the other fields.
+        rest = {k: v for k, v in resource.items() if k != "virtual_hosts"}
+        chunks = [self._part(("rds-rest", name), rest, route_pb2.RouteConfiguration, f"RDS resource {name!r}")]
+        for i, vh in enumerate(resource["virtual_hosts"]):
+            vname = vh.get("name", f"#{i}") if isinstance(vh, dict) else f"#{i}"
+            data = self._part(("vhost", name, vname), vh, route_components_pb2.VirtualHost,
+                              f"RDS resource {name!r} virtual host {vname!r}")
+            chunks.append(b"\x12" + _varint(len(data)) + data)
+        return any_pb2.Any(type_url=ROUTE, value=b"".join(chunks))
+
+    def pack_all(self, type_url: str, resources: list[dict], prev: TypeResources | None = None) -> TypeResources:
+        """All resources of a type; `prev` (the last result for this proxy) is returned as is
+        when every packed resource is the very same object, sparing the version hash."""
         out: dict[str, any_pb2.Any] = {}
         for res in resources:
             name = resource_name(type_url, res)
             if name in out:
                 raise ResourceError(f"{SHORT.get(type_url, type_url)} resource {name!r}: duplicate name")
             out[name] = self.pack(type_url, name, res)
+        if prev is not None and len(prev.resources) == len(out) and all(
+                prev.resources.get(n) is a for n, a in out.items()):
+            return prev
         return TypeResources.build(type_url, out)
 
 
-def _freeze_copy(d: dict) -> dict:
-    # A deep copy, so a caller that mutates its dict later cannot poison the memo.
-    import copy
-
-    return copy.deepcopy(d)
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
 
 
 def resource_name(type_url: str, res: dict) -> str:
@@ -161,18 +221,27 @@ def parse_and_pack(type_url: str, name: str, resource: dict) -> any_pb2.Any:
     return any_pb2.Any(type_url=type_url, value=msg.SerializeToString(deterministic=True))
 
 
-def runtime_layer(values: dict[str, float], layer: str = FAULT_LAYER) -> any_pb2.Any:
-    """The RTDS Runtime resource for fault percentages. Each value (a percentage 0..100) is sent
-    as a FractionalPercent struct in millionths, so it does not depend on the denominator the
-    route's HTTPFault default uses, and fractions of a percent survive."""
+def runtime_value(value) -> dict:
+    """A fault percentage as the FractionalPercent struct Envoy's runtime understands: from a
+    percentage (0..100, in millionths so fractions of a percent survive) or an already-built
+    {"numerator", "denominator"} dict (what meshtui.translate renders)."""
+    if isinstance(value, dict):
+        num = int(value.get("numerator", 0))
+        den = str(value.get("denominator", "HUNDRED"))
+        if den not in ("HUNDRED", "TEN_THOUSAND", "MILLION"):
+            raise ResourceError(f"runtime value {value!r}: unknown denominator")
+        return {"numerator": max(num, 0), "denominator": den}
+    pct = min(max(float(value), 0.0), 100.0)
+    return {"numerator": round(pct * 10_000), "denominator": "MILLION"}
+
+
+def runtime_layer(values: dict, layer: str = FAULT_LAYER) -> any_pb2.Any:
+    """The RTDS Runtime resource for fault percentages. Values are sent as FractionalPercent
+    structs, so they do not depend on the denominator the route's HTTPFault default uses."""
 
     layer_struct = struct_pb2.Struct()
     for key in sorted(values):
-        pct = float(values[key])
-        pct = min(max(pct, 0.0), 100.0)
-        layer_struct.fields[key].struct_value.update(
-            {"numerator": round(pct * 10_000), "denominator": "MILLION"}
-        )
+        layer_struct.fields[key].struct_value.update(runtime_value(values[key]))
     rt = rtds_pb2.Runtime(name=layer, layer=layer_struct)
     return any_pb2.Any(type_url=RUNTIME, value=rt.SerializeToString(deterministic=True))
 

@@ -36,6 +36,31 @@ def test_versions_are_content_hashes_and_packing_is_memoised():
     assert rs.Packer().pack_all(rs.CLUSTER, [eds_cluster("a"), eds_cluster("b")]).version == a.version
 
 
+def test_route_configs_pack_per_virtual_host():
+    from envoy.config.route.v3 import route_pb2
+    from google.protobuf import json_format
+
+    def rc(n_routes_in_b: int) -> dict:
+        return {"name": "9080", "validate_clusters": False, "virtual_hosts": [
+            {"name": "a", "domains": ["a"], "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "ca"}}]},
+            {"name": "b", "domains": ["b"], "routes": [{"match": {"prefix": f"/{i}"}, "route": {"cluster": "cb"}}
+                                                     for i in range(n_routes_in_b)]},
+        ]}
+
+    p = rs.Packer()
+    one = p.pack(rs.ROUTE, "9080", rc(1))
+    parsed_before = p.parsed
+    two = p.pack(rs.ROUTE, "9080", rc(2))
+    assert p.parsed == parsed_before + 1  # only vhost b was parsed again
+    msg = rs.unpack(two)
+    expect = route_pb2.RouteConfiguration()
+    json_format.ParseDict(rc(2), expect)
+    assert msg == expect
+    assert rs.unpack(one) != msg
+    with pytest.raises(rs.ResourceError, match="virtual host 'b'"):
+        p.pack(rs.ROUTE, "9080", {"name": "9080", "virtual_hosts": [{"name": "b", "bogus": 1}]})
+
+
 def test_pack_errors_name_the_resource():
     with pytest.raises(rs.ResourceError, match="CDS resource 'x'"):
         rs.Packer().pack(rs.CLUSTER, "x", {"name": "x", "no_such_field": 1})
@@ -49,6 +74,9 @@ def test_runtime_layer_is_fractional_percent_in_millionths():
     v = msg.layer.fields["k"].struct_value
     assert v.fields["numerator"].number_value == 125000
     assert v.fields["denominator"].string_value == "MILLION"
+    # translate renders FractionalPercent dicts; those pass through
+    same = rs.unpack(rs.runtime_layer({"k": {"numerator": 125000, "denominator": "MILLION"}}))
+    assert same == msg
     wrapped = rs.unpack(rs.wrap_with_ttl("meshtui_faults", "v1", packed, 2.5))
     assert wrapped.ttl.seconds == 2 and wrapped.ttl.nanos == 500_000_000 and wrapped.HasField("resource")
 
