@@ -27,5 +27,7 @@ def loader_diagnostics(ctx: Context) -> Iterator[Message]:
             text = d.message
             if code == "IST0133":
                 text = f"Schema validation warning: {d.message}; Istio ignores it, so check the spelling and indentation."
+        if not text.endswith((".", "?", "!")):
+            text += "."
         yield Message(code, d.level if d.level != ERROR else level_of(code), d.kind, d.namespace, d.name, text,
                       d.source.file, d.source.line, d.source.path)
