@@ -79,18 +79,33 @@ class Context:
         return [(dr, self.fqdn(dr.spec.host, dr.namespace)) for dr in self.snap.destination_rules]
 
     @cached_property
-    def _drs_by_ns(self) -> dict[str, list[tuple[DestinationRule, str]]]:
-        out: dict[str, list[tuple[DestinationRule, str]]] = defaultdict(list)
+    def _dr_index(self) -> tuple[dict, dict]:
+        """Per namespace: exact host -> rules, and the wildcard (host, rule) pairs."""
+        exact: dict[str, dict[str, list[DestinationRule]]] = defaultdict(lambda: defaultdict(list))
+        wild: dict[str, list[tuple[DestinationRule, str]]] = defaultdict(list)
         for dr, host in self.dr_hosts:
-            out[dr.namespace].append((dr, host))
+            if host.startswith("*"):
+                wild[dr.namespace].append((dr, host))
+            else:
+                exact[dr.namespace][host].append(dr)
+        return exact, wild
+
+    def drs_covering(self, hostname: str) -> list[tuple[DestinationRule, str]]:
+        """Every DestinationRule (any namespace) whose host covers `hostname`."""
+        exact, wild = self._dr_index
+        out = [(dr, hostname) for by_host in exact.values() for dr in by_host.get(hostname, ())]
+        out.extend((dr, h) for pairs in wild.values() for dr, h in pairs if hosts.covers(h, hostname))
         return out
 
     def dr_export(self, dr: DestinationRule) -> tuple[str, ...]:
         return export_set(dr.spec.export_to, self.snap.mesh.default_export_to)
 
     def tier(self, namespace: str, client_ns: str, hostname: str, private_only: bool = False) -> list[DestinationRule]:
+        exact, wild = self._dr_index
+        cands = [(dr, hostname) for dr in exact.get(namespace, {}).get(hostname, ())] if namespace in exact else []
+        cands += [(dr, h) for dr, h in wild.get(namespace, ()) if hosts.covers(h, hostname)]
         found: list[tuple[DestinationRule, str]] = []
-        for dr, host in self._drs_by_ns.get(namespace, ()):
+        for dr, host in cands:
             if dr.spec.workload_selector is not None:
                 continue  # applies only to selected workloads; never exported
             export = self.dr_export(dr)
@@ -98,8 +113,7 @@ class Context:
                 continue
             if not exported_to(export, dr.namespace, client_ns):
                 continue
-            if hosts.covers(host, hostname):
-                found.append((dr, host))
+            found.append((dr, host))
         if not found:
             return []
         best = min((h for _, h in found), key=hosts.specificity)
@@ -125,6 +139,19 @@ class Context:
     # ---------------------------------------------------------------- gateways and workloads
 
     @cached_property
+    def vs_by_gateway(self) -> dict[str, list[VirtualService]]:
+        """VirtualServices by the gateways (`ns/name`) they bind, at the top or in a match."""
+        out: dict[str, list[VirtualService]] = defaultdict(list)
+        for vs in self.snap.virtual_services:
+            names = set(vs.spec.gateways)
+            for r in (*vs.spec.http, *vs.spec.tcp, *vs.spec.tls):
+                for m in r.match:
+                    names.update(m.gateways)
+            for g in sorted({hosts.gateway_ref(n, vs.namespace) for n in names} - {"mesh"}):
+                out[g].append(vs)
+        return out
+
+    @cached_property
     def gateways(self) -> dict[str, Resource]:
         return {g.ref: g for g in self.snap.gateways}
 
@@ -136,8 +163,12 @@ class Context:
         return out
 
     def selected_workloads(self, selector: dict[str, str], namespace: str | None = None) -> list[Workload]:
-        pool = self.snap.workloads if namespace is None else self.workloads_by_ns.get(namespace, [])
-        return [w for w in pool if labels_match(selector, w.labels)]
+        key = (namespace, tuple(sorted(selector.items())))
+        cache = self.__dict__.setdefault("_selected", {})
+        if key not in cache:
+            pool = self.snap.workloads if namespace is None else self.workloads_by_ns.get(namespace, [])
+            cache[key] = [w for w in pool if labels_match(selector, w.labels)]
+        return cache[key]
 
     # ---------------------------------------------------------------- messages
 

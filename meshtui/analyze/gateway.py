@@ -19,40 +19,55 @@ def selector_text(sel: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
 
 
+def _service_ports(ctx: Context, workloads) -> set[int]:
+    """TCP ports of the Services that select these workloads: service ports and target ports
+    (the server port may be either, by the legacy and the current convention)."""
+    ports: set[int] = set()
+    by_ns: dict[str, list] = {}
+    for w in workloads:
+        by_ns.setdefault(w.namespace, []).append(w)
+    for svc in ctx.snap.services:
+        pool = by_ns.get(svc.namespace)
+        if not pool or not svc.spec.selector:
+            continue
+        if any(labels_match(svc.spec.selector, w.labels) for w in pool):
+            for p in svc.spec.ports:
+                if p.protocol.upper() != "TCP":
+                    continue
+                ports.add(p.port)
+                if isinstance(p.target_port, int):
+                    ports.add(p.target_port)
+                elif isinstance(p.target_port, str) and p.target_port.isdigit():
+                    ports.add(int(p.target_port))
+    return ports
+
+
 @analyzer("gateway.IngressGatewayPort", ("IST0101", "IST0162"),
           "Checks that a Gateway's selector matches workloads and that their Service exposes each server port")
 def ingress_gateway_port(ctx: Context) -> Iterator[Message]:
+    seen: dict[str, tuple[list, set[int]]] = {}
     for gw in ctx.snap.gateways:
         sel = gw.spec.selector
         if not sel:
             continue  # an empty selector selects every workload
-        workloads = ctx.selected_workloads(sel)
+        key = selector_text(sel)
+        if key not in seen:
+            workloads = ctx.selected_workloads(sel)
+            seen[key] = (workloads, _service_ports(ctx, workloads) if workloads else set())
+        workloads, ports = seen[key]
         if not workloads:
             yield ctx.message("IST0101", gw,
-                              f"Referenced selector not found: \"{selector_text(sel)}\". No pod or Deployment in any namespace "
+                              f"Referenced selector not found: \"{key}\". No pod or Deployment in any namespace "
                               "has these labels, so no gateway proxy serves this Gateway. Fix the selector or deploy the "
                               "gateway (e.g. the istio-ingressgateway of your Istio install).", path="spec.selector")
             continue
-        ports: set[int] = set()
-        for svc in ctx.snap.services:
-            if not svc.spec.selector:
-                continue
-            if any(w.namespace == svc.namespace and labels_match(svc.spec.selector, w.labels) for w in workloads):
-                for p in svc.spec.ports:
-                    if p.protocol.upper() != "TCP":
-                        continue
-                    ports.add(p.port)  # legacy convention: server port = Service port
-                    if isinstance(p.target_port, int):
-                        ports.add(p.target_port)  # current convention: server port = container port
-                    elif isinstance(p.target_port, str) and p.target_port.isdigit():
-                        ports.add(int(p.target_port))
-        for i, srv in enumerate(gw.spec.servers):
+        for srv in gw.spec.servers:
             if srv.port is None or srv.port.number in ports:
                 continue
             exposed = ", ".join(map(str, sorted(ports))) or "no ports (no Service selects the gateway workloads)"
             yield ctx.message("IST0162", gw,
                               f"The gateway is listening on a target port (port {srv.port.number}) that is not defined in the "
-                              f"Service associated with its workload instances (Pod selector {selector_text(sel)}). If you "
+                              f"Service associated with its workload instances (Pod selector {key}). If you "
                               f"need to access the gateway port through the gateway Service, it will not be available: the "
                               f"Service exposes {exposed}. Add the port to the Service or use one it exposes.",
                               srv.port)

@@ -20,7 +20,7 @@ from meshtui.analyze.registry import analyzer
 from meshtui.analyze.rules import match_implies, static_dead
 from meshtui.analyze.tracing import default_tracer
 from meshtui.analyze.walk import rule_label
-from meshtui.analyze.witness import variants, witnesses
+from meshtui.analyze.witness import satisfies, variants, witnesses
 from meshtui.model.istio import HTTPMatchRequest, VirtualService
 from meshtui.model.protocol import is_http
 from meshtui.model.snapshot import exported_to
@@ -163,6 +163,47 @@ class Prober:
         return out[:2], ports
 
 
+def _gateway_rivals(ctx: Context, vs: VirtualService, gw_ref: str) -> bool:
+    """Does another VirtualService bind this gateway for an overlapping host? (The gateway then
+    merges its routes with this one's, and only the tracer can tell the order.)"""
+    mine = [ctx.fqdn(h, vs.namespace) for h in vs.spec.hosts]
+    for other in ctx.vs_by_gateway.get(gw_ref, ()):
+        if other is vs:
+            continue
+        if any(hosts.matches(ctx.fqdn(h, other.namespace), x) for h in other.spec.hosts for x in mine):
+            return True
+    return False
+
+
+def _applies(e: HTTPMatchRequest | None, port: int, ns: str, labels: dict[str, str], gateway: str = "mesh",
+             vs_ns: str = "") -> bool:
+    """Could an earlier match `e` be in the probe's config for this port (config-time filters)?"""
+    if e is None:
+        return True
+    if e.port is not None and e.port != port:
+        return False
+    if e.gateways and gateway not in {hosts.gateway_ref(g, vs_ns or ns) for g in e.gateways}:
+        return False
+    if any(labels.get(k) != v for k, v in e.source_labels.items()):
+        return False
+    return not e.source_namespace or e.source_namespace == ns
+
+
+def _escapes_locally(vs: VirtualService, i: int, m: HTTPMatchRequest | None, targets, ns: str,
+                     gateway: str = "mesh") -> bool:
+    """A shortcut before translating a proxy: is there a witness that no earlier rule of this
+    VirtualService can take, judged by the tracer's own matcher? Then the rule is reachable (a
+    sidecar applies one VirtualService per host, in order), and nothing needs replaying. It only
+    ever clears a rule; reports always come from replayed traces."""
+    labels = dict(m.source_labels) if m is not None else {}
+    earlier = [e for k in range(i) for e in (vs.spec.http[k].match or (None,))]
+    for host, port in targets[:1]:
+        for w in witnesses(m, host, port):
+            if not any(_applies(e, port, ns, labels, gateway, vs.namespace) and satisfies(e, w) for e in earlier):
+                return True
+    return False
+
+
 @analyzer("virtualservice.ShadowedRules", ("MT0101",),
           "Finds rules no request can reach by replaying requests built from each rule's match", uses_tracer=True)
 def shadowed_rules(ctx: Context) -> Iterator[Message]:
@@ -197,10 +238,19 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
                         if not targets:
                             verdicts.append(Search())
                             continue
+                        if _escapes_locally(vs, i, m, targets, ns):
+                            verdicts.append(Search("reached"))
+                            continue
                         config = tracer.sidecar(ns, dict(m.source_labels) if m is not None else {})
                         verdicts.append(prober.search(vs, i, m, config, targets, ports, False, only_ns))
                     else:
                         gw = ctx.gateways.get(g)
+                        if gw is not None and not _gateway_rivals(ctx, vs, g):
+                            # alone on this gateway host: only its own earlier rules come first
+                            targets, _ = prober.gateway_targets(vs, m, gw)
+                            if i == 0 or (targets and _escapes_locally(vs, i, m, targets, vs.namespace, gateway=g)):
+                                verdicts.append(Search("reached"))
+                                continue
                         workloads = ctx.selected_workloads(gw.spec.selector) if gw is not None and gw.spec.selector else []
                         if gw is None or not workloads:
                             verdicts.append(Search())  # no gateway proxy to replay on: cannot tell

@@ -95,29 +95,48 @@ def _config_namespaces(ctx: Context, sc: Sidecar) -> list[str]:
     return sorted(ns for ns in ctx.workloads_by_ns if ns not in own or ns == ctx.root_ns)
 
 
+class _VsIndex:
+    """Mesh VirtualServices by the hosts they route: exact hosts in a dict, wildcards in a list."""
+
+    def __init__(self, ctx: Context, vss: list[VirtualService]) -> None:
+        self.exact: dict[str, list[VirtualService]] = defaultdict(list)
+        self.wild: list[tuple[str, VirtualService]] = []
+        for vs in vss:
+            for h in vs.spec.hosts:
+                fq = ctx.fqdn(h, vs.namespace)
+                if fq.startswith("*"):
+                    self.wild.append((fq, vs))
+                elif vs not in self.exact[fq]:
+                    self.exact[fq].append(vs)
+
+    def owners(self, hostname: str) -> list[VirtualService]:
+        out = list(self.exact.get(hostname, ()))
+        out.extend(vs for pattern, vs in self.wild if hosts.covers(pattern, hostname) and vs not in out)
+        return out
+
+
 @analyzer("sidecar.ScopeHidesVirtualService", ("MT0103",),
           "Finds Sidecars whose egress imports a service but not the VirtualService that routes it")
 def scope_hides_virtual_service(ctx: Context) -> Iterator[Message]:
     default_export = ctx.snap.mesh.default_export_to
     mesh_vs = [vs for vs in ctx.snap.virtual_services if vs.spec.hosts and mesh_bound(vs)]
+    if not mesh_vs:
+        return
+    index = _VsIndex(ctx, mesh_vs)
     for sc in ctx.snap.sidecars:
         if not sc.spec.egress:
             continue  # no egress: the default scope, which imports everything
         for cns in _config_namespaces(ctx, sc):
             entries = _entries(sc, cns)
-            visible_vs = [vs for vs in mesh_vs
-                          if exported_to(export_set(vs.spec.export_to, default_export), vs.namespace, cns)]
-            if not visible_vs:
-                continue
-            imported_vs = [vs for vs in visible_vs if _imports_vs(ctx, entries, vs)]
             for rs in ctx.snap.registry:
-                if not rs.visible_to(cns) or not _imports_service(entries, rs):
+                owners = index.owners(rs.hostname)
+                if not owners or not rs.visible_to(cns) or not _imports_service(entries, rs):
                     continue
-                owners = [vs for vs in visible_vs
-                          if any(hosts.covers(ctx.fqdn(h, vs.namespace), rs.hostname) for h in vs.spec.hosts)]
-                if not owners or any(vs in imported_vs for vs in owners):
+                visible = [vs for vs in owners
+                           if exported_to(export_set(vs.spec.export_to, default_export), vs.namespace, cns)]
+                if not visible or any(_imports_vs(ctx, entries, vs) for vs in visible):
                     continue
-                vs = owners[0]
+                vs = visible[0]
                 where = "proxies in namespace " + cns + (f" selected by {selector_text(_selector(sc))}" if _selector(sc) else "")
                 yield ctx.message("MT0103", sc,
                                   f"This Sidecar imports service {rs.hostname} but not VirtualService {vs.ref}, which routes "

@@ -86,8 +86,7 @@ def destination_subsets(ctx: Context) -> Iterator[Message]:
             if not d.dest.subset:
                 continue
             fqdn = ctx.fqdn(d.dest.host, vs.namespace)
-            drs = [dr for dr, h in ctx.dr_hosts if hosts.covers(h, fqdn)
-                   and any(_exported(ctx, dr, v) for v in viewers)]
+            drs = [dr for dr, _ in ctx.drs_covering(fqdn) if any(_exported(ctx, dr, v) for v in viewers)]
             if any(s.name == d.dest.subset for dr in drs for s in dr.spec.subsets):
                 continue
             reftype = "mirror+subset" if d.mirror else "host+subset"

@@ -155,10 +155,25 @@ def method_values(m: HTTPMatchRequest | None) -> list[str]:
     return vals + [x for x in METHODS if x not in vals]
 
 
+_ROUTES: dict[int, tuple[HTTPMatchRequest | None, Route]] = {}
+
+
+def _route(m: HTTPMatchRequest | None) -> Route:
+    """The Envoy route the translator makes of a match (cached: matches are immutable)."""
+    hit = _ROUTES.get(id(m))
+    if hit is not None and hit[0] is m:
+        return hit[1]
+    if len(_ROUTES) > 50_000:
+        _ROUTES.clear()
+    route = Route("", translate_match(m))
+    _ROUTES[id(m)] = (m, route)
+    return route
+
+
 def satisfies(m: HTTPMatchRequest | None, req: Request) -> bool:
     """Do the runtime conditions of `m` (uri, method, authority, scheme, headers, query,
     withoutHeaders) accept `req`? Judged by the tracer's own route matcher."""
-    return explain_route(Route("", translate_match(m)), req) is None
+    return explain_route(_route(m), req) is None
 
 
 def witnesses(m: HTTPMatchRequest | None, host: str, port: int, scheme: str = "http", limit: int = 6) -> list[Request]:
