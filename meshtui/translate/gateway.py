@@ -135,7 +135,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
         order: list[str] = []
         for bs in servers:
             ctx = RouteContext(port, frozenset({bs.gw_name}), wl.labels, ns, suffix, lookup_service,
-                               lambda h, p: cb.hash_policy(lookup_service(h, ns), p))
+                               lambda h, p: cb.hash_policy(lookup_service(h, ns), p), tls=is_tls)
             https_redirect = bs.server.tls is not None and bs.server.tls.https_redirect and not is_tls
             for vs in bound_vs(bs.gw_name):
                 server_hosts = bs.hosts_for(vs.namespace)

@@ -59,6 +59,7 @@ class RouteContext:
     domain_suffix: str
     lookup_service: object  # callable(host, vs_namespace) -> RegistryService | None
     hash_policy_for: object  # callable(host, port) -> tuple[HashPolicy, ...]
+    tls: bool = False  # the route config serves a TLS-terminating server (a gateway's HTTPS)
 
 
 def vs_ref(vs: VirtualService, path: str = "", line: int | None = None) -> Ref:
@@ -305,6 +306,20 @@ def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: Rout
     return routes
 
 
+def _redirect_port(rd, ctx: RouteContext) -> int | None:
+    """Istio's ApplyRedirect: derivePort FROM_REQUEST_PORT becomes the listener port (Envoy cannot
+    derive it), and a port that is the scheme's default (80 for http, 443 for https; the scheme
+    is the redirect's, else the listener's) is left out, because Envoy writes any port_redirect
+    into the Location as given."""
+    port = rd.port
+    if rd.derive_port == "FROM_REQUEST_PORT":
+        port = ctx.listen_port
+    scheme = rd.scheme or ("https" if ctx.tls else "http")
+    if (port == 80 and scheme == "http") or (port == 443 and scheme == "https"):
+        return None
+    return port or None
+
+
 def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_ref: Ref, match_ref: Ref, i: int,
            j: int | None, m: HTTPMatchRequest | None, ctx: RouteContext, root: VirtualService) -> Route:
     """`vs` defines the rule (a delegate, or the root itself); `root` owns the host."""
@@ -315,7 +330,7 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
     if rule.redirect is not None:
         rd = rule.redirect
         code = rd.redirect_code or 301
-        return Route(redirect=Redirect(code=code, scheme=rd.scheme, host=rd.authority, port=rd.port, path=rd.uri,
+        return Route(redirect=Redirect(code=code, scheme=rd.scheme, host=rd.authority, port=_redirect_port(rd, ctx), path=rd.uri,
                                        derive_port_from_request=rd.derive_port == "FROM_REQUEST_PORT"),
                      request_headers=req_ops, response_headers=resp_ops, **common)
     if rule.direct_response is not None:
