@@ -313,15 +313,7 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
     if r.redirect is not None:
         rd = r.redirect
         scheme = rd.scheme or req.scheme
-        authority = rd.host or req.authority
-        if rd.port:
-            h = strip_port(authority)
-            default = (scheme == "http" and rd.port == 80) or (scheme == "https" and rd.port == 443)
-            authority = h if default else f"{h}:{rd.port}"
-        elif rd.derive_port_from_request and req.port:
-            authority = f"{strip_port(authority)}:{req.port}"
-        elif rd.scheme and rd.scheme != req.scheme:
-            authority = strip_port(authority) if req.port in (80, 443) else authority
+        authority = (rd.host or _redirect_host(req.authority, req.scheme, scheme, rd.port)) + (f":{rd.port}" if rd.port else "")
         path = rd.path if rd.path is not None else req.path
         if rd.path is not None and "?" in rd.path:
             query = ""
@@ -388,6 +380,20 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
         return t
     _destinations(t, config, action.clusters)
     return t
+
+
+def _redirect_host(host: str, request_scheme: str, new_scheme: str, new_port: int | None) -> str:
+    """Envoy's Http::Utility::processRequestHost: the Host header loses its port when the redirect
+    sets a port, or when the scheme changes and the port is the old scheme's default (:80 for
+    http, :443 for https). Otherwise it stays as sent, port and all."""
+    end = host.rfind("]:") + 1 if host.startswith("[") else host.rfind(":")
+    if end <= 0:
+        return host
+    port = host[end:]
+    drop = new_port is not None
+    if new_scheme != request_scheme:
+        drop = drop or (request_scheme == "https" and port == ":443") or (request_scheme == "http" and port == ":80")
+    return host[:end] if drop else host
 
 
 def _route_label(r: Route) -> str:
