@@ -16,6 +16,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
+from meshtui.model.snapshot import MeshConfig
+from meshtui.model.source import WARNING, Diagnostic, Source
 from meshtui.sources.cluster_errors import (  # noqa: F401 - re-exported for the commands
     ClusterError,
     ClusterForbidden,
@@ -28,9 +31,6 @@ from meshtui.sources.cluster_http import KubeHttp, new_api_client
 from meshtui.sources.cluster_kinds import FORBIDDEN_KINDS, ResourceKind
 from meshtui.sources.cluster_layer import LayerResult, layer
 from meshtui.sources.cluster_list import Discovery, KindList, discover, list_all
-from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
-from meshtui.model.snapshot import MeshConfig
-from meshtui.model.source import WARNING, Diagnostic, Source
 from meshtui.sources.cluster_store import ObjectStore
 from meshtui.sources.cluster_watch import Change, ClusterWatch, WatchOptions, WatchStatus
 

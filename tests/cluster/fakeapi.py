@@ -568,12 +568,12 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HttpError(410, "Expired", f"too old resource version: {rv_param} ({api.compacted_rv})")
         timeout = min(float(q.get("timeoutSeconds") or 60), 600.0)
         deadline = time.monotonic() + timeout
+        with api.cond:  # registered before the client can see the 200
+            api._watch_socks.add(self.connection)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        with api.cond:
-            api._watch_socks.add(self.connection)
 
         def emit(typ: str, obj: dict) -> None:
             line = json.dumps({"type": typ, "object": obj}, separators=(",", ":")).encode() + b"\n"
