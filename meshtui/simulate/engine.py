@@ -247,9 +247,10 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         return _l4_terminal(t, config, tcp.clusters[0].cluster, tcp)
 
     # -- the HTTP connection manager normalises the path before routing (normalize_path: true)
-    normalized = remove_dot_segments(request.path)
+    normalized = normalize_path(request.path)
     if normalized != request.path:
-        t.add("filter-chain", "info", f"path normalised from {request.path!r} to {normalized!r} (RFC 3986 dot segments)")
+        t.add("filter-chain", "info", f"path normalised from {request.path!r} to {normalized!r} (percent-encoded unreserved "
+              "characters decoded, RFC 3986 dot segments removed)", expected=request.path, actual=normalized)
         request = Request(request.method, request.scheme, request.host, request.port, normalized, request.query,
                           request.headers, request.port_explicit)
 
@@ -380,6 +381,32 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
         return t
     _destinations(t, config, action.clusters)
     return t
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ESCAPED = {'"': "%22", "{": "%7B", "}": "%7D", "|": "%7C", "^": "%5E", "`": "%60", " ": "%20", "<": "%3C", ">": "%3E"}
+
+
+def normalize_path(path: str) -> str:
+    """Envoy's normalize_path (Chromium's path canonicalisation, checked against Envoy 1.40): a
+    backslash becomes a slash, %XX of an unreserved character is decoded (%69 -> i, %2e -> .)
+    while other escapes stay as written (%2F, %20, %c3), characters that must be escaped are
+    (" -> %22, { -> %7B), then dot segments are removed."""
+    if "%" not in path and "\\" not in path and not any(c in _ESCAPED for c in path):
+        return remove_dot_segments(path)
+    out: list[str] = []
+    i = 0
+    while i < len(path):
+        c = path[i]
+        hexits = path[i + 1: i + 3]
+        if c == "%" and len(hexits) == 2 and all(x in "0123456789abcdefABCDEF" for x in hexits):
+            ch = chr(int(hexits, 16))
+            out.append(ch if ch in _UNRESERVED else path[i: i + 3])
+            i += 3
+            continue
+        out.append("/" if c == "\\" else _ESCAPED.get(c, c))
+        i += 1
+    return remove_dot_segments("".join(out))
 
 
 def _redirect_host(host: str, request_scheme: str, new_scheme: str, new_port: int | None) -> str:
