@@ -1,0 +1,92 @@
+"""The meshes the oracle runs: the project's fixtures (every workload), Istio's bookinfo sample
+(platform/kube/bookinfo.yaml plus one networking file at a time, as its authors intend, and the
+VirtualService files again with destination-rule-all.yaml so their subsets exist), the demo mesh,
+and the oracle's own mesh of corner cases (tests/envoy/meshes)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from meshtui.model.snapshot import MeshSnapshot
+from meshtui.sources.loader import load_sources
+from meshtui.translate import translate
+from meshtui.translate.config import ProxyConfig
+from meshtui.translate.envoy_json import static_bootstrap
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = Path("/work/shared/samples/istio/bookinfo")
+if not SAMPLES.is_dir():
+    SAMPLES = REPO.parent / "shared" / "samples" / "istio" / "bookinfo"
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    paths: tuple[str, ...]
+    proxies: tuple[str, ...] = ()  # empty: every workload
+    min_sent: int = 20  # a case that sends fewer requests than this tests too little
+
+    def available(self) -> bool:
+        return all(Path(p).exists() for p in self.paths)
+
+
+def _sample_cases() -> list[Case]:
+    if not SAMPLES.is_dir():
+        return []
+    kube = str(SAMPLES / "platform" / "kube" / "bookinfo.yaml")
+    dr_all = str(SAMPLES / "networking" / "destination-rule-all.yaml")
+    out = []
+    for f in sorted((SAMPLES / "networking").glob("*.yaml")):
+        pp = ("default/productpage-v1",)
+        out.append(Case(f"sample-{f.stem}", (kube, str(f)), pp))
+        if f.stem.startswith("virtual-service-"):
+            out.append(Case(f"sample-{f.stem}+dr-all", (kube, dr_all, str(f)), pp))
+    return out
+
+
+def cases() -> list[Case]:
+    out = [
+        Case("fixture-bookinfo", (str(REPO / "fixtures" / "bookinfo"),), min_sent=100),
+        Case("fixture-multi-namespace", (str(REPO / "fixtures" / "multi-namespace"),), min_sent=100),
+        Case("demo-mesh", (str(REPO / "meshtui" / "demo" / "mesh"),), min_sent=50),
+        Case("oracle-corners", (str(HERE / "meshes" / "corners"),), min_sent=200),
+    ]
+    return out + _sample_cases()
+
+
+@lru_cache(maxsize=8)
+def load(paths: tuple[str, ...]) -> MeshSnapshot:
+    result = load_sources(list(paths))
+    errors = [str(d) for d in result.diagnostics if d.level == "Error"]
+    assert not errors, "the case's sources do not load cleanly:\n" + "\n".join(errors)
+    return result.snapshot
+
+
+def fingerprint(cfg: ProxyConfig) -> str:
+    """Two proxies with the same rendered config (apart from the node) test the same thing."""
+    boot = static_bootstrap(cfg, "127.0.0.1", 0, "127.0.0.1")
+    boot.pop("node", None)
+    return hashlib.sha256(json.dumps(boot, sort_keys=True).encode()).hexdigest()
+
+
+def distinct_proxies(case: Case) -> tuple[list[tuple[str, ProxyConfig]], int]:
+    """(name, config) for each distinct proxy of a case, and how many duplicates were dropped."""
+    snap = load(case.paths)
+    names = list(case.proxies) or snap.workload_names()
+    seen: set[str] = set()
+    out = []
+    dups = 0
+    for n in names:
+        cfg = translate(snap, n)
+        fp = fingerprint(cfg)
+        if fp in seen:
+            dups += 1
+            continue
+        seen.add(fp)
+        out.append((n, cfg))
+    return out, dups

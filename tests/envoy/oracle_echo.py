@@ -1,0 +1,117 @@
+"""Echo backends for the Envoy oracle: asyncio HTTP/1.1 servers on 127.0.0.1 (ports from the OS),
+each standing for one (cluster, endpoint) pair, answering 200 with JSON
+{cluster, pod, method, path, host, headers} so a response that went through Envoy says exactly
+which cluster and pod Envoy picked.
+
+The servers run on one asyncio loop in a background thread; the tests stay synchronous."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass
+
+MAX_HEAD = 64 * 1024
+MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Identity:
+    cluster: str
+    pod: str
+
+
+class _Loop:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="oracle-echo", daemon=True)
+        self.thread.start()
+
+    def run(self, coro, timeout: float = 30.0):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+async def _serve(ident: Identity, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, writers: set) -> None:
+    writers.add(writer)
+    try:
+        for _ in range(100_000):  # bounded: one connection never serves more than this
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                return
+            if len(head) > MAX_HEAD:
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            parts = lines[0].split(" ")
+            if len(parts) != 3:
+                return
+            method, path, proto = parts
+            headers: dict[str, str] = {}
+            for line in lines[1:]:
+                k, sep, v = line.partition(":")
+                if sep:
+                    key = k.strip().lower()
+                    headers[key] = f"{headers[key]},{v.strip()}" if key in headers else v.strip()
+            length = int(headers.get("content-length", "0") or 0)
+            if length > MAX_BODY:
+                return
+            if length:
+                await reader.readexactly(length)
+            body = json.dumps({"cluster": ident.cluster, "pod": ident.pod, "method": method, "path": path,
+                               "host": headers.get("host", ""), "headers": headers}).encode()
+            close = headers.get("connection", "").lower() == "close" or proto == "HTTP/1.0"
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-oracle-backend: 1\r\n"
+                         + f"content-length: {len(body)}\r\n".encode()
+                         + (b"connection: close\r\n" if close else b"") + b"\r\n" + body)
+            await writer.drain()
+            if close:
+                return
+    except (ConnectionError, asyncio.CancelledError):
+        return
+    finally:
+        writers.discard(writer)
+        writer.close()
+
+
+class EchoPool:
+    """Many echo servers on 127.0.0.1; `add(identity)` returns the port of a new one."""
+
+    def __init__(self) -> None:
+        self._loop = _Loop()
+        self._servers: list[asyncio.base_events.Server] = []
+        self._writers: set = set()
+        self.identities: dict[int, Identity] = {}
+
+    def add(self, ident: Identity) -> int:
+        async def start() -> int:
+            srv = await asyncio.start_server(lambda r, w: _serve(ident, r, w, self._writers), "127.0.0.1", 0)
+            self._servers.append(srv)
+            return srv.sockets[0].getsockname()[1]
+
+        port = self._loop.run(start())
+        self.identities[port] = ident
+        return port
+
+    def close(self) -> None:
+        async def stop() -> None:
+            for s in self._servers:
+                s.close()
+            for w in list(self._writers):
+                w.close()
+            for s in self._servers:
+                try:
+                    await asyncio.wait_for(s.wait_closed(), 2.0)
+                except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - shutting down anyway
+                    pass
+
+        try:
+            self._loop.run(stop(), timeout=10)
+        finally:
+            self._loop.close()
