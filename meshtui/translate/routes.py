@@ -6,6 +6,8 @@ for Envoy alike."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 
 from meshtui.model.istio import (
@@ -306,6 +308,18 @@ def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: Rout
     return routes
 
 
+def _body_bytes(text: str | None) -> str | None:
+    """directResponse.body.bytes is base64 in YAML (proto JSON bytes); Istio hands Envoy the
+    decoded bytes (inline_bytes), so the client gets them, not the base64 text. Rendered as a
+    string: bytes that are not UTF-8 are shown with replacement characters."""
+    if text is None:
+        return None
+    try:
+        return base64.b64decode(text, validate=False).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return text
+
+
 def _redirect_port(rd, ctx: RouteContext) -> int | None:
     """Istio's ApplyRedirect: derivePort FROM_REQUEST_PORT becomes the listener port (Envoy cannot
     derive it), and a port that is the scheme's default (80 for http, 443 for https; the scheme
@@ -337,7 +351,7 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
         dr = rule.direct_response
         body = None
         if dr.body is not None:
-            body = dr.body.string if dr.body.string is not None else dr.body.bytes
+            body = dr.body.string if dr.body.string is not None else _body_bytes(dr.body.bytes)
         return Route(direct_response=DirectResponse(dr.status, body), request_headers=req_ops,
                      response_headers=resp_ops, **common)
     dests = [d for d in rule.route if d.destination is not None]
