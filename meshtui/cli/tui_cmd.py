@@ -1,0 +1,106 @@
+"""`meshtui [-f PATH... | --cluster] [--readonly]`: the TUI on those sources.
+
+With no source it reads the current kubeconfig context (cluster mode) when there is one, and
+otherwise says how to start: `meshtui demo` for the bundled mesh, `-f` for YAML."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from meshtui.cli.common import add_source_flags
+from meshtui.errors import UsageError
+
+NAME = "tui"
+HELP = "the terminal UI: resources, trace workbench, what-if, game day, proxies, findings"
+
+VIEWS = ("resources", "trace", "whatif", "gameday", "proxies", "findings")
+
+NO_SOURCE = """meshtui: nothing to open: no -f files, and no kubeconfig context to read.
+  meshtui demo            the bundled bookinfo mesh with real Envoys on meshtui's xDS server
+  meshtui -f PATH         YAML/JSON files or folders (repeat -f; later files win)
+  meshtui --cluster       the cluster of the current kubeconfig context (--context NAME)"""
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    add_source_flags(p, output=())
+    p.add_argument("--readonly", action="store_true", help="disable every push and write (faults, scopes, saving)")
+    p.add_argument("--view", choices=VIEWS, default="resources", help="the view to start in (default: resources)")
+    p.add_argument("--no-analyze", action="store_true", help="do not run the analyzer (no findings, no badges)")
+    p.add_argument("--config", metavar="PATH",
+                   help="the TUI config file (default: $MESHTUI_CONFIG_FILE or $XDG_CONFIG_HOME/meshtui/config.yaml)")
+
+
+def _kubeconfig_context(args: argparse.Namespace) -> bool:
+    """Is there a kubeconfig with a current context to fall back on?"""
+    path = args.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    files = [f for f in path.split(os.pathsep) if f and os.path.exists(f)]
+    if not files:
+        return False
+    try:
+        from kubernetes import config as kconfig
+
+        _contexts, current = kconfig.list_kube_config_contexts(config_file=files[0])
+    except Exception:  # noqa: BLE001 - an unreadable kubeconfig: say what to do instead
+        return False
+    return bool(current)
+
+
+def _file_overlays(paths: list[str], namespace: str):
+    from meshtui.sources.loader import expand_paths, read_docs
+
+    docs = []
+    for f in expand_paths(paths):
+        if f == "-":
+            docs.extend(read_docs("<stdin>", sys.stdin.read()))
+            continue
+        with open(f, encoding="utf-8-sig") as fh:
+            docs.extend(read_docs(f, fh.read()))
+    return docs
+
+
+def run(args: argparse.Namespace) -> int:
+    from meshtui.tui.app import run_app
+
+    if "-" in (args.filename or []):
+        raise UsageError("the TUI reads the terminal, so -f - (stdin) cannot be used with it; save the YAML to a file")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the TUI needs a terminal; for scripts use `meshtui trace`, `meshtui analyze` or "
+                         "`meshtui proxy-config`")
+    if args.color == "never":
+        os.environ["NO_COLOR"] = "1"
+    files = list(args.filename or [])
+    cluster = bool(args.cluster or args.context)
+    if not files and not cluster:
+        if _kubeconfig_context(args):
+            cluster = True
+        else:
+            print(NO_SOURCE, file=sys.stderr)
+            return 2
+    common = dict(readonly=args.readonly, config_path=args.config, start_view=args.view, analyze=not args.no_analyze)
+    if not cluster:
+        from meshtui.sources.loader import expand_paths, load_sources
+
+        expand_paths(files)  # a missing path is an error before the screen opens (exit 2)
+        ns = args.namespace or "default"
+        return run_app(load=lambda progress: load_sources(files, ns), paths=files, **common)
+
+    from meshtui.sources.cluster import open_cluster
+
+    namespaces = None if args.all_namespaces or not args.namespace else args.namespace
+    src = open_cluster(args.kubeconfig, args.context, namespaces, args.request_timeout)
+    overlays = _file_overlays(files, args.namespace or "default") if files else []
+
+    def load(progress):
+        src.progress = progress
+        return src.load(overlays, args.namespace or "default")
+
+    try:
+        return run_app(load=load, cluster=src, overlays=overlays, paths=files, context=src.context_name,
+                       namespaces=[namespaces] if isinstance(namespaces, str) else namespaces, **common)
+    finally:
+        try:
+            src.close()
+        except Exception:  # noqa: BLE001
+            pass

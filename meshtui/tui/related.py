@@ -1,0 +1,236 @@
+"""Which objects belong together: VirtualService ↔ DestinationRule ↔ Service ↔ pods ↔ Sidecar ↔
+Gateway. The TUI shows these one key away from every object. Pure: reads a snapshot only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meshtui.model.snapshot import MeshSnapshot, labels_match
+from meshtui.translate.hosts import matches, resolve_gateway_name, resolve_short
+
+Key = tuple[str, str, str]
+
+# the order kinds appear in the tree and in related lists
+KIND_ORDER = ("VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry",
+              "Service", "Deployment", "StatefulSet", "Pod")
+KIND_SHORT = {"VirtualService": "vs", "DestinationRule": "dr", "Gateway": "gw", "ServiceEntry": "se",
+              "Sidecar": "sc", "WorkloadEntry": "we", "Service": "svc", "Deployment": "deploy",
+              "StatefulSet": "sts", "Pod": "pod"}
+
+
+@dataclass(frozen=True)
+class Related:
+    key: Key
+    why: str  # "routes to", "subsets of", "selects", ...
+
+    @property
+    def label(self) -> str:
+        kind, ns, name = self.key
+        return f"{kind} {ns}/{name}"
+
+
+def _suffix(snap: MeshSnapshot) -> str:
+    return snap.mesh.domain_suffix
+
+
+def _svc_keys_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
+    """Service or ServiceEntry objects behind a (possibly wildcard) FQDN."""
+    out: list[Key] = []
+    for rs in snap.registry:
+        if matches(host, rs.hostname) if host.startswith("*") else rs.hostname == host:
+            k = rs.resource.key
+            if k not in out:
+                out.append(k)
+    return out
+
+
+def _pods_of(snap: MeshSnapshot, ns: str, selector: dict[str, str]) -> list[Key]:
+    if not selector:
+        return []
+    keys = [p.key for p in snap.pods_matching(ns, selector)]
+    for d in (*snap.deployments, *snap.statefulsets):
+        tl = d.spec.template.metadata.labels if d.spec and d.spec.template and d.spec.template.metadata else {}
+        if d.namespace == ns and labels_match(selector, tl):
+            keys.append(d.key)
+    return keys
+
+
+def _workload_labels(snap: MeshSnapshot, key: Key) -> dict[str, str]:
+    obj = snap.by_key.get(key)
+    if obj is None:
+        return {}
+    if key[0] == "Pod":
+        return dict(obj.metadata.labels)
+    spec = getattr(obj, "spec", None)
+    if spec is not None and spec.template is not None and spec.template.metadata is not None:
+        return dict(spec.template.metadata.labels)
+    return {}
+
+
+def _vs_hosts(snap: MeshSnapshot, vs) -> list[str]:
+    return [resolve_short(h, vs.namespace, _suffix(snap)) for h in vs.spec.hosts]
+
+
+def _vs_destinations(snap: MeshSnapshot, vs) -> list[tuple[str, str]]:
+    """(FQDN, subset) of every destination a VirtualService routes or mirrors to."""
+    out: list[tuple[str, str]] = []
+    for r in vs.spec.http:
+        for d in r.route:
+            if d.destination is not None:
+                out.append((resolve_short(d.destination.host, vs.namespace, _suffix(snap)), d.destination.subset))
+        if r.mirror is not None:
+            out.append((resolve_short(r.mirror.host, vs.namespace, _suffix(snap)), r.mirror.subset))
+    for group in (vs.spec.tcp, vs.spec.tls):
+        for r in group:
+            for d in r.route:
+                if d.destination is not None:
+                    out.append((resolve_short(d.destination.host, vs.namespace, _suffix(snap)), d.destination.subset))
+    return out
+
+
+def _drs_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
+    return [dr.key for dr in snap.destination_rules
+            if matches(resolve_short(dr.spec.host, dr.namespace, _suffix(snap)), host)]
+
+
+def _vss_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
+    out = []
+    for vs in snap.virtual_services:
+        if any(h != "*" and matches(h, host) for h in _vs_hosts(snap, vs)) or any(d == host for d, _ in _vs_destinations(snap, vs)):
+            out.append(vs.key)
+    return out
+
+
+def _sidecars_for(snap: MeshSnapshot, ns: str, labels: dict[str, str]) -> list[Key]:
+    """The Sidecar that applies to a workload: a selector match in its namespace, else the
+    namespace default, else the root namespace default."""
+    in_ns = [s for s in snap.sidecars if s.namespace == ns]
+    for s in in_ns:
+        sel = s.spec.workload_selector.labels if s.spec.workload_selector else {}
+        if sel and labels and labels_match(sel, labels):
+            return [s.key]
+    for s in in_ns:
+        if not s.spec.workload_selector or not s.spec.workload_selector.labels:
+            return [s.key]
+    for s in snap.sidecars:
+        if s.namespace == snap.mesh.root_namespace and (not s.spec.workload_selector or not s.spec.workload_selector.labels):
+            return [s.key]
+    return []
+
+
+def _services_selecting(snap: MeshSnapshot, ns: str, labels: dict[str, str]) -> list[Key]:
+    return [s.key for s in snap.services if s.namespace == ns and s.spec.selector and labels_match(s.spec.selector, labels)]
+
+
+def related(snap: MeshSnapshot, key: Key) -> list[Related]:
+    """Objects related to `key`, most useful first, without duplicates or `key` itself."""
+    kind, ns, name = key
+    obj = snap.by_key.get(key)
+    out: list[Related] = []
+    if obj is None:
+        return out
+
+    def add(keys: list[Key], why: str) -> None:
+        for k in keys:
+            if k != key and k in snap.by_key and all(r.key != k for r in out):
+                out.append(Related(k, why))
+
+    suffix = _suffix(snap)
+    if kind == "VirtualService":
+        for host in _vs_hosts(snap, obj):
+            if host != "*":  # a catch-all host (gateway VirtualServices) is not "related" to everything
+                add(_svc_keys_for_host(snap, host), "host")
+        for host, _subset in _vs_destinations(snap, obj):
+            add(_svc_keys_for_host(snap, host), "routes to")
+            add(_drs_for_host(snap, host), "policy for a destination")
+        for gw in obj.spec.gateways:
+            ref = resolve_gateway_name(gw, ns)
+            if ref != "mesh":
+                gns, _, gname = ref.partition("/")
+                add([("Gateway", gns, gname)], "bound to gateway")
+        for r in obj.spec.http:
+            if r.delegate is not None:
+                add([("VirtualService", r.delegate.namespace or ns, r.delegate.name)], "delegates to")
+        for host, _ in _vs_destinations(snap, obj):
+            for sk in _svc_keys_for_host(snap, host):
+                svc = snap.by_key.get(sk)
+                if sk[0] == "Service" and svc is not None:
+                    add(_pods_of(snap, sk[1], dict(svc.spec.selector)), "endpoint of a destination")
+    elif kind == "DestinationRule":
+        host = resolve_short(obj.spec.host, ns, suffix)
+        svcs = _svc_keys_for_host(snap, host)
+        add(svcs, "host")
+        add(_vss_for_host(snap, host), "routes here")
+        for sk in svcs:
+            svc = snap.by_key.get(sk)
+            if sk[0] != "Service" or svc is None:
+                continue
+            for sub in obj.spec.subsets:
+                add(_pods_of(snap, sk[1], {**svc.spec.selector, **sub.labels}), f"in subset {sub.name}")
+            add(_pods_of(snap, sk[1], dict(svc.spec.selector)), "endpoint")
+    elif kind in ("Service", "ServiceEntry"):
+        hosts = [rs.hostname for rs in snap.registry if rs.resource.key == key]
+        for h in hosts:
+            add(_vss_for_host(snap, h), "routes this host")
+            add(_drs_for_host(snap, h), "policy")
+        if kind == "Service":
+            add(_pods_of(snap, ns, dict(obj.spec.selector)), "selected")
+            for pk in _pods_of(snap, ns, dict(obj.spec.selector))[:1]:
+                add(_sidecars_for(snap, ns, _workload_labels(snap, pk)), "scope of its pods")
+        else:
+            sel = obj.spec.workload_selector.labels if obj.spec.workload_selector else {}
+            if sel:
+                add([we.key for we in snap.workload_entries if we.namespace == ns
+                     and labels_match(sel, {**we.metadata.labels, **we.spec.labels})], "selected")
+                add(_pods_of(snap, ns, dict(sel)), "selected")
+    elif kind in ("Pod", "Deployment", "StatefulSet"):
+        labels = _workload_labels(snap, key)
+        add(_services_selecting(snap, ns, labels), "selects it")
+        add(_sidecars_for(snap, ns, labels), "its Sidecar scope")
+        gws = [g.key for g in snap.gateways if g.spec.selector and labels_match(g.spec.selector, labels)]
+        add(gws, "runs this gateway")
+        for sk in _services_selecting(snap, ns, labels):
+            host = f"{sk[2]}.{sk[1]}.svc.{suffix}"
+            for dr_key in _drs_for_host(snap, host):
+                dr = snap.by_key.get(dr_key)
+                subs = [s.name for s in dr.spec.subsets if s.labels and labels_match(s.labels, labels)] if dr else []
+                add([dr_key], f"subset {', '.join(subs)}" if subs else "policy")
+            add(_vss_for_host(snap, host), "routes to it")
+        if kind == "Pod":
+            for d in (*snap.deployments, *snap.statefulsets):
+                sel = d.spec.selector.match_labels if d.spec and d.spec.selector else {}
+                if d.namespace == ns and sel and labels_match(sel, labels):
+                    add([d.key], "owner")
+        else:
+            sel = obj.spec.selector.match_labels if obj.spec and obj.spec.selector else labels
+            add([p.key for p in snap.pods_matching(ns, dict(sel))] if sel else [], "its pod")
+    elif kind == "Gateway":
+        sel = dict(obj.spec.selector)
+        if sel:
+            for w in snap.workloads:
+                if labels_match(sel, w.labels):
+                    add([(w.kind, w.namespace, w.name)], "runs it")
+        for vs in snap.virtual_services:
+            if any(resolve_gateway_name(g, vs.namespace) == f"{ns}/{name}" for g in vs.spec.gateways):
+                add([vs.key], "binds it")
+    elif kind == "Sidecar":
+        sel = obj.spec.workload_selector.labels if obj.spec.workload_selector else {}
+        if sel:
+            add(_pods_of(snap, ns, dict(sel)), "applies to")
+        else:
+            add([w.resource.key for w in snap.workloads if w.namespace == ns and w.resource is not None][:20], "applies to")
+        for eg in obj.spec.egress:
+            for h in eg.hosts:
+                hns, _, hhost = h.partition("/")
+                if hhost in ("*", "") or hhost.startswith("*"):
+                    continue
+                add(_svc_keys_for_host(snap, hhost if "." in hhost else resolve_short(hhost, ns if hns in (".", "") else hns, suffix)),
+                    "imported")
+    elif kind == "WorkloadEntry":
+        labels = {**obj.metadata.labels, **obj.spec.labels}
+        for se in snap.service_entries:
+            sel = se.spec.workload_selector.labels if se.spec.workload_selector else {}
+            if se.namespace == ns and sel and labels_match(sel, labels):
+                add([se.key], "selects it")
+    out.sort(key=lambda r: KIND_ORDER.index(r.key[0]) if r.key[0] in KIND_ORDER else 99)
+    return out

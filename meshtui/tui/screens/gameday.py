@@ -1,0 +1,408 @@
+"""Game day (when meshtui runs the xDS server, as in `meshtui demo`): active faults with a TTL
+countdown and per-proxy push state, Sidecar-scope edits, the control plane's events with NACK
+reasons, and a traffic probe that sends real requests through the Envoy sidecar.
+
+a adds a fault, s edits a Sidecar scope, d reverts the selected edit, X reverts every edit
+(after a confirmation), p probes traffic. All of them are off with --readonly."""
+
+from __future__ import annotations
+
+import collections
+import time
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from meshtui.tui.screens.base import MeshScreen, make_matcher
+from meshtui.tui.screens.dialogs import AddFaultScreen, ConfirmScreen, FaultPreset, ScopeScreen
+
+NO_CONTROL_PLANE = (
+    "Game day needs meshtui's own xDS control plane, which pushes faults and Sidecar-scope edits\n"
+    "straight to Envoy proxies (and takes them back at their TTL, even if meshtui dies).\n\n"
+    "  meshtui demo        the bundled bookinfo mesh, real Envoys, and this view live\n"
+    "  meshtui serve -f …  a headless control plane for your own Envoys (then: meshtui fault add …)\n\n"
+    "These sources are files or a cluster: nothing here is connected to a proxy, so this view\n"
+    "shows no faults rather than made-up ones. Traces (2) and what-if (3) work on any source."
+)
+
+PUSH_MARK = {"acked": ("✓", "$success"), "pending": ("…", "$warning"), "rejected": ("✗", "$error")}
+
+
+def push_cell(proxies: dict[str, str], detail: str = "") -> Content:
+    if not proxies:
+        return Content.styled("not pushed yet", "$text-muted")
+    parts = []
+    for proxy, state in sorted(proxies.items()):
+        mark, style = PUSH_MARK.get(state, ("?", ""))
+        parts.append((f"{mark} {proxy.split('/')[-1][:18]} {state}  ", style))
+    return Content.assemble(*parts)
+
+
+def expires_cell(view: dict, now: float) -> Content:
+    exp = view.get("expiresAt")
+    if exp is None:
+        return Content.styled("never", "$text-muted")
+    left = exp - now
+    if left <= 0:
+        return Content.styled("expired", "$error")
+    m, s = divmod(int(left), 60)
+    h, m = divmod(m, 60)
+    text = f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+    return Content.styled(text, "bold $warning" if left < 30 else "")
+
+
+class EventLog(VerticalScroll):
+    """The last events, newest at the bottom, in theme colours."""
+
+    def __init__(self, *, id: str | None = None, max_lines: int = 300) -> None:
+        super().__init__(id=id)
+        self.lines: collections.deque = collections.deque(maxlen=max_lines)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content.styled("no events yet", "$text-muted"), id="gd-events-text")
+
+    def write(self, line: Content) -> None:
+        self.lines.append(line)
+        self.query_one("#gd-events-text", Static).update(Content("\n").join(self.lines))
+        self.call_after_refresh(self.scroll_end, animate=False)
+
+
+class GameDayScreen(MeshScreen):
+    VIEW = "gameday"
+    DESCRIPTION = "live faults and Sidecar scopes pushed over xDS, with TTLs, push state and NACKs"
+
+    BINDINGS = [
+        Binding("a", "add_fault", "Add fault", id="gameday.add-fault"),
+        Binding("s", "edit_scope", "Scope", id="gameday.scope"),
+        Binding("d,delete", "revert", "Revert", id="gameday.revert"),
+        Binding("X", "revert_all", "Revert all", id="gameday.revert-all"),
+        Binding("p", "probe", "Probe traffic", id="gameday.probe"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faults: list[dict] = []
+        self.scopes: list[dict] = []
+        self.proxies: list[dict] = []
+        self.probe_text: Content = Content.styled(" p sends 20 requests to the host of the selected fault through the sidecar.", "$text-muted")
+
+    def compose_body(self) -> ComposeResult:
+        if self.mapp.demo is None:
+            yield Static(Content.styled(NO_CONTROL_PLANE, ""), id="gd-none", classes="notice")
+            return
+        with Vertical(id="gd-main"):
+            yield Static(id="gd-head", classes="pane-title")
+            yield DataTable(id="gd-faults", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="gd-scopes", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="gd-bottom"):
+                yield EventLog(id="gd-events")
+                yield Static(id="gd-probe")
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("add_fault", "edit_scope", "revert", "revert_all", "probe"):
+            if self.mapp.demo is None:
+                return None  # shown disabled: needs meshtui demo
+            if self.mapp.readonly and action != "probe":
+                return None
+        return True
+
+    def on_mount(self) -> None:
+        if self.mapp.demo is not None:
+            faults = self.query_one("#gd-faults", DataTable)
+            faults.add_columns("fault", "target", "what", "%", "expires", "push state", "reason")
+            faults.border_title = "Faults"
+            scopes = self.query_one("#gd-scopes", DataTable)
+            scopes.add_columns("scope", "namespace", "egress", "outbound", "expires", "push state")
+            scopes.border_title = "Sidecar scopes"
+            log = self.query_one("#gd-events", EventLog)
+            log.border_title = "Control plane events"
+            for ev in list(self.mapp.xds_events)[-200:]:
+                self._log(ev)
+            self.query_one("#gd-probe", Static).border_title = "Traffic"
+            self.query_one("#gd-probe", Static).update(self.probe_text)
+            self.set_interval(1.0, self._tick)
+            faults.focus()
+        super().on_mount()
+
+    # ------------------------------------------------------------------ data
+
+    def on_data(self) -> None:
+        if self.mapp.demo is not None:
+            self.reload()
+
+    def on_xds_event(self, ev) -> None:
+        if self.mapp.demo is None or not self.is_mounted:
+            return
+        self._log(ev)
+        if ev.kind in ("push", "ack", "nack", "connect", "disconnect", "edit-add", "edit-remove", "expire",
+                       "revert", "clear", "translate-error"):
+            self.reload()
+
+    @work(thread=True, exclusive=True, group="gameday-reload", exit_on_error=False)
+    def reload(self) -> None:
+        demo = self.mapp.demo
+        try:
+            data = (demo.faults(include_ended=True), demo.scopes(include_ended=True), demo.proxies())
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self.notify, f"cannot read the control plane: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self._show, *data)
+
+    def _show(self, faults: list[dict], scopes: list[dict], proxies: list[dict]) -> None:
+        now = time.time()
+        recent = now - 120  # ended edits stay listed for two minutes, so a revert is visible
+        self.faults = [f for f in faults if f.get("state") == "active" or (f.get("expiresAt") or now) > recent]
+        self.scopes = [s for s in scopes if s.get("state") == "active" or (s.get("expiresAt") or now) > recent]
+        self.proxies = proxies
+        match = make_matcher(self.filter_text)
+        table = self.query_one("#gd-faults", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for f in self.faults:
+            if not match(f"{f.get('id')} {f.get('targetText', '')} {f.get('reason', '')}"):
+                continue
+            state = f.get("state", "active")
+            what = f"abort {f.get('abort_status')}" if f.get("abort_status") is not None else f"delay {f.get('delay_seconds')}s"
+            if state != "active":
+                what += f" ({state})"
+            table.add_row(Content.styled(f.get("id", ""), "bold" if state == "active" else "$text-muted"),
+                          f.get("targetText", ""), Content.styled(what, "$warning" if state == "active" else "$text-muted"),
+                          f"{f.get('percent', 0):g}", expires_cell(f, now) if state == "active" else Content.styled(state, "$text-muted"),
+                          push_cell(f.get("proxies") or {}) if state != "rejected" else Content.styled(f.get("detail", "rejected")[:60], "$error"),
+                          f.get("reason", ""), key=f.get("id"))
+        if not self.faults:
+            table.add_row(Content.styled("no faults", "$text-muted"), Content.styled("a adds one", "$text-muted"), "", "", "", "", "")
+        if keep is not None and table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
+        st = self.query_one("#gd-scopes", DataTable)
+        st.clear()
+        for s in self.scopes:
+            state = s.get("state", "active")
+            st.add_row(Content.styled(s.get("id", ""), "bold" if state == "active" else "$text-muted"),
+                       s.get("namespace", "") + (" [" + ",".join(f"{k}={v}" for k, v in (s.get("workload_labels") or {}).items()) + "]"
+                                                 if s.get("workload_labels") else ""),
+                       ", ".join(s.get("egress_hosts") or []) or "(unchanged)", s.get("outbound_traffic_policy") or "(unchanged)",
+                       expires_cell(s, now) if state == "active" else Content.styled(state, "$text-muted"),
+                       push_cell(s.get("proxies") or {}) if state != "rejected" else Content.styled(s.get("detail", "")[:60], "$error"),
+                       key=s.get("id"))
+        st.display = bool(self.scopes)
+        self._head()
+
+    def _head(self) -> None:
+        info = getattr(self.mapp.demo, "info", None)
+        server = getattr(info, "server", "") if info else ""
+        synced = sum(1 for p in self.proxies if p.get("synced"))
+        connected = sum(1 for p in self.proxies if p.get("connected"))
+        active = sum(1 for f in self.faults if f.get("state") == "active")
+        nacks = [p for p in self.proxies if any((t or {}).get("lastNack") for t in (p.get("types") or {}).values())]
+        parts = [(" control plane ", "bold"), (server or "running", "$accent"),
+                 (f"  ·  {connected} proxies connected, {synced} synced", "$success" if synced == connected else "$warning"),
+                 (f"  ·  {active} active fault{'s' if active != 1 else ''}", "bold $warning" if active else "")]
+        if nacks:
+            parts.append((f"  ·  NACK from {', '.join(p['proxy'] for p in nacks)} (see Proxies, 5)", "bold $error"))
+        if self.mapp.readonly:
+            parts.append(("  ·  read-only: nothing is pushed", "bold $warning"))
+        self.query_one("#gd-head", Static).update(Content.assemble(*parts))
+
+    def _tick(self) -> None:
+        """TTL countdown: redraw the expiry cells once a second (no control-plane call)."""
+        if self.faults or self.scopes:
+            now = time.time()
+            table = self.query_one("#gd-faults", DataTable)
+            for f in self.faults:
+                if f.get("state") == "active" and f.get("id") in table.rows:
+                    try:
+                        table.update_cell(f["id"], table.ordered_columns[4].key, expires_cell(f, now))
+                    except Exception:  # noqa: BLE001 - the row went away meanwhile
+                        pass
+
+    def _log(self, ev) -> None:
+        try:
+            log = self.query_one("#gd-events", EventLog)
+        except Exception:  # noqa: BLE001
+            return
+        C = Content
+        stamp = time.strftime("%H:%M:%S", time.localtime(getattr(ev, "wall", time.time())))
+        kind = ev.kind
+        style = {"nack": "bold $error", "revert": "bold $error", "translate-error": "bold $error", "ack": "$success",
+                 "edit-add": "bold $warning", "expire": "$accent", "clear": "bold $warning", "edit-remove": "$accent",
+                 "refused": "bold $error"}.get(kind, "")
+        who = ev.proxy.split("/")[-1] if ev.proxy else ""
+        text = C.assemble((f"{stamp} ", "$text-muted"), (f"{kind.upper():<11}", style), (f"{who} ", "bold"),
+                          (f"{ev.type} " if ev.type else "", ""), (ev.detail or "", "$error" if kind == "nack" else ""))
+        log.write(text)
+
+    # ------------------------------------------------------------------ actions
+
+    def _selected(self) -> dict | None:
+        table = self.query_one("#gd-faults", DataTable)
+        if table.has_focus or not self.query_one("#gd-scopes", DataTable).has_focus:
+            if table.row_count and table.cursor_row is not None:
+                try:
+                    key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+                except Exception:  # noqa: BLE001
+                    return None
+                return next((f for f in self.faults if f.get("id") == key), None)
+        st = self.query_one("#gd-scopes", DataTable)
+        if st.row_count and st.cursor_row is not None:
+            key = st.coordinate_to_cell_key((st.cursor_row, 0)).row_key.value
+            return next((s for s in self.scopes if s.get("id") == key), None)
+        return None
+
+    def action_add_fault(self, preset: FaultPreset | None = None) -> None:
+        snap = self.mapp.workspace.snapshot if self.mapp.workspace else None
+        if snap is None:
+            return
+        if preset is None:
+            preset = preset_from_trace(self.mapp.last_trace)
+        self.app.push_screen(AddFaultScreen(snap, preset), self._add_fault)
+
+    def _add_fault(self, form: dict | None) -> None:
+        if form:
+            self._push("add_fault", form, "fault")
+
+    def action_edit_scope(self) -> None:
+        snap = self.mapp.workspace.snapshot if self.mapp.workspace else None
+        if snap is None:
+            return
+        q = self.mapp.trace_query
+        ns = q.source.split("/")[0] if q and q.source and "/" in q.source else None
+        self.app.push_screen(ScopeScreen(snap, ns), lambda form: self._push("set_scope", form, "scope") if form else None)
+
+    def action_revert(self) -> None:
+        item = self._selected()
+        if item is None or item.get("state") != "active":
+            self.notify("select an active fault or scope to revert", severity="warning")
+            return
+        self._push("remove", {"edit_id": item["id"], "reason": "reverted in the TUI"}, "revert")
+
+    def action_revert_all(self) -> None:
+        active = [e for e in (*self.faults, *self.scopes) if e.get("state") == "active"]
+        if not active:
+            self.notify("nothing to revert: no active fault or scope", severity="information")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._revert_all([e["id"] for e in active if e.get("type") == "scope"])
+
+        self.app.push_screen(ConfirmScreen(f"Revert all {len(active)} edits on every proxy?",
+                                           "Faults are cleared in one push (the kill switch); scopes are removed."), answer)
+
+    @work(thread=True, group="push", exit_on_error=False)
+    def _revert_all(self, scope_ids: list[str]) -> None:
+        demo = self.mapp.demo
+        self.app.call_from_thread(self.mapp.set_busy, "push", "reverting every edit")
+        try:
+            cleared = demo.clear_faults()
+            for sid in scope_ids:
+                demo.remove(sid, "reverted in the TUI (revert all)")
+            msg = f"reverted {len(cleared)} fault(s) and {len(scope_ids)} scope(s) on every proxy"
+            self.app.call_from_thread(self.notify, msg)
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self.notify, f"revert failed: {exc}", severity="error", timeout=10)
+        finally:
+            self.app.call_from_thread(self.mapp.clear_busy, "push")
+
+    @work(thread=True, group="push", exit_on_error=False)
+    def _push(self, method: str, kwargs: dict, what: str) -> None:
+        demo = self.mapp.demo
+        if self.mapp.readonly:
+            self.app.call_from_thread(self.notify, "read-only: nothing is pushed", severity="warning")
+            return
+        self.app.call_from_thread(self.mapp.set_busy, "push", f"pushing {what}")
+        try:
+            if method == "remove":
+                view = demo.remove(kwargs["edit_id"], kwargs.get("reason", ""))
+            else:
+                view = getattr(demo, method)(**kwargs)
+            summary = view.get("summary") or view.get("id")
+            self.app.call_from_thread(self.notify, f"{'reverted' if method == 'remove' else 'pushed'}: {summary}")
+        except Exception as exc:  # noqa: BLE001 - the control plane's refusal, said as such
+            self.app.call_from_thread(self.notify, f"{what} not applied: {exc}", severity="error", timeout=10)
+        finally:
+            self.app.call_from_thread(self.mapp.clear_busy, "push")
+        self.app.call_from_thread(self.reload)
+
+    def action_probe(self) -> None:
+        item = self._selected()
+        q = self.mapp.trace_query
+        host, path, headers = "", "/", {}
+        if item and item.get("type") == "fault":
+            t = item.get("target") or {}
+            host = (t.get("host") or "").split(".")[0]
+            if not host and t.get("virtual_service"):
+                ns, _, name = t["virtual_service"].partition("/")
+                vs = self.mapp.workspace.snapshot.get("VirtualService", ns, name) if self.mapp.workspace else None
+                host = (vs.spec.hosts[0] if vs and vs.spec.hosts else name).split(".")[0]
+        if not host and q and q.url:
+            from meshtui.simulate import Request
+
+            try:
+                r = Request.parse(q.url, q.method, list(q.headers))
+                host, path, headers = r.host.split(".")[0], r.path_with_query, dict(r.headers)
+            except Exception:  # noqa: BLE001
+                host = ""
+        if not host:
+            self.notify("select a fault (or trace a request) to know where to send traffic", severity="warning")
+            return
+        if q and q.url and host in q.url:
+            headers = {h.split(":", 1)[0].strip(): h.split(":", 1)[1].strip() for h in q.headers if ":" in h}
+        self._probe(host, path, headers)
+
+    @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
+    def _probe(self, host: str, path: str, headers: dict, n: int = 20) -> None:
+        demo = self.mapp.demo
+        self.app.call_from_thread(self.mapp.set_busy, "probe", f"sending {n} requests to {host}")
+        counts: collections.Counter = collections.Counter()
+        who: collections.Counter = collections.Counter()
+        slowest = 0.0
+        errors = ""
+        for _ in range(n):
+            try:
+                status, body, secs = demo.request(host, path, headers=headers, timeout=5.0)
+            except Exception as exc:  # noqa: BLE001
+                errors = str(exc)
+                counts["error"] += 1
+                continue
+            counts[status] += 1
+            slowest = max(slowest, secs)
+            if isinstance(body, dict):
+                who[f"{body.get('app', '?')} {body.get('version', '')}".strip()] += 1
+        lines = [Content.assemble((f" {n} × GET {host}{path}", "bold"))]
+        for status, c in sorted(counts.items(), key=lambda x: str(x[0])):
+            style = "$success" if isinstance(status, int) and status < 400 else "$error"
+            bar = "█" * max(1, round(c * 20 / n))
+            lines.append(Content.assemble((f"  {status!s:>5} ", f"bold {style}"), (bar, style), (f" {c}", "")))
+        for name, c in who.most_common(4):
+            lines.append(Content.styled(f"  answered by {name}: {c}", "$text-muted"))
+        lines.append(Content.styled(f"  slowest {slowest * 1000:.0f} ms", "$text-muted"))
+        if errors:
+            lines.append(Content.styled(f"  {errors}", "$error"))
+        self.app.call_from_thread(self._show_probe, Content("\n").join(lines))
+
+    def _show_probe(self, text: Content) -> None:
+        self.mapp.clear_busy("probe")
+        self.probe_text = text
+        self.query_one("#gd-probe", Static).update(text)
+
+    def apply_filter(self, text: str) -> None:
+        super().apply_filter(text)
+        if self.mapp.demo is not None:
+            self._show(self.faults, self.scopes, self.proxies)
+
+
+def preset_from_trace(res) -> FaultPreset:
+    """Target the rule the last trace matched (what the user was looking at)."""
+    t = getattr(res, "trace", None) if res is not None else None
+    if t is not None and t.virtual_service is not None:
+        return FaultPreset(virtual_service=f"{t.virtual_service.namespace}/{t.virtual_service.name}", rule=t.rule_index)
+    if t is not None and t.destinations:
+        d = t.destinations[0]
+        return FaultPreset(host=d.host, subset=d.subset or None)
+    return FaultPreset()

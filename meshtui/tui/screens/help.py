@@ -1,0 +1,70 @@
+"""`?`: the keys in effect where you are (after any remapping from the config file), each with
+the binding id to remap it, and the `:` commands with their aliases."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Static
+
+from meshtui.tui.commands import help_rows
+from meshtui.tui.config import config_path
+
+
+def key_label(app, key: str) -> str:
+    try:
+        return app.get_key_display(Binding(key, ""))
+    except Exception:  # noqa: BLE001
+        return key
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
+
+    def __init__(self, under: Screen) -> None:
+        super().__init__(id="help")
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"):
+            yield Static(id="help-title")
+            yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
+            yield Static(id="help-foot")
+
+    def on_mount(self) -> None:
+        app = self.app
+        title = getattr(self.under, "DESCRIPTION", "") or ""
+        self.query_one("#help-title", Static).update(Content.assemble(
+            (" Keys in effect", "bold"), (f" — {title}" if title else "", "$text-muted")))
+        table = self.query_one("#help-keys", DataTable)
+        table.add_columns("key", "does", "binding id (remap in config)")
+        seen: set[str] = set()
+        try:
+            active = self.under.active_bindings
+        except Exception:  # noqa: BLE001
+            active = {}
+        rows = []
+        for key, ab in active.items():
+            b = ab.binding
+            if b.id in seen and b.id:
+                continue
+            if b.id:
+                seen.add(b.id)
+            desc = b.description or b.action
+            rows.append((key_label(app, key), desc + ("" if ab.enabled else " (disabled here)"), b.id or "-"))
+        rows.sort(key=lambda r: (r[2].split(".")[0] != "app", r[2]))
+        for r in rows:
+            table.add_row(*r)
+        table.add_row("", "", "")
+        table.add_row(Content.styled("command", "bold"), Content.styled("aliases · what it does", "bold"), "")
+        for cmd, aliases, what in help_rows(getattr(app, "config", None).aliases if hasattr(app, "config") else None):
+            table.add_row(cmd, f"{aliases + ' · ' if aliases else ''}{what}", "")
+        cfg = getattr(app, "config", None)
+        path = cfg.path if cfg is not None and cfg.path else str(config_path())
+        self.query_one("#help-foot", Static).update(Content.assemble(
+            (" esc back · / filter (regex, !inverts) · : command · ctrl+p palette · ctrl+t light/dark", "$text-muted"),
+            (f"\n remap keys in {path} (keymap: {{id: key}})", "$text-muted")))
+        table.focus()

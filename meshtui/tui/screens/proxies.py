@@ -1,0 +1,312 @@
+"""Proxies: the Envoys connected to meshtui's xDS server with their sync state per resource type
+(when there is one, as in `meshtui demo`), and for any workload the config meshtui generates for
+it, as tables in istioctl proxy-config's vocabulary, each row one ⏎ away from its source."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from meshtui.tui.screens.base import MeshScreen, make_matcher
+
+TYPES = ("CDS", "EDS", "LDS", "RDS", "RTDS")
+
+NO_SERVER = ("No Envoy is connected: proxies connect to meshtui's own xDS server (`meshtui demo`, or "
+             "`meshtui serve` with `meshtui envoy-bootstrap`). Below, the config meshtui generates for "
+             "each workload of these sources; ⏎ shows it.")
+
+
+def type_cell(st: dict | None) -> Content:
+    if not st:
+        return Content.styled("-", "$text-muted")
+    if st.get("lastNack") and st.get("lastNack", {}).get("version") == st.get("sent"):
+        return Content.styled("NACK", "bold $error")
+    if st.get("inFlight"):
+        return Content.styled("SENT", "$warning")
+    if st.get("acked") and st.get("acked") == st.get("sent"):
+        return Content.styled(f"ACK {str(st.get('acked'))[:6]}", "$success")
+    if st.get("sent"):
+        return Content.styled("STALE", "$warning")
+    return Content.styled("NOT SENT", "$text-muted")
+
+
+def nack_text(p: dict) -> str:
+    for t, st in (p.get("types") or {}).items():
+        n = (st or {}).get("lastNack")
+        if n:
+            return f"{t}: {n.get('reason', '')}"
+    return ""
+
+
+class ProxiesScreen(MeshScreen):
+    VIEW = "proxies"
+    DESCRIPTION = "connected Envoys with their sync state, and the generated config of any proxy"
+
+    BINDINGS = [Binding("enter", "open", "Config", id="proxies.open", show=True)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connected: list[dict] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="px-main"):
+            if self.mapp.demo is not None:
+                yield DataTable(id="px-connected", cursor_type="row", zebra_stripes=True)
+            else:
+                yield Static(Content.styled(" " + NO_SERVER, "$text-muted"), id="px-none", classes="notice-small")
+            yield DataTable(id="px-workloads", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        if self.mapp.demo is not None:
+            t = self.query_one("#px-connected", DataTable)
+            t.border_title = "Connected Envoys (xDS)"
+            t.add_columns("proxy", "state", *TYPES, "last NACK")
+        w = self.query_one("#px-workloads", DataTable)
+        w.border_title = "Generated config, per workload (⏎)"
+        w.add_columns("workload", "kind", "proxy", "labels")
+        super().on_mount()
+        (self.query_one("#px-connected", DataTable) if self.mapp.demo is not None else w).focus()
+
+    def on_data(self) -> None:
+        self._workloads()
+        if self.mapp.demo is not None:
+            self.reload()
+
+    def on_xds_event(self, ev) -> None:
+        if ev.kind in ("connect", "disconnect", "ack", "nack", "push") and self.is_mounted:
+            self.reload()
+
+    @work(thread=True, exclusive=True, group="proxies-reload", exit_on_error=False)
+    def reload(self) -> None:
+        try:
+            data = self.mapp.demo.proxies()
+        except Exception as exc:  # noqa: BLE001
+            self.app.call_from_thread(self.notify, f"cannot read the control plane: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self._show_connected, data)
+
+    def _show_connected(self, proxies: list[dict]) -> None:
+        self.connected = proxies
+        t = self.query_one("#px-connected", DataTable)
+        keep = t.cursor_row
+        t.clear()
+        for p in proxies:
+            state = ("SYNCED", "$success") if p.get("synced") else (("CONNECTED", "$warning") if p.get("connected") else ("GONE", "$error"))
+            if p.get("translateError"):
+                state = ("TRANSLATE ERROR", "bold $error")
+            types = p.get("types") or {}
+            t.add_row(Content.styled(p["proxy"], "bold"), Content.styled(*state), *(type_cell(types.get(x)) for x in TYPES),
+                      Content.styled(nack_text(p) or p.get("translateError") or "", "$error"), key=p["proxy"])
+        if keep is not None and t.row_count:
+            t.move_cursor(row=min(keep, t.row_count - 1))
+
+    def _workloads(self) -> None:
+        ws = self.mapp.workspace
+        table = self.query_one("#px-workloads", DataTable)
+        table.clear()
+        if ws is None:
+            return
+        from meshtui.translate.gateway import is_gateway_workload
+
+        snap = ws.snapshot
+        match = make_matcher(self.filter_text)
+        for w in snap.workloads:
+            if self.mapp.ns_filter and w.namespace != self.mapp.ns_filter:
+                continue
+            labels = ",".join(f"{k}={v}" for k, v in sorted(w.labels.items()))
+            if not match(f"{w.ref} {labels}"):
+                continue
+            kind = "router" if is_gateway_workload(snap, w) else "sidecar"
+            table.add_row(Content.styled(w.ref, "bold"), w.kind + (" (no pods: synthesized)" if w.synthesized else ""),
+                          kind, Content.styled(labels, "$text-muted"), key=w.ref)
+
+    def apply_filter(self, text: str) -> None:
+        super().apply_filter(text)
+        self._workloads()
+
+    def action_open(self) -> None:
+        focused = self.focused
+        if not isinstance(focused, DataTable) or not focused.row_count or focused.cursor_row is None:
+            return
+        key = focused.coordinate_to_cell_key((focused.cursor_row, 0)).row_key.value
+        if key:
+            self.app.push_screen(ProxyConfigScreen(key, live=focused.id == "px-connected"))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.app.push_screen(ProxyConfigScreen(event.row_key.value, live=event.data_table.id == "px-connected"))
+
+
+class ProxyConfigScreen(MeshScreen):
+    """Listeners, routes, clusters and endpoints of one proxy; ⏎ on a row opens its source."""
+
+    DESCRIPTION = "the Envoy config meshtui generates for one proxy (as istioctl proxy-config shows it)"
+    BINDINGS = [Binding("enter", "source", "Source", id="proxyconfig.source")]
+
+    def __init__(self, proxy: str, live: bool = False) -> None:
+        super().__init__()
+        self.proxy = proxy
+        self.live = live
+        self.refs: dict[str, dict[str, object]] = {"listeners": {}, "routes": {}, "clusters": {}, "endpoints": {}}
+
+    @property
+    def VIEW(self) -> str:  # type: ignore[override]
+        return "proxies"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="pc-head", classes="pane-title")
+        with TabbedContent(id="pc-tabs"):
+            for name in ("listeners", "routes", "clusters", "endpoints"):
+                with TabPane(name.capitalize(), id=f"pc-tab-{name}"):
+                    yield DataTable(id=f"pc-{name}", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        cols = {"listeners": ("name", "address", "chains", "kind"),
+                "routes": ("route config", "virtual host", "domains", "match", "action", "virtual service"),
+                "clusters": ("cluster", "type", "lb", "destination rule", "subset labels", "endpoints"),
+                "endpoints": ("endpoint", "cluster", "pod", "origin")}
+        for name, c in cols.items():
+            self.query_one(f"#pc-{name}", DataTable).add_columns(*c)
+        self.query_one("#pc-head", Static).update(Content.styled(f" {self.proxy}: generating…", "$warning"))
+        super().on_mount()
+
+    def status_extra(self) -> list[tuple[str, str]]:
+        return [(f"proxy {self.proxy}", "$accent")]
+
+    def on_data(self) -> None:
+        self.mapp.set_busy("translate", f"translating for {self.proxy}")
+        self.generate()
+
+    @work(thread=True, exclusive=True, group="proxy-config", exit_on_error=False)
+    def generate(self) -> None:
+        from meshtui.translate import translate
+
+        try:
+            if self.live and self.mapp.demo is not None:
+                cfg = self.mapp.demo.proxy_config(self.proxy)
+            else:
+                cfg = translate(self.mapp.trace_snapshot, self.proxy)
+        except Exception as exc:  # noqa: BLE001 - shown in the view
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._show, cfg)
+
+    def _failed(self, msg: str) -> None:
+        self.mapp.clear_busy("translate")
+        self.query_one("#pc-head", Static).update(Content.styled(f" {self.proxy}: {msg}", "bold $error"))
+
+    def _show(self, cfg) -> None:
+        self.mapp.clear_busy("translate")
+        match = make_matcher(self.filter_text)
+        p = cfg.proxy
+        scope = f"Sidecar {cfg.sidecar_scope.namespace}/{cfg.sidecar_scope.name}" if cfg.sidecar_scope else "no Sidecar (default scope)"
+        self.query_one("#pc-head", Static).update(Content.assemble(
+            (f" {p.type} ", "bold reverse $accent"), (f" {p.namespace}/{p.workload}", "bold"),
+            (f"  ·  {len(cfg.listeners)} listeners, {sum(len(rc.virtual_hosts) for rc in cfg.route_configs.values())} virtual hosts, "
+             f"{len(cfg.clusters)} clusters  ·  {scope}  ·  outbound {cfg.outbound_policy}", "$text-muted"),
+            ("  ·  as pushed to the live proxy" if self.live else "", "$accent")))
+        lt = self.query_one("#pc-listeners", DataTable)
+        lt.clear()
+        self.refs = {"listeners": {}, "routes": {}, "clusters": {}, "endpoints": {}}
+        for i, ls in enumerate(cfg.listeners):
+            if not match(f"{ls.name} {ls.address}:{ls.port}"):
+                continue
+            chains = ", ".join(sorted({c.kind + (f"→{c.rds}" if c.rds else "") for c in ls.chains}))[:60]
+            k = f"l{i}"
+            lt.add_row(ls.name, f"{ls.address}:{ls.port}", chains, ls.kind, key=k)
+            self.refs["listeners"][k] = ls.ref
+        rt = self.query_one("#pc-routes", DataTable)
+        rt.clear()
+        n = 0
+        for rc_name, rc in cfg.route_configs.items():
+            for vh in rc.virtual_hosts:
+                for r in vh.routes:
+                    vs = f"{r.virtual_service[1]}.{r.virtual_service[0]}" if r.virtual_service else "-"
+                    m = route_match_text(r)
+                    action = route_action_text(r)
+                    if not match(f"{rc_name} {vh.name} {' '.join(vh.domains)} {m} {action} {vs}"):
+                        continue
+                    n += 1
+                    k = f"r{n}"
+                    domains = ", ".join(vh.domains[:3]) + (f" +{len(vh.domains) - 3}" if len(vh.domains) > 3 else "")
+                    rt.add_row(rc_name, vh.name, domains, m, action, vs, key=k)
+                    self.refs["routes"][k] = r.ref or vh.ref
+        ct = self.query_one("#pc-clusters", DataTable)
+        ct.clear()
+        for i, (name, c) in enumerate(sorted(cfg.clusters.items())):
+            if not match(name):
+                continue
+            dr = f"{c.destination_rule.name}.{c.destination_rule.namespace}" if c.destination_rule else "-"
+            eps = len(cfg.endpoints.get(name, ()))
+            labels = ",".join(f"{k}={v}" for k, v in sorted(c.subset_labels.items())) or "-"
+            k = f"c{i}"
+            ct.add_row(name, c.type, c.lb_policy, dr, labels, str(eps) if c.type == "EDS" else "-", key=k)
+            self.refs["clusters"][k] = c.destination_rule or (c.service.resource and _ref_of(c.service.resource) if c.service else None)
+        et = self.query_one("#pc-endpoints", DataTable)
+        et.clear()
+        i = 0
+        for cname, eps in sorted(cfg.endpoints.items()):
+            for e in eps:
+                if not match(f"{e.address}:{e.port} {cname} {e.pod}"):
+                    continue
+                i += 1
+                k = f"e{i}"
+                et.add_row(f"{e.address}:{e.port}", cname, e.pod or "-", Content.styled(e.origin, "$text-muted"), key=k)
+                self.refs["endpoints"][k] = ("Pod", *e.pod.split("/", 1)) if e.pod and "/" in e.pod else None
+        active = self.query_one("#pc-tabs", TabbedContent).active.removeprefix("pc-tab-") or "routes"
+        self.query_one(f"#pc-{active}", DataTable).focus()
+
+    def apply_filter(self, text: str) -> None:
+        super().apply_filter(text)
+        self.generate()
+
+    def action_source(self) -> None:
+        tabs = self.query_one("#pc-tabs", TabbedContent)
+        name = (tabs.active or "pc-tab-routes").removeprefix("pc-tab-")
+        table = self.query_one(f"#pc-{name}", DataTable)
+        if not table.row_count or table.cursor_row is None:
+            return
+        k = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        ref = self.refs.get(name, {}).get(k)
+        if ref is None:
+            self.notify("this row comes from no object in the sources (a default or generated piece)", severity="information")
+        elif isinstance(ref, tuple):
+            self.mapp.show_resource(ref)  # type: ignore[arg-type]
+        else:
+            self.mapp.open_ref(ref)
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_source()
+
+
+def _ref_of(resource):
+    from meshtui.translate.config import Ref
+
+    return Ref(resource.kind, resource.namespace, resource.name, "", resource.src.file, resource.src.line)
+
+
+def route_match_text(r) -> str:
+    m = r.match
+    text = {"prefix": f"{m.path}*", "path": m.path, "regex": f"~{m.path}"}.get(m.path_kind, m.path)
+    extra = [f"{h.name}{'!' if h.invert else ''}={h.match.value}" for h in m.headers if not h.name.startswith(":authority")]
+    extra += [f"?{q.name}={q.match.value}" for q in m.query]
+    return " ".join([text, *extra])[:50]
+
+
+def route_action_text(r) -> str:
+    if r.redirect is not None:
+        return f"redirect {r.redirect.code}"
+    if r.direct_response is not None:
+        return f"direct {r.direct_response.status}"
+    if r.action is None:
+        return "-"
+    parts = [f"{c.cluster.split('|')[2] or c.host.split('.')[0]}:{c.weight}" if len(r.action.clusters) > 1 else c.cluster
+             for c in r.action.clusters]
+    text = ", ".join(parts)
+    if r.fault is not None:
+        text += " ⚡fault"
+    return text[:60]

@@ -1,0 +1,339 @@
+"""Resources: a tree by namespace → kind → object with badges (✗ errors, ⚠ warnings, ⚡ live
+faults, • changed in the cluster), and the selected object's YAML with its related objects one
+key away (`r`)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import OptionList, Static, Tree
+from textual.widgets.option_list import Option
+
+from meshtui.tui.related import KIND_SHORT, related
+from meshtui.tui.screens.base import MeshScreen, make_matcher
+from meshtui.tui.widgets.trace_render import rich_text
+from meshtui.tui.widgets.yaml_view import YamlView
+from meshtui.tui.workspace import fault_targets
+
+Key = tuple[str, str, str]
+
+PLURAL = {"VirtualService": "VirtualServices", "DestinationRule": "DestinationRules", "Gateway": "Gateways",
+          "ServiceEntry": "ServiceEntries", "Sidecar": "Sidecars", "WorkloadEntry": "WorkloadEntries",
+          "Service": "Services", "Deployment": "Deployments", "StatefulSet": "StatefulSets", "Pod": "Pods"}
+
+
+def badges(findings: list, faults: int, changed: bool) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    errs = sum(1 for m in findings if m.level == "Error")
+    warns = len(findings) - errs
+    if errs:
+        out.append((f" ✗{errs}", "bold $error"))
+    if warns:
+        out.append((f" ⚠{warns}", "$warning"))
+    if faults:
+        out.append((f" ⚡{faults}", "bold $warning"))
+    if changed:
+        out.append((" •", "bold $accent"))
+    return out
+
+
+def finding_marks(findings: list) -> dict[int, str]:
+    marks: dict[int, str] = {}
+    for m in findings:
+        if m.line:
+            marks[m.line] = "✗" if m.level == "Error" else "⚠"
+    return marks
+
+
+class DetailPane(Vertical):
+    """Title, findings, YAML and related objects of one object."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title", classes="pane-title")
+        yield Static(id="detail-findings", classes="findings-strip")
+        yield YamlView(id="detail-yaml")
+        yield Static(" Related  (r to focus, ⏎ to open)", id="related-title", classes="section")
+        yield OptionList(id="related", compact=True)
+
+    def show(self, screen: "MeshScreen", key: Key | None, line: int | None = None) -> None:
+        title = self.query_one("#detail-title", Static)
+        strip = self.query_one("#detail-findings", Static)
+        view = self.query_one(YamlView)
+        rel = self.query_one("#related", OptionList)
+        ws = screen.mapp.workspace
+        rel.clear_options()
+        if key is None or ws is None or key not in ws.snapshot.by_key:
+            title.update(Content.styled(" Select an object on the left", "$text-muted"))
+            strip.display = False
+            view.show(None)
+            return
+        kind, ns, name = key
+        obj = ws.snapshot.by_key[key]
+        yt = ws.yaml(key)
+        findings = ws.findings_by_key().get(key, [])
+        where = obj.src.at() or obj.src.file or "generated"
+        title.update(Content.assemble((f" {kind} ", "bold"), (f"{ns}/{name}", "bold $accent"), (f"  {where}", "$text-muted")))
+        if findings:
+            lines = []
+            for m in findings[:3]:
+                lines.append(Content.assemble((" ✗ " if m.level == "Error" else " ⚠ ", "$error" if m.level == "Error" else "$warning"),
+                                              (f"{m.code} ", "bold"), (m.message, "")))
+            if len(findings) > 3:
+                lines.append(Content.styled(f"   … {len(findings) - 3} more (view 6, Findings)", "$text-muted"))
+            strip.update(Content("\n").join(lines))
+            strip.display = True
+        else:
+            strip.display = False
+        view.show(yt, line, finding_marks(findings))
+        items = related(ws.snapshot, key)
+        if items:
+            rel.add_options([Option(Content.assemble((f"{KIND_SHORT.get(r.key[0], r.key[0])} ", "bold"),
+                                                     (f"{r.key[1]}/{r.key[2]}", "$accent"), (f"  {r.why}", "$text-muted")),
+                                    id="|".join(r.key)) for r in items])
+        else:
+            rel.add_option(Option(Content.styled("nothing related found", "$text-muted"), disabled=True))
+
+
+class ResourcesScreen(MeshScreen):
+    VIEW = "resources"
+    DESCRIPTION = "every object by namespace and kind, its YAML, and what it is related to"
+
+    BINDINGS = [
+        Binding("r", "related", "Related", id="resources.related"),
+        Binding("t", "trace", "Trace", id="resources.trace"),
+        Binding("e", "whatif", "What-if", id="resources.whatif"),
+        Binding("y", "focus_yaml", "YAML", show=False, id="resources.yaml"),
+        Binding("a", "all_kinds", "All kinds", show=False, id="resources.all"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kind: str | None = None
+        self.selected: Key | None = None
+        self._tree_nodes: dict[Key, object] = {}
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="res-main"):
+            yield Tree("mesh", id="res-tree")
+            yield DetailPane(id="res-detail")
+
+    def on_mount(self) -> None:
+        tree = self.query_one(Tree)
+        tree.show_root = False
+        tree.guide_depth = 2
+        super().on_mount()
+        if self.mapp.workspace is None:
+            tree.root.add_leaf(rich_text(self.app, [(f"loading {self.mapp.source.label}…", "$warning")]))
+        tree.focus()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
+
+    def status_extra(self) -> list[tuple[str, str]]:
+        return [(f"showing {PLURAL.get(self.kind, self.kind)}", "$accent")] if self.kind else []
+
+    # ------------------------------------------------------------------ data
+
+    def on_data(self) -> None:
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        ws = self.mapp.workspace
+        tree: Tree = self.query_one(Tree)
+        tree.clear()
+        self._tree_nodes = {}
+        if ws is None:
+            return
+        keep = self.selected
+        match = make_matcher(self.filter_text)
+        by_key = ws.findings_by_key()
+        faults = fault_targets(self._faults(), ws.snapshot)
+        keys = ws.objects(self.mapp.ns_filter, self.kind)
+        keys = [k for k in keys if match(f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}")]
+        title = PLURAL.get(self.kind, "Objects") if self.kind else "Objects"
+        tree.border_title = f"{title} ({len(keys)})"
+        ns_nodes: dict[str, object] = {}
+        kind_nodes: dict[tuple[str, str], object] = {}
+        for key in keys:
+            kind, ns, name = key
+            ns_node = ns_nodes.get(ns)
+            if ns_node is None:
+                count = sum(1 for k in keys if k[1] == ns)
+                ns_node = ns_nodes[ns] = tree.root.add(rich_text(self.app, [(ns, "bold"), (f" {count}", "$text-muted")]),
+                                                       data=("ns", ns), expand=True)
+            parent = ns_node
+            if self.kind is None:
+                kn = kind_nodes.get((ns, kind))
+                if kn is None:
+                    count = sum(1 for k in keys if k[1] == ns and k[0] == kind)
+                    kn = kind_nodes[(ns, kind)] = ns_node.add(  # type: ignore[attr-defined]
+                        rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {count}", "$text-muted")]),
+                        data=("kind", kind), expand=kind not in ("Pod",) or count <= 6)
+                parent = kn
+            label = rich_text(self.app, [name, *badges(by_key.get(key, []), faults.get(key, 0), key in ws.changed)])
+            self._tree_nodes[key] = parent.add_leaf(label, data=key)  # type: ignore[attr-defined]
+        if not keys:
+            tree.root.add_leaf(rich_text(self.app, [("nothing matches" if (self.filter_text or self.kind or self.mapp.ns_filter)
+                                                     else "no objects in these sources", "$text-muted")]))
+        target = keep if keep in self._tree_nodes else (keys[0] if keys else None)
+        self.call_after_refresh(self._select, target)
+
+    def _faults(self) -> list[dict]:
+        demo = self.mapp.demo
+        if demo is None:
+            return []
+        try:
+            return demo.faults()
+        except Exception:  # noqa: BLE001 - badges are optional
+            return []
+
+    def _select(self, key: Key | None) -> None:
+        tree: Tree = self.query_one(Tree)
+        node = self._tree_nodes.get(key) if key else None
+        if node is not None:
+            tree.move_cursor(node)  # type: ignore[arg-type]
+        self.show_object(key)
+
+    def show_object(self, key: Key | None, line: int | None = None) -> None:
+        self.selected = key
+        self.query_one(DetailPane).show(self, key, line)
+
+    # ------------------------------------------------------------------ events
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        data = event.node.data
+        if isinstance(data, tuple) and len(data) == 3 and data != self.selected:
+            self.show_object(data)  # type: ignore[arg-type]
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        data = event.node.data
+        if isinstance(data, tuple) and len(data) == 3:
+            self.query_one(YamlView).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id != "related" or not event.option.id:
+            return
+        key = tuple(event.option.id.split("|"))
+        self.go_to(key)  # type: ignore[arg-type]
+
+    def go_to(self, key: Key) -> None:
+        """Select an object, widening the view (kind, namespace, filter) if it is hidden."""
+        if key not in self._tree_nodes:
+            self.kind = None
+            self.filter_text = ""
+            if self.mapp.ns_filter and self.mapp.ns_filter != key[1]:
+                self.mapp.ns_filter = None
+                self.mapp.refresh_status()
+            self.selected = key
+            self.rebuild()
+            self.refresh_status()
+        else:
+            self._select(key)
+        self.query_one(Tree).focus()
+
+    def show_kind(self, kind: str | None, arg: str = "") -> None:
+        self.kind = kind
+        self.filter_text = arg.lstrip("/") if arg else ""
+        self.selected = None
+        self.rebuild()
+        self.refresh_status()
+        self.query_one(Tree).focus()
+
+    def apply_filter(self, text: str) -> None:
+        super().apply_filter(text)
+        self.rebuild()
+
+    def handle_back(self) -> bool:
+        focused = self.focused
+        if focused is not None and focused.id in ("detail-yaml", "related"):
+            self.query_one(Tree).focus()
+            return True
+        if super().handle_back():
+            return True
+        if self.kind is not None:
+            self.show_kind(None)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ actions
+
+    def action_related(self) -> None:
+        rel = self.query_one("#related", OptionList)
+        rel.focus()
+        if rel.option_count and rel.highlighted is None:
+            rel.highlighted = 0
+
+    def action_focus_yaml(self) -> None:
+        self.query_one(YamlView).focus()
+
+    def action_all_kinds(self) -> None:
+        self.show_kind(None)
+
+    def action_whatif(self) -> None:
+        if self.selected is None:
+            self.notify("select an object first", severity="warning")
+            return
+        self.mapp.open_whatif(self.selected)
+
+    def action_trace(self) -> None:
+        """From a workload: trace from it. From a host-bearing object: trace to it."""
+        key = self.selected
+        ws = self.mapp.workspace
+        if key is None or ws is None:
+            return
+        kind, ns, name = key
+        snap = ws.snapshot
+        if kind in ("Pod", "Deployment", "StatefulSet"):
+            from meshtui.translate.gateway import is_gateway_workload
+
+            wl = snap.find_workload(f"{ns}/{name}")
+            self.mapp.trace_from(f"{ns}/{name}", gateway=bool(wl and is_gateway_workload(snap, wl)))
+            return
+        if kind == "Gateway":
+            from meshtui.model.snapshot import labels_match
+
+            gw = snap.by_key[key]
+            for w in snap.workloads:
+                if gw.spec.selector and labels_match(gw.spec.selector, w.labels):
+                    self.mapp.trace_from(w.ref, gateway=True)
+                    return
+            self.notify("no workload runs this gateway (its selector matches no pod)", severity="warning")
+            return
+        url = url_for(snap, key)
+        if url:
+            self.mapp.trace_to(url)
+        else:
+            self.notify(f"nothing to trace for a {kind}", severity="warning")
+
+
+def url_for(snap, key: Key) -> str | None:
+    """A sensible first URL to trace towards an object."""
+    kind, ns, name = key
+    obj = snap.by_key.get(key)
+    if obj is None:
+        return None
+    if kind == "Service":
+        port = obj.spec.ports[0].port if obj.spec.ports else 80
+        host = name if ns == "default" else f"{name}.{ns}"
+        return f"http://{host}:{port}/"
+    if kind == "ServiceEntry":
+        host = obj.spec.hosts[0] if obj.spec.hosts else ""
+        port = obj.spec.ports[0].number if obj.spec.ports else 80
+        scheme = "https" if port == 443 else "http"
+        return f"{scheme}://{host.lstrip('*.')}:{port}/" if host else None
+    if kind == "VirtualService":
+        hosts = [h for h in obj.spec.hosts if h != "*"]
+        host = (hosts[0] if hosts else "example.com").lstrip("*.")
+        port = None
+        for rs in snap.registry:
+            if rs.hostname.split(".")[0] == host.split(".")[0] and rs.namespace == ns and rs.ports:
+                port = rs.ports[0].port
+                break
+        return f"http://{host}{':' + str(port) if port else ''}/"
+    if kind == "DestinationRule":
+        host = obj.spec.host
+        for rs in snap.registry:
+            if rs.hostname.startswith(host.split(".")[0] + ".") and rs.ports:
+                return f"http://{host}:{rs.ports[0].port}/"
+        return f"http://{host}/"
+    return None

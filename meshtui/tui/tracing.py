@@ -1,0 +1,132 @@
+"""Tracing for the TUI: the request form as data, and an engine that keeps each proxy's
+translated config so typing in the URL or a header only re-runs the (fast) simulation.
+
+Thread-safe: the app traces in worker threads. Two requests for the same proxy's config wait for
+one translation instead of both doing it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from meshtui.errors import MeshtuiError
+from meshtui.model.snapshot import MeshSnapshot, Workload
+from meshtui.simulate import Request, simulate
+from meshtui.simulate.trace import Trace
+from meshtui.translate import TranslateOptions, translate
+
+ANY_SOURCE = Workload("Pod", "default", "(any)", {})
+
+
+@dataclass(frozen=True)
+class TraceQuery:
+    source: str = ""  # "ns/workload"; "" = a sidecar in 'default' with no labels (as `meshtui trace`)
+    gateway: bool = False  # enter at the gateway named by `source`
+    method: str = "GET"
+    url: str = ""
+    headers: tuple[str, ...] = ()  # "Name: value"
+
+    def cli(self) -> str:
+        """The same request as a `meshtui trace` command line."""
+        parts = ["meshtui trace"]
+        if self.source:
+            parts.append(f"{'--gateway' if self.gateway else '--from'} {self.source}")
+        if self.method and self.method.upper() != "GET":
+            parts.append(f"-X {self.method.upper()}")
+        parts.extend(f"-H '{h}'" for h in self.headers)
+        parts.append(self.url or "URL")
+        return " ".join(parts)
+
+
+@dataclass
+class TraceResult:
+    query: TraceQuery
+    trace: Trace | None = None
+    error: str | None = None  # for people: what is wrong with the request, or the bug
+    seconds: float = 0.0
+    generation: int = 0
+    snapshot: MeshSnapshot | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.trace is not None
+
+
+def parse_headers(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """Well-formed 'Name: value' entries, and an error for the first malformed one."""
+    good: list[str] = []
+    for h in items:
+        h = h.strip()
+        if not h:
+            continue
+        name, sep, _ = h.partition(":")
+        if not sep or not name.strip() or " " in name.strip():
+            return tuple(good), f"header {h!r} is not of the form 'Name: value'"
+        good.append(h)
+    return tuple(good), None
+
+
+class TraceEngine:
+    """translate() results cached per (snapshot, proxy, type); simulate() per request."""
+
+    def __init__(self, max_configs: int = 16) -> None:
+        self._configs: OrderedDict[tuple, object] = OrderedDict()
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.max_configs = max_configs
+
+    def clear(self) -> None:
+        with self._guard:
+            self._configs.clear()
+            self._locks.clear()
+
+    def config_for(self, snapshot: MeshSnapshot, source: str, gateway: bool, options: TranslateOptions | None = None):
+        key = (id(snapshot), source, gateway)
+        with self._guard:
+            hit = self._configs.get(key)
+            if hit is not None and hit[0] is snapshot:  # type: ignore[index]
+                self._configs.move_to_end(key)
+                return hit[1]  # type: ignore[index]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                hit = self._configs.get(key)
+                if hit is not None and hit[0] is snapshot:  # type: ignore[index]
+                    return hit[1]  # type: ignore[index]
+            proxy: str | Workload = source or ANY_SOURCE
+            opts = options or TranslateOptions(proxy_type="router" if gateway else "sidecar")
+            cfg = translate(snapshot, proxy, opts)
+            with self._guard:
+                self._configs[key] = (snapshot, cfg)
+                self._configs.move_to_end(key)
+                while len(self._configs) > self.max_configs:
+                    old, _ = self._configs.popitem(last=False)
+                    self._locks.pop(old, None)
+            return cfg
+
+    def run(self, snapshot: MeshSnapshot, query: TraceQuery, generation: int = 0) -> TraceResult:
+        t0 = time.perf_counter()
+        res = TraceResult(query, generation=generation, snapshot=snapshot)
+        try:
+            if not query.url.strip():
+                res.error = "type a URL to trace, e.g. http://reviews:9080/reviews/1"
+                return res
+            if query.gateway and "/" not in query.source:
+                res.error = "a gateway is NAMESPACE/NAME, e.g. istio-system/istio-ingressgateway"
+                return res
+            headers, herr = parse_headers(query.headers)
+            if herr:
+                res.error = herr
+                return res
+            req = Request.parse(query.url.strip(), query.method.strip() or "GET", list(headers))
+            cfg = self.config_for(snapshot, query.source.strip(), query.gateway)
+            res.trace = simulate(cfg, req)
+        except MeshtuiError as exc:
+            res.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a tracer bug must not take the app down
+            res.error = f"internal error while tracing ({type(exc).__name__}: {exc}); this is a bug in meshtui"
+        finally:
+            res.seconds = time.perf_counter() - t0
+        return res
