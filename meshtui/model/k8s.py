@@ -33,7 +33,8 @@ class ServiceSpec(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class Service(Resource):
-    spec: ServiceSpec = fld(None)
+    # a Service written without a spec still reads as one with no ports and no selector
+    spec: ServiceSpec = fld(ServiceSpec())
 
 
 @dataclass(frozen=True, kw_only=True)
