@@ -12,7 +12,7 @@ from meshtui.xds.envoy_process import EnvoyError, find_envoy
 from oracle_echo import EchoPool
 from oracle_envoy import OracleEnvoy
 
-TALLY_KEYS = ("sent", "agreed", "not_bound", "duplicates")
+TALLY_KEYS = ("sent", "agreed", "not_bound", "duplicates", "weighted_routes", "weighted_requests", "validated")
 
 
 def _envoy_available() -> bool:
@@ -74,13 +74,20 @@ def pytest_testnodedown(node, error):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     t = config._oracle_tally
-    if not t.get("sent"):
+    if not (t.get("sent") or t.get("validated") or t.get("weighted_routes")):
         return
     tr = terminalreporter
     tr.write_sep("-", "Envoy oracle")
-    tr.write_line(f"{t['agreed']} of {t['sent']} generated requests agree between Envoy and simulate "
-                  f"({len(t['cases'])} cases; {t['duplicates']} proxies skipped as identical to one already run; "
-                  f"{t['not_bound']} requests left out because they take a listener the test cannot bind)")
+    if t.get("sent"):
+        cases = sum(1 for c in t["cases"].values() if c.get("sent"))
+        tr.write_line(f"{t['agreed']} of {t['sent']} generated requests agree between Envoy and simulate "
+                      f"({cases} cases; {t['duplicates']} proxies skipped as identical to one already run; "
+                      f"{t['not_bound']} requests left out because they take a listener the test cannot bind)")
+    if t.get("weighted_routes"):
+        tr.write_line(f"{t['weighted_routes']} weighted routes: Envoy's split of {t['weighted_requests']} requests "
+                      "lies within 3 standard deviations of simulate's probabilities")
+    if t.get("validated"):
+        tr.write_line(f"{t['validated']} static bootstraps from `meshtui envoy-bootstrap --static` pass `envoy --mode validate`")
     for case, c in sorted(t["cases"].items()):
         if c.get("sent"):
             tr.write_line(f"  {case}: {c.get('agreed', 0)}/{c['sent']}")
