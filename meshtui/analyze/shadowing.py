@@ -25,7 +25,8 @@ from meshtui.model.istio import HTTPMatchRequest, VirtualService
 from meshtui.model.protocol import is_http
 from meshtui.model.snapshot import exported_to
 
-BUDGET = 24  # simulations per (match, proxy): witnesses plus variations
+BUDGET = 64  # replays through the tracer per (match, proxy)
+EXAMINE_LIMIT = 3000  # candidate requests judged per (match, proxy), most of them locally
 _HTTP_SERVERS = {"HTTP", "HTTP2", "GRPC", "GRPC-WEB"}
 
 
@@ -75,46 +76,63 @@ class Prober:
             if not queue:
                 return res  # no witness could be built (an unusual regex): do not guess
             seen: set = set()
-            landed_here = False
-            while queue and res.tries < BUDGET:
+            known: list[tuple[HTTPMatchRequest | None, tuple[str, str, int]]] = []  # captors met so far
+            examined = 0
+            landed_here = abandoned = False
+            while queue:
                 req = queue.pop(0)
                 key = (req.method, req.path, req.query, tuple(sorted(req.headers.items())), req.port)
                 if key in seen:
                     continue
                 seen.add(key)
-                res.tries += 1
-                try:
-                    trace = self.tracer.run(config, req)
-                except Exception:  # noqa: BLE001 - a request the tracer refuses proves nothing
-                    return Search()
-                ref = trace.route_ref
-                if ref is None or ref.kind != "VirtualService" or trace.rule_index is None:
-                    break  # 404, passthrough, default route: this host is not routed by the VS here
-                same = (ref.namespace, ref.name) == (vs.namespace, vs.name)
-                if same and trace.rule_index == i:
-                    return Search("reached", set(), "", res.tries)
-                if same and trace.rule_index > i:
-                    return Search()  # the tracer disagrees with the witness: do not guess
-                if not same and not gateway:
-                    break  # another VirtualService owns this host for sidecars (IST0109's business)
+                examined += 1
+                if examined > EXAMINE_LIMIT:
+                    return Search()  # too many candidates to settle it: not proven
+                # a candidate an already-met earlier match accepts lands there or earlier: no replay needed
+                hit = next(((e, who) for e, who in known
+                            if (e is None or e.port is None or e.port == req.port) and satisfies(e, req)), None)
+                if hit is not None:
+                    captor = hit[0]
+                else:
+                    if res.tries >= BUDGET:
+                        return Search()  # ran out of replays with candidates left: not proven
+                    res.tries += 1
+                    try:
+                        trace = self.tracer.run(config, req)
+                    except Exception:  # noqa: BLE001 - a request the tracer refuses proves nothing
+                        return Search()
+                    ref = trace.route_ref
+                    if ref is None or ref.kind != "VirtualService" or trace.rule_index is None:
+                        abandoned = True  # 404, passthrough, default route: this host is not routed by the VS here
+                        break
+                    same = (ref.namespace, ref.name) == (vs.namespace, vs.name)
+                    if same and trace.rule_index == i:
+                        return Search("reached", set(), "", res.tries)
+                    if same and trace.rule_index > i:
+                        return Search()  # the tracer disagrees with the witness: do not guess
+                    if not same and not gateway:
+                        abandoned = True  # another VirtualService owns this host for sidecars (IST0109's business)
+                        break
+                    owner = vs if same else self.ctx.snap.get("VirtualService", ref.namespace, ref.name)
+                    captor = None
+                    if owner is not None and trace.rule_index < len(owner.spec.http):
+                        rule = owner.spec.http[trace.rule_index]
+                        if rule.match and trace.match_index is not None and trace.match_index < len(rule.match):
+                            captor = rule.match[trace.match_index]
+                    if not _config_time_implied(captor, m, only_ns):
+                        return Search("reached", set(), "", res.tries)  # a proxy without the captor reaches it
+                    who = (ref.namespace, ref.name, trace.rule_index)
+                    known.append((captor, who))
+                    res.captors.add(who)
+                    if not res.example:
+                        label = rule_label(owner.spec.http[trace.rule_index].name if owner else "", trace.rule_index)
+                        where = f"rule {label}" if same else f"VirtualService {ref.namespace}/{ref.name} rule {label}"
+                        res.example = f"{_describe(req)} → {where}"
                 landed_here = True
-                owner = vs if same else self.ctx.snap.get("VirtualService", ref.namespace, ref.name)
-                captor = None
-                if owner is not None and trace.rule_index < len(owner.spec.http):
-                    rule = owner.spec.http[trace.rule_index]
-                    if rule.match and trace.match_index is not None and trace.match_index < len(rule.match):
-                        captor = rule.match[trace.match_index]
-                if not _config_time_implied(captor, m, only_ns):
-                    return Search("reached", set(), "", res.tries)  # a proxy without the captor reaches it
-                res.captors.add((ref.namespace, ref.name, trace.rule_index))
-                if not res.example:
-                    label = rule_label(owner.spec.http[trace.rule_index].name if owner else "", trace.rule_index)
-                    where = f"rule {label}" if same else f"VirtualService {ref.namespace}/{ref.name} rule {label}"
-                    res.example = f"{_describe(req)} → {where}"
-                queue.extend(variants(m, req, captor, ports))
-            if landed_here:
-                if res.tries >= BUDGET and queue:
-                    return Search()  # ran out of budget with untried variations: not proven
+                for v in variants(m, req, captor, ports):
+                    if (v.method, v.path, v.query, tuple(sorted(v.headers.items())), v.port) not in seen:
+                        queue.append(v)
+            if landed_here and not queue and not abandoned:
                 res.verdict = "shadowed"
                 return res
         return Search()

@@ -16,101 +16,177 @@ METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 FILLER = "zz"  # appended to prefixes to make a value that is not the prefix itself
 
 # ---------------------------------------------------------------- regex samples
+#
+# A small enumerator over common RE2 syntax (literals, escapes, classes with ranges and negation,
+# groups with alternation, ?, *, +, {n,m}, anchors). It explores every choice point a little
+# (each alternation branch, both ends and the middle of each range, 0/1/2 repetitions) so the
+# samples spread over the pattern's language; RE2 then keeps only real matches.
+
+_PROBE_CHARS = "a/0Z.-_~z9A%"
+_ESC = {"d": "09", "w": "aZ0_", "s": " ", "D": "a/", "W": "-/", "S": "a/"}
+_MAX_ALTS = 64
 
 
-_CLASS = {"d": "1", "w": "a", "s": " ", "D": "a", "W": "-", "S": "a"}
+def _cls(body: str) -> list[str]:
+    neg = body.startswith("^")
+    if neg:
+        body = body[1:]
+    members: list[str] = []
+    ranges: list[tuple[str, str]] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            members.extend(_ESC.get(body[i + 1], body[i + 1]))
+            i += 2
+            continue
+        if i + 2 < len(body) and body[i + 1] == "-":
+            ranges.append((c, body[i + 2]))
+            i += 3
+            continue
+        members.append(c)
+        i += 1
+    if neg:
+        inside = set(members)
+        pool = [ch for ch in _PROBE_CHARS + "bcxy" if ch not in inside and not any(lo <= ch <= hi for lo, hi in ranges)]
+        return pool[:4] or ["#"]
+    out = list(dict.fromkeys(members))
+    for lo, hi in ranges:
+        mid = chr((ord(lo) + ord(hi)) // 2)
+        out.extend(x for x in (lo, hi, mid) if x not in out)
+    return out or [""]
 
 
-def _sample(pattern: str, longer: bool) -> str:
-    """One string the pattern probably matches: a small walk over common RE2 syntax (literals,
-    escapes, classes, groups with alternation, ?, *, +, {n}). Checked afterwards by RE2."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    atom = ""
+def _group_end(p: str, i: int) -> int:
+    depth, j = 1, i + 1
+    while j < len(p) and depth:
+        if p[j] == "\\":
+            j += 2
+            continue
+        if p[j] == "[":
+            k = p.find("]", j + 2)
+            j = (k + 1) if k > 0 else len(p)
+            continue
+        depth += {"(": 1, ")": -1}.get(p[j], 0)
+        j += 1
+    return j
+
+
+def _split_top(p: str) -> list[str]:
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            k = p.find("]", i + 2)
+            i = (k + 1) if k > 0 else len(p)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(p[start:i])
+            start = i + 1
+        i += 1
+    parts.append(p[start:])
+    return parts
+
+
+def _combine(items: list[list[str]]) -> list[str]:
+    """Strings from one choice per item: the plain one, each item varied alone, then products."""
+    base = [alts[0] for alts in items]
+    out = ["".join(base)]
+    for k, alts in enumerate(items):
+        for a in alts[1:]:
+            out.append("".join(base[:k] + [a] + base[k + 1:]))
+    total = 1
+    for alts in items:
+        total *= max(len(alts), 1)
+    if total <= _MAX_ALTS:
+        from itertools import product
+
+        out.extend("".join(combo) for combo in product(*items))
+    return list(dict.fromkeys(out))[:_MAX_ALTS]
+
+
+def _expand(p: str) -> list[str]:
+    branches = _split_top(p)
+    if len(branches) > 1:
+        out: list[str] = []
+        for b in branches:
+            out.extend(_expand(b))
+        return list(dict.fromkeys(out))[:_MAX_ALTS]
+    items: list[list[str]] = []
+    i, n = 0, len(p)
     while i < n:
-        c = pattern[i]
+        c = p[i]
         if c in "^$":
             i += 1
             continue
         if c == "\\" and i + 1 < n:
-            nxt = pattern[i + 1]
-            atom = _CLASS.get(nxt, nxt)
+            alts = list(_ESC.get(p[i + 1], p[i + 1]))
             i += 2
         elif c == "[":
-            j = pattern.find("]", i + 2 if i + 1 < n and pattern[i + 1] == "]" else i + 1)
-            body = pattern[i + 1: j if j > 0 else n]
-            if body.startswith("^"):
-                atom = "z" if "z" not in body else "#"
-            else:
-                atom = body[1:2] if body[:1] == "\\" else body[:1]
-                atom = _CLASS.get(atom, atom) if body[:1] == "\\" else atom
-            i = (j + 1) if j > 0 else n
+            k = p.find("]", i + 2 if i + 1 < n and p[i + 1] in "]^" else i + 1)
+            k = k if k > 0 else n
+            alts = _cls(p[i + 1: k])
+            i = k + 1
         elif c == "(":
-            depth, j = 1, i + 1
-            while j < n and depth:
-                if pattern[j] == "\\":
-                    j += 2
-                    continue
-                depth += {"(": 1, ")": -1}.get(pattern[j], 0)
-                j += 1
-            inner = pattern[i + 1: j - 1]
+            j = _group_end(p, i)
+            inner = p[i + 1: j - 1]
             if inner.startswith("?:"):
                 inner = inner[2:]
-            atom = _sample(_first_alternative(inner), longer)
+            elif inner.startswith("?"):
+                return []  # flags and other group syntax: no guess
+            alts = _expand(inner) or [""]
             i = j
         elif c == ".":
-            atom = "a"
+            alts = list("a/0Z.")
             i += 1
-        elif c == "|":
-            break  # top-level alternation: the first branch is enough
         else:
-            atom = c
+            alts = [c]
             i += 1
         # quantifier
-        if i < n and pattern[i] in "?*+{":
-            q = pattern[i]
+        if i < n and p[i] in "?*+{":
+            q = p[i]
+            lo, hi = 0, 2
             if q == "{":
-                j = pattern.find("}", i)
-                spec = pattern[i + 1: j] if j > 0 else "1"
-                low = spec.split(",")[0] or "0"
-                count = int(low) if low.isdigit() else 1
+                j = p.find("}", i)
+                spec = p[i + 1: j] if j > 0 else "1"
                 i = (j + 1) if j > 0 else n
-                out.append(atom * max(count, 1 if longer else count))
+                a, comma, b = spec.partition(",")
+                lo = int(a) if a.isdigit() else 0
+                hi = int(b) if b.isdigit() else (lo + 2 if comma else lo)
             else:
                 i += 1
-                if i < n and pattern[i] == "?":
-                    i += 1  # lazy
-                if q == "+":
-                    out.append(atom * (2 if longer else 1))
-                elif longer:
-                    out.append(atom)
-            continue
-        out.append(atom)
-    return "".join(out)
-
-
-def _first_alternative(inner: str) -> str:
-    depth = 0
-    i = 0
-    while i < len(inner):
-        ch = inner[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            return inner[:i]
-        i += 1
-    return inner
+                lo = {"?": 0, "*": 0, "+": 1}[q]
+                hi = {"?": 1, "*": 2, "+": 2}[q]
+            if i < n and p[i] == "?":
+                i += 1  # lazy
+            reps: list[str] = []
+            for count in sorted({lo, min(lo + 1, hi), hi}):
+                if count == 0:
+                    reps.append("")
+                else:
+                    reps.extend(a * count for a in alts)
+                    if count > 1 and len(alts) > 1:
+                        reps.append(alts[0] + alts[-1] * (count - 1))
+            alts = list(dict.fromkeys(reps))
+        items.append(alts)
+    return _combine(items)
 
 
 def regex_samples(pattern: str) -> list[str]:
-    """Strings that fully match `pattern` (RE2), from a few guesses; [] if none was found."""
+    """Strings that fully match `pattern` (RE2), spread over its language; [] if none was found."""
     out: list[str] = []
-    for guess in (_sample(pattern, False), _sample(pattern, True), pattern.strip("^$").replace("\\", "")):
+    try:
+        guesses = _expand(pattern) + [pattern.strip("^$").replace("\\", "")]
+    except (IndexError, ValueError):
+        guesses = []
+    for guess in guesses:
         try:
             if guess not in out and full_match(pattern, guess):
                 out.append(guess)
@@ -127,23 +203,23 @@ def values_for(sm: StringMatch | None, default: tuple[str, ...]) -> list[str]:
     if sm is None:
         return list(default)
     if sm.regex == "*" or sm.kind == "present":
-        return ["x", FILLER]
+        return ["x", FILLER, ""] + list(_PROBE_CHARS)
     if sm.exact is not None:
         return [sm.exact]
     if sm.prefix is not None:
-        return [sm.prefix, sm.prefix + FILLER]
+        return [sm.prefix, sm.prefix + FILLER] + [sm.prefix + c for c in _PROBE_CHARS]
     return regex_samples(sm.regex or "")
 
 
 def path_values(m: HTTPMatchRequest | None) -> list[str]:
     uri = m.uri if m is not None else None
     if uri is None or uri.kind == "present":
-        return ["/", "/" + FILLER, "/meshtui-probe/" + FILLER]
+        return ["/", "/" + FILLER, "/meshtui-probe/" + FILLER] + ["/" + c for c in _PROBE_CHARS if c != "/"]
     if uri.exact is not None:
         return [uri.exact]
     if uri.prefix is not None:
         p = uri.prefix
-        return [p, p + FILLER, p.rstrip("/") + "/" + FILLER]
+        return [p, p + FILLER, p.rstrip("/") + "/" + FILLER] + [p + c for c in _PROBE_CHARS]
     return [s for s in regex_samples(uri.regex or "") if s.startswith("/")] or regex_samples(uri.regex or "")
 
 
@@ -243,10 +319,12 @@ def variants(m: HTTPMatchRequest | None, req: Request, captor: HTTPMatchRequest 
         hs.pop(key, None)
         cands.append(with_(headers=hs))
         own = m.headers.get(name) if m is not None else None
-        for v in values_for(own, ("meshtui-" + FILLER,)) + ["meshtui-" + FILLER]:
+        fresh = ("meshtui-" + FILLER, "", *_PROBE_CHARS)
+        for v in values_for(own, fresh) + ["meshtui-" + FILLER]:
             cands.append(with_(headers={**req.headers, key: v}))
-    for name in captor.without_headers:
-        cands.append(with_(headers={**req.headers, name.lower(): "x"}))
+    for name, sm in captor.without_headers.items():
+        for v in values_for(sm, ("x",))[:4]:  # a value the captor's withoutHeaders refuses
+            cands.append(with_(headers={**req.headers, name.lower(): v}))
     for name, sm in captor.query_params.items():
         params = [p for p in req.query.split("&") if p and p.split("=", 1)[0] != name]
         cands.append(with_(query="&".join(params)))
