@@ -15,7 +15,7 @@ from meshtui.simulate.trace import Trace
 from meshtui.translate.config import ProxyConfig
 from oracle_envoy import Observation, OracleEnvoy
 from oracle_requests import Probe
-from oracle_rewire import PASSTHROUGH_POD
+from oracle_rewire import PASSTHROUGH_POD, ROUTE_HEADER
 
 DETAILS = {
     "no-route": "route_not_found",
@@ -27,7 +27,7 @@ DETAILS = {
 # Envoy's own response headers and the echo backend's, never part of a route's header operations
 _ENVOY_ADDED = {"x-forwarded-proto", "x-request-id", "x-envoy-expected-rq-timeout-ms", "x-envoy-attempt-count",
                 "x-envoy-decorator-operation", "x-forwarded-client-cert", "x-envoy-internal", "content-length",
-                "x-forwarded-for", "x-envoy-original-path", "x-forwarded-host", "x-envoy-original-host"}
+                "x-forwarded-for", "x-envoy-original-path", "x-forwarded-host", "x-envoy-original-host", ROUTE_HEADER}
 
 
 def _pod(e: dict) -> str:
@@ -98,6 +98,17 @@ def _check_response_headers(trace: Trace, obs: Observation) -> str | None:
 
 def compare(trace: Trace, obs: Observation | None, probe: Probe) -> str | None:
     """None when Envoy did what simulate predicted; otherwise the disagreement."""
+    why = _compare_outcome(trace, obs, probe)
+    if why is None and obs is not None and not probe.tcp:
+        b = obs.backend
+        got = (b["headers"].get(ROUTE_HEADER) if b is not None else obs.headers.get(ROUTE_HEADER)) or ""
+        got = "" if got == "-" else got
+        if got != (trace.route_name or ""):
+            return f"same outcome, but Envoy took route {got!r} and simulate route {trace.route_name!r}"
+    return why
+
+
+def _compare_outcome(trace: Trace, obs: Observation | None, probe: Probe) -> str | None:
     o = trace.outcome
     if obs is None:  # connection reset / closed without a response
         if o == "blackhole" and trace.status is None:

@@ -31,6 +31,7 @@ HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection
 FAULT_FILTER = "envoy.filters.http.fault"
 DETAILS_HEADER = "x-oracle-details"
 FLAGS_HEADER = "x-oracle-flags"
+ROUTE_HEADER = "x-oracle-route"
 PASSTHROUGH_POD = "original-destination"
 
 
@@ -92,6 +93,7 @@ def _local_reply_marks() -> dict[str, Any]:
     return {"mappers": [{"filter": always, "headers_to_add": [
         {"header": {"key": DETAILS_HEADER, "value": "%RESPONSE_CODE_DETAILS%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
         {"header": {"key": FLAGS_HEADER, "value": "%RESPONSE_FLAGS%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
+        {"header": {"key": ROUTE_HEADER, "value": "%ROUTE_NAME%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
     ]}]}
 
 
@@ -150,6 +152,10 @@ def rewire(boot: dict[str, Any], cfg: ProxyConfig, pool: EchoPool, bind_address:
     for hcm in _hcms(boot):
         hcm["local_reply_config"] = _local_reply_marks()
         rc = hcm.get("route_config", {})
+        # the route Envoy picked, as the upstream sees it (the route config's own headers go
+        # after the route's, so a route cannot overwrite it)
+        rc.setdefault("request_headers_to_add", []).append(
+            {"header": {"key": ROUTE_HEADER, "value": "%ROUTE_NAME%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"})
         for vh in rc.get("virtual_hosts", []):
             for r in vh.get("routes", []):
                 fault = r.get("typed_per_filter_config", {}).get(FAULT_FILTER)
