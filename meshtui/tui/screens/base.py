@@ -62,10 +62,18 @@ class MeshScreen(Screen):
 
     def on_mount(self) -> None:
         self.mapp.views.add(self)
+        # tables and tree labels carry resolved colours: redraw them in the new theme
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.refresh_status()
         if self.mapp.workspace is not None:
             self._seen_version = self.mapp.data_version
             self.on_data()
+
+    def _theme_changed(self, _theme) -> None:
+        if self.is_current and self.mapp.workspace is not None:
+            self.on_data()
+        else:
+            self._seen_version = -1
 
     def on_unmount(self) -> None:
         self.mapp.views.discard(self)
@@ -124,7 +132,7 @@ class MeshScreen(Screen):
         cl = self.query_one(CommandLine)
         cl.open(mode, initial if mode == ":" else (initial or self.filter_text))
 
-    def on_command_line_submitted(self, event: CommandLine.Submitted) -> None:
+    def on_command_line_entered(self, event: CommandLine.Entered) -> None:
         if event.mode == ":":
             self.mapp.run_command(event.text)
         else:

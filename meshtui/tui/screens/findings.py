@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher
+from meshtui.tui.widgets.trace_render import row
 
 LEVEL_STYLE = {"Error": ("✗ Error", "bold $error"), "Warning": ("⚠ Warning", "$warning"), "Info": ("· Info", "$accent")}
 
@@ -69,8 +70,8 @@ class FindingsScreen(MeshScreen):
             label, style = LEVEL_STYLE.get(m.level, (m.level, ""))
             k = f"f{n}"
             self.rows[k] = m
-            table.add_row(Content.styled(label, style), Content.styled(m.code, "bold"), m.resource or "-",
-                          Content.styled(_short_path(where), "$text-muted"), m.message, key=k)
+            table.add_row(*row(self.app, Content.styled(label, style), Content.styled(m.code, "bold"), m.resource or "-",
+                               Content.styled(_short_path(where), "$text-muted"), m.message), key=k)
         self._detail()
 
     def _selected(self):

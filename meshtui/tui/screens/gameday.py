@@ -20,14 +20,15 @@ from textual.widgets import DataTable, Static
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher
 from meshtui.tui.screens.dialogs import AddFaultScreen, ConfirmScreen, FaultPreset, ScopeScreen
+from meshtui.tui.widgets.trace_render import row, to_text
 
 NO_CONTROL_PLANE = (
-    "Game day needs meshtui's own xDS control plane, which pushes faults and Sidecar-scope edits\n"
-    "straight to Envoy proxies (and takes them back at their TTL, even if meshtui dies).\n\n"
-    "  meshtui demo        the bundled bookinfo mesh, real Envoys, and this view live\n"
-    "  meshtui serve -f …  a headless control plane for your own Envoys (then: meshtui fault add …)\n\n"
-    "These sources are files or a cluster: nothing here is connected to a proxy, so this view\n"
-    "shows no faults rather than made-up ones. Traces (2) and what-if (3) work on any source."
+    "Game day needs meshtui's own xDS control plane: it pushes faults and Sidecar-scope edits "
+    "straight to Envoy proxies, and takes them back at their TTL even if meshtui dies.\n\n"
+    "  meshtui demo         the bundled bookinfo mesh, real Envoys, and this view live\n"
+    "  meshtui serve -f …   a headless control plane for your own Envoys (then meshtui fault add)\n\n"
+    "These sources are files or a cluster, and no proxy is connected to them, so this view shows "
+    "no faults rather than made-up ones. Traces (2) and what-if (3) work on any source."
 )
 
 PUSH_MARK = {"acked": ("✓", "$success"), "pending": ("…", "$warning"), "rejected": ("✗", "$error")}
@@ -106,7 +107,7 @@ class GameDayScreen(MeshScreen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("add_fault", "edit_scope", "revert", "revert_all", "probe"):
             if self.mapp.demo is None:
-                return None  # shown disabled: needs meshtui demo
+                return False  # no control plane: the view says so, the keys are not offered
             if self.mapp.readonly and action != "probe":
                 return None
         return True
@@ -170,25 +171,26 @@ class GameDayScreen(MeshScreen):
             what = f"abort {f.get('abort_status')}" if f.get("abort_status") is not None else f"delay {f.get('delay_seconds')}s"
             if state != "active":
                 what += f" ({state})"
-            table.add_row(Content.styled(f.get("id", ""), "bold" if state == "active" else "$text-muted"),
+            table.add_row(*row(self.app, Content.styled(f.get("id", ""), "bold" if state == "active" else "$text-muted"),
                           f.get("targetText", ""), Content.styled(what, "$warning" if state == "active" else "$text-muted"),
                           f"{f.get('percent', 0):g}", expires_cell(f, now) if state == "active" else Content.styled(state, "$text-muted"),
                           push_cell(f.get("proxies") or {}) if state != "rejected" else Content.styled(f.get("detail", "rejected")[:60], "$error"),
-                          f.get("reason", ""), key=f.get("id"))
+                          f.get("reason", "")), key=f.get("id"))
         if not self.faults:
-            table.add_row(Content.styled("no faults", "$text-muted"), Content.styled("a adds one", "$text-muted"), "", "", "", "", "")
+            table.add_row(*row(self.app, Content.styled("no faults", "$text-muted"),
+                               Content.styled("a adds one" if not self.mapp.readonly else "read-only", "$text-muted"), "", "", "", "", ""))
         if keep is not None and table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
         st = self.query_one("#gd-scopes", DataTable)
         st.clear()
         for s in self.scopes:
             state = s.get("state", "active")
-            st.add_row(Content.styled(s.get("id", ""), "bold" if state == "active" else "$text-muted"),
+            st.add_row(*row(self.app, Content.styled(s.get("id", ""), "bold" if state == "active" else "$text-muted"),
                        s.get("namespace", "") + (" [" + ",".join(f"{k}={v}" for k, v in (s.get("workload_labels") or {}).items()) + "]"
                                                  if s.get("workload_labels") else ""),
                        ", ".join(s.get("egress_hosts") or []) or "(unchanged)", s.get("outbound_traffic_policy") or "(unchanged)",
                        expires_cell(s, now) if state == "active" else Content.styled(state, "$text-muted"),
-                       push_cell(s.get("proxies") or {}) if state != "rejected" else Content.styled(s.get("detail", "")[:60], "$error"),
+                       push_cell(s.get("proxies") or {}) if state != "rejected" else Content.styled(s.get("detail", "")[:60], "$error")),
                        key=s.get("id"))
         st.display = bool(self.scopes)
         self._head()
@@ -217,7 +219,7 @@ class GameDayScreen(MeshScreen):
             for f in self.faults:
                 if f.get("state") == "active" and f.get("id") in table.rows:
                     try:
-                        table.update_cell(f["id"], table.ordered_columns[4].key, expires_cell(f, now))
+                        table.update_cell(f["id"], table.ordered_columns[4].key, to_text(self.app, expires_cell(f, now)))
                     except Exception:  # noqa: BLE001 - the row went away meanwhile
                         pass
 
@@ -259,7 +261,12 @@ class GameDayScreen(MeshScreen):
         if snap is None:
             return
         if preset is None:
-            preset = preset_from_trace(self.mapp.last_trace)
+            res = self.mapp.last_trace
+            if res is None:
+                from meshtui.tui.screens.trace import default_query
+
+                res = self.mapp.engine.run(self.mapp.trace_snapshot, self.mapp.trace_query or default_query(snap))
+            preset = preset_from_trace(res)
         self.app.push_screen(AddFaultScreen(snap, preset), self._add_fault)
 
     def _add_fault(self, form: dict | None) -> None:
@@ -330,33 +337,15 @@ class GameDayScreen(MeshScreen):
         self.app.call_from_thread(self.reload)
 
     def action_probe(self) -> None:
-        item = self._selected()
-        q = self.mapp.trace_query
-        host, path, headers = "", "/", {}
-        if item and item.get("type") == "fault":
-            t = item.get("target") or {}
-            host = (t.get("host") or "").split(".")[0]
-            if not host and t.get("virtual_service"):
-                ns, _, name = t["virtual_service"].partition("/")
-                vs = self.mapp.workspace.snapshot.get("VirtualService", ns, name) if self.mapp.workspace else None
-                host = (vs.spec.hosts[0] if vs and vs.spec.hosts else name).split(".")[0]
-        if not host and q and q.url:
-            from meshtui.simulate import Request
-
-            try:
-                r = Request.parse(q.url, q.method, list(q.headers))
-                host, path, headers = r.host.split(".")[0], r.path_with_query, dict(r.headers)
-            except Exception:  # noqa: BLE001
-                host = ""
-        if not host:
-            self.notify("select a fault (or trace a request) to know where to send traffic", severity="warning")
+        snap = self.mapp.workspace.snapshot if self.mapp.workspace else None
+        target = probe_target(snap, self._selected(), self.mapp.trace_query, getattr(self.mapp.demo, "info", None))
+        if isinstance(target, str):
+            self.notify(target, severity="warning")
             return
-        if q and q.url and host in q.url:
-            headers = {h.split(":", 1)[0].strip(): h.split(":", 1)[1].strip() for h in q.headers if ":" in h}
-        self._probe(host, path, headers)
+        self._probe(*target)
 
     @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
-    def _probe(self, host: str, path: str, headers: dict, n: int = 20) -> None:
+    def _probe(self, host: str, path: str, headers: dict, port: int, via: str, n: int = 20) -> None:
         demo = self.mapp.demo
         self.app.call_from_thread(self.mapp.set_busy, "probe", f"sending {n} requests to {host}")
         counts: collections.Counter = collections.Counter()
@@ -365,7 +354,7 @@ class GameDayScreen(MeshScreen):
         errors = ""
         for _ in range(n):
             try:
-                status, body, secs = demo.request(host, path, headers=headers, timeout=5.0)
+                status, body, secs = demo.request(host, path, headers=headers, port=port, via=via, timeout=5.0)
             except Exception as exc:  # noqa: BLE001
                 errors = str(exc)
                 counts["error"] += 1
@@ -374,7 +363,9 @@ class GameDayScreen(MeshScreen):
             slowest = max(slowest, secs)
             if isinstance(body, dict):
                 who[f"{body.get('app', '?')} {body.get('version', '')}".strip()] += 1
-        lines = [Content.assemble((f" {n} × GET {host}{path}", "bold"))]
+        hdrs = " ".join(f"{k}: {v}" for k, v in headers.items())
+        lines = [Content.assemble((f" {n} × GET {host}:{port}{path}", "bold"), (f" {hdrs}" if hdrs else "", ""),
+                                  (f"\n via the {via} Envoy", "$text-muted"))]
         for status, c in sorted(counts.items(), key=lambda x: str(x[0])):
             style = "$success" if isinstance(status, int) and status < 400 else "$error"
             bar = "█" * max(1, round(c * 20 / n))
@@ -406,3 +397,63 @@ def preset_from_trace(res) -> FaultPreset:
         d = t.destinations[0]
         return FaultPreset(host=d.host, subset=d.subset or None)
     return FaultPreset()
+
+
+def probe_target(snap, item: dict | None, query, info) -> tuple[str, str, dict, int, str] | str:
+    """Where to send real requests to see a fault: (host, path, headers, port, via), or why not.
+    A fault on a gateway VirtualService is probed through the ingress gateway, with the path and
+    headers its rule matches; a host fault through the sidecar on the service's port."""
+    from meshtui.translate.hosts import resolve_gateway_name
+
+    if snap is None:
+        return "the mesh is not loaded yet"
+    gw_ports = sorted(int(p) for p in (getattr(info, "gateway_listeners", None) or {}))
+    if item and item.get("type") == "fault":
+        t = item.get("target") or {}
+        if t.get("virtual_service"):
+            ns, _, name = t["virtual_service"].partition("/")
+            vs = snap.get("VirtualService", ns, name)
+            if vs is None:
+                return f"VirtualService {ns}/{name} is not in the sources"
+            rules = vs.spec.http
+            rule = rules[t.get("rule") or 0] if rules and (t.get("rule") or 0) < len(rules) else None
+            path, headers = "/", {}
+            if rule is not None and rule.match:
+                m = rule.match[0]
+                if m.uri is not None and m.uri.kind in ("exact", "prefix") and m.uri.value:
+                    path = m.uri.value
+                headers = {k: v.value for k, v in m.headers.items() if v.kind == "exact" and v.value is not None}
+            gateways = [resolve_gateway_name(g, ns) for g in vs.spec.gateways]
+            on_gateway = bool(gateways) and "mesh" not in gateways
+            hosts = [h for h in vs.spec.hosts if not h.startswith("*")]
+            if on_gateway:
+                if not gw_ports:
+                    return "this VirtualService is bound to a gateway, and the demo runs no gateway Envoy"
+                return (hosts[0] if hosts else "bookinfo.example.com", path, headers, gw_ports[0], "gateway")
+            host = (hosts[0] if hosts else name).split(".")[0]
+            return (host, path, headers, _port_of(snap, host, ns), "sidecar")
+        host = (t.get("host") or "").split(".")
+        if host and host[0]:
+            ns = host[1] if len(host) > 1 else "default"
+            return (host[0], "/", {}, _port_of(snap, host[0], ns), "sidecar")
+    if query is not None and query.url:
+        from meshtui.simulate import Request
+
+        try:
+            r = Request.parse(query.url, query.method, list(query.headers))
+        except Exception as exc:  # noqa: BLE001
+            return f"the traced request cannot be sent: {exc}"
+        short = r.host.split(".")[0]
+        port = r.port or _port_of(snap, short, "default")
+        via = "gateway" if query.gateway else "sidecar"
+        if via == "gateway" and gw_ports:
+            port = gw_ports[0]
+        return (r.host if via == "gateway" else short, r.path_with_query, dict(r.headers), port, via)
+    return "select a fault (or trace a request) to know where to send traffic"
+
+
+def _port_of(snap, short: str, ns: str) -> int:
+    for rs in snap.registry:
+        if rs.name == short and rs.namespace == ns and rs.ports:
+            return rs.ports[0].port
+    return 9080

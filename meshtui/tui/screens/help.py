@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from meshtui.tui.commands import help_rows
 from meshtui.tui.config import config_path
+from meshtui.tui.widgets.trace_render import row
 
 
 def key_label(app, key: str) -> str:
@@ -40,7 +41,10 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-title", Static).update(Content.assemble(
             (" Keys in effect", "bold"), (f" — {title}" if title else "", "$text-muted")))
         table = self.query_one("#help-keys", DataTable)
-        table.add_columns("key", "does", "binding id (remap in config)")
+        wide = self.app.size.width >= 110
+        table.add_column("key", width=10)
+        table.add_column("does", width=44 if wide else 34)
+        table.add_column("binding id · aliases", width=30 if wide else 24)
         seen: set[str] = set()
         try:
             active = self.under.active_bindings
@@ -49,19 +53,22 @@ class HelpScreen(ModalScreen[None]):
         rows = []
         for key, ab in active.items():
             b = ab.binding
+            if not b.id and not b.show:
+                continue  # a widget's own cursor keys: not worth a line
             if b.id in seen and b.id:
                 continue
             if b.id:
                 seen.add(b.id)
             desc = b.description or b.action
             rows.append((key_label(app, key), desc + ("" if ab.enabled else " (disabled here)"), b.id or "-"))
-        rows.sort(key=lambda r: (r[2].split(".")[0] != "app", r[2]))
+        rows.sort(key=lambda r: (r[2].split(".")[0] != "app", r[2].split(".")[0], r[0]))
         for r in rows:
-            table.add_row(*r)
+            table.add_row(*row(app, *r))
         table.add_row("", "", "")
-        table.add_row(Content.styled("command", "bold"), Content.styled("aliases · what it does", "bold"), "")
+        table.add_row(*row(app, Content.styled("command", "bold"), Content.styled("what it does", "bold"),
+                           Content.styled("aliases", "bold")))
         for cmd, aliases, what in help_rows(getattr(app, "config", None).aliases if hasattr(app, "config") else None):
-            table.add_row(cmd, f"{aliases + ' · ' if aliases else ''}{what}", "")
+            table.add_row(*row(app, cmd, what, aliases))
         cfg = getattr(app, "config", None)
         path = cfg.path if cfg is not None and cfg.path else str(config_path())
         self.query_one("#help-foot", Static).update(Content.assemble(

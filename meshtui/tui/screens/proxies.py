@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher
+from meshtui.tui.widgets.trace_render import row
 
 TYPES = ("CDS", "EDS", "LDS", "RDS", "RTDS")
 
@@ -99,8 +100,8 @@ class ProxiesScreen(MeshScreen):
             if p.get("translateError"):
                 state = ("TRANSLATE ERROR", "bold $error")
             types = p.get("types") or {}
-            t.add_row(Content.styled(p["proxy"], "bold"), Content.styled(*state), *(type_cell(types.get(x)) for x in TYPES),
-                      Content.styled(nack_text(p) or p.get("translateError") or "", "$error"), key=p["proxy"])
+            t.add_row(*row(self.app, Content.styled(p["proxy"], "bold"), Content.styled(*state), *(type_cell(types.get(x)) for x in TYPES),
+                           Content.styled(nack_text(p) or p.get("translateError") or "", "$error")), key=p["proxy"])
         if keep is not None and t.row_count:
             t.move_cursor(row=min(keep, t.row_count - 1))
 
@@ -121,8 +122,8 @@ class ProxiesScreen(MeshScreen):
             if not match(f"{w.ref} {labels}"):
                 continue
             kind = "router" if is_gateway_workload(snap, w) else "sidecar"
-            table.add_row(Content.styled(w.ref, "bold"), w.kind + (" (no pods: synthesized)" if w.synthesized else ""),
-                          kind, Content.styled(labels, "$text-muted"), key=w.ref)
+            table.add_row(*row(self.app, Content.styled(w.ref, "bold"), w.kind + (" (no pods: synthesized)" if w.synthesized else ""),
+                               kind, Content.styled(labels, "$text-muted")), key=w.ref)
 
     def apply_filter(self, text: str) -> None:
         super().apply_filter(text)
@@ -217,7 +218,7 @@ class ProxyConfigScreen(MeshScreen):
                 continue
             chains = ", ".join(sorted({c.kind + (f"→{c.rds}" if c.rds else "") for c in ls.chains}))[:60]
             k = f"l{i}"
-            lt.add_row(ls.name, f"{ls.address}:{ls.port}", chains, ls.kind, key=k)
+            lt.add_row(*row(self.app, ls.name, f"{ls.address}:{ls.port}", chains, ls.kind), key=k)
             self.refs["listeners"][k] = ls.ref
         rt = self.query_one("#pc-routes", DataTable)
         rt.clear()
@@ -233,7 +234,7 @@ class ProxyConfigScreen(MeshScreen):
                     n += 1
                     k = f"r{n}"
                     domains = ", ".join(vh.domains[:3]) + (f" +{len(vh.domains) - 3}" if len(vh.domains) > 3 else "")
-                    rt.add_row(rc_name, vh.name, domains, m, action, vs, key=k)
+                    rt.add_row(*row(self.app, rc_name, vh.name, domains, m, action, vs), key=k)
                     self.refs["routes"][k] = r.ref or vh.ref
         ct = self.query_one("#pc-clusters", DataTable)
         ct.clear()
@@ -244,7 +245,7 @@ class ProxyConfigScreen(MeshScreen):
             eps = len(cfg.endpoints.get(name, ()))
             labels = ",".join(f"{k}={v}" for k, v in sorted(c.subset_labels.items())) or "-"
             k = f"c{i}"
-            ct.add_row(name, c.type, c.lb_policy, dr, labels, str(eps) if c.type == "EDS" else "-", key=k)
+            ct.add_row(*row(self.app, name, c.type, c.lb_policy, dr, labels, str(eps) if c.type == "EDS" else "-"), key=k)
             self.refs["clusters"][k] = c.destination_rule or (c.service.resource and _ref_of(c.service.resource) if c.service else None)
         et = self.query_one("#pc-endpoints", DataTable)
         et.clear()
@@ -255,7 +256,7 @@ class ProxyConfigScreen(MeshScreen):
                     continue
                 i += 1
                 k = f"e{i}"
-                et.add_row(f"{e.address}:{e.port}", cname, e.pod or "-", Content.styled(e.origin, "$text-muted"), key=k)
+                et.add_row(*row(self.app, f"{e.address}:{e.port}", cname, e.pod or "-", Content.styled(e.origin, "$text-muted")), key=k)
                 self.refs["endpoints"][k] = ("Pod", *e.pod.split("/", 1)) if e.pod and "/" in e.pod else None
         active = self.query_one("#pc-tabs", TabbedContent).active.removeprefix("pc-tab-") or "routes"
         self.query_one(f"#pc-{active}", DataTable).focus()
@@ -304,7 +305,7 @@ def route_action_text(r) -> str:
         return f"direct {r.direct_response.status}"
     if r.action is None:
         return "-"
-    parts = [f"{c.cluster.split('|')[2] or c.host.split('.')[0]}:{c.weight}" if len(r.action.clusters) > 1 else c.cluster
+    parts = [f"{c.subset or c.host.split('.')[0]}:{c.weight}" if len(r.action.clusters) > 1 else c.cluster
              for c in r.action.clusters]
     text = ", ".join(parts)
     if r.fault is not None:

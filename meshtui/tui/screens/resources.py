@@ -127,7 +127,6 @@ class ResourcesScreen(MeshScreen):
         if self.mapp.workspace is None:
             tree.root.add_leaf(rich_text(self.app, [(f"loading {self.mapp.source.label}…", "$warning")]))
         tree.focus()
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.rebuild())
 
     def status_extra(self) -> list[tuple[str, str]]:
         return [(f"showing {PLURAL.get(self.kind, self.kind)}", "$accent")] if self.kind else []

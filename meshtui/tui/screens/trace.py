@@ -158,13 +158,16 @@ class TraceScreen(MeshScreen):
                     yield Static(id="policy")
 
     def on_mount(self) -> None:
-        self.app.theme_changed_signal.subscribe(self, lambda _t: self.show_result(self.result) if self.result else None)
         table = self.query_one("#endpoints", DataTable)
         table.add_columns("destination", "endpoint", "pod", "note", "labels")
         super().on_mount()
         self.query_one("#url", Input).focus()
 
     # ------------------------------------------------------------------ data
+
+    def _theme_changed(self, _theme) -> None:
+        if self.result is not None:
+            self.show_result(self.result)
 
     def on_data(self) -> None:
         snap = self.mapp.trace_snapshot
@@ -284,8 +287,8 @@ class TraceScreen(MeshScreen):
         selected = next((i for i, s in enumerate(t.steps) if s.stage == "route" and s.verdict == "selected"), None)
         if selected is not None:
             steps.highlighted = selected
-        for row in tr.endpoint_rows(t):
-            table.add_row(*row)
+        for cells in tr.endpoint_rows(t):
+            table.add_row(*tr.row(self.app, *cells))
         body = tr.policy_details(t)
         body.append(Content(""))
         body.append(Content.styled("the same from a shell:", "$text-muted"))

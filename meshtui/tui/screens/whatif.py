@@ -85,7 +85,11 @@ class WhatIfScreen(MeshScreen):
             self._retrace()
 
     def _default_key(self) -> Key | None:
+        """The VirtualService the current request goes through (what one usually edits)."""
         res = self.mapp.last_trace
+        snap = self.mapp.trace_snapshot
+        if res is None and snap is not None:
+            res = self.mapp.engine.run(snap, self.mapp.trace_query or default_query(snap))
         t = getattr(res, "trace", None)
         if t is not None and t.virtual_service is not None:
             return ("VirtualService", t.virtual_service.namespace, t.virtual_service.name)
@@ -191,7 +195,7 @@ class WhatIfScreen(MeshScreen):
             box.update(Content.styled(" (no trace)" if res is None else f" {res.error}", "$text-muted"))
             return
         t = res.trace
-        box.update(Content("\n").join([tr.verdict(t), *tr.destination_lines(t, 12), *tr.fault_lines(t)]))
+        box.update(Content("\n").join(tr.verdict_compact(t, 10 if self.size.width < 120 else 20)))
 
     def _table(self) -> None:
         table = self.query_one("#wi-diff", DataTable)
@@ -216,9 +220,9 @@ class WhatIfScreen(MeshScreen):
                 else:
                     ia += 1
                     n = ia
-                c = Content.assemble((mark, style)).append(tr.step_content(n, step, with_ref=False))
+                c = Content.assemble((mark, style)).append(tr.step_line(n, step))
                 cells.append(c.truncate(half, ellipsis=True))
-            table.add_row(*cells)
+            table.add_row(*tr.row(self.app, *cells))
 
     def on_resize(self) -> None:
         if self._rows:

@@ -92,7 +92,7 @@ class CommandLine(Input):
 
     BINDINGS = [Binding("escape", "close", "Close", show=False, id="cmdline.close")]
 
-    class Submitted(Message):
+    class Entered(Message):
         def __init__(self, mode: str, text: str) -> None:
             super().__init__()
             self.mode = mode
@@ -105,6 +105,7 @@ class CommandLine(Input):
 
     def __init__(self, names: list[str]) -> None:
         super().__init__(id="cmdline", compact=True, suggester=SuggestFromList(names, case_sensitive=False))
+        self.can_focus = False  # only while open: a hidden input must never take the keys
         self.mode = ":"
         self._names = names
 
@@ -119,6 +120,7 @@ class CommandLine(Input):
                 prefix.update(mode)  # type: ignore[attr-defined]
         self.value = initial
         self.cursor_position = len(initial)
+        self.can_focus = True
         self.focus()
 
     @property
@@ -126,6 +128,7 @@ class CommandLine(Input):
         return self.parent is not None and self.parent.has_class("-open")
 
     def _hide(self) -> None:
+        self.can_focus = False
         if self.parent is not None:
             self.parent.remove_class("-open")
 
@@ -145,7 +148,7 @@ class CommandLine(Input):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self._hide()
-        self.post_message(self.Submitted(self.mode, self.value))
+        self.post_message(self.Entered(self.mode, self.value))
         if self.mode == ":":
             self.value = ""
         self.screen.focus_next()

@@ -146,12 +146,12 @@ def policy_details(t: Trace) -> list[Content]:
 
 
 def endpoint_rows(t: Trace) -> list[tuple[str, str, str, str, str]]:
-    """(destination, address:port, pod, ready, labels)."""
+    """(destination, address:port, pod, note, labels)."""
     rows = []
     for d in t.destinations:
         for e in d.endpoints:
             labels = ",".join(f"{k}={v}" for k, v in sorted((e.get("labels") or {}).items()))
-            ready = "ready" if e.get("ready", True) else "NOT READY"
+            ready = "synthesized from a Deployment" if e.get("synthesized") else ""
             rows.append((short_cluster(d.cluster), f"{e.get('address')}:{e.get('port')}", e.get("pod") or "-", ready, labels))
     return rows
 
@@ -200,3 +200,70 @@ def step_table(app, i: int, s: Step, with_ref: bool = True):
     grid.add_row(rich_text(app, [(str(i), "$text-muted")]), rich_text(app, [(mark, f"bold {style}")]),
                  rich_text(app, [(s.stage, "bold" if s.verdict in ("selected", "final") else "")]), detail)
     return grid
+
+
+def verdict_compact(t: Trace, bar_width: int = 10) -> list[Content]:
+    """The verdict in a narrow box (what-if's before/after): outcome, rule, destinations."""
+    style = outcome_style(t.outcome)
+    head = Content.assemble((f" {t.outcome.upper()} ", f"bold reverse {style}"),
+                            (f" {t.status}" if t.status is not None else "", f"bold {style}"))
+    if t.virtual_service is not None:
+        rule = t.route_name or (f"#{t.rule_index}" if t.rule_index is not None else "")
+        head = head.append(Content.styled(f" {t.virtual_service.name}{' ' + rule if rule else ''}", "$text-muted"))
+    lines = [head]
+    for d in t.destinations if t.outcome in ("routed", "fault-abort", "no-healthy-upstream", "cluster-not-found") else ():
+        filled = int(round(d.probability * bar_width))
+        ok = d.cluster_found and bool(d.endpoints)
+        host = d.host.split(".")[0]
+        lines.append(Content.assemble((f"{d.probability:5.0%} ", "bold"), ("█" * filled, "$success" if ok else "$error"),
+                                      ("░" * (bar_width - filled), "$text-muted"), (f" {host} {d.subset}".rstrip(), "")))
+    for f in fault_lines(t):
+        lines.append(f)
+    return lines
+
+
+def step_line(i: int, s: Step) -> Content:
+    """One step on one line, for the side-by-side what-if ladder."""
+    mark, style = MARK.get(s.verdict, ("?", ""))
+    return Content.assemble((f"{i:>2} ", "$text-muted"), (f"{mark} ", f"bold {style}"),
+                            (f"{s.stage[:12]:<12} ", "bold" if s.verdict in ("selected", "final") else ""),
+                            (s.detail, "$text-muted" if s.verdict == "skipped" else ""))
+
+
+def _resolve_style(variables: dict, style: str) -> str:
+    words = []
+    for w in str(style).split():
+        if w.startswith("$"):
+            value = variables.get(w[1:], "")
+            if value.startswith("#"):
+                words.append(value)
+        elif w in ("bold", "italic", "dim", "reverse", "underline", "strike"):
+            words.append(w)
+    return " ".join(words)
+
+
+def to_text(app, item):
+    """A table cell as Rich Text: DataTable reads plain strings as Rich markup (so `[` in a
+    label would vanish) and cannot measure Textual Content, so every cell goes through here."""
+    from rich.style import Style
+    from rich.text import Text
+
+    if isinstance(item, Text):
+        return item
+    if isinstance(item, Content):
+        variables = app.get_css_variables()
+        text = Text(item.plain, no_wrap=True, end="")
+        for span in item.spans:
+            if isinstance(span.style, str) and span.style:
+                resolved = _resolve_style(variables, span.style)
+                if resolved:
+                    try:
+                        text.stylize(Style.parse(resolved), span.start, span.end)
+                    except Exception:  # noqa: BLE001
+                        pass
+        return text
+    return Text("" if item is None else str(item), no_wrap=True, end="")
+
+
+def row(app, *items):
+    return [to_text(app, x) for x in items]
