@@ -100,41 +100,12 @@ class Context:
     def dr_export(self, dr: DestinationRule) -> tuple[str, ...]:
         return export_set(dr.spec.export_to, self.snap.mesh.default_export_to)
 
-    def tier(self, namespace: str, client_ns: str, hostname: str, private_only: bool = False) -> list[DestinationRule]:
-        exact, wild = self._dr_index
-        cands = [(dr, hostname) for dr in exact.get(namespace, {}).get(hostname, ())] if namespace in exact else []
-        cands += [(dr, h) for dr, h in wild.get(namespace, ()) if hosts.covers(h, hostname)]
-        found: list[tuple[DestinationRule, str]] = []
-        for dr, host in cands:
-            if dr.spec.workload_selector is not None:
-                continue  # applies only to selected workloads; never exported
-            export = self.dr_export(dr)
-            if private_only and not (set(export) <= {".", namespace}):
-                continue
-            if not exported_to(export, dr.namespace, client_ns):
-                continue
-            found.append((dr, host))
-        if not found:
-            return []
-        best = min((h for _, h in found), key=hosts.specificity)
-        return [dr for dr, h in found if h == best]
+    @cached_property
+    def dr_index(self):
+        """The translator's DestinationRule lookup, so analysis and traces agree on which rule applies."""
+        from meshtui.translate import dr_index
 
-    def destination_rules_for(self, client_ns: str, hostname: str, service_ns: str) -> tuple[list[DestinationRule], str]:
-        """Istio's namespace-tiered DR lookup (reference §2.1): the DRs that apply, merged within
-        the first tier that has any, and which tier that was ('client', 'service', 'root', '')."""
-        root = self.root_ns
-        first = self.tier(client_ns, client_ns, hostname, private_only=client_ns == root)
-        if first:
-            return first, "client"
-        if service_ns != client_ns:
-            second = self.tier(service_ns, client_ns, hostname)
-            if second:
-                return second, "service"
-        if root != service_ns:
-            third = self.tier(root, client_ns, hostname)
-            if third:
-                return third, "root"
-        return [], ""
+        return dr_index(self.snap)
 
     # ---------------------------------------------------------------- gateways and workloads
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from meshtui.analyze import hosts
 from meshtui.analyze.context import Context, viewers_of
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
@@ -127,20 +126,15 @@ def shadowed_by_wildcard(ctx: Context) -> Iterator[Message]:
         for svc in ctx.services(pattern, [client]):
             if svc.namespace == client:
                 continue
-            chosen, tier = ctx.destination_rules_for(client, svc.hostname, svc.namespace)
-            if tier != "client" or w not in chosen:
+            eff = ctx.dr_index.lookup(svc.hostname, svc.namespace, client)
+            if eff is None or eff.tier != "client-namespace" or w not in eff.rules:
                 continue
-            hidden = ctx.tier(svc.namespace, client, svc.hostname) or (
-                ctx.tier(ctx.root_ns, client, svc.hostname) if ctx.root_ns != svc.namespace else [])
-            for x in hidden:
-                x_host = ctx.fqdn(x.spec.host, x.namespace)
-                if hosts.specificity(x_host) >= hosts.specificity(pattern):
-                    continue  # not more specific: an intended namespace-wide override
+            for x in eff.shadowed:  # exact-host rules in the service's or the root namespace
                 key = (x.key, w.key)
                 if key in reported:
                     continue
                 reported.add(key)
-                lost = sorted({s.name for s in x.spec.subsets} - {s.name for d in chosen for s in d.spec.subsets})
+                lost = sorted({s.name for s in x.spec.subsets} - set(eff.subsets))
                 effect = (f"; routes from there to its subsets {', '.join(lost)} fail with 503 (no cluster)" if lost else "")
                 yield ctx.message("MT0107", x,
                                   f"For clients in namespace {client}, DestinationRule {w.ref} (host {w.spec.host}) is found "

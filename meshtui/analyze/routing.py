@@ -31,8 +31,8 @@ def subset_without_endpoints(ctx: Context) -> Iterator[Message]:
             svc = ctx.pick(cands, vs.namespace)
             if svc.resolution in _NO_SUBSETS or not svc.endpoints:
                 continue  # no endpoint information to judge (IST0173 covers a service without any)
-            drs, _ = ctx.destination_rules_for(vs.namespace, svc.hostname, svc.namespace)
-            subset = next((s for dr in drs for s in dr.spec.subsets if s.name == d.dest.subset), None)
+            eff = ctx.dr_index.lookup(svc.hostname, svc.namespace, vs.namespace)
+            subset = eff.subsets.get(d.dest.subset) if eff is not None else None
             if subset is None:
                 continue  # IST0101 (undefined) or MT0107 (hidden by a wildcard rule)
             if d.dest.port is not None and d.dest.port.number:

@@ -61,12 +61,21 @@ def _dest_host(ctx: Context, vs: VirtualService, d: RoutedDestination) -> Iterat
                               f"Referenced {reftype}:port not found: \"{written}:{n}\". {svc.hostname} exposes "
                               f"port{'s' if len(numbers) != 1 else ''} {', '.join(map(str, numbers))}, so requests routed here "
                               f"fail with 503 (no such cluster); use one of those ports.", d.dest.port)
-    elif len(svc.ports) > 1:
+    elif len(svc.ports) > 1 and not _port_pinned_by_match(vs, d, svc):
         listed = " ".join(str(p.port) for p in svc.ports)
         yield ctx.message("IST0112", vs,
                           f"This VirtualService routes to a service \"{written}\" that exposes multiple ports [{listed}]. "
                           f"Specifying a port in the destination is required to disambiguate: without one, Istio sends "
                           f"each request to the port it arrived on, which fails for requests on any other port.", d.dest)
+
+
+def _port_pinned_by_match(vs: VirtualService, d: RoutedDestination, svc) -> bool:
+    """A mesh rule whose every match names a port of the service only runs on that port, so the
+    port Istio infers (the listener's) is right; istioctl still asks for one, needlessly."""
+    if d.kind != "http" or not mesh_bound(vs) or any(g != "mesh" for g in vs.spec.gateways):
+        return False
+    matches = vs.spec.http[d.rule].match
+    return bool(matches) and all(m.port is not None and svc.port(m.port) is not None and not m.gateways for m in matches)
 
 
 @analyzer("virtualservice.DestinationHosts", ("IST0101", "IST0112"),

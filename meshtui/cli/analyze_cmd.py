@@ -52,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         suppressions = [Suppression.parse(s) for s in args.suppress]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.analyzer:
+        from fnmatch import fnmatchcase
+
+        names = [a.name for a in all_analyzers()]
+        unknown = [p for p in args.analyzer if not any(fnmatchcase(n, p) for n in names)]
+        if unknown:
+            raise UsageError(f"--analyzer {unknown[0]!r} matches no analyzer; `meshtui analyze -L` lists them")
     paths = list(args.filename) + list(args.paths)
     result, what = _load(args, paths)
     messages = analyze(result.snapshot, result.diagnostics, only=args.analyzer)

@@ -133,6 +133,7 @@ def test_suppression_annotation(capsys, tmp_path):
     ("--failure-threshold", "Fatal"),
     ("--output-threshold", "verbose"),
     ("-o", "table"),
+    ("--analyzer", "nope.*"),
 ])
 def test_usage_errors(capsys, args):
     code, out, err = run(capsys, "-f", str(SUBSET), *args)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import FIXTURES
 
 from meshtui.analyze import hosts
 from meshtui.analyze.rules import match_implies, static_dead, string_implies
@@ -98,48 +99,45 @@ def test_hosts():
     assert hosts.gateway_ref("gw.istio-system.svc.cluster.local", "ns") == "istio-system/gw"
 
 
-def test_destination_rule_tiers(analyze_files, tmp_path):
-    """Client namespace first, then the service's, then the root; the most specific host in a tier."""
-    from meshtui.analyze.context import Context
+def test_findings_agree_with_traces(tmp_path):
+    """What MT0107, MT0102 and MT0101 claim is what `meshtui trace` shows for the same request."""
+    from meshtui.analyze import analyze
+    from meshtui.simulate import Request, simulate
     from meshtui.sources.loader import load_sources
+    from meshtui.translate import TranslateOptions, translate
 
-    f = tmp_path / "drs.yaml"
-    f.write_text("""
-apiVersion: v1
-kind: Service
+    extra = tmp_path / "route.yaml"
+    extra.write_text("""
+apiVersion: networking.istio.io/v1
+kind: VirtualService
 metadata: {name: reviews, namespace: bookinfo}
-spec: {ports: [{name: http, port: 9080}]}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: exact, namespace: bookinfo}
-spec: {host: reviews}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: mesh, namespace: istio-system}
-spec: {host: "*.local"}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: ns-wide, namespace: frontend}
-spec: {host: "*.svc.cluster.local"}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: private, namespace: bookinfo}
-spec: {host: "*.cluster.local", exportTo: ["."]}
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{destination: {host: reviews, subset: v2}}]
 """)
-    ctx = Context(load_sources([str(f)]).snapshot)
-    host = "reviews.bookinfo.svc.cluster.local"
+    snap = load_sources([str(FIXTURES / "mt0107-dr-shadowed-by-wildcard.yaml"), str(extra)]).snapshot
+    assert [(m.code, m.resource) for m in analyze(snap)] == [("MT0107", "DestinationRule bookinfo/reviews")]
+    req = Request("GET", "http", "reviews.bookinfo.svc.cluster.local", 9080, "/", "", {})
 
-    def names(client):
-        drs, tier = ctx.destination_rules_for(client, host, "bookinfo")
-        return [d.name for d in drs], tier
+    def outcome(ns):
+        return simulate(translate(snap, "%s/%s" % (ns, "web" if ns == "frontend" else "reviews-v2"),
+                                  TranslateOptions(proxy_type="sidecar")), req).outcome
 
-    assert names("frontend") == (["ns-wide"], "client")
-    assert names("bookinfo") == (["exact"], "client")
-    assert names("other") == (["exact"], "service")
+    assert outcome("frontend") == "cluster-not-found"  # the subset is hidden from frontend's clients
+    assert outcome("bookinfo") == "routed"
+
+    snap = load_sources([str(FIXTURES / "mt0102-subset-without-endpoints.yaml")]).snapshot
+    cfg = translate(snap, __import__("meshtui.model.snapshot", fromlist=["Workload"]).Workload("Pod", "default", "c", {}),
+                    TranslateOptions(proxy_type="sidecar"))
+    trace = simulate(cfg, Request("GET", "http", "reviews.default.svc.cluster.local", 9080, "/", "", {}))
+    v2 = next(d for d in trace.destinations if d.subset == "v2")
+    assert v2.endpoints == [] and round(v2.probability, 2) == 0.2  # MT0102: 20% to a subset with no ready endpoint
+
+    snap = load_sources([str(FIXTURES / "mt0101-shadowed-rule.yaml")]).snapshot
+    cfg = translate(snap, "default/reviews", TranslateOptions(proxy_type="sidecar"))
+    shadowed = Request("GET", "http", "reviews.default.svc.cluster.local", 9080, "/api/v2/x", "", {"end-user": "jason"})
+    assert simulate(cfg, shadowed).route_name == "api"  # the request rule "v2-api" wants goes to "api"
 
 
 @pytest.mark.parametrize(("rule", "hit"), [
