@@ -311,6 +311,8 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
     if r.ref is not None and r.ref.kind == "VirtualService" and r.virtual_service and (r.ref.namespace, r.ref.name) != r.virtual_service:
         t.add("virtual-service", "info", f"the rule comes from delegate VirtualService {r.ref.namespace}/{r.ref.name}", r.ref)
     _header_result(t, r, req)
+    if r.action is None and _cors_preflight(t, r, req):  # the CORS filter runs before the router
+        return t
     if r.redirect is not None:
         rd = r.redirect
         scheme = rd.scheme or req.scheme
@@ -374,6 +376,8 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
                 t.add("outcome", "final", f"every request is aborted by the fault filter with {code} (FI)", f.ref)
                 _destinations(t, config, action.clusters, quiet=True)
                 return t
+    if _cors_preflight(t, r, req):  # after the fault filter, before the router (Istio's filter order)
+        return t
     if any(c.cluster == "PassthroughCluster" for c in action.clusters):
         t.outcome = "passthrough"
         t.add("cluster", "selected", "PassthroughCluster: ALLOW_ANY sends the request to its original destination, outside the mesh's routing policy")
@@ -421,6 +425,39 @@ def _redirect_host(host: str, request_scheme: str, new_scheme: str, new_port: in
     if new_scheme != request_scheme:
         drop = drop or (request_scheme == "https" and port == ":443") or (request_scheme == "http" and port == ":80")
     return host[:end] if drop else host
+
+
+def _cors_origin_allowed(cors: dict, origin: str) -> bool:
+    """Envoy's CorsFilter::isOriginAllowed: a matcher that also matches the literal "*" allows
+    every origin."""
+    for o in cors.get("allowOrigins", []):
+        m = StringMatcher(o["kind"], o["value"])
+        if _match_string(m, origin) or _match_string(m, "*"):
+            return True
+    return False
+
+
+def _cors_preflight(t: Trace, r: Route, req: Request) -> bool:
+    """Envoy's CORS filter answers a preflight itself (200, no upstream): an OPTIONS request with
+    an Origin and an Access-Control-Request-Method, from an allowed origin, or from any origin
+    when the policy does not forward unmatched preflights (unmatchedPreflights: IGNORE)."""
+    cors = r.cors
+    origin = req.headers.get("origin", "")
+    if not cors or not origin or req.method != "OPTIONS" or not req.headers.get("access-control-request-method"):
+        return False
+    allowed = _cors_origin_allowed(cors, origin)
+    if not allowed and cors.get("forwardNotMatchingPreflights", True):
+        t.add("cors", "info", f"CORS preflight from {origin!r}, an origin the policy does not allow: forwarded upstream", r.ref)
+        return False
+    t.outcome, t.status, t.body = "direct-response", 200, None
+    if allowed:
+        t.add("cors", "final", f"CORS preflight from allowed origin {origin!r}: the CORS filter answers 200 itself "
+              f"(allow-methods {cors.get('allowMethods', '')!r}); the request never reaches a cluster", r.ref)
+    else:
+        t.add("cors", "final", f"CORS preflight from {origin!r}, an origin the policy does not allow; unmatchedPreflights "
+              "IGNORE: the CORS filter answers 200 without CORS headers and does not forward it", r.ref)
+    t.add("outcome", "final", "direct response 200 from the CORS filter (preflight)", r.ref)
+    return True
 
 
 def _route_label(r: Route) -> str:
