@@ -101,9 +101,10 @@ def compare(trace: Trace, obs: Observation | None, probe: Probe) -> str | None:
     why = _compare_outcome(trace, obs, probe)
     if why is None and obs is not None and not probe.tcp:
         b = obs.backend
-        got = (b["headers"].get(ROUTE_HEADER) if b is not None else obs.headers.get(ROUTE_HEADER)) or ""
+        got = b["headers"].get(ROUTE_HEADER) if b is not None else obs.headers.get(ROUTE_HEADER)
         got = "" if got == "-" else got
-        if got != (trace.route_name or ""):
+        # absent: a response that is neither proxied nor a local reply (the CORS filter's own)
+        if got is not None and got != (trace.route_name or ""):
             return f"same outcome, but Envoy took route {got!r} and simulate route {trace.route_name!r}"
     return why
 
@@ -133,7 +134,10 @@ def _compare_outcome(trace: Trace, obs: Observation | None, probe: Probe) -> str
         body = obs.body.decode("utf-8", "replace")
         if body != (trace.body or ""):
             return f"direct response body {body!r}, predicted {trace.body!r}"
-        if obs.details != "direct_response":
+        if obs.backend is not None:
+            return f"predicted a direct response, Envoy forwarded it: {obs.short()}"
+        cors = any(st.stage == "cors" and st.verdict == "final" for st in trace.steps)
+        if not cors and obs.details != "direct_response":  # a CORS preflight answer is not a local reply
             return f"predicted a direct response, Envoy's details say {obs.details!r}"
         return _check_response_headers(trace, obs)
     want = DETAILS.get(o)

@@ -178,7 +178,11 @@ def breakers(m: RouteMatch, base: Spec) -> list[tuple[str, Spec]]:
             out.append((f"method {s.method}", s))
             continue
         if h.name == ":authority":
-            continue  # the authority also picks the vhost: varied through the domains instead
+            if base.authority and base.authority.upper() != base.authority:
+                s = base.copy()
+                s.authority = base.authority.upper()
+                out.append(("authority in upper case", s))
+            continue  # the authority also picks the vhost: otherwise varied through the domains
         if h.invert:
             v = _value_for(h.match)
             if v is not None:
@@ -268,6 +272,35 @@ def header_op_inputs(r: Route, base: Spec) -> list[tuple[str, Spec]]:
     return [("request already has the route's header operations' headers", s)]
 
 
+def cors_inputs(r: Route, base: Spec) -> list[tuple[str, Spec]]:
+    """Preflights (OPTIONS + Origin + Access-Control-Request-Method) from an allowed and from a
+    foreign origin, and a plain request with an Origin, for a route with a corsPolicy."""
+    if not r.cors:
+        return []
+    allowed: list[str] = []
+    for o in r.cors.get("allowOrigins", []):
+        if o["kind"] == "exact":
+            allowed.append(o["value"])
+        elif o["kind"] == "prefix":
+            allowed.append(o["value"] + "oracle.example.com")
+        elif o["kind"] == "regex":
+            v = example(o["value"])
+            if v:
+                allowed.append(v)
+    methods = [m.strip() for m in str(r.cors.get("allowMethods", "GET")).split(",") if m.strip()] or ["GET"]
+    out: list[tuple[str, Spec]] = []
+    for origin in [*allowed, "https://foreign.example.net"]:
+        for method in dict.fromkeys([methods[0], "DELETE"]):
+            s = base.copy()
+            s.method = "OPTIONS"
+            s.headers.update({"origin": origin, "access-control-request-method": method})
+            out.append((f"CORS preflight from {origin} for {method}", s))
+        s = base.copy()
+        s.headers["origin"] = origin
+        out.append((f"request with Origin {origin}", s))
+    return out
+
+
 def _pct_first(path: str) -> str | None:
     for i, c in enumerate(path):
         if c.isalnum():
@@ -342,7 +375,8 @@ def http_probes(listener: str, port: int, routes_vhosts: list[VirtualHost]) -> t
                 s = base.copy()
                 s.path = base.path.swapcase()
                 probes.append(_probe(listener, port, s, domains[i % len(domains)], f"{label}: satisfy, ignoring case"))
-            for k, (why, s) in enumerate(breakers(r.match, base) + encodings(r.match, base) + header_op_inputs(r, base)):
+            extra = breakers(r.match, base) + encodings(r.match, base) + header_op_inputs(r, base) + cors_inputs(r, base)
+            for k, (why, s) in enumerate(extra):
                 probes.append(_probe(listener, port, s, domains[(i + k) % len(domains)], f"{label}: {why}", method))
     for h in UNKNOWN_HOSTS:
         for authority in (h, f"{h}:{port}"):
