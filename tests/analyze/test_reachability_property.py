@@ -19,9 +19,9 @@ URIS = [None, {"prefix": "/"}, {"prefix": "/a"}, {"prefix": "/a/b"}, {"exact": "
 METHODS = [None, {"exact": "GET"}, {"exact": "POST"}, {"regex": "GET|PUT"}]
 WITHOUT = [None, None, {"exact": "1"}, {}]
 HEADERS = [None, {"exact": "1"}, {"exact": "2"}, {"prefix": "1"}, {"regex": "[12]"}, {}]
-PATHS = ["/", "/a", "/a/b", "/a/c", "/b", "/a/bz", "/a/b/c"]
+PATHS = ["/", "/a", "/a/b", "/a/c", "/b", "/a/bz", "/a/b/c", "/c", "/ab", "/a/1", "/A"]
 VERBS = ["GET", "POST", "PUT", "DELETE"]
-XS = [None, "1", "2", "12"]
+XS = [None, "1", "2", "12", "3", ""]  # one of each class the vocabulary can tell apart
 
 
 @st.composite
