@@ -311,7 +311,7 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
     if r.ref is not None and r.ref.kind == "VirtualService" and r.virtual_service and (r.ref.namespace, r.ref.name) != r.virtual_service:
         t.add("virtual-service", "info", f"the rule comes from delegate VirtualService {r.ref.namespace}/{r.ref.name}", r.ref)
     _header_result(t, r, req)
-    if r.action is None and _cors_preflight(t, r, req):  # the CORS filter runs before the router
+    if r.action is None and (_apply_fault(t, config, r) or _cors_preflight(t, r, req)):  # both filters run before the router
         return t
     if r.redirect is not None:
         rd = r.redirect
@@ -352,30 +352,8 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
     for m in action.mirrors:
         t.mirrors.append({"cluster": m.cluster, "host": m.host, "subset": m.subset or None, "percentage": m.percent})
         t.add("route", "info", f"mirrors {m.percent:g}% of requests to {m.cluster} (responses are ignored)", r.ref)
-    if r.fault is not None:
-        f = r.fault
-        fj: dict = {}
-        if f.delay_seconds is not None:
-            fj["delay"] = {"fixedDelay": f"{f.delay_seconds:g}s", "probability": round(f.delay_percent / 100, 6)}
-        if f.abort_http_status is not None or f.abort_grpc_status is not None:
-            fj["abort"] = {"httpStatus": f.abort_http_status, "grpcStatus": f.abort_grpc_status,
-                           "probability": round(f.abort_percent / 100, 6)}
-        if f.live_id:
-            fj["live"] = {"id": f.live_id, "runtimeKeys": [k for k in (f.delay_runtime_key, f.abort_runtime_key) if k]}
-        t.fault = fj or None
-        src = "live game-day fault " + f.live_id if f.live_id else "VirtualService fault"
-        if "delay" in fj:
-            t.add("fault", "info", f"{src}: delay {f.delay_seconds:g}s for {f.delay_percent:g}% of requests", f.ref)
-        if "abort" in fj:
-            code = f.abort_http_status if f.abort_http_status is not None else f"grpc {f.abort_grpc_status}"
-            t.add("fault", "info", f"{src}: abort with {code} for {f.abort_percent:g}% of requests", f.ref)
-            if f.abort_percent >= 100:
-                t.outcome = "fault-abort"
-                t.status = f.abort_http_status if f.abort_http_status is not None else 200
-                t.response_flags = "FI"
-                t.add("outcome", "final", f"every request is aborted by the fault filter with {code} (FI)", f.ref)
-                _destinations(t, config, action.clusters, quiet=True)
-                return t
+    if _apply_fault(t, config, r):
+        return t
     if _cors_preflight(t, r, req):  # after the fault filter, before the router (Istio's filter order)
         return t
     if any(c.cluster == "PassthroughCluster" for c in action.clusters):
@@ -425,6 +403,39 @@ def _redirect_host(host: str, request_scheme: str, new_scheme: str, new_port: in
     if new_scheme != request_scheme:
         drop = drop or (request_scheme == "https" and port == ":443") or (request_scheme == "http" and port == ":80")
     return host[:end] if drop else host
+
+
+def _apply_fault(t: Trace, config: ProxyConfig, r: Route) -> bool:
+    """The fault filter runs before the CORS filter and the router, so it also aborts a redirect
+    or a direct response (a live game-day fault may target any rule). True: every request is
+    aborted."""
+    if r.fault is None:
+        return False
+    f = r.fault
+    fj: dict = {}
+    if f.delay_seconds is not None:
+        fj["delay"] = {"fixedDelay": f"{f.delay_seconds:g}s", "probability": round(f.delay_percent / 100, 6)}
+    if f.abort_http_status is not None or f.abort_grpc_status is not None:
+        fj["abort"] = {"httpStatus": f.abort_http_status, "grpcStatus": f.abort_grpc_status,
+                       "probability": round(f.abort_percent / 100, 6)}
+    if f.live_id:
+        fj["live"] = {"id": f.live_id, "runtimeKeys": [k for k in (f.delay_runtime_key, f.abort_runtime_key) if k]}
+    t.fault = fj or None
+    src = "live game-day fault " + f.live_id if f.live_id else "VirtualService fault"
+    if "delay" in fj:
+        t.add("fault", "info", f"{src}: delay {f.delay_seconds:g}s for {f.delay_percent:g}% of requests", f.ref)
+    if "abort" in fj:
+        code = f.abort_http_status if f.abort_http_status is not None else f"grpc {f.abort_grpc_status}"
+        t.add("fault", "info", f"{src}: abort with {code} for {f.abort_percent:g}% of requests", f.ref)
+        if f.abort_percent >= 100:
+            t.outcome = "fault-abort"
+            t.status = f.abort_http_status if f.abort_http_status is not None else 200
+            t.response_flags = "FI"
+            t.add("outcome", "final", f"every request is aborted by the fault filter with {code} (FI)", f.ref)
+            if r.action is not None:
+                _destinations(t, config, r.action.clusters, quiet=True)
+            return True
+    return False
 
 
 def _cors_origin_allowed(cors: dict, origin: str) -> bool:
