@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from meshtui.edits.model import FaultEdit, FaultTarget
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.sources.loader import load_sources
 from meshtui.translate import translate
@@ -30,6 +31,7 @@ class Case:
     paths: tuple[str, ...]
     proxies: tuple[str, ...] = ()  # empty: every workload
     min_sent: int = 20  # a case that sends fewer requests than this tests too little
+    faults: tuple[FaultEdit, ...] = ()  # live game-day faults overlaid on the snapshot
 
     def available(self) -> bool:
         return all(Path(p).exists() for p in self.paths)
@@ -55,8 +57,21 @@ def cases() -> list[Case]:
         Case("fixture-multi-namespace", (str(REPO / "fixtures" / "multi-namespace"),), min_sent=100),
         Case("demo-mesh", (str(REPO / "meshtui" / "demo" / "mesh"),), min_sent=50),
         Case("oracle-corners", (str(HERE / "meshes" / "corners"),), min_sent=200),
+        Case("oracle-corners+live-faults", (str(HERE / "meshes" / "corners"),),
+             ("corners/client-0", "istio-system/corners-gateway-0"), min_sent=200, faults=LIVE_FAULTS),
     ]
     return out + _sample_cases()
+
+
+# game-day faults as `meshtui fault add` makes them: Envoy reads their percentages from a runtime
+# layer. A whole VS (redirects and direct responses included), one rule, a host+subset, a delay.
+LIVE_FAULTS = (
+    FaultEdit("oracle-vs", FaultTarget(virtual_service="corners/front"), 100.0, abort_status=451),
+    FaultEdit("oracle-rule", FaultTarget(virtual_service="corners/web", rule=3), 100.0, abort_status=503),
+    FaultEdit("oracle-host", FaultTarget(host="legacy.shop.svc.cluster.local"), 100.0, abort_status=500),
+    FaultEdit("oracle-subset", FaultTarget(host="api.corners.svc.cluster.local", subset="v3"), 100.0, delay_seconds=3.0),
+    FaultEdit("oracle-zero", FaultTarget(virtual_service="corners/store"), 0.0, abort_status=418),
+)
 
 
 @lru_cache(maxsize=8)
@@ -77,6 +92,8 @@ def fingerprint(cfg: ProxyConfig) -> str:
 def distinct_proxies(case: Case) -> tuple[list[tuple[str, ProxyConfig]], int]:
     """(name, config) for each distinct proxy of a case, and how many duplicates were dropped."""
     snap = load(case.paths)
+    if case.faults:
+        snap = replace(snap, live_faults=case.faults)
     names = list(case.proxies) or snap.workload_names()
     seen: set[str] = set()
     out = []

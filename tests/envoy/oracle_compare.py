@@ -37,12 +37,7 @@ def _pod(e: dict) -> str:
 def _check_routed(trace: Trace, obs: Observation, probe: Probe) -> str | None:
     b = obs.backend
     found = {d.cluster: d for d in trace.destinations if d.cluster_found}
-    fault = trace.fault or {}
-    abort = fault.get("abort") or {}
     if b is None:
-        if abort and 0 < abort.get("probability", 0) < 1 and obs.details == "fault_filter_abort":
-            code = abort.get("httpStatus")
-            return None if code is None or obs.status == code else f"fault abort status {obs.status}, predicted {code}"
         if any(not d.cluster_found for d in trace.destinations) and obs.status == 503 and obs.details == "cluster_not_found":
             return None  # a weighted share names a missing cluster
         return f"predicted routed to {sorted(found)}, Envoy answered {obs.short()}"
@@ -110,6 +105,10 @@ def compare(trace: Trace, obs: Observation | None, probe: Probe) -> str | None:
 
 
 def _compare_outcome(trace: Trace, obs: Observation | None, probe: Probe) -> str | None:
+    abort = (trace.fault or {}).get("abort") or {}
+    if obs is not None and obs.details == "fault_filter_abort" and 0 < abort.get("probability", 0) < 1:
+        code = abort.get("httpStatus")  # a partial abort: this request was one of the aborted share
+        return None if code is None or obs.status == code else f"fault abort status {obs.status}, predicted {code}"
     o = trace.outcome
     if obs is None:  # connection reset / closed without a response
         if o == "blackhole" and trace.status is None:
