@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURES, ROOT
+from analyze_helpers import FIXTURES, ROOT
 
 from meshtui.cli import main
 

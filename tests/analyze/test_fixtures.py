@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES, ROOT, expectations, keys
+from analyze_helpers import FIXTURES, ROOT, expectations, keys
 
 from meshtui.analyze import CODES
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from conftest import FIXTURES, SAMPLES
+from analyze_helpers import FIXTURES, SAMPLES
 
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="Istio samples not present")
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES
+from analyze_helpers import FIXTURES
 
 from meshtui.analyze import hosts
 from meshtui.analyze.rules import match_implies, static_dead, string_implies

@@ -1,0 +1,28 @@
+"""Helpers for the analyzer tests (a uniquely named module: several conftest.py exist)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures" / "analyze"
+SAMPLES = Path("/work/shared/samples/istio")
+
+
+def expectations(path: Path) -> Counter:
+    """The `# expect: CODE Kind ns/name` lines at the top of a fixture, as a multiset."""
+    out: Counter = Counter()
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        if line.startswith("# expect:"):
+            what = line.split(":", 1)[1].strip()
+            if what != "nothing":
+                code, kind, ref = what.split()
+                out[(code, f"{kind} {ref}")] += 1
+    return out
+
+
+def keys(messages) -> Counter:
+    return Counter((m.code, m.resource) for m in messages)
