@@ -41,3 +41,10 @@ def test_messages_point_at_the_field(analyze_files):
     lines = path.read_text().splitlines()
     assert m.path == "spec.http[0].route[1].destination"
     assert "subset: v9" in lines[m.line - 1]
+
+
+def test_project_multi_namespace_fixture(analyze_files):
+    """fixtures/multi-namespace holds one intended problem: a wildcard DestinationRule in frontend
+    that hides backend's orders rule from frontend's clients (fixtures/README.md)."""
+    messages = analyze_files(ROOT / "fixtures" / "multi-namespace")
+    assert [(m.code, m.resource) for m in messages if m.level != "Info"] == [("MT0107", "DestinationRule backend/orders")]
