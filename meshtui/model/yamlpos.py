@@ -15,9 +15,39 @@ from typing import Any
 import yaml
 
 try:  # the C parser; the pure-Python one is a slow but correct fallback
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader with the same tag resolution, made cheaper: the composer calls resolve()
+    for every node and descend/ascend_resolver() around each one; PyYAML's versions rebuild the
+    candidate list each time and check for path resolvers that the safe loader never has."""
+
+    _candidates = {first: tuple(rs) + tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
+                   for first, rs in _BaseLoader.yaml_implicit_resolvers.items() if first is not None}
+    _wildcards = tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self._candidates.get(value[:1], self._wildcards):
+                    if regexp.match(value):
+                        return tag
+            return self.DEFAULT_SCALAR_TAG
+        if kind is yaml.SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        return self.DEFAULT_MAPPING_TAG
+
+    def descend_resolver(self, current_node, current_index):
+        return None
+
+    def ascend_resolver(self):
+        return None
+
+
+assert not _BaseLoader.yaml_path_resolvers  # what makes the shortcuts above exact
 
 
 class PosDict(dict):
@@ -55,6 +85,8 @@ _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _BINARY = "tag:yaml.org,2002:binary"
+
+_ScalarNode = yaml.ScalarNode
 
 _BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
@@ -165,6 +197,8 @@ class _Builder:
         self.expanded += 1
         self.unique += 1
         mark = node.start_mark
+        # Most nodes are scalars: they are converted inline (no call to build) and counted in bulk.
+        scalars = 0
         if isinstance(node, yaml.SequenceNode):
             out = PosList()
             out.line = mark.line + 1
@@ -172,7 +206,11 @@ class _Builder:
             pos = []
             append, pappend, build = out.append, pos.append, self.build
             for item in node.value:
-                append(build(item, depth + 1))
+                if item.__class__ is _ScalarNode:
+                    scalars += 1
+                    append(item.value if item.tag == _STR else _scalar(item))
+                else:
+                    append(build(item, depth + 1))
                 m = item.start_mark
                 pappend((m.line + 1, m.column + 1))
             out.pos = pos
@@ -182,9 +220,14 @@ class _Builder:
             out.column = mark.column + 1
             pos: dict[Any, tuple[int, int]] = {}
             key_pos: dict[Any, tuple[int, int]] = {}
+            build = self.build
             for knode, vnode in node.value:
-                if knode.tag == _MERGE:  # `<<: *anchor` (Helm output sometimes has it)
-                    merged = self.build(vnode, depth + 1)
+                ktag = knode.tag
+                if ktag == _STR and knode.__class__ is _ScalarNode:
+                    scalars += 1
+                    k = knode.value
+                elif ktag == _MERGE:  # `<<: *anchor` (Helm output sometimes has it)
+                    merged = build(vnode, depth + 1)
                     for src in merged if isinstance(merged, list) else [merged]:
                         if isinstance(src, dict):
                             src_pos = getattr(src, "pos", {})
@@ -193,24 +236,28 @@ class _Builder:
                                     out[k] = v
                                     pos[k] = src_pos.get(k, (vnode.start_mark.line + 1, 1))
                     continue
-                k = self.build(knode, depth + 1)
-                if isinstance(k, (dict, list)):
-                    raise YamlSyntaxError(knode.start_mark.line + 1, knode.start_mark.column + 1,
-                                          "a mapping key must be a scalar")
+                else:
+                    k = build(knode, depth + 1)
+                    if isinstance(k, (dict, list)):
+                        raise YamlSyntaxError(knode.start_mark.line + 1, knode.start_mark.column + 1,
+                                              "a mapping key must be a scalar")
+                km = knode.start_mark
                 if k in key_pos:  # YAML keeps the last one silently; kubectl would refuse the file
-                    m = knode.start_mark
-                    first = key_pos[k][0]
-                    self.warnings.append((m.line + 1, m.column + 1,
-                                          f"duplicate key {k!r} (first on line {first}): the later value is used"))
-                out[k] = self.build(vnode, depth + 1)
+                    self.warnings.append((km.line + 1, km.column + 1,
+                                          f"duplicate key {k!r} (first on line {key_pos[k][0]}): the later value is used"))
+                if vnode.__class__ is _ScalarNode:
+                    scalars += 1
+                    out[k] = vnode.value if vnode.tag == _STR else _scalar(vnode)
+                else:
+                    out[k] = build(vnode, depth + 1)
                 m = vnode.start_mark
                 pos[k] = (m.line + 1, m.column + 1)
-                m = knode.start_mark
-                key_pos[k] = (m.line + 1, m.column + 1)
+                key_pos[k] = (km.line + 1, km.column + 1)
             out.pos = pos
             out.key_pos = key_pos
         else:
             raise YamlSyntaxError(mark.line + 1, None, f"unsupported YAML node {type(node).__name__}")
+        self.expanded += scalars
         memo[key] = out
         self.sizes[key] = self.expanded - before
         return out
@@ -221,7 +268,7 @@ def _construct(node: yaml.Node, depth: int = 0) -> Any:
 
 
 def _line_of(text: str, offset: int) -> tuple[int, int]:
-    if _Loader.__name__.startswith("C"):  # libyaml reports a UTF-8 byte offset, not a character index
+    if _BaseLoader.__name__.startswith("C"):  # libyaml reports a UTF-8 byte offset, not a character index
         offset = len(text.encode("utf-8")[:offset].decode("utf-8", errors="ignore"))
     start = text.rfind("\n", 0, offset) + 1
     return text.count("\n", 0, offset) + 1, offset - start + 1
