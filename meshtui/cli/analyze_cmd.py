@@ -8,13 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from meshtui.analyze import CODES, LEVELS, Message, Suppression, all_analyzers, analyze, at_or_above, parse_level
 from meshtui.analyze.codes import level_rank
 from meshtui.analyze.suppress import apply as apply_suppressions
 from meshtui.cli.common import add_source_flags, use_color
-from meshtui.errors import EXIT_ANALYZE_FAILED, EXIT_OK, InputError, UsageError
+from meshtui.errors import EXIT_ANALYZE_FAILED, EXIT_OK, UsageError
 
 NAME = "analyze"
 HELP = ("find configuration problems: istioctl-compatible IST codes and meshtui's own MT codes "
@@ -86,41 +85,14 @@ def _load(args: argparse.Namespace, paths: list[str]):
     return result, f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
 
 
-def _file_docs(paths: list[str]):
-    from meshtui.sources.loader import expand_paths, read_docs
-
-    docs = []
-    for f in expand_paths(paths):
-        if f == "-":
-            docs.extend(read_docs("<stdin>", sys.stdin.read()))
-            continue
-        try:
-            raw = Path(f).read_bytes()
-        except OSError as exc:
-            raise InputError(f, None, f"cannot be read: {exc.strerror}") from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(f, raw[: exc.start].count(b"\n") + 1, "is not UTF-8 text (a binary file?)") from None
-        docs.extend(read_docs(f, text))
-    return docs
-
-
 def _load_cluster(args: argparse.Namespace, paths: list[str], namespace: str):
     try:
-        from meshtui.sources import cluster
+        from meshtui.sources.cluster import load_cluster_snapshot
     except ImportError:
         raise UsageError("cluster mode is not available in this build; analyse files with -f PATH") from None
-    overlays = _file_docs(paths) if paths else []
-    namespaces = None if args.all_namespaces or not args.namespace else args.namespace
-    src = cluster.open_cluster(args.kubeconfig, args.context, namespaces, args.request_timeout,
-                               progress=cluster.stderr_progress())
-    try:
-        result = src.load(overlays=overlays, default_namespace=namespace)
-    finally:
-        src.close()
-    where = f"cluster context '{src.context_name}'"
-    if overlays:
+    result = load_cluster_snapshot(args, paths)
+    where = f"cluster context '{result.files[0].removeprefix('cluster:')}'" if result.files else "the cluster"
+    if paths:
         where += f" with {len(paths)} file argument{'s' if len(paths) != 1 else ''} layered over it"
     return result, where
 
