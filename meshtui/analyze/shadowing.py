@@ -181,6 +181,14 @@ class Prober:
         return out[:2], ports
 
 
+def _config(build):
+    """A probe's proxy config, or None if the translator cannot build it (then nothing is claimed)."""
+    try:
+        return build()
+    except Exception:  # noqa: BLE001 - a config the translator refuses is reported by other checks
+        return None
+
+
 def _gateway_rivals(ctx: Context, vs: VirtualService, gw_ref: str) -> bool:
     """Does another VirtualService bind this gateway for an overlapping host? (The gateway then
     merges its routes with this one's, and only the tracer can tell the order.)"""
@@ -259,7 +267,10 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
                         if _escapes_locally(vs, i, m, targets, ns):
                             verdicts.append(Search("reached"))
                             continue
-                        config = tracer.sidecar(ns, dict(m.source_labels) if m is not None else {})
+                        config = _config(lambda: tracer.sidecar(ns, dict(m.source_labels) if m is not None else {}))
+                        if config is None:
+                            verdicts.append(Search())
+                            continue
                         verdicts.append(prober.search(vs, i, m, config, targets, ports, False, only_ns))
                     else:
                         gw = ctx.gateways.get(g)
@@ -277,7 +288,10 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
                         if not targets:
                             verdicts.append(Search())
                             continue
-                        config = tracer.router(workloads[0])
+                        config = _config(lambda: tracer.router(workloads[0]))
+                        if config is None:
+                            verdicts.append(Search())
+                            continue
                         verdicts.append(prober.search(vs, i, m, config, targets, ports, True, only_ns))
                     if verdicts[-1].verdict != "shadowed":
                         break
