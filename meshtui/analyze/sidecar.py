@@ -115,8 +115,36 @@ class _VsIndex:
         return out
 
 
+def _tracer_sees_vs(ctx: Context, sc: Sidecar, cns: str, rs: RegistryService, vs: VirtualService) -> bool:
+    """Confirm with the translator: does a proxy this Sidecar shapes route `rs` by `vs` after all?
+    (Only HTTP ports have a virtual host to look at; otherwise the scope rules above decide.)"""
+    from meshtui.analyze.shadowing import _config
+    from meshtui.analyze.tracing import default_tracer
+    from meshtui.model.protocol import is_http
+
+    if ctx.tracer is None:
+        ctx.tracer = default_tracer(ctx.snap)
+    if ctx.tracer is None:
+        return False
+    sel = _selector(sc)
+    picked = ctx.selected_workloads(sel, cns) if sel else []
+    labels = dict(picked[0].labels) if picked else dict(sel)
+    cfg = _config(lambda: ctx.tracer.sidecar(cns, labels))
+    if cfg is None:
+        return False
+    for p in rs.ports:
+        rc = cfg.route_configs.get(str(p.port)) if is_http(p.protocol) else None
+        if rc is None:
+            continue
+        vh, _ = rc.select(rs.hostname)
+        ref = vh.ref if vh is not None else None
+        return ref is not None and (ref.namespace, ref.name) == (vs.namespace, vs.name)
+    return False
+
+
 @analyzer("sidecar.ScopeHidesVirtualService", ("MT0103",),
-          "Finds Sidecars whose egress imports a service but not the VirtualService that routes it")
+          "Finds Sidecars whose egress imports a service but not the VirtualService that routes it "
+          "(confirmed on the translated proxy)", uses_tracer=True)
 def scope_hides_virtual_service(ctx: Context) -> Iterator[Message]:
     default_export = ctx.snap.mesh.default_export_to
     mesh_vs = [vs for vs in ctx.snap.virtual_services if vs.spec.hosts and mesh_bound(vs)]
@@ -137,6 +165,8 @@ def scope_hides_virtual_service(ctx: Context) -> Iterator[Message]:
                 if not visible or any(_imports_vs(ctx, entries, vs) for vs in visible):
                     continue
                 vs = visible[0]
+                if _tracer_sees_vs(ctx, sc, cns, rs, vs):
+                    continue
                 where = "proxies in namespace " + cns + (f" selected by {selector_text(_selector(sc))}" if _selector(sc) else "")
                 yield ctx.message("MT0103", sc,
                                   f"This Sidecar imports service {rs.hostname} but not VirtualService {vs.ref}, which routes "
