@@ -48,6 +48,15 @@ def _sample_cases() -> list[Case]:
         out.append(Case(f"sample-{f.stem}", (kube, str(f)), pp))
         if f.stem.startswith("virtual-service-"):
             out.append(Case(f"sample-{f.stem}+dr-all", (kube, dr_all, str(f)), pp))
+    # other samples, with the bookinfo fixture's ingress gateway workload for their Gateways
+    root = SAMPLES.parent
+    gw = str(REPO / "fixtures" / "bookinfo" / "ingressgateway.yaml")
+    for cid, files in (("sample-helloworld", ("helloworld/helloworld.yaml", "helloworld/helloworld-gateway.yaml")),
+                       ("sample-httpbin", ("httpbin/httpbin.yaml", "httpbin/httpbin-gateway.yaml")),
+                       ("sample-websockets", ("websockets/app.yaml", "websockets/route.yaml")),
+                       ("sample-external", ("curl/curl.yaml", "external/aptget.yaml", "external/github.yaml",
+                                            "external/pypi.yaml"))):
+        out.append(Case(cid, (*(str(root / f) for f in files), gw)))
     return out
 
 

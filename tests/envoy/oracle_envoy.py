@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import socket
 import time
@@ -107,7 +108,8 @@ class OracleEnvoy:
     def __init__(self, cfg: ProxyConfig, pool: EchoPool, workdir: Path, name: str = "oracle"):
         self.cfg = cfg
         ports = sorted({ls.port for ls in cfg.listeners if ls.kind != "virtual"})
-        self.bind_address = pick_bind_address([p for p in ports if p >= 1024])
+        root = os.geteuid() == 0  # below 1024 only root can bind (rewire moves those ports otherwise)
+        self.bind_address = pick_bind_address([p for p in ports if root or p >= 1024])
         boot = static_bootstrap(cfg, "127.0.0.1", 0, self.bind_address)
         self.rewired: Rewired = rewire(boot, cfg, pool, self.bind_address)
         assert_loopback(self.rewired.bootstrap)

@@ -16,7 +16,7 @@ from meshtui.simulate.request import Request
 from meshtui.translate.config import HeaderMatcher, ProxyConfig, Route, RouteMatch, StringMatcher, VirtualHost
 from oracle_regex import example
 
-UNKNOWN_HOSTS = ("oracle-unknown.example.org", "10.255.255.254")
+UNKNOWN_HOSTS = ("oracle-unknown.example.org", "10.255.255.254", "[fd00::1]")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
@@ -332,7 +332,7 @@ def domain_variants(vh: VirtualHost, port: int) -> list[str]:
     out: list[str] = []
     for i, n in enumerate(names):
         out.append(n)
-        if i < 3 and ":" not in n and not n.endswith("."):
+        if i < 6 and ":" not in n:
             out.append(f"{n}:{port}")
     if names:
         out.append(names[0].upper())
