@@ -3,7 +3,7 @@
 An edit's expiry lives in its annotation on the object, so any meshtui with --allow-write that
 starts later also reverts what a crashed one left behind (revert_expired runs at start). What
 no running meshtui can do is revert at the very second of expiry after a crash: that needs a
-meshtui running somewhere (docs/cluster.md says so)."""
+meshtui running somewhere (the README says so)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""docs/cluster.md's ClusterRoles are valid YAML and grant exactly what cluster mode uses."""
+"""The README's ClusterRoles are valid YAML and grant exactly what cluster mode uses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import yaml
 
 from meshtui.sources.cluster_kinds import ISTIO_KINDS, KUBE_KINDS
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "cluster.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _roles() -> dict[str, dict]:
