@@ -4,6 +4,8 @@ virtual host → route → cluster → endpoints, each step with its verdict and
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from meshtui.errors import UsageError
 from meshtui.model.regex import full_match
 from meshtui.model.snapshot import MeshSnapshot, RegistryService
@@ -78,7 +80,10 @@ def header_matches(h: HeaderMatcher, req: Request) -> bool:
         return h.match.kind == "present" and h.invert
     if value is None:
         value = ""
-    ok = _match_string(h.match, value)
+    # a header sent more than once: Envoy 1.40 matches when any one of its values matches (the
+    # inversion applies to that), not the values joined by ","
+    values = req.repeated.get(h.name) if not h.name.startswith(":") else None
+    ok = any(_match_string(h.match, v) for v in values) if values else _match_string(h.match, value)
     return ok != h.invert
 
 
@@ -251,8 +256,7 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
     if normalized != request.path:
         t.add("filter-chain", "info", f"path normalised from {request.path!r} to {normalized!r} (percent-encoded unreserved "
               "characters decoded, RFC 3986 dot segments removed)", expected=request.path, actual=normalized)
-        request = Request(request.method, request.scheme, request.host, request.port, normalized, request.query,
-                          request.headers, request.port_explicit)
+        request = replace(request, path=normalized)
 
     # -- route config and virtual host
     rc = config.route_configs.get(chain.rds or "")

@@ -3,7 +3,7 @@ and headers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from meshtui.errors import UsageError
 
@@ -18,6 +18,9 @@ class Request:
     query: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     port_explicit: bool = False
+    # headers given more than once, each value in order: Envoy's header matchers match if any
+    # one value matches (`headers` holds them joined by ",", as the upstream sees them)
+    repeated: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def path_with_query(self) -> str:
@@ -33,7 +36,7 @@ class Request:
         return f"{self.host}:{self.port}" if self.port_explicit and self.port else self.host
 
     def with_port(self, port: int) -> "Request":
-        return Request(self.method, self.scheme, self.host, port, self.path, self.query, self.headers, self.port_explicit)
+        return replace(self, port=port)
 
     def to_json(self) -> dict:
         return {"method": self.method, "scheme": self.scheme, "host": self.host, "port": self.port,
@@ -76,6 +79,7 @@ class Request:
         if not host:
             raise UsageError(f"URL {url!r} has no host")
         hdrs: dict[str, str] = {}
+        values: dict[str, list[str]] = {}
         if isinstance(headers, dict):
             hdrs = {k.lower(): v for k, v in headers.items()}
         else:
@@ -85,7 +89,9 @@ class Request:
                     raise UsageError(f"header {h!r} is not of the form 'Name: value'")
                 key = name.strip().lower()
                 hdrs[key] = f"{hdrs[key]},{value.strip()}" if key in hdrs else value.strip()
-        return Request(method.upper(), scheme, host.lower(), port, path, query, hdrs, explicit)
+                values.setdefault(key, []).append(value.strip())
+        repeated = {k: tuple(v) for k, v in values.items() if len(v) > 1}
+        return Request(method.upper(), scheme, host.lower(), port, path, query, hdrs, explicit, repeated)
 
 
 def _port(text: str, url: str) -> int:
