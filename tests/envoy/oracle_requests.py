@@ -45,9 +45,14 @@ class Probe:
             host = host[1: host.find("]")]
         elif host.count(":") == 1:
             host = host.split(":", 1)[0]
-        hdrs = {k.lower(): v for k, v in self.headers}
+        hdrs: dict[str, str] = {}
+        values: dict[str, list[str]] = {}
+        for k, v in self.headers:  # as `meshtui trace -H` takes them: repeated headers joined, and each kept
+            hdrs[k.lower()] = f"{hdrs[k.lower()]},{v}" if k.lower() in hdrs else v
+            values.setdefault(k.lower(), []).append(v)
         hdrs["host"] = self.authority
-        return Request(self.method, "http", host.lower(), self.port, self.path, self.query, hdrs, True)
+        repeated = {k: tuple(v) for k, v in values.items() if len(v) > 1}
+        return Request(self.method, "http", host.lower(), self.port, self.path, self.query, hdrs, True, repeated)
 
     def key(self) -> tuple:
         return (self.listener, self.method, self.authority, self.target, tuple(sorted((k.lower(), v) for k, v in self.headers)))
@@ -378,6 +383,21 @@ def http_probes(listener: str, port: int, routes_vhosts: list[VirtualHost]) -> t
             extra = breakers(r.match, base) + encodings(r.match, base) + header_op_inputs(r, base) + cors_inputs(r, base)
             for k, (why, s) in enumerate(extra):
                 probes.append(_probe(listener, port, s, domains[(i + k) % len(domains)], f"{label}: {why}", method))
+            for h in r.match.headers:  # the header twice, the same value or another one first
+                if not h.name.startswith(":") and h.name in base.headers:
+                    p = _probe(listener, port, base, domains[i % len(domains)], f"{label}: header {h.name} sent twice", method)
+                    probes.append(replace(p, headers=(*p.headers, (h.name, base.headers[h.name]))))
+                    other = tuple((k, "zz-other" if k == h.name else v) for k, v in p.headers)
+                    probes.append(replace(p, headers=(*other, (h.name, base.headers[h.name])),
+                                          aim=f"{label}: header {h.name} twice, another value first"))
+                    probes.append(replace(p, headers=(*p.headers, (h.name, f"{base.headers[h.name]},zz")),
+                                          aim=f"{label}: header {h.name} twice, the second with a comma"))
+                elif h.invert and h.match.kind != "present" and not h.name.startswith(":"):
+                    v = _value_for(h.match)
+                    if v is not None:
+                        p = _probe(listener, port, base, domains[i % len(domains)],
+                                   f"{label}: without-header {h.name} twice, one value matching", method)
+                        probes.append(replace(p, headers=(*p.headers, (h.name, "zz-other"), (h.name, v))))
     for h in UNKNOWN_HOSTS:
         for authority in (h, f"{h}:{port}"):
             probes.append(Probe(listener, port, "GET", authority, "/oracle/unknown", aim="unknown host"))
