@@ -190,6 +190,11 @@ def test_bookinfo_fixture_endpoints_are_real_pods():
     gw = registry(s, "istio-ingressgateway.istio-system.svc.cluster.local")
     assert {(e.port_name, e.port) for e in gw.endpoints} == {("status-port", 15021), ("http2", 8080), ("https", 8443)}
     assert not any(w.synthesized for w in s.workloads)
+    # the indexes the tracer uses
+    assert [p.name for p in s.pods_matching("default", {"app": "reviews", "version": "v2"})] == ["reviews-v2-0"]
+    assert s.pods_matching("default", {"app": "nope"}) == [] and len(s.pods_matching("default", {})) == 6
+    assert s.get("VirtualService", "default", "reviews").src.line == 1
+    assert s.find_workload("default/reviews-v2").labels == {"app": "reviews", "version": "v2"}
 
 
 def test_multi_namespace_fixture_endpoint_sources():
