@@ -450,6 +450,21 @@ def probes_for(cfg: ProxyConfig, bound: dict[str, tuple[str, int]]) -> tuple[lis
     return unique, skipped
 
 
+def weighted_tcp(cfg: ProxyConfig, bound: dict[str, tuple[str, int]]) -> list[Probe]:
+    """A probe for every bound tcp_proxy listener whose chain splits between clusters."""
+    out = []
+    for ls in cfg.listeners:
+        if ls.name not in bound or any(c.kind == "http" for c in ls.chains):
+            continue
+        for ch in [*ls.chains, *([ls.default_chain] if ls.default_chain else [])]:
+            if ch.tcp and len(ch.tcp.clusters) > 1:
+                host = next((c.host for c in ch.tcp.clusters if c.host), UNKNOWN_HOSTS[0])
+                out.append(Probe(ls.name, dial_port(cfg, ls.port), "GET", host, "/oracle/tcp",
+                                 aim=f"weighted tcp_proxy on {ls.name}", tcp=True))
+                break
+    return out
+
+
 def weighted_routes(cfg: ProxyConfig, bound: dict[str, tuple[str, int]]) -> list[tuple[Probe, Route]]:
     """A satisfying probe for every weighted route on a bound HTTP listener."""
     out = []

@@ -16,7 +16,8 @@ from meshtui.simulate import simulate
 from meshtui.translate import translate
 from oracle_cases import REPO, SAMPLES, HERE, load
 from oracle_compare import observe, three_sigma
-from oracle_requests import weighted_routes
+from oracle_envoy import Client
+from oracle_requests import weighted_routes, weighted_tcp
 
 pytestmark = pytest.mark.envoy
 
@@ -32,10 +33,20 @@ CASES = [
 ]
 
 
+def _observe_new_connection(envoy, probe):
+    """tcp_proxy picks its cluster per connection: one connection per request."""
+    addr, port = envoy.rewired.listeners[probe.listener]
+    client = Client(addr, port)
+    try:
+        return client.send(probe.method, probe.target, [*probe.wire_headers(), ("Connection", "close")])
+    finally:
+        client.close()
+
+
 def _split(envoy, probe) -> dict[str, int]:
     counts: dict[str, int] = {}
     for _ in range(N):
-        obs = observe(envoy, probe)
+        obs = _observe_new_connection(envoy, probe) if probe.tcp else observe(envoy, probe)
         assert obs is not None, f"{probe.describe()}: connection closed"
         b = obs.backend
         if b is not None:
@@ -65,10 +76,10 @@ def test_weighted_split_matches_simulate(case_id, paths, proxy, start_envoy, ora
         pytest.skip(f"{case_id}: sources not present")
     cfg = translate(load(paths), proxy)
     envoy = start_envoy(cfg, name=case_id)
-    routes = weighted_routes(cfg, envoy.rewired.listeners)
+    routes = [p for p, _ in weighted_routes(cfg, envoy.rewired.listeners)] + weighted_tcp(cfg, envoy.rewired.listeners)
     assert routes, f"{case_id}: no weighted route on a bound listener"
     report = []
-    for probe, _route in routes:
+    for probe in routes:
         trace = simulate(cfg, probe.request())
         assert trace.outcome == "routed" and len(trace.destinations) > 1, f"{probe.describe()}: simulate says {trace.summary()}"
         expected: dict[str, float] = {}
