@@ -233,3 +233,10 @@ def test_pod_index_selects_what_a_scan_selects(pods, ns, selector):
     index = PodIndex(built)
     scan = [p for p in built if p.namespace == ns and labels_match(selector, p.metadata.labels)]
     assert index.select(ns, selector) == scan
+
+
+@pytest.mark.parametrize("name, loaded, skipped", [("bookinfo", 34, {"v1/ServiceAccount": 4}), ("multi-namespace", 55, {})])
+def test_good_fixtures_load_without_a_warning(name, loaded, skipped):
+    result = load_sources([str(FIXTURES / name)])
+    assert [str(d) for d in result.diagnostics if d.level in ("Error", "Warning")] == []
+    assert result.loaded == loaded and result.skipped_kinds == skipped
