@@ -85,7 +85,7 @@ class MeshtuiApp(App[int]):
                  source: SourceInfo | None = None, demo: Any = None, cluster: Any = None,
                  overlays: list | None = None, readonly: bool = False, config: TuiConfig | None = None,
                  start_view: str = "resources", trace: TraceQuery | None = None, analyze: bool = True,
-                 watch: bool = True) -> None:
+                 watch: bool = True, cursor_blink: bool = True) -> None:
         self.config = config if config is not None else load_config()
         super().__init__()
         from meshtui.tui.screens import VIEW_SCREENS
@@ -108,6 +108,7 @@ class MeshtuiApp(App[int]):
         self.whatif_key: Key | None = None
         self.ns_filter: str | None = None
         self.analyze_enabled = analyze
+        self.cursor_blink = cursor_blink  # False in snapshot tests and screenshots: stable pictures
         self.watch_enabled = watch
         self.workspace: Workspace | None = None
         self.live_snapshot = None  # demo: the snapshot with active edits overlaid
@@ -221,6 +222,16 @@ class MeshtuiApp(App[int]):
         ws.findings = findings
         ws.analyzer_note = note
         self.bump()
+
+    def prepare_screen(self, screen: Screen) -> None:
+        """Called by every screen and dialog once mounted."""
+        if not self.cursor_blink:
+            from textual.widgets import Input, TextArea
+
+            for w in screen.query(Input):
+                w.cursor_blink = False
+            for w in screen.query(TextArea):
+                w.cursor_blink = False
 
     def bump(self) -> None:
         """The data changed: every view redraws (the visible one now, the others on resume)."""
@@ -442,9 +453,11 @@ class MeshtuiApp(App[int]):
             self.action_view("resources")
             self.call_after_refresh(lambda: self.screen.show_kind(cmd.kind, cmd.arg) if hasattr(self.screen, "show_kind") else None)
         elif name == "trace":
-            self.action_view("trace")
             if cmd.arg:
-                self.call_after_refresh(lambda: self.screen.set_url(cmd.arg) if hasattr(self.screen, "set_url") else None)
+                self.trace_to(cmd.arg if "://" in cmd.arg or "/" in cmd.arg or "." in cmd.arg or ":" in cmd.arg
+                              else f"http://{cmd.arg}/")
+            else:
+                self.action_view("trace")
         else:
             self.action_view(name)
 

@@ -62,6 +62,7 @@ class MeshScreen(Screen):
 
     def on_mount(self) -> None:
         self.mapp.views.add(self)
+        self.mapp.prepare_screen(self)
         # tables and tree labels carry resolved colours: redraw them in the new theme
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.refresh_status()

@@ -19,6 +19,12 @@ from textual.widgets.option_list import Option
 from meshtui.tui.screens.base import make_matcher
 
 
+def _prepare(screen) -> None:
+    prepare = getattr(screen.app, "prepare_screen", None)
+    if prepare is not None:
+        prepare(screen)
+
+
 class PickerScreen(ModalScreen[str | None]):
     """Type to narrow the list, ⏎ picks, esc cancels."""
 
@@ -39,6 +45,7 @@ class PickerScreen(ModalScreen[str | None]):
             yield OptionList(id="picker-list")
 
     def on_mount(self) -> None:
+        _prepare(self)
         self._fill("")
         self.query_one(Input).focus()
 
@@ -91,6 +98,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button("No (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
+        _prepare(self)
         self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -239,6 +247,7 @@ class AddFaultScreen(ModalScreen[dict | None]):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        _prepare(self)
         self._toggle()
         self._subset_suggestions()
         self.query_one("#f-target", Select).focus()
@@ -422,6 +431,7 @@ class ScopeScreen(ModalScreen[dict | None]):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
+        _prepare(self)
         self.query_one("#s-egress", Input).focus()
         self._preview()
 

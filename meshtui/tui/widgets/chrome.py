@@ -110,6 +110,8 @@ class CommandLine(Input):
         self._names = names
 
     def open(self, mode: str, initial: str = "") -> None:
+        focused = self.screen.focused
+        self._return_to = focused if focused is not self else getattr(self, "_return_to", None)
         self.mode = mode
         self.placeholder = "command (:help lists them)" if mode == ":" else "filter: a regular expression; !text inverts"
         self.suggester = SuggestFromList(self._names, case_sensitive=False) if mode == ":" else None
@@ -132,13 +134,22 @@ class CommandLine(Input):
         if self.parent is not None:
             self.parent.remove_class("-open")
 
+    def _give_back_focus(self) -> None:
+        """Focus returns where it was before `:` or `/` (not to the next widget in line)."""
+        target = getattr(self, "_return_to", None)
+        self._return_to = None
+        if target is not None and target.is_attached and target.focusable:
+            target.focus()
+        else:
+            self.screen.set_focus(None)
+
     def action_close(self) -> None:
         was_filter = self.mode == "/"
         self._hide()
         self.value = ""
         if was_filter:
             self.post_message(self.FilterChanged(""))
-        self.screen.focus_next()
+        self._give_back_focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -151,7 +162,7 @@ class CommandLine(Input):
         self.post_message(self.Entered(self.mode, self.value))
         if self.mode == ":":
             self.value = ""
-        self.screen.focus_next()
+        self._give_back_focus()
 
 
 class CommandBar(Horizontal):
