@@ -7,6 +7,7 @@ cluster_not_found from a 503 no_healthy_upstream."""
 
 from __future__ import annotations
 
+import http.client
 import math
 from dataclasses import dataclass, field
 
@@ -167,17 +168,16 @@ class RunResult:
 
 
 def observe(envoy: OracleEnvoy, probe: Probe) -> Observation | None:
+    """Envoy's answer, or None when it closed the connection without one (a tcp_proxy to
+    BlackHoleCluster). An HTTP listener that does that is a broken harness: fail loudly."""
     client = envoy.client(probe.listener)
     try:
         return client.send(probe.method, probe.target, probe.wire_headers())
-    except (ConnectionError, OSError) as exc:  # reset: BlackHoleCluster, or a broken harness
+    except (http.client.HTTPException, OSError) as exc:
         client.close()
         if probe.tcp:
             return None
-        raise AssertionError(f"{probe.describe()}: {exc}") from exc
-    except Exception:  # http.client.RemoteDisconnected and friends: closed without a response
-        client.close()
-        return None
+        raise AssertionError(f"{probe.describe()}: no HTTP response from Envoy: {exc!r}") from exc
 
 
 def run_probes(cfg: ProxyConfig, envoy: OracleEnvoy, probes: list[Probe]) -> RunResult:

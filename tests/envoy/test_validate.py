@@ -87,3 +87,38 @@ def test_oracle_refuses_non_loopback_addresses():
     bad["static_resources"]["listeners"][0]["address"]["socket_address"]["address"] = "0.0.0.0"
     with pytest.raises(AssertionError, match="non-loopback"):
         assert_loopback(bad)
+
+
+def _route_configs(boot: dict) -> dict[tuple[str, str], dict]:
+    out = {}
+    for ls in boot["static_resources"]["listeners"]:
+        chains = ls.get("filter_chains", []) + ([ls["default_filter_chain"]] if ls.get("default_filter_chain") else [])
+        for ch in chains:
+            for f in ch["filters"]:
+                tc = f["typed_config"]
+                if "route_config" in tc and not ch.get("filter_chain_match", {}).get("transport_protocol") == "tls":
+                    out[(ls["name"], tc["route_config"]["name"])] = tc["route_config"]
+    return out
+
+
+@pytest.mark.parametrize("mesh", sorted(MESHES))
+def test_oracle_bootstrap_carries_what_xds_pushes(mesh):
+    """The oracle runs envoy_json.static_bootstrap; xDS and `envoy-bootstrap --static` render the
+    same ProxyConfig through EDS/RDS and inline it afterwards. Their route configs and clusters must
+    be the same, so the oracle's verdict holds for what proxies get (TLS chains aside: offline
+    bootstraps have no certificates)."""
+    from meshtui.xds.bootstrap import static_bootstrap as xds_static_bootstrap
+
+    src = MESHES[mesh]
+    if not src.exists():
+        pytest.skip(f"{src} is not there")
+    snap = load((str(src),))
+    for proxy in snap.workload_names():
+        cfg = translate(snap, proxy)
+        oracle = static_bootstrap(cfg, "127.0.0.1", 0)
+        res = cfg.envoy_resources()
+        pushed = xds_static_bootstrap(list(res.listeners), list(res.routes), list(res.clusters), list(res.endpoints), proxy,
+                                      runtime=dict(res.runtime))
+        assert _route_configs(oracle) == _route_configs(pushed), f"{proxy}: route configs differ"
+        clusters = {c["name"]: c for c in oracle["static_resources"]["clusters"]}
+        assert clusters == {c["name"]: c for c in pushed["static_resources"]["clusters"]}, f"{proxy}: clusters differ"
