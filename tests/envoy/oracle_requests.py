@@ -376,6 +376,10 @@ def http_probes(listener: str, port: int, routes_vhosts: list[VirtualHost]) -> t
                 s = base.copy()
                 s.path = alt_path
                 probes.append(_probe(listener, port, s, domains[i % len(domains)], f"{label}: satisfy, another path"))
+            if r.action is not None and (r.action.prefix_rewrite is not None or r.action.regex_rewrite is not None):
+                s = base.copy()
+                s.query = [*s.query, ("oracle", "kept")]
+                probes.append(_probe(listener, port, s, domains[i % len(domains)], f"{label}: rewrite keeps the query"))
             if not r.match.case_sensitive and any(c.isalpha() for c in base.path):
                 s = base.copy()
                 s.path = base.path.swapcase()
