@@ -12,7 +12,7 @@ from meshtui.xds.envoy_process import EnvoyError, find_envoy
 from oracle_echo import EchoPool
 from oracle_envoy import OracleEnvoy
 
-TALLY_KEYS = ("sent", "agreed", "not_bound", "duplicates", "weighted_routes", "weighted_requests", "validated")
+TALLY_KEYS = ("sent", "agreed", "not_bound", "duplicates", "weighted_routes", "weighted_requests", "validated", "mirrors")
 
 
 def _envoy_available() -> bool:
@@ -74,7 +74,7 @@ def pytest_testnodedown(node, error):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     t = config._oracle_tally
-    if not (t.get("sent") or t.get("validated") or t.get("weighted_routes")):
+    if not any(t.get(k) for k in ("sent", "validated", "weighted_routes", "mirrors")):
         return
     tr = terminalreporter
     tr.write_sep("-", "Envoy oracle")
@@ -86,6 +86,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if t.get("weighted_routes"):
         tr.write_line(f"{t['weighted_routes']} weighted routes: Envoy's split of {t['weighted_requests']} requests "
                       "lies within 3 standard deviations of simulate's probabilities")
+    if t.get("mirrors"):
+        tr.write_line(f"{t['mirrors']} mirror destinations get a shadow of every request, as simulate says")
     if t.get("validated"):
         tr.write_line(f"{t['validated']} static bootstraps from `meshtui envoy-bootstrap --static` pass `envoy --mode validate`")
     for case, c in sorted(t["cases"].items()):

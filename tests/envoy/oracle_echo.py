@@ -38,7 +38,8 @@ class _Loop:
             self.loop.close()
 
 
-async def _serve(ident: Identity, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, writers: set) -> None:
+async def _serve(ident: Identity, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, writers: set,
+                 hits: list[str]) -> None:
     writers.add(writer)
     try:
         for _ in range(100_000):  # bounded: one connection never serves more than this
@@ -64,6 +65,7 @@ async def _serve(ident: Identity, reader: asyncio.StreamReader, writer: asyncio.
                 return
             if length:
                 await reader.readexactly(length)
+            hits.append(headers.get("host", ""))
             body = json.dumps({"cluster": ident.cluster, "pod": ident.pod, "method": method, "path": path,
                                "host": headers.get("host", ""), "headers": headers}).encode()
             close = headers.get("connection", "").lower() == "close" or proto == "HTTP/1.0"
@@ -88,10 +90,16 @@ class EchoPool:
         self._servers: list[asyncio.base_events.Server] = []
         self._writers: set = set()
         self.identities: dict[int, Identity] = {}
+        self.hits: dict[Identity, list[str]] = {}  # the Host of every request each backend answered
+
+    def hosts_seen(self, cluster: str) -> list[str]:
+        """The Host headers every backend of `cluster` received, in no particular order."""
+        return [h for ident, hs in list(self.hits.items()) if ident.cluster == cluster for h in list(hs)]
 
     def add(self, ident: Identity) -> int:
         async def start() -> int:
-            srv = await asyncio.start_server(lambda r, w: _serve(ident, r, w, self._writers), "127.0.0.1", 0)
+            hits = self.hits.setdefault(ident, [])
+            srv = await asyncio.start_server(lambda r, w: _serve(ident, r, w, self._writers, hits), "127.0.0.1", 0)
             self._servers.append(srv)
             return srv.sockets[0].getsockname()[1]
 
