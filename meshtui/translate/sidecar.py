@@ -153,11 +153,22 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, bind_all: 
                         continue
                     h = resolve_short(d.destination.host, vs.namespace, suffix)
                     if h not in have and h in visible_by_host:
-                        svcs.append(lookup_service(h, vs.namespace))  # type: ignore[arg-type]
-                        have.add(h)
+                        dest = lookup_service(h, vs.namespace)
+                        # an egress listener with a port only pulls in services that have it
+                        # (serviceMatchingListenerPort in Istio's collectImportedServices)
+                        if dest is not None and (not egress.port or dest.port(egress.port) is not None):
+                            svcs.append(dest)
+                            have.add(h)
         svcs = _pick_per_hostname(svcs, ns)
         for s in svcs:
             cb.add_service(s)
+        # ExternalName services are aliases (Istio >= 1.21): their names become domains of the
+        # target's virtual host; an alias of a host outside the registry gets no vhost at all
+        aliases: dict[str, list[RegistryService]] = defaultdict(list)
+        for s in svcs:
+            if s.resolution == "Alias" and s.alias_target:
+                aliases[s.alias_target.rstrip(".").lower()].append(s)
+        svcs = [s for s in svcs if s.resolution != "Alias"]
         ownership = VSOwnership(imported_vs, suffix)
         if egress.port:
             ports = {egress.port}
@@ -165,7 +176,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, bind_all: 
             ports = {p.port for s in svcs for p in s.ports if p.protocol != "UDP"} - locked
         for port in sorted(ports):
             _build_port(snapshot, scope, egress, port, svcs, ownership, imported_vs, proxy, cb, lookup_service,
-                        listeners, route_configs, notes, bind_all)
+                        listeners, route_configs, notes, bind_all, aliases)
     cb.add_specials()
     vo_chain = FilterChain("virtualOutbound-catchall-tcp", "tcp",
                            tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
@@ -176,7 +187,8 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, bind_all: 
 
 def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[RegistryService], ownership: VSOwnership,
                 imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder, lookup_service,
-                listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str], bind_all) -> None:
+                listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str], bind_all,
+                aliases: dict[str, list[RegistryService]] | None = None) -> None:
     suffix = snapshot.mesh.domain_suffix
     on_port = [(s, s.port(port)) for s in svcs if s.port(port) is not None]
     http = [s for s, p in on_port if p.protocol in HTTP_FAMILY]
@@ -201,7 +213,11 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
         if not routes:
             routes = [default_route(s, port, cb.hash_policy(s, port))]
         ref = vs_ref(vs) if vs is not None and routes and routes[0].name != "default" else None
-        return VirtualHost(f"{s.hostname}:{port}", tuple(service_domains(s, proxy.namespace, suffix)), tuple(routes),
+        domains = service_domains(s, proxy.namespace, suffix)
+        for alias in (aliases or {}).get(s.hostname, ()):
+            domains += [d for d in service_domains(alias, proxy.namespace, suffix) if d not in domains]
+            vnotes += (f"ExternalName Service {alias.namespace}/{alias.name} is an alias of this host: its names are domains here",)
+        return VirtualHost(f"{s.hostname}:{port}", tuple(domains), tuple(routes),
                            kind="service", service=s, ref=ref, notes=vnotes)
 
     # HTTP: the shared 0.0.0.0_<port> listener with route config "<port>"
@@ -236,9 +252,9 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
         if not s.addresses:
             continue
         vh = vhost_for(s)
+        vh.domains = ("*",)  # the listener is this service's alone (getVirtualHostsForSniffedServicePort)
         rname = f"{s.hostname}:{port}"
         route_configs[rname] = RouteConfig(rname, [vh])
-        _dedupe_domains([vh])
         addr = s.addresses[0]
         lname = f"{addr}_{port}"
         if lname in listeners:

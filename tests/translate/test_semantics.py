@@ -451,3 +451,53 @@ def test_path_is_normalised_before_routing(trace):
     t = trace(m, "http://web/public/../admin/x")
     assert t.status == 403
     assert any("normalised" in s.detail for s in t.steps)
+
+
+def test_external_name_service_is_an_alias_of_its_target(trace):
+    alias = """
+---
+apiVersion: v1
+kind: Service
+metadata: {name: legacy, namespace: default}
+spec:
+  type: ExternalName
+  externalName: reviews.default.svc.cluster.local
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: outside, namespace: default}
+spec:
+  type: ExternalName
+  externalName: api.example.com
+  ports: [{name: http, port: 9080}]
+"""
+    m = mesh(svc("reviews", versions=("v1", "v2")) + client() + dr("r", "reviews") + alias + vs("r", """
+  hosts: [reviews]
+  http:
+  - route: [{destination: {host: reviews, subset: v2}}]
+"""))
+    t = trace(m, "http://legacy:9080/")
+    assert t.virtual_host == "reviews.default.svc.cluster.local:9080"
+    assert t.destinations[0].subset == "v2"
+    assert trace(m, "http://outside:9080/").outcome == "passthrough"
+
+
+def test_egress_port_listener_does_not_pull_in_destinations_without_that_port(trace):
+    sc = """
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress:
+  - port: {number: 9080, protocol: HTTP, name: http}
+    hosts: ["./front.default.svc.cluster.local"]
+"""
+    m = mesh(svc("front") + svc("back", port=8080) + client() + sc + vs("front", """
+  hosts: [front]
+  http:
+  - route: [{destination: {host: back, port: {number: 8080}}}]
+"""))
+    t = trace(m, "http://front:9080/")
+    assert (t.outcome, t.status) == ("cluster-not-found", 503)
