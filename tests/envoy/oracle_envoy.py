@@ -10,7 +10,6 @@ import json
 import os
 import random
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,11 +135,3 @@ class OracleEnvoy:
     def pid(self) -> int | None:
         return self.process.pid
 
-
-def wait_until(pred, timeout: float = 5.0, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from meshtui.simulate.request import Request
-from meshtui.translate.config import HeaderMatcher, ProxyConfig, Route, RouteMatch, StringMatcher, VirtualHost
+from meshtui.translate.config import ProxyConfig, Route, RouteMatch, StringMatcher, VirtualHost
 from oracle_regex import example
 
 UNKNOWN_HOSTS = ("oracle-unknown.example.org", "10.255.255.254", "[fd00::1]")
@@ -346,7 +346,7 @@ def domain_variants(vh: VirtualHost, port: int) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _probe(listener: str, port: int, spec: Spec, authority: str, aim: str, method: str = "GET") -> Probe:
+def make_probe(listener: str, port: int, spec: Spec, authority: str, aim: str, method: str = "GET") -> Probe:
     return Probe(listener, port, spec.method or method, spec.authority or authority, spec.path, _query_text(spec.query),
                  tuple(sorted(spec.headers.items())), aim)
 
@@ -370,26 +370,26 @@ def http_probes(listener: str, port: int, routes_vhosts: list[VirtualHost]) -> t
             every = i == 0 or r.redirect is not None or vh.require_tls
             hosts = domains if every else [domains[(i + k) % len(domains)] for k in range(2)]
             for h in dict.fromkeys(hosts):
-                probes.append(_probe(listener, port, base, h, f"{label}: satisfy", method))
+                probes.append(make_probe(listener, port, base, h, f"{label}: satisfy", method))
             alt_path = _path_for(r.match, alt=True)
             if alt_path and alt_path != base.path and alt_path.startswith("/"):
                 s = base.copy()
                 s.path = alt_path
-                probes.append(_probe(listener, port, s, domains[i % len(domains)], f"{label}: satisfy, another path"))
+                probes.append(make_probe(listener, port, s, domains[i % len(domains)], f"{label}: satisfy, another path"))
             if r.action is not None and (r.action.prefix_rewrite is not None or r.action.regex_rewrite is not None):
                 s = base.copy()
                 s.query = [*s.query, ("oracle", "kept")]
-                probes.append(_probe(listener, port, s, domains[i % len(domains)], f"{label}: rewrite keeps the query"))
+                probes.append(make_probe(listener, port, s, domains[i % len(domains)], f"{label}: rewrite keeps the query"))
             if not r.match.case_sensitive and any(c.isalpha() for c in base.path):
                 s = base.copy()
                 s.path = base.path.swapcase()
-                probes.append(_probe(listener, port, s, domains[i % len(domains)], f"{label}: satisfy, ignoring case"))
+                probes.append(make_probe(listener, port, s, domains[i % len(domains)], f"{label}: satisfy, ignoring case"))
             extra = breakers(r.match, base) + encodings(r.match, base) + header_op_inputs(r, base) + cors_inputs(r, base)
             for k, (why, s) in enumerate(extra):
-                probes.append(_probe(listener, port, s, domains[(i + k) % len(domains)], f"{label}: {why}", method))
+                probes.append(make_probe(listener, port, s, domains[(i + k) % len(domains)], f"{label}: {why}", method))
             for h in r.match.headers:  # the header twice, the same value or another one first
                 if not h.name.startswith(":") and h.name in base.headers:
-                    p = _probe(listener, port, base, domains[i % len(domains)], f"{label}: header {h.name} sent twice", method)
+                    p = make_probe(listener, port, base, domains[i % len(domains)], f"{label}: header {h.name} sent twice", method)
                     probes.append(replace(p, headers=(*p.headers, (h.name, base.headers[h.name]))))
                     other = tuple((k, "zz-other" if k == h.name else v) for k, v in p.headers)
                     probes.append(replace(p, headers=(*other, (h.name, base.headers[h.name])),
@@ -399,7 +399,7 @@ def http_probes(listener: str, port: int, routes_vhosts: list[VirtualHost]) -> t
                 elif h.invert and h.match.kind != "present" and not h.name.startswith(":"):
                     v = _value_for(h.match)
                     if v is not None:
-                        p = _probe(listener, port, base, domains[i % len(domains)],
+                        p = make_probe(listener, port, base, domains[i % len(domains)],
                                    f"{label}: without-header {h.name} twice, one value matching", method)
                         probes.append(replace(p, headers=(*p.headers, (h.name, "zz-other"), (h.name, v))))
     for h in UNKNOWN_HOSTS:
@@ -488,8 +488,6 @@ def weighted_routes(cfg: ProxyConfig, bound: dict[str, tuple[str, int]]) -> list
                     doms = domain_variants(vh, port)
                     if spec is None or not doms:
                         continue
-                    out.append((_probe(ls.name, port, spec, doms[0], f"{vh.name} weighted route {r.name!r}"), r))
+                    out.append((make_probe(ls.name, port, spec, doms[0], f"{vh.name} weighted route {r.name!r}"), r))
     return out
 
-
-_ = (HeaderMatcher, replace)

@@ -11,7 +11,7 @@ from meshtui.simulate import simulate
 from meshtui.translate import translate
 from oracle_cases import HERE, load
 from oracle_compare import compare, observe
-from oracle_requests import domain_variants, dial_port, satisfy, _probe
+from oracle_requests import dial_port, domain_variants, make_probe, satisfy
 
 pytestmark = pytest.mark.envoy
 
@@ -31,7 +31,7 @@ def _mirrored_routes(cfg, bound):
                         port = dial_port(cfg, ls.port)
                         doms = domain_variants(vh, port)
                         if spec is not None and doms:
-                            yield _probe(ls.name, port, spec, doms[0], f"{vh.name} route {r.name!r} mirrors")
+                            yield make_probe(ls.name, port, spec, doms[0], f"{vh.name} route {r.name!r} mirrors")
 
 
 def test_envoy_mirrors_what_simulate_says(start_envoy, echo_pool, oracle_tally):
