@@ -118,52 +118,41 @@ def vs_hosts(vs: VirtualService, suffix: str) -> list[str]:
     return [resolve_short(h, vs.namespace, suffix).lower() for h in vs.spec.hosts]
 
 
-def ordered_mesh_vs(snapshot: MeshSnapshot, proxy_ns: str) -> list[VirtualService]:
-    """Mesh-bound VSs visible to the proxy namespace, in Istio's precedence order: private to the
-    namespace, then explicitly exported to it, then public; each oldest first."""
+def _precedence(snapshot: MeshSnapshot, viewer_ns: str, vss) -> list[VirtualService]:
+    """Istio's VS order for a viewer namespace: private to it, then explicitly exported to it,
+    then public; each oldest first. VSs not exported to the viewer are dropped."""
     private, exported, public = [], [], []
-    for vs in snapshot.virtual_services:
-        if not vs.spec.hosts:
-            continue  # delegates never bind on their own
-        gws = vs.spec.gateways
-        if gws and "mesh" not in gws:
-            continue
+    for vs in vss:
         exp = vs.spec.export_to or snapshot.mesh.default_export_to
-        if not exported_to(frozenset(exp), vs.namespace, proxy_ns):
+        if not exported_to(frozenset(exp), vs.namespace, viewer_ns):
             continue
         if "*" in exp:
             public.append(vs)
-        elif vs.namespace == proxy_ns and set(exp) <= {".", proxy_ns}:
+        elif vs.namespace == viewer_ns and set(exp) <= {".", viewer_ns}:
             private.append(vs)
         else:
             exported.append(vs)
     return [*sorted(private, key=creation_key), *sorted(exported, key=creation_key), *sorted(public, key=creation_key)]
 
 
+def ordered_mesh_vs(snapshot: MeshSnapshot, proxy_ns: str) -> list[VirtualService]:
+    """Mesh-bound VSs visible to the proxy namespace, in precedence order. Delegates (no hosts)
+    never bind on their own."""
+    bound = (vs for vs in snapshot.virtual_services
+             if vs.spec.hosts and (not vs.spec.gateways or "mesh" in vs.spec.gateways))
+    return _precedence(snapshot, proxy_ns, bound)
+
+
+def _gateway_names(vs: VirtualService) -> set[str]:
+    names = {resolve_gateway_name(g, vs.namespace) for g in vs.spec.gateways}
+    for r in (*vs.spec.http, *vs.spec.tcp, *vs.spec.tls):
+        for m in r.match:
+            names |= {resolve_gateway_name(g, vs.namespace) for g in m.gateways}
+    return names
+
+
 def ordered_gateway_vs(snapshot: MeshSnapshot, gateway_ns: str, gateway_name: str) -> list[VirtualService]:
     """VSs bound to gateway ns/name (top-level or in a match) and exported to the gateway's
     workload namespace, in precedence order."""
-    want = f"{gateway_name}"
-    out_private, out_exported, out_public = [], [], []
-    for vs in snapshot.virtual_services:
-        if not vs.spec.hosts:
-            continue
-        names = {resolve_gateway_name(g, vs.namespace) for g in vs.spec.gateways}
-        for r in vs.spec.http:
-            for m in r.match:
-                names |= {resolve_gateway_name(g, vs.namespace) for g in m.gateways}
-        for r in (*vs.spec.tcp, *vs.spec.tls):
-            for m in r.match:
-                names |= {resolve_gateway_name(g, vs.namespace) for g in m.gateways}
-        if want not in names:
-            continue
-        exp = vs.spec.export_to or snapshot.mesh.default_export_to
-        if not exported_to(frozenset(exp), vs.namespace, gateway_ns):
-            continue
-        if "*" in exp:
-            out_public.append(vs)
-        elif vs.namespace == gateway_ns and set(exp) <= {".", gateway_ns}:
-            out_private.append(vs)
-        else:
-            out_exported.append(vs)
-    return [*sorted(out_private, key=creation_key), *sorted(out_exported, key=creation_key), *sorted(out_public, key=creation_key)]
+    bound = (vs for vs in snapshot.virtual_services if vs.spec.hosts and gateway_name in _gateway_names(vs))
+    return _precedence(snapshot, gateway_ns, bound)
