@@ -131,6 +131,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
     def vhosts_for(port: int, servers: list[BoundServer], is_tls: bool) -> list[VirtualHost]:
         per_host: dict[str, list[Route]] = {}
         owners: dict[str, list[Ref]] = defaultdict(list)
+        left_out: dict[str, list[str]] = defaultdict(list)
         redirect_hosts: set[str] = set()
         order: list[str] = []
         for bs in servers:
@@ -155,9 +156,11 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                         per_host[h] = []
                         order.append(h)
                     per_host[h].extend(routes)
+                    left_out[h].extend(ctx.notes)
                     owners[h].append(vs_ref(vs))
                     if https_redirect:
                         redirect_hosts.add(h)
+                ctx.notes.clear()
             if https_redirect:
                 for h in bs.hosts_for(ns) or [h.rpartition("/")[2] for h in bs.server.hosts]:
                     if h not in per_host:
@@ -177,7 +180,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
             h0 = hosts[0]
             ref = owners[h0][0] if owners[h0] else None
             out.append(VirtualHost(f"{h0}:{port}", tuple(hosts), tuple(per_host[h0]), require_tls=key[1], kind="gateway",
-                                   ref=ref, notes=tuple(f"routes from {o.short()}" for o in owners[h0][1:])))
+                                   ref=ref, notes=tuple(f"routes from {o.short()}" for o in owners[h0][1:]) + tuple(left_out[h0])))
         seen: set[str] = set()
         for vh in out:
             vh.domains = tuple(d for d in vh.domains if not (d in seen or seen.add(d)))  # type: ignore[func-returns-value]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from meshtui.model.istio import (
     Destination,
@@ -62,6 +62,7 @@ class RouteContext:
     lookup_service: object  # callable(host, vs_namespace) -> RegistryService | None
     hash_policy_for: object  # callable(host, port) -> tuple[HashPolicy, ...]
     tls: bool = False  # the route config serves a TLS-terminating server (a gateway's HTTPS)
+    notes: list[str] = field(default_factory=list)  # what was left out, and why (read by the caller)
 
 
 def vs_ref(vs: VirtualService, path: str = "", line: int | None = None) -> Ref:
@@ -302,6 +303,14 @@ def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: Rout
             if m is not None and m.name:
                 name = f"{name}.{m.name}" if name else m.name
             match_ref = vs_ref(owner, f"{path}.match[{j}]", m.src.line) if m is not None else rule_ref
+            code = rule.redirect.redirect_code if rule.redirect is not None else None
+            if code not in (None, 0, 301, 302, 303, 307, 308):
+                # Istio builds this route without an action; Envoy then rejects the whole route
+                # configuration (NACK) and keeps the previous one. meshtui leaves the route out.
+                ctx.notes.append(f"{path} has redirectCode {code}: Istio cannot translate it (only 301, 302, 303, 307, 308); "
+                                 "on a real proxy Envoy rejects this whole route configuration and keeps the previous one. "
+                                 "meshtui leaves the route out")
+                continue
             routes.append(_route(owner, rule, rm, name, rule_ref, match_ref, i, j, m, ctx, root=vs))
             if rm.catch_all:
                 return routes

@@ -207,6 +207,8 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
         routes: list[Route] = []
         if vs is not None:
             routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
+            vnotes += tuple(ctx.notes)
+            ctx.notes.clear()
             if not routes:
                 vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port "
                            "(port, sourceLabels, sourceNamespace or gateways): the default route applies",)

@@ -501,3 +501,16 @@ spec:
 """))
     t = trace(m, "http://front:9080/")
     assert (t.outcome, t.status) == ("cluster-not-found", 503)
+
+
+def test_redirect_code_istio_cannot_translate_is_left_out_and_said(trace):
+    m = mesh(svc("web", port=80) + client() + vs("web", """
+  hosts: [web]
+  http:
+  - match: [{uri: {exact: /old}}]
+    redirect: {uri: /new, redirectCode: 305}
+  - route: [{destination: {host: web}}]
+"""))
+    t = trace(m, "http://web/old")
+    assert t.outcome == "routed"
+    assert any("redirectCode 305" in s.detail and "rejects this whole route configuration" in s.detail for s in t.steps)
