@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 @pytest.fixture(autouse=True)
 def _tui_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("MESHTUI_CONFIG_FILE", str(tmp_path / "no-such-config.yaml"))
+    # a fixed path that does not exist: no user config is read, and the help screen is stable
+    monkeypatch.setenv("MESHTUI_CONFIG_FILE", "/nonexistent/meshtui/config.yaml")
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("EDITOR", "true")

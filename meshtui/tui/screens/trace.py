@@ -132,6 +132,7 @@ class TraceScreen(MeshScreen):
         self._trace_busy = False
         self._trace_pending: tuple[TraceQuery, int] | None = None
         self._loading_query = False
+        self._filled = False
         self.result: TraceResult | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -174,9 +175,15 @@ class TraceScreen(MeshScreen):
         if snap is None:
             return
         self._update_suggestions()
-        if self.mapp.trace_query is None:
-            self.mapp.trace_query = default_query(snap)
-        self.load_query(self.mapp.trace_query)
+        if not self._filled:
+            # first data: fill the form; later changes (analysis done, a cluster update, a live
+            # edit) re-trace what is in the form, never overwrite what the user is typing
+            self._filled = True
+            if self.mapp.trace_query is None:
+                self.mapp.trace_query = default_query(snap)
+            self.load_query(self.mapp.trace_query)
+        else:
+            self.request_trace()
 
     def _update_suggestions(self) -> None:
         snap = self.mapp.trace_snapshot

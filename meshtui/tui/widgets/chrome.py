@@ -21,7 +21,7 @@ VIEWS: list[tuple[str, str, str]] = [  # (mode, label, short label)
 
 
 class NavBar(Static):
-    """`1 Resources  2 Trace ...` with the current view highlighted; click to switch."""
+    """`1 Resources  2 Trace ...` with the current view highlighted (the digits switch views)."""
 
     DEFAULT_CSS = """
     NavBar { height: 1; background: $panel; color: $text; }
@@ -48,17 +48,8 @@ class NavBar(Static):
         for i, (mode, label, short) in enumerate(VIEWS, 1):
             text = f" {i} {label if wide else short} "
             style = "bold reverse $accent" if mode == self.view else ""
-            parts.append((text, f"{style} link" if style else ""))
+            parts.append((text, style))
         line = Content.assemble(*parts)
-        # actions via links: clicking a tab switches to it
-        spans = []
-        offset = len(" meshtui  ")
-        for i, (mode, label, short) in enumerate(VIEWS, 1):
-            text = f" {i} {label if wide else short} "
-            spans.append((offset, offset + len(text), mode))
-            offset += len(text)
-        for start, end, mode in spans:
-            line = line.stylize(f"@click=app.view('{mode}')", start, end)
         if self.busy:
             room = max(0, self.size.width - line.cell_length - len(self.busy) - 2)
             line = line.append(Content(" " * room)).append(Content.styled(f"⟳ {self.busy} ", "bold $warning"))

@@ -71,9 +71,8 @@ class YamlView(ScrollView, can_focus=True):
         & > .yaml--punct { color: $text-muted; }
         & > .yaml--lineno { color: $text-muted; }
         & > .yaml--target { background: $warning 25%; }
-        & > .yaml--cursor { background: $primary 30%; }
+        & > .yaml--cursor { background: $primary 35%; }
         & > .yaml--mark { color: $error; text-style: bold; }
-        &:focus > .yaml--cursor { background: $primary 45%; }
     }
     """
 
@@ -178,8 +177,17 @@ class YamlView(ScrollView, can_focus=True):
         strip = self._line_strip(index)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
+    def on_focus(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
     def _line_strip(self, index: int) -> Strip:
-        is_cursor = index == self.cursor
+        # the cursor line only shows while the view has focus: unfocused, only the target stands out
+        is_cursor = index == self.cursor and self.has_focus
         file_line = self.doc.first_line + index  # type: ignore[union-attr]
         is_target = file_line == self.target
         key = (index, is_cursor, is_target)
