@@ -63,7 +63,7 @@ def load_snapshot(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from meshtui.edits.ttl import parse_duration
-    from meshtui.xds.control_plane import ControlPlane, TlsConfig
+    from meshtui.xds.control_plane import ControlPlane, TlsConfig, settle_heap
     from meshtui.xds.journal_file import JournalFile
     from meshtui.xds.translator import MeshTranslator
 
@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         addr = await cp.start(args.listen, tls=tls, insecure=args.insecure)
         for proxy in args.proxy:
             cp.add_proxy(proxy)
+        settle_heap()
         restored = [e["id"] for e in cp.edits()]
         print(json.dumps({"server": addr}), flush=True)
         msg = f"meshtui: serving xDS and the control API on {addr}"

@@ -47,7 +47,7 @@ from meshtui.demo.backends import Backend, Identity
 from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.errors import MeshtuiError, UsageError
 from meshtui.xds.bootstrap import ads_bootstrap
-from meshtui.xds.control_plane import ControlPlane, default_owner, new_edit_id
+from meshtui.xds.control_plane import ControlPlane, default_owner, new_edit_id, settle_heap
 from meshtui.xds.envoy_process import EnvoyProcess
 from meshtui.xds.journal_file import JournalFile, state_dir
 from meshtui.xds.loop_thread import LoopThread
@@ -189,6 +189,7 @@ class DemoSession:
         for proxy in self._options:
             if not self.loop.run(self.cp.wait_synced(proxy, timeout), timeout + 5):
                 raise DemoError(f"proxy {proxy} did not sync with the control plane within {timeout:.0f}s")
+        settle_heap()
         self.info = DemoInfo(
             server=server,
             envoy_admin=side_env.admin or "",

@@ -83,28 +83,67 @@ def validate_edit(edit: Edit) -> list[str]:
 OptionsFor = Callable[[str], Any]
 
 
+@dataclass
+class _Base:
+    """A proxy's config translated without faults, for one set of scope edits."""
+
+    scope_key: tuple[str, ...]
+    config: Any  # ProxyConfig
+    resources: Any  # EnvoyResources rendered from it (never mutated: the packer keeps them)
+
+
 class MeshTranslator:
     """The real thing: a MeshSnapshot (from load_sources) with edits overlaid, translated per
     proxy. `options_for(proxy)` gives the TranslateOptions (bind address, endpoint remap) a
-    proxy needs, or None."""
+    proxy needs, or None.
 
-    def __init__(self, snapshot: Any, options_for: OptionsFor | None = None) -> None:
+    Faults only decorate routes (translate's contract: a per-route HTTPFault plus a runtime
+    key), so the config without faults is translated once per proxy and set of scope edits, and
+    a fault change re-renders only the virtual hosts whose routes it touches. Every other
+    resource is handed back as the very same dict, which the packer recognises by identity: a
+    fault toggle on a 1,000-service mesh costs a few milliseconds instead of a full translation.
+    `fast=False` always translates from scratch (tests compare both)."""
+
+    def __init__(self, snapshot: Any, options_for: OptionsFor | None = None, fast: bool = True) -> None:
         self.snapshot = snapshot
         self.options_for = options_for or (lambda _proxy: None)
+        self.fast = fast
+        self._base: dict[str, _Base] = {}
+
+    def invalidate(self) -> None:
+        self._base.clear()
 
     def resources(self, proxy: str, edits: list[Edit], now: float) -> Any:
-        from meshtui.translate import translate
-
         try:
-            snap = self.snapshot
-            if edits:
-                from meshtui.edits.overlay import apply_edits
-
-                snap = apply_edits(self.snapshot, edits, now)
-            config = translate(snap, proxy, self.options_for(proxy))
-            return config.envoy_resources()
+            if not self.fast:
+                return self._full(proxy, edits, now)
+            faults = [e for e in edits if isinstance(e, FaultEdit) and (e.expires_at > now)]
+            scopes = [e for e in edits if isinstance(e, ScopeEdit)]
+            key = tuple(sorted(e.id for e in scopes))
+            base = self._base.get(proxy)
+            if base is None or base.scope_key != key:
+                cfg = self._translate(proxy, scopes, now)
+                base = self._base[proxy] = _Base(key, cfg, cfg.envoy_resources())
+            if not faults:
+                return base.resources
+            return _with_faults(base, faults)
+        except TranslateFailed:
+            raise
         except Exception as exc:  # noqa: BLE001 - a translation error must not kill the server
             raise TranslateFailed(f"cannot translate the mesh for proxy {proxy}: {exc}") from exc
+
+    def _translate(self, proxy: str, edits: list[Edit], now: float) -> Any:
+        from meshtui.translate import translate
+
+        snap = self.snapshot
+        if edits:
+            from meshtui.edits.overlay import apply_edits
+
+            snap = apply_edits(self.snapshot, edits, now)
+        return translate(snap, proxy, self.options_for(proxy))
+
+    def _full(self, proxy: str, edits: list[Edit], now: float) -> Any:
+        return self._translate(proxy, edits, now).envoy_resources()
 
     def check_edit(self, edit: Edit) -> list[str]:
         errs: list[str] = []
@@ -122,6 +161,39 @@ class MeshTranslator:
 
     def proxies(self) -> list[str]:
         return sorted({w.ref for w in getattr(self.snapshot, "workloads", ())})
+
+
+def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
+    """base + faults, re-rendering only the virtual hosts whose routes the faults change."""
+    import copy
+
+    from meshtui.translate import EnvoyResources, apply_live_faults
+    from meshtui.translate.envoy_json import fraction, vhost_json
+
+    cfg = base.config
+    copies = {}
+    for name, rc in cfg.route_configs.items():
+        rc2 = copy.copy(rc)
+        rc2.virtual_hosts = [copy.copy(v) for v in rc.virtual_hosts]
+        copies[name] = rc2
+    cfg2 = copy.copy(cfg)
+    cfg2.route_configs = copies
+    cfg2.runtime = {}
+    apply_live_faults(cfg2, faults)
+    rendered = {r["name"]: r for r in base.resources.routes}
+    routes = []
+    for name, rc in cfg.route_configs.items():
+        bj = rendered[name]
+        new_vhs = None
+        for i, (old, new) in enumerate(zip(rc.virtual_hosts, copies[name].virtual_hosts)):
+            if new.routes is not old.routes:
+                if new_vhs is None:
+                    new_vhs = list(bj["virtual_hosts"])
+                new_vhs[i] = vhost_json(new)
+        routes.append(bj if new_vhs is None else {**bj, "virtual_hosts": new_vhs})
+    res = base.resources
+    return EnvoyResources(res.listeners, routes, res.clusters, res.endpoints,
+                          {k: fraction(v) for k, v in cfg2.runtime.items()})
 
 
 def _find_virtual_service(snapshot: Any, ns: str, name: str) -> Any:
