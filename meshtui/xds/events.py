@@ -17,6 +17,7 @@ ACK = "ack"
 NACK = "nack"
 STALE = "stale"
 HEARTBEAT = "heartbeat"
+UNSUPPORTED = "unsupported"  # Envoy subscribed to a type meshtui does not serve
 REFUSED = "refused"  # a snapshot the server would not push (e.g. a non-loopback address in demo mode)
 
 

@@ -1,4 +1,5 @@
-"""The ADS server: state-of-the-world xDS over one gRPC stream per Envoy (grpc.aio).
+"""The ADS server: state-of-the-world xDS over one gRPC stream per Envoy (grpc.aio). Delta xDS
+is not implemented (Envoy gets UNIMPLEMENTED for DELTA_GRPC): meshtui's bootstraps use GRPC.
 
 Per stream and per type it keeps what Envoy asked for, what was sent under which nonce, what
 was ACKed and the last NACK. The rules, learnt the hard way (see xds-notes.md):
@@ -250,6 +251,10 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         st = stream.types.get(t)
         if st is None:
             st = stream.types[t] = TypeState(t)
+            if t not in SHORT:
+                # e.g. SDS secrets: meshtui serves none, say so once instead of leaving it a mystery
+                self.bus.emit(ev.XdsEvent(ev.UNSUPPORTED, stream.proxy, stream.id, t,
+                                          detail=f"Envoy asked for {t}, which meshtui does not serve"))
         nonce = req.response_nonce
         if nonce:
             if nonce != st.last_nonce:

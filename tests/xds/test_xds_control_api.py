@@ -131,3 +131,19 @@ def test_journal_restore_and_export(loop, state_dir, capsys):
                                                      "server-start", "server-stop", "nack", "expire", "revert", "clear"}
     assert main(["journal", "path"]) == 0
     assert str(state_dir) in capsys.readouterr().out
+
+
+def test_loopback_only_refuses_non_loopback_config(loop, state_dir):
+    tr = StandinTranslator(listen_port=free_port(), backends={"svc_v1": ("10.1.2.3", 80), "svc_v2": ("127.0.0.1", 2)})
+    cp = ControlPlane(tr, journal=JournalFile(), loopback_only=True)
+    events = []
+    cp.subscribe(events.append)
+    loop.run(cp.start("127.0.0.1:0"))
+    try:
+        loop.call(cp.add_proxy, "default/standin")
+        assert loop.call(cp.cache.get, "default/standin") is None  # nothing to push
+        refused = [e for e in events if e.kind == "refused"]
+        assert refused and "10.1.2.3" in refused[0].detail
+        assert "10.1.2.3" in loop.call(cp.proxies)[0]["translateError"]
+    finally:
+        loop.run(cp.stop(0))

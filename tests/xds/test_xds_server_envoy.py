@@ -205,3 +205,34 @@ def test_ttl_expiry_while_running(loop, plane, envoys):
     text = json.dumps([e.to_dict() for e in loop.call(cp.journal_entries)])
     assert '"expire"' in text
     http.close()
+
+
+def test_control_plane_restart_same_envoy_reconnects_and_restores(loop, backends, state_dir, envoys):
+    """meshtui goes away and comes back on the same port: the running Envoy reconnects, and the
+    fault comes back from the journal."""
+    port = free_port()
+    tr = StandinTranslator(listen_port=free_port(), backends=backends)
+    cp = ControlPlane(tr, journal=JournalFile(), runtime_ttl=1.5, loopback_only=True)
+    addr = loop.run(cp.start(f"127.0.0.1:{port}"))
+    loop.call(cp.add_proxy, PROXY)
+    envoys(addr)
+    synced(loop, cp)
+    loop.call(cp.add_edit, fault(100, fid="f-keep"))
+    synced(loop, cp)
+    http = Http("127.0.0.1", tr.listen_port)
+    assert http.get("/x")[0] == 503
+    loop.run(cp.stop(0))
+    # gone longer than the lease: Envoy drops the fault by itself, keeps routing
+    wait_until(lambda: http.get("/x")[0] == 200, timeout=6, what="the fault to lapse while meshtui is down")
+
+    cp2 = ControlPlane(tr, journal=JournalFile(), runtime_ttl=1.5, loopback_only=True)
+    loop.run(cp2.start(f"127.0.0.1:{port}"))
+    try:
+        assert [e["id"] for e in loop.call(cp2.edits)] == ["f-keep"]
+        wait_until(lambda: loop.call(cp2.proxies)[0]["connected"] if loop.call(cp2.proxies) else False,
+                   timeout=15, what="Envoy to reconnect")
+        synced(loop, cp2)
+        wait_until(lambda: http.get("/x")[0] == 503, what="the restored fault")
+    finally:
+        http.close()
+        loop.run(cp2.stop(0))
