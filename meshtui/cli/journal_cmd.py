@@ -18,19 +18,26 @@ def configure(p: argparse.ArgumentParser) -> None:
     ex = sub.add_parser("export", help="print the timeline")
     ex.add_argument("-o", "--output", choices=("markdown", "json"), default="markdown")
     ex.add_argument("--journal", metavar="PATH", help="journal file (default $XDG_STATE_HOME/meshtui/journal.jsonl)")
+    ex.add_argument("--demo", action="store_true", help="the journal of `meshtui demo` (kept apart from serve's)")
     ex.add_argument("--edits-only", action="store_true", help="leave out pushes, ACKs and connects")
     pa = sub.add_parser("path", help="print where the journal is")
     pa.add_argument("--journal", metavar="PATH")
+    pa.add_argument("--demo", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     from meshtui.edits import journal as jr
-    from meshtui.xds.journal_file import JournalFile
+    from meshtui.xds.journal_file import JournalFile, state_dir
 
     action = getattr(args, "action", None)
     if action is None:
         raise UsageError("meshtui journal: say export or path")
-    jf = JournalFile(Path(args.journal)) if args.journal else JournalFile()
+    if args.journal:
+        jf = JournalFile(Path(args.journal))
+    elif args.demo:
+        jf = JournalFile(state_dir() / "demo-journal.jsonl")
+    else:
+        jf = JournalFile()
     if action == "path":
         print(jf.path)
         return 0

@@ -157,7 +157,33 @@ class MeshTranslator:
                 if n is not None and edit.target.rule >= n:
                     errs.append(f"--rule {edit.target.rule}: VirtualService {edit.target.virtual_service} has "
                                 f"{n} http rule(s) (0..{max(n - 1, 0)})")
+        if isinstance(edit, FaultEdit) and edit.target.host:
+            errs.extend(self._check_host(edit.target.host, edit.target.subset))
         return errs
+
+    def _check_host(self, host: str, subset: str | None) -> list[str]:
+        by_host = getattr(self.snapshot, "services_by_host", None) or {}
+        if not by_host or host in by_host or host.startswith("*"):
+            return self._check_subset(host, subset) if host in by_host else []
+        short = host.split(".")
+        guesses = sorted(h for h in by_host if h.split(".")[:len(short)] == short)
+        hint = f"; did you mean {', '.join(guesses[:3])}?" if guesses else ""
+        return [f"--host {host}: no such service host in the sources (use the FQDN){hint}"]
+
+    def _check_subset(self, host: str, subset: str | None) -> list[str]:
+        if subset is None:
+            return []
+        known: set[str] = set()
+        for dr in getattr(self.snapshot, "destination_rules", ()):
+            spec = getattr(dr, "spec", None)
+            h = getattr(spec, "host", "") or ""
+            ns = getattr(dr, "namespace", "") or ""
+            if h == host or (h and "." not in h and f"{h}.{ns}." in host + ".") or host.startswith(h + "."):
+                known.update(getattr(x, "name", "") for x in getattr(spec, "subsets", ()) or ())
+        if subset in known:
+            return []
+        have = ", ".join(sorted(k for k in known if k)) or "none"
+        return [f"--subset {subset}: no DestinationRule defines it for {host} (subsets: {have})"]
 
     def proxies(self) -> list[str]:
         return sorted({w.ref for w in getattr(self.snapshot, "workloads", ())})

@@ -56,6 +56,11 @@ def test_serve_validates_edits_against_the_sources(tmp_path, capsys):
         assert main(["fault", "add", "--server", addr, "--virtual-service", "default/reviews", "--rule", "7",
                      "--abort", "503", "--percent", "10"]) == 2
         assert "2 http rule(s)" in capsys.readouterr().err
+        assert main(["fault", "add", "--server", addr, "--host", "reviews", "--abort", "503", "--percent", "10"]) == 2
+        assert "did you mean reviews.default.svc.cluster.local" in capsys.readouterr().err
+        assert main(["fault", "add", "--server", addr, "--host", "reviews.default.svc.cluster.local",
+                     "--subset", "v9", "--abort", "503", "--percent", "10"]) == 2
+        assert "subsets: v1, v2, v3" in capsys.readouterr().err
         assert main(["fault", "list", "--server", addr, "-o", "json"]) == 0
         assert len(json.loads(capsys.readouterr().out)) == 1
     finally:
