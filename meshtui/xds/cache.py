@@ -48,6 +48,9 @@ class NodeMemory:
     rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # type -> version -> reason
     # version -> causes of the snapshot that first carried it, for NACK attribution
     causes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # the latest endpoints of every cluster this proxy was ever given: while old clusters are
+    # kept for make-before-break, Envoy may still (re)request their endpoints
+    cla_history: dict[str, object] = field(default_factory=dict)
 
 
 _gen = itertools.count(1)
@@ -100,6 +103,9 @@ class SnapshotCache:
         mem = self.memory(key)
         for t, tr in snap.types.items():
             mem.causes.setdefault((t, tr.version), snap.cause)
+        eds = snap.types.get(ENDPOINT)
+        if eds is not None:
+            mem.cla_history.update(eds.resources)
         for cb in list(self._watchers.get(key, ())):
             cb(key)
 

@@ -146,9 +146,6 @@ class ControlPlane:
             raise UsageError(f"--listen {listen}: not a loopback address; serving edits to the network needs "
                              "--tls-cert and --tls-key (and optionally --tls-client-ca), or an explicit --insecure")
         self._edits_changed = asyncio.Event()
-        if self._restore:
-            self._restore_from_journal()
-        self._journal(jr.JournalEntry(self.clock(), jr.SERVER_START, detail=f"listening on {listen}"))
         from meshtui.xds.control_api import add_control_api
 
         server = new_grpc_server()
@@ -164,9 +161,12 @@ class ControlPlane:
             raise UsageError(f"--listen {listen}: cannot bind ({exc})") from None
         if not bound:
             raise UsageError(f"--listen {listen}: cannot bind (address in use?)")
+        self.address = format_address(host, bound)
+        self._journal(jr.JournalEntry(self.clock(), jr.SERVER_START, detail=f"listening on {self.address}"))
+        if self._restore:  # before any Envoy can connect, so none sees a config without them
+            self._restore_from_journal()
         await server.start()
         self._server = server
-        self.address = format_address(host, bound)
         self.ads.start_heartbeats()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expiry_loop())
         for proxy in sorted(self._proxies):

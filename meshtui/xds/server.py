@@ -333,12 +333,19 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         want = self.cache.desired(stream.proxy, t)
         if want is None:
             return None
-        if t in (CLUSTER, ENDPOINT):
-            st = stream.types[t]
+        st = stream.types[t]
+        if t == CLUSTER:
             if st.sent is not None and st.sent.version != want.version and not self._settled(stream):
                 kept = {n: a for n, a in st.sent.resources.items() if n not in want.resources}
                 if kept:
                     want = TypeResources.build(t, {**kept, **want.resources})
+        elif t == ENDPOINT:
+            # Clusters kept for make-before-break (or sent just before an edit took them away)
+            # still need their endpoints, or they warm forever and hold back the CDS ACK.
+            hist = self.cache.memory(stream.proxy).cla_history
+            missing = {n: hist[n] for n in st.names if n not in want.resources and n in hist}
+            if missing:
+                want = TypeResources.build(t, {**missing, **want.resources})
         return want
 
     async def _push(self, stream: StreamState, context) -> None:

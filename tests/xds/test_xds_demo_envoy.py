@@ -3,6 +3,7 @@ Envoys: traffic, faults, Sidecar-scope edits and NACKs, each checked against the
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -33,7 +34,11 @@ def clean(demo):
     demo.clear_faults()
     for e in demo.scopes():
         demo.remove(e["id"])
-    assert demo.wait_synced()
+    synced(demo)
+
+
+def synced(demo: DemoSession) -> None:
+    assert demo.wait_synced(), json.dumps(demo.proxies(), indent=1)
 
 
 def trace(demo: DemoSession, url: str, headers: dict | None = None):
@@ -76,7 +81,7 @@ def test_demo_traffic_agrees_with_the_tracer(clean):
 def test_faults_through_translate_and_trace(clean):
     demo = clean
     f = demo.add_fault(host=REVIEWS, subset="v2", abort=503, percent=100, ttl=60, reason="test")
-    assert demo.wait_synced()
+    synced(demo)
     assert demo.request("reviews", "/", {"end-user": "jason"})[0] == 503
     assert demo.request("reviews", "/")[0] == 200  # v1/v3 untouched
     t = trace(demo, "reviews:9080/", {"end-user": "jason"})
@@ -87,14 +92,14 @@ def test_faults_through_translate_and_trace(clean):
     # a 200 ms delay on the VirtualService's default rule (rule 1)
     demo.remove(f["id"])
     d = demo.add_fault(virtual_service="default/reviews", rule=1, delay=0.2, percent=100, ttl=60)
-    assert demo.wait_synced()
+    synced(demo)
     lat = [demo.request("reviews", "/")[2] for _ in range(3)]
     assert min(lat) >= 0.19, lat
     assert demo.request("reviews", "/", {"end-user": "jason"})[2] < 0.15
     t = trace(demo, "reviews:9080/")
     assert t.fault and t.fault.get("delay")
     demo.remove(d["id"])
-    assert demo.wait_synced()
+    synced(demo)
     assert demo.request("reviews", "/")[2] < 0.15
     assert trace(demo, "reviews:9080/").fault is None
 
@@ -107,7 +112,7 @@ def test_scope_edit_dropping_a_host(clean):
     # PassthroughCluster (which, on loopback without iptables, has no original destination)
     s1 = demo.set_scope(namespace="default", workload_labels={"app": "productpage"},
                         egress_hosts=["./ratings.default.svc.cluster.local"], outbound_policy="ALLOW_ANY")
-    assert demo.wait_synced()
+    synced(demo)
     t = trace(demo, "reviews:9080/")
     assert t.outcome == "passthrough"
     status, body, _ = demo.request("reviews", "/")
@@ -122,7 +127,7 @@ def test_scope_edit_dropping_a_host(clean):
     # REGISTRY_ONLY: the same request gets a 502 from the block_all vhost
     demo.set_scope(namespace="default", workload_labels={"app": "productpage"},
                    egress_hosts=["./ratings.default.svc.cluster.local"], outbound_policy="REGISTRY_ONLY")
-    assert demo.wait_synced()
+    synced(demo)
     t = trace(demo, "reviews:9080/")
     assert t.status == 502
     assert demo.request("reviews", "/")[0] == 502
@@ -132,7 +137,7 @@ def test_scope_edit_dropping_a_host(clean):
 def test_nack_from_the_real_pipeline(clean):
     demo = clean
     good = demo.add_fault(host=REVIEWS, subset="v2", abort=503, percent=100, ttl=60)
-    assert demo.wait_synced()
+    synced(demo)
     # an abort status Envoy refuses (must be 200..599); meshtui's own check is skipped on purpose
     bad = FaultEdit(id="f-bad", target=FaultTarget(host=REVIEWS, subset="v1"), percent=100, abort_status=600,
                     ttl_seconds=60, created_at=time.time())
@@ -146,5 +151,5 @@ def test_nack_from_the_real_pipeline(clean):
     # the last good config is still served: jason gets the good fault, v1 is not aborted
     assert demo.request("reviews", "/", {"end-user": "jason"})[0] == 503
     assert all(demo.request("reviews", "/")[0] == 200 for _ in range(5))
-    assert demo.wait_synced()
+    synced(demo)
     demo.remove(good["id"])

@@ -236,3 +236,28 @@ def test_control_plane_restart_same_envoy_reconnects_and_restores(loop, backends
     finally:
         http.close()
         loop.run(cp2.stop(0))
+
+
+def test_rapid_cluster_churn_never_stalls_warming(loop, plane, envoys):
+    """Clusters come and go faster than Envoy ACKs (a scope edit, reverted, re-applied): a
+    cluster that was sent must get its endpoints even after the snapshot dropped it, or it warms
+    until initial_fetch_timeout and holds back the CDS ACK."""
+    cp, tr, addr = plane
+    tr.backends["svc_x"] = tr.backends["svc_v1"]
+    loop.call(cp.resync)
+    envoys(addr)
+    synced(loop, cp)
+    for _ in range(3):
+        del tr.backends["svc_x"]
+        loop.call(cp.resync)
+        synced(loop, cp, timeout=5)
+        tr.backends["svc_x"] = tr.backends["svc_v1"]
+        loop.call(cp.resync)  # x comes back (CDS in flight, x warming) ...
+        del tr.backends["svc_x"]
+        loop.call(cp.resync)  # ... and is gone again before Envoy ACKed
+        t0 = time.monotonic()
+        synced(loop, cp, timeout=5)
+        assert time.monotonic() - t0 < 4
+        tr.backends["svc_x"] = tr.backends["svc_v1"]
+        loop.call(cp.resync)
+        synced(loop, cp, timeout=5)
