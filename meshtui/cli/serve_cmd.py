@@ -39,26 +39,10 @@ def add_tls_server_flags(p: argparse.ArgumentParser) -> None:
 
 
 def load_snapshot(args: argparse.Namespace):
-    """The MeshSnapshot for -f/--cluster flags; diagnostics go to stderr."""
-    if getattr(args, "cluster", False) or getattr(args, "context", None):
-        try:
-            from meshtui.cli import common
+    """The MeshSnapshot for -f/--cluster flags (read once); diagnostics go to stderr."""
+    from meshtui.cli.common import load_from_args
 
-            loader = getattr(common, "load_snapshot", None)
-        except ImportError:  # pragma: no cover
-            loader = None
-        if loader is None:
-            raise UsageError("--cluster is not available for this command yet; export the objects and use -f")
-        return loader(args)
-    from meshtui.sources.loader import load_sources
-
-    if not args.filename:
-        raise UsageError("no sources: give -f PATH (a YAML file or folder), or --cluster")
-    result = load_sources(list(args.filename), default_namespace=args.namespace or "default")
-    for d in result.diagnostics:
-        if d.level == "Error":
-            print(f"meshtui: {d}", file=sys.stderr)
-    return result.snapshot
+    return load_from_args(args).snapshot
 
 
 def run(args: argparse.Namespace) -> int:
