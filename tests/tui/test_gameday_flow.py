@@ -81,7 +81,7 @@ async def test_add_fault_see_it_in_trace_and_traffic_then_revert(clean):
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: any(f.get("state") == "active" for f in gd.faults), what="the fault in the table")
         fault = next(f for f in gd.faults if f.get("state") == "active")
-        await wait_for(pilot, lambda: (gd.reload() or True) and all(
+        await wait_for(pilot, lambda: all(
             s == "acked" for s in (next((f for f in gd.faults if f["id"] == fault["id"]), {}).get("proxies") or {"x": "no"}).values()),
             timeout=15, what="the proxies to ACK the fault")
         rows = _fault_rows(gd)

@@ -362,7 +362,7 @@ class GameDayScreen(MeshScreen):
             counts[status] += 1
             slowest = max(slowest, secs)
             if isinstance(body, dict):
-                who[f"{body.get('app', '?')} {body.get('version', '')}".strip()] += 1
+                who[f"{body.get('app') or body.get('service') or '?'} {body.get('version', '')}".strip()] += 1
         hdrs = " ".join(f"{k}: {v}" for k, v in headers.items())
         lines = [Content.assemble((f" {n} × GET {host}:{port}{path}", "bold"), (f" {hdrs}" if hdrs else "", ""),
                                   (f"\n via the {via} Envoy", "$text-muted"))]

@@ -167,7 +167,7 @@ class ProxyConfigScreen(MeshScreen):
 
     def on_mount(self) -> None:
         cols = {"listeners": ("name", "address", "chains", "kind"),
-                "routes": ("route config", "virtual host", "domains", "match", "action", "virtual service"),
+                "routes": ("route", "virtual host", "match", "action", "virtual service", "domains"),
                 "clusters": ("cluster", "type", "lb", "destination rule", "subset labels", "endpoints"),
                 "endpoints": ("endpoint", "cluster", "pod", "origin")}
         for name, c in cols.items():
@@ -233,8 +233,8 @@ class ProxyConfigScreen(MeshScreen):
                         continue
                     n += 1
                     k = f"r{n}"
-                    domains = ", ".join(vh.domains[:3]) + (f" +{len(vh.domains) - 3}" if len(vh.domains) > 3 else "")
-                    rt.add_row(*row(self.app, rc_name, vh.name, domains, m, action, vs), key=k)
+                    domains = ", ".join(_short(d) for d in vh.domains[:2]) + (f" +{len(vh.domains) - 2}" if len(vh.domains) > 2 else "")
+                    rt.add_row(*row(self.app, rc_name, _short(vh.name), m, action, vs, domains), key=k)
                     self.refs["routes"][k] = r.ref or vh.ref
         ct = self.query_one("#pc-clusters", DataTable)
         ct.clear()
@@ -284,6 +284,10 @@ class ProxyConfigScreen(MeshScreen):
         self.action_source()
 
 
+def _short(host: str) -> str:
+    return host.replace(".svc.cluster.local", "")
+
+
 def _ref_of(resource):
     from meshtui.translate.config import Ref
 
@@ -305,7 +309,7 @@ def route_action_text(r) -> str:
         return f"direct {r.direct_response.status}"
     if r.action is None:
         return "-"
-    parts = [f"{c.subset or c.host.split('.')[0]}:{c.weight}" if len(r.action.clusters) > 1 else c.cluster
+    parts = [f"{c.subset or c.host.split('.')[0]}:{c.weight}" if len(r.action.clusters) > 1 else _short(c.cluster)
              for c in r.action.clusters]
     text = ", ".join(parts)
     if r.fault is not None:

@@ -133,6 +133,7 @@ class TraceScreen(MeshScreen):
         self._trace_pending: tuple[TraceQuery, int] | None = None
         self._loading_query = False
         self._filled = False
+        self._steps_width = 0
         self.result: TraceResult | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -290,7 +291,9 @@ class TraceScreen(MeshScreen):
         lines.extend(tr.fault_lines(t))
         lines.append(tr.policy_line(t))
         verdict.update(Content("\n").join(lines))
-        steps.add_options([Option(tr.step_table(self.app, i, s), id=str(i - 1)) for i, s in enumerate(t.steps, 1)])
+        width = steps.scrollable_content_region.width or (self.size.width - 2)
+        self._steps_width = width
+        steps.add_options([Option(tr.step_wrapped(i, s, width), id=str(i - 1)) for i, s in enumerate(t.steps, 1)])
         selected = next((i for i, s in enumerate(t.steps) if s.stage == "route" and s.verdict == "selected"), None)
         if selected is not None:
             steps.highlighted = selected
@@ -302,6 +305,20 @@ class TraceScreen(MeshScreen):
         body.append(Content.styled(res.query.cli(), "bold"))
         policy.update(Content("\n").join(body))
         self.post_message(TraceShown(res))
+
+    def on_resize(self) -> None:
+        # the ladder is wrapped to its width: wrap it again when the width changes
+        if self.result is not None and self.result.trace is not None:
+            self.call_after_refresh(self._rewrap)
+
+    def _rewrap(self) -> None:
+        steps = self.query_one("#steps", OptionList)
+        width = steps.scrollable_content_region.width
+        if width and width != self._steps_width and self.result is not None:
+            keep = steps.highlighted
+            self.show_result(self.result)
+            if keep is not None and keep < steps.option_count:
+                steps.highlighted = keep
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id != "steps" or self.result is None or self.result.trace is None:

@@ -112,18 +112,6 @@ def request_line(t: Trace) -> Content:
                             (f"  from {p['type']} {p['namespace']}/{p['workload']}", "$text-muted"))
 
 
-def step_content(i: int, s: Step, with_ref: bool = True) -> Content:
-    mark, style = MARK.get(s.verdict, ("?", ""))
-    line = Content.assemble((f"{i:>2} ", "$text-muted"), (f"{mark} ", f"bold {style}"),
-                            (f"{s.stage:<16} ", "bold" if s.verdict in ("selected", "final") else ""),
-                            (s.detail, "$text-muted" if s.verdict == "skipped" else ""))
-    if with_ref and s.ref is not None and (s.ref.file or s.ref.name):
-        where = f"{s.ref.file}:{s.ref.line}" if s.ref.file and s.ref.line else s.ref.short()
-        path = f" {s.ref.path}" if s.ref.path and s.ref.file else ""
-        line = line.append(Content.styled(f"  ⏎ {where}{path}", "$text-muted italic"))
-    return line
-
-
 def policy_details(t: Trace) -> list[Content]:
     """The effective policy per destination, as Istio JSON (what the DestinationRule layering
     produced), plus timeout, retries and fault."""
@@ -156,13 +144,29 @@ def endpoint_rows(t: Trace) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+_VARS: dict[int, tuple[str, dict]] = {}
+
+
+def theme_vars(app) -> dict:
+    """The app's CSS variables for its current theme, computed once per theme (generating the
+    colour system is costly, and every table cell and tree label needs it)."""
+    hit = _VARS.get(id(app))
+    theme = getattr(app, "theme", "")
+    if hit is None or hit[0] != theme:
+        hit = (theme, app.get_css_variables())
+        if len(_VARS) > 16:
+            _VARS.clear()
+        _VARS[id(app)] = hit
+    return hit[1]
+
+
 def rich_text(app, parts: list[tuple[str, str] | str]):
     """Rich Text for widgets that take Rich labels (Tree): theme variables resolved by hand,
     so the labels follow the theme like the rest (rebuild them when the theme changes)."""
     from rich.style import Style
     from rich.text import Text
 
-    variables = app.get_css_variables()
+    variables = theme_vars(app)
     out = Text()
     for part in parts:
         text, style = (part, "") if isinstance(part, str) else part
@@ -179,27 +183,6 @@ def rich_text(app, parts: list[tuple[str, str] | str]):
         except Exception:  # noqa: BLE001 - an odd colour value: plain text is still right
             out.append(text)
     return out
-
-
-def step_table(app, i: int, s: Step, with_ref: bool = True):
-    """One step as a Rich grid, so a long reason wraps under itself (a hanging indent) instead
-    of under the step number. Theme colours are resolved through rich_text()."""
-    from rich.table import Table
-
-    mark, style = MARK.get(s.verdict, ("?", ""))
-    grid = Table.grid(padding=(0, 1), expand=True)
-    grid.add_column(width=2, justify="right")
-    grid.add_column(width=1)
-    grid.add_column(width=16, no_wrap=True)
-    grid.add_column(ratio=1)
-    detail = rich_text(app, [(s.detail, "$text-muted" if s.verdict == "skipped" else "")])
-    if with_ref and s.ref is not None and (s.ref.file or s.ref.name):
-        where = f"{s.ref.file}:{s.ref.line}" if s.ref.file and s.ref.line else s.ref.short()
-        path = f" {s.ref.path}" if s.ref.path and s.ref.file else ""
-        detail.append_text(rich_text(app, [(f"\n⏎ {where}{path}", "$text-muted italic")]))
-    grid.add_row(rich_text(app, [(str(i), "$text-muted")]), rich_text(app, [(mark, f"bold {style}")]),
-                 rich_text(app, [(s.stage, "bold" if s.verdict in ("selected", "final") else "")]), detail)
-    return grid
 
 
 def verdict_compact(t: Trace, bar_width: int = 10) -> list[Content]:
@@ -251,7 +234,7 @@ def to_text(app, item):
     if isinstance(item, Text):
         return item
     if isinstance(item, Content):
-        variables = app.get_css_variables()
+        variables = theme_vars(app)
         text = Text(item.plain, no_wrap=True, end="")
         for span in item.spans:
             if isinstance(span.style, str) and span.style:
@@ -267,3 +250,27 @@ def to_text(app, item):
 
 def row(app, *items):
     return [to_text(app, x) for x in items]
+
+
+def step_wrapped(i: int, s: Step, width: int, with_ref: bool = True) -> Content:
+    """One step for the ladder: the reason wrapped under itself (a hanging indent), and the
+    source reference on its own line. Plain Content, wrapped here to `width` (the list's width),
+    because laying out a Rich table per step on every keystroke costs more than the trace."""
+    import textwrap
+
+    mark, style = MARK.get(s.verdict, ("?", ""))
+    head = Content.assemble((f"{i:>2} ", "$text-muted"), (f"{mark} ", f"bold {style}"),
+                            (f"{s.stage:<16} ", "bold" if s.verdict in ("selected", "final") else ""))
+    indent = head.cell_length
+    avail = max(16, width - indent - 1)
+    detail_style = "$text-muted" if s.verdict == "skipped" else ""
+    chunks = textwrap.wrap(s.detail, avail, break_long_words=True, break_on_hyphens=False) or [""]
+    lines = [head.append(Content.styled(chunks[0], detail_style))]
+    pad = "\u00a0" * indent  # no-break spaces: the list's own wrapping keeps them (plain spaces it strips)
+    lines.extend(Content.styled(pad + c, detail_style) for c in chunks[1:])
+    if with_ref and s.ref is not None and (s.ref.file or s.ref.name):
+        where = f"{s.ref.file}:{s.ref.line}" if s.ref.file and s.ref.line else s.ref.short()
+        path = f" {s.ref.path}" if s.ref.path and s.ref.file else ""
+        for c in textwrap.wrap(f"⏎ {where}{path}", avail, break_long_words=True) or [""]:
+            lines.append(Content.styled(pad + c, "$text-muted italic"))
+    return Content("\n").join(lines)
