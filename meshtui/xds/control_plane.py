@@ -313,6 +313,9 @@ class ControlPlane:
 
     def resync(self, cause: str = "sources") -> None:
         """Re-translate every proxy (after the translator's sources changed)."""
+        invalidate = getattr(self.translator, "invalidate", None)
+        if invalidate is not None:
+            invalidate()
         self._recompute((cause,))
 
     # ---- views ------------------------------------------------------------------------------
@@ -372,8 +375,8 @@ class ControlPlane:
                 self.bus.emit(ev.XdsEvent(ev.REFUSED, proxy, detail=detail, cause=cause))
                 return
         try:
-            snap = build_snapshot(self.packer, clusters=list(res.clusters), endpoints=list(res.endpoints),
-                                  listeners=list(res.listeners), routes=list(res.routes),
+            snap = build_snapshot(self.packer, clusters=res.clusters, endpoints=res.endpoints,
+                                  listeners=res.listeners, routes=res.routes,
                                   runtime=dict(getattr(res, "runtime", {}) or {}), cause=cause,
                                   prev=self.cache.get(proxy))
         except ResourceError as exc:

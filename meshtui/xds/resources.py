@@ -71,10 +71,11 @@ class TypeResources:
     type_url: str
     resources: dict[str, any_pb2.Any]
     version: str
+    source: list | None = field(default=None, compare=False, repr=False)  # the dicts it came from
 
     @staticmethod
-    def build(type_url: str, resources: dict[str, any_pb2.Any]) -> "TypeResources":
-        return TypeResources(type_url, resources, content_version(resources))
+    def build(type_url: str, resources: dict[str, any_pb2.Any], source: list | None = None) -> "TypeResources":
+        return TypeResources(type_url, resources, content_version(resources), source)
 
 
 def content_version(resources: dict[str, any_pb2.Any]) -> str:
@@ -106,6 +107,7 @@ class Packer:
 
     max_variants: int = 4
     _memo: dict[tuple, list[_MemoEntry]] = field(default_factory=dict)
+    _chunks: dict[int, tuple[dict, bytes]] = field(default_factory=dict)  # id(vhost dict) -> wire chunk
     parsed: int = 0
     reused: int = 0
 
@@ -166,16 +168,29 @@ class Packer:
         # reused as they are and appended after the other fields.
         rest = {k: v for k, v in resource.items() if k != "virtual_hosts"}
         chunks = [self._part(("rds-rest", name), rest, route_pb2.RouteConfiguration, f"RDS resource {name!r}")]
+        known = self._chunks
         for i, vh in enumerate(resource["virtual_hosts"]):
+            hit = known.get(id(vh))
+            if hit is not None and hit[0] is vh:
+                chunks.append(hit[1])
+                continue
             vname = vh.get("name", f"#{i}") if isinstance(vh, dict) else f"#{i}"
             data = self._part(("vhost", name, vname), vh, route_components_pb2.VirtualHost,
                               f"RDS resource {name!r} virtual host {vname!r}")
-            chunks.append(b"\x12" + _varint(len(data)) + data)
+            chunk = b"\x12" + _varint(len(data)) + data
+            if len(known) > 100_000:
+                known.clear()
+            known[id(vh)] = (vh, chunk)
+            chunks.append(chunk)
         return any_pb2.Any(type_url=ROUTE, value=b"".join(chunks))
 
     def pack_all(self, type_url: str, resources: list[dict], prev: TypeResources | None = None) -> TypeResources:
         """All resources of a type; `prev` (the last result for this proxy) is returned as is
-        when every packed resource is the very same object, sparing the version hash."""
+        when it was packed from this very list, or when every packed resource is the very same
+        object, sparing the version hash."""
+        if prev is not None and prev.source is resources:
+            self.reused += len(prev.resources)
+            return prev
         out: dict[str, any_pb2.Any] = {}
         for res in resources:
             name = resource_name(type_url, res)
@@ -184,8 +199,8 @@ class Packer:
             out[name] = self.pack(type_url, name, res)
         if prev is not None and len(prev.resources) == len(out) and all(
                 prev.resources.get(n) is a for n, a in out.items()):
-            return prev
-        return TypeResources.build(type_url, out)
+            return TypeResources(type_url, prev.resources, prev.version, resources)
+        return TypeResources.build(type_url, out, resources)
 
 
 def _varint(n: int) -> bytes:

@@ -190,18 +190,33 @@ class MeshTranslator:
 
 
 def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
-    """base + faults, re-rendering only the virtual hosts whose routes the faults change."""
+    """base + faults, re-rendering only the virtual hosts whose routes the faults change.
+
+    apply_live_faults decorates vhosts in place, so it runs on copies; when translate exposes
+    its route predicate, only the vhosts it selects are copied (a fault on one service of a
+    1,000-service mesh copies one vhost, not 1,000)."""
     import copy
 
+    import meshtui.translate as tl
     from meshtui.translate import EnvoyResources, apply_live_faults
     from meshtui.translate.envoy_json import fraction, vhost_json
 
+    targets = getattr(tl, "_fault_targets", None)
     cfg = base.config
     copies = {}
+    touched: dict[str, list[int]] = {}
     for name, rc in cfg.route_configs.items():
+        if targets is not None:
+            idx = [i for i, v in enumerate(rc.virtual_hosts)
+                   if any(targets(r, f) for r in v.routes for f in faults)]
+        else:
+            idx = list(range(len(rc.virtual_hosts)))
+        if not idx:
+            continue
         rc2 = copy.copy(rc)
-        rc2.virtual_hosts = [copy.copy(v) for v in rc.virtual_hosts]
+        rc2.virtual_hosts = [copy.copy(rc.virtual_hosts[i]) for i in idx]
         copies[name] = rc2
+        touched[name] = idx
     cfg2 = copy.copy(cfg)
     cfg2.route_configs = copies
     cfg2.runtime = {}
@@ -211,8 +226,8 @@ def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
     for name, rc in cfg.route_configs.items():
         bj = rendered[name]
         new_vhs = None
-        for i, (old, new) in enumerate(zip(rc.virtual_hosts, copies[name].virtual_hosts)):
-            if new.routes is not old.routes:
+        for i, new in zip(touched.get(name, ()), copies[name].virtual_hosts if name in copies else ()):
+            if new.routes is not rc.virtual_hosts[i].routes:
                 if new_vhs is None:
                     new_vhs = list(bj["virtual_hosts"])
                 new_vhs[i] = vhost_json(new)
