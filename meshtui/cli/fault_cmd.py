@@ -68,7 +68,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "action", None)
     if action is None:
-        raise UsageError("meshtui fault: say add, list, rm or clear (meshtui fault --help)")
+        raise UsageError("fault: say add, list, rm or clear (see meshtui fault --help)")
     with client_for(args) as client:
         if action == "add":
             req = {"virtualService": args.virtual_service, "rule": args.rule, "host": args.host,
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             n = len(res["cleared"])
             print(f"cleared {n} fault(s)" + (f": {', '.join(res['cleared'])}" if n else ""), file=sys.stderr)
             return 0
-    raise UsageError(f"meshtui fault: unknown action {action!r}")
+    raise UsageError(f"fault: unknown action {action!r}")
 
 
 def print_fault_table(edits: list[dict], now: float) -> None:

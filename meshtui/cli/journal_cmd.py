@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     action = getattr(args, "action", None)
     if action is None:
-        raise UsageError("meshtui journal: say export or path")
+        raise UsageError("journal: say export or path")
     if args.journal:
         jf = JournalFile(Path(args.journal))
     elif args.demo:

@@ -55,7 +55,7 @@ def _labels(items: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "action", None)
     if action is None:
-        raise UsageError("meshtui scope: say set, list or rm (meshtui scope --help)")
+        raise UsageError("scope: say set, list or rm (see meshtui scope --help)")
     with client_for(args) as client:
         if action == "set":
             if not args.egress_host and not args.outbound_policy:
@@ -83,4 +83,4 @@ def run(args: argparse.Namespace) -> int:
             view = client.call("RemoveEdit", {"id": args.id, "reason": args.reason})
             print(f"removed {view['id']}", file=sys.stderr)
             return 0
-    raise UsageError(f"meshtui scope: unknown action {action!r}")
+    raise UsageError(f"scope: unknown action {action!r}")
