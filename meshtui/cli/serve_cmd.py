@@ -29,6 +29,8 @@ def configure(p: argparse.ArgumentParser) -> None:
                         "if meshtui dies, faults leave every Envoy within this time")
     p.add_argument("--no-restore", action="store_true", help="do not restore unexpired edits from the journal")
     p.add_argument("--journal", metavar="PATH", help="journal file (default $XDG_STATE_HOME/meshtui/journal.jsonl)")
+    p.add_argument("--no-watch", action="store_true",
+                   help="with --cluster: read the cluster once instead of following its changes")
 
 
 def add_tls_server_flags(p: argparse.ArgumentParser) -> None:
@@ -60,12 +62,17 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     tls = TlsConfig(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
-    snapshot = load_snapshot(args)
+    cluster = bool(getattr(args, "cluster", False) or getattr(args, "context", None))
+    source = None
+    if cluster and not args.no_watch:
+        snapshot, source, watch_args = _open_cluster(args)
+    else:
+        snapshot = load_snapshot(args)
     from pathlib import Path
 
     journal = JournalFile(Path(args.journal)) if args.journal else JournalFile()
-    cp = ControlPlane(MeshTranslator(snapshot), journal=journal, runtime_ttl=lease,
-                      restore=not args.no_restore)
+    translator = MeshTranslator(snapshot)
+    cp = ControlPlane(translator, journal=journal, runtime_ttl=lease, restore=not args.no_restore)
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -82,10 +89,68 @@ def run(args: argparse.Namespace) -> int:
         if restored:
             msg += f"; restored from the journal: {', '.join(restored)}"
         print(msg, file=sys.stderr, flush=True)
+        if source is not None:
+            _follow_cluster(source, watch_args, translator, cp, loop)
         try:
             await stop.wait()
         finally:
+            if source is not None:
+                source.close()
             await cp.stop()
         return 0
 
     return asyncio.run(main())
+
+
+def _open_cluster(args: argparse.Namespace):
+    """The cluster's snapshot (files from -f layered over it) and the open source to watch."""
+    from meshtui.cli.common import report_diagnostics
+    from meshtui.sources.cluster import open_from_args, read_overlay_docs, stderr_progress
+
+    default_ns = (args.namespace or "default").split(",")[0].strip() or "default"
+    overlays = read_overlay_docs(list(args.filename)) if args.filename else []
+    progress = stderr_progress()
+    src = open_from_args(args, progress)
+    try:
+        result = src.load(overlays, default_ns)
+    except BaseException:
+        src.close()
+        raise
+    finally:
+        progress.done()
+    report_diagnostics(result)
+    return result.snapshot, src, {"overlays": overlays, "default_namespace": default_ns}
+
+
+def _follow_cluster(source, watch_args: dict, translator, cp, loop) -> None:
+    """Re-translate every proxy when the cluster changes. The watch calls back on its own
+    thread; updates are coalesced (only the newest is built) and applied on the server's loop."""
+    import asyncio
+
+    latest: list = []
+    busy = [False]
+
+    async def apply() -> None:
+        try:
+            while latest:
+                update = latest.pop()
+                latest.clear()
+                try:
+                    result = await asyncio.get_running_loop().run_in_executor(None, update.load)
+                except Exception as exc:  # noqa: BLE001 - keep serving the last good snapshot
+                    print(f"meshtui: cluster update not applied: {exc}", file=sys.stderr, flush=True)
+                    continue
+                translator.snapshot = result.snapshot
+                cp.resync("cluster")
+                print(f"meshtui: cluster changed ({len(update.changes)} change(s)); proxies re-translated",
+                      file=sys.stderr, flush=True)
+        finally:
+            busy[0] = False
+
+    def on_update(update) -> None:
+        latest.append(update)
+        if not busy[0]:
+            busy[0] = True
+            loop.create_task(apply())
+
+    source.watch(lambda u: loop.call_soon_threadsafe(on_update, u), **watch_args)

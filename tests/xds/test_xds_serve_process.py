@@ -90,3 +90,48 @@ def test_control_api_over_tls(tmp_path, capsys):
         assert main(["fault", "list", "--server", addr, "--timeout", "2"]) == 69
     finally:
         assert stop(proc) == 0
+
+
+def test_serve_follows_the_cluster(tmp_path):
+    """serve --cluster: proxies are re-translated when the cluster changes (the fake API server
+    of the cluster tests stands in for Kubernetes)."""
+    sys.path.insert(0, str(REPO / "tests" / "cluster"))
+    try:
+        from cluster_mesh import bookinfo
+        from fakeapi import FakeApiServer, write_kubeconfig
+    except ImportError:
+        pytest.skip("the cluster tests' fake API server is not available")
+    api = FakeApiServer().start()
+    try:
+        api.add_all(bookinfo())
+        kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, context="test-ctx")
+        env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+        proxy = next(o for o in bookinfo() if o["kind"] == "Pod" and o["metadata"]["name"].startswith("productpage"))
+        proxy_ref = f"{proxy['metadata']['namespace']}/{proxy['metadata']['name']}"
+        proc = subprocess.Popen([sys.executable, "-m", "meshtui", "serve", "--cluster", "--kubeconfig", str(kubeconfig),
+                                 "--listen", "127.0.0.1:0", "--proxy", proxy_ref],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        try:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            addr = json.loads(line)["server"]
+
+            def rds_version() -> str:
+                from meshtui.xds.control_api import ControlClient
+
+                with ControlClient(addr) as c:
+                    return c.call("ListProxies")["proxies"][0]["versions"]["RDS"]
+
+            before = rds_version()
+            vs = next(o for o in bookinfo() if o["kind"] == "VirtualService" and o["metadata"]["name"] == "ratings")
+            vs["spec"]["http"][0]["timeout"] = "3s"
+            api.add(vs)
+            from conftest import wait_until
+
+            wait_until(lambda: rds_version() != before, timeout=15, what="re-translation after a cluster change")
+        finally:
+            assert stop(proc) == 0
+        assert "proxies re-translated" in proc.stderr.read()
+    finally:
+        api.stop()
+        sys.path.remove(str(REPO / "tests" / "cluster"))
