@@ -21,6 +21,7 @@ was ACKed and the last NACK. The rules, learnt the hard way (see xds-notes.md):
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 import time
@@ -101,6 +102,13 @@ class StreamState:
     types: dict[str, TypeState] = field(default_factory=dict)
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     wake_pending: bool = False
+    # nonce -> (type, version, names) of every recent response: what an ACK/NACK refers to
+    sent_by_nonce: collections.OrderedDict = field(default_factory=collections.OrderedDict)
+
+    def remember(self, nonce: str, type_url: str, version: str, names: frozenset[str]) -> None:
+        self.sent_by_nonce[nonce] = (type_url, version, names)
+        while len(self.sent_by_nonce) > 256:
+            self.sent_by_nonce.popitem(last=False)
 
     def status(self) -> dict:
         out: dict = {
@@ -295,7 +303,8 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                                   st.sent_version or "", st.last_nonce or "", cause=cause))
 
     def _on_nack(self, stream: StreamState, st: TypeState, req: discovery_pb2.DiscoveryRequest) -> None:
-        rejected = st.sent_version or ""
+        sent = stream.sent_by_nonce.get(req.response_nonce)
+        rejected = sent[1] if sent is not None else (st.sent_version or "")
         reason = req.error_detail.message
         mem = self.cache.memory(stream.proxy)
         mem.rejected.setdefault(st.type_url, {})[rejected] = reason
@@ -400,6 +409,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             if eds is not None:
                 eds.force = True
         cause = self.cache.memory(stream.proxy).causes.get((t, want.version), ())
+        stream.remember(nonce, t, want.version, names)
         await context.write(resp)
         self.bus.emit(ev.XdsEvent(ev.PUSH, stream.proxy, stream.id, SHORT.get(t, t), want.version, nonce,
                                   names=tuple(sorted(names)), cause=cause))
@@ -423,6 +433,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         st.last_nonce = nonce
         st.outstanding = nonce
         st.heartbeat_nonce = nonce
+        stream.remember(nonce, RUNTIME, st.sent_version, st.sent_names)
         await context.write(resp)
         self.bus.emit(ev.XdsEvent(ev.HEARTBEAT, stream.proxy, stream.id, "RTDS", st.sent_version, nonce))
 
