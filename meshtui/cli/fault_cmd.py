@@ -8,6 +8,7 @@ import os
 import sys
 import time
 
+from meshtui.cli.cluster_edit import add_cluster_write_flags, cluster_mode
 from meshtui.errors import UsageError
 
 NAME = "fault"
@@ -50,25 +51,31 @@ def configure(p: argparse.ArgumentParser) -> None:
     add.add_argument("--ttl", default="10m", metavar="DURATION", help="lifetime (default 10m)")
     add.add_argument("--reason", default="", metavar="TEXT", help="why, for the journal")
     add.add_argument("-o", "--output", choices=("id", "json"), default="id")
+    add_cluster_write_flags(add)
 
     ls = sub.add_parser("list", help="active faults with their per-proxy push state")
     add_client_flags(ls)
     ls.add_argument("--all", action="store_true", help="also removed, expired and rejected faults")
     ls.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    add_cluster_write_flags(ls)
 
     rm = sub.add_parser("rm", help="remove one fault")
     add_client_flags(rm)
     rm.add_argument("id", metavar="ID")
     rm.add_argument("--reason", default="", metavar="TEXT")
+    add_cluster_write_flags(rm)
 
     clear = sub.add_parser("clear", help="the kill switch: remove every fault from every proxy in one push")
     add_client_flags(clear)
+    add_cluster_write_flags(clear)
 
 
 def run(args: argparse.Namespace) -> int:
     action = getattr(args, "action", None)
     if action is None:
         raise UsageError("fault: say add, list, rm or clear (see meshtui fault --help)")
+    if cluster_mode(args):
+        return _run_cluster(args, action)
     with client_for(args) as client:
         if action == "add":
             req = {"virtualService": args.virtual_service, "rule": args.rule, "host": args.host,
@@ -101,6 +108,23 @@ def run(args: argparse.Namespace) -> int:
             print(f"cleared {n} fault(s)" + (f": {', '.join(res['cleared'])}" if n else ""), file=sys.stderr)
             return 0
     raise UsageError(f"fault: unknown action {action!r}")
+
+
+def _run_cluster(args: argparse.Namespace, action: str) -> int:
+    from meshtui.cli import cluster_edit
+    from meshtui.xds.control_api import _fault_from_request
+
+    if action == "add":
+        if args.rule is not None and not args.virtual_service:
+            raise UsageError("--rule needs --virtual-service")
+        req = {"virtualService": args.virtual_service, "rule": args.rule, "host": args.host, "subset": args.subset,
+               "abort": args.abort, "delay": args.delay, "percent": args.percent, "ttl": args.ttl, "reason": args.reason}
+        return cluster_edit.write(args, _fault_from_request(req, time.time()))
+    if action == "list":
+        return cluster_edit.list_edits(args, "fault")
+    if action == "rm":
+        return cluster_edit.revert(args, args.id, "fault")
+    return cluster_edit.revert(args, None, "fault")
 
 
 def print_fault_table(edits: list[dict], now: float) -> None:

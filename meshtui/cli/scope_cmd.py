@@ -8,6 +8,7 @@ import json
 import sys
 import time
 
+from meshtui.cli.cluster_edit import add_cluster_write_flags, cluster_mode
 from meshtui.cli.fault_cmd import add_client_flags, client_for
 from meshtui.errors import UsageError
 
@@ -30,16 +31,19 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--ttl", default=None, metavar="DURATION", help="lifetime (default: until removed)")
     s.add_argument("--reason", default="", metavar="TEXT")
     s.add_argument("-o", "--output", choices=("id", "json"), default="id")
+    add_cluster_write_flags(s)
 
     ls = sub.add_parser("list", help="active scope edits")
     add_client_flags(ls)
     ls.add_argument("--all", action="store_true")
     ls.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    add_cluster_write_flags(ls)
 
     rm = sub.add_parser("rm", help="remove a scope edit (the Sidecar from the sources applies again)")
     add_client_flags(rm)
     rm.add_argument("id", metavar="ID")
     rm.add_argument("--reason", default="", metavar="TEXT")
+    add_cluster_write_flags(rm)
 
 
 def _labels(items: list[str]) -> dict[str, str]:
@@ -56,6 +60,21 @@ def run(args: argparse.Namespace) -> int:
     action = getattr(args, "action", None)
     if action is None:
         raise UsageError("scope: say set, list or rm (see meshtui scope --help)")
+    if cluster_mode(args):
+        from meshtui.cli import cluster_edit
+
+        if action == "set":
+            if not args.egress_host and not args.outbound_policy:
+                raise UsageError("give --egress-host (repeatable) and/or --outbound-policy")
+            from meshtui.xds.control_api import _scope_from_request
+
+            edit = _scope_from_request({"namespace": args.namespace, "selector": _labels(args.selector),
+                                        "egressHosts": args.egress_host, "outboundTrafficPolicy": args.outbound_policy,
+                                        "ttl": args.ttl, "reason": args.reason}, time.time())
+            return cluster_edit.write(args, edit)
+        if action == "list":
+            return cluster_edit.list_edits(args, "scope")
+        return cluster_edit.revert(args, args.id, "scope")
     with client_for(args) as client:
         if action == "set":
             if not args.egress_host and not args.outbound_policy:
