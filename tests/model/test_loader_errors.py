@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from conftest import BROKEN, REPO, run_cli
+from model_kit import BROKEN, REPO, run_cli
 from meshtui.errors import EXIT_USAGE, InputError
 from meshtui.model.source import ERROR, INFO, WARNING
 from meshtui.sources.loader import load_sources

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import SAMPLES
+from model_kit import SAMPLES
 from meshtui.model.source import ERROR, WARNING
 from meshtui.sources.loader import expand_paths, load_sources
 

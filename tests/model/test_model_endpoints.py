@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from model_kit import FIXTURES
 from meshtui.model.parse import RawDoc, build_snapshot
 from meshtui.model.snapshot import PodIndex, labels_match
 from meshtui.sources.loader import load_sources

@@ -4,9 +4,7 @@ Envoys that are always stopped by PID, and a keep-alive HTTP client."""
 from __future__ import annotations
 
 import http.client
-import json
-import socket
-import time
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,13 +14,9 @@ from meshtui.xds.bootstrap import ads_bootstrap
 from meshtui.xds.envoy_process import EnvoyError, EnvoyProcess, find_envoy
 from meshtui.xds.loop_thread import LoopThread
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def envoy_available() -> bool:
-    try:
-        find_envoy()
-        return True
-    except EnvoyError:
-        return False
+from xds_kit import Http, envoy_available, free_port, wait_until  # noqa: E402,F401
 
 
 def pytest_collection_modifyitems(config, items):
@@ -32,12 +26,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "envoy" in item.keywords:
             item.add_marker(skip)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -91,50 +79,3 @@ def envoys(tmp_path):
         env.stop()
 
 
-class Http:
-    """Keep-alive HTTP/1.1 client to one address; reconnects when the server closes."""
-
-    def __init__(self, host: str, port: int, timeout: float = 5.0) -> None:
-        self.host, self.port, self.timeout = host, port, timeout
-        self.conn: http.client.HTTPConnection | None = None
-
-    def get(self, path: str = "/", headers: dict | None = None) -> tuple[int, bytes, float]:
-        for attempt in range(2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            t0 = time.monotonic()
-            try:
-                self.conn.request("GET", path, headers=headers or {})
-                r = self.conn.getresponse()
-                body = r.read()
-                if r.getheader("connection", "").lower() == "close":
-                    self.close()
-                return r.status, body, time.monotonic() - t0
-            except (ConnectionError, http.client.HTTPException, OSError):
-                self.close()
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def json(self, path: str = "/", headers: dict | None = None) -> tuple[int, dict | bytes]:
-        status, body, _ = self.get(path, headers)
-        try:
-            return status, json.loads(body)
-        except ValueError:
-            return status, body
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-
-def wait_until(pred, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")

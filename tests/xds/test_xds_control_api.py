@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from conftest import free_port
+from xds_kit import free_port
 from standin import StandinTranslator
 
 from meshtui.cli import main

@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from conftest import wait_until
+from xds_kit import wait_until
 
 from meshtui.demo.session import DemoSession
 from meshtui.edits.model import FaultEdit, FaultTarget

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Http, wait_until
+from xds_kit import Http, wait_until
 
 from meshtui.cli import main
 

@@ -126,7 +126,7 @@ def test_serve_follows_the_cluster(tmp_path):
             vs = next(o for o in bookinfo() if o["kind"] == "VirtualService" and o["metadata"]["name"] == "ratings")
             vs["spec"]["http"][0]["timeout"] = "3s"
             api.add(vs)
-            from conftest import wait_until
+            from xds_kit import wait_until
 
             wait_until(lambda: rds_version() != before, timeout=15, what="re-translation after a cluster change")
         finally:

@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from conftest import Http, free_port, wait_until
+from xds_kit import Http, free_port, wait_until
 from standin import StandinTranslator
 
 from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
