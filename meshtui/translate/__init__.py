@@ -26,7 +26,8 @@ from meshtui.translate.gateway import build_gateway, is_gateway_workload
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.sidecar import build_sidecar
 
-__all__ = ["translate", "TranslateOptions", "ProxyConfig", "EnvoyResources", "resolve_workload", "dr_index"]
+__all__ = ["translate", "TranslateOptions", "ProxyConfig", "EnvoyResources", "resolve_workload", "dr_index",
+           "apply_live_faults", "fault_targets"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def translate(snapshot: MeshSnapshot, proxy: str | Workload, options: TranslateO
     return cfg
 
 
-def _fault_targets(route: Route, edit) -> bool:
+def fault_targets(route: Route, edit) -> bool:
+    """Does live fault `edit` apply to this route? (a VS rule, or any destination on a host/subset)"""
     t = edit.target
     if t.virtual_service:
         if route.virtual_service is None:
@@ -99,7 +101,7 @@ def apply_live_faults(cfg: ProxyConfig, faults) -> None:
             changed = False
             for r in vh.routes:
                 for edit in faults:
-                    if not _fault_targets(r, edit):
+                    if not fault_targets(r, edit):
                         continue
                     base = r.fault or Fault()
                     ref = Ref("Fault", "", edit.id, edit.target.describe())

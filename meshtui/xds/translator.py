@@ -192,25 +192,21 @@ class MeshTranslator:
 def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
     """base + faults, re-rendering only the virtual hosts whose routes the faults change.
 
-    apply_live_faults decorates vhosts in place, so it runs on copies; when translate exposes
-    its route predicate, only the vhosts it selects are copied (a fault on one service of a
-    1,000-service mesh copies one vhost, not 1,000)."""
+    apply_live_faults decorates vhosts in place, so it runs on copies of only the vhosts that
+    translate's fault_targets selects (a fault on one service of a 1,000-service mesh copies one
+    vhost, not 1,000)."""
     import copy
 
     import meshtui.translate as tl
     from meshtui.translate import EnvoyResources, apply_live_faults
     from meshtui.translate.envoy_json import fraction, vhost_json
 
-    targets = getattr(tl, "_fault_targets", None)
+    targets = tl.fault_targets
     cfg = base.config
     copies = {}
     touched: dict[str, list[int]] = {}
     for name, rc in cfg.route_configs.items():
-        if targets is not None:
-            idx = [i for i, v in enumerate(rc.virtual_hosts)
-                   if any(targets(r, f) for r in v.routes for f in faults)]
-        else:
-            idx = list(range(len(rc.virtual_hosts)))
+        idx = [i for i, v in enumerate(rc.virtual_hosts) if any(targets(r, f) for r in v.routes for f in faults)]
         if not idx:
             continue
         rc2 = copy.copy(rc)
