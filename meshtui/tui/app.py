@@ -88,10 +88,10 @@ class MeshtuiApp(App[int]):
                  watch: bool = True, cursor_blink: bool = True) -> None:
         self.config = config if config is not None else load_config()
         super().__init__()
-        from meshtui.tui.screens import VIEW_SCREENS
+        from meshtui.tui.screens import VIEW_SCREENS, make_view
 
-        for mode, cls in VIEW_SCREENS.items():
-            self.add_mode(mode, cls)
+        for mode in VIEW_SCREENS:
+            self.add_mode(mode, lambda m=mode: make_view(m))
         for t in themes.THEMES:
             self.register_theme(t)
         self.theme = themes.DEFAULT_DARK

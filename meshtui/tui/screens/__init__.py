@@ -1,19 +1,26 @@
-"""The app's views (one Textual mode each) and the screens they push."""
+"""The app's views (one Textual mode each) and the screens they push.
 
-from meshtui.tui.screens.findings import FindingsScreen
-from meshtui.tui.screens.gameday import GameDayScreen
-from meshtui.tui.screens.proxies import ProxiesScreen
-from meshtui.tui.screens.resources import ResourcesScreen
-from meshtui.tui.screens.trace import TraceScreen
-from meshtui.tui.screens.whatif import WhatIfScreen
+Views are imported when first shown: the what-if view pulls in Textual's TextArea, which alone
+costs a few hundred milliseconds at start-up, and most sessions open one or two views."""
 
-VIEW_SCREENS = {
-    "resources": ResourcesScreen,
-    "trace": TraceScreen,
-    "whatif": WhatIfScreen,
-    "gameday": GameDayScreen,
-    "proxies": ProxiesScreen,
-    "findings": FindingsScreen,
+from __future__ import annotations
+
+import importlib
+
+# mode -> (module, class)
+VIEW_SCREENS: dict[str, tuple[str, str]] = {
+    "resources": ("meshtui.tui.screens.resources", "ResourcesScreen"),
+    "trace": ("meshtui.tui.screens.trace", "TraceScreen"),
+    "whatif": ("meshtui.tui.screens.whatif", "WhatIfScreen"),
+    "gameday": ("meshtui.tui.screens.gameday", "GameDayScreen"),
+    "proxies": ("meshtui.tui.screens.proxies", "ProxiesScreen"),
+    "findings": ("meshtui.tui.screens.findings", "FindingsScreen"),
 }
 
-__all__ = ["VIEW_SCREENS"]
+
+def make_view(mode: str):
+    module, name = VIEW_SCREENS[mode]
+    return getattr(importlib.import_module(module), name)()
+
+
+__all__ = ["VIEW_SCREENS", "make_view"]

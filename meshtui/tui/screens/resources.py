@@ -4,6 +4,8 @@ key away (`r`)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,6 +20,7 @@ from meshtui.tui.widgets.yaml_view import YamlView
 from meshtui.tui.workspace import fault_targets
 
 Key = tuple[str, str, str]
+LAZY_TREE = 400  # above this many objects, a kind's leaves are added when it is expanded
 
 PLURAL = {"VirtualService": "VirtualServices", "DestinationRule": "DestinationRules", "Gateway": "Gateways",
           "ServiceEntry": "ServiceEntries", "Sidecar": "Sidecars", "WorkloadEntry": "WorkloadEntries",
@@ -113,6 +116,9 @@ class ResourcesScreen(MeshScreen):
         self.kind: str | None = None
         self.selected: Key | None = None
         self._tree_nodes: dict[Key, object] = {}
+        self._pending: dict = {}
+        self._groups: dict = {}
+        self._badge_data: tuple = ({}, {}, set())
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="res-main"):
@@ -137,45 +143,78 @@ class ResourcesScreen(MeshScreen):
         self.rebuild()
 
     def rebuild(self) -> None:
+        """Rebuild the tree. Large meshes get lazy groups: a kind's objects are added when its
+        node is first expanded (5,000 leaves cost half a second to add, and nobody reads them all)."""
         ws = self.mapp.workspace
         tree: Tree = self.query_one(Tree)
         tree.clear()
         self._tree_nodes = {}
+        self._pending = {}
+        self._groups = {}
         if ws is None:
             return
         keep = self.selected
         match = make_matcher(self.filter_text)
-        by_key = ws.findings_by_key()
-        faults = fault_targets(self._faults(), ws.snapshot)
+        self._badge_data = (ws.findings_by_key(), fault_targets(self._faults(), ws.snapshot), ws.changed)
         keys = ws.objects(self.mapp.ns_filter, self.kind)
         keys = [k for k in keys if match(f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}")]
         title = PLURAL.get(self.kind, "Objects") if self.kind else "Objects"
         tree.border_title = f"{title} ({len(keys)})"
-        ns_nodes: dict[str, object] = {}
-        kind_nodes: dict[tuple[str, str], object] = {}
+        lazy = len(keys) > LAZY_TREE
+        groups: dict[tuple[str, str | None], list[Key]] = {}
         for key in keys:
-            kind, ns, name = key
+            groups.setdefault((key[1], None if self.kind else key[0]), []).append(key)
+        ns_counts = Counter(k[1] for k in keys)
+        first_ns = keys[0][1] if keys else None
+        open_group = (keep[1], None if self.kind else keep[0]) if keep in keys else (
+            (first_ns, None if self.kind else keys[0][0]) if keys else None)
+        ns_nodes: dict[str, object] = {}
+        for (ns, kind), members in groups.items():
             ns_node = ns_nodes.get(ns)
             if ns_node is None:
-                count = sum(1 for k in keys if k[1] == ns)
-                ns_node = ns_nodes[ns] = tree.root.add(rich_text(self.app, [(ns, "bold"), (f" {count}", "$text-muted")]),
-                                                       data=("ns", ns), expand=True)
+                ns_node = ns_nodes[ns] = tree.root.add(
+                    rich_text(self.app, [(ns, "bold"), (f" {ns_counts[ns]}", "$text-muted")]), data=("ns", ns),
+                    expand=not lazy or ns == (open_group[0] if open_group else None))
             parent = ns_node
-            if self.kind is None:
-                kn = kind_nodes.get((ns, kind))
-                if kn is None:
-                    count = sum(1 for k in keys if k[1] == ns and k[0] == kind)
-                    kn = kind_nodes[(ns, kind)] = ns_node.add(  # type: ignore[attr-defined]
-                        rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {count}", "$text-muted")]),
-                        data=("kind", kind), expand=kind not in ("Pod",) or count <= 6)
-                parent = kn
-            label = rich_text(self.app, [name, *badges(by_key.get(key, []), faults.get(key, 0), key in ws.changed)])
-            self._tree_nodes[key] = parent.add_leaf(label, data=key)  # type: ignore[attr-defined]
+            if kind is not None:
+                parent = ns_node.add(  # type: ignore[attr-defined]
+                    rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {len(members)}", "$text-muted")]),
+                    data=("kind", kind), expand=(not lazy and (kind != "Pod" or len(members) <= 6)) or (ns, kind) == open_group)
+            self._groups[(ns, kind)] = parent
+            if lazy and (ns, kind) != open_group:
+                self._pending[parent.id] = members  # type: ignore[attr-defined]
+            else:
+                self._add_leaves(parent, members)
         if not keys:
             tree.root.add_leaf(rich_text(self.app, [("nothing matches" if (self.filter_text or self.kind or self.mapp.ns_filter)
                                                      else "no objects in these sources", "$text-muted")]))
-        target = keep if keep in self._tree_nodes else (keys[0] if keys else None)
+        target = keep if keep in keys else (keys[0] if keys else None)
         self.call_after_refresh(self._select, target)
+
+    def _add_leaves(self, parent, members: list[Key]) -> None:
+        findings, faults, changed = self._badge_data
+        for key in members:
+            label = rich_text(self.app, [key[2], *badges(findings.get(key, []), faults.get(key, 0), key in changed)])
+            self._tree_nodes[key] = parent.add_leaf(label, data=key)
+
+    def _populate(self, node) -> None:
+        members = self._pending.pop(node.id, None)
+        if members:
+            self._add_leaves(node, members)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        self._populate(event.node)
+
+    def _reveal(self, key: Key) -> None:
+        """Make sure the leaf of `key` exists and its parents are open."""
+        group = self._groups.get((key[1], None if self.kind else key[0]))
+        if group is None:
+            return
+        self._populate(group)
+        node = group
+        while node is not None:
+            node.expand()
+            node = node.parent
 
     def _faults(self) -> list[dict]:
         demo = self.mapp.demo
@@ -188,6 +227,11 @@ class ResourcesScreen(MeshScreen):
 
     def _select(self, key: Key | None) -> None:
         tree: Tree = self.query_one(Tree)
+        if key is not None and key not in self._tree_nodes:
+            self._reveal(key)
+            if key in self._tree_nodes:
+                self.call_after_refresh(self._select, key)  # the new leaf gets its line after a refresh
+                return
         node = self._tree_nodes.get(key) if key else None
         if node is not None:
             tree.move_cursor(node)  # type: ignore[arg-type]
@@ -217,7 +261,10 @@ class ResourcesScreen(MeshScreen):
 
     def go_to(self, key: Key) -> None:
         """Select an object, widening the view (kind, namespace, filter) if it is hidden."""
-        if key not in self._tree_nodes:
+        group = self._groups.get((key[1], None if self.kind else key[0]))
+        if key in self._tree_nodes or (group is not None and key in self._pending.get(group.id, ())):
+            self._select(key)
+        else:
             self.kind = None
             self.filter_text = ""
             if self.mapp.ns_filter and self.mapp.ns_filter != key[1]:
@@ -226,8 +273,6 @@ class ResourcesScreen(MeshScreen):
             self.selected = key
             self.rebuild()
             self.refresh_status()
-        else:
-            self._select(key)
         self.query_one(Tree).focus()
 
     def show_kind(self, kind: str | None, arg: str = "") -> None:
