@@ -117,8 +117,11 @@ def test_binary_traces_a_typed_request_and_quits(tmux):
     tmux.start(f"{MESHTUI} -f {MESH} --view trace")
     first = tmux.wait(lambda s: "ROUTED" in s, what="the first trace")
     assert "1 Resources" in first and "2 Trace" in first
-    # a new URL (ctrl+l focuses it, ctrl+u clears it), then a header
-    tmux.keys("C-l", "C-u")
+    # a new URL (ctrl+l focuses it, ctrl+u clears it), then a header; a person's pace between
+    # keys that move the focus (Textual moves it on its next turn)
+    tmux.keys("C-l")
+    time.sleep(0.3)
+    tmux.keys("C-u")
     tmux.wait(lambda s: "type a URL" in s, what="the cleared URL")
     tmux.text("http://reviews:9080/reviews/1")
     tmux.wait(lambda s: "GET http://reviews:9080/reviews/1" in s, what="the typed URL traced")

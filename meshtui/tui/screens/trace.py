@@ -119,7 +119,8 @@ class TraceScreen(MeshScreen):
     DESCRIPTION = "where a request goes and why: type the request, read the verdict and the steps"
 
     BINDINGS = [
-        Binding("ctrl+l", "focus_url", "URL", id="trace.focus-url"),
+        Binding("i", "focus_url", "Edit request", id="trace.edit"),
+        Binding("ctrl+l", "focus_url", "URL", show=False, id="trace.focus-url"),
         Binding("ctrl+r", "focus_steps", "Steps", id="trace.focus-steps"),
         Binding("ctrl+o", "pick_source", "Pick source", id="trace.pick-source"),
         Binding("ctrl+g", "toggle_gateway", "Sidecar/gateway", show=False, id="trace.toggle-gateway"),
@@ -163,7 +164,8 @@ class TraceScreen(MeshScreen):
         table = self.query_one("#endpoints", DataTable)
         table.add_columns("destination", "endpoint", "pod", "note", "labels")
         super().on_mount()
-        self.query_one("#url", Input).focus()
+        # the steps take the focus, so the number keys still switch views; i (or ctrl+l) edits
+        self.query_one("#steps", OptionList).focus()
 
     # ------------------------------------------------------------------ data
 

@@ -33,6 +33,7 @@ class WhatIfScreen(MeshScreen):
     DESCRIPTION = "edit a copy of a resource and compare the trace before and after"
 
     BINDINGS = [
+        Binding("i", "edit_here", "Edit YAML", id="whatif.edit"),
         Binding("ctrl+e", "editor", "$EDITOR", priority=True, id="whatif.editor"),
         Binding("ctrl+o", "reset", "Original", id="whatif.reset"),
         Binding("ctrl+s", "save", "Save copy", id="whatif.save"),
@@ -65,7 +66,7 @@ class WhatIfScreen(MeshScreen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "save" and self.mapp.readonly:
             return None
-        if action in ("editor", "reset", "save") and self.key is None:
+        if action in ("editor", "reset", "save", "edit_here") and self.key is None:
             return None
         return True
 
@@ -125,7 +126,8 @@ class WhatIfScreen(MeshScreen):
             (f"  {yt.file}", "$text-muted"),
             ("  ·  a local copy: never pushed, never written back", "$accent")))
         self.refresh_bindings()
-        editor.focus()
+        # the comparison takes the focus (number keys keep switching views); i edits the YAML
+        self.query_one("#wi-diff", DataTable).focus()
         self._schedule(0)
 
     # ------------------------------------------------------------------ re-trace on edit
@@ -246,6 +248,9 @@ class WhatIfScreen(MeshScreen):
         editor.focus()
 
     # ------------------------------------------------------------------ actions
+
+    def action_edit_here(self) -> None:
+        self.query_one("#wi-editor", TextArea).focus()
 
     def action_reset(self) -> None:
         if self.key is not None:
