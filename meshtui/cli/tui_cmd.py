@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         return run_app(load=load, cluster=src, overlays=overlays, paths=files, context=src.context_name,
+                       kubeconfig=args.kubeconfig,
                        namespaces=[namespaces] if isinstance(namespaces, str) else namespaces, **common)
     finally:
         try:

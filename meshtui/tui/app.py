@@ -85,7 +85,7 @@ class MeshtuiApp(App[int]):
                  source: SourceInfo | None = None, demo: Any = None, cluster: Any = None,
                  overlays: list | None = None, readonly: bool = False, config: TuiConfig | None = None,
                  start_view: str = "resources", trace: TraceQuery | None = None, analyze: bool = True,
-                 watch: bool = True, cursor_blink: bool = True) -> None:
+                 watch: bool = True, cursor_blink: bool = True, kubeconfig: str | None = None) -> None:
         self.config = config if config is not None else load_config()
         super().__init__()
         from meshtui.tui.screens import VIEW_SCREENS, make_view
@@ -98,6 +98,7 @@ class MeshtuiApp(App[int]):
         self._load = load
         self.demo = demo
         self.cluster = cluster
+        self.kubeconfig = kubeconfig  # for :ctx (None: $KUBECONFIG or ~/.kube/config, as kubectl)
         self.overlays = list(overlays or [])
         self.readonly = bool(readonly or self.config.readonly)
         self.source = source or SourceInfo("files", "sources")
@@ -491,7 +492,7 @@ class MeshtuiApp(App[int]):
         try:
             from kubernetes import config as kconfig
 
-            contexts, active = kconfig.list_kube_config_contexts()
+            contexts, active = kconfig.list_kube_config_contexts(config_file=self.kubeconfig)
         except Exception as exc:  # noqa: BLE001
             self.notify(f"cannot read the kubeconfig: {exc}", severity="error")
             return
@@ -515,7 +516,8 @@ class MeshtuiApp(App[int]):
         self.call_from_thread(self.set_busy, "load", f"connecting to context {context}")
         old = self.cluster
         try:
-            src = open_cluster(None, context, self.source.namespaces, progress=lambda m: self.call_from_thread(self.set_busy, "load", m))
+            src = open_cluster(self.kubeconfig, context, self.source.namespaces,
+                               progress=lambda m: self.call_from_thread(self.set_busy, "load", m))
             result = src.load(self.overlays)
         except Exception as exc:  # noqa: BLE001 - said in the app; the old context stays
             self.call_from_thread(self.clear_busy, "load")
@@ -590,7 +592,8 @@ def _source_label(paths: list[str]) -> str:
 
 def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, paths: list[str] | None = None,
             demo: Any = None, session: Any = None, cluster: Any = None, overlays: list | None = None,
-            context: str = "", namespaces: list[str] | None = None, readonly: bool = False,
+            context: str = "", namespaces: list[str] | None = None, kubeconfig: str | None = None,
+            readonly: bool = False,
             config_path: str | None = None, start_view: str = "resources", trace: TraceQuery | None = None,
             analyze: bool = True) -> int:
     """Run the TUI until the user quits; returns the exit code.
@@ -607,8 +610,8 @@ def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, pat
                   remove(), clear_faults(), subscribe(), proxy_config(), request(), info). Enables
                   the game-day and connected-proxies panels; traces run against the live snapshot.
       cluster     a meshtui.sources.cluster.ClusterSource: loaded with `overlays` (file RawDocs)
-                  layered on top, then watched; `context` and `namespaces` label it and let :ctx
-                  switch contexts.
+                  layered on top, then watched; `context`, `namespaces` and `kubeconfig` label it
+                  and let :ctx list and switch the kubeconfig's contexts.
       readonly    disable every push and write (also `readonly: true` in the config file).
       config_path the TUI config file (default: $MESHTUI_CONFIG_FILE or the XDG path).
       start_view  resources | trace | whatif | gameday | proxies | findings.
@@ -633,7 +636,8 @@ def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, pat
 
             load = lambda progress: load_sources(paths)  # noqa: E731
     app = MeshtuiApp(load=load, result=result, source=source, demo=demo, cluster=cluster, overlays=overlays,
-                     readonly=readonly, config=config, start_view=start_view, trace=trace, analyze=analyze)
+                     readonly=readonly, config=config, start_view=start_view, trace=trace, analyze=analyze,
+                     kubeconfig=kubeconfig)
     app.run()
     return int(app.return_code or 0)
 

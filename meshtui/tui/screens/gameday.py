@@ -122,8 +122,11 @@ class GameDayScreen(MeshScreen):
             scopes.border_title = "Sidecar scopes"
             log = self.query_one("#gd-events", EventLog)
             log.border_title = "Control plane events"
-            for ev in list(self.mapp.xds_events)[-200:]:
+            events = list(self.mapp.xds_events)[-200:]
+            for ev in events:
                 self._log(ev)
+            if not events:
+                self._journal_tail()
             self.query_one("#gd-probe", Static).border_title = "Traffic"
             self.query_one("#gd-probe", Static).update(self.probe_text)
             self.set_interval(1.0, self._tick)
@@ -238,6 +241,28 @@ class GameDayScreen(MeshScreen):
         text = C.assemble((f"{stamp} ", "$text-muted"), (f"{kind.upper():<11}", style), (f"{who} ", "bold"),
                           (f"{ev.type} " if ev.type else "", ""), (ev.detail or "", "$error" if kind == "nack" else ""))
         log.write(text)
+
+    @work(thread=True, group="journal", exit_on_error=False)
+    def _journal_tail(self, n: int = 12) -> None:
+        """Before any live event: what the journal says happened last (restored faults too)."""
+        try:
+            from meshtui.edits.journal import summarize
+
+            entries = self.mapp.demo.journal_entries()[-n:]
+            lines = [(e.at, e.kind, summarize(e)) for e in entries]
+        except Exception:  # noqa: BLE001 - the journal is a nicety here
+            return
+        self.app.call_from_thread(self._show_journal, lines)
+
+    def _show_journal(self, lines: list) -> None:
+        log = self.query_one("#gd-events", EventLog)
+        if log.lines:
+            return
+        for at, kind, text in lines:
+            stamp = time.strftime("%H:%M:%S", time.localtime(at))
+            log.write(Content.assemble((f"{stamp} ", "$text-muted"), (f"{kind.upper():<11}", "$text-muted"), (text, "$text-muted")))
+        if lines:
+            log.write(Content.styled("── journal above, live events below ──", "$text-muted"))
 
     # ------------------------------------------------------------------ actions
 
