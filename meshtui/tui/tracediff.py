@@ -43,6 +43,15 @@ def align(before: Trace | None, after: Trace | None) -> list[Row]:
     return rows
 
 
+def _cluster_text(name: str) -> str:
+    """outbound|9080|v2|reviews.default.svc.cluster.local -> reviews.default v2:9080"""
+    parts = name.split("|")
+    if len(parts) == 4:
+        _, port, subset, host = parts
+        return f"{host.removesuffix('.svc.cluster.local')}{' ' + subset if subset else ''}:{port}"
+    return name
+
+
 def _dests(t: Trace) -> dict[str, float]:
     return {d.cluster: d.probability for d in t.destinations}
 
@@ -75,7 +84,7 @@ def changes(before: Trace | None, after: Trace | None) -> list[str]:
         for c in sorted(set(db) | set(da)):
             pb, pa = db.get(c, 0.0), da.get(c, 0.0)
             if abs(pb - pa) > 1e-9:
-                out.append(f"{c}: {pb:.0%} → {pa:.0%}")
+                out.append(f"{_cluster_text(c)}: {pb:.0%} → {pa:.0%}")
     fb, fa = _fault_text(before), _fault_text(after)
     if fb != fa:
         out.append(f"fault: {fb} → {fa}")

@@ -46,6 +46,18 @@ class YamlText:
         return line
 
 
+def short_path(path: str) -> str:
+    """A file path as a person would type it here: relative to the working directory when it is
+    inside it (the demo and absolute -f paths), unchanged otherwise."""
+    if not path or not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("..") else path
+
+
 def read_lines(path: str) -> list[str] | None:
     """A file's lines, cached by modification time (the app shows the same file many times)."""
     try:

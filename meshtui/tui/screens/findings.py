@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher
 from meshtui.tui.widgets.trace_render import row
+from meshtui.tui.yamltext import short_path
 
 LEVEL_STYLE = {"Error": ("✗ Error", "bold $error"), "Warning": ("⚠ Warning", "$warning"), "Info": ("· Info", "$accent")}
 
@@ -63,7 +64,7 @@ class FindingsScreen(MeshScreen):
                                          ("  ·  IST codes as istioctl analyze, MT codes are meshtui's own  ·  ⏎ opens the field", "$text-muted")))
         n = 0
         for m in msgs:
-            where = f"{m.file}:{m.line}" if m.file and m.line else (m.file or "-")
+            where = f"{short_path(m.file)}:{m.line}" if m.file and m.line else (short_path(m.file) or "-")
             if not match(f"{m.level} {m.code} {m.resource} {where} {m.message}"):
                 continue
             n += 1

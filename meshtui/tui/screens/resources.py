@@ -18,6 +18,7 @@ from meshtui.tui.screens.base import MeshScreen, make_matcher
 from meshtui.tui.widgets.trace_render import rich_text
 from meshtui.tui.widgets.yaml_view import YamlView
 from meshtui.tui.workspace import fault_targets
+from meshtui.tui.yamltext import short_path
 
 Key = tuple[str, str, str]
 LAZY_TREE = 400  # above this many objects, a kind's leaves are added when it is expanded
@@ -76,7 +77,7 @@ class DetailPane(Vertical):
         obj = ws.snapshot.by_key[key]
         yt = ws.yaml(key)
         findings = ws.findings_by_key().get(key, [])
-        where = obj.src.at() or obj.src.file or "generated"
+        where = short_path(obj.src.at() or obj.src.file) or "generated"
         title.update(Content.assemble((f" {kind} ", "bold"), (f"{ns}/{name}", "bold $accent"), (f"  {where}", "$text-muted")))
         if findings:
             lines = []

@@ -23,6 +23,7 @@ from meshtui.tui.tracediff import align, changes
 from meshtui.tui.tracing import TraceResult
 from meshtui.tui.widgets import trace_render as tr
 from meshtui.tui.workspace import rebuild_with
+from meshtui.tui.yamltext import short_path
 
 Key = tuple[str, str, str]
 TAG = {"equal": (" ", ""), "changed": ("~", "bold $warning"), "added": ("+", "bold $success"), "removed": ("-", "bold $error")}
@@ -123,7 +124,7 @@ class WhatIfScreen(MeshScreen):
         editor.load_text(yt.text)
         self.query_one("#wi-head", Static).update(Content.assemble(
             (" What-if ", "bold reverse $secondary"), (f" {key[0]} {key[1]}/{key[2]}", "bold"),
-            (f"  {yt.file}", "$text-muted"),
+            (f"  {short_path(yt.file)}", "$text-muted"),
             ("  ·  a local copy: never pushed, never written back", "$accent")))
         self.refresh_bindings()
         # the comparison takes the focus (number keys keep switching views); i edits the YAML
@@ -158,7 +159,7 @@ class WhatIfScreen(MeshScreen):
         before = engine.run(snap, q, generation)
         # pad so the parser's line numbers are the file's (and the editor's) line numbers
         padded = "\n" * (self.first_line - 1) + text
-        wi = rebuild_with(snap, key, padded, f"{self.file or key[2]} (edited copy)", key[1] or "default")
+        wi = rebuild_with(snap, key, padded, f"{short_path(self.file) or key[2]} (edited copy)", key[1] or "default")
         after = engine.run(wi.result.snapshot, q, generation) if wi.result is not None else None
         self.app.call_from_thread(self._show, generation, before, after, wi.errors, wi.warnings)
 
@@ -225,6 +226,10 @@ class WhatIfScreen(MeshScreen):
                 c = Content.assemble((mark, style)).append(tr.step_line(n, step))
                 cells.append(c.truncate(half, ellipsis=True))
             table.add_row(*tr.row(self.app, *cells))
+        first_change = next((i for i, r in enumerate(self._rows) if r.tag != "equal"), None)
+        if first_change is not None:
+            # the first step that differs is where the reader's eye should go
+            table.move_cursor(row=first_change, animate=False)
 
     def on_resize(self) -> None:
         if self._rows:

@@ -11,6 +11,7 @@ import json
 from textual.content import Content
 
 from meshtui.simulate.trace import Step, Trace
+from meshtui.tui.yamltext import short_path
 
 MARK = {"selected": ("✓", "$success"), "no-match": ("✗", "$error"), "skipped": ("-", "$text-muted"),
         "info": ("·", "$accent"), "warning": ("!", "$warning"), "final": ("→", "bold")}
@@ -269,7 +270,7 @@ def step_wrapped(i: int, s: Step, width: int, with_ref: bool = True) -> Content:
     pad = "\u00a0" * indent  # no-break spaces: the list's own wrapping keeps them (plain spaces it strips)
     lines.extend(Content.styled(pad + c, detail_style) for c in chunks[1:])
     if with_ref and s.ref is not None and (s.ref.file or s.ref.name):
-        where = f"{s.ref.file}:{s.ref.line}" if s.ref.file and s.ref.line else s.ref.short()
+        where = f"{short_path(s.ref.file)}:{s.ref.line}" if s.ref.file and s.ref.line else s.ref.short()
         path = f" {s.ref.path}" if s.ref.path and s.ref.file else ""
         for c in textwrap.wrap(f"⏎ {where}{path}", avail, break_long_words=True) or [""]:
             lines.append(Content.styled(pad + c, "$text-muted italic"))
