@@ -77,11 +77,13 @@ async def test_cluster_watch_marks_changes_and_retraces(cluster):
             assert any("changed" in n.message for n in app._notifications)
 
             # :ctx lists the kubeconfig's contexts
-            await pilot.press("colon", "c", "t", "x", "enter")
-            await settle(pilot)
+            await pilot.press("colon")
+            await settle(pilot)  # the command line has the focus before the letters come
+            await pilot.press("c", "t", "x", "enter")
             from meshtui.tui.screens.dialogs import PickerScreen
 
-            assert isinstance(app.screen, PickerScreen) and app.screen.items == ["test-ctx"]
+            await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), timeout=5, what="the context picker")
+            assert app.screen.items == ["test-ctx"]
             await pilot.press("escape")
     finally:
         src.close()

@@ -27,6 +27,8 @@ def _leaves(tree: Tree) -> list:
 
 async def _command(pilot, text: str) -> None:
     await pilot.press("colon")
+    # Textual moves the focus on its next turn: the letters wait until the command line has it
+    await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", None) == "cmdline", timeout=5, what="the command line")
     await pilot.press(*[c if c != " " else "space" for c in text])
     await pilot.press("enter")
     await settle(pilot)
