@@ -492,7 +492,10 @@ class MeshtuiApp(App[int]):
         try:
             from kubernetes import config as kconfig
 
-            contexts, active = kconfig.list_kube_config_contexts(config_file=self.kubeconfig)
+            # resolved here, not by the client (it reads $KUBECONFIG once, when first imported)
+            path = self.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+            files = [f for f in path.split(os.pathsep) if f and os.path.exists(f)]
+            contexts, active = kconfig.list_kube_config_contexts(config_file=files[0] if files else path)
         except Exception as exc:  # noqa: BLE001
             self.notify(f"cannot read the kubeconfig: {exc}", severity="error")
             return
