@@ -237,8 +237,8 @@ class GameDayScreen(MeshScreen):
         style = {"nack": "bold $error", "revert": "bold $error", "translate-error": "bold $error", "ack": "$success",
                  "edit-add": "bold $warning", "expire": "$accent", "clear": "bold $warning", "edit-remove": "$accent",
                  "refused": "bold $error"}.get(kind, "")
-        who = ev.proxy.split("/")[-1] if ev.proxy else ""
-        text = C.assemble((f"{stamp} ", "$text-muted"), (f"{kind.upper():<11}", style), (f"{who} ", "bold"),
+        who = ev.proxy.split("/")[-1][:24] if ev.proxy else ""
+        text = C.assemble((f"{stamp} ", "$text-muted"), (f"{kind.upper():<9}", style), (f"{who} ", "bold"),
                           (f"{ev.type} " if ev.type else "", ""), (ev.detail or "", "$error" if kind == "nack" else ""))
         log.write(text)
 
