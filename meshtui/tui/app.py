@@ -12,7 +12,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from textual import work
@@ -645,4 +644,4 @@ def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, pat
     return int(app.return_code or 0)
 
 
-__all__ = ["MeshtuiApp", "run_app", "Path"]
+__all__ = ["MeshtuiApp", "run_app"]

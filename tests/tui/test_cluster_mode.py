@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import settle, wait_for
-from screen_text import screen_text
+from tui_kit import settle, wait_for, screen_text
 from textual.widgets import Tree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
@@ -91,7 +90,7 @@ async def test_cluster_watch_marks_changes_and_retraces(cluster):
 
 @pytest.mark.skipif(__import__("shutil").which("tmux") is None, reason="tmux is not installed")
 def test_binary_in_cluster_mode_and_unreachable_server(cluster, tmp_path):
-    from test_tmux_binary import MESHTUI, Tmux
+    from tui_kit import MESHTUI, Tmux
 
     api, kc = cluster
     t = Tmux()

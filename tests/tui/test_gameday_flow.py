@@ -5,8 +5,7 @@ behind a confirmation; proxies show their sync state and generated config."""
 from __future__ import annotations
 
 import pytest
-from conftest import settle, wait_for
-from screen_text import screen_text
+from tui_kit import settle, wait_for, screen_text
 from textual.widgets import DataTable, Input
 
 from meshtui.tui.screens.dialogs import AddFaultScreen, ConfirmScreen

@@ -3,8 +3,7 @@ away, remapped keys from the config file, read-only, themes."""
 
 from __future__ import annotations
 
-from conftest import make_app, settle, wait_for
-from screen_text import screen_text
+from tui_kit import make_app, settle, wait_for, screen_text
 from textual.widgets import Input, OptionList, Tree
 
 from meshtui.tui.config import load_config

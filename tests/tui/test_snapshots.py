@@ -8,7 +8,7 @@ and look at the report (snapshot_report.html) before committing the new SVGs."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, settle, wait_for
+from tui_kit import make_app, settle, wait_for
 from textual.widgets import DataTable, Input, TextArea
 
 from meshtui.tui.tracing import TraceQuery

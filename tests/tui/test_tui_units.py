@@ -4,7 +4,7 @@ positions, trace diffs, what-if rebuilds, form parsing, filters, NO_COLOR."""
 from __future__ import annotations
 
 import pytest
-from conftest import MESH, load_mesh, make_app, settle
+from tui_kit import MESH, load_mesh, make_app, settle
 
 from meshtui.tui.commands import Command, parse
 from meshtui.tui.config import load_config

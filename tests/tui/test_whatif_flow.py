@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import make_app, settle, wait_for
-from screen_text import screen_text
+from tui_kit import make_app, settle, wait_for, screen_text
 from textual.widgets import TextArea
 
 from meshtui.tui.screens.whatif import WhatIfScreen

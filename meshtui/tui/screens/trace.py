@@ -8,8 +8,6 @@ replaces the one waiting, so fast typing never queues stale work and never waits
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -420,5 +418,3 @@ def default_query(snap) -> TraceQuery:
             return TraceQuery(url=f"http://{rs.name}.{rs.namespace}:{rs.ports[0].port}/")
     return TraceQuery()
 
-
-_ = replace

@@ -12,7 +12,7 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import DataTable, Static, TextArea
@@ -313,5 +313,3 @@ class WhatIfScreen(MeshScreen):
             return True
         return super().handle_back()
 
-
-_ = Vertical
