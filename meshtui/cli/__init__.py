@@ -30,6 +30,20 @@ COMMANDS: dict[str, str] = {
     "journal": "journal_cmd",
 }
 
+# one-line summaries for `meshtui --help`, so it need not import every command
+SUMMARIES: dict[str, str] = {
+    "tui": "the terminal UI (the default when no command is given)",
+    "demo": "the embedded demo: bundled mesh, real Envoys on meshtui's xDS server, the TUI",
+    "trace": "where this request goes, and why",
+    "analyze": "find configuration problems (istioctl-compatible IST codes, meshtui's MT codes)",
+    "proxy-config": "the Envoy config meshtui generates for a proxy",
+    "serve": "run meshtui's xDS control plane and control API (headless)",
+    "fault": "add, list, remove or clear live faults",
+    "scope": "replace a Sidecar's egress scope live",
+    "envoy-bootstrap": "print an Envoy bootstrap for a proxy",
+    "journal": "export the game-day journal as a timeline",
+}
+
 REPORT_URL = "the meshtui issue tracker"
 
 
@@ -44,11 +58,16 @@ class _ArgError(Exception):
     pass
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser. With `only`, just that command's module is imported and configured
+    (the others are listed for --help with their one-line summary): start-up stays fast."""
     parser = _Parser(prog="meshtui", description="A terminal debugger for Istio service meshes.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, modname in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=SUMMARIES.get(name, ""))
+            continue
         try:
             mod = importlib.import_module(f"meshtui.cli.{modname}")
         except ModuleNotFoundError as exc:  # a command still being built: leave it out
@@ -64,10 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        parser = build_parser()
         # `meshtui -f x` (no command) is the TUI.
         if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
             argv = ["tui", *argv]
+        parser = build_parser(only=argv[0] if argv[0] in COMMANDS else None)
         args = parser.parse_args(argv)
         if args.version:
             from meshtui import __version__

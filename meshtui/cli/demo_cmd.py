@@ -20,6 +20,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-gateway", action="store_true", help="only the productpage sidecar")
     p.add_argument("--fault-lease", default="3s", metavar="DURATION",
                    help="TTL of the fault layer in Envoy, renewed while meshtui runs (default 3s)")
+    p.add_argument("--readonly", action="store_true", help="the TUI disables every push and write")
+    p.add_argument("--config", metavar="PATH", help="the TUI config file (default: $MESHTUI_CONFIG_FILE or the XDG path)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         if run_app is not None:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            return int(_run_tui(run_app, session) or 0)
+            return int(_run_tui(run_app, session, readonly=args.readonly, config_path=args.config) or 0)
         print(json.dumps(info.to_json()), flush=True)
         print(f"meshtui: demo running; xDS and control API on {info.server} "
               f"(try: meshtui fault add --server {info.server} --host reviews.default.svc.cluster.local "
@@ -64,15 +66,6 @@ def run(args: argparse.Namespace) -> int:
                 pass
 
 
-def _run_tui(run_app, session) -> int | None:
+def _run_tui(run_app, session, **options) -> int | None:
     """The TUI gets the live session (see meshtui.demo.session.DemoSession for its API)."""
-    import inspect
-
-    try:
-        params = inspect.signature(run_app).parameters
-    except (TypeError, ValueError):
-        params = {}
-    for name in ("demo", "session"):
-        if name in params:
-            return run_app(**{name: session})
-    return run_app(session)
+    return run_app(demo=session, **options)
