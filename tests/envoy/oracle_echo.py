@@ -8,12 +8,10 @@ The servers run on one asyncio loop in a background thread; the tests stay synch
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from dataclasses import dataclass
 
-MAX_HEAD = 64 * 1024
-MAX_BODY = 1024 * 1024
+from meshtui.demo.backends import HttpRequest, serve_connection
 
 
 @dataclass(frozen=True)
@@ -38,48 +36,13 @@ class _Loop:
             self.loop.close()
 
 
-async def _serve(ident: Identity, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, writers: set,
-                 hits: list[str]) -> None:
-    writers.add(writer)
-    try:
-        for _ in range(100_000):  # bounded: one connection never serves more than this
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-                return
-            if len(head) > MAX_HEAD:
-                return
-            lines = head.decode("latin-1").split("\r\n")
-            parts = lines[0].split(" ")
-            if len(parts) != 3:
-                return
-            method, path, proto = parts
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                k, sep, v = line.partition(":")
-                if sep:
-                    key = k.strip().lower()
-                    headers[key] = f"{headers[key]},{v.strip()}" if key in headers else v.strip()
-            length = int(headers.get("content-length", "0") or 0)
-            if length > MAX_BODY:
-                return
-            if length:
-                await reader.readexactly(length)
-            hits.append(headers.get("host", ""))
-            body = json.dumps({"cluster": ident.cluster, "pod": ident.pod, "method": method, "path": path,
-                               "host": headers.get("host", ""), "headers": headers}).encode()
-            close = headers.get("connection", "").lower() == "close" or proto == "HTTP/1.0"
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-oracle-backend: 1\r\n"
-                         + f"content-length: {len(body)}\r\n".encode()
-                         + (b"connection: close\r\n" if close else b"") + b"\r\n" + body)
-            await writer.drain()
-            if close:
-                return
-    except (ConnectionError, asyncio.CancelledError):
-        return
-    finally:
-        writers.discard(writer)
-        writer.close()
+def _answerer(ident: Identity, hits: list[str]):
+    def answer(req: HttpRequest) -> dict:
+        hits.append(req.headers.get("host", ""))
+        return {"cluster": ident.cluster, "pod": ident.pod, "method": req.method, "path": req.path,
+                "host": req.headers.get("host", ""), "headers": req.headers}
+
+    return answer
 
 
 class EchoPool:
@@ -99,7 +62,9 @@ class EchoPool:
     def add(self, ident: Identity) -> int:
         async def start() -> int:
             hits = self.hits.setdefault(ident, [])
-            srv = await asyncio.start_server(lambda r, w: _serve(ident, r, w, self._writers, hits), "127.0.0.1", 0)
+            answer = _answerer(ident, hits)
+            srv = await asyncio.start_server(
+                lambda r, w: serve_connection(r, w, answer, self._writers, b"x-oracle-backend: 1\r\n"), "127.0.0.1", 0)
             self._servers.append(srv)
             return srv.sockets[0].getsockname()[1]
 
