@@ -5,8 +5,10 @@ answer, median and p90, on the demo mesh and on a synthetic mesh of N services (
     .venv/bin/python bench/push.py --scenario demo --repeat 50
     .venv/bin/python bench/push.py --scenario synthetic --services 1000
 
-The edit is a fault (abort 503 at 100 %) added, then removed, on one host: a route-only change
-(RDS + the RTDS fault layer). "ACK" is the moment the Envoy ACKs the new RDS version; "effect"
+The edit is a fault (abort 503 at 100 %) added, then removed, on one host. The control plane's
+routes are pre-armed (a fault filter on every route reading per-route runtime keys), so the edit
+is an RTDS push of the fault layer alone. "ACK" is the moment Envoy ACKs the last resource type
+the edit changed (RTDS; RDS if a route config changed too); "effect"
 is the send time of the first probe request that shows the new behaviour, from a separate
 process sending one request every ~2 ms over keep-alive connections (CLOCK_MONOTONIC is shared
 by processes). Server-side compute (translate + pack) is reported separately. Prints figures;
@@ -74,7 +76,7 @@ def fmt(xs: list[float]) -> str:
 
 def run_toggles(loop, cp, proxy: str, fault_factory, probe_addr: str, host: str, headers: dict,
                 repeat: int, settle: float = 0.05) -> dict[str, list[float]]:
-    from meshtui.xds.resources import ROUTE
+    from meshtui.xds.resources import ROUTE, RUNTIME
 
     acks: list[tuple[float, str, str]] = []
 
@@ -98,6 +100,8 @@ def run_toggles(loop, cp, proxy: str, fault_factory, probe_addr: str, host: str,
         parent.recv()
         for _ in range(repeat):
             for phase in ("on", "off"):
+                before = loop.call(lambda: {t: cp.cache.get(proxy).types[t].version for t in (ROUTE, RUNTIME)
+                                            if t in cp.cache.get(proxy).types})
                 t_edit = time.monotonic()
                 if phase == "on":
                     view = loop.call(cp.add_edit, fault_factory())
@@ -105,15 +109,21 @@ def run_toggles(loop, cp, proxy: str, fault_factory, probe_addr: str, host: str,
                 else:
                     loop.call(cp.remove_edit, fid)
                 t_set = time.monotonic()
-                version = loop.call(lambda: cp.cache.get(proxy).types[ROUTE].version)
+                # the ACK that counts is the last type the edit changed, in push order (RTDS before
+                # RDS): with pre-armed routes a fault is an RTDS push alone
+                after = loop.call(lambda: {t: cp.cache.get(proxy).types[t].version for t in (ROUTE, RUNTIME)
+                                           if t in cp.cache.get(proxy).types})
+                rtype = ROUTE if after.get(ROUTE) != before.get(ROUTE) else RUNTIME
+                short = "RDS" if rtype == ROUTE else "RTDS"
+                version = after.get(rtype)
                 deadline = time.monotonic() + 5
                 while time.monotonic() < deadline and not any(
-                        v == version and t == "RDS" and m >= t_edit for m, t, v in acks):
+                        v == version and t == short and m >= t_edit for m, t, v in acks):
                     time.sleep(0.001)
                 time.sleep(settle)
                 parent.send("collect")
                 recs = parent.recv()
-                ack = next((m for m, t, v in acks if t == "RDS" and v == version and m >= t_edit), None)
+                ack = next((m for m, t, v in acks if t == short and v == version and m >= t_edit), None)
                 want = 503 if phase == "on" else 200
                 eff = next((s for s, st in recs if s >= t_edit and st == want), None)
                 if ack is not None:

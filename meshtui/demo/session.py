@@ -103,8 +103,9 @@ def _pick_block(port: int = 9080, tries: int = 40) -> str:
 class DemoSession:
     def __init__(self, *, mesh_dir: Path | None = None, journal: JournalFile | None = None,
                  runtime_ttl: float = 3.0, workdir: Path | None = None, with_gateway: bool = True,
-                 restore: bool = True, log_level: str = "warning") -> None:
+                 restore: bool = True, log_level: str = "warning", prearm_faults: bool = True) -> None:
         self.mesh_dir = mesh_dir or MESH_DIR
+        self.prearm_faults = prearm_faults
         self.journal = journal or JournalFile(state_dir() / "demo-journal.jsonl")
         self.runtime_ttl = runtime_ttl
         self.with_gateway = with_gateway
@@ -158,7 +159,7 @@ class DemoSession:
             gw_addr = self.remap.get(gateway.ip, prefix + "100")
             self._options[gateway.ref] = TranslateOptions(proxy_type="router", bind_address=gw_addr,
                                                           endpoint_remap=dict(self.remap))
-        self.translator = MeshTranslator(snap, self._options.get)
+        self.translator = MeshTranslator(snap, self._options.get, prearm=self.prearm_faults)
 
         self.loop = LoopThread("meshtui-demo")
         self.cp = ControlPlane(self.translator, journal=self.journal, runtime_ttl=self.runtime_ttl,

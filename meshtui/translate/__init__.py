@@ -34,6 +34,9 @@ __all__ = ["translate", "TranslateOptions", "ProxyConfig", "EnvoyResources", "re
 class TranslateOptions:
     proxy_type: str | None = None  # "sidecar" | "router"; None: decide from Gateway selectors
     bind_address: str | None = None  # render outbound listeners bound on this loopback address
+    # every route carries a fault filter whose numbers come from per-route runtime keys, so a live
+    # fault is a runtime-layer push only (the control plane's mode; off for what people read)
+    prearm_faults: bool = False
     endpoint_remap: dict[str, str] = field(default_factory=dict)  # endpoint IP -> loopback IP when rendering
 
 
@@ -103,7 +106,8 @@ def apply_live_faults(cfg: ProxyConfig, faults) -> None:
                 for edit in faults:
                     if not fault_targets(r, edit):
                         continue
-                    base = r.fault or Fault()
+                    static = r.fault.static if r.fault is not None and r.fault.live_id else r.fault
+                    base = replace(r.fault or Fault(), static=static)
                     ref = Ref("Fault", "", edit.id, edit.target.describe())
                     if edit.abort_status is not None:
                         key = edit.runtime_key("abort_percent")

@@ -117,6 +117,7 @@ class Fault:
     abort_runtime_key: str | None = None
     live_id: str | None = None
     ref: Ref | None = None
+    static: "Fault | None" = None  # with a live fault merged in: the route's own fault before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,4 +361,4 @@ class ProxyConfig:
             endpoint_remap = opts.endpoint_remap
         if bind_address is None and opts is not None:
             bind_address = opts.bind_address
-        return render(self, endpoint_remap or {}, bind_address)
+        return render(self, endpoint_remap or {}, bind_address, prearm=bool(opts is not None and opts.prearm_faults))

@@ -3,6 +3,7 @@ parses into protobufs and what a static bootstrap embeds. Pure data; no protobuf
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from meshtui.translate.config import (
@@ -142,7 +143,56 @@ def _hash(hp) -> dict[str, Any]:
     return {"query_parameter": {"name": hp.name}}
 
 
-def route_json(r: Route) -> dict[str, Any]:
+def route_key(rc_name: str, vh_name: str, index: int) -> str:
+    """The runtime-key prefix of one route in pre-armed mode: stable for the same route config,
+    virtual host and position, whatever faults come and go."""
+    digest = hashlib.sha1(f"{rc_name}|{vh_name}|{index}".encode()).hexdigest()[:12]
+    return f"meshtui.r.{digest}"
+
+
+def _prearmed_fault(r: Route, key: str) -> dict[str, Any]:
+    """A fault filter config that does nothing until runtime keys say so: the route's own
+    (VirtualService) fault stays the default; `<key>.abort_percent`, `.abort_status`,
+    `.delay_percent` and `.delay_ms` override it."""
+    f = r.fault
+    if f is not None and f.live_id:
+        f = f.static
+    out: dict[str, Any] = {"@type": FAULT}
+    delay_s = f.delay_seconds if f is not None and f.delay_seconds is not None else 0.001
+    out["delay"] = {"fixed_delay": dur(delay_s), "percentage": fraction(f.delay_percent if f is not None and f.delay_seconds is not None else 0.0)}
+    abort: dict[str, Any] = {"percentage": fraction(f.abort_percent if f is not None and (f.abort_http_status is not None or f.abort_grpc_status is not None) else 0.0)}
+    if f is not None and f.abort_grpc_status is not None and f.abort_http_status is None:
+        abort["grpc_status"] = f.abort_grpc_status
+    else:
+        abort["http_status"] = f.abort_http_status if f is not None and f.abort_http_status is not None else 503
+    out["abort"] = abort
+    out["delay_percent_runtime"] = f"{key}.delay_percent"
+    out["delay_duration_runtime"] = f"{key}.delay_ms"
+    out["abort_percent_runtime"] = f"{key}.abort_percent"
+    out["abort_http_status_runtime"] = f"{key}.abort_status"
+    return out
+
+
+def prearm_runtime(route_configs) -> dict[str, Any]:
+    """The runtime values that carry the live faults of pre-armed route configs."""
+    out: dict[str, Any] = {}
+    for rc in route_configs:
+        for vh in rc.virtual_hosts:
+            for i, r in enumerate(vh.routes):
+                f = r.fault
+                if f is None or not f.live_id:
+                    continue
+                key = route_key(rc.name, vh.name, i)
+                if f.abort_runtime_key and f.abort_http_status is not None:
+                    out[f"{key}.abort_percent"] = fraction(f.abort_percent)
+                    out[f"{key}.abort_status"] = f.abort_http_status
+                if f.delay_runtime_key and f.delay_seconds is not None:
+                    out[f"{key}.delay_percent"] = fraction(f.delay_percent)
+                    out[f"{key}.delay_ms"] = max(1, int(round(f.delay_seconds * 1000)))
+    return out
+
+
+def route_json(r: Route, prearm_key: str | None = None) -> dict[str, Any]:
     m = r.match
     match: dict[str, Any] = {{"prefix": "prefix", "path": "path", "regex": "safe_regex"}[m.path_kind]:
                              ({"regex": m.path} if m.path_kind == "regex" else m.path)}
@@ -202,7 +252,9 @@ def route_json(r: Route) -> dict[str, Any]:
             act["hash_policy"] = [_hash(h) for h in a.hash_policy]
         out["route"] = act
     per_filter: dict[str, Any] = {}
-    if r.fault is not None:
+    if prearm_key is not None:
+        per_filter[FAULT_FILTER] = _prearmed_fault(r, prearm_key)
+    elif r.fault is not None:
         per_filter[FAULT_FILTER] = _fault(r.fault)
     if r.cors:
         c = r.cors
@@ -229,16 +281,20 @@ def route_json(r: Route) -> dict[str, Any]:
     return out
 
 
-def vhost_json(vh: VirtualHost) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": vh.name, "domains": list(vh.domains), "routes": [route_json(r) for r in vh.routes],
+def vhost_json(vh: VirtualHost, prearm_rc: str | None = None) -> dict[str, Any]:
+    """`prearm_rc`: the route config's name, to pre-arm every route's fault filter."""
+    routes = [route_json(r, route_key(prearm_rc, vh.name, i) if prearm_rc is not None else None)
+              for i, r in enumerate(vh.routes)]
+    out: dict[str, Any] = {"name": vh.name, "domains": list(vh.domains), "routes": routes,
                            "include_request_attempt_count": True}
     if vh.require_tls:
         out["require_tls"] = "ALL"
     return out
 
 
-def route_config_json(rc: RouteConfig) -> dict[str, Any]:
-    return {"name": rc.name, "virtual_hosts": [vhost_json(v) for v in rc.virtual_hosts], "validate_clusters": False,
+def route_config_json(rc: RouteConfig, prearm: bool = False) -> dict[str, Any]:
+    return {"name": rc.name, "virtual_hosts": [vhost_json(v, rc.name if prearm else None) for v in rc.virtual_hosts],
+            "validate_clusters": False,
             "ignore_port_in_host_matching": rc.ignore_port_in_host_matching,
             "max_direct_response_body_size_bytes": 1048576}
 
@@ -430,14 +486,15 @@ def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, st
     return out
 
 
-def render(cfg: ProxyConfig, remap: dict[str, str], bind_address: str | None = None, inline: bool = False) -> EnvoyResources:
+def render(cfg: ProxyConfig, remap: dict[str, str], bind_address: str | None = None, inline: bool = False,
+           prearm: bool = False) -> EnvoyResources:
     """For xDS (inline=False: EDS clusters and RDS references) or a static bootstrap (inline=True:
     STATIC clusters with their endpoints, route configs inside the listeners)."""
     listeners = [j for j in (listener_json(ls, cfg, inline, bind_address) for ls in cfg.listeners) if j is not None]
-    routes = [] if inline else [route_config_json(rc) for rc in cfg.route_configs.values()]
+    routes = [] if inline else [route_config_json(rc, prearm) for rc in cfg.route_configs.values()]
     clusters = [cluster_json(c, cfg, inline, remap) for c in cfg.clusters.values()]
     endpoints = [] if inline else [cla_json(n, cfg.endpoints.get(n, ()), remap) for n, c in cfg.clusters.items() if c.type == "EDS"]
-    runtime = {k: fraction(v) for k, v in cfg.runtime.items()}
+    runtime = prearm_runtime(cfg.route_configs.values()) if prearm else {k: fraction(v) for k, v in cfg.runtime.items()}
     return EnvoyResources(listeners, routes, clusters, endpoints, runtime)
 
 

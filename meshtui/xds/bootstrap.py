@@ -160,7 +160,7 @@ def static_bootstrap(
     if runtime:
         from meshtui.xds.resources import runtime_value
 
-        layer = {k: runtime_value(v) for k, v in sorted(runtime.items())}
+        layer = {k: runtime_value(v, k) for k, v in sorted(runtime.items())}
         boot["layered_runtime"] = {"layers": [{"name": FAULT_LAYER, "static_layer": layer},
                                               {"name": "admin", "admin_layer": {}}]}
     return boot

@@ -236,10 +236,13 @@ def parse_and_pack(type_url: str, name: str, resource: dict) -> any_pb2.Any:
     return any_pb2.Any(type_url=type_url, value=msg.SerializeToString(deterministic=True))
 
 
-def runtime_value(value) -> dict:
+def runtime_value(value, key: str = "") -> dict | int:
     """A fault percentage as the FractionalPercent struct Envoy's runtime understands: from a
     percentage (0..100, in millionths so fractions of a percent survive) or an already-built
-    {"numerator", "denominator"} dict (what meshtui.translate renders)."""
+    {"numerator", "denominator"} dict (what meshtui.translate renders). The pre-armed routes'
+    `.abort_status` and `.delay_ms` keys are plain integers."""
+    if key.endswith((".abort_status", ".delay_ms")):
+        return int(value)
     if isinstance(value, dict):
         num = int(value.get("numerator", 0))
         den = str(value.get("denominator", "HUNDRED"))
@@ -256,7 +259,11 @@ def runtime_layer(values: dict, layer: str = FAULT_LAYER) -> any_pb2.Any:
 
     layer_struct = struct_pb2.Struct()
     for key in sorted(values):
-        layer_struct.fields[key].struct_value.update(runtime_value(values[key]))
+        v = runtime_value(values[key], key)
+        if isinstance(v, dict):
+            layer_struct.fields[key].struct_value.update(v)
+        else:
+            layer_struct.fields[key].number_value = v
     rt = rtds_pb2.Runtime(name=layer, layer=layer_struct)
     return any_pb2.Any(type_url=RUNTIME, value=rt.SerializeToString(deterministic=True))
 

@@ -104,8 +104,10 @@ class MeshTranslator:
     fault toggle on a 1,000-service mesh costs a few milliseconds instead of a full translation.
     `fast=False` always translates from scratch (tests compare both)."""
 
-    def __init__(self, snapshot: Any, options_for: OptionsFor | None = None, fast: bool = True) -> None:
+    def __init__(self, snapshot: Any, options_for: OptionsFor | None = None, fast: bool = True,
+                 prearm: bool = True) -> None:
         self.snapshot = snapshot
+        self.prearm = prearm  # faults as runtime-layer pushes only (see _prearmed)
         self.options_for = options_for or (lambda _proxy: None)
         self.fast = fast
         self._base: dict[str, _Base] = {}
@@ -140,7 +142,8 @@ class MeshTranslator:
             from meshtui.edits.overlay import apply_edits
 
             snap = apply_edits(self.snapshot, edits, now)
-        return translate(snap, proxy, self.options_for(proxy))
+        opts = self.options_for(proxy)
+        return translate(snap, proxy, _prearmed(opts) if self.prearm else opts)
 
     def _full(self, proxy: str, edits: list[Edit], now: float) -> Any:
         return self._translate(proxy, edits, now).envoy_resources()
@@ -189,6 +192,16 @@ class MeshTranslator:
         return sorted({w.ref for w in getattr(self.snapshot, "workloads", ())})
 
 
+def _prearmed(options: Any) -> Any:
+    """What the control plane pushes has every route's fault filter pre-armed with runtime keys:
+    adding or removing a fault is then a runtime-layer (RTDS) push alone, never a route config."""
+    from dataclasses import replace
+
+    from meshtui.translate import TranslateOptions
+
+    return TranslateOptions(prearm_faults=True) if options is None else replace(options, prearm_faults=True)
+
+
 def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
     """base + faults, re-rendering only the virtual hosts whose routes the faults change.
 
@@ -217,6 +230,13 @@ def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
     cfg2.route_configs = copies
     cfg2.runtime = {}
     apply_live_faults(cfg2, faults)
+    res = base.resources
+    opts = cfg.render_options
+    if opts is not None and getattr(opts, "prearm_faults", False):
+        # the route configs stay exactly as pushed: the faults live in the runtime layer alone
+        from meshtui.translate.envoy_json import prearm_runtime
+
+        return EnvoyResources(res.listeners, res.routes, res.clusters, res.endpoints, prearm_runtime(copies.values()))
     rendered = {r["name"]: r for r in base.resources.routes}
     routes = []
     for name, rc in cfg.route_configs.items():
@@ -228,7 +248,6 @@ def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
                     new_vhs = list(bj["virtual_hosts"])
                 new_vhs[i] = vhost_json(new)
         routes.append(bj if new_vhs is None else {**bj, "virtual_hosts": new_vhs})
-    res = base.resources
     return EnvoyResources(res.listeners, routes, res.clusters, res.endpoints,
                           {k: fraction(v) for k, v in cfg2.runtime.items()})
 

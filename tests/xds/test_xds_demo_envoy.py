@@ -134,8 +134,33 @@ def test_scope_edit_dropping_a_host(clean):
     assert demo.request("ratings", "/")[0] == 200
 
 
-def test_nack_from_the_real_pipeline(clean):
+@pytest.fixture(scope="module")
+def unarmed_demo(tmp_path_factory):
+    """A demo whose route configs carry the faults themselves (not pre-armed runtime keys), so a
+    bad fault reaches Envoy in RDS and can be NACKed."""
+    d = tmp_path_factory.mktemp("unarmed")
+    s = DemoSession(journal=JournalFile(d / "journal.jsonl"), runtime_ttl=2.0, workdir=d / "work",
+                    with_gateway=False, prearm_faults=False)
+    s.start(timeout=30)
+    yield s
+    s.stop()
+
+
+def test_prearmed_fault_is_a_runtime_push_only(clean):
     demo = clean
+    before = demo.proxies()[0]["types"]["RDS"]
+    f = demo.add_fault(host=REVIEWS, subset="v2", abort=503, percent=100, ttl=60)
+    synced(demo)
+    after = demo.proxies()[0]["types"]["RDS"]
+    assert after.get("acked") == before.get("acked")  # the route config did not change
+    assert demo.request("reviews", "/", {"end-user": "jason"})[0] == 503
+    demo.remove(f["id"])
+    synced(demo)
+    assert demo.request("reviews", "/", {"end-user": "jason"})[0] == 200
+
+
+def test_nack_from_the_real_pipeline(unarmed_demo):
+    demo = unarmed_demo
     good = demo.add_fault(host=REVIEWS, subset="v2", abort=503, percent=100, ttl=60)
     synced(demo)
     # an abort status Envoy refuses (must be 200..599); meshtui's own check is skipped on purpose

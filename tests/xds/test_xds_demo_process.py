@@ -138,7 +138,7 @@ def test_sigkilled_meshtui_fault_leaves_envoy_within_its_ttl(demos, capsys):
         import urllib.request
 
         with urllib.request.urlopen(f"http://{admin}/runtime", timeout=2) as r:
-            return [k for k in json.loads(r.read())["entries"] if k.startswith("meshtui.fault.")]
+            return [k for k in json.loads(r.read())["entries"] if k.startswith("meshtui.")]
 
     wait_until(lambda: not runtime_keys(), timeout=8, interval=0.05, what="the fault layer to expire in Envoy")
     gone_after = time.monotonic() - killed
