@@ -288,12 +288,13 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         t.add("virtual-host", "final", f"httpsRedirect: plaintext gets 301 to {t.location}", vh.ref)
         t.add("outcome", "final", t.summary())
         return t
-    return _routes(t, config, vh, request)
+    return _routes(t, config, vh, request, rc.name)
 
 
-def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Trace:
+def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_name: str = "") -> Trace:
     chosen: Route | None = None
-    for r in vh.routes:
+    chosen_index = -1
+    for chosen_index, r in enumerate(vh.routes):
         why = explain_route(r, req)
         label = _route_label(r)
         if why is None:
@@ -315,7 +316,7 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
     if r.ref is not None and r.ref.kind == "VirtualService" and r.virtual_service and (r.ref.namespace, r.ref.name) != r.virtual_service:
         t.add("virtual-service", "info", f"the rule comes from delegate VirtualService {r.ref.namespace}/{r.ref.name}", r.ref)
     _header_result(t, r, req)
-    if r.action is None and (_apply_fault(t, config, r) or _cors_preflight(t, r, req)):  # both filters run before the router
+    if r.action is None and (_apply_fault(t, config, r, _prearm_prefix(config, rc_name, vh.name, chosen_index)) or _cors_preflight(t, r, req)):  # both filters run before the router
         return t
     if r.redirect is not None:
         rd = r.redirect
@@ -356,7 +357,7 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request) -> Tra
     for m in action.mirrors:
         t.mirrors.append({"cluster": m.cluster, "host": m.host, "subset": m.subset or None, "percentage": m.percent})
         t.add("route", "info", f"mirrors {m.percent:g}% of requests to {m.cluster} (responses are ignored)", r.ref)
-    if _apply_fault(t, config, r):
+    if _apply_fault(t, config, r, _prearm_prefix(config, rc_name, vh.name, chosen_index)):
         return t
     if _cors_preflight(t, r, req):  # after the fault filter, before the router (Istio's filter order)
         return t
@@ -409,7 +410,7 @@ def _redirect_host(host: str, request_scheme: str, new_scheme: str, new_port: in
     return host[:end] if drop else host
 
 
-def _apply_fault(t: Trace, config: ProxyConfig, r: Route) -> bool:
+def _apply_fault(t: Trace, config: ProxyConfig, r: Route, key_prefix: str | None = None) -> bool:
     """The fault filter runs before the CORS filter and the router, so it also aborts a redirect
     or a direct response (a live game-day fault may target any rule). True: every request is
     aborted."""
@@ -423,7 +424,13 @@ def _apply_fault(t: Trace, config: ProxyConfig, r: Route) -> bool:
         fj["abort"] = {"httpStatus": f.abort_http_status, "grpcStatus": f.abort_grpc_status,
                        "probability": round(f.abort_percent / 100, 6)}
     if f.live_id:
-        fj["live"] = {"id": f.live_id, "runtimeKeys": [k for k in (f.delay_runtime_key, f.abort_runtime_key) if k]}
+        keys = [k for k in (f.delay_runtime_key, f.abort_runtime_key) if k]
+        if key_prefix is not None:
+            # the control plane's pre-armed routes read per-route keys, not per-fault ones
+            prefix = key_prefix
+            keys = ([f"{prefix}.delay_percent", f"{prefix}.delay_ms"] if f.delay_runtime_key else []) + \
+                   ([f"{prefix}.abort_percent", f"{prefix}.abort_status"] if f.abort_runtime_key else [])
+        fj["live"] = {"id": f.live_id, "runtimeKeys": keys}
     t.fault = fj or None
     src = "live game-day fault " + f.live_id if f.live_id else "VirtualService fault"
     if "delay" in fj:
@@ -473,6 +480,15 @@ def _cors_preflight(t: Trace, r: Route, req: Request) -> bool:
               "IGNORE: the CORS filter answers 200 without CORS headers and does not forward it", r.ref)
     t.add("outcome", "final", "direct response 200 from the CORS filter (preflight)", r.ref)
     return True
+
+
+def _prearm_prefix(config: ProxyConfig, rc_name: str, vh_name: str, index: int) -> str | None:
+    opts = config.render_options
+    if opts is None or not getattr(opts, "prearm_faults", False):
+        return None
+    from meshtui.translate.envoy_json import route_key
+
+    return route_key(rc_name, vh_name, index)
 
 
 def _route_label(r: Route) -> str:

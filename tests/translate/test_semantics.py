@@ -514,3 +514,34 @@ def test_redirect_code_istio_cannot_translate_is_left_out_and_said(trace):
     t = trace(m, "http://web/old")
     assert t.outcome == "routed"
     assert any("redirectCode 305" in s.detail and "rejects this whole route configuration" in s.detail for s in t.steps)
+
+
+def test_prearmed_routes_carry_live_faults_in_runtime_keys_only():
+    from meshtui.edits.model import FaultEdit, FaultTarget
+    from meshtui.edits.overlay import apply_edits
+    from meshtui.translate import TranslateOptions
+
+    m = mesh(svc("reviews", versions=("v1", "v2")) + client() + dr("r", "reviews") + vs("r", """
+  hosts: [reviews]
+  http:
+  - match: [{headers: {x-slow: {}}}]
+    fault: {delay: {fixedDelay: 2s, percentage: {value: 10}}}
+    route: [{destination: {host: reviews, subset: v1}}]
+  - route: [{destination: {host: reviews, subset: v2}}]
+"""))
+    edit = FaultEdit("f1", FaultTarget(host="reviews.default.svc.cluster.local", subset="v2"), 50, abort_status=503,
+                     ttl_seconds=60, created_at=0)
+    armed = TranslateOptions(prearm_faults=True)
+    plain = translate(m, "default/client", armed).envoy_resources()
+    live_cfg = translate(apply_edits(m, [edit], now=1), "default/client", armed)
+    live = live_cfg.envoy_resources()
+    assert live.routes == plain.routes  # a fault never changes the route configuration
+    assert plain.runtime == {}
+    t = simulate(live_cfg, Request.parse("http://reviews:9080/"))
+    keys = t.fault["live"]["runtimeKeys"]
+    assert set(keys) == {k for k in live.runtime}  # the trace names the keys Envoy reads
+    assert live.runtime[next(k for k in keys if k.endswith(".abort_status"))] == 503
+    # the VirtualService's own delay stays the default of its route
+    vh = next(v for rc in plain.routes for v in rc["virtual_hosts"] if v["name"].startswith("reviews"))
+    fault = vh["routes"][0]["typed_per_filter_config"]["envoy.filters.http.fault"]
+    assert fault["delay"]["fixed_delay"] == "2s" and fault["delay"]["percentage"]["numerator"] == 100000
