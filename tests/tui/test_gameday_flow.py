@@ -91,8 +91,7 @@ async def test_add_fault_see_it_in_trace_and_traffic_then_revert(clean):
         await wait_for(pilot, lambda: app.last_trace and app.last_trace.trace and app.last_trace.trace.outcome == "fault-abort",
                        what="the trace to show the fault")
         assert app.last_trace.trace.status == 503
-        assert "FAULT-ABORT" in screen_text(app)
-
+        await wait_for(pilot, lambda: "FAULT-ABORT" in screen_text(app), what="FAULT-ABORT")
         # and real requests through the Envoy sidecar get 503
         await pilot.press("escape", "4")
         await settle(pilot)
@@ -141,7 +140,7 @@ async def test_readonly_never_pushes(clean):
         await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, GameDayScreen)  # the dialog does not even open
-        assert "read-only" in screen_text(app)
+        await wait_for(pilot, lambda: "read-only" in screen_text(app), what="read-only")
         assert demo.faults() == []
 
 

@@ -43,13 +43,13 @@ async def test_commands_filter_and_back():
         assert len(_leaves(tree)) == 20
         await _command(pilot, "vs")
         assert {k[0] for k in _leaves(tree)} == {"VirtualService"} and len(_leaves(tree)) == 4
-        assert "showing VirtualServices" in screen_text(app)
+        await wait_for(pilot, lambda: "showing VirtualServices" in screen_text(app), what="showing VirtualServices")
         await pilot.press("slash", "r", "e", "v")
         await settle(pilot)
         assert _leaves(tree) == [("VirtualService", "default", "reviews")]
         await pilot.press("enter")  # keep the filter, leave the line
         await settle(pilot)
-        assert "filter /rev/" in screen_text(app)
+        await wait_for(pilot, lambda: "filter /rev/" in screen_text(app), what="filter /rev/")
         await pilot.press("escape")  # clears the filter
         await settle(pilot)
         assert len(_leaves(tree)) == 4
@@ -190,7 +190,7 @@ async def test_readonly_hides_pushes_and_theme_toggle():
     app = make_app(readonly=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        assert "READ-ONLY" in screen_text(app)
+        await wait_for(pilot, lambda: "READ-ONLY" in screen_text(app), what="READ-ONLY")
         before = app.theme
         await pilot.press("ctrl+t")
         assert app.theme != before and app.available_themes[app.theme].dark != app.available_themes[before].dark

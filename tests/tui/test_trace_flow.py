@@ -62,8 +62,7 @@ async def test_trace_then_open_the_matched_rule(pilot_size=(100, 32)):
         at = rule_line - view.doc.first_line
         assert lines[at].strip() == "- headers:"
         assert "- name: jason" in [x.strip() for x in lines[at - 3:at]]
-        assert "▶" in screen_text(app)
-
+        await wait_for(pilot, lambda: "▶" in screen_text(app), what="▶")
         # esc goes back to the workbench with the trace still there
         await pilot.press("escape")
         await settle(pilot)
@@ -87,7 +86,7 @@ async def test_retrace_as_you_type_and_errors_in_place():
         await wait_for(pilot, lambda: app.last_trace.query.headers == ("x-test: delay",))
         t = app.last_trace.trace
         assert t.route_name == "testers" and t.fault["delay"]["probability"] == 0.5
-        assert "⚡ fault" in screen_text(app)
+        await wait_for(pilot, lambda: "⚡ fault" in screen_text(app), what="⚡ fault")
         # a broken URL is said in place, and nothing crashes
         url.value = "http://reviews:99999/"
         await wait_for(pilot, lambda: app.last_trace.query.url == "http://reviews:99999/")

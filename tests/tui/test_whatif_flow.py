@@ -25,16 +25,16 @@ async def test_whatif_edit_changes_the_trace():
         assert wi.key == ("VirtualService", "default", "reviews")
         await wait_for(pilot, lambda: wi.before is not None and wi.after is not None, what="the first comparison")
         assert wi.before.trace.destinations[0].subset == "v2"
-        assert "routed exactly as before" in screen_text(app)
-
+        await wait_for(pilot, lambda: "routed exactly as before" in screen_text(app), what="routed exactly as before")
         # jason no longer matches: his requests fall to the 80/20 default rule
         editor = wi.query_one("#wi-editor", TextArea)
         editor.load_text(editor.text.replace("exact: jason", "exact: alice"))
         await wait_for(pilot, lambda: wi.after is not None and wi.after.trace is not None
                        and [d.subset for d in wi.after.trace.destinations] == ["v1", "v3"], what="the edited trace")
+        # the comparison is painted after the trace lands: wait for the screen, not just the data
+        await wait_for(pilot, lambda: "matched rule: jason → default" in screen_text(app), what="the painted change")
         text = screen_text(app)
         assert "what changes for this request" in text
-        assert "matched rule: jason → default" in text
         assert "v2" in text and "v1" in text
         # the sources are untouched: the trace workbench still sends jason to v2
         assert app.workspace.snapshot.get("VirtualService", "default", "reviews").spec.http[0].match[0].headers["end-user"].exact == "jason"
@@ -57,7 +57,7 @@ async def test_whatif_broken_edit_names_the_line():
         await wait_for(pilot, lambda: bool(wi.errors), what="the parse error")
         line = first + editor.text.splitlines().index(next(x for x in editor.text.splitlines() if "eighty" in x))
         assert any(f":{line}" in e and "weight" in e for e in wi.errors), wi.errors
-        assert "does not load" in screen_text(app)
+        await wait_for(pilot, lambda: "does not load" in screen_text(app), what="does not load")
         # fixing it brings the comparison back
         editor.load_text(editor.text.replace("weight: eighty", "weight: 80"))
         await wait_for(pilot, lambda: not wi.errors and wi.after is not None and wi.after.trace is not None)
