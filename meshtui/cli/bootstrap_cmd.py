@@ -29,7 +29,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from meshtui.xds.bootstrap import ads_bootstrap, split_proxy, static_bootstrap
+    from meshtui.xds.bootstrap import ads_bootstrap, node_for, split_proxy
 
     split_proxy(args.proxy)
     if not 0 <= args.admin_port < 65536:
@@ -45,12 +45,12 @@ def run(args: argparse.Namespace) -> int:
 
         snapshot = load_snapshot(args)
         try:
-            res = translate(snapshot, args.proxy, None).envoy_resources()
+            cfg = translate(snapshot, args.proxy, None)
         except (KeyError, ValueError, LookupError) as exc:
             raise UsageError(f"--proxy {args.proxy}: {exc}") from None
-        boot = static_bootstrap(list(res.listeners), list(res.routes), list(res.clusters), list(res.endpoints),
-                                args.proxy, runtime=dict(getattr(res, "runtime", {}) or {}), kind=args.kind,
-                                admin_port=args.admin_port)
+        from meshtui.translate.envoy_json import static_bootstrap
+
+        boot = static_bootstrap(cfg, "127.0.0.1", args.admin_port, node=node_for(args.proxy, args.kind, args.node_id))
     if args.validate:
         from meshtui.xds.envoy_process import validate_bootstrap
 

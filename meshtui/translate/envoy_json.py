@@ -499,12 +499,13 @@ def render(cfg: ProxyConfig, remap: dict[str, str], bind_address: str | None = N
 
 
 def static_bootstrap(cfg: ProxyConfig, admin_address: str = "127.0.0.1", admin_port: int = 15000,
-                     bind_address: str | None = None, endpoint_remap: dict[str, str] | None = None) -> dict[str, Any]:
+                     bind_address: str | None = None, endpoint_remap: dict[str, str] | None = None,
+                     node: dict[str, Any] | None = None) -> dict[str, Any]:
     """A complete Envoy bootstrap with every listener, route, cluster and endpoint inline: Envoy runs
     it with no control plane. Live faults' runtime values go into a static runtime layer."""
     res = render(cfg, endpoint_remap or {}, bind_address, inline=True)
     boot: dict[str, Any] = {
-        "node": {"id": cfg.proxy.node_id, "cluster": f"{cfg.proxy.workload}.{cfg.proxy.namespace}"},
+        "node": node or {"id": cfg.proxy.node_id, "cluster": f"{cfg.proxy.workload}.{cfg.proxy.namespace}"},
         "admin": {"address": {"socket_address": {"address": admin_address, "port_value": admin_port}}},
         "static_resources": {"listeners": res.listeners, "clusters": res.clusters},
     }

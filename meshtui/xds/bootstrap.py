@@ -1,5 +1,5 @@
-"""Envoy bootstraps: one that connects a proxy to meshtui's ADS server, and a static one that
-carries a proxy's whole config inline and runs without any server.
+"""Envoy bootstraps that connect a proxy to meshtui's ADS server (the static, serverless one is
+meshtui.translate.envoy_json.static_bootstrap, given `node_for(...)` as its node).
 
 The node names its workload: node.id and metadata `meshtui.proxy` are "NS/WORKLOAD", and
 node.cluster is "WORKLOAD.NS" (Istio's service-cluster form). The ADS bootstrap also declares
@@ -7,7 +7,6 @@ the `meshtui_faults` RTDS layer behind which live fault percentages sit (see ser
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 from typing import Any
 
@@ -16,7 +15,6 @@ from meshtui.xds.resources import FAULT_LAYER
 
 XDS_CLUSTER = "meshtui_xds"
 _HPO = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
-_HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 
 
 def parse_address(addr: str, what: str = "--server", allow_zero: bool = False) -> tuple[str, int]:
@@ -132,63 +130,3 @@ def _is_ip(host: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def static_bootstrap(
-    listeners: list[dict],
-    routes: list[dict],
-    clusters: list[dict],
-    endpoints: list[dict],
-    proxy: str,
-    *,
-    runtime: dict | None = None,
-    kind: str = "sidecar",
-    admin_host: str = "127.0.0.1",
-    admin_port: int = 15000,
-) -> dict:
-    """Everything inline: listeners with their route config, clusters with their endpoints.
-    Envoy runs it with no server. Inputs are not modified."""
-    routes_by_name = {r.get("name"): r for r in routes}
-    cla_by_name = {e.get("cluster_name"): e for e in endpoints}
-    out_listeners = [_inline_routes(copy.deepcopy(lst), routes_by_name) for lst in listeners]
-    out_clusters = [_inline_endpoints(copy.deepcopy(c), cla_by_name) for c in clusters]
-    boot: dict[str, Any] = {
-        "node": node_for(proxy, kind),
-        "admin": _admin(admin_host, admin_port),
-        "static_resources": {"listeners": out_listeners, "clusters": out_clusters},
-    }
-    if runtime:
-        from meshtui.xds.resources import runtime_value
-
-        layer = {k: runtime_value(v, k) for k, v in sorted(runtime.items())}
-        boot["layered_runtime"] = {"layers": [{"name": FAULT_LAYER, "static_layer": layer},
-                                              {"name": "admin", "admin_layer": {}}]}
-    return boot
-
-
-def _inline_routes(listener: dict, routes_by_name: dict[str, dict]) -> dict:
-    chains = list(listener.get("filter_chains") or [])
-    if listener.get("default_filter_chain"):
-        chains.append(listener["default_filter_chain"])
-    for chain in chains:
-        for f in chain.get("filters") or []:
-            tc = f.get("typed_config") or {}
-            if tc.get("@type") != _HCM_TYPE or "rds" not in tc:
-                continue
-            name = (tc.get("rds") or {}).get("route_config_name", "")
-            rc = routes_by_name.get(name)
-            del tc["rds"]
-            tc["route_config"] = copy.deepcopy(rc) if rc is not None else {"name": name}
-    return listener
-
-
-def _inline_endpoints(cluster: dict, cla_by_name: dict[str, dict]) -> dict:
-    if cluster.get("type") != "EDS":
-        return cluster
-    eds = cluster.pop("eds_cluster_config", None) or {}
-    service = eds.get("service_name") or cluster.get("name")
-    cla = copy.deepcopy(cla_by_name.get(service) or {"cluster_name": service})
-    cla["cluster_name"] = cluster.get("name")
-    cluster["type"] = "STATIC"
-    cluster["load_assignment"] = cla
-    return cluster

@@ -12,7 +12,7 @@ from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.edits.ttl import format_duration, next_expiry, parse_duration, split_expired
 from meshtui.errors import UsageError
 from meshtui.xds import resources as rs
-from meshtui.xds.bootstrap import ads_bootstrap, parse_address, static_bootstrap
+from meshtui.xds.bootstrap import ads_bootstrap, parse_address
 from meshtui.xds.cache import SnapshotCache, build_snapshot
 from meshtui.xds.translator import validate_edit
 
@@ -120,13 +120,6 @@ def test_bootstraps_shape():
     assert boot["layered_runtime"]["layers"][0]["rtds_layer"]["name"] == rs.FAULT_LAYER
     with pytest.raises(UsageError):
         ads_bootstrap("127.0.0.1:15010", "no-namespace")
-    st = static_bootstrap([listener(9080)], [{"name": "r1", "virtual_hosts": []}], [eds_cluster("c")],
-                          [cla("c", "127.0.0.1", 80)], "default/x", runtime={"k": 5})
-    hcm = st["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    assert "rds" not in hcm and hcm["route_config"]["name"] == "r1"
-    c = st["static_resources"]["clusters"][0]
-    assert c["type"] == "STATIC" and "eds_cluster_config" not in c and c["load_assignment"]["cluster_name"] == "c"
-    assert st["layered_runtime"]["layers"][0]["static_layer"]["k"]["numerator"] == 50000
 
 
 @pytest.mark.parametrize("text,seconds", [("10m", 600), ("5s", 5), ("200ms", 0.2), ("1h30m", 5400), ("1.5s", 1.5),
