@@ -13,7 +13,7 @@ from meshtui.analyze.codes import level_of
 from meshtui.analyze.message import Message
 from meshtui.model.istio import DestinationRule, Resource, VirtualService
 from meshtui.model.parse import locate
-from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, exported_to, labels_match
+from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, labels_match
 
 
 def export_set(values: tuple[str, ...], default: tuple[str, ...] = ("*",)) -> tuple[str, ...]:

@@ -64,7 +64,7 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False):
 
 def report_diagnostics(result, stream=None) -> None:
     stream = stream or sys.stderr
-    from meshtui.model.source import ERROR, INFO
+    from meshtui.model.source import INFO
 
     for d in result.diagnostics:
         if d.level == INFO:
@@ -74,7 +74,6 @@ def report_diagnostics(result, stream=None) -> None:
         n = result.left_out
         print(f"meshtui: {n} object{'s' if n != 1 else ''} left out because Istio would reject {'them' if n != 1 else 'it'}; "
               "everything else is loaded", file=stream)
-    _ = ERROR
 
 
 def dump(data, fmt: str) -> str:

@@ -16,7 +16,7 @@ from meshtui.model.istio import (
     SidecarSpec,
     WorkloadSelector,
 )
-from meshtui.model.snapshot import MeshSnapshot, labels_match
+from meshtui.model.snapshot import MeshSnapshot
 from meshtui.model.source import Source
 
 __all__ = ["apply_edits", "active", "scope_sidecar"]
@@ -80,5 +80,3 @@ def apply_edits(snapshot: MeshSnapshot, edits, now: float) -> MeshSnapshot:
         by_key[new.key] = new
     return replace(snapshot, sidecars=tuple(sidecars), by_key=by_key, live_faults=faults)
 
-
-_ = labels_match

@@ -14,7 +14,7 @@ from meshtui.model.schema import IntOrString, Node, fld
 class ServicePort(Node):
     name: str = fld("")
     port: int = fld(0, required=True)
-    target_port: Any = fld(None)  # int or named port; IntOrString checked below
+    target_port: IntOrString | None = fld(None)  # a port number or a named container port
     protocol: str = fld("TCP")
     app_protocol: str = fld("")
     node_port: int | None = fld(None)
@@ -195,4 +195,3 @@ K8S_KINDS: dict[str, tuple[str, type[Resource]]] = {
     "StatefulSet": ("apps/", StatefulSet),
 }
 
-_ = IntOrString  # targetPort accepts int or named port; checked in validate.py

@@ -22,7 +22,7 @@ from meshtui.model.istio import (
 )
 from meshtui.model.k8s import Deployment, EndpointSlice, Endpoints, Namespace, Pod, Service, StatefulSet
 from meshtui.model.protocol import k8s_port_protocol, se_port_protocol
-from meshtui.model.source import Diagnostic, Source
+from meshtui.model.source import Diagnostic
 
 
 @dataclass(frozen=True)
@@ -454,6 +454,3 @@ def creation_key(obj: Resource) -> tuple[str, str, str]:
     ts = obj.metadata.creation_timestamp
     return (str(ts) if ts else "", obj.metadata.name, obj.metadata.namespace)
 
-
-def source_of(obj: Resource) -> Source:
-    return obj.src

@@ -20,7 +20,6 @@ from meshtui.translate.config import (
     ProxyConfig,
     Ref,
     Route,
-    RouteConfig,
 )
 from meshtui.translate.gateway import build_gateway, is_gateway_workload
 from meshtui.translate.policy import DRIndex
@@ -126,5 +125,3 @@ def apply_live_faults(cfg: ProxyConfig, faults) -> None:
                 vh.routes = tuple(new_routes)
         rc._exact = None  # re-index lazily (vhosts were mutated in place)
 
-
-_ = RouteConfig

@@ -24,7 +24,7 @@ from meshtui.translate.config import (
     WeightedCluster,
 )
 from meshtui.translate.delegate import expand
-from meshtui.translate.hosts import resolve_short, subset_of
+from meshtui.translate.hosts import subset_of
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, destination_cluster, vs_ref
 from meshtui.translate.scope import ordered_gateway_vs, vs_hosts
@@ -253,5 +253,4 @@ def _l4_chains(snapshot, bs: BoundServer, port: int, vss: list[VirtualService], 
                 ref = vs_ref(vs, f"spec.{'tls' if tls else 'tcp'}[{i}]", rule.src.line)
                 out.append(FilterChain(ref.path, "tcp", tcp=TcpRoute(tuple(dests), ref), server_names=sni,
                                        transport="tls" if tls else "", ref=ref))
-    _ = resolve_short
     return out

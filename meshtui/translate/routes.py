@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from meshtui.model.istio import (
     Destination,
@@ -390,7 +390,7 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
         hash_policy = ctx.hash_policy_for(clusters[0].host, clusters[0].port)  # type: ignore[operator]
     retry = _retry(rule)
     if retry is not None and hash_policy and retry.previous_hosts:
-        retry = Retry(**{**{f: getattr(retry, f) for f in retry.__slots__}, "previous_hosts": False})  # type: ignore[attr-defined]
+        retry = replace(retry, previous_hosts=False)  # consistent hashing keeps the host
     action = RouteAction(
         clusters=tuple(clusters),
         timeout=rule.timeout.seconds if rule.timeout is not None else 0.0,

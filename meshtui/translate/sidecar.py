@@ -117,7 +117,7 @@ def _dedupe_domains(vhosts: list[VirtualHost]) -> None:
         vh.domains = tuple(keep)
 
 
-def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, bind_all: str | None = None) -> ProxyConfig:
+def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyConfig:
     ns, labels = wl.namespace, wl.labels
     suffix = snapshot.mesh.domain_suffix
     scope = compute_scope(snapshot, ns, labels)
@@ -176,7 +176,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, bind_all: 
             ports = {p.port for s in svcs for p in s.ports if p.protocol != "UDP"} - locked
         for port in sorted(ports):
             _build_port(snapshot, scope, egress, port, svcs, ownership, imported_vs, proxy, cb, lookup_service,
-                        listeners, route_configs, notes, bind_all, aliases)
+                        listeners, route_configs, notes, aliases)
     cb.add_specials()
     vo_chain = FilterChain("virtualOutbound-catchall-tcp", "tcp",
                            tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
@@ -187,7 +187,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, bind_all: 
 
 def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[RegistryService], ownership: VSOwnership,
                 imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder, lookup_service,
-                listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str], bind_all,
+                listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str],
                 aliases: dict[str, list[RegistryService]] | None = None) -> None:
     suffix = snapshot.mesh.domain_suffix
     on_port = [(s, s.port(port)) for s in svcs if s.port(port) is not None]

@@ -3,7 +3,6 @@ Envoys that are always stopped by PID, and a keep-alive HTTP client."""
 
 from __future__ import annotations
 
-import http.client
 import sys
 from pathlib import Path
 
@@ -11,12 +10,12 @@ import pytest
 
 from meshtui.demo.backends import Backend, Identity
 from meshtui.xds.bootstrap import ads_bootstrap
-from meshtui.xds.envoy_process import EnvoyError, EnvoyProcess, find_envoy
+from meshtui.xds.envoy_process import EnvoyProcess
 from meshtui.xds.loop_thread import LoopThread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from xds_kit import Http, envoy_available, free_port, wait_until  # noqa: E402,F401
+from xds_kit import envoy_available  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
