@@ -194,19 +194,23 @@ class MeshSnapshot:
         return sorted({k[1] for k in self.by_key if k[1]} | {n.name for n in self.namespaces})
 
     def find_workload(self, ref: str) -> Workload | None:
+        """A Pod by name; or a Deployment/StatefulSet by name: its first Pod when the sources
+        hold its Pods, else the workload itself (its pods derived from the template)."""
         ns, _, name = ref.rpartition("/")
         ns = ns or "default"
+        owner = None
         for w in self.workloads:
             if w.namespace == ns and w.name == name:
-                return w
-        # a Deployment name given where Pods exist: its first pod
-        dep = self.get("Deployment", ns, name) or self.get("StatefulSet", ns, name)
-        if dep is not None:
-            sel = dep.spec.selector.match_labels if dep.spec and dep.spec.selector else {}
-            for w in self.workloads:
-                if w.kind == "Pod" and w.namespace == ns and sel and labels_match(sel, w.labels):
+                if w.kind == "Pod" or w.synthesized:
                     return w
-        return None
+                owner = w
+        if owner is None:
+            return None
+        spec = owner.resource.spec if owner.resource is not None else None
+        sel = spec.selector.match_labels if spec is not None and spec.selector is not None else owner.labels
+        pods = sorted((w for w in self.workloads if w.kind == "Pod" and w.namespace == ns and sel
+                       and labels_match(sel, w.labels)), key=lambda w: w.name)
+        return pods[0] if pods else owner
 
     def workload_names(self) -> list[str]:
         names = {w.ref for w in self.workloads}

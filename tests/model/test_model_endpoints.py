@@ -194,7 +194,11 @@ def test_bookinfo_fixture_endpoints_are_real_pods():
     assert [p.name for p in s.pods_matching("default", {"app": "reviews", "version": "v2"})] == ["reviews-v2-0"]
     assert s.pods_matching("default", {"app": "nope"}) == [] and len(s.pods_matching("default", {})) == 6
     assert s.get("VirtualService", "default", "reviews").src.line == 1
-    assert s.find_workload("default/reviews-v2").labels == {"app": "reviews", "version": "v2"}
+    # a Deployment named where its Pods exist is traced from its first Pod (real IP and labels)
+    wl = s.find_workload("default/reviews-v2")
+    assert (wl.kind, wl.name, wl.ip) == ("Pod", "reviews-v2-0", "10.1.0.12")
+    assert {"app": "reviews", "version": "v2"}.items() <= wl.labels.items()
+    assert s.find_workload("default/reviews-v2-0") is wl
 
 
 def test_multi_namespace_fixture_endpoint_sources():
