@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests" / "cluster"))
 
 from fakeapi import write_kubeconfig  # noqa: E402
 
-from meshtui.sources.cluster import open_cluster  # noqa: E402
+from meshtui.cluster.source import open_cluster  # noqa: E402
 
 
 def main() -> int:

@@ -87,7 +87,7 @@ def _load(args: argparse.Namespace, paths: list[str]):
 
 def _load_cluster(args: argparse.Namespace, paths: list[str], namespace: str):
     try:
-        from meshtui.sources.cluster import load_cluster_snapshot
+        from meshtui.cluster.source import load_cluster_snapshot
     except ImportError:
         raise UsageError("cluster mode is not available in this build; analyse files with -f PATH") from None
     result = load_cluster_snapshot(args, paths)

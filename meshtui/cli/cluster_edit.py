@@ -28,7 +28,7 @@ def cluster_mode(args: argparse.Namespace) -> bool:
 
 
 def write(args: argparse.Namespace, edit) -> int:
-    from meshtui.cluster.cli_support import write_edit
+    from meshtui.cli.cluster_write import write_edit
 
     res = write_edit(args, edit)
     print(res.message, file=sys.stderr)
@@ -37,8 +37,8 @@ def write(args: argparse.Namespace, edit) -> int:
 
 
 def _records(args: argparse.Namespace, kind: str | None):
-    from meshtui.cluster.cli_support import writer_from_args
-    from meshtui.sources.cluster import open_from_args
+    from meshtui.cli.cluster_write import writer_from_args
+    from meshtui.cluster.source import open_from_args
 
     with open_from_args(args) as src:
         w = writer_from_args(args, src)
@@ -62,7 +62,7 @@ def list_edits(args: argparse.Namespace, kind: str) -> int:
 
 def revert(args: argparse.Namespace, edit_id: str | None, kind: str) -> int:
     """Revert one edit by id, or (edit_id None) every meshtui edit of `kind`: the kill switch."""
-    from meshtui.cluster.cli_support import revert_edit
+    from meshtui.cli.cluster_write import revert_edit
 
     found = [r for r in _records(args, kind) if edit_id is None or r[3].id == edit_id]
     if edit_id is not None and not found:

@@ -48,11 +48,9 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False):
     ns = args.namespace or "default"
     cluster = bool(getattr(args, "cluster", False) or getattr(args, "context", None))
     if cluster:
-        try:
-            from meshtui.sources import cluster as cluster_mod  # written alongside; optional at import time
-        except ImportError:
-            raise UsageError("cluster mode is not available in this build; use -f PATH") from None
-        result = cluster_mod.load_cluster_snapshot(args, files)  # type: ignore[attr-defined]
+        from meshtui.cluster.source import load_cluster_snapshot
+
+        result = load_cluster_snapshot(args, files)
     elif not files:
         raise UsageError("no sources: give -f PATH (a file, a folder, or - for stdin) or --cluster")
     else:

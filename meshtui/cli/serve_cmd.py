@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 def _open_cluster(args: argparse.Namespace):
     """The cluster's snapshot (files from -f layered over it) and the open source to watch."""
     from meshtui.cli.common import report_diagnostics
-    from meshtui.sources.cluster import open_from_args, read_overlay_docs, stderr_progress
+    from meshtui.cluster.source import open_from_args, read_overlay_docs, stderr_progress
 
     default_ns = (args.namespace or "default").split(",")[0].strip() or "default"
     overlays = read_overlay_docs(list(args.filename)) if args.filename else []

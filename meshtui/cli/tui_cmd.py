@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         ns = args.namespace or "default"
         return run_app(load=lambda progress: load_sources(files, ns), paths=files, **common)
 
-    from meshtui.sources.cluster import open_cluster
+    from meshtui.cluster.source import open_cluster
 
     namespaces = None if args.all_namespaces or not args.namespace else args.namespace
     src = open_cluster(args.kubeconfig, args.context, namespaces, args.request_timeout)

@@ -28,9 +28,9 @@ from meshtui.cluster.patch import (
 )
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
 from meshtui.errors import UsageError
-from meshtui.sources.cluster_errors import Action, ClusterNotFound
-from meshtui.sources.cluster_http import KubeHttp, parse_json
-from meshtui.sources.cluster_kinds import ResourceKind, kind_by_name
+from meshtui.cluster.errors import Action, ClusterNotFound
+from meshtui.cluster.http import KubeHttp, parse_json
+from meshtui.cluster.kinds import ResourceKind, kind_by_name
 
 Confirm = Callable[[str], bool]
 # journal(event, record): "applied" / "reverted" / "expired" with the edit's record and object
@@ -90,7 +90,7 @@ class ClusterWriter:
         self.vs, self.sidecar = vs, sc
 
     @classmethod
-    def for_source(cls, source, **kw) -> "ClusterWriter":  # source: meshtui.sources.cluster.ClusterSource
+    def for_source(cls, source, **kw) -> "ClusterWriter":  # source: meshtui.cluster.source.ClusterSource
         return cls(source.http, source.kinds, **kw)
 
     # -- reading ------------------------------------------------------------------------------

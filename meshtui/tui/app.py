@@ -513,7 +513,7 @@ class MeshtuiApp(App[int]):
 
     @work(thread=True, group="load", exclusive=True, exit_on_error=False)
     def _reopen_cluster(self, context: str) -> None:
-        from meshtui.sources.cluster import open_cluster
+        from meshtui.cluster.source import open_cluster
 
         self.call_from_thread(self.set_busy, "load", f"connecting to context {context}")
         old = self.cluster
@@ -611,7 +611,7 @@ def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, pat
                   base_snapshot, snapshot(), proxies(), faults(), scopes(), add_fault(), set_scope(),
                   remove(), clear_faults(), subscribe(), proxy_config(), request(), info). Enables
                   the game-day and connected-proxies panels; traces run against the live snapshot.
-      cluster     a meshtui.sources.cluster.ClusterSource: loaded with `overlays` (file RawDocs)
+      cluster     a meshtui.cluster.source.ClusterSource: loaded with `overlays` (file RawDocs)
                   layered on top, then watched; `context`, `namespaces` and `kubeconfig` label it
                   and let :ctx list and switch the kubeconfig's contexts.
       readonly    disable every push and write (also `readonly: true` in the config file).

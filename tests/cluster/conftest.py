@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster_mesh import bookinfo  # noqa: E402
 from fakeapi import FakeApiServer, write_kubeconfig  # noqa: E402
 
-from meshtui.sources.cluster import ClusterSource, open_cluster  # noqa: E402
+from meshtui.cluster.source import ClusterSource, open_cluster  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

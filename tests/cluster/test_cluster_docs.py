@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from meshtui.sources.cluster_kinds import ISTIO_KINDS, KUBE_KINDS
+from meshtui.cluster.kinds import ISTIO_KINDS, KUBE_KINDS
 
 DOC = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -8,7 +8,7 @@ import yaml
 from cluster_mesh import NS
 
 from meshtui.model.parse import RawDoc
-from meshtui.sources.cluster import layer, load_cluster_snapshot, read_overlay_docs
+from meshtui.cluster.source import layer, load_cluster_snapshot, read_overlay_docs
 
 OVERLAY = f"""\
 apiVersion: networking.istio.io/v1beta1

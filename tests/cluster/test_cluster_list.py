@@ -8,8 +8,8 @@ import pytest
 from fakeapi import FakeApiServer, write_kubeconfig
 
 from meshtui.errors import EXIT_UNREACHABLE, EXIT_USAGE
-from meshtui.sources import cluster_list
-from meshtui.sources.cluster import (
+from meshtui.cluster import listing as cluster_list
+from meshtui.cluster.source import (
     ClusterError,
     ClusterForbidden,
     ClusterTimeout,
@@ -214,7 +214,7 @@ def test_kubeconfig_env_and_context(tmp_path, mesh_api, monkeypatch):
 def test_contexts_for_the_picker(tmp_path, mesh_api):
     import yaml
 
-    from meshtui.sources.cluster import kube_contexts
+    from meshtui.cluster.source import kube_contexts
 
     kc = write_kubeconfig(tmp_path / "kc", mesh_api.url, context="a")
     cfg = yaml.safe_load(kc.read_text())
@@ -239,7 +239,7 @@ def test_expired_continue_token_restarts_the_list(mesh_api, kubeconfig, monkeypa
 def test_progress_printer_waits_then_speaks():
     import io
 
-    from meshtui.sources.cluster import stderr_progress
+    from meshtui.cluster.source import stderr_progress
 
     buf = io.StringIO()
     quiet = stderr_progress(after=60, stream=buf)

@@ -17,7 +17,7 @@ from cluster_mesh import NS, bookinfo
 from fakeapi import BY_KIND, FakeApiServer, write_kubeconfig
 
 from meshtui.cli import main as cli_main
-from meshtui.sources.cluster import open_cluster
+from meshtui.cluster.source import open_cluster
 from meshtui.sources.loader import load_sources, read_docs
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from cluster_mesh import bookinfo
 from fakeapi import FakeApiServer, write_kubeconfig
 
 from meshtui.errors import EXIT_UNREACHABLE
-from meshtui.sources.cluster import ClusterUnreachable, open_cluster
+from meshtui.cluster.source import ClusterUnreachable, open_cluster
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 

@@ -8,7 +8,7 @@ import pytest
 from cluster_mesh import NS
 from cluster_helpers import wait_for
 
-from meshtui.sources.cluster import ClusterUpdate, WatchOptions
+from meshtui.cluster.source import ClusterUpdate, WatchOptions
 
 FAST = WatchOptions(coalesce=0.05, backoff_initial=0.05, backoff_max=0.2, watch_timeout=30)
 
@@ -165,7 +165,7 @@ def test_stop_ends_every_stream(source, mesh_api):
 
 
 def test_watch_without_list_lists_first(mesh_api, kubeconfig):
-    from meshtui.sources.cluster import open_cluster
+    from meshtui.cluster.source import open_cluster
 
     col = Collector()
     with open_cluster(str(kubeconfig)) as src:
@@ -177,7 +177,7 @@ def test_watch_without_list_lists_first(mesh_api, kubeconfig):
 
 @pytest.mark.parametrize("ns", [NS])
 def test_namespaced_watch(mesh_api, kubeconfig, ns):
-    from meshtui.sources.cluster import open_cluster
+    from meshtui.cluster.source import open_cluster
 
     col = Collector()
     with open_cluster(str(kubeconfig), namespaces=ns) as src:

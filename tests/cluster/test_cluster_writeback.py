@@ -13,8 +13,8 @@ from meshtui.cluster.expiry import ExpiryReverter
 from meshtui.cluster.writeback import ClusterWriter, WriteRefused
 from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.errors import EXIT_UNREACHABLE, UsageError
-from meshtui.sources.cluster import ClusterForbidden, WatchOptions
-from meshtui.sources.cluster_errors import ClusterConflict
+from meshtui.cluster.source import ClusterForbidden, WatchOptions
+from meshtui.cluster.errors import ClusterConflict
 
 T0 = 1_700_000_000.0
 
@@ -203,11 +203,11 @@ def test_default_journal_records_cluster_events(source, mesh_api, tmp_path):
     assert str(tmp_path) in str(JournalFile().path)
 
 
-def test_cli_support_needs_yes_without_a_terminal(mesh_api, kubeconfig):
+def test_cluster_write_needs_yes_without_a_terminal(mesh_api, kubeconfig):
     import argparse
     import io
 
-    from meshtui.cluster.cli_support import revert_edit, start_reverter, write_edit
+    from meshtui.cli.cluster_write import revert_edit, start_reverter, write_edit
 
     args = argparse.Namespace(kubeconfig=str(kubeconfig), context=None, namespace=None, all_namespaces=False,
                               request_timeout=5.0, allow_write=True, readonly=False, yes=False)
@@ -224,7 +224,7 @@ def test_cli_support_needs_yes_without_a_terminal(mesh_api, kubeconfig):
     args.readonly = True
     with pytest.raises(WriteRefused, match="--readonly"):
         write_edit(args, _fault(), out=err)
-    from meshtui.sources.cluster import open_from_args
+    from meshtui.cluster.source import open_from_args
 
     with open_from_args(args) as src:
         assert start_reverter(args, src) is None

@@ -45,7 +45,7 @@ def _label(tree: Tree, key) -> str:
 
 
 async def test_cluster_watch_marks_changes_and_retraces(cluster):
-    from meshtui.sources.cluster import WatchOptions, open_cluster
+    from meshtui.cluster.source import WatchOptions, open_cluster
     from meshtui.tui.app import MeshtuiApp
     from meshtui.tui.config import TuiConfig
     from meshtui.tui.workspace import SourceInfo

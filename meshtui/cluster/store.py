@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from meshtui.sources.cluster_kinds import KIND_ORDER
+from meshtui.cluster.kinds import KIND_ORDER
 from meshtui.model.parse import RawDoc
 
 Key = tuple[str, str, str]  # kind, namespace ("" when cluster-scoped), name

@@ -18,7 +18,7 @@ from kubernetes import client as kclient
 from kubernetes import config as kconfig
 from kubernetes.config.config_exception import ConfigException
 
-from meshtui.sources.cluster_errors import (
+from meshtui.cluster.errors import (
     Action,
     ClusterError,
     Endpoint,

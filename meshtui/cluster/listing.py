@@ -8,9 +8,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from meshtui.sources.cluster_errors import Action, ClusterError, ClusterNotFound, ClusterForbidden
-from meshtui.sources.cluster_http import KubeHttp, parse_json
-from meshtui.sources.cluster_kinds import (
+from meshtui.cluster.errors import Action, ClusterError, ClusterNotFound, ClusterForbidden
+from meshtui.cluster.http import KubeHttp, parse_json
+from meshtui.cluster.kinds import (
     ISTIO_GROUP,
     ISTIO_KINDS,
     ISTIO_VERSIONS,

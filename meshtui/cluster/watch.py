@@ -20,11 +20,11 @@ from typing import Any
 
 import urllib3
 
-from meshtui.sources.cluster_errors import Action, ClusterError, ClusterUnreachable, http_error
-from meshtui.sources.cluster_http import KubeHttp, iter_lines
-from meshtui.sources.cluster_kinds import ResourceKind
-from meshtui.sources.cluster_list import KindList, list_kind, normalize
-from meshtui.sources.cluster_store import ObjectStore
+from meshtui.cluster.errors import Action, ClusterError, ClusterUnreachable, http_error
+from meshtui.cluster.http import KubeHttp, iter_lines
+from meshtui.cluster.kinds import ResourceKind
+from meshtui.cluster.listing import KindList, list_kind, normalize
+from meshtui.cluster.store import ObjectStore
 
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 

@@ -10,7 +10,7 @@ from typing import TextIO
 from meshtui.cluster.expiry import ExpiryReverter
 from meshtui.cluster.writeback import ClusterWriter, WriteRefused, WriteResult, check_allowed, tty_confirm
 from meshtui.edits.model import Edit
-from meshtui.sources.cluster import ClusterSource, open_from_args
+from meshtui.cluster.source import ClusterSource, open_from_args
 
 
 def writer_from_args(args, source: ClusterSource) -> ClusterWriter:

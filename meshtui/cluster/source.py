@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
 from meshtui.model.snapshot import MeshConfig
 from meshtui.model.source import WARNING, Diagnostic, Source
-from meshtui.sources.cluster_errors import (  # noqa: F401 - re-exported for the commands
+from meshtui.cluster.errors import (  # noqa: F401 - re-exported for the commands
     ClusterError,
     ClusterForbidden,
     ClusterTimeout,
@@ -27,12 +27,12 @@ from meshtui.sources.cluster_errors import (  # noqa: F401 - re-exported for the
     ClusterUnreachable,
     KubeconfigError,
 )
-from meshtui.sources.cluster_http import KubeHttp, new_api_client
-from meshtui.sources.cluster_kinds import FORBIDDEN_KINDS, ResourceKind
-from meshtui.sources.cluster_layer import LayerResult, layer
-from meshtui.sources.cluster_list import Discovery, KindList, discover, list_all
-from meshtui.sources.cluster_store import ObjectStore
-from meshtui.sources.cluster_watch import Change, ClusterWatch, WatchOptions, WatchStatus
+from meshtui.cluster.http import KubeHttp, new_api_client
+from meshtui.cluster.kinds import FORBIDDEN_KINDS, ResourceKind
+from meshtui.cluster.layer import LayerResult, layer
+from meshtui.cluster.listing import Discovery, KindList, discover, list_all
+from meshtui.cluster.store import ObjectStore
+from meshtui.cluster.watch import Change, ClusterWatch, WatchOptions, WatchStatus
 
 __all__ = [
     "ClusterSource", "ClusterUpdate", "open_cluster", "Change", "WatchStatus", "WatchOptions",
