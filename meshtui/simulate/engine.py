@@ -282,6 +282,8 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         t.add("virtual-service", "selected", f"VirtualService {vh.ref.namespace}/{vh.ref.name} owns this host", vh.ref)
     elif vh.kind == "service":
         t.add("virtual-service", "info", "no VirtualService applies to this host: the default route")
+    for d in vh.dropped:
+        t.add("route", "skipped", f"{d.label} dropped for this proxy: {d.reason}", d.ref)
     if vh.require_tls and request.scheme != "https":
         t.outcome, t.status = "redirect", 301
         t.location = f"https://{request.authority}{request.path_with_query}"

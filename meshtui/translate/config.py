@@ -186,6 +186,17 @@ class Route:
     stat_prefix: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class DroppedMatch:
+    """A VirtualService match left out of this proxy's configuration by a config-time field
+    (port, gateways, sourceLabels, sourceNamespace): the trace names it and says why."""
+
+    ref: Ref  # the match block (spec.http[i].match[j])
+    label: str  # http[i].match[j] (name)
+    field: str  # the MatchField that dropped it
+    reason: str
+
+
 @dataclass(slots=True)
 class VirtualHost:
     name: str
@@ -196,6 +207,7 @@ class VirtualHost:
     service: RegistryService | None = None
     ref: Ref | None = None  # the VirtualService that owns the host, if any
     notes: tuple[str, ...] = ()  # why other VSs lost the host, why routes fell back to default
+    dropped: tuple[DroppedMatch, ...] = ()  # matches config-time fields left out for this proxy
 
 
 @dataclass(slots=True)

@@ -278,6 +278,8 @@ def route_json(r: Route, prearm_key: str | None = None) -> dict[str, Any]:
         out["metadata"] = {"filter_metadata": {"istio": {"config": f"/apis/networking.istio.io/v1/namespaces/{ns}/virtual-service/{name}"}}}
     if r.decorator:
         out["decorator"] = {"operation": r.decorator}
+    if r.stat_prefix:
+        out["stat_prefix"] = r.stat_prefix  # the match's statPrefix (Istio's translateRoute)
     return out
 
 

@@ -12,6 +12,7 @@ from meshtui.model.istio import Gateway, Server, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, labels_match
 from meshtui.translate.clusters import ClusterBuilder
 from meshtui.translate.config import (
+    DroppedMatch,
     FilterChain,
     Listener,
     ProxyConfig,
@@ -19,14 +20,13 @@ from meshtui.translate.config import (
     Ref,
     Route,
     RouteConfig,
-    TcpRoute,
     VirtualHost,
-    WeightedCluster,
 )
 from meshtui.translate.delegate import expand
 from meshtui.translate.hosts import subset_of
+from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
-from meshtui.translate.routes import RouteContext, build_vs_routes, destination_cluster, vs_ref
+from meshtui.translate.routes import RouteContext, build_vs_routes, vs_ref
 from meshtui.translate.scope import ordered_gateway_vs, vs_hosts
 
 HTTP_PROTOCOLS = {"HTTP", "HTTP2", "GRPC", "GRPC-WEB"}
@@ -121,6 +121,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                 servers_by_port[srv.port.number].append(BoundServer(gw, srv, i))
     listeners: list[Listener] = []
     route_configs: dict[str, RouteConfig] = {}
+    l4_notes: list[str] = []
     vs_cache: dict[str, list[VirtualService]] = {}
 
     def bound_vs(gw_name: str) -> list[VirtualService]:
@@ -132,6 +133,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
         per_host: dict[str, list[Route]] = {}
         owners: dict[str, list[Ref]] = defaultdict(list)
         left_out: dict[str, list[str]] = defaultdict(list)
+        dropped_by_host: dict[str, list[DroppedMatch]] = defaultdict(list)
         redirect_hosts: set[str] = set()
         order: list[str] = []
         for bs in servers:
@@ -151,16 +153,17 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                 if not inter:
                     continue
                 routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
+                notes, dropped = ctx.take_notes()
                 for h in inter:
                     if h not in per_host:
                         per_host[h] = []
                         order.append(h)
                     per_host[h].extend(routes)
-                    left_out[h].extend(ctx.notes)
+                    left_out[h].extend(notes)
+                    dropped_by_host[h].extend(dropped)
                     owners[h].append(vs_ref(vs))
                     if https_redirect:
                         redirect_hosts.add(h)
-                ctx.notes.clear()
             if https_redirect:
                 for h in bs.hosts_for(ns) or [h.rpartition("/")[2] for h in bs.server.hosts]:
                     if h not in per_host:
@@ -180,7 +183,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
             h0 = hosts[0]
             ref = owners[h0][0] if owners[h0] else None
             out.append(VirtualHost(f"{h0}:{port}", tuple(hosts), tuple(per_host[h0]), require_tls=key[1], kind="gateway",
-                                   ref=ref, notes=tuple(f"routes from {o.short()}" for o in owners[h0][1:]) + tuple(left_out[h0])))
+                                   ref=ref, notes=tuple(f"routes from {o.short()}" for o in owners[h0][1:]) + tuple(left_out[h0]),
+                                   dropped=tuple(dropped_by_host[h0])))
         seen: set[str] = set()
         for vh in out:
             vh.domains = tuple(d for d in vh.domains if not (d in seen or seen.add(d)))  # type: ignore[func-returns-value]
@@ -214,7 +218,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                     chains.append(FilterChain(rname, "http", rds=rname, server_names=sni, transport="tls",
                                               tls_credential=bs.server.tls.credential_name or "file", ref=bs.ref()))
                 elif mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH") or bs.protocol in ("TCP", "MONGO"):
-                    chains.extend(_l4_chains(snapshot, bs, port, bound_vs(bs.gw_name), lookup_service, wl, suffix))
+                    l4ctx = RouteContext(port, frozenset({bs.gw_name}), wl.labels, ns, suffix, lookup_service, lambda h, p: ())
+                    chains.extend(_l4_chains(bs, port, bound_vs(bs.gw_name), l4ctx, l4_notes))
             if chains:
                 listeners.append(Listener(lname, addr, target, chains, None, bind_to_port=True, kind="gateway",
                                           ref=group[0].ref()))
@@ -222,35 +227,18 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
     notes = [f"merged Gateway {g.namespace}/{g.name}" for g in gw_refs]
     if not gw_refs:
         notes.append("no Gateway selects this workload's labels: it has no listeners")
+    notes += l4_notes
     return ProxyConfig(proxy, listeners, route_configs, cb.clusters, cb.endpoints, "ALLOW_ANY", None,
                        "gateways do not use Sidecar resources", notes=notes, service_ports=targets)
 
 
-def _l4_chains(snapshot, bs: BoundServer, port: int, vss: list[VirtualService], lookup_service, wl, suffix) -> list[FilterChain]:
-    ctx = RouteContext(port, frozenset({bs.gw_name}), wl.labels, wl.namespace, suffix, lookup_service, lambda h, p: ())
-    out: list[FilterChain] = []
+def _l4_chains(bs: BoundServer, port: int, vss: list[VirtualService], ctx: RouteContext, notes: list[str]) -> list[FilterChain]:
     tls = bs.tls_mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH")
+    out: list[FilterChain] = []
     for vs in vss:
-        server_hosts = bs.hosts_for(vs.namespace)
-        rules = vs.spec.tls if tls else vs.spec.tcp
-        for i, rule in enumerate(rules):
-            for m in rule.match or [None]:
-                if m is not None and m.port is not None and m.port != port:
-                    continue
-                if m is not None and m.gateways and bs.gw_name not in {g if "/" in g else f"{vs.namespace}/{g}" for g in m.gateways}:
-                    continue
-                sni = ()
-                if tls and m is not None:
-                    sni = tuple(h for h in m.sni_hosts if any(subset_of(h, s) or subset_of(s, h) for s in server_hosts))
-                    if not sni:
-                        continue
-                dests = []
-                for k, d in enumerate(rule.route):
-                    if d.destination is None:
-                        continue
-                    name, host, dport = destination_cluster(d.destination, vs.namespace, ctx)
-                    dests.append(WeightedCluster(name, d.weight if len(rule.route) > 1 else 100, host, dport, d.destination.subset))
-                ref = vs_ref(vs, f"spec.{'tls' if tls else 'tcp'}[{i}]", rule.src.line)
-                out.append(FilterChain(ref.path, "tcp", tcp=TcpRoute(tuple(dests), ref), server_names=sni,
-                                       transport="tls" if tls else "", ref=ref))
+        chains, _ = l4_chains(vs, tls, ctx, gateway=True, server_hosts=bs.hosts_for(vs.namespace))
+        out.extend(chains)
+    more, dropped = ctx.take_notes()
+    notes.extend(more)
+    notes.extend(dropped_notes(dropped))
     return out

@@ -21,6 +21,7 @@ from meshtui.model.istio import (
 from meshtui.model.snapshot import RegistryService
 from meshtui.translate.config import (
     DirectResponse,
+    DroppedMatch,
     Fault,
     HashPolicy,
     HeaderMatcher,
@@ -36,7 +37,8 @@ from meshtui.translate.config import (
     StringMatcher,
     WeightedCluster,
 )
-from meshtui.translate.hosts import resolve_gateway_name, resolve_short
+from meshtui.translate.hosts import resolve_short
+from meshtui.translate.match import ProxySide, gateway_ref, http_verdict
 
 DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
 DEFAULT_RETRY = Retry(attempts=2, retry_on=DEFAULT_RETRY_ON)
@@ -63,6 +65,18 @@ class RouteContext:
     hash_policy_for: object  # callable(host, port) -> tuple[HashPolicy, ...]
     tls: bool = False  # the route config serves a TLS-terminating server (a gateway's HTTPS)
     notes: list[str] = field(default_factory=list)  # what was left out, and why (read by the caller)
+    dropped: list[DroppedMatch] = field(default_factory=list)  # matches config-time fields left out (read by the caller)
+
+    @property
+    def side(self) -> ProxySide:
+        return ProxySide(self.listen_port, self.gateway_names, self.proxy_labels, self.proxy_namespace)
+
+    def take_notes(self) -> tuple[tuple[str, ...], tuple[DroppedMatch, ...]]:
+        """The notes and dropped matches gathered since the last call (then cleared)."""
+        out = (tuple(self.notes), tuple(self.dropped))
+        self.notes.clear()
+        self.dropped.clear()
+        return out
 
 
 def vs_ref(vs: VirtualService, path: str = "", line: int | None = None) -> Ref:
@@ -108,21 +122,6 @@ def translate_match(m: HTTPMatchRequest | None) -> RouteMatch:
             headers.append(HeaderMatcher(pseudo, _sm(sm)))
     query = tuple(QueryMatcher(k, _sm(m.query_params[k])) for k in sorted(m.query_params))
     return RouteMatch(kind, path, case_sensitive, tuple(headers), query)
-
-
-def _source_match(m: HTTPMatchRequest | None, ctx: RouteContext, vs_ns: str) -> bool:
-    """Config-time predicates of one match (sourceMatchHTTP + port + gateways)."""
-    if m is None:
-        return True
-    if m.port is not None and m.port != ctx.listen_port:
-        return False
-    if m.gateways:
-        return any(resolve_gateway_name(g, vs_ns) in ctx.gateway_names for g in m.gateways)
-    if m.source_labels and any(ctx.proxy_labels.get(k) != v for k, v in m.source_labels.items()):
-        return False
-    if m.source_namespace and m.source_namespace != ctx.proxy_namespace:
-        return False
-    return True
 
 
 def _header_ops(h: Headers | None, which: str) -> HeaderOps:
@@ -295,8 +294,13 @@ def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: Rout
         rule, path, i, owner = src.rule, src.path, src.index, src.owner
         rule_ref = vs_ref(owner, path, rule.src.line)
         matches: list[tuple[HTTPMatchRequest | None, int | None]] = [(m, j) for j, m in enumerate(rule.match)] or [(None, None)]
+        side = ctx.side
         for m, j in matches:
-            if not _source_match(m, ctx, vs.namespace):
+            verdict = http_verdict(m, side, vs.namespace)
+            if not verdict:
+                assert m is not None and verdict.field is not None  # only a match block can be left out
+                label = f"http[{i}].match[{j}]" + (f" ({rule.name})" if rule.name else "")
+                ctx.dropped.append(DroppedMatch(vs_ref(owner, f"{path}.match[{j}]", m.src.line), label, verdict.field, verdict.reason))
                 continue
             rm = translate_match(m)
             name = rule.name
@@ -410,9 +414,3 @@ def default_route(svc: RegistryService, port: int, hash_policy: tuple[HashPolicy
                  action=RouteAction((WeightedCluster(cluster, 100, svc.alias_target or svc.hostname, port),), 0.0, retry,
                                     hash_policy=hash_policy),
                  ref=ref, decorator=f"{svc.hostname}:{port}/*")
-
-
-def gateway_set_for_vs(vs: VirtualService) -> frozenset[str]:
-    gws = vs.spec.gateways or ("mesh",)
-    return frozenset(resolve_gateway_name(g, vs.namespace) for g in gws)
-

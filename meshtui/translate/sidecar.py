@@ -12,6 +12,7 @@ from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload
 from meshtui.translate.clusters import ClusterBuilder
 from meshtui.translate.config import (
     DirectResponse,
+    DroppedMatch,
     FilterChain,
     Listener,
     ProxyConfig,
@@ -27,6 +28,7 @@ from meshtui.translate.config import (
 )
 from meshtui.translate.delegate import expand
 from meshtui.translate.hosts import is_wildcard, matches, resolve_short
+from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, default_route, vs_ref
 from meshtui.translate.scope import EgressListener, compute_scope, ordered_mesh_vs, vs_hosts
@@ -205,10 +207,11 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
         vnotes = tuple(f"VirtualService {lv.namespace}/{lv.name} also names this host and is ignored: "
                        f"{vs.namespace}/{vs.name} takes precedence" for lv in losers) if vs else ()
         routes: list[Route] = []
+        dropped: tuple[DroppedMatch, ...] = ()
         if vs is not None:
             routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
-            vnotes += tuple(ctx.notes)
-            ctx.notes.clear()
+            notes, dropped = ctx.take_notes()
+            vnotes += notes
             if not routes:
                 vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port "
                            "(port, sourceLabels, sourceNamespace or gateways): the default route applies",)
@@ -220,7 +223,7 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
             domains += [d for d in service_domains(alias, proxy.namespace, suffix) if d not in domains]
             vnotes += (f"ExternalName Service {alias.namespace}/{alias.name} is an alias of this host: its names are domains here",)
         return VirtualHost(f"{s.hostname}:{port}", tuple(domains), tuple(routes),
-                           kind="service", service=s, ref=ref, notes=vnotes)
+                           kind="service", service=s, ref=ref, notes=vnotes, dropped=dropped)
 
     # HTTP: the shared 0.0.0.0_<port> listener with route config "<port>"
     shared_http = http + [s for s in sniffed if not s.addresses]
@@ -236,8 +239,10 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
                     if owner is not vs:
                         continue
                     routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
+                    notes, dropped = ctx.take_notes()
                     if routes:
-                        vhosts.append(VirtualHost(f"{h}:80", (h,), tuple(routes), kind="vs", ref=vs_ref(vs)))
+                        vhosts.append(VirtualHost(f"{h}:80", (h,), tuple(routes), kind="vs", ref=vs_ref(vs),
+                                                  notes=notes, dropped=dropped))
         if vhosts:
             vhosts.sort(key=lambda v: v.name)
             vhosts.append(_catch_all(scope.outbound_policy))
@@ -274,45 +279,21 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
                 notes.append(f"{s.hostname}:{port} is TCP without an address and collides with {lname}; Envoy would not route it")
             continue
         vs, _, _ = ownership.owner(s.hostname)
-        chains = _tcp_chains(s, port, vs, ctx, s.port(port).protocol in TLS_FAMILY)
+        chains = _tcp_chains(s, port, vs, ctx, s.port(port).protocol in TLS_FAMILY, notes)
         listeners[lname] = Listener(lname, addr, port, chains[:-1] if len(chains) > 1 else chains, chains[-1] if len(chains) > 1 else None)
 
 
-def _tcp_chains(s: RegistryService, port: int, vs: VirtualService | None, ctx: RouteContext, tls: bool) -> list[FilterChain]:
-    from meshtui.translate.routes import destination_cluster
-
+def _tcp_chains(s: RegistryService, port: int, vs: VirtualService | None, ctx: RouteContext, tls: bool,
+                notes: list[str]) -> list[FilterChain]:
     default = FilterChain(f"outbound|{port}||{s.hostname}", "tcp", tcp=TcpRoute((WeightedCluster(
         f"outbound|{port}||{s.hostname}", 100, s.hostname, port),)))
     if vs is None:
         return [default]
-    chains: list[FilterChain] = []
-    rules = vs.spec.tls if tls else vs.spec.tcp
-    for i, rule in enumerate(rules):
-        dests = []
-        for k, d in enumerate(rule.route):
-            if d.destination is None:
-                continue
-            name, host, dport = destination_cluster(d.destination, vs.namespace, ctx)
-            dests.append(WeightedCluster(name, d.weight if len(rule.route) > 1 else 100, host, dport, d.destination.subset,
-                                         ref=vs_ref(vs, f"spec.{'tls' if tls else 'tcp'}[{i}].route[{k}]", d.src.line)))
-        ref = vs_ref(vs, f"spec.{'tls' if tls else 'tcp'}[{i}]", rule.src.line)
-        matches_ = list(rule.match) or [None]
-        for m in matches_:
-            if m is not None:
-                if m.port is not None and m.port != port:
-                    continue
-                if m.source_labels and any(ctx.proxy_labels.get(k) != v for k, v in m.source_labels.items()):
-                    continue
-                if m.source_namespace and m.source_namespace != ctx.proxy_namespace:
-                    continue
-            sni = tuple(getattr(m, "sni_hosts", ())) if m is not None else ()
-            subnets = tuple(m.destination_subnets) if m is not None else ()
-            chains.append(FilterChain(f"{ref.path}", "tcp", tcp=TcpRoute(tuple(dests), ref), server_names=sni,
-                                      prefix_ranges=subnets, transport="tls" if sni else "", ref=ref))
-            if not sni and not subnets:
-                return chains  # the terminal default chain
-    chains.append(default)
-    return chains
+    chains, terminal = l4_chains(vs, tls, ctx)
+    more, dropped = ctx.take_notes()
+    notes.extend(more)
+    notes.extend(dropped_notes(dropped))
+    return chains if terminal else chains + [default]
 
 
 __all__ = ["build_sidecar", "service_domains", "VSOwnership", "Ref"]
