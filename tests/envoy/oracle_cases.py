@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -19,9 +20,7 @@ from meshtui.translate.config import ProxyConfig
 from meshtui.translate.envoy_json import static_bootstrap
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = Path("/work/shared/samples/istio/bookinfo")
-if not SAMPLES.is_dir():
-    SAMPLES = REPO.parent / "shared" / "samples" / "istio" / "bookinfo"
+SAMPLES = Path(os.environ.get("MESHTUI_ISTIO_SAMPLES", REPO.parent / "shared" / "samples" / "istio")) / "bookinfo"
 HERE = Path(__file__).resolve().parent
 
 

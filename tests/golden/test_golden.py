@@ -15,7 +15,8 @@ from meshtui.cli.trace_cmd import build_trace
 from meshtui.sources.loader import load_sources
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+# Istio's samples: $MESHTUI_ISTIO_SAMPLES, else ../shared/samples/istio beside the checkout
+SAMPLES = Path(os.environ.get("MESHTUI_ISTIO_SAMPLES", REPO.parent / "shared" / "samples" / "istio"))
 EXPECTED = Path(__file__).parent / "expected"
 
 KUBE = "samples/istio/bookinfo/platform/kube/bookinfo.yaml"
@@ -56,17 +57,17 @@ CASES: dict[str, tuple[list[str], str | None, str | None, str, list[str], str]] 
 
 
 def _resolve(p: str) -> str:
-    return str(SHARED / p) if p.startswith("samples/") else str(REPO / p)
+    return str(SAMPLES / p.removeprefix("samples/istio/")) if p.startswith("samples/istio/") else str(REPO / p)
 
 
 def _normalise(obj):
-    """File paths relative to shared/ or the repo, so the goldens do not depend on the checkout."""
+    """File paths relative to the samples or the repo, so the goldens do not depend on the checkout."""
     if isinstance(obj, dict):
         return {k: _normalise(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_normalise(v) for v in obj]
     if isinstance(obj, str):
-        return obj.replace(str(SHARED) + "/", "").replace(str(REPO) + "/", "")
+        return obj.replace(str(SAMPLES) + "/", "samples/istio/").replace(str(REPO) + "/", "")
     return obj
 
 
@@ -77,7 +78,7 @@ def run_case(name: str) -> dict:
     return _normalise(trace.to_json())
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared with Istio's samples is not beside the checkout")
+@pytest.mark.skipif(not SAMPLES.exists(), reason=f"Istio's samples are not at {SAMPLES} (set MESHTUI_ISTIO_SAMPLES)")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name: str) -> None:
     got = run_case(name)
