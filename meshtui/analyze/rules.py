@@ -19,6 +19,7 @@ from meshtui.analyze.registry import analyzer
 from meshtui.analyze.walk import rule_label
 from meshtui.model.istio import HTTPMatchRequest, StringMatch, VirtualService
 from meshtui.model.regex import RegexError, full_match
+from meshtui.translate.match import config_covers
 
 
 def canon(value: Any) -> Any:
@@ -104,15 +105,7 @@ def match_implies(b: HTTPMatchRequest | None, a: HTTPMatchRequest | None) -> boo
     bw = {k.lower(): canon(v) for k, v in b.without_headers.items()}
     if any(bw.get(k.lower()) != canon(v) for k, v in a.without_headers.items()):
         return False
-    if a.port is not None and a.port != b.port:
-        return False
-    if any(b.source_labels.get(k) != v for k, v in a.source_labels.items()):
-        return False
-    if a.gateways and (not b.gateways or not set(b.gateways) <= set(a.gateways)):
-        return False
-    if a.source_namespace and a.source_namespace != b.source_namespace:
-        return False
-    return True
+    return config_covers(a, b)  # and kept on every proxy and port that keeps b
 
 
 def _l4_implies(b: Any, a: Any) -> bool:

@@ -24,6 +24,7 @@ from meshtui.analyze.witness import satisfies, variants, witnesses
 from meshtui.model.istio import HTTPMatchRequest, VirtualService
 from meshtui.model.protocol import is_http
 from meshtui.model.snapshot import exported_to
+from meshtui.translate.match import ProxySide, http_verdict, source_covers
 
 BUDGET = 64  # replays through the tracer per (match, proxy)
 EXAMINE_LIMIT = 3000  # candidate requests judged per (match, proxy), most of them locally
@@ -45,16 +46,7 @@ def _gateways_of(m: HTTPMatchRequest | None, vs: VirtualService) -> list[str]:
 
 def _config_time_implied(captor: HTTPMatchRequest | None, m: HTTPMatchRequest | None, only_ns: str | None) -> bool:
     """Would every proxy that keeps `m` also keep `captor`? (Else another proxy escapes it.)"""
-    if captor is None:
-        return True
-    labels = m.source_labels if m is not None else {}
-    if any(labels.get(k) != v for k, v in captor.source_labels.items()):
-        return False
-    if captor.source_namespace:
-        own = (m.source_namespace if m is not None and m.source_namespace else None) or only_ns
-        if captor.source_namespace != own:
-            return False
-    return True
+    return source_covers(captor, m, only_ns)
 
 
 def _describe(req) -> str:
@@ -204,15 +196,7 @@ def _gateway_rivals(ctx: Context, vs: VirtualService, gw_ref: str) -> bool:
 def _applies(e: HTTPMatchRequest | None, port: int, ns: str, labels: dict[str, str], gateway: str = "mesh",
              vs_ns: str = "") -> bool:
     """Could an earlier match `e` be in the probe's config for this port (config-time filters)?"""
-    if e is None:
-        return True
-    if e.port is not None and e.port != port:
-        return False
-    if e.gateways and gateway not in {hosts.gateway_ref(g, vs_ns or ns) for g in e.gateways}:
-        return False
-    if any(labels.get(k) != v for k, v in e.source_labels.items()):
-        return False
-    return not e.source_namespace or e.source_namespace == ns
+    return bool(http_verdict(e, ProxySide(port, frozenset({gateway}), labels, ns), vs_ns or ns))
 
 
 def _escapes_locally(vs: VirtualService, i: int, m: HTTPMatchRequest | None, targets, ns: str,
