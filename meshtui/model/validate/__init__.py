@@ -1,6 +1,6 @@
 """Admission checks beyond types, as Istio's validation webhook makes them
 (istio/istio pkg/config/validation: validation.go, virtualservice.go, agent/validation.go),
-one module per kind; `common` holds the primitives they share.
+one module per kind (`k8s` for the Kubernetes kinds); `common` holds the primitives they share.
 
 Each check yields (field path, reason) pairs: errors, which make the loader leave the object out
 (so one broken object never hides the rest of the mesh). A `Warn` pair is what the webhook
@@ -25,6 +25,7 @@ from meshtui.model.validate.common import (
 )
 from meshtui.model.validate.destinationrule import destination_rule
 from meshtui.model.validate.gateway import gateway
+from meshtui.model.validate.k8s import endpoint_slice, endpoints, pod, service, workload
 from meshtui.model.validate.serviceentry import service_entry, workload_entry
 from meshtui.model.validate.sidecar import sidecar
 from meshtui.model.validate.virtualservice import virtual_service
@@ -39,6 +40,13 @@ CHECKS: dict[str, Callable[..., Iterator[Problem]]] = {
     "ServiceEntry": service_entry,
     "Sidecar": sidecar,
     "WorkloadEntry": workload_entry,
+    # Kubernetes kinds: what the API server refuses in the fields that become Envoy config
+    "Service": service,
+    "Pod": pod,
+    "EndpointSlice": endpoint_slice,
+    "Endpoints": endpoints,
+    "Deployment": workload,
+    "StatefulSet": workload,
 }
 
 
