@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "analyze"
-SAMPLES = Path("/work/shared/samples/istio")
+SCENARIOS = ROOT / "fixtures" / "scenarios"
 
 
 def expectations(path: Path) -> Counter:

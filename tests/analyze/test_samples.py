@@ -1,4 +1,4 @@
-"""Istio's own samples (../shared/samples/istio), applied as their authors intend: the platform
+"""Istio's own samples (../shared/samples/istio when present, see tests/istio_samples.py), applied as their authors intend: the platform
 files with the networking files of the same task, over the ingress gateway of a demo-profile
 install (fixtures/analyze/platform). Every message is listed here and is a true finding; the
 only Info allowed besides is MT0002 (kinds meshtui skips, e.g. ServiceAccount, HTTPRoute)."""
@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from analyze_helpers import FIXTURES, SAMPLES
+from analyze_helpers import FIXTURES
+from istio_samples import PRESENT, SAMPLES, SKIP_REASON
 
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="Istio samples not present")
+pytestmark = pytest.mark.skipif(not PRESENT, reason=SKIP_REASON)
 
 INSTALL = FIXTURES / "platform" / "istio-demo-ingressgateway.yaml"
 B = "bookinfo/platform/kube/bookinfo.yaml"

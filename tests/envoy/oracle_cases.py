@@ -1,13 +1,13 @@
-"""The meshes the oracle runs: the project's fixtures (every workload), Istio's bookinfo sample
-(platform/kube/bookinfo.yaml plus one networking file at a time, as its authors intend, and the
-VirtualService files again with destination-rule-all.yaml so their subsets exist), the demo mesh,
-and the oracle's own mesh of corner cases (tests/envoy/meshes)."""
+"""The meshes the oracle runs: the project's fixtures (every workload), its scenario meshes
+(fixtures/scenarios: bookinfo's app.yaml plus one networking file at a time, the route files again
+with subsets.yaml so their subsets exist; helloworld, httpbin, tcp-echo, external hosts), the demo
+mesh, the oracle's own mesh of corner cases (tests/envoy/meshes), and Istio's bookinfo sample the
+same way when ../shared has it (tests/istio_samples.py; one skipped case says so when absent)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -18,9 +18,11 @@ from meshtui.sources.loader import load_sources
 from meshtui.translate import translate
 from meshtui.translate.config import ProxyConfig
 from meshtui.translate.envoy_json import static_bootstrap
+from istio_samples import PRESENT, SAMPLES as ISTIO_SAMPLES, SKIP_REASON
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLES = Path(os.environ.get("MESHTUI_ISTIO_SAMPLES", REPO.parent / "shared" / "samples" / "istio")) / "bookinfo"
+SAMPLES = ISTIO_SAMPLES / "bookinfo"
+SCENARIOS = REPO / "fixtures" / "scenarios"
 HERE = Path(__file__).resolve().parent
 
 
@@ -31,14 +33,39 @@ class Case:
     proxies: tuple[str, ...] = ()  # empty: every workload
     min_sent: int = 20  # a case that sends fewer requests than this tests too little
     faults: tuple[FaultEdit, ...] = ()  # live game-day faults overlaid on the snapshot
+    missing: str = ""  # why the sources are absent (the skip reason), for cases outside the repository
 
     def available(self) -> bool:
         return all(Path(p).exists() for p in self.paths)
 
 
+def _scenario_cases() -> list[Case]:
+    """The project's own scenarios, as _sample_cases applies Istio's (always present)."""
+    bi = SCENARIOS / "bookinfo"
+    app, subsets = str(bi / "app.yaml"), str(bi / "subsets.yaml")
+    platform = {"app.yaml", "subsets.yaml", "subsets-mtls.yaml", "details-v2.yaml", "ratings-v2.yaml"}
+    pp = ("default/productpage-v1",)
+    out = []
+    for f in sorted(bi.glob("*.yaml")):
+        if f.name in platform:
+            continue
+        out.append(Case(f"scenario-{f.stem}", (app, str(f)), pp))
+        out.append(Case(f"scenario-{f.stem}+subsets", (app, subsets, str(f)), pp))
+    out.append(Case("scenario-mtls-all-v1", (app, str(bi / "subsets-mtls.yaml"), str(bi / "route-all-v1.yaml")), pp))
+    out.append(Case("scenario-ratings-v2", (app, str(bi / "ratings-v2.yaml"), subsets, str(bi / "ratings-v2-route.yaml")),
+                    ("default/reviews-v3",)))
+    gw = str(REPO / "fixtures" / "bookinfo" / "ingressgateway.yaml")
+    for cid, files in (("scenario-helloworld", ("helloworld", "clients/curl.yaml")),
+                       ("scenario-httpbin", ("httpbin", "clients/sleep.yaml")),
+                       ("scenario-tcp-echo", ("tcp-echo/services.yaml", "tcp-echo/v1-80-v2-20.yaml", "tcp-echo/all-v1.yaml")),
+                       ("scenario-external", ("clients/curl.yaml", "external", "bookinfo/egress-googleapis.yaml"))):
+        out.append(Case(cid, (*(str(SCENARIOS / f) for f in files), gw)))
+    return out
+
+
 def _sample_cases() -> list[Case]:
-    if not SAMPLES.is_dir():
-        return []
+    if not PRESENT:
+        return [Case("istio-samples", (str(SAMPLES),), missing=SKIP_REASON)]
     kube = str(SAMPLES / "platform" / "kube" / "bookinfo.yaml")
     dr_all = str(SAMPLES / "networking" / "destination-rule-all.yaml")
     out = []
@@ -68,7 +95,7 @@ def cases() -> list[Case]:
         Case("oracle-corners+live-faults", (str(HERE / "meshes" / "corners"),),
              ("corners/client-0", "istio-system/corners-gateway-0"), min_sent=200, faults=LIVE_FAULTS),
     ]
-    return out + _sample_cases()
+    return out + _scenario_cases() + _sample_cases()
 
 
 # game-day faults as `meshtui fault add` makes them: Envoy reads their percentages from a runtime

@@ -21,7 +21,7 @@ CASES = cases()
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_envoy_agrees_with_simulate(case: Case, start_envoy, oracle_tally):
     if not case.available():
-        pytest.skip(f"{case.id}: sources not present ({', '.join(case.paths)})")
+        pytest.skip(case.missing or f"{case.id}: sources not present ({', '.join(case.paths)})")
     proxies, dups = distinct_proxies(case)
     assert proxies, f"{case.id}: no workloads"
     sent = agreed = not_bound = 0

@@ -14,7 +14,7 @@ import pytest
 
 from meshtui.simulate import simulate
 from meshtui.translate import translate
-from oracle_cases import REPO, SAMPLES, HERE, load
+from oracle_cases import REPO, SCENARIOS, HERE, load
 from oracle_compare import observe, three_sigma
 from oracle_envoy import Client
 from oracle_requests import weighted_routes, weighted_tcp
@@ -27,9 +27,8 @@ NOT_FOUND = "<503 cluster_not_found>"
 CASES = [
     ("fixture-bookinfo", (str(REPO / "fixtures" / "bookinfo"),), "default/productpage-v1"),
     ("oracle-corners", (str(HERE / "meshes" / "corners"),), "corners/client-0"),
-    ("sample-reviews-90-10", (str(SAMPLES / "platform" / "kube" / "bookinfo.yaml"),
-                              str(SAMPLES / "networking" / "destination-rule-all.yaml"),
-                              str(SAMPLES / "networking" / "virtual-service-reviews-90-10.yaml")), "default/productpage-v1"),
+    ("scenario-reviews-90-10", (str(SCENARIOS / "bookinfo" / "app.yaml"), str(SCENARIOS / "bookinfo" / "subsets.yaml"),
+                                str(SCENARIOS / "bookinfo" / "reviews-v1-90-v2-10.yaml")), "default/productpage-v1"),
 ]
 
 

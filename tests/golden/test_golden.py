@@ -1,7 +1,7 @@
 """Golden traces: the full trace JSON of each case must equal the reviewed file in expected/.
 
-Sources are Istio's samples applied as their authors intend (one networking file at a time) and
-meshtui's own data. Regenerate with MESHTUI_UPDATE_GOLDEN=1 and review the diff before committing."""
+Sources are the project's own scenario meshes (fixtures/scenarios: the bookinfo shop with one
+networking file at a time, httpbin, helloworld, an egress case), so the goldens run on a fresh clone. Regenerate with MESHTUI_UPDATE_GOLDEN=1 and review the diff before committing."""
 
 from __future__ import annotations
 
@@ -15,59 +15,58 @@ from meshtui.cli.trace_cmd import build_trace
 from meshtui.sources.loader import load_sources
 
 REPO = Path(__file__).resolve().parents[2]
-# Istio's samples: $MESHTUI_ISTIO_SAMPLES, else ../shared/samples/istio beside the checkout
-SAMPLES = Path(os.environ.get("MESHTUI_ISTIO_SAMPLES", REPO.parent / "shared" / "samples" / "istio"))
 EXPECTED = Path(__file__).parent / "expected"
 
-KUBE = "samples/istio/bookinfo/platform/kube/bookinfo.yaml"
-NET = "samples/istio/bookinfo/networking/"
-DRS = NET + "destination-rule-all.yaml"
+SC = "fixtures/scenarios/"
+KUBE = SC + "bookinfo/app.yaml"
+NET = SC + "bookinfo/"
+DRS = NET + "subsets.yaml"
 PP = "default/productpage-v1"
 RV = "default/reviews-v2"
 
 # name: (sources, --from or None, --gateway or None, method, headers, url)
 CASES: dict[str, tuple[list[str], str | None, str | None, str, list[str], str]] = {
-    "all-v1-reviews": ([KUBE, DRS, NET + "virtual-service-all-v1.yaml"], PP, None, "GET", [], "http://reviews:9080/reviews/0"),
-    "all-v1-ratings-from-reviews": ([KUBE, DRS, NET + "virtual-service-all-v1.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
+    "all-v1-reviews": ([KUBE, DRS, NET + "route-all-v1.yaml"], PP, None, "GET", [], "http://reviews:9080/reviews/0"),
+    "all-v1-ratings-from-reviews": ([KUBE, DRS, NET + "route-all-v1.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
     "no-vs-default-route": ([KUBE], PP, None, "GET", [], "http://details:9080/details/0"),
-    "jason-v2": ([KUBE, DRS, NET + "virtual-service-reviews-jason-v2-v3.yaml"], PP, None, "GET", ["end-user: jason"], "http://reviews:9080/reviews/0"),
-    "jason-rule-skipped": ([KUBE, DRS, NET + "virtual-service-reviews-jason-v2-v3.yaml"], PP, None, "GET", ["end-user: bob"], "http://reviews:9080/reviews/0"),
-    "test-v2-default-v1": ([KUBE, DRS, NET + "virtual-service-reviews-test-v2.yaml"], PP, None, "GET", [], "http://reviews.default.svc.cluster.local:9080/"),
-    "weights-90-10": ([KUBE, DRS, NET + "virtual-service-reviews-90-10.yaml"], PP, None, "GET", [], "http://reviews:9080/reviews/1"),
-    "weights-80-20": ([KUBE, DRS, NET + "virtual-service-reviews-80-20.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
-    "weights-50-v3": ([KUBE, DRS, NET + "virtual-service-reviews-50-v3.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
-    "v2-v3": ([KUBE, DRS, NET + "virtual-service-reviews-v2-v3.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
-    "ratings-abort-jason": ([KUBE, DRS, NET + "virtual-service-ratings-test-abort.yaml"], RV, None, "GET", ["end-user: jason"], "http://ratings:9080/ratings/0"),
-    "ratings-abort-others": ([KUBE, DRS, NET + "virtual-service-ratings-test-abort.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
-    "ratings-delay-jason": ([KUBE, DRS, NET + "virtual-service-ratings-test-delay.yaml"], RV, None, "GET", ["end-user: jason"], "http://ratings:9080/ratings/0"),
-    "details-v2-no-pods": ([KUBE, DRS, NET + "virtual-service-details-v2.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
-    "details-v2-with-v2": ([KUBE, "samples/istio/bookinfo/platform/kube/bookinfo-details-v2.yaml", DRS, NET + "virtual-service-details-v2.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
-    "details-fault-555": ([KUBE, NET + "fault-injection-details-v1.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
-    "subset-missing-nc": ([KUBE, NET + "virtual-service-all-v1.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
-    "ratings-db-v2-no-endpoints": ([KUBE, DRS, NET + "virtual-service-ratings-db.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
-    "gateway-productpage": ([KUBE, NET + "bookinfo-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com/productpage"),
-    "gateway-static-prefix": ([KUBE, NET + "bookinfo-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com/static/css/x.css?v=1"),
-    "gateway-no-route-404": ([KUBE, NET + "bookinfo-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "POST", [], "http://bookinfo.example.com:8080/admin"),
-    "egress-googleapis-port-rewrite": (["samples/istio/sleep/sleep.yaml", NET + "egress-rule-google-apis.yaml"], "default/sleep", None, "GET", [], "http://www.googleapis.com:80/books/v1/volumes"),
-    "gateway-pod-port": ([KUBE, NET + "bookinfo-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com:8080/login"),
+    "jason-v2": ([KUBE, DRS, NET + "reviews-jason-v2-else-v3.yaml"], PP, None, "GET", ["end-user: jason"], "http://reviews:9080/reviews/0"),
+    "jason-rule-skipped": ([KUBE, DRS, NET + "reviews-jason-v2-else-v3.yaml"], PP, None, "GET", ["end-user: bob"], "http://reviews:9080/reviews/0"),
+    "test-v2-default-v1": ([KUBE, DRS, NET + "reviews-jason-v2-else-v1.yaml"], PP, None, "GET", [], "http://reviews.default.svc.cluster.local:9080/"),
+    "weights-90-10": ([KUBE, DRS, NET + "reviews-v1-90-v2-10.yaml"], PP, None, "GET", [], "http://reviews:9080/reviews/1"),
+    "weights-80-20": ([KUBE, DRS, NET + "reviews-v1-80-v2-20.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
+    "weights-50-v3": ([KUBE, DRS, NET + "reviews-v1-50-v3-50.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
+    "v2-v3": ([KUBE, DRS, NET + "reviews-v2-50-v3-50.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
+    "ratings-abort-jason": ([KUBE, DRS, NET + "ratings-abort-for-jason.yaml"], RV, None, "GET", ["end-user: jason"], "http://ratings:9080/ratings/0"),
+    "ratings-abort-others": ([KUBE, DRS, NET + "ratings-abort-for-jason.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
+    "ratings-delay-jason": ([KUBE, DRS, NET + "ratings-delay-for-jason.yaml"], RV, None, "GET", ["end-user: jason"], "http://ratings:9080/ratings/0"),
+    "details-v2-no-pods": ([KUBE, DRS, NET + "details-v2-route.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
+    "details-v2-with-v2": ([KUBE, NET + "details-v2.yaml", DRS, NET + "details-v2-route.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
+    "details-fault-555": ([KUBE, NET + "details-abort-555.yaml"], PP, None, "GET", [], "http://details:9080/details/0"),
+    "subset-missing-nc": ([KUBE, NET + "route-all-v1.yaml"], PP, None, "GET", [], "http://reviews:9080/"),
+    "ratings-db-v2-no-endpoints": ([KUBE, DRS, NET + "ratings-v2-route.yaml"], RV, None, "GET", [], "http://ratings:9080/ratings/0"),
+    "gateway-productpage": ([KUBE, NET + "gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com/productpage"),
+    "gateway-static-prefix": ([KUBE, NET + "gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com/static/css/x.css?v=1"),
+    "gateway-no-route-404": ([KUBE, NET + "gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "POST", [], "http://bookinfo.example.com:8080/admin"),
+    "egress-googleapis-port-rewrite": ([SC + "clients/sleep.yaml", NET + "egress-googleapis.yaml"], "default/sleep", None, "GET", [], "http://www.googleapis.com:80/books/v1/volumes"),
+    "gateway-pod-port": ([KUBE, NET + "gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://bookinfo.example.com:8080/login"),
     "unknown-host-passthrough": ([KUBE], PP, None, "GET", [], "http://example.org/"),
-    "helloworld-default": (["samples/istio/helloworld/helloworld.yaml", "samples/istio/curl/curl.yaml"], "default/curl", None, "GET", [], "http://helloworld:5000/hello"),
-    "httpbin-gateway-status": (["samples/istio/httpbin/httpbin.yaml", "samples/istio/httpbin/httpbin-gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://httpbin.example.com/status/418"),
+    "helloworld-default": ([SC + "helloworld/helloworld.yaml", SC + "clients/curl.yaml"], "default/curl", None, "GET", [], "http://helloworld:5000/hello"),
+    "httpbin-gateway-status": ([SC + "httpbin/httpbin.yaml", SC + "httpbin/gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://httpbin.example.com/status/418"),
 }
 
 
 def _resolve(p: str) -> str:
-    return str(SAMPLES / p.removeprefix("samples/istio/")) if p.startswith("samples/istio/") else str(REPO / p)
+    return str(REPO / p)
 
 
 def _normalise(obj):
-    """File paths relative to the samples or the repo, so the goldens do not depend on the checkout."""
+    """File paths relative to the repo, so the goldens do not depend on the checkout."""
     if isinstance(obj, dict):
         return {k: _normalise(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_normalise(v) for v in obj]
     if isinstance(obj, str):
-        return obj.replace(str(SAMPLES) + "/", "samples/istio/").replace(str(REPO) + "/", "")
+        return obj.replace(str(REPO) + "/", "")
     return obj
 
 
@@ -78,7 +77,6 @@ def run_case(name: str) -> dict:
     return _normalise(trace.to_json())
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason=f"Istio's samples are not at {SAMPLES} (set MESHTUI_ISTIO_SAMPLES)")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name: str) -> None:
     got = run_case(name)

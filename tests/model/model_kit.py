@@ -5,16 +5,12 @@ would find whichever was imported last."""
 from __future__ import annotations
 
 import io
-import os
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 BROKEN = FIXTURES / "broken"
-# Istio's own sample YAML lives next to the repository (../shared/samples/istio) in the team's
-# workspace; MESHTUI_ISTIO_SAMPLES points elsewhere. Tests that need it skip when it is absent.
-SAMPLES = Path(os.environ.get("MESHTUI_ISTIO_SAMPLES", REPO.parent / "shared" / "samples" / "istio"))
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

@@ -1,4 +1,4 @@
-"""Istio's own sample YAML (../shared/samples/istio, copied from istio/istio samples/): every file
+"""Istio's own sample YAML (../shared/samples/istio when present, see tests/istio_samples.py): every file
 loads alone and all of them together without an error. The samples are alternatives meant to be
 applied one at a time, so loading them together gives duplicates: those are warnings only."""
 
@@ -8,13 +8,13 @@ from collections import Counter
 
 import pytest
 
-from model_kit import SAMPLES
+from istio_samples import PRESENT, SAMPLES, SKIP_REASON
 from meshtui.model.source import ERROR, WARNING
 from meshtui.sources.loader import expand_paths, load_sources
 
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"Istio samples not found at {SAMPLES}")
+pytestmark = pytest.mark.skipif(not PRESENT, reason=SKIP_REASON)
 
-FILES = sorted(expand_paths([str(SAMPLES)])) if SAMPLES.is_dir() else []
+FILES = sorted(expand_paths([str(SAMPLES)])) if PRESENT else []
 USED = {"VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry",
         "Namespace", "Service", "EndpointSlice", "Endpoints", "Pod", "Deployment", "StatefulSet"}
 
