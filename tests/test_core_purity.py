@@ -1,4 +1,4 @@
-"""The pure core (meshtui.model, translate, simulate, analyze, edits) never imports Textual, Rich,
+"""The pure core (meshtui.model, translate, simulate, analyze, edits, actual) never imports Textual, Rich,
 grpc or kubernetes, never reads the clock and never does I/O (DESIGN.md "The core is pure").
 
 Checked twice: by importing every core module in a fresh interpreter and looking at sys.modules
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ("model", "translate", "simulate", "analyze", "edits")
+CORE = ("model", "translate", "simulate", "analyze", "edits", "actual")
 UI_AND_NETWORK = ("textual", "rich", "grpc", "kubernetes")
 # modules that read the clock, touch files, processes or the network
 IO_AND_CLOCK = ("time", "os", "pathlib", "io", "socket", "ssl", "select", "selectors", "subprocess", "asyncio",

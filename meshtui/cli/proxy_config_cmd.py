@@ -7,14 +7,16 @@ import argparse
 import json
 import sys
 
+from meshtui.actual.drift import as_dump
 from meshtui.cli.common import add_source_flags, load_from_args
+from meshtui.cli.dump_source import add_actual_flags, wants_actual
+from meshtui.errors import UsageError
 from meshtui.translate import TranslateOptions, translate
 from meshtui.translate.config import ProxyConfig
 from meshtui.translate.envoy_json import render
 
 NAME = "proxy-config"
 HELP = "the Envoy listeners, routes, clusters and endpoints meshtui generates for a proxy"
-T = "type.googleapis.com/"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -23,6 +25,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_source_flags(p, output=("table", "json", "yaml"))
     p.add_argument("--proxy", required=True, metavar="NS/WORKLOAD", help="the Pod or Deployment whose proxy to show")
     p.add_argument("--proxy-type", choices=("sidecar", "router"), help="override sidecar/gateway detection")
+    add_actual_flags(p)
+    p.add_argument("--diff", action="store_true", help="where what Envoy holds (--config-dump, --envoy-admin, or the pod "
+                   "through port-forward with --cluster) differs from meshtui's prediction, each with its likely cause")
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -97,28 +102,24 @@ def endpoints_table(cfg: ProxyConfig) -> str:
 
 
 def config_dump(cfg: ProxyConfig, what: str) -> dict:
-    res = render(cfg, {})
-    configs = []
-    if what in ("all", "clusters"):
-        configs.append({"@type": T + "envoy.admin.v3.ClustersConfigDump",
-                        "dynamic_active_clusters": [{"cluster": {"@type": T + "envoy.config.cluster.v3.Cluster", **c}} for c in res.clusters]})
-    if what in ("all", "listeners"):
-        configs.append({"@type": T + "envoy.admin.v3.ListenersConfigDump",
-                        "dynamic_listeners": [{"name": ls["name"], "active_state": {"listener": {"@type": T + "envoy.config.listener.v3.Listener", **ls}}}
-                                              for ls in res.listeners]})
-    if what in ("all", "routes"):
-        configs.append({"@type": T + "envoy.admin.v3.RoutesConfigDump",
-                        "dynamic_route_configs": [{"route_config": {"@type": T + "envoy.config.route.v3.RouteConfiguration", **r}} for r in res.routes]})
-    if what in ("all", "endpoints"):
-        configs.append({"@type": T + "envoy.admin.v3.EndpointsConfigDump",
-                        "dynamic_endpoint_configs": [{"endpoint_config": {"@type": T + "envoy.config.endpoint.v3.ClusterLoadAssignment", **e}} for e in res.endpoints]})
-    return {"configs": configs}
+    return as_dump(render(cfg, {}), what)
 
 
 def run(args: argparse.Namespace) -> int:
     result = load_from_args(args)
     cfg = translate(result.snapshot, args.proxy, TranslateOptions(proxy_type=args.proxy_type))
     what = args.what if args.what.endswith("s") or args.what == "all" else args.what + "s"
+    if args.diff or wants_actual(args):
+        from meshtui.cli.dump_source import actual_config, actual_for
+
+        actual = actual_for(args, cfg)
+        if args.diff:
+            from meshtui.cli.proxy_drift import print_drift
+
+            return print_drift(args, cfg, actual, what)
+        cfg = actual_config(actual, result.snapshot, cfg)
+        if args.output in ("json", "yaml"):
+            raise UsageError("-o json of what Envoy holds is the dump itself: read it from its source")
     if args.output in ("json", "yaml"):
         doc = config_dump(cfg, what)
         if args.output == "json":

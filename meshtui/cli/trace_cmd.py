@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from meshtui.cli import actual_trace
 from meshtui.cli.common import add_source_flags, dump, load_from_args, use_color
 from meshtui.errors import UsageError
 
@@ -21,28 +22,45 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("-X", "--request", dest="method", default="GET", metavar="METHOD")
     p.add_argument("-H", "--header", dest="headers", action="append", default=[], metavar="'Name: value'")
     p.add_argument("url", metavar="URL", help="[scheme://]host[:port][/path][?query]")
+    actual_trace.configure(p)
+
+
+def proxy_for(snapshot, source: str | None, gateway: str | None):
+    """The predicted config of the proxy the request starts from."""
+    from meshtui.model.snapshot import Workload
+    from meshtui.translate import TranslateOptions, translate
+
+    if gateway:
+        return translate(snapshot, gateway, TranslateOptions(proxy_type="router"))
+    if source:
+        return translate(snapshot, source, TranslateOptions(proxy_type="sidecar"))
+    return translate(snapshot, Workload("Pod", "default", "(any)", {}), TranslateOptions(proxy_type="sidecar"))
 
 
 def build_trace(snapshot, source: str | None, gateway: str | None, method: str, headers: list[str], url: str):
-    from meshtui.model.snapshot import Workload
     from meshtui.simulate import Request, simulate
-    from meshtui.translate import TranslateOptions, translate
 
     req = Request.parse(url, method, headers)
-    if gateway:
-        cfg = translate(snapshot, gateway, TranslateOptions(proxy_type="router"))
-    elif source:
-        cfg = translate(snapshot, source, TranslateOptions(proxy_type="sidecar"))
-    else:
-        cfg = translate(snapshot, Workload("Pod", "default", "(any)", {}), TranslateOptions(proxy_type="sidecar"))
-    return simulate(cfg, req)
+    return simulate(proxy_for(snapshot, source, gateway), req)
 
 
 def run(args: argparse.Namespace) -> int:
     result = load_from_args(args)
     if args.gateway and "/" not in args.gateway:
         raise UsageError(f"--gateway {args.gateway!r}: give NAMESPACE/NAME, e.g. istio-system/istio-ingressgateway")
-    trace = build_trace(result.snapshot, args.source, args.gateway, args.method, args.headers, args.url)
+    if actual_trace.requested(args):
+        from meshtui.simulate import Request
+
+        trace, comparison = actual_trace.run(args, result.snapshot, proxy_for(result.snapshot, args.source, args.gateway),
+                                             Request.parse(args.url, args.method, args.headers))
+        if comparison is not None:
+            if args.output in ("json", "yaml"):
+                sys.stdout.write(dump(comparison.to_json(), args.output) + ("\n" if args.output == "json" else ""))
+            else:
+                actual_trace.print_comparison(comparison)
+            return 0
+    else:
+        trace = build_trace(result.snapshot, args.source, args.gateway, args.method, args.headers, args.url)
     if args.output in ("json", "yaml"):
         sys.stdout.write(dump(trace.to_json(), args.output))
         if args.output == "json":
