@@ -115,9 +115,24 @@ def _cause(dump: ConfigDump, kind: str, name: str, default: DriftCause) -> tuple
     return default, ""
 
 
-def drift(predicted: ProxyConfig, actual_dump: ConfigDump, rendered: EnvoyResources | None = None) -> tuple[list[Drift], dict[str, int]]:
+def runtime_values(layer: dict[str, Any]) -> dict[str, float]:
+    """A rendered runtime layer (numbers, or FractionalPercent JSON) as the values Envoy reads."""
+    out: dict[str, float] = {}
+    for key, value in layer.items():
+        if isinstance(value, dict):
+            den = {"HUNDRED": 100, "TEN_THOUSAND": 10_000, "MILLION": 1_000_000}.get(str(value.get("denominator", "HUNDRED")), 100)
+            out[key] = float(value.get("numerator", 0)) * 100 / den
+        elif isinstance(value, (int, float)):
+            out[key] = float(value)
+    return out
+
+
+def drift(predicted: ProxyConfig, actual_dump: ConfigDump, rendered: EnvoyResources | None = None,
+          actual_runtime: dict[str, float] | None = None) -> tuple[list[Drift], dict[str, int]]:
     """Differences between meshtui's prediction for a proxy and the dump of its Envoy, and the
-    count of resources per kind that Envoy holds and meshtui does not model."""
+    count of resources per kind that Envoy holds and meshtui does not model. Each side's faults
+    are read under its own runtime: the prediction's rendered layer, and `actual_runtime` (the
+    proxy's /runtime; a dump file has none, and then the prediction's stands in)."""
     if rendered is None and actual_dump.static:
         # an Envoy on a static bootstrap: compare with meshtui's static rendering (STATIC clusters,
         # route configurations inline), not with what xDS would carry
@@ -125,8 +140,10 @@ def drift(predicted: ProxyConfig, actual_dump: ConfigDump, rendered: EnvoyResour
 
         rendered = render(predicted, {}, None, inline=True)
     res = rendered or predicted.envoy_resources()
-    pred = to_proxy_config(read_dump(as_dump(res), "prediction"), predicted.snapshot, predicted.runtime, predicted.proxy)
-    act = to_proxy_config(actual_dump, predicted.snapshot, predicted.runtime, predicted.proxy)
+    pred_runtime = runtime_values(res.runtime)
+    pred = to_proxy_config(read_dump(as_dump(res), "prediction"), predicted.snapshot, pred_runtime, predicted.proxy)
+    act = to_proxy_config(actual_dump, predicted.snapshot, pred_runtime if actual_runtime is None else actual_runtime,
+                          predicted.proxy)
     out: list[Drift] = []
     unmodelled: dict[str, int] = {}
 
@@ -143,7 +160,9 @@ def drift(predicted: ProxyConfig, actual_dump: ConfigDump, rendered: EnvoyResour
                 if fields:
                     cause, detail = _cause(actual_dump, kind, name, DriftCause.CHANGED)
                     out.append(Drift(kind, name, cause, tuple(fields), detail))
-        extra = [n for n in right if n not in left]
+        # a dynamic proxy's bootstrap (its xDS server cluster, say) is not what a control plane sends
+        boot = set() if actual_dump.static else {n for t, n in actual_dump.bootstrap if t == kind}
+        extra = [n for n in right if n not in left and n not in boot]
         if extra:
             unmodelled[kind] = unmodelled.get(kind, 0) + len(extra)
 

@@ -8,7 +8,7 @@ Envoy's JSON spellings are accepted (the admin's snake_case and protojson's came
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from meshtui.model.snapshot import Endpoint, MeshSnapshot
@@ -72,6 +72,7 @@ class ConfigDump:
     rejected: dict[tuple[str, str], str] = field(default_factory=dict)  # (type, name) -> Envoy's error details
     warming: set[tuple[str, str]] = field(default_factory=set)  # (type, name) not yet active
     static: bool = False  # a static bootstrap: listeners and clusters inline, no xDS
+    bootstrap: set[tuple[str, str]] = field(default_factory=set)  # (type, name) from the bootstrap itself
 
 
 def _snake(obj: Any) -> Any:
@@ -119,6 +120,7 @@ def read_dump(doc: Any, origin: str) -> ConfigDump:
             for j, s in enumerate(_list(c.get("static_listeners"), origin, where + ".static_listeners")):
                 ls = _dict(_dict(s, origin, where).get("listener"), origin, f"{where}.static_listeners[{j}].listener")
                 out.listeners[str(ls.get("name", f"static-{j}"))] = ls
+                out.bootstrap.add(("listener", str(ls.get("name", f"static-{j}"))))
             for j, d in enumerate(_list(c.get("dynamic_listeners"), origin, where + ".dynamic_listeners")):
                 d = _dict(d, origin, f"{where}.dynamic_listeners[{j}]")
                 name = str(d.get("name", ""))
@@ -147,6 +149,8 @@ def read_dump(doc: Any, origin: str) -> ConfigDump:
                         out.warming.add(("cluster", name))
                         continue
                     out.clusters[name] = cl
+                    if key == "static_clusters":
+                        out.bootstrap.add(("cluster", name))
                     if "error_state" in s:
                         out.rejected[("cluster", name)] = str(_dict(s["error_state"], origin, where).get("details", ""))
         elif kind == "EndpointsConfigDump":
@@ -313,8 +317,15 @@ def _fault(cfg: Json, runtime: dict[str, float]) -> Fault | None:
         delay_runtime_key=cfg.get("delay_percent_runtime"),
         abort_runtime_key=cfg.get("abort_percent_runtime"),
     )
-    # a pre-armed filter at 0% (meshtui's game-day routes without a fault) never fires: no fault
-    return fault if fault.delay_percent > 0 or fault.abort_percent > 0 else None
+    # a part at 0% never fires (meshtui's pre-armed game-day routes carry both parts at 0% until a
+    # fault sets one): only what can happen is kept
+    if fault.delay_percent <= 0 and fault.abort_percent <= 0:
+        return None
+    if fault.delay_percent <= 0:
+        fault = replace(fault, delay_seconds=None, delay_percent=0.0)
+    if fault.abort_percent <= 0:
+        fault = replace(fault, abort_http_status=None, abort_grpc_status=None, abort_percent=0.0)
+    return fault
 
 
 def _cors(cfg: Json) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ def drift_doc(cfg: ProxyConfig, found: list[Drift], unmodelled: dict[str, int], 
 
 def print_drift(args: argparse.Namespace, cfg: ProxyConfig, actual: ActualConfig, what: str, out=None) -> int:
     out = out or sys.stdout
-    found, unmodelled = drift(cfg, actual.dump)
+    found, unmodelled = drift(cfg, actual.dump, actual_runtime=actual.runtime if actual.runtime_known else None)
     if what != "all":
         found = [d for d in found if d.kind in KINDS_FOR[what]]
         unmodelled = {k: v for k, v in unmodelled.items() if k in KINDS_FOR[what]}

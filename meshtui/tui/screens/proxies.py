@@ -35,6 +35,15 @@ def type_cell(st: dict | None) -> Content:
     return Content.styled("NOT SENT", "$text-muted")
 
 
+def drift_cell(d) -> Content:
+    """What the proxy's Envoy holds against what meshtui pushed (read from its admin endpoint)."""
+    if d is None:
+        return Content.styled("-", "$text-muted")
+    if d.error:
+        return Content.styled("unreadable", "$warning")
+    return Content.styled("none", "$success") if not d.found else Content.styled(d.label, "bold $error")
+
+
 def nack_text(p: dict) -> str:
     for t, st in (p.get("types") or {}).items():
         n = (st or {}).get("lastNack")
@@ -65,7 +74,7 @@ class ProxiesScreen(MeshScreen):
         if self.mapp.demo is not None:
             t = self.query_one("#px-connected", DataTable)
             t.border_title = "Connected Envoys (xDS)"
-            t.add_columns("proxy", "state", *TYPES, "last NACK")
+            t.add_columns("proxy", "state", *TYPES, "drift", "last NACK")
         w = self.query_one("#px-workloads", DataTable)
         w.border_title = "Generated config, per workload (⏎)"
         w.add_columns("workload", "kind", "proxy", "labels")
@@ -83,14 +92,17 @@ class ProxiesScreen(MeshScreen):
 
     @work(thread=True, exclusive=True, group="proxies-reload", exit_on_error=False)
     def reload(self) -> None:
+        from meshtui.tui.drift import proxy_drift
+
         try:
             data = self.mapp.demo.proxies()
+            drifts = {p["proxy"]: proxy_drift(self.mapp.demo, p["proxy"]) for p in data if p.get("synced")}
         except Exception as exc:  # noqa: BLE001
             self.app.call_from_thread(self.notify, f"cannot read the control plane: {exc}", severity="error")
             return
-        self.app.call_from_thread(self._show_connected, data)
+        self.app.call_from_thread(self._show_connected, data, drifts)
 
-    def _show_connected(self, proxies: list[dict]) -> None:
+    def _show_connected(self, proxies: list[dict], drifts: dict | None = None) -> None:
         self.connected = proxies
         t = self.query_one("#px-connected", DataTable)
         keep = t.cursor_row
@@ -101,6 +113,7 @@ class ProxiesScreen(MeshScreen):
                 state = ("TRANSLATE ERROR", "bold $error")
             types = p.get("types") or {}
             t.add_row(*row(self.app, Content.styled(p["proxy"], "bold"), Content.styled(*state), *(type_cell(types.get(x)) for x in TYPES),
+                           drift_cell((drifts or {}).get(p["proxy"])),
                            Content.styled(nack_text(p) or p.get("translateError") or "", "$error")), key=p["proxy"])
         if keep is not None and t.row_count:
             t.move_cursor(row=min(keep, t.row_count - 1))
@@ -161,7 +174,7 @@ class ProxyConfigScreen(MeshScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="pc-head", classes="pane-title")
         with TabbedContent(id="pc-tabs"):
-            for name in ("listeners", "routes", "clusters", "endpoints"):
+            for name in ("listeners", "routes", "clusters", "endpoints") + (("drift",) if self.live else ()):
                 with TabPane(name.capitalize(), id=f"pc-tab-{name}"):
                     yield DataTable(id=f"pc-{name}", cursor_type="row", zebra_stripes=True)
 
@@ -169,9 +182,11 @@ class ProxyConfigScreen(MeshScreen):
         cols = {"listeners": ("name", "address", "chains", "kind"),
                 "routes": ("route", "virtual host", "match", "action", "virtual service", "domains"),
                 "clusters": ("cluster", "type", "lb", "destination rule", "subset labels", "endpoints"),
-                "endpoints": ("endpoint", "cluster", "pod", "origin")}
+                "endpoints": ("endpoint", "cluster", "pod", "origin"),
+                "drift": ("what", "name", "cause", "field", "meshtui pushed", "Envoy holds")}
         for name, c in cols.items():
-            self.query_one(f"#pc-{name}", DataTable).add_columns(*c)
+            if name != "drift" or self.live:
+                self.query_one(f"#pc-{name}", DataTable).add_columns(*c)
         self.query_one("#pc-head", Static).update(Content.styled(f" {self.proxy}: generating…", "$warning"))
         super().on_mount()
 
@@ -186,21 +201,49 @@ class ProxyConfigScreen(MeshScreen):
     def generate(self) -> None:
         from meshtui.translate import translate
 
+        from meshtui.tui.drift import proxy_drift
+
+        drift = None
         try:
             if self.live and self.mapp.demo is not None:
                 cfg = self.mapp.demo.proxy_config(self.proxy)
+                drift = proxy_drift(self.mapp.demo, self.proxy)
             else:
                 cfg = translate(self.mapp.trace_snapshot, self.proxy)
         except Exception as exc:  # noqa: BLE001 - shown in the view
             self.app.call_from_thread(self._failed, str(exc))
             return
-        self.app.call_from_thread(self._show, cfg)
+        self.app.call_from_thread(self._show, cfg, drift)
 
     def _failed(self, msg: str) -> None:
         self.mapp.clear_busy("translate")
         self.query_one("#pc-head", Static).update(Content.styled(f" {self.proxy}: {msg}", "bold $error"))
 
-    def _show(self, cfg) -> None:
+    def _show_drift(self, drift) -> str:
+        """The Drift tab; returns the header's word on it."""
+        table = self.query_one("#pc-drift", DataTable)
+        table.clear()
+        if drift is None:
+            table.add_row(*row(self.app, "-", "meshtui cannot read this proxy's Envoy admin endpoint", "", "", "", ""))
+            return ""
+        if drift.error:
+            table.add_row(*row(self.app, "-", Content.styled(drift.error, "$warning"), "", "", "", ""))
+            return "  ·  drift unreadable"
+        for i, d in enumerate(drift.found):
+            fields = d.fields or (("", "", ""),)
+            for j, (path, left, right) in enumerate(fields):
+                table.add_row(*row(self.app, d.kind if j == 0 else "", _short(d.name) if j == 0 else "",
+                                   Content.styled(str(d.cause), "bold $error") if j == 0 else "", path or d.explanation,
+                                   left, right), key=f"d{i}.{j}")
+        for kind, n in sorted(drift.unmodelled.items()):
+            table.add_row(*row(self.app, kind, Content.styled(f"{n} held by Envoy, not generated by meshtui", "$text-muted"),
+                               "not-modelled", "", "", ""))
+        if not drift.found:
+            table.add_row(*row(self.app, "-", Content.styled("no drift: Envoy holds what meshtui pushed", "$success"), "", "", "", ""))
+            return "  ·  no drift"
+        return f"  ·  DRIFT: {drift.label}"
+
+    def _show(self, cfg, drift=None) -> None:
         self.mapp.clear_busy("translate")
         match = make_matcher(self.filter_text)
         p = cfg.proxy
@@ -209,7 +252,8 @@ class ProxyConfigScreen(MeshScreen):
             (f" {p.type} ", "bold reverse $accent"), (f" {p.namespace}/{p.workload}", "bold"),
             (f"  ·  {len(cfg.listeners)} listeners, {sum(len(rc.virtual_hosts) for rc in cfg.route_configs.values())} virtual hosts, "
              f"{len(cfg.clusters)} clusters  ·  {scope}  ·  outbound {cfg.outbound_policy}", "$text-muted"),
-            ("  ·  as pushed to the live proxy" if self.live else "", "$accent")))
+            ("  ·  as pushed to the live proxy" if self.live else "", "$accent"),
+            (self._show_drift(drift) if self.live else "", "bold $error" if drift is not None and drift.found else "$success")))
         lt = self.query_one("#pc-listeners", DataTable)
         lt.clear()
         self.refs = {"listeners": {}, "routes": {}, "clusters": {}, "endpoints": {}}
