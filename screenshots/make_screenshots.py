@@ -1,4 +1,4 @@
-"""Write the SVGs the README shows: resources, trace, what-if, game day, proxies.
+"""Write the SVGs the README shows: resources, trace, what-if, game day, proxies, drift.
 
     make screenshots        (or: .venv/bin/python screenshots/make_screenshots.py [--size 120x34])
 
@@ -116,6 +116,13 @@ async def shoot(demo, out: Path, size: tuple[int, int], theme: str) -> list[Path
         pc.query_one("#pc-routes").focus()
         await settle(pilot)
         save("proxy-config")
+
+        # what the sidecar's Envoy really holds, read from its admin endpoint, against what was pushed
+        pc.query_one("#pc-tabs").active = "pc-tab-drift"
+        await until(pilot, lambda: pc.query_one("#pc-drift").row_count > 0)
+        pc.query_one("#pc-drift").focus()
+        await settle(pilot)
+        save("proxy-drift")
     demo.clear_faults()
     return written
 
