@@ -19,6 +19,9 @@ def add_source_flags(p: argparse.ArgumentParser, output: tuple[str, ...] = ("tab
     p.add_argument("-A", "--all-namespaces", action="store_true", help="with --cluster, read every namespace")
     p.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="with --cluster, how long to wait for the API server")
+    p.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="read every file again instead of the snapshot cached for unchanged files "
+                        "(in $XDG_CACHE_HOME/meshtui)")
     if output:
         p.add_argument("-o", "--output", choices=output, default=output[0])
     add_color_flag(p)
@@ -54,7 +57,12 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False):
     elif not files:
         raise UsageError("no sources: give -f PATH (a file, a folder, or - for stdin) or --cluster")
     else:
-        result = load_sources(files, ns)
+        result = load_sources(files, ns, cache=getattr(args, "cache", True))
+    # One-shot commands keep this snapshot to the end: move it out of the cyclic collector's
+    # generations (it is millions of acyclic objects that each collection would rescan)
+    import gc
+
+    gc.freeze()
     if not quiet:
         report_diagnostics(result)
     return result

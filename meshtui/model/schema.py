@@ -39,6 +39,9 @@ class Duration(str):
         obj.seconds = seconds
         return obj
 
+    def __getnewargs__(self) -> tuple[str, float]:  # pickling (the snapshot cache)
+        return (str(self), self.seconds)
+
 
 _DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -15,6 +15,9 @@ class Source:
     column: int | None = None
     path: str = ""
 
+    def __reduce__(self):  # pickled by value: faster to load than dataclasses' slots __setstate__
+        return (Source, (self.file, self.line, self.column, self.path))
+
     def at(self) -> str:
         if not self.file:
             return ""
@@ -46,6 +49,9 @@ class Diagnostic:
     namespace: str = ""
     name: str = ""
     code: str = "IST0106"
+
+    def __reduce__(self):
+        return (Diagnostic, (self.level, self.message, self.source, self.kind, self.namespace, self.name, self.code))
 
     def where(self) -> str:
         at = self.source.at()

@@ -68,29 +68,41 @@ def read_docs(name: str, text: str) -> list[RawDoc]:
 
 
 def load_sources(paths: list[str], default_namespace: str = "default", mesh: MeshConfig = MeshConfig(),
-                 stdin_text: str | None = None) -> LoadResult:
-    """Load every file (later files win on the same kind/namespace/name; the clash is reported)."""
+                 stdin_text: str | None = None, cache: bool = False) -> LoadResult:
+    """Load every file (later files win on the same kind/namespace/name; the clash is reported).
+    With `cache`, a snapshot stored for the same unchanged files is used instead (see
+    snapshot_cache; stdin is never cached)."""
     # Loading builds hundreds of thousands of small acyclic containers; the cyclic garbage
     # collector would rescan them over and over (half the load time on a large mesh).
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        return _load(paths, default_namespace, mesh, stdin_text)
+        files = expand_paths(paths)
+        if cache and "-" not in files:
+            from meshtui.sources.snapshot_cache import load_through_cache
+
+            return load_through_cache(files, paths, default_namespace, mesh,
+                                      lambda read: _load(files, default_namespace, mesh, stdin_text, read))
+        return _load(files, default_namespace, mesh, stdin_text)
     finally:
         if gc_was_on:
             gc.enable()
 
 
-def _load(paths: list[str], default_namespace: str, mesh: MeshConfig, stdin_text: str | None) -> LoadResult:
+def _read_bytes(f: str) -> bytes:
+    return Path(f).read_bytes()
+
+
+def _load(files: list[str], default_namespace: str, mesh: MeshConfig, stdin_text: str | None,
+          read=_read_bytes) -> LoadResult:
     docs: list[RawDoc] = []
-    files = expand_paths(paths)
     for f in files:
         if f == "-":
             text = stdin_text if stdin_text is not None else sys.stdin.read()
             docs.extend(read_docs("<stdin>", text))
             continue
         try:
-            raw = Path(f).read_bytes()
+            raw = read(f)
         except OSError as exc:
             raise InputError(f, None, f"cannot be read: {exc.strerror}") from None
         docs.extend(read_docs(f, _decode(raw, f)))
