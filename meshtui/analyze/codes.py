@@ -55,6 +55,7 @@ _ALL = [
     Code("MT0002", "SkippedKind", INFO, "objects of a kind meshtui does not read were skipped"),
     Code("MT0003", "ValidationWarning", WARNING, "Istio's validation accepts the object with a warning"),
     Code("MT0004", "DuplicateYamlKey", WARNING, "a YAML mapping repeats a key; the later value is used"),
+    Code("MT0005", "OutsideDiscoverySelectors", INFO, "a namespace MeshConfig discoverySelectors leave out: istiod ignores its objects"),
     Code("MT0101", "ShadowedRule", WARNING, "no request can reach a rule: an earlier rule takes every request it matches"),
     Code("MT0102", "SubsetWithoutEndpointsReceivesTraffic", ERROR, "a route sends traffic to a subset with no ready endpoint (503 UH)"),
     Code("MT0103", "SidecarScopeHidesVirtualService", WARNING, "a Sidecar imports a host but not the VirtualService that routes it"),
@@ -63,6 +64,7 @@ _ALL = [
     Code("MT0106", "RetryTimeoutNotBelowRouteTimeout", WARNING, "perTryTimeout at or above the route timeout, so no retry can happen"),
     Code("MT0107", "DestinationRuleShadowedByWildcard", WARNING, "a wildcard DestinationRule in a client namespace hides a more specific one"),
     Code("MT0601", "ClusterReadWarning", WARNING, "part of the cluster could not be read"),
+    Code("MT0603", "MeshConfigNotRead", WARNING, "the cluster's MeshConfig (the istio ConfigMap) could not be read: Istio's defaults are used"),
     Code("MT0602", "FileOverCluster", INFO, "a -f file replaces or adds an object read from the cluster"),
 ]
 

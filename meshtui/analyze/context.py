@@ -98,7 +98,7 @@ class Context:
         return out
 
     def dr_export(self, dr: DestinationRule) -> tuple[str, ...]:
-        return export_set(dr.spec.export_to, self.snap.mesh.default_export_to)
+        return export_set(dr.spec.export_to, self.snap.mesh.default_destination_rule_export_to)
 
     @cached_property
     def dr_index(self):

@@ -100,15 +100,19 @@ def fault_without_percentage(ctx: Context) -> Iterator[Message]:
 @analyzer("routing.RetryTimeouts", ("MT0106",),
           "Finds retries whose perTryTimeout is not below the route timeout, so no retry can happen")
 def retry_timeouts(ctx: Context) -> Iterator[Message]:
+    mesh = ctx.snap.mesh
     for vs in ctx.snap.virtual_services:
         for i, r in enumerate(vs.spec.http):
-            rt = r.retries
+            # a rule without retries gets MeshConfig defaultHttpRetryPolicy, when one is set
+            rt = r.retries if r.retries is not None else mesh.default_http_retry_policy
             if rt is None or rt.attempts <= 0 or rt.per_try_timeout is None or r.timeout is None:
                 continue
             if r.timeout.seconds <= 0 or rt.per_try_timeout.seconds < r.timeout.seconds:
                 continue
+            whose = "" if r.retries is not None else f" (from {mesh.where('default_http_retry_policy')} defaultHttpRetryPolicy)"
             yield ctx.message("MT0106", vs,
                               f"Rule {rule_label(r.name, i)} allows {rt.attempts} retr{'ies' if rt.attempts != 1 else 'y'} with "
-                              f"perTryTimeout {rt.per_try_timeout}, but its timeout is {r.timeout}: the first try can use up "
+                              f"perTryTimeout {rt.per_try_timeout}{whose}, but its timeout is {r.timeout}: the first try can use up "
                               "the whole timeout, so a slow upstream is never retried. Make perTryTimeout smaller than "
-                              f"timeout / {rt.attempts + 1}, or raise the timeout.", path=f"spec.http[{i}].retries.perTryTimeout")
+                              f"timeout / {rt.attempts + 1}, or raise the timeout.",
+                              path=f"spec.http[{i}].retries.perTryTimeout" if r.retries is not None else f"spec.http[{i}].timeout")

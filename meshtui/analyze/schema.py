@@ -1,7 +1,8 @@
 """Loader diagnostics as analysis messages: objects left out for schema errors (IST0106), unknown
 fields (IST0133), duplicates (MT0001), skipped kinds (MT0002), validation warnings (MT0003),
-duplicate YAML keys (MT0004), cluster read warnings (MT0601) and files layered over the cluster
-(MT0602)."""
+duplicate YAML keys (MT0004), namespaces outside MeshConfig discoverySelectors (MT0005), cluster
+read warnings (MT0601), files layered over the cluster (MT0602) and a cluster MeshConfig that could
+not be read (MT0603)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from meshtui.analyze.registry import analyzer
 from meshtui.model.source import ERROR
 
 
-@analyzer("schema.LoaderDiagnostics", ("IST0106", "IST0133", "MT0001", "MT0002", "MT0003", "MT0004", "MT0601", "MT0602"),
+@analyzer("schema.LoaderDiagnostics", ("IST0106", "IST0133", "MT0001", "MT0002", "MT0003", "MT0004", "MT0005", "MT0601", "MT0602", "MT0603"),
           "Reports what the loader found while reading the sources: schema errors, unknown fields, duplicates")
 def loader_diagnostics(ctx: Context) -> Iterator[Message]:
     for d in getattr(ctx, "diagnostics", ()):

@@ -39,7 +39,7 @@ def _scopes(se: ServiceEntry, default: tuple[str, ...]) -> set[str]:
           "Checks that ServiceEntries for the same host and port agree on the protocol")
 def conflicting_protocol(ctx: Context) -> Iterator[Message]:
     index: dict[tuple[str, int], list[tuple[ServiceEntry, set[str], str]]] = defaultdict(list)
-    default = ctx.snap.mesh.default_export_to
+    default = ctx.snap.mesh.default_service_export_to
     for se in ctx.snap.service_entries:
         scopes = _scopes(se, default)
         for h in se.spec.hosts:

@@ -221,7 +221,7 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
     if tracer is None:
         return
     prober = Prober(ctx, tracer)
-    default_export = ctx.snap.mesh.default_export_to
+    default_export = ctx.snap.mesh.default_virtual_service_export_to
     for vs in ctx.snap.virtual_services:
         if not vs.spec.hosts or len(vs.spec.http) < 1:
             continue

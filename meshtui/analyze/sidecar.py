@@ -146,7 +146,7 @@ def _tracer_sees_vs(ctx: Context, sc: Sidecar, cns: str, rs: RegistryService, vs
           "Finds Sidecars whose egress imports a service but not the VirtualService that routes it "
           "(confirmed on the translated proxy)", uses_tracer=True)
 def scope_hides_virtual_service(ctx: Context) -> Iterator[Message]:
-    default_export = ctx.snap.mesh.default_export_to
+    default_export = ctx.snap.mesh.default_virtual_service_export_to
     mesh_vs = [vs for vs in ctx.snap.virtual_services if vs.spec.hosts and mesh_bound(vs)]
     if not mesh_vs:
         return

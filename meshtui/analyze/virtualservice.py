@@ -188,7 +188,7 @@ def _overlap(a: set[str], b: set[str]) -> bool:
           "Checks that no two mesh-bound VirtualServices claim the same host for the same namespaces")
 def conflicting_mesh_hosts(ctx: Context) -> Iterator[Message]:
     by_host: dict[str, list[tuple[VirtualService, int, set[str]]]] = defaultdict(list)
-    default = ctx.snap.mesh.default_export_to
+    default = ctx.snap.mesh.default_virtual_service_export_to
     for vs in ctx.snap.virtual_services:
         if not vs.spec.hosts or not mesh_bound(vs):
             continue

@@ -21,19 +21,9 @@ from meshtui.model.istio import (
     WorkloadEntry,
 )
 from meshtui.model.k8s import Deployment, EndpointSlice, Endpoints, Namespace, Pod, Service, StatefulSet
+from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.protocol import k8s_port_protocol, se_port_protocol
 from meshtui.model.source import Diagnostic
-
-
-@dataclass(frozen=True)
-class MeshConfig:
-    """The MeshConfig values that change routing, at Istio's defaults."""
-
-    root_namespace: str = "istio-system"
-    domain_suffix: str = "cluster.local"
-    outbound_traffic_policy: str = "ALLOW_ANY"
-    default_export_to: tuple[str, ...] = ("*",)
-    enable_auto_mtls: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,15 +367,37 @@ def _se_services(se: ServiceEntry, mesh: MeshConfig, pods: PodIndex, wes: list[W
                         for sp in ports]
         out.append(RegistryService(
             hostname=host, namespace=se.namespace, name=se.name, origin="serviceentry", resource=se, ports=ports,
-            addresses=addresses, resolution=resolution, export_to=_export_set(s.export_to, mesh.default_export_to),
+            addresses=addresses, resolution=resolution, export_to=_export_set(s.export_to, mesh.default_service_export_to),
             mesh_external=(s.location or "MESH_EXTERNAL") == "MESH_EXTERNAL", selector=dict(s.workload_selector.labels) if s.workload_selector else {},
             endpoints=tuple(host_eps), endpoint_origin=origin if host_eps else "none"))
     return out
 
 
+def _discovered(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConfig) -> list[Resource]:
+    """MeshConfig discoverySelectors: istiod reads only the namespaces a selector matches (Kubernetes
+    labels every namespace with kubernetes.io/metadata.name). Objects elsewhere are left out, with
+    one note per namespace."""
+    labels = {o.name: {**o.metadata.labels, "kubernetes.io/metadata.name": o.name} for o in objects if o.kind == "Namespace"}
+    keep: list[Resource] = []
+    hidden: dict[str, int] = defaultdict(int)
+    for o in objects:
+        ns = o.namespace
+        if not ns or o.kind == "Namespace" or mesh.namespace_discovered(labels.get(ns, {"kubernetes.io/metadata.name": ns})):
+            keep.append(o)
+        else:
+            hidden[ns] += 1
+    for ns, n in sorted(hidden.items()):
+        diagnostics.append(Diagnostic("Info", f"namespace {ns} is outside MeshConfig discoverySelectors ({mesh.where('discovery_selectors')}): "
+                                      f"istiod ignores its {n} object{'s' if n != 1 else ''}", mesh.source_of("discoverySelectors"),
+                                      "Namespace", "", ns, code="MT0005"))
+    return keep
+
+
 def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConfig = MeshConfig(),
           raw: dict[tuple[str, str, str], Any] | None = None) -> MeshSnapshot:
     """Index validated objects into a snapshot. `objects` are already de-duplicated."""
+    if mesh.discovery_selectors:
+        objects = _discovered(objects, diagnostics, mesh)
     groups: dict[str, list[Resource]] = defaultdict(list)
     by_key: dict[tuple[str, str, str], Resource] = {}
     for obj in objects:
@@ -422,7 +434,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         registry.append(RegistryService(
             hostname=host, namespace=svc.namespace, name=svc.name, origin="k8s", resource=svc, ports=ports,
             addresses=addresses, resolution=resolution,
-            export_to=_export_set(tuple(x.strip() for x in export.split(",") if x.strip()), mesh.default_export_to),
+            export_to=_export_set(tuple(x.strip() for x in export.split(",") if x.strip()), mesh.default_service_export_to),
             mesh_external=resolution == "Alias", selector=dict(spec.selector), endpoints=endpoints, alias_target=alias,
             endpoint_origin=origin))
     wes = groups.get("WorkloadEntry", [])

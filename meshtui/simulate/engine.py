@@ -282,6 +282,9 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         t.add("virtual-service", "selected", f"VirtualService {vh.ref.namespace}/{vh.ref.name} owns this host", vh.ref)
     elif vh.kind == "service":
         t.add("virtual-service", "info", "no VirtualService applies to this host: the default route")
+    elif vh.kind == "allow_any":
+        t.add("virtual-host", "info", f"the host is outside this proxy's registry; {_outbound_from(config)} "
+              "lets it through to its original destination", config.outbound_ref)
     for d in vh.dropped:
         t.add("route", "skipped", f"{d.label} dropped for this proxy: {d.reason}", d.ref)
     if vh.require_tls and request.scheme != "https":
@@ -337,7 +340,8 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
         t.outcome, t.status, t.body = "direct-response", r.direct_response.status, r.direct_response.body
         if r.name == "block_all":
             t.outcome = "blackhole"
-            t.add("outcome", "final", "REGISTRY_ONLY: the host is not in this proxy's registry, so the block_all virtual host answers 502")
+            t.add("outcome", "final", f"REGISTRY_ONLY ({_outbound_from(config)}): the host is not in this proxy's registry, "
+                  "so the block_all virtual host answers 502", config.outbound_ref)
         else:
             t.add("outcome", "final", f"direct response {r.direct_response.status}" + (f" with body {r.direct_response.body!r}" if r.direct_response.body else ""), r.ref)
         return t
@@ -351,6 +355,9 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
             t.retries["perTryTimeout"] = f"{rt.per_try_timeout:g}s"
         if rt.retriable_status_codes:
             t.retries["retriableStatusCodes"] = list(rt.retriable_status_codes)
+        if rt.ref is not None:
+            t.add("route", "info", f"retries: {rt.attempts} attempts on {rt.retry_on}: the rule sets none, so MeshConfig "
+                  f"defaultHttpRetryPolicy applies ({rt.ref.namespace + '/' if rt.ref.namespace else ''}{rt.ref.name})", rt.ref)
     else:
         t.retries = {"attempts": 0}
     if action.prefix_rewrite is not None or action.regex_rewrite is not None or action.host_rewrite is not None:
@@ -524,6 +531,8 @@ def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) 
                 if cl.destination_rule is not None:
                     what = f"subset {c.subset!r} labels {cl.subset_labels}; " if c.subset else ""
                     t.add("destination-rule", "info", f"DestinationRule {cl.destination_rule.namespace}/{cl.destination_rule.name}: {what}policy {cl.policy or '{}'}", cl.destination_rule)
+                for note, nref in cl.mesh_notes:
+                    t.add("cluster", "info", note, nref)
                 synth = " (synthesized from a workload template: the sources hold no Pods or EndpointSlices)" if any(e.synthesized for e in eps) else ""
                 verdict = "selected" if eps else "warning"
                 t.add("endpoints", verdict, f"{len(eps)} endpoint{'s' if len(eps) != 1 else ''}: " + ", ".join(
@@ -552,16 +561,22 @@ def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) 
 def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp=None) -> Trace:
     if cluster == "PassthroughCluster":
         t.outcome = "passthrough"
-        t.add("cluster", "selected", "PassthroughCluster: the connection goes to its original destination (ALLOW_ANY)")
+        t.add("cluster", "selected", f"PassthroughCluster: the connection goes to its original destination ({_outbound_from(config)})",
+              config.outbound_ref)
     elif cluster == "BlackHoleCluster":
         t.outcome, t.status = "blackhole", None
-        t.add("cluster", "selected", "BlackHoleCluster: REGISTRY_ONLY resets connections to destinations outside the registry")
+        t.add("cluster", "selected", f"BlackHoleCluster: REGISTRY_ONLY resets connections to destinations outside the registry "
+              f"({_outbound_from(config)})", config.outbound_ref)
     else:
         if tcp is not None:
             _destinations(t, config, tcp.clusters)
             return t
     t.add("outcome", "final", t.summary())
     return t
+
+
+def _outbound_from(config: ProxyConfig) -> str:
+    return config.outbound_from or config.outbound_policy
 
 
 def _header_result(t: Trace, r: Route, req: Request) -> None:

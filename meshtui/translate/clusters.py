@@ -3,8 +3,12 @@ with Istio's names and the effective DR policy (§2, §7.2)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from meshtui.model.istio import TrafficPolicy
+from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.snapshot import Endpoint, RegistryService, labels_match
-from meshtui.translate.config import Cluster, HashPolicy
+from meshtui.translate.config import Cluster, HashPolicy, Ref, mesh_ref
 from meshtui.translate.policy import DRIndex, EffectiveDR, effective_policy, hash_policies, lb_policy, policy_json
 
 _TYPES = {"ClientSideLB": "EDS", "DNSLB": "STRICT_DNS", "DNSRoundRobinLB": "LOGICAL_DNS",
@@ -54,13 +58,18 @@ class ClusterBuilder:
         if ctype == "ORIGINAL_DST":
             lb = "CLUSTER_PROVIDED"
         labels = dict(dr.subsets[subset].labels) if subset and dr is not None else {}
-        connect = 10.0
+        mesh = self.drs.mesh
+        tp, notes = mesh_cluster_policy(mesh, tp, svc)
+        connect = mesh.connect_timeout
         if tp is not None and tp.connection_pool and tp.connection_pool.tcp and tp.connection_pool.tcp.connect_timeout:
             connect = tp.connection_pool.tcp.connect_timeout.seconds
+        elif mesh.is_set("connect_timeout"):
+            notes.append((f"connect timeout {connect:g}s from {mesh.where('connect_timeout')} connectTimeout",
+                          mesh_ref(mesh, "connectTimeout")))
         self.clusters[name] = Cluster(
             name=name, type=ctype, host=svc.hostname, port=sp.port, subset=subset, service=svc, lb_policy=lb,
             policy=policy_json(tp), destination_rule=dr.ref() if dr is not None else None, subset_labels=labels,
-            connect_timeout=connect)
+            connect_timeout=connect, mesh_notes=tuple(notes))
         if ctype == "ORIGINAL_DST" or ctype == "DYNAMIC_FORWARD_PROXY":
             self.endpoints[name] = ()
             return
@@ -72,3 +81,48 @@ class ClusterBuilder:
         self.endpoints["BlackHoleCluster"] = ()
         self.clusters["PassthroughCluster"] = Cluster("PassthroughCluster", "ORIGINAL_DST", lb_policy="CLUSTER_PROVIDED")
         self.endpoints["PassthroughCluster"] = ()
+
+
+def mesh_cluster_policy(mesh: MeshConfig, tp: TrafficPolicy | None, svc: RegistryService
+                        ) -> tuple[TrafficPolicy | None, list[tuple[str, Ref | None]]]:
+    """The DestinationRule policy over MeshConfig's: defaultTrafficPolicy fills connectionPool and
+    outlierDetection the rule leaves unset (applyDefaultTrafficPolicy); notes say what MeshConfig
+    decided about TLS and locality load balancing, when a MeshConfig source set it."""
+    notes: list[tuple[str, Ref | None]] = []
+    dflt = mesh.default_traffic_policy
+    if dflt is not None:
+        fill = {}
+        if dflt.connection_pool is not None and (tp is None or tp.connection_pool is None):
+            fill["connection_pool"] = dflt.connection_pool
+        if dflt.outlier_detection is not None and (tp is None or tp.outlier_detection is None):
+            fill["outlier_detection"] = dflt.outlier_detection
+        if fill:
+            tp = replace(tp, **fill) if tp is not None else TrafficPolicy(**fill)
+            blocks = " and ".join(camel for camel, attr in (("connectionPool", "connection_pool"), ("outlierDetection", "outlier_detection"))
+                                  if attr in fill)
+            notes.append((f"{blocks} from {mesh.where('default_traffic_policy')} defaultTrafficPolicy (no DestinationRule sets it)",
+                          mesh_ref(mesh, "defaultTrafficPolicy")))
+    if (tp is None or tp.tls is None) and mesh.is_set("enable_auto_mtls"):
+        if mesh.enable_auto_mtls and not svc.mesh_external:
+            notes.append((f"upstream TLS: Istio mutual TLS to endpoints that run a sidecar (enableAutoMtls from {mesh.where('enable_auto_mtls')})",
+                          mesh_ref(mesh, "enableAutoMtls")))
+        elif not mesh.enable_auto_mtls:
+            notes.append((f"upstream TLS: plaintext: enableAutoMtls is false in {mesh.where('enable_auto_mtls')} and no DestinationRule "
+                          "sets tls (a server in STRICT mTLS resets the connection)", mesh_ref(mesh, "enableAutoMtls")))
+    dr_lb = tp.load_balancer.locality_lb_setting if tp is not None and tp.load_balancer is not None else None
+    if dr_lb is None and mesh.is_set("locality_lb_setting") and mesh.locality_lb_setting is not None:
+        ls = mesh.locality_lb_setting
+        outlier = tp is not None and tp.outlier_detection is not None
+        if ls.enabled is False:
+            what = "locality load balancing is disabled"
+        elif ls.distribute:
+            what = "traffic is distributed by locality: " + "; ".join(
+                f"from {d.from_} " + ", ".join(f"{k} {v}%" for k, v in d.to.items()) for d in ls.distribute)
+        elif ls.failover or ls.failover_priority:
+            parts = [f"{f.from_} → {f.to}" for f in ls.failover] + [f"priority by {', '.join(ls.failover_priority)}"] * bool(ls.failover_priority)
+            what = "locality failover " + "; ".join(parts) + (
+                "" if outlier else " (inactive: the cluster has no outlierDetection, so Envoy never fails over)")
+        else:
+            what = "locality load balancing enabled" + ("" if outlier else " (inactive without outlierDetection)")
+        notes.append((f"{what}, from {mesh.where('locality_lb_setting')} localityLbSetting", mesh_ref(mesh, "localityLbSetting")))
+    return tp, notes

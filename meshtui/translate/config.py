@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.snapshot import Endpoint, RegistryService, Workload
 
 
@@ -35,6 +36,14 @@ class Ref:
 
     def short(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}" + (f" {self.path}" if self.path else "")
+
+
+def mesh_ref(mesh: MeshConfig, path: str) -> Ref | None:
+    """Provenance for a value read from a MeshConfig source (None at Istio's defaults)."""
+    o = mesh.origin
+    if o is None:
+        return None
+    return Ref("MeshConfig", o.namespace, o.name or o.file, path, o.file, o.line(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +112,7 @@ class Retry:
     previous_hosts: bool = True
     retry_remote_localities: bool = False
     backoff: float | None = None
+    ref: Ref | None = None  # MeshConfig defaultHttpRetryPolicy when the policy came from there
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +317,9 @@ class Cluster:
     subset_labels: dict[str, str] = field(default_factory=dict)
     connect_timeout: float = 10.0
     direction: str = "outbound"
+    # what MeshConfig decided for this cluster (auto mTLS, locality LB, the default traffic
+    # policy), each with its provenance, for the trace
+    mesh_notes: tuple[tuple[str, Ref | None], ...] = ()
 
 
 @dataclass
@@ -356,6 +369,8 @@ class ProxyConfig:
     service_ports: dict[int, int] = field(default_factory=dict)  # gateways: Service port -> target port
     snapshot: Any = field(default=None, repr=False, compare=False)  # for DNS in the tracer
     render_options: Any = field(default=None, repr=False, compare=False)
+    outbound_from: str = ""  # who set outbound_policy ("mesh-wide REGISTRY_ONLY from MeshConfig, istio-system/istio")
+    outbound_ref: Ref | None = None
     _listener_index: dict[tuple[str, int], Listener] | None = None
 
     def listener_for(self, address: str, port: int) -> Listener | None:

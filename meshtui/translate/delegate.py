@@ -75,7 +75,7 @@ def expand(vs: VirtualService, snapshot: MeshSnapshot) -> tuple[RuleSource, ...]
         dvs = snapshot.get("VirtualService", dns, rule.delegate.name)
         if not isinstance(dvs, VirtualService) or dvs.spec.hosts:
             continue
-        exp = dvs.spec.export_to or snapshot.mesh.default_export_to
+        exp = dvs.spec.export_to or snapshot.mesh.default_virtual_service_export_to
         if not exported_to(frozenset(exp), dvs.namespace, vs.namespace):
             continue
         for k, drule in enumerate(dvs.spec.http):

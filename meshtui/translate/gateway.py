@@ -138,7 +138,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
         order: list[str] = []
         for bs in servers:
             ctx = RouteContext(port, frozenset({bs.gw_name}), wl.labels, ns, suffix, lookup_service,
-                               lambda h, p: cb.hash_policy(lookup_service(h, ns), p), tls=is_tls)
+                               lambda h, p: cb.hash_policy(lookup_service(h, ns), p), tls=is_tls,
+                               mesh=snapshot.mesh)
             https_redirect = bs.server.tls is not None and bs.server.tls.https_redirect and not is_tls
             for vs in bound_vs(bs.gw_name):
                 server_hosts = bs.hosts_for(vs.namespace)
@@ -218,7 +219,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                     chains.append(FilterChain(rname, "http", rds=rname, server_names=sni, transport="tls",
                                               tls_credential=bs.server.tls.credential_name or "file", ref=bs.ref()))
                 elif mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH") or bs.protocol in ("TCP", "MONGO"):
-                    l4ctx = RouteContext(port, frozenset({bs.gw_name}), wl.labels, ns, suffix, lookup_service, lambda h, p: ())
+                    l4ctx = RouteContext(port, frozenset({bs.gw_name}), wl.labels, ns, suffix, lookup_service, lambda h, p: (),
+                                         mesh=snapshot.mesh)
                     chains.extend(_l4_chains(bs, port, bound_vs(bs.gw_name), l4ctx, l4_notes))
             if chains:
                 listeners.append(Listener(lname, addr, target, chains, None, bind_to_port=True, kind="gateway",

@@ -38,8 +38,10 @@ class DRIndex:
     """DestinationRules by namespace and resolved host, ordered oldest first."""
 
     def __init__(self, snapshot: MeshSnapshot):
+        self.mesh = snapshot.mesh
         self.root = snapshot.mesh.root_namespace
         self.suffix = snapshot.mesh.domain_suffix
+        self.default_export = snapshot.mesh.default_destination_rule_export_to
         by_ns: dict[str, dict[str, list[DestinationRule]]] = defaultdict(lambda: defaultdict(list))
         for dr in sorted(snapshot.destination_rules, key=lambda d: (d.spec.workload_selector is None, creation_key(d))):
             host = resolve_short(dr.spec.host, dr.namespace, self.suffix)
@@ -56,10 +58,10 @@ class DRIndex:
             sel = dr.spec.workload_selector
             if sel is not None:  # selector DRs: same namespace only, never exported
                 return dr.namespace == client_ns and labels_match(sel.match_labels, labels)
-            exp = dr.spec.export_to
+            exp = dr.spec.export_to or self.default_export  # MeshConfig defaultDestinationRuleExportTo
             if private_only:
                 return exp == (".",) or exp == (client_ns,)
-            return exported_to(frozenset(exp) if exp else frozenset({"*"}), dr.namespace, client_ns)
+            return exported_to(frozenset(exp), dr.namespace, client_ns)
 
         exact = [d for d in hosts.get(host, ()) if usable(d)]
         if exact:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field, replace
 from meshtui.model.istio import (
     Destination,
     HTTPMatchRequest,
+    HTTPRetry,
     HTTPRoute,
     Headers,
     StringMatch,
     VirtualService,
 )
+from meshtui.model.meshconfig import DEFAULT_MESH, MeshConfig
 from meshtui.model.snapshot import RegistryService
 from meshtui.translate.config import (
     DirectResponse,
@@ -36,6 +38,7 @@ from meshtui.translate.config import (
     RouteMatch,
     StringMatcher,
     WeightedCluster,
+    mesh_ref,
 )
 from meshtui.translate.hosts import resolve_short
 from meshtui.translate.match import ProxySide, gateway_ref, http_verdict
@@ -64,6 +67,7 @@ class RouteContext:
     lookup_service: object  # callable(host, vs_namespace) -> RegistryService | None
     hash_policy_for: object  # callable(host, port) -> tuple[HashPolicy, ...]
     tls: bool = False  # the route config serves a TLS-terminating server (a gateway's HTTPS)
+    mesh: MeshConfig = DEFAULT_MESH
     notes: list[str] = field(default_factory=list)  # what was left out, and why (read by the caller)
     dropped: list[DroppedMatch] = field(default_factory=list)  # matches config-time fields left out (read by the caller)
 
@@ -181,10 +185,24 @@ def _fault(r: HTTPRoute, ref: Ref) -> Fault | None:
     return Fault(delay_s, delay_pct, abort_http, abort_grpc, abort_pct, ref=fref)
 
 
-def _retry(r: HTTPRoute) -> Retry | None:
-    rt = r.retries
+def _retry(r: HTTPRoute, mesh: MeshConfig) -> Retry | None:
+    """The rule's retries; without any, MeshConfig defaultHttpRetryPolicy; without that, Istio's
+    default (route.go: `policy := in.Retries; if nil, mesh.GetDefaultHttpRetryPolicy()`)."""
+    if r.retries is not None:
+        return convert_retry(r.retries)
+    return mesh_default_retry(mesh)
+
+
+def mesh_default_retry(mesh: MeshConfig) -> Retry | None:
+    rt = mesh.default_http_retry_policy
     if rt is None:
         return DEFAULT_RETRY
+    out = convert_retry(rt)
+    return replace(out, ref=mesh_ref(mesh, "defaultHttpRetryPolicy")) if out is not None else None
+
+
+def convert_retry(rt: HTTPRetry) -> Retry | None:
+    """retry.ConvertPolicy for a policy that is set."""
     if rt.attempts <= 0:
         return None
     codes: list[int] = []
@@ -392,7 +410,7 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
     hash_policy: tuple[HashPolicy, ...] = ()
     if len(clusters) == 1:
         hash_policy = ctx.hash_policy_for(clusters[0].host, clusters[0].port)  # type: ignore[operator]
-    retry = _retry(rule)
+    retry = _retry(rule, ctx.mesh)
     if retry is not None and hash_policy and retry.previous_hosts:
         retry = replace(retry, previous_hosts=False)  # consistent hashing keeps the host
     action = RouteAction(
@@ -406,9 +424,11 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
                  cors=_cors(rule), decorator=decorator, **common)
 
 
-def default_route(svc: RegistryService, port: int, hash_policy: tuple[HashPolicy, ...]) -> Route:
+def default_route(svc: RegistryService, port: int, hash_policy: tuple[HashPolicy, ...], mesh: MeshConfig = DEFAULT_MESH) -> Route:
     cluster = f"outbound|{port}||{svc.alias_target or svc.hostname}"
-    retry = DEFAULT_RETRY if not hash_policy else Retry(attempts=2, retry_on=DEFAULT_RETRY_ON, previous_hosts=False)
+    retry = mesh_default_retry(mesh)
+    if retry is not None and hash_policy and retry.previous_hosts:
+        retry = replace(retry, previous_hosts=False)  # consistent hashing keeps the host
     ref = Ref(svc.resource.kind, svc.namespace, svc.name, "", svc.resource.src.file, svc.resource.src.line)
     return Route(name="default", match=RouteMatch(),
                  action=RouteAction((WeightedCluster(cluster, 100, svc.alias_target or svc.hostname, port),), 0.0, retry,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from meshtui.model.istio import Sidecar, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, creation_key, exported_to, labels_match
-from meshtui.translate.config import Ref
+from meshtui.translate.config import Ref, mesh_ref
 from meshtui.translate.hosts import matches, resolve_gateway_name, resolve_short, subset_of
 
 
@@ -63,6 +63,8 @@ class Scope:
     reason: str
     listeners: list[EgressListener]
     outbound_policy: str
+    outbound_from: str = ""  # who decided the mode, for the trace
+    outbound_ref: Ref | None = None
 
     def ref(self) -> Ref | None:
         sc = self.sidecar
@@ -99,10 +101,15 @@ def select_sidecar(snapshot: MeshSnapshot, ns: str, labels: dict[str, str]) -> t
 
 def compute_scope(snapshot: MeshSnapshot, ns: str, labels: dict[str, str]) -> Scope:
     sc, reason = select_sidecar(snapshot, ns, labels)
-    mode = snapshot.mesh.outbound_traffic_policy
+    mesh = snapshot.mesh
+    mode = mesh.outbound_traffic_policy
+    origin, oref = f"mesh-wide {mode} from {mesh.where('outbound_traffic_policy')}", mesh_ref(mesh, "outboundTrafficPolicy.mode")
     listeners: list[EgressListener] = []
     if sc is not None and sc.spec.outbound_traffic_policy is not None:
         mode = sc.spec.outbound_traffic_policy.mode
+        otp = sc.spec.outbound_traffic_policy
+        origin = f"{mode} from Sidecar {sc.namespace}/{sc.name} spec.outboundTrafficPolicy"
+        oref = Ref("Sidecar", sc.namespace, sc.name, "spec.outboundTrafficPolicy.mode", sc.src.file, otp.src.line or sc.src.line)
     if sc is None or not sc.spec.egress:
         listeners.append(EgressListener(None, hosts=[HostEntry("*", "*", False, "*/*")], path=""))
     else:
@@ -111,7 +118,7 @@ def compute_scope(snapshot: MeshSnapshot, ns: str, labels: dict[str, str]) -> Sc
             listeners.append(EgressListener(
                 port, eg.bind, eg.capture_mode == "NONE", [_parse_host(h, ns) for h in eg.hosts],
                 eg.port.protocol.upper() if eg.port is not None and eg.port.protocol else "", f"spec.egress[{i}]"))
-    return Scope(sc, reason, listeners, mode)
+    return Scope(sc, reason, listeners, mode, origin, oref)
 
 
 def vs_hosts(vs: VirtualService, suffix: str) -> list[str]:
@@ -123,7 +130,7 @@ def _precedence(snapshot: MeshSnapshot, viewer_ns: str, vss) -> list[VirtualServ
     then public; each oldest first. VSs not exported to the viewer are dropped."""
     private, exported, public = [], [], []
     for vs in vss:
-        exp = vs.spec.export_to or snapshot.mesh.default_export_to
+        exp = vs.spec.export_to or snapshot.mesh.default_virtual_service_export_to
         if not exported_to(frozenset(exp), vs.namespace, viewer_ns):
             continue
         if "*" in exp:

@@ -184,7 +184,8 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                            tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
     listeners["virtualOutbound"] = Listener("virtualOutbound", "0.0.0.0", 15001, [], vo_chain, bind_to_port=True, kind="virtual")
     return ProxyConfig(proxy, list(listeners.values()), route_configs, cb.clusters, cb.endpoints, scope.outbound_policy,
-                       scope.ref(), scope.reason, notes=notes)
+                       scope.ref(), scope.reason, notes=notes, outbound_from=scope.outbound_from,
+                       outbound_ref=scope.outbound_ref)
 
 
 def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[RegistryService], ownership: VSOwnership,
@@ -200,7 +201,7 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
         http, sniffed, tcp = http + sniffed + tcp, [], []
     bind_addr = egress.bind or ("127.0.0.1" if egress.capture_none else "0.0.0.0")
     ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service,
-                       lambda h, p: cb.hash_policy(lookup_service(h, proxy.namespace), p))
+                       lambda h, p: cb.hash_policy(lookup_service(h, proxy.namespace), p), mesh=snapshot.mesh)
 
     def vhost_for(s: RegistryService) -> VirtualHost:
         vs, losers, _ = ownership.owner(s.hostname)
@@ -216,7 +217,7 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
                 vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port "
                            "(port, sourceLabels, sourceNamespace or gateways): the default route applies",)
         if not routes:
-            routes = [default_route(s, port, cb.hash_policy(s, port))]
+            routes = [default_route(s, port, cb.hash_policy(s, port), snapshot.mesh)]
         ref = vs_ref(vs) if vs is not None and routes and routes[0].name != "default" else None
         domains = service_domains(s, proxy.namespace, suffix)
         for alias in (aliases or {}).get(s.hostname, ()):

@@ -1,0 +1,89 @@
+"""Reading a MeshConfig: `--mesh-config FILE` (a MeshConfig document, or the `istio` ConfigMap with
+its `mesh` key), or the ConfigMap as the API server returns it in cluster mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from meshtui.errors import InputError
+from meshtui.model.meshconfig import MeshConfig, MeshOrigin, mesh_from_data
+from meshtui.model.source import Diagnostic
+from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml, position
+
+MESH_KEY = "mesh"
+
+
+def configmap_name(revision: str | None) -> str:
+    """istiod reads `istio`, or `istio-<revision>` for a revisioned control plane."""
+    return f"istio-{revision}" if revision and revision != "default" else "istio"
+
+
+def _parse_mesh_text(text: str, file: str, line_offset: int) -> Any:
+    try:
+        docs = parse_yaml(text)
+    except YamlSyntaxError as exc:
+        line = exc.line + line_offset if exc.line is not None else None
+        raise InputError(file, line, f"the MeshConfig is not valid YAML: {exc.reason}") from None
+    if len(docs) > 1:
+        raise InputError(file, docs[1].line + line_offset, "the MeshConfig holds more than one YAML document")
+    return docs[0].data if docs else {}
+
+
+def _shift(data: Any, offset: int) -> Any:
+    """Move the recorded positions of an embedded document to the lines of the outer file."""
+    if not offset:
+        return data
+    for attr in ("pos", "key_pos"):
+        table = getattr(data, attr, None)
+        if isinstance(table, dict):
+            for k, (ln, col) in list(table.items()):
+                if ln is not None:
+                    table[k] = (ln + offset, col)
+        elif isinstance(table, list):
+            table[:] = [(ln + offset if ln is not None else None, col) for ln, col in table]
+    if hasattr(data, "line") and isinstance(getattr(data, "line"), int):
+        try:
+            data.line += offset
+        except AttributeError:
+            pass
+    children = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
+    for v in children:
+        _shift(v, offset)
+    return data
+
+
+def mesh_from_configmap(obj: dict, file: str, diagnostics: list[Diagnostic], domain_suffix: str = "cluster.local") -> MeshConfig:
+    """The MeshConfig in a ConfigMap's `data.mesh` (positions kept when `obj` came from a file)."""
+    meta = obj.get("metadata") or {}
+    ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+    data = obj.get("data") or {}
+    text = data.get(MESH_KEY) if isinstance(data, dict) else None
+    if not isinstance(text, str):
+        line, _ = position(data, MESH_KEY) if isinstance(data, dict) else (None, None)
+        raise InputError(file, line or getattr(obj, "line", None),
+                         f"ConfigMap {ns}/{name} has no data.{MESH_KEY} (the MeshConfig istiod reads)")
+    key_line, _ = position(data, MESH_KEY)
+    # istio's ConfigMap holds the MeshConfig as a block scalar (`mesh: |`): it starts on the line after its key
+    offset = key_line or 0
+    inner = _shift(_parse_mesh_text(text, file, offset), offset)
+    return mesh_from_data(inner, file, MeshOrigin("ConfigMap", ns, name, file), diagnostics, domain_suffix)
+
+
+def read_mesh_config(path: str, diagnostics: list[Diagnostic], domain_suffix: str = "cluster.local") -> MeshConfig:
+    """`--mesh-config FILE`: a MeshConfig YAML, or a ConfigMap holding one under `data.mesh`."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(path, None, f"cannot be read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, raw[: exc.start].count(b"\n") + 1, "is not UTF-8 text (a binary file?)") from None
+    data = _parse_mesh_text(text, path, 0)
+    if isinstance(data, dict) and data.get("kind") == "ConfigMap":
+        return mesh_from_configmap(data, path, diagnostics, domain_suffix)
+    if isinstance(data, dict) and data.get("kind") and data.get("apiVersion"):
+        raise InputError(path, getattr(data, "line", None) or 1,
+                         f"--mesh-config wants a MeshConfig or the istio ConfigMap, not a {data.get('kind')}")
+    return mesh_from_data(data, path, MeshOrigin("MeshConfig", file=path), diagnostics, domain_suffix)
