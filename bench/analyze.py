@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import yaml  # noqa: E402
+import yaml
 
-from meshtui.analyze import all_analyzers  # noqa: E402
-from meshtui.analyze.context import Context  # noqa: E402
-from meshtui.analyze.registry import finish  # noqa: E402
-from meshtui.analyze.tracing import Tracer  # noqa: E402
-from meshtui.sources.loader import build_snapshot, read_docs  # noqa: E402
+from meshtui.analyze import all_analyzers
+from meshtui.analyze.context import Context
+from meshtui.analyze.registry import finish
+from meshtui.analyze.tracing import Tracer
+from meshtui.sources.loader import build_snapshot, read_docs
 
 ISTIO = "networking.istio.io/v1"
 

@@ -22,9 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "cluster"))
 
-from fakeapi import write_kubeconfig  # noqa: E402
+from fakeapi import write_kubeconfig  # noqa: E402 - importable after the sys.path lines above
 
-from meshtui.cluster.source import open_cluster  # noqa: E402
+from meshtui.cluster.source import open_cluster  # noqa: E402 - importable after the sys.path lines above
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from meshtui.sources.loader import load_sources  # noqa: E402
+from meshtui.sources.loader import load_sources
 
 try:
     from yaml import CSafeLoader
@@ -219,7 +219,7 @@ def stage_times(files: list[Path], repeat: int) -> dict[str, float]:
             t3 = time.perf_counter()
         finally:
             gc.enable()
-        for k, v in zip(best, (t1 - t0, t2 - t1, t3 - t2)):
+        for k, v in zip(best, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             best[k] = min(best[k], v)
     return best
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from meshtui.model.parse import RawDoc, build_snapshot  # noqa: E402
-from meshtui.simulate import Request, simulate  # noqa: E402
-from meshtui.translate import translate  # noqa: E402
+from meshtui.model.parse import RawDoc, build_snapshot
+from meshtui.simulate import Request, simulate
+from meshtui.translate import translate
 
 
 def synthetic(n: int) -> list[RawDoc]:
@@ -37,9 +37,11 @@ def synthetic(n: int) -> list[RawDoc]:
                               "subsets": [{"name": f"v{v}", "labels": {"version": f"v{v}"}} for v in range(3)]}})
         docs.append({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": name, "namespace": ns},
                      "spec": {"hosts": [name], "http": [
-                         {"name": "canary", "match": [{"headers": {"x-canary": {"exact": "1"}}}], "route": [{"destination": {"host": name, "subset": "v2"}}]},
-                         {"name": "api", "match": [{"uri": {"prefix": "/api/v2"}}], "route": [{"destination": {"host": name, "subset": "v1"}, "weight": 90},
-                                                                                        {"destination": {"host": name, "subset": "v2"}, "weight": 10}]},
+                         {"name": "canary", "match": [{"headers": {"x-canary": {"exact": "1"}}}],
+                          "route": [{"destination": {"host": name, "subset": "v2"}}]},
+                         {"name": "api", "match": [{"uri": {"prefix": "/api/v2"}}],
+                          "route": [{"destination": {"host": name, "subset": "v1"}, "weight": 90},
+                                    {"destination": {"host": name, "subset": "v2"}, "weight": 10}]},
                          {"name": "legacy", "match": [{"uri": {"regex": "/legacy/[0-9]+"}}], "redirect": {"uri": "/api/v2"}},
                          {"name": "health", "match": [{"uri": {"exact": "/healthz"}}], "directResponse": {"status": 200}},
                          {"name": "default", "route": [{"destination": {"host": name, "subset": "v0"}}]},

@@ -42,7 +42,7 @@ BOOKINFO = "fixtures/bookinfo" if (ROOT / "fixtures/bookinfo").is_dir() else "me
 
 def p90(xs: list[float]) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.9 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(0.9 * (len(xs) - 1)))]
 
 
 def first_paint_tmux(runs: int = 5) -> list[float] | None:
@@ -53,7 +53,7 @@ def first_paint_tmux(runs: int = 5) -> list[float] | None:
     for _ in range(runs):
         sock = f"meshtui-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
-        def tmux(*args: str) -> str:
+        def tmux(*args: str, sock: str = sock) -> str:
             return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, timeout=10).stdout
 
         t0 = time.perf_counter()

@@ -12,10 +12,10 @@ import pytest
 # The helpers beside this file import by their own names, whatever pytest's import mode.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cluster_mesh import bookinfo  # noqa: E402
-from fakeapi import FakeApiServer, write_kubeconfig  # noqa: E402
+from cluster_mesh import bookinfo
+from fakeapi import FakeApiServer, write_kubeconfig
 
-from meshtui.cluster.source import ClusterSource, open_cluster  # noqa: E402
+from meshtui.cluster.source import ClusterSource, open_cluster
 
 
 @pytest.fixture(autouse=True)

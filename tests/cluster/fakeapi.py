@@ -189,7 +189,7 @@ class FakeApiServer:
         self.thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> "FakeApiServer":
+    def start(self) -> FakeApiServer:
         server = self
 
         class Handler(_Handler):
@@ -222,7 +222,7 @@ class FakeApiServer:
         if self.thread is not None:
             self.thread.join(5)
 
-    def __enter__(self) -> "FakeApiServer":
+    def __enter__(self) -> FakeApiServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -377,7 +377,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def setup(self) -> None:
@@ -432,9 +432,8 @@ class _Handler(BaseHTTPRequestHandler):
             if api.fail_next:
                 code = api.fail_next.pop(0)
                 raise HttpError(code, "InternalError", f"injected failure {code}")
-            if api.token is not None:
-                if self.headers.get("Authorization") != f"Bearer {api.token}":
-                    raise HttpError(401, "Unauthorized", "Unauthorized")
+            if api.token is not None and self.headers.get("Authorization") != f"Bearer {api.token}":
+                raise HttpError(401, "Unauthorized", "Unauthorized")
             self._route(method, parts.path, query, body)
         except HttpError as e:
             self._send_json(e.code, e.status())

@@ -7,8 +7,8 @@ import argparse
 import yaml
 from cluster_mesh import NS
 
-from meshtui.model.parse import RawDoc
 from meshtui.cluster.source import layer, load_cluster_snapshot, read_overlay_docs
+from meshtui.model.parse import RawDoc
 
 OVERLAY = f"""\
 apiVersion: networking.istio.io/v1beta1

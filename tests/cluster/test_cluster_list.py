@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 
 import pytest
+from cluster_mesh import NS, bookinfo
 from fakeapi import FakeApiServer, write_kubeconfig
 
-from meshtui.errors import EXIT_UNREACHABLE, EXIT_USAGE
 from meshtui.cluster import listing as cluster_list
 from meshtui.cluster.source import (
     ClusterError,
@@ -18,7 +18,7 @@ from meshtui.cluster.source import (
     KubeconfigError,
     open_cluster,
 )
-from cluster_mesh import NS, bookinfo
+from meshtui.errors import EXIT_UNREACHABLE, EXIT_USAGE
 
 READ_KINDS = {"Namespace", "VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar",
               "WorkloadEntry", "Service", "EndpointSlice", "Pod", "Deployment", "StatefulSet"}
@@ -104,9 +104,8 @@ def test_pages_are_followed(mesh_api, kubeconfig, monkeypatch):
 
 def test_forbidden_names_verb_resource_and_rule(mesh_api, kubeconfig):
     mesh_api.forbidden.add(("list", "virtualservices.networking.istio.io"))
-    with open_cluster(str(kubeconfig)) as src:
-        with pytest.raises(ClusterForbidden) as ei:
-            src.list()
+    with open_cluster(str(kubeconfig)) as src, pytest.raises(ClusterForbidden) as ei:
+        src.list()
     err = ei.value
     msg = str(err)
     assert err.exit_code == EXIT_UNREACHABLE
@@ -120,9 +119,8 @@ def test_forbidden_names_verb_resource_and_rule(mesh_api, kubeconfig):
 
 def test_forbidden_in_a_namespace_suggests_a_role(mesh_api, kubeconfig):
     mesh_api.forbidden.add(("list", "pods"))
-    with open_cluster(str(kubeconfig), namespaces=NS) as src:
-        with pytest.raises(ClusterForbidden) as ei:
-            src.list()
+    with open_cluster(str(kubeconfig), namespaces=NS) as src, pytest.raises(ClusterForbidden) as ei:
+        src.list()
     msg = str(ei.value)
     assert f"refused to list pods in namespace '{NS}'" in msg
     assert 'apiGroups: [""]' in msg and "Role (in that namespace)" in msg
@@ -133,9 +131,8 @@ def test_unauthorized_token(tmp_path):
         srv.token = "right-token"
         srv.add_all(bookinfo())
         bad = write_kubeconfig(tmp_path / "bad", srv.url, token="wrong-token", context="prod")
-        with open_cluster(str(bad)) as src:
-            with pytest.raises(ClusterUnauthorized) as ei:
-                src.list()
+        with open_cluster(str(bad)) as src, pytest.raises(ClusterUnauthorized) as ei:
+            src.list()
         msg = str(ei.value)
         assert ei.value.exit_code == EXIT_UNREACHABLE
         assert "refused the credentials (401 Unauthorized)" in msg and "'prod'" in msg and srv.url in msg
@@ -155,9 +152,8 @@ def _closed_port() -> int:
 def test_unreachable_server(tmp_path):
     url = f"http://127.0.0.1:{_closed_port()}"
     kc = write_kubeconfig(tmp_path / "kc", url, context="gone-ctx")
-    with open_cluster(str(kc)) as src:
-        with pytest.raises(ClusterUnreachable) as ei:
-            src.list()
+    with open_cluster(str(kc)) as src, pytest.raises(ClusterUnreachable) as ei:
+        src.list()
     msg = str(ei.value)
     assert ei.value.exit_code == EXIT_UNREACHABLE
     assert url in msg and "'gone-ctx'" in msg and "connection refused" in msg
@@ -166,9 +162,8 @@ def test_unreachable_server(tmp_path):
 def test_slow_server_times_out_with_advice(mesh_api, kubeconfig):
     mesh_api.latency = 5.0
     seen: list[str] = []
-    with open_cluster(str(kubeconfig), timeout=0.3, progress=seen.append) as src:
-        with pytest.raises(ClusterTimeout) as ei:
-            src.list()
+    with open_cluster(str(kubeconfig), timeout=0.3, progress=seen.append) as src, pytest.raises(ClusterTimeout) as ei:
+        src.list()
     msg = str(ei.value)
     assert "did not answer after 0.3s" in msg and "--request-timeout" in msg
     assert seen and "connecting to" in seen[0]
@@ -176,9 +171,8 @@ def test_slow_server_times_out_with_advice(mesh_api, kubeconfig):
 
 def test_server_error_is_reported(mesh_api, kubeconfig):
     mesh_api.fail_next = [503]
-    with open_cluster(str(kubeconfig)) as src:
-        with pytest.raises(ClusterError) as ei:
-            src.list()
+    with open_cluster(str(kubeconfig)) as src, pytest.raises(ClusterError) as ei:
+        src.list()
     assert ei.value.status == 503 and "answered 503" in str(ei.value)
 
 

@@ -12,8 +12,8 @@ import pytest
 from cluster_mesh import bookinfo
 from fakeapi import FakeApiServer, write_kubeconfig
 
-from meshtui.errors import EXIT_UNREACHABLE
 from meshtui.cluster.source import ClusterUnreachable, open_cluster
+from meshtui.errors import EXIT_UNREACHABLE
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 
@@ -73,9 +73,8 @@ def test_lists_over_tls_with_client_certificates(tls_api, pki, tmp_path):
 def test_a_server_certificate_from_another_ca_is_refused(tls_api, pki, tmp_path):
     kc = write_kubeconfig(tmp_path / "kc", tls_api.url, context="tls-ctx", ca_data=_b64(pki / "other-ca.crt"),
                           cert_data=_b64(pki / "client.crt"), key_data=_b64(pki / "client.key"))
-    with open_cluster(str(kc)) as src:
-        with pytest.raises(ClusterUnreachable) as ei:
-            src.list()
+    with open_cluster(str(kc)) as src, pytest.raises(ClusterUnreachable) as ei:
+        src.list()
     msg = str(ei.value)
     assert ei.value.exit_code == EXIT_UNREACHABLE
     assert "TLS failed" in msg and tls_api.url in msg and "'tls-ctx'" in msg

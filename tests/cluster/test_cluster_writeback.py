@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from cluster_mesh import NS
 from cluster_helpers import wait_for
+from cluster_mesh import NS
 
+from meshtui.cluster.errors import ClusterConflict
 from meshtui.cluster.expiry import ExpiryReverter
+from meshtui.cluster.source import ClusterForbidden, WatchOptions
 from meshtui.cluster.writeback import ClusterWriter, WriteRefused
 from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.errors import EXIT_UNREACHABLE, UsageError
-from meshtui.cluster.source import ClusterForbidden, WatchOptions
-from meshtui.cluster.errors import ClusterConflict
 
 T0 = 1_700_000_000.0
 
