@@ -13,6 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from meshtui.errors import EXIT_INTERNAL, EXIT_USAGE, MeshtuiError
 
@@ -50,7 +51,7 @@ REPORT_URL = "the meshtui issue tracker"
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so main() owns every exit code."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _ArgError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
 
 

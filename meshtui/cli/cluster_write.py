@@ -8,9 +8,9 @@ import sys
 from typing import TextIO
 
 from meshtui.cluster.expiry import ExpiryReverter
+from meshtui.cluster.source import ClusterSource, open_from_args
 from meshtui.cluster.writeback import ClusterWriter, WriteRefused, WriteResult, check_allowed, tty_confirm
 from meshtui.edits.model import Edit
-from meshtui.cluster.source import ClusterSource, open_from_args
 
 
 def writer_from_args(args, source: ClusterSource) -> ClusterWriter:

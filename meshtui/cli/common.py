@@ -78,8 +78,8 @@ def report_diagnostics(result, stream=None) -> None:
         print(f"meshtui: {d}", file=stream)
     if result.left_out:
         n = result.left_out
-        print(f"meshtui: {n} object{'s' if n != 1 else ''} left out because Istio or the Kubernetes API server would reject {'them' if n != 1 else 'it'}; "
-              "everything else is loaded", file=stream)
+        print(f"meshtui: {n} object{'s' if n != 1 else ''} left out because Istio or the Kubernetes API server would reject "
+              f"{'them' if n != 1 else 'it'}; everything else is loaded", file=stream)
 
 
 def dump(data, fmt: str) -> str:

@@ -77,8 +77,7 @@ def routes_table(cfg: ProxyConfig) -> str:
             if not vh.routes:
                 rows.append([name, vh.name, dom_text, "-", "404"])
             for r in vh.routes:
-                vs = f"{r.virtual_service[1]}.{r.virtual_service[0]}" if r.virtual_service else (
-                    "" if r.name in ("allow_any", "block_all", "default") else "")
+                vs = f"{r.virtual_service[1]}.{r.virtual_service[0]}" if r.virtual_service else ""
                 rows.append([name, vh.name, dom_text, _match_text(r), vs or "-"])
     return _table(rows, ["NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"])
 

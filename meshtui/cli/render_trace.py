@@ -34,7 +34,7 @@ def trace_lines(t: Trace) -> list[Text]:
     out.append(outcome_line(t))
     if t.destinations and t.outcome in ("routed", "fault-abort"):
         for d in t.destinations:
-            bar = "█" * int(round(d.probability * 20))
+            bar = "█" * round(d.probability * 20)
             line = Text(f"  {d.probability:6.1%} ", style="bold")
             line.append(bar.ljust(20), style="green" if d.cluster_found else "red")
             line.append(f" {d.cluster}")

@@ -103,5 +103,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         try:
             src.close()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - closing is best effort; the app's own exit status stands
             pass

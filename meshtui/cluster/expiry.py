@@ -47,7 +47,7 @@ class ExpiryReverter:
                 self.on_revert(r)
         return done
 
-    def start(self) -> "ExpiryReverter":
+    def start(self) -> ExpiryReverter:
         self._thread = threading.Thread(target=self._run, daemon=True, name="meshtui-expiry")
         self._thread.start()
         return self

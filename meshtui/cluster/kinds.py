@@ -43,7 +43,7 @@ class ResourceKind:
     def object_path(self, namespace: str | None, name: str) -> str:
         return f"{self.collection_path(namespace)}/{name}"
 
-    def at_version(self, version: str) -> "ResourceKind":
+    def at_version(self, version: str) -> ResourceKind:
         return ResourceKind(self.kind, self.plural, self.group, version, self.namespaced)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from meshtui.cluster.errors import Action, ClusterError, ClusterNotFound, ClusterForbidden
+from meshtui.cluster.errors import Action, ClusterError, ClusterForbidden, ClusterNotFound
 from meshtui.cluster.http import KubeHttp, parse_json
 from meshtui.cluster.kinds import (
     ISTIO_GROUP,
@@ -191,7 +191,7 @@ def list_all(http: KubeHttp, kinds: list[ResourceKind], namespaces: list[str] | 
         futures = [pool.submit(run, t) for t in tasks]
         lists: list[KindList] = []
         first_error: BaseException | None = None
-        for t, f in zip(tasks, futures):
+        for t, f in zip(tasks, futures, strict=True):
             try:
                 lists.append(f.result())
             except ClusterNotFound:

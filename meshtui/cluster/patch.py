@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from meshtui.edits.model import FaultEdit, ScopeEdit
@@ -64,7 +64,7 @@ class EditRecord:
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @staticmethod
-    def from_json(text: str) -> "EditRecord":
+    def from_json(text: str) -> EditRecord:
         try:
             d = json.loads(text)
             return EditRecord(
@@ -94,11 +94,11 @@ class ApplyPlan:
 
 # -- time, as text in annotations -----------------------------------------------------------------
 def rfc3339(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_rfc3339(text: str) -> float:
-    return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 # -- reading what is there -------------------------------------------------------------------------

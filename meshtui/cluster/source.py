@@ -16,9 +16,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
-from meshtui.model.snapshot import MeshConfig
-from meshtui.model.source import WARNING, Diagnostic, Source
 from meshtui.cluster.errors import (  # noqa: F401 - re-exported for the commands
     ClusterError,
     ClusterForbidden,
@@ -33,11 +30,26 @@ from meshtui.cluster.layer import LayerResult, layer
 from meshtui.cluster.listing import Discovery, KindList, discover, list_all
 from meshtui.cluster.store import ObjectStore
 from meshtui.cluster.watch import Change, ClusterWatch, WatchOptions, WatchStatus
+from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
+from meshtui.model.snapshot import MeshConfig
+from meshtui.model.source import WARNING, Diagnostic, Source
 
 __all__ = [
-    "ClusterSource", "ClusterUpdate", "open_cluster", "Change", "WatchStatus", "WatchOptions",
-    "ClusterError", "KubeconfigError", "LayerResult", "layer", "stderr_progress", "kube_contexts",
-    "load_cluster_snapshot", "open_from_args", "read_overlay_docs",
+    "Change",
+    "ClusterError",
+    "ClusterSource",
+    "ClusterUpdate",
+    "KubeconfigError",
+    "LayerResult",
+    "WatchOptions",
+    "WatchStatus",
+    "kube_contexts",
+    "layer",
+    "load_cluster_snapshot",
+    "open_cluster",
+    "open_from_args",
+    "read_overlay_docs",
+    "stderr_progress",
 ]
 
 CLUSTER_DIAG_CODE = "MT0601"  # cluster-mode warnings (missing CRDs, unreadable namespace)
@@ -64,7 +76,7 @@ class ClusterUpdate:
     docs: list[RawDoc]
     changes: list[Change]
     relisted: bool
-    source: "ClusterSource"
+    source: ClusterSource
     overlays: list[RawDoc] = field(default_factory=list)
     default_namespace: str = "default"
 
@@ -158,7 +170,7 @@ class ClusterSource:
             self._watch = None
         self.http.close()
 
-    def __enter__(self) -> "ClusterSource":
+    def __enter__(self) -> ClusterSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

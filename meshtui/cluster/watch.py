@@ -295,7 +295,7 @@ def _shutdown(resp: Any) -> None:
     # urllib3 >= 2.3 can unblock a read in another thread by shutting the socket down.
     try:
         resp.shutdown()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - best effort on a connection being dropped anyway
         pass
 
 
@@ -304,7 +304,7 @@ def _release(resp: Any) -> None:
     for step in (resp.close, resp.release_conn):
         try:
             step()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - best effort on a connection being dropped anyway
             pass
 
 

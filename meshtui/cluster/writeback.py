@@ -12,6 +12,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from meshtui.cluster.errors import Action, ClusterNotFound
+from meshtui.cluster.http import KubeHttp, parse_json
+from meshtui.cluster.kinds import ResourceKind, kind_by_name
 from meshtui.cluster.patch import (
     FIELD_MANAGER,
     ApplyPlan,
@@ -28,9 +31,6 @@ from meshtui.cluster.patch import (
 )
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
 from meshtui.errors import UsageError
-from meshtui.cluster.errors import Action, ClusterNotFound
-from meshtui.cluster.http import KubeHttp, parse_json
-from meshtui.cluster.kinds import ResourceKind, kind_by_name
 
 Confirm = Callable[[str], bool]
 # journal(event, record): "applied" / "reverted" / "expired" with the edit's record and object
@@ -77,7 +77,7 @@ class ClusterWriter:
     the diff, and applies it once confirmed."""
 
     def __init__(self, http: KubeHttp, kinds: list[ResourceKind], *, allow_write: bool = False,
-                 readonly: bool = False, journal: JournalHook | None | bool = True) -> None:
+                 readonly: bool = False, journal: JournalHook | bool | None = True) -> None:
         self.http = http
         self.allow_write = allow_write
         self.readonly = readonly
@@ -90,7 +90,7 @@ class ClusterWriter:
         self.vs, self.sidecar = vs, sc
 
     @classmethod
-    def for_source(cls, source, **kw) -> "ClusterWriter":  # source: meshtui.cluster.source.ClusterSource
+    def for_source(cls, source, **kw) -> ClusterWriter:  # source: meshtui.cluster.source.ClusterSource
         return cls(source.http, source.kinds, **kw)
 
     # -- reading ------------------------------------------------------------------------------

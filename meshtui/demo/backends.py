@@ -46,7 +46,7 @@ class Backend:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    async def start(self) -> "Backend":
+    async def start(self) -> Backend:
         self.server = await asyncio.start_server(self._serve, self.host, self.port, reuse_address=True)
         if self.port == 0:
             self.port = self.server.sockets[0].getsockname()[1]
@@ -59,7 +59,7 @@ class Backend:
                 w.close()
             try:
                 await asyncio.wait_for(self.server.wait_closed(), 2.0)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - shutting down anyway
+            except (TimeoutError, Exception):  # noqa: BLE001 - shutting down anyway
                 pass
             self.server = None
 

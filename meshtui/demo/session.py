@@ -236,7 +236,7 @@ class DemoSession:
 
             try:
                 self.loop.run(down(), 10)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - stopping is best effort; the loop is stopped next either way
                 pass
             self.loop.stop()
             self.loop = None

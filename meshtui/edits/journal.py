@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from meshtui.edits.model import Edit, FaultEdit, FaultTarget, ScopeEdit
 from meshtui.edits.ttl import format_duration, is_expired
@@ -57,7 +57,7 @@ class JournalEntry:
         return d
 
     @staticmethod
-    def from_dict(d: dict) -> "JournalEntry":
+    def from_dict(d: dict) -> JournalEntry:
         if not isinstance(d, dict) or not isinstance(d.get("kind"), str):
             raise ValueError("not a journal entry")
         at = d.get("at")
@@ -196,7 +196,7 @@ def describe_edit(edit: Edit) -> str:
 
 
 def _ts(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def summarize(entry: JournalEntry, edits: dict[str, Edit] | None = None) -> str:

@@ -19,7 +19,7 @@ from meshtui.model.istio import (
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.model.source import Source
 
-__all__ = ["apply_edits", "active", "scope_sidecar"]
+__all__ = ["active", "apply_edits", "scope_sidecar"]
 
 
 def active(edits, now: float) -> list:

@@ -41,7 +41,7 @@ def format_duration(seconds: float) -> str:
         seconds = 0
     if seconds < 10:
         return f"{seconds:.1f}s".replace(".0s", "s")
-    s = int(round(seconds))
+    s = round(seconds)
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     if h:

@@ -13,7 +13,7 @@ from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
 from meshtui.model.snapshot import MeshConfig
 from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml
 
-__all__ = ["LoadResult", "RawDoc", "build_snapshot", "load_sources", "read_docs", "expand_paths"]
+__all__ = ["LoadResult", "RawDoc", "build_snapshot", "expand_paths", "load_sources", "read_docs"]
 
 _EXTS = (".yaml", ".yml", ".json")
 

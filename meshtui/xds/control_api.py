@@ -203,7 +203,7 @@ class ControlClient:
     def close(self) -> None:
         self.channel.close()
 
-    def __enter__(self) -> "ControlClient":
+    def __enter__(self) -> ControlClient:
         return self
 
     def __exit__(self, *exc) -> None:

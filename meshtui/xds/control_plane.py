@@ -182,7 +182,7 @@ class ControlPlane:
             self._expiry_task.cancel()
             try:
                 await asyncio.wait_for(asyncio.shield(self._expiry_task), 2.0)
-            except (asyncio.CancelledError, asyncio.TimeoutError, Exception):  # noqa: BLE001
+            except (TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001 - however expiry ended, stopping goes on
                 pass
             self._expiry_task = None
         await self.ads.close()
@@ -306,7 +306,7 @@ class ControlPlane:
         try:
             await asyncio.wait_for(fut, timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         finally:
             self._sync_waiters = [(p, f) for p, f in self._sync_waiters if f is not fut]
@@ -483,7 +483,7 @@ class ControlPlane:
             self._edits_changed.clear()
             try:
                 await asyncio.wait_for(self._edits_changed.wait(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self.expire_now()
 

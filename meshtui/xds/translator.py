@@ -131,7 +131,7 @@ class MeshTranslator:
             return _with_faults(base, faults)
         except TranslateFailed:
             raise
-        except Exception as exc:  # noqa: BLE001 - a translation error must not kill the server
+        except Exception as exc:
             raise TranslateFailed(f"cannot translate the mesh for proxy {proxy}: {exc}") from exc
 
     def _translate(self, proxy: str, edits: list[Edit], now: float) -> Any:
@@ -242,7 +242,7 @@ def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
     for name, rc in cfg.route_configs.items():
         bj = rendered[name]
         new_vhs = None
-        for i, new in zip(touched.get(name, ()), copies[name].virtual_hosts if name in copies else ()):
+        for i, new in zip(touched.get(name, ()), copies[name].virtual_hosts if name in copies else (), strict=False):
             if new.routes is not rc.virtual_hosts[i].routes:
                 if new_vhs is None:
                     new_vhs = list(bj["virtual_hosts"])
