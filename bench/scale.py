@@ -45,7 +45,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import scale_mesh  # noqa: E402
 
-
 # ---------------------------------------------------------------------------- children
 
 # CPU seconds of this process: the machine is shared, and a busy neighbour stretches wall time
@@ -219,7 +218,8 @@ def measure(services: int, skip: set[str], keep: bool) -> dict:
         if rc == 0:
             fig.update(json.loads(text.strip().splitlines()[-1]))
             fig["stages_rss"] = rss
-            print(f"[{services}] stages {json.dumps({k: v for k, v in fig.items() if k in ('load', 'cold_trace', 'full_translate', 'analyze')})}", flush=True)
+            stages = {k: v for k, v in fig.items() if k in ("load", "cold_trace", "full_translate", "analyze")}
+            print(f"[{services}] stages {json.dumps(stages)}", flush=True)
         if "tui" not in skip:
             wall, rss, text, rc = run_child(me("--child", "tui", str(folder), str(services)),
                                             dict(os.environ, PYTHONPATH=str(ROOT)))

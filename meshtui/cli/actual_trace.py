@@ -54,7 +54,7 @@ def print_comparison(c: Comparison, out=None) -> None:
     print(f"  {'':{w0}}{'PREDICTED (meshtui)':{w1}}ACTUAL (Envoy)", file=out)
     for label, left, right in rows:
         mark = "≠" if label in differing else " "
-        print(f"{mark} {label:{w0}}{str(left or '-'):{w1}}{right or '-'}", file=out)
+        print(f"{mark} {label:{w0}}{left or '-'!s:{w1}}{right or '-'}", file=out)
     if c.agree:
         print("\nthe prediction and Envoy agree on every decision for this request", file=out)
     else:

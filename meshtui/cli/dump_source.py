@@ -82,7 +82,7 @@ def _admin_base(url: str) -> str:
 
 def _http_get(url: str, timeout: float) -> bytes:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback http only, checked above
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # loopback http only, checked above
             return resp.read(MAX_DUMP_BYTES + 1)
     except urllib.error.HTTPError as exc:
         raise UnreachableError(f"{url}: Envoy's admin answered {exc.code} {exc.reason}") from None
@@ -135,7 +135,7 @@ def from_pod(api_client: object, namespace: str, pod: str, timeout: float = 10.0
             raise UnreachableError(f"{origin}: the API server refused port-forward (403): the RBAC rule that allows it is "
                               "apiGroups [''], resources ['pods/portforward'], verbs ['create']") from None
         raise UnreachableError(f"{origin}: the API server answered {exc.status} {exc.reason}") from None
-    except Exception as exc:  # the websocket layer raises its own types; say what failed, no traceback
+    except Exception as exc:  # noqa: BLE001 - the websocket layer raises its own types; say what failed, no traceback
         raise UnreachableError(f"{origin}: port-forward failed: {exc}") from None
     try:
         dump_raw = _admin_over_socket(pf.socket(port), DUMP_PATH, timeout, origin)
