@@ -1,21 +1,18 @@
 """The trace as a step ladder for people: the verdict up front, then every step Envoy takes with
-✓/✗ and the reason, readable without colour (NO_COLOR) as well as with it."""
+✓/✗ and the reason, readable without colour (NO_COLOR) as well as with it. Glyphs, colours and
+sentences come from simulate/present.py, which the TUI uses too."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.text import Text
 
+from meshtui.simulate.present import SHOWS_DESTINATIONS, fault_texts, outcome_look, policy_parts, verdict_look
 from meshtui.simulate.trace import Trace
-
-MARK = {"selected": ("✓", "green"), "no-match": ("✗", "red"), "skipped": ("-", "dim"), "info": ("·", "cyan"),
-        "warning": ("!", "yellow"), "final": ("→", "bold")}
-OUTCOME_STYLE = {"routed": "bold green", "passthrough": "bold yellow", "redirect": "bold cyan",
-                 "direct-response": "bold cyan"}
 
 
 def outcome_line(t: Trace) -> Text:
-    style = OUTCOME_STYLE.get(t.outcome, "bold red")
+    style = outcome_look(t.outcome).rich
     head = Text()
     head.append(t.outcome.upper(), style=style)
     if t.status is not None:
@@ -28,15 +25,14 @@ def trace_lines(t: Trace) -> list[Text]:
     out: list[Text] = []
     r = t.request
     hdrs = " ".join(f"-H '{k}: {v}'" for k, v in r.headers.items())
-    proxy = t.proxy
-    who = f"{proxy['type']} {proxy['namespace']}/{proxy['workload']}"
+    who = f"{t.proxy.type} {t.proxy.namespace}/{t.proxy.workload}"
     out.append(Text(f"{r.method} {r.scheme}://{r.authority or r.host}{r.path_with_query} {hdrs}".rstrip() + f"   from {who}", style="bold"))
     out.append(outcome_line(t))
-    if t.destinations and t.outcome in ("routed", "fault-abort"):
+    if t.outcome in SHOWS_DESTINATIONS:
         for d in t.destinations:
             bar = "█" * round(d.probability * 20)
             line = Text(f"  {d.probability:6.1%} ", style="bold")
-            line.append(bar.ljust(20), style="green" if d.cluster_found else "red")
+            line.append(bar.ljust(20), style="green" if d.cluster_found and d.endpoints else "red")
             line.append(f" {d.cluster}")
             if not d.cluster_found:
                 line.append("  (cluster not found: 503 NC)", style="red")
@@ -45,25 +41,17 @@ def trace_lines(t: Trace) -> list[Text]:
             else:
                 line.append(f"  {len(d.endpoints)} endpoint{'s' if len(d.endpoints) != 1 else ''}", style="dim")
             out.append(line)
-    if t.fault:
-        for kind, f in t.fault.items():
-            if kind in ("delay", "abort"):
-                what = f.get("fixedDelay") if kind == "delay" else (f.get("httpStatus") or f"grpc {f.get('grpcStatus')}")
-                out.append(Text(f"  fault: {kind} {what} with probability {f['probability']:.2%}", style="yellow"))
-    extras = []
-    if t.timeout:
-        extras.append(f"timeout {t.timeout:g}s")
-    if t.retries is not None:
-        extras.append("no retries" if not t.retries.get("attempts") else f"retries {t.retries['attempts']} on {t.retries['retryOn']}")
-    if extras:
-        out.append(Text("  " + ", ".join(extras), style="dim"))
+    for text in fault_texts(t.fault):
+        out.append(Text(f"  fault: {text}", style="yellow"))
+    if t.retries is not None:  # a route action was taken
+        out.append(Text("  " + " · ".join(policy_parts(t, retry_width=0)), style="dim"))
     out.append(Text(""))
     for i, s in enumerate(t.steps, 1):
-        mark, style = MARK.get(s.verdict, ("?", ""))
+        look = verdict_look(s.verdict)
         line = Text(f"{i:3} ")
-        line.append(f"{mark} ", style=style)
-        line.append(f"{s.stage:<17}", style="bold" if s.verdict in ("selected", "final") else "")
-        line.append(s.detail, style="dim" if s.verdict in ("skipped",) else "")
+        line.append(f"{look.glyph} ", style=look.rich)
+        line.append(f"{s.stage:<17}", style="bold" if look.emphasis else "")
+        line.append(s.detail, style="dim" if look.muted else "")
         if s.ref is not None and s.ref.file:
             line.append(f"  [{s.ref.file}:{s.ref.line}" + (f" {s.ref.path}" if s.ref.path else "") + "]", style="dim")
         out.append(line)

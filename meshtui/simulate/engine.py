@@ -10,7 +10,22 @@ from meshtui.errors import UsageError
 from meshtui.model.regex import full_match
 from meshtui.model.snapshot import MeshSnapshot, RegistryService
 from meshtui.simulate.request import Request, remove_dot_segments
-from meshtui.simulate.trace import Destination, Trace
+from meshtui.simulate.trace import (
+    Destination,
+    FaultAbort,
+    FaultDelay,
+    LiveFaultInfo,
+    Outcome,
+    ResponseHeaderOps,
+    Rewrite,
+    Stage,
+    Trace,
+    TraceEndpoint,
+    TraceFault,
+    TraceMirror,
+    TraceRetries,
+    Verdict,
+)
 from meshtui.translate.config import (
     FilterChain,
     HeaderMatcher,
@@ -176,13 +191,13 @@ def _select_chain(listener: Listener, req: Request, sni: str | None) -> tuple[Fi
 def simulate(config: ProxyConfig, request: Request) -> Trace:
     snapshot: MeshSnapshot | None = getattr(config, "snapshot", None)
     proxy = config.proxy
-    t = Trace(request=request, proxy=proxy.to_json(), sidecar_scope=config.sidecar_scope)
+    t = Trace(request=request, proxy=proxy, sidecar_scope=config.sidecar_scope)
     router = proxy.type == "router"
     if config.sidecar_scope is not None:
-        t.add("sidecar-scope", "info", f"Sidecar {config.sidecar_scope.namespace}/{config.sidecar_scope.name} applies: "
+        t.add(Stage.SIDECAR_SCOPE, Verdict.INFO, f"Sidecar {config.sidecar_scope.namespace}/{config.sidecar_scope.name} applies: "
               f"{config.sidecar_scope_reason}", config.sidecar_scope)
     elif not router:
-        t.add("sidecar-scope", "info", config.sidecar_scope_reason)
+        t.add(Stage.SIDECAR_SCOPE, Verdict.INFO, config.sidecar_scope_reason)
 
     # -- destination address and port
     address, svc = (None, None) if router else resolve_dns(snapshot, proxy.namespace, request.host)
@@ -199,10 +214,10 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         t.request = request
     if not router:
         if svc is not None:
-            t.add("dns", "info", f"{request.host} resolves to {svc.hostname}" + (f" ({address})" if address else " (no VIP)"),
+            t.add(Stage.DNS, Verdict.INFO, f"{request.host} resolves to {svc.hostname}" + (f" ({address})" if address else " (no VIP)"),
                   Ref(svc.resource.kind, svc.namespace, svc.name, "", svc.resource.src.file, svc.resource.src.line))
         elif address is None:
-            t.add("dns", "info", f"{request.host} is not a service in the registry; its address is outside the mesh")
+            t.add(Stage.DNS, Verdict.INFO, f"{request.host} is not a service in the registry; its address is outside the mesh")
 
     # -- listener
     listener: Listener | None
@@ -217,11 +232,11 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
             via = f"pod port {port}; the gateway Service does not expose it (Service ports: {exposed})" if ports else f"port {port}"
         listener = next((ls for ls in config.listeners if ls.port == target), None)
         if listener is None:
-            t.add("listener", "no-match", f"no gateway listener on port {target} ({via})")
-            t.outcome, t.status = "blackhole", None
-            t.add("outcome", "final", f"connection refused: the gateway does not listen on {target}")
+            t.add(Stage.LISTENER, Verdict.NO_MATCH, f"no gateway listener on port {target} ({via})")
+            t.outcome, t.status = Outcome.BLACKHOLE, None
+            t.add(Stage.OUTCOME, Verdict.FINAL, f"connection refused: the gateway does not listen on {target}")
             return t
-        t.add("listener", "selected", f"{listener.name} ({via})", listener.ref)
+        t.add(Stage.LISTENER, Verdict.SELECTED, f"{listener.name} ({via})", listener.ref)
     else:
         listener = (config.listener_for(address, port) if address else None) or config.listener_for("0.0.0.0", port)
         if listener is None:
@@ -229,32 +244,32 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         if listener is None:
             vo = config.listener_for("0.0.0.0", 15001)
             t.listener = "virtualOutbound"
-            t.add("listener", "no-match", f"no outbound listener for {address or request.host}:{port}; virtualOutbound (15001) takes the connection")
+            t.add(Stage.LISTENER, Verdict.NO_MATCH, f"no outbound listener for {address or request.host}:{port}; virtualOutbound (15001) takes the connection")
             cluster = vo.default_chain.tcp.clusters[0].cluster if vo and vo.default_chain and vo.default_chain.tcp else "PassthroughCluster"
             return _l4_terminal(t, config, cluster)
-        t.add("listener", "selected", f"{listener.name}" + (f" (exact {address}:{port})" if listener.address == address else f" (0.0.0.0:{port})"), listener.ref)
+        t.add(Stage.LISTENER, Verdict.SELECTED, f"{listener.name}" + (f" (exact {address}:{port})" if listener.address == address else f" (0.0.0.0:{port})"), listener.ref)
     t.listener = listener.name
 
     # -- filter chain
     chain, why = _select_chain(listener, request, request.host)
     if chain is None:
-        t.add("filter-chain", "no-match", why)
-        t.outcome, t.status = "blackhole", None
-        t.add("outcome", "final", "connection closed: no filter chain matches")
+        t.add(Stage.FILTER_CHAIN, Verdict.NO_MATCH, why)
+        t.outcome, t.status = Outcome.BLACKHOLE, None
+        t.add(Stage.OUTCOME, Verdict.FINAL, "connection closed: no filter chain matches")
         return t
-    t.add("filter-chain", "selected", f"{chain.name or chain.kind}: {why}", chain.ref)
+    t.add(Stage.FILTER_CHAIN, Verdict.SELECTED, f"{chain.name or chain.kind}: {why}", chain.ref)
     if chain.kind != "http":
         tcp = chain.tcp
         if tcp is None or not tcp.clusters:
-            t.outcome = "blackhole"
-            t.add("outcome", "final", "TCP chain without a destination")
+            t.outcome = Outcome.BLACKHOLE
+            t.add(Stage.OUTCOME, Verdict.FINAL, "TCP chain without a destination")
             return t
         return _l4_terminal(t, config, tcp.clusters[0].cluster, tcp)
 
     # -- the HTTP connection manager normalises the path before routing (normalize_path: true)
     normalized = normalize_path(request.path)
     if normalized != request.path:
-        t.add("filter-chain", "info", f"path normalised from {request.path!r} to {normalized!r} (percent-encoded unreserved "
+        t.add(Stage.FILTER_CHAIN, Verdict.INFO, f"path normalised from {request.path!r} to {normalized!r} (percent-encoded unreserved "
               "characters decoded, RFC 3986 dot segments removed)", expected=request.path, actual=normalized)
         request = replace(request, path=normalized)
 
@@ -262,36 +277,36 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
     rc = config.route_configs.get(chain.rds or "")
     t.route_config = chain.rds
     if rc is None:
-        t.add("route-config", "no-match", f"route config {chain.rds!r} was not generated")
-        t.outcome, t.status, t.response_flags = "no-route", 404, "NR"
+        t.add(Stage.ROUTE_CONFIG, Verdict.NO_MATCH, f"route config {chain.rds!r} was not generated")
+        t.outcome, t.status, t.response_flags = Outcome.NO_ROUTE, 404, "NR"
         return t
-    t.add("route-config", "selected", f"route config {rc.name!r} ({len(rc.virtual_hosts)} virtual hosts)")
+    t.add(Stage.ROUTE_CONFIG, Verdict.SELECTED, f"route config {rc.name!r} ({len(rc.virtual_hosts)} virtual hosts)")
     host_for_vhost = strip_port(request.authority) if rc.ignore_port_in_host_matching else request.authority
     vh, domain = rc.select(host_for_vhost)
     if vh is None:
-        t.add("virtual-host", "no-match", f"no virtual host has a domain matching {host_for_vhost!r}")
-        t.outcome, t.status, t.response_flags = "no-virtual-host", 404, "NR"
-        t.add("outcome", "final", "404 route_not_found: no virtual host for this authority")
+        t.add(Stage.VIRTUAL_HOST, Verdict.NO_MATCH, f"no virtual host has a domain matching {host_for_vhost!r}")
+        t.outcome, t.status, t.response_flags = Outcome.NO_VIRTUAL_HOST, 404, "NR"
+        t.add(Stage.OUTCOME, Verdict.FINAL, "404 route_not_found: no virtual host for this authority")
         return t
     t.virtual_host = vh.name
-    t.add("virtual-host", "selected", f"{vh.name}: domain {domain!r} matches {host_for_vhost!r}", vh.ref)
+    t.add(Stage.VIRTUAL_HOST, Verdict.SELECTED, f"{vh.name}: domain {domain!r} matches {host_for_vhost!r}", vh.ref)
     for note in vh.notes:
-        t.add("virtual-service", "info", note)
+        t.add(Stage.VIRTUAL_SERVICE, Verdict.INFO, note)
     if vh.ref is not None and vh.ref.kind == "VirtualService":
         t.virtual_service = vh.ref
-        t.add("virtual-service", "selected", f"VirtualService {vh.ref.namespace}/{vh.ref.name} owns this host", vh.ref)
+        t.add(Stage.VIRTUAL_SERVICE, Verdict.SELECTED, f"VirtualService {vh.ref.namespace}/{vh.ref.name} owns this host", vh.ref)
     elif vh.kind == "service":
-        t.add("virtual-service", "info", "no VirtualService applies to this host: the default route")
+        t.add(Stage.VIRTUAL_SERVICE, Verdict.INFO, "no VirtualService applies to this host: the default route")
     elif vh.kind == "allow_any":
-        t.add("virtual-host", "info", f"the host is outside this proxy's registry; {_outbound_from(config)} "
+        t.add(Stage.VIRTUAL_HOST, Verdict.INFO, f"the host is outside this proxy's registry; {_outbound_from(config)} "
               "lets it through to its original destination", config.outbound_ref)
     for d in vh.dropped:
-        t.add("route", "skipped", f"{d.label} dropped for this proxy: {d.reason}", d.ref)
+        t.add(Stage.ROUTE, Verdict.SKIPPED, f"{d.label} dropped for this proxy: {d.reason}", d.ref)
     if vh.require_tls and request.scheme != "https":
-        t.outcome, t.status = "redirect", 301
+        t.outcome, t.status = Outcome.REDIRECT, 301
         t.location = f"https://{request.authority}{request.path_with_query}"
-        t.add("virtual-host", "final", f"httpsRedirect: plaintext gets 301 to {t.location}", vh.ref)
-        t.add("outcome", "final", t.summary())
+        t.add(Stage.VIRTUAL_HOST, Verdict.FINAL, f"httpsRedirect: plaintext gets 301 to {t.location}", vh.ref)
+        t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
         return t
     return _routes(t, config, vh, request, rc.name)
 
@@ -304,22 +319,22 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
         label = _route_label(r)
         if why is None:
             chosen = r
-            t.add("route", "selected", f"{label} matches: {_match_text(r.match)}", r.match_ref or r.ref)
+            t.add(Stage.ROUTE, Verdict.SELECTED, f"{label} matches: {_match_text(r.match)}", r.match_ref or r.ref)
             break
-        t.add("route", "no-match", f"{label}: {why}", r.match_ref or r.ref)
+        t.add(Stage.ROUTE, Verdict.NO_MATCH, f"{label}: {why}", r.match_ref or r.ref)
     if chosen is None:
-        t.outcome, t.status, t.response_flags = "no-route", 404, "NR"
+        t.outcome, t.status, t.response_flags = Outcome.NO_ROUTE, 404, "NR"
         detail = "no route of this virtual host matches: Envoy answers 404 (NR); a VirtualService that owns a host has no fallthrough"
         if not vh.routes:
             detail = "this virtual host has no routes: 404 (NR)"
-        t.add("outcome", "final", detail)
+        t.add(Stage.OUTCOME, Verdict.FINAL, detail)
         return t
     r = chosen
     t.route_name, t.rule_index, t.match_index, t.route_ref = r.name, r.rule_index, r.match_index, r.ref
     if r.virtual_service and t.virtual_service is None and r.ref is not None:
         t.virtual_service = r.ref
     if r.ref is not None and r.ref.kind == "VirtualService" and r.virtual_service and (r.ref.namespace, r.ref.name) != r.virtual_service:
-        t.add("virtual-service", "info", f"the rule comes from delegate VirtualService {r.ref.namespace}/{r.ref.name}", r.ref)
+        t.add(Stage.VIRTUAL_SERVICE, Verdict.INFO, f"the rule comes from delegate VirtualService {r.ref.namespace}/{r.ref.name}", r.ref)
     _header_result(t, r, req)
     if r.action is None and (_apply_fault(t, config, r, _prearm_prefix(config, rc_name, vh.name, chosen_index)) or _cors_preflight(t, r, req)):  # both filters run before the router
         return t
@@ -333,47 +348,43 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
         else:
             query = req.query
         t.location = f"{scheme}://{authority}{path}" + (f"?{query}" if query else "")
-        t.outcome, t.status = "redirect", rd.code
-        t.add("outcome", "final", f"redirect {rd.code} to {t.location}", r.ref)
+        t.outcome, t.status = Outcome.REDIRECT, rd.code
+        t.add(Stage.OUTCOME, Verdict.FINAL, f"redirect {rd.code} to {t.location}", r.ref)
         return t
     if r.direct_response is not None:
-        t.outcome, t.status, t.body = "direct-response", r.direct_response.status, r.direct_response.body
+        t.outcome, t.status, t.body = Outcome.DIRECT_RESPONSE, r.direct_response.status, r.direct_response.body
         if r.name == "block_all":
-            t.outcome = "blackhole"
-            t.add("outcome", "final", f"REGISTRY_ONLY ({_outbound_from(config)}): the host is not in this proxy's registry, "
+            t.outcome = Outcome.BLACKHOLE
+            t.add(Stage.OUTCOME, Verdict.FINAL, f"REGISTRY_ONLY ({_outbound_from(config)}): the host is not in this proxy's registry, "
                   "so the block_all virtual host answers 502", config.outbound_ref)
         else:
-            t.add("outcome", "final", f"direct response {r.direct_response.status}" + (f" with body {r.direct_response.body!r}" if r.direct_response.body else ""), r.ref)
+            t.add(Stage.OUTCOME, Verdict.FINAL, f"direct response {r.direct_response.status}" + (f" with body {r.direct_response.body!r}" if r.direct_response.body else ""), r.ref)
         return t
     action = r.action
     assert action is not None
     t.timeout = action.timeout or None
     if action.retry is not None:
         rt = action.retry
-        t.retries = {"attempts": rt.attempts, "retryOn": rt.retry_on}
-        if rt.per_try_timeout:
-            t.retries["perTryTimeout"] = f"{rt.per_try_timeout:g}s"
-        if rt.retriable_status_codes:
-            t.retries["retriableStatusCodes"] = list(rt.retriable_status_codes)
+        t.retries = TraceRetries(rt.attempts, rt.retry_on, rt.per_try_timeout, rt.retriable_status_codes)
         if rt.ref is not None:
-            t.add("route", "info", f"retries: {rt.attempts} attempts on {rt.retry_on}: the rule sets none, so MeshConfig "
+            t.add(Stage.ROUTE, Verdict.INFO, f"retries: {rt.attempts} attempts on {rt.retry_on}: the rule sets none, so MeshConfig "
                   f"defaultHttpRetryPolicy applies ({rt.ref.namespace + '/' if rt.ref.namespace else ''}{rt.ref.name})", rt.ref)
     else:
-        t.retries = {"attempts": 0}
+        t.retries = TraceRetries(0)
     if action.prefix_rewrite is not None or action.regex_rewrite is not None or action.host_rewrite is not None:
         t.rewritten = _rewrite(r, req)
-        t.add("route", "info", f"rewrite: path {t.rewritten.get('path')!r}, authority {t.rewritten.get('authority')!r}", r.ref)
+        t.add(Stage.ROUTE, Verdict.INFO, f"rewrite: path {t.rewritten.path!r}, authority {t.rewritten.authority!r}", r.ref)
     for m in action.mirrors:
-        t.mirrors.append({"cluster": m.cluster, "host": m.host, "subset": m.subset or None, "percentage": m.percent})
-        t.add("route", "info", f"mirrors {m.percent:g}% of requests to {m.cluster} (responses are ignored)", r.ref)
+        t.mirrors.append(TraceMirror(m.cluster, m.host, m.subset, m.percent))
+        t.add(Stage.ROUTE, Verdict.INFO, f"mirrors {m.percent:g}% of requests to {m.cluster} (responses are ignored)", r.ref)
     if _apply_fault(t, config, r, _prearm_prefix(config, rc_name, vh.name, chosen_index)):
         return t
     if _cors_preflight(t, r, req):  # after the fault filter, before the router (Istio's filter order)
         return t
     if any(c.cluster == "PassthroughCluster" for c in action.clusters):
-        t.outcome = "passthrough"
-        t.add("cluster", "selected", "PassthroughCluster: ALLOW_ANY sends the request to its original destination, outside the mesh's routing policy")
-        t.add("outcome", "final", t.summary())
+        t.outcome = Outcome.PASSTHROUGH
+        t.add(Stage.CLUSTER, Verdict.SELECTED, "PassthroughCluster: ALLOW_ANY sends the request to its original destination, outside the mesh's routing policy")
+        t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
         return t
     _destinations(t, config, action.clusters)
     return t
@@ -426,12 +437,11 @@ def _apply_fault(t: Trace, config: ProxyConfig, r: Route, key_prefix: str | None
     if r.fault is None:
         return False
     f = r.fault
-    fj: dict = {}
-    if f.delay_seconds is not None:
-        fj["delay"] = {"fixedDelay": f"{f.delay_seconds:g}s", "probability": round(f.delay_percent / 100, 6)}
+    delay = FaultDelay(f.delay_seconds, f.delay_percent / 100) if f.delay_seconds is not None else None
+    abort = None
     if f.abort_http_status is not None or f.abort_grpc_status is not None:
-        fj["abort"] = {"httpStatus": f.abort_http_status, "grpcStatus": f.abort_grpc_status,
-                       "probability": round(f.abort_percent / 100, 6)}
+        abort = FaultAbort(f.abort_http_status, f.abort_grpc_status, f.abort_percent / 100)
+    live = None
     if f.live_id:
         keys = [k for k in (f.delay_runtime_key, f.abort_runtime_key) if k]
         if key_prefix is not None:
@@ -439,19 +449,20 @@ def _apply_fault(t: Trace, config: ProxyConfig, r: Route, key_prefix: str | None
             prefix = key_prefix
             keys = ([f"{prefix}.delay_percent", f"{prefix}.delay_ms"] if f.delay_runtime_key else []) + \
                    ([f"{prefix}.abort_percent", f"{prefix}.abort_status"] if f.abort_runtime_key else [])
-        fj["live"] = {"id": f.live_id, "runtimeKeys": keys}
-    t.fault = fj or None
+        live = LiveFaultInfo(f.live_id, tuple(keys))
+    fault = TraceFault(delay, abort, live)
+    t.fault = fault or None
     src = "live game-day fault " + f.live_id if f.live_id else "VirtualService fault"
-    if "delay" in fj:
-        t.add("fault", "info", f"{src}: delay {f.delay_seconds:g}s for {f.delay_percent:g}% of requests", f.ref)
-    if "abort" in fj:
-        code = f.abort_http_status if f.abort_http_status is not None else f"grpc {f.abort_grpc_status}"
-        t.add("fault", "info", f"{src}: abort with {code} for {f.abort_percent:g}% of requests", f.ref)
+    if delay is not None:
+        t.add(Stage.FAULT, Verdict.INFO, f"{src}: delay {f.delay_seconds:g}s for {f.delay_percent:g}% of requests", f.ref)
+    if abort is not None:
+        code = abort.code_text
+        t.add(Stage.FAULT, Verdict.INFO, f"{src}: abort with {code} for {f.abort_percent:g}% of requests", f.ref)
         if f.abort_percent >= 100:
-            t.outcome = "fault-abort"
+            t.outcome = Outcome.FAULT_ABORT
             t.status = f.abort_http_status if f.abort_http_status is not None else 200
             t.response_flags = "FI"
-            t.add("outcome", "final", f"every request is aborted by the fault filter with {code} (FI)", f.ref)
+            t.add(Stage.OUTCOME, Verdict.FINAL, f"every request is aborted by the fault filter with {code} (FI)", f.ref)
             if r.action is not None:
                 _destinations(t, config, r.action.clusters, quiet=True)
             return True
@@ -478,16 +489,16 @@ def _cors_preflight(t: Trace, r: Route, req: Request) -> bool:
         return False
     allowed = _cors_origin_allowed(cors, origin)
     if not allowed and cors.get("forwardNotMatchingPreflights", True):
-        t.add("cors", "info", f"CORS preflight from {origin!r}, an origin the policy does not allow: forwarded upstream", r.ref)
+        t.add(Stage.CORS, Verdict.INFO, f"CORS preflight from {origin!r}, an origin the policy does not allow: forwarded upstream", r.ref)
         return False
-    t.outcome, t.status, t.body = "direct-response", 200, None
+    t.outcome, t.status, t.body = Outcome.DIRECT_RESPONSE, 200, None
     if allowed:
-        t.add("cors", "final", f"CORS preflight from allowed origin {origin!r}: the CORS filter answers 200 itself "
+        t.add(Stage.CORS, Verdict.FINAL, f"CORS preflight from allowed origin {origin!r}: the CORS filter answers 200 itself "
               f"(allow-methods {cors.get('allowMethods', '')!r}); the request never reaches a cluster", r.ref)
     else:
-        t.add("cors", "final", f"CORS preflight from {origin!r}, an origin the policy does not allow; unmatchedPreflights "
+        t.add(Stage.CORS, Verdict.FINAL, f"CORS preflight from {origin!r}, an origin the policy does not allow; unmatchedPreflights "
               "IGNORE: the CORS filter answers 200 without CORS headers and does not forward it", r.ref)
-    t.add("outcome", "final", "direct response 200 from the CORS filter (preflight)", r.ref)
+    t.add(Stage.OUTCOME, Verdict.FINAL, "direct response 200 from the CORS filter (preflight)", r.ref)
     return True
 
 
@@ -521,57 +532,56 @@ def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) 
             d.traffic_policy = cl.policy
             d.lb_policy = cl.lb_policy
             eps = config.endpoints.get(c.cluster, ())
-            d.endpoints = [{"address": e.address, "port": e.port, "pod": e.pod or None, "labels": dict(e.labels),
-                            **({"synthesized": True} if e.synthesized else {})} for e in eps]
+            d.endpoints = [TraceEndpoint(e.address, e.port, e.pod, tuple(e.labels.items()), e.synthesized) for e in eps]
             if eps or cl.type in ("ORIGINAL_DST", "STRICT_DNS", "LOGICAL_DNS"):
                 healthy_any = True
             if not quiet:
                 pct = f" ({d.probability:.0%})" if len(clusters) > 1 else ""
-                t.add("cluster", "selected", f"{c.cluster}{pct}, {cl.type}, lb {cl.lb_policy}", c.ref)
+                t.add(Stage.CLUSTER, Verdict.SELECTED, f"{c.cluster}{pct}, {cl.type}, lb {cl.lb_policy}", c.ref)
                 if cl.destination_rule is not None:
                     what = f"subset {c.subset!r} labels {cl.subset_labels}; " if c.subset else ""
-                    t.add("destination-rule", "info", f"DestinationRule {cl.destination_rule.namespace}/{cl.destination_rule.name}: {what}policy {cl.policy or '{}'}", cl.destination_rule)
+                    t.add(Stage.DESTINATION_RULE, Verdict.INFO, f"DestinationRule {cl.destination_rule.namespace}/{cl.destination_rule.name}: {what}policy {cl.policy or '{}'}", cl.destination_rule)
                 for note, nref in cl.mesh_notes:
-                    t.add("cluster", "info", note, nref)
+                    t.add(Stage.CLUSTER, Verdict.INFO, note, nref)
                 synth = " (synthesized from a workload template: the sources hold no Pods or EndpointSlices)" if any(e.synthesized for e in eps) else ""
-                verdict = "selected" if eps else "warning"
-                t.add("endpoints", verdict, f"{len(eps)} endpoint{'s' if len(eps) != 1 else ''}: " + ", ".join(
+                verdict = Verdict.SELECTED if eps else Verdict.WARNING
+                t.add(Stage.ENDPOINTS, verdict, f"{len(eps)} endpoint{'s' if len(eps) != 1 else ''}: " + ", ".join(
                     f"{e.address}:{e.port}" + (f" ({e.pod})" if e.pod else "") for e in eps[:8]) + (" ..." if len(eps) > 8 else "") + synth
                     if eps else f"no healthy endpoints for {c.cluster}" + (f" (subset labels {cl.subset_labels} select no pod)" if c.subset else ""))
         elif not quiet:
             reason = f"subset {c.subset!r} is not defined in any DestinationRule for {c.host}" if c.subset else f"{c.host}:{c.port} is not a service in this proxy's scope"
-            t.add("cluster", "no-match", f"cluster {c.cluster} does not exist: {reason}", c.ref)
+            t.add(Stage.CLUSTER, Verdict.NO_MATCH, f"cluster {c.cluster} does not exist: {reason}", c.ref)
         t.destinations.append(d)
     if quiet:
         return
     if not found_any:
-        t.outcome, t.status, t.response_flags = "cluster-not-found", 503, "NC"
-        t.add("outcome", "final", "503 cluster_not_found (NC): the route names a cluster Envoy does not have")
+        t.outcome, t.status, t.response_flags = Outcome.CLUSTER_NOT_FOUND, 503, "NC"
+        t.add(Stage.OUTCOME, Verdict.FINAL, "503 cluster_not_found (NC): the route names a cluster Envoy does not have")
     elif not healthy_any:
-        t.outcome, t.status, t.response_flags = "no-healthy-upstream", 503, "UH"
-        t.add("outcome", "final", "503 no healthy upstream (UH): the cluster has no endpoints")
+        t.outcome, t.status, t.response_flags = Outcome.NO_HEALTHY_UPSTREAM, 503, "UH"
+        t.add(Stage.OUTCOME, Verdict.FINAL, "503 no healthy upstream (UH): the cluster has no endpoints")
     else:
-        t.outcome, t.status = "routed", None
+        t.outcome, t.status = Outcome.ROUTED, None
         missing = [d for d in t.destinations if not d.cluster_found]
         if missing:
-            t.add("outcome", "warning", f"{sum(d.probability for d in missing):.0%} of requests name a missing cluster and get 503 NC")
-        t.add("outcome", "final", t.summary())
+            t.add(Stage.OUTCOME, Verdict.WARNING, f"{sum(d.probability for d in missing):.0%} of requests name a missing cluster and get 503 NC")
+        t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
 
 
 def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp=None) -> Trace:
     if cluster == "PassthroughCluster":
-        t.outcome = "passthrough"
-        t.add("cluster", "selected", f"PassthroughCluster: the connection goes to its original destination ({_outbound_from(config)})",
+        t.outcome = Outcome.PASSTHROUGH
+        t.add(Stage.CLUSTER, Verdict.SELECTED, f"PassthroughCluster: the connection goes to its original destination ({_outbound_from(config)})",
               config.outbound_ref)
     elif cluster == "BlackHoleCluster":
-        t.outcome, t.status = "blackhole", None
-        t.add("cluster", "selected", f"BlackHoleCluster: REGISTRY_ONLY resets connections to destinations outside the registry "
+        t.outcome, t.status = Outcome.BLACKHOLE, None
+        t.add(Stage.CLUSTER, Verdict.SELECTED, f"BlackHoleCluster: REGISTRY_ONLY resets connections to destinations outside the registry "
               f"({_outbound_from(config)})", config.outbound_ref)
     else:
         if tcp is not None:
             _destinations(t, config, tcp.clusters)
             return t
-    t.add("outcome", "final", t.summary())
+    t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
     return t
 
 
@@ -590,13 +600,13 @@ def _header_result(t: Trace, r: Route, req: Request) -> None:
         for k, v in ops_req.add:
             headers[k.lower()] = f"{headers[k.lower()]},{v}" if k.lower() in headers else v
         t.request_headers = headers
-        t.add("route", "info", "request headers after the route's operations: " + ", ".join(f"{k}: {v}" for k, v in sorted(headers.items())), r.ref)
+        t.add(Stage.ROUTE, Verdict.INFO, "request headers after the route's operations: " + ", ".join(f"{k}: {v}" for k, v in sorted(headers.items())), r.ref)
     if r.response_headers:
-        t.response_headers = {"set": dict(r.response_headers.set), "add": dict(r.response_headers.add),
-                              "remove": list(r.response_headers.remove)}
+        ops = r.response_headers
+        t.response_headers = ResponseHeaderOps(ops.set, ops.add, ops.remove)
 
 
-def _rewrite(r: Route, req: Request) -> dict:
+def _rewrite(r: Route, req: Request) -> Rewrite:
     a = r.action
     path = req.path
     if a.prefix_rewrite is not None:
@@ -613,5 +623,4 @@ def _rewrite(r: Route, req: Request) -> dict:
 
         pattern, sub = a.regex_rewrite
         path = compile_re2(pattern).sub(sub.replace("\\", "\\"), path)
-    out = {"path": path + (f"?{req.query}" if req.query else ""), "authority": a.host_rewrite or req.authority}
-    return out
+    return Rewrite(path + (f"?{req.query}" if req.query else ""), a.host_rewrite or req.authority)

@@ -57,14 +57,12 @@ def _dests(t: Trace) -> dict[str, float]:
 
 
 def _fault_text(t: Trace) -> str:
-    if not t.fault:
-        return "none"
+    f = t.fault
     parts = []
-    for kind in ("delay", "abort"):
-        f = t.fault.get(kind)
-        if f:
-            what = f.get("fixedDelay") if kind == "delay" else (f.get("httpStatus") or f"grpc {f.get('grpcStatus')}")
-            parts.append(f"{kind} {what} {f.get('probability', 0):.0%}")
+    if f is not None and f.delay is not None:
+        parts.append(f"delay {f.delay.seconds:g}s {f.delay.probability:.0%}")
+    if f is not None and f.abort is not None:
+        parts.append(f"abort {f.abort.code_text} {f.abort.probability:.0%}")
     return ", ".join(parts) or "none"
 
 
@@ -91,7 +89,7 @@ def changes(before: Trace | None, after: Trace | None) -> list[str]:
     if before.timeout != after.timeout:
         out.append(f"timeout: {before.timeout or 'none'} → {after.timeout or 'none'}")
     if before.retries != after.retries:
-        rb = (before.retries or {}).get("attempts", 0)
-        ra = (after.retries or {}).get("attempts", 0)
+        rb = before.retries.attempts if before.retries is not None else 0
+        ra = after.retries.attempts if after.retries is not None else 0
         out.append(f"retries: {rb} → {ra} attempts" if rb != ra else "retry policy changed")
     return out

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from meshtui.simulate import simulate
-from meshtui.simulate.trace import Trace
+from meshtui.simulate.trace import ResponseHeaderOps, Trace, TraceEndpoint
 from meshtui.translate.config import ProxyConfig
 from oracle_envoy import Observation, OracleEnvoy
 from oracle_requests import Probe
@@ -31,8 +31,8 @@ _ENVOY_ADDED = {"x-forwarded-proto", "x-request-id", "x-envoy-expected-rq-timeou
                 "x-forwarded-for", "x-envoy-original-path", "x-forwarded-host", "x-envoy-original-host", ROUTE_HEADER}
 
 
-def _pod(e: dict) -> str:
-    return e.get("pod") or f"{e['address']}:{e['port']}"
+def _pod(e: TraceEndpoint) -> str:
+    return e.pod or f"{e.address}:{e.port}"
 
 
 def _check_routed(trace: Trace, obs: Observation, probe: Probe) -> str | None:
@@ -50,10 +50,10 @@ def _check_routed(trace: Trace, obs: Observation, probe: Probe) -> str | None:
         return f"cluster {b['cluster']} agreed, but pod {b['pod']} is not among the predicted endpoints {sorted(pods)}"
     if probe.tcp:
         return None  # tcp_proxy forwards bytes: nothing more to check
-    want_path = (trace.rewritten or {}).get("path") or _forwarded_path(trace, probe)
+    want_path = trace.rewritten.path if trace.rewritten is not None else _forwarded_path(trace, probe)
     if b["path"] != want_path:
         return f"upstream path {b['path']!r}, predicted {want_path!r}"
-    want_host = (trace.rewritten or {}).get("authority", probe.authority)
+    want_host = trace.rewritten.authority if trace.rewritten is not None else probe.authority
     if b["host"] != want_host:
         return f"upstream Host {b['host']!r}, predicted {want_host!r}"
     if trace.request_headers is not None:
@@ -79,14 +79,14 @@ def _forwarded_path(trace: Trace, probe: Probe) -> str:
 
 
 def _check_response_headers(trace: Trace, obs: Observation) -> str | None:
-    rh = trace.response_headers or {}
-    for k, v in (rh.get("set") or {}).items():
+    rh = trace.response_headers or ResponseHeaderOps()
+    for k, v in rh.set:
         if obs.headers.get(k.lower()) != v:
             return f"response header {k}: {obs.headers.get(k.lower())!r}, predicted {v!r}"
-    for k, v in (rh.get("add") or {}).items():
+    for k, v in rh.add:
         if v not in (obs.headers.get(k.lower()) or "").split(","):
             return f"response header {k}: {obs.headers.get(k.lower())!r}, predicted it to contain {v!r}"
-    for k in rh.get("remove") or []:
+    for k in rh.remove:
         if k.lower() in obs.headers and k.lower() not in _ENVOY_ADDED:
             return f"response header {k} should have been removed"
     return None
@@ -106,9 +106,9 @@ def compare(trace: Trace, obs: Observation | None, probe: Probe) -> str | None:
 
 
 def _compare_outcome(trace: Trace, obs: Observation | None, probe: Probe) -> str | None:
-    abort = (trace.fault or {}).get("abort") or {}
-    if obs is not None and obs.details == "fault_filter_abort" and 0 < abort.get("probability", 0) < 1:
-        code = abort.get("httpStatus")  # a partial abort: this request was one of the aborted share
+    abort = trace.fault.abort if trace.fault is not None else None
+    if obs is not None and obs.details == "fault_filter_abort" and abort is not None and 0 < abort.probability < 1:
+        code = abort.http_status  # a partial abort: this request was one of the aborted share
         return None if code is None or obs.status == code else f"fault abort status {obs.status}, predicted {code}"
     o = trace.outcome
     if obs is None:  # connection reset / closed without a response

@@ -43,20 +43,20 @@ def test_envoy_mirrors_what_simulate_says(start_envoy, echo_pool, oracle_tally):
     for probe in probes:
         trace = simulate(cfg, probe.request())
         assert trace.mirrors, f"{probe.describe()}: simulate reports no mirror"
-        full = [m for m in trace.mirrors if m["percentage"] >= 100]
+        full = [m for m in trace.mirrors if m.percentage >= 100]
         def shadows(cluster: str) -> int:
             return sum(1 for h in echo_pool.hosts_seen(cluster) if h.endswith("-shadow"))
 
-        before = {m["cluster"]: shadows(m["cluster"]) for m in full}
+        before = {m.cluster: shadows(m.cluster) for m in full}
         for _ in range(K):
             obs = observe(envoy, probe)
             why = compare(trace, obs, probe)
             assert why is None, f"{probe.describe()}: {why}"
         for m in full:
             deadline = time.monotonic() + 5.0  # shadows are fire-and-forget: give them a moment
-            while shadows(m["cluster"]) < before[m["cluster"]] + K and time.monotonic() < deadline:
+            while shadows(m.cluster) < before[m.cluster] + K and time.monotonic() < deadline:
                 time.sleep(0.02)
-            got = shadows(m["cluster"]) - before[m["cluster"]]
+            got = shadows(m.cluster) - before[m.cluster]
             assert got == K, f"{probe.describe()}: simulate says 100% are mirrored to {m['cluster']}, it got {got} of {K}"
             checked += 1
     assert checked >= 3

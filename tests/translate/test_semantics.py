@@ -259,9 +259,10 @@ def test_defaults_timeout_retries_fault_without_percentage(trace):
 """))
     t = trace(m, "http://reviews:9080/")
     assert t.timeout is None
-    assert t.retries["attempts"] == 2 and "connect-failure" in t.retries["retryOn"]
-    assert t.outcome == "routed" and t.fault["abort"]["probability"] == 0.0
-    assert trace(m, "http://reviews:9080/noretry").retries == {"attempts": 0}
+    assert t.retries is not None and t.retries.attempts == 2 and "connect-failure" in t.retries.retry_on
+    assert t.outcome == "routed" and t.fault is not None and t.fault.abort is not None and t.fault.abort.probability == 0.0
+    retries = trace(m, "http://reviews:9080/noretry").retries
+    assert retries is not None and retries.to_json() == {"attempts": 0}
 
 
 def test_dr_lookup_client_namespace_wildcard_shadows_service_namespace(trace):
@@ -538,7 +539,7 @@ def test_prearmed_routes_carry_live_faults_in_runtime_keys_only():
     assert live.routes == plain.routes  # a fault never changes the route configuration
     assert plain.runtime == {}
     t = simulate(live_cfg, Request.parse("http://reviews:9080/"))
-    keys = t.fault["live"]["runtimeKeys"]
+    keys = list(t.fault.live.runtime_keys)
     assert set(keys) == {k for k in live.runtime}  # the trace names the keys Envoy reads
     assert live.runtime[next(k for k in keys if k.endswith(".abort_status"))] == 503
     # the VirtualService's own delay stays the default of its route

@@ -85,7 +85,7 @@ async def test_retrace_as_you_type_and_errors_in_place():
         hdr.value = "x-test: delay"
         await wait_for(pilot, lambda: app.last_trace.query.headers == ("x-test: delay",))
         t = app.last_trace.trace
-        assert t.route_name == "testers" and t.fault["delay"]["probability"] == 0.5
+        assert t.route_name == "testers" and t.fault.delay.probability == 0.5
         await wait_for(pilot, lambda: "⚡ fault" in screen_text(app), what="⚡ fault")
         # a broken URL is said in place, and nothing crashes
         url.value = "http://reviews:99999/"
@@ -133,5 +133,5 @@ async def test_gateway_trace_and_source_picker():
         await wait_for(pilot, lambda: app.last_trace and app.last_trace.query.gateway
                        and app.last_trace.query.url.endswith("/productpage") and app.last_trace.trace is not None)
         t = app.last_trace.trace
-        assert t.proxy["type"] == "router" and t.outcome == "routed"
+        assert t.proxy.type == "router" and t.outcome == "routed"
         assert t.destinations[0].host == "productpage.default.svc.cluster.local"

@@ -97,7 +97,7 @@ def test_faults_through_translate_and_trace(clean):
     assert min(lat) >= 0.19, lat
     assert demo.request("reviews", "/", {"end-user": "jason"})[2] < 0.15
     t = trace(demo, "reviews:9080/")
-    assert t.fault and t.fault.get("delay")
+    assert t.fault and t.fault.delay
     demo.remove(d["id"])
     synced(demo)
     assert demo.request("reviews", "/")[2] < 0.15

@@ -10,26 +10,13 @@ import json
 
 from textual.content import Content
 
+from meshtui.simulate.present import SHOWS_DESTINATIONS, fault_texts, outcome_look, policy_parts, short_cluster, verdict_look
 from meshtui.simulate.trace import Step, Trace
 from meshtui.tui.yamltext import short_path
 
-MARK = {"selected": ("✓", "$success"), "no-match": ("✗", "$error"), "skipped": ("-", "$text-muted"),
-        "info": ("·", "$accent"), "warning": ("!", "$warning"), "final": ("→", "bold")}
-GOOD = {"routed": "$success", "passthrough": "$warning", "redirect": "$accent", "direct-response": "$accent"}
-
 
 def outcome_style(outcome: str) -> str:
-    return GOOD.get(outcome, "$error")
-
-
-def short_cluster(name: str) -> str:
-    """outbound|9080|v2|reviews.default.svc.cluster.local -> reviews.default v2 :9080"""
-    parts = name.split("|")
-    if len(parts) == 4:
-        _, port, subset, host = parts
-        host = host.removesuffix(".svc.cluster.local")
-        return f"{host}{' ' + subset if subset else ''} :{port}"
-    return name
+    return outcome_look(outcome).theme
 
 
 def verdict(t: Trace) -> Content:
@@ -56,7 +43,7 @@ def _routed_summary(t: Trace) -> str:
 
 def destination_lines(t: Trace, bar_width: int = 20) -> list[Content]:
     out: list[Content] = []
-    if not t.destinations or t.outcome not in ("routed", "fault-abort", "no-healthy-upstream", "cluster-not-found"):
+    if not t.destinations or t.outcome not in SHOWS_DESTINATIONS:
         return out
     for d in t.destinations:
         filled = int(round(d.probability * bar_width))
@@ -79,29 +66,11 @@ def destination_lines(t: Trace, bar_width: int = 20) -> list[Content]:
 
 
 def fault_lines(t: Trace) -> list[Content]:
-    out: list[Content] = []
-    live_info = (t.fault or {}).get("live") or {}
-    live = f"  (live game-day fault {live_info.get('id', '')})" if live_info else ""
-    for kind, f in (t.fault or {}).items():
-        if kind not in ("delay", "abort") or not f:
-            continue
-        what = f.get("fixedDelay") if kind == "delay" else (f.get("httpStatus") or f"grpc {f.get('grpcStatus')}")
-        out.append(Content.assemble(("⚡ fault ", "bold $warning"),
-                                    (f"{kind} {what} for {f.get('probability', 0):.1%} of requests{live}", "$warning")))
-    return out
+    return [Content.assemble(("⚡ fault ", "bold $warning"), (text, "$warning")) for text in fault_texts(t.fault)]
 
 
 def policy_line(t: Trace) -> Content:
-    parts = []
-    parts.append(f"timeout {t.timeout:g}s" if t.timeout else "no timeout")
-    if t.retries is not None:
-        a = t.retries.get("attempts")
-        on = t.retries.get("retryOn", "") or ""
-        on = on if len(on) <= 32 else on[:31] + "…"
-        parts.append("no retries" if not a else f"{a} retries ({on})")
-    if t.mirrors:
-        parts.append(f"mirrors to {', '.join(short_cluster(m.get('cluster', '')) for m in t.mirrors)}")
-    return Content.styled("  " + " · ".join(parts), "$text-muted")
+    return Content.styled("  " + " · ".join(policy_parts(t)), "$text-muted")
 
 
 def request_line(t: Trace) -> Content:
@@ -110,7 +79,7 @@ def request_line(t: Trace) -> Content:
     p = t.proxy
     return Content.assemble((f"{r.method} {r.scheme}://{r.authority or r.host}{r.path_with_query}", "bold"),
                             (f" {hdrs}" if hdrs else "", ""),
-                            (f"  from {p['type']} {p['namespace']}/{p['workload']}", "$text-muted"))
+                            (f"  from {p.type} {p.namespace}/{p.workload}", "$text-muted"))
 
 
 def policy_details(t: Trace) -> list[Content]:
@@ -128,7 +97,7 @@ def policy_details(t: Trace) -> list[Content]:
             out.append(Content.styled("  " + ln, "$text-muted" if not d.traffic_policy else ""))
     if t.rewritten:
         out.append(Content(""))
-        out.append(Content.styled(f"rewrite: {json.dumps(t.rewritten, sort_keys=True)}", ""))
+        out.append(Content.styled(f"rewrite: {json.dumps(t.rewritten.to_json(), sort_keys=True)}", ""))
     if t.location:
         out.append(Content.styled(f"redirect to {t.location}", "$accent"))
     return out
@@ -139,9 +108,9 @@ def endpoint_rows(t: Trace) -> list[tuple[str, str, str, str, str]]:
     rows = []
     for d in t.destinations:
         for e in d.endpoints:
-            labels = ",".join(f"{k}={v}" for k, v in sorted((e.get("labels") or {}).items()))
-            ready = "synthesized from a Deployment" if e.get("synthesized") else ""
-            rows.append((short_cluster(d.cluster), f"{e.get('address')}:{e.get('port')}", e.get("pod") or "-", ready, labels))
+            labels = ",".join(f"{k}={v}" for k, v in sorted(e.labels))
+            ready = "synthesized from a Deployment" if e.synthesized else ""
+            rows.append((short_cluster(d.cluster), f"{e.address}:{e.port}", e.pod or "-", ready, labels))
     return rows
 
 
@@ -195,7 +164,7 @@ def verdict_compact(t: Trace, bar_width: int = 10) -> list[Content]:
         rule = t.route_name or (f"#{t.rule_index}" if t.rule_index is not None else "")
         head = head.append(Content.styled(f" {t.virtual_service.name}{' ' + rule if rule else ''}", "$text-muted"))
     lines = [head]
-    for d in t.destinations if t.outcome in ("routed", "fault-abort", "no-healthy-upstream", "cluster-not-found") else ():
+    for d in t.destinations if t.outcome in SHOWS_DESTINATIONS else ():
         filled = int(round(d.probability * bar_width))
         ok = d.cluster_found and bool(d.endpoints)
         host = d.host.split(".")[0]
@@ -208,10 +177,10 @@ def verdict_compact(t: Trace, bar_width: int = 10) -> list[Content]:
 
 def step_line(i: int, s: Step) -> Content:
     """One step on one line, for the side-by-side what-if ladder."""
-    mark, style = MARK.get(s.verdict, ("?", ""))
-    return Content.assemble((f"{i:>2} ", "$text-muted"), (f"{mark} ", f"bold {style}"),
-                            (f"{s.stage[:12]:<12} ", "bold" if s.verdict in ("selected", "final") else ""),
-                            (s.detail, "$text-muted" if s.verdict == "skipped" else ""))
+    look = verdict_look(s.verdict)
+    return Content.assemble((f"{i:>2} ", "$text-muted"), (f"{look.glyph} ", f"bold {look.theme}"),
+                            (f"{s.stage[:12]:<12} ", "bold" if look.emphasis else ""),
+                            (s.detail, "$text-muted" if look.muted else ""))
 
 
 def _resolve_style(variables: dict, style: str) -> str:
@@ -259,12 +228,12 @@ def step_wrapped(i: int, s: Step, width: int, with_ref: bool = True) -> Content:
     because laying out a Rich table per step on every keystroke costs more than the trace."""
     import textwrap
 
-    mark, style = MARK.get(s.verdict, ("?", ""))
-    head = Content.assemble((f"{i:>2} ", "$text-muted"), (f"{mark} ", f"bold {style}"),
-                            (f"{s.stage:<16} ", "bold" if s.verdict in ("selected", "final") else ""))
+    look = verdict_look(s.verdict)
+    head = Content.assemble((f"{i:>2} ", "$text-muted"), (f"{look.glyph} ", f"bold {look.theme}"),
+                            (f"{s.stage:<16} ", "bold" if look.emphasis else ""))
     indent = head.cell_length
     avail = max(16, width - indent - 1)
-    detail_style = "$text-muted" if s.verdict == "skipped" else ""
+    detail_style = "$text-muted" if look.muted else ""
     chunks = textwrap.wrap(s.detail, avail, break_long_words=True, break_on_hyphens=False) or [""]
     lines = [head.append(Content.styled(chunks[0], detail_style))]
     pad = "\u00a0" * indent  # no-break spaces: the list's own wrapping keeps them (plain spaces it strips)
