@@ -166,7 +166,7 @@ def test_default_http_retry_policy(tmp_path, trace):
     """
     mc, path = mesh_file(tmp_path, body)
     t = trace(snap(BASE, mc).snapshot, "http://reviews:9080/")
-    assert t.retries == {"attempts": 5, "retryOn": "5xx,gateway-error", "perTryTimeout": "2s"}
+    assert t.retries is not None and t.retries.to_json() == {"attempts": 5, "retryOn": "5xx,gateway-error", "perTryTimeout": "2s"}
     step = step_with(t, "MeshConfig defaultHttpRetryPolicy applies (istio-system/istio)")
     assert step.ref.line == 8
     # a rule with its own retries keeps them; attempts 0 disables retrying
@@ -181,9 +181,9 @@ spec:
   - retries: {attempts: 1}
     route: [{destination: {host: reviews}}]
 """
-    assert trace(snap(vs, mc).snapshot, "http://reviews:9080/").retries["attempts"] == 1
+    assert trace(snap(vs, mc).snapshot, "http://reviews:9080/").retries.attempts == 1
     off, _ = mesh_file(tmp_path, "defaultHttpRetryPolicy: {attempts: 0}")
-    assert trace(snap(BASE, off).snapshot, "http://reviews:9080/").retries == {"attempts": 0}
+    assert trace(snap(BASE, off).snapshot, "http://reviews:9080/").retries.to_json() == {"attempts": 0}
     # the Envoy route carries the mesh's policy too
     cfg = translate(snap(BASE, mc).snapshot, "default/client", TranslateOptions())
     routes = cfg.envoy_resources().routes
