@@ -17,7 +17,7 @@ HELP = "print an Envoy bootstrap for a proxy: connected to meshtui's xDS server,
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    add_source_flags(p, output=("yaml", "json"))
+    add_source_flags(p, output=("json", "yaml"))  # JSON by default: what Envoy users pipe into -c
     p.add_argument("--proxy", required=True, metavar="NS/WORKLOAD", help="the workload this Envoy stands in for")
     p.add_argument("--server", metavar="ADDR", help="meshtui's xDS server (HOST:PORT)")
     p.add_argument("--static", action="store_true", help="inline the proxy's whole config; needs sources (-f)")

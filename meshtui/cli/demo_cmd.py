@@ -20,7 +20,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-gateway", action="store_true", help="only the productpage sidecar")
     p.add_argument("--fault-lease", default="3s", metavar="DURATION",
                    help="TTL of the fault layer in Envoy, renewed while meshtui runs (default 3s)")
-    p.add_argument("--readonly", action="store_true", help="the TUI disables every push and write")
+    p.add_argument("--readonly", action="store_true", help="serve the bundled mesh only: no fault or scope edit is taken, "
+                        "none is restored from the journal, nothing is written to it")
     p.add_argument("--config", metavar="PATH", help="the TUI config file (default: $MESHTUI_CONFIG_FILE or the XDG path)")
 
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             print("meshtui: the TUI is not available in this build; running the demo headless (as --no-tui)",
                   file=sys.stderr)
-    session = DemoSession(runtime_ttl=lease, with_gateway=not args.no_gateway)
+    session = DemoSession(runtime_ttl=lease, with_gateway=not args.no_gateway, readonly=args.readonly)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

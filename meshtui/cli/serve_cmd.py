@@ -27,6 +27,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fault-lease", default="3s", metavar="DURATION",
                    help="TTL of the fault layer in Envoy, renewed while meshtui runs (default 3s): "
                         "if meshtui dies, faults leave every Envoy within this time")
+    p.add_argument("--max-ttl", default="24h", metavar="DURATION",
+                   help="the longest TTL an edit may ask for (default 24h); longer ones are refused")
     p.add_argument("--no-restore", action="store_true", help="do not restore unexpired edits from the journal")
     p.add_argument("--journal", metavar="PATH", help="journal file (default $XDG_STATE_HOME/meshtui/journal.jsonl)")
     p.add_argument("--no-watch", action="store_true",
@@ -48,6 +50,7 @@ def load_snapshot(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from meshtui.edits.limits import EditLimits
     from meshtui.edits.ttl import parse_duration
     from meshtui.xds.control_plane import ControlPlane, TlsConfig, settle_heap
     from meshtui.xds.journal_file import JournalFile
@@ -59,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--fault-lease: {exc}") from None
     if lease < 0.5:
         raise UsageError("--fault-lease: at least 0.5s (Envoy must hear from meshtui within it)")
+    try:
+        max_ttl = parse_duration(args.max_ttl)
+    except ValueError as exc:
+        raise UsageError(f"--max-ttl: {exc}") from None
+    if max_ttl <= 0:
+        raise UsageError("--max-ttl: must be more than 0")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     tls = TlsConfig(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
@@ -72,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
 
     journal = JournalFile(Path(args.journal)) if args.journal else JournalFile()
     translator = MeshTranslator(snapshot)
-    cp = ControlPlane(translator, journal=journal, runtime_ttl=lease, restore=not args.no_restore)
+    cp = ControlPlane(translator, journal=journal, runtime_ttl=lease, restore=not args.no_restore,
+                      limits=EditLimits(max_ttl=max_ttl))
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -89,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         if restored:
             msg += f"; restored from the journal: {', '.join(restored)}"
         print(msg, file=sys.stderr, flush=True)
+        if cp.journal_report:
+            print(f"meshtui: journal repaired: {cp.journal_report}", file=sys.stderr, flush=True)
         if source is not None:
             _follow_cluster(source, watch_args, translator, cp, loop)
         try:

@@ -103,13 +103,15 @@ def _pick_block(port: int = 9080, tries: int = 40) -> str:
 class DemoSession:
     def __init__(self, *, mesh_dir: Path | None = None, journal: JournalFile | None = None,
                  runtime_ttl: float = 3.0, workdir: Path | None = None, with_gateway: bool = True,
-                 restore: bool = True, log_level: str = "warning", prearm_faults: bool = True) -> None:
+                 restore: bool = True, log_level: str = "warning", prearm_faults: bool = True,
+                 readonly: bool = False) -> None:
         self.mesh_dir = mesh_dir or MESH_DIR
         self.prearm_faults = prearm_faults
         self.journal = journal or JournalFile(state_dir() / "demo-journal.jsonl")
         self.runtime_ttl = runtime_ttl
         self.with_gateway = with_gateway
         self.restore = restore
+        self.readonly = readonly  # serve the mesh, refuse and never restore edits
         self.log_level = log_level
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="meshtui-demo-"))
@@ -163,7 +165,8 @@ class DemoSession:
 
         self.loop = LoopThread("meshtui-demo")
         self.cp = ControlPlane(self.translator, journal=self.journal, runtime_ttl=self.runtime_ttl,
-                               loopback_only=True, restore=self.restore)
+                               loopback_only=True, restore=self.restore,
+                               readonly=self.readonly)
 
         async def boot() -> str:
             for p in pods:

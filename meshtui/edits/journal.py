@@ -144,7 +144,7 @@ def edit_from_dict(d: dict) -> Edit:
             )
     except KeyError as exc:
         raise ValueError(f"edit: missing field {exc.args[0]!r}") from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError, AttributeError) as exc:
         raise ValueError(f"edit: {exc}") from None
     raise ValueError(f"edit: unknown type {kind!r} (expected 'fault' or 'scope')")
 

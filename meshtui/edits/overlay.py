@@ -19,7 +19,7 @@ from meshtui.model.istio import (
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.model.source import Source
 
-__all__ = ["active", "apply_edits", "scope_sidecar"]
+__all__ = ["active", "apply_edits", "scope_conflict", "scope_sidecar"]
 
 
 def active(edits, now: float) -> list:
@@ -29,6 +29,17 @@ def active(edits, now: float) -> list:
         if exp is None or exp > now:
             out.append(e)
     return out
+
+
+def scope_conflict(edits, new: ScopeEdit) -> ScopeEdit | None:
+    """The active scope edit that `new` would fight with: any other one in the same namespace.
+    Two Sidecars for one namespace (or overlapping selectors) leave Istio to pick the oldest, so
+    the trace and the pushed config could each follow a different one; meshtui takes one scope
+    edit per namespace and asks for the first to be removed."""
+    for e in edits:
+        if isinstance(e, ScopeEdit) and e.id != new.id and e.namespace == new.namespace:
+            return e
+    return None
 
 
 def scope_sidecar(snapshot: MeshSnapshot, edit: ScopeEdit) -> Sidecar:

@@ -3,6 +3,7 @@ Pure: the caller passes `now` (epoch seconds)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 
@@ -18,6 +19,8 @@ def parse_duration(text: str) -> float:
     t = text.strip().lower()
     if not t:
         raise ValueError("empty duration")
+    if len(t) > 64:
+        raise ValueError("invalid duration: too long; use e.g. 200ms, 5s, 10m, 1h30m")
     try:
         value = float(t)
     except ValueError:
@@ -30,13 +33,17 @@ def parse_duration(text: str) -> float:
             pos = m.end()
         if pos != len(t) or pos == 0:
             raise ValueError(f"invalid duration {text!r}: use e.g. 200ms, 5s, 10m, 1h30m") from None
+    if not math.isfinite(value):
+        raise ValueError(f"invalid duration {text[:40]!r}: must be a finite number, e.g. 200ms, 5s, 10m")
     if value < 0:
-        raise ValueError(f"invalid duration {text!r}: must not be negative")
+        raise ValueError(f"invalid duration {text[:40]!r}: must not be negative")
     return value
 
 
 def format_duration(seconds: float) -> str:
     """A short human form: 0.2s, 45s, 9m30s, 2h5m."""
+    if not math.isfinite(seconds):
+        return "forever" if seconds > 0 else "0s"
     if seconds < 0:
         seconds = 0
     if seconds < 10:

@@ -21,6 +21,11 @@ def parse_address(addr: str, what: str = "--server", allow_zero: bool = False) -
     """'127.0.0.1:15010', '[::1]:15010' or 'localhost:15010' -> (host, port). Port 0 (let the
     OS choose) only where allow_zero."""
     addr = addr.strip()
+    scheme, sep, rest = addr.partition("://")
+    if sep:
+        # gRPC addresses have no scheme; say so rather than failing on "http" as a host name
+        raise UsageError(f"{what} {addr!r}: give HOST:PORT without a scheme (drop '{scheme}://'), "
+                         f"e.g. {rest.split('/')[0] or '127.0.0.1:15010'}")
     if addr.startswith("["):
         host, _, rest = addr[1:].partition("]")
         port_s = rest[1:] if rest.startswith(":") else ""

@@ -56,6 +56,10 @@ class NodeMemory:
 _gen = itertools.count(1)
 
 
+def next_generation() -> int:
+    return next(_gen)
+
+
 def build_snapshot(
     packer: Packer,
     *,

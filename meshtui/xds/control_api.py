@@ -7,6 +7,8 @@ come back as gRPC status INVALID_ARGUMENT (a usage problem, exit 2) or INTERNAL.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
 from typing import Any
 
@@ -16,6 +18,8 @@ from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.edits.ttl import parse_duration
 from meshtui.errors import MeshtuiError, UnreachableError, UsageError
 from meshtui.xds.bootstrap import is_loopback_host, parse_address
+
+log = logging.getLogger("meshtui.control")
 
 SERVICE = "meshtui.control.v1.Control"
 DEFAULT_FAULT_TTL = 600.0
@@ -34,68 +38,92 @@ def _loads(data: bytes) -> Any:
 # ---- server side --------------------------------------------------------------------------
 
 
-def _fault_from_request(req: dict, now: float) -> FaultEdit:
+def _field(req: dict, key: str, kinds: tuple[type, ...], flag: str, max_len: int = 1024):
+    """A request field of one of `kinds` (None when absent): the API is reachable without the
+    CLI, so every field is checked for its type before anything uses it."""
+    v = req.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) and bool not in kinds:
+        raise UsageError(f"{flag}: expected {' or '.join(k.__name__ for k in kinds)}, got {v!r}")
+    if not isinstance(v, kinds):
+        raise UsageError(f"{flag}: expected {' or '.join(k.__name__ for k in kinds)}, got {type(v).__name__}")
+    if isinstance(v, str) and len(v) > max_len:
+        raise UsageError(f"{flag}: at most {max_len} characters")
+    return v
+
+
+def _number(req: dict, key: str, flag: str, integral: bool = False) -> float | int | None:
+    v = _field(req, key, (int, float, str), flag, 64)
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (ValueError, OverflowError):
+        raise UsageError(f"{flag}: not a number: {str(v)[:40]!r}") from None
+    if not math.isfinite(x):
+        raise UsageError(f"{flag}: must be a finite number, got {str(v)[:40]!r}")
+    if integral:
+        if x != int(x):
+            raise UsageError(f"{flag}: must be a whole number, got {str(v)[:40]!r}")
+        return int(x)
+    return x
+
+
+def _duration(req: dict, key: str, flag: str) -> float | None:
+    v = _field(req, key, (int, float, str), flag, 64)
+    if v is None or v == "":
+        return None
+    try:
+        return parse_duration(str(v))
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def _fault_from_request(req: dict, now: float, owner: str | None = None) -> FaultEdit:
+    """A FaultEdit from a request, types checked; ranges are the control plane's (validate_edit).
+    `owner`: the authenticated identity, which wins over what the request says."""
     from meshtui.xds.control_plane import default_owner, new_edit_id
 
-    def num(key: str, conv):
-        v = req.get(key)
-        if v is None:
-            return None
-        try:
-            return conv(v)
-        except (TypeError, ValueError):
-            raise UsageError(f"{key}: not a number: {v!r}") from None
-
-    delay = req.get("delay")
-    delay_s = None
-    if delay is not None:
-        try:
-            delay_s = parse_duration(str(delay))
-        except ValueError as exc:
-            raise UsageError(f"--delay: {exc}") from None
-    ttl = req.get("ttl")
-    try:
-        ttl_s = DEFAULT_FAULT_TTL if ttl in (None, "") else parse_duration(str(ttl))
-    except ValueError as exc:
-        raise UsageError(f"--ttl: {exc}") from None
-    percent = num("percent", float)
+    percent = _number(req, "percent", "--percent")
     if percent is None:
         raise UsageError("--percent is required")
+    ttl = _duration(req, "ttl", "--ttl")
     return FaultEdit(
-        id=str(req.get("id") or new_edit_id("f")),
-        target=FaultTarget(virtual_service=req.get("virtualService") or None, rule=num("rule", int),
-                           host=req.get("host") or None, subset=req.get("subset") or None),
+        id=_field(req, "id", (str,), "id", 64) or new_edit_id("f"),
+        target=FaultTarget(virtual_service=_field(req, "virtualService", (str,), "--virtual-service", 512) or None,
+                           rule=_number(req, "rule", "--rule", integral=True),  # type: ignore[arg-type]
+                           host=_field(req, "host", (str,), "--host", 512) or None,
+                           subset=_field(req, "subset", (str,), "--subset", 512) or None),
         percent=percent,
-        abort_status=num("abort", int),
-        delay_seconds=delay_s,
-        ttl_seconds=ttl_s,
+        abort_status=_number(req, "abort", "--abort", integral=True),  # type: ignore[arg-type]
+        delay_seconds=_duration(req, "delay", "--delay"),
+        ttl_seconds=DEFAULT_FAULT_TTL if ttl is None else ttl,
         created_at=now,
-        reason=str(req.get("reason") or ""),
-        owner=str(req.get("owner") or default_owner()),
+        reason=_field(req, "reason", (str,), "--reason", 1 << 20) or "",
+        owner=owner or _field(req, "owner", (str,), "owner", 1 << 20) or default_owner(),
     )
 
 
-def _scope_from_request(req: dict, now: float) -> ScopeEdit:
+def _scope_from_request(req: dict, now: float, owner: str | None = None) -> ScopeEdit:
     from meshtui.xds.control_plane import default_owner, new_edit_id
 
-    ttl = req.get("ttl")
-    try:
-        ttl_s = None if ttl in (None, "") else parse_duration(str(ttl))
-    except ValueError as exc:
-        raise UsageError(f"--ttl: {exc}") from None
-    labels = req.get("selector") or {}
-    if not isinstance(labels, dict):
+    labels = _field(req, "selector", (dict,), "--selector") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
         raise UsageError("--selector: expected KEY=VALUE pairs")
+    hosts = _field(req, "egressHosts", (list,), "--egress-host") or []
+    if not all(isinstance(h, str) for h in hosts):
+        raise UsageError("--egress-host: expected NAMESPACE/HOST strings")
     return ScopeEdit(
-        id=str(req.get("id") or new_edit_id("s")),
-        namespace=str(req.get("namespace") or ""),
-        egress_hosts=tuple(str(h) for h in req.get("egressHosts") or ()),
-        outbound_traffic_policy=req.get("outboundTrafficPolicy") or None,
-        workload_labels={str(k): str(v) for k, v in labels.items()},
-        ttl_seconds=ttl_s,
+        id=_field(req, "id", (str,), "id", 64) or new_edit_id("s"),
+        namespace=_field(req, "namespace", (str,), "--namespace", 253) or "",
+        egress_hosts=tuple(hosts),
+        outbound_traffic_policy=_field(req, "outboundTrafficPolicy", (str,), "--outbound-policy", 64) or None,
+        workload_labels=dict(labels),
+        ttl_seconds=_duration(req, "ttl", "--ttl"),
         created_at=now,
-        reason=str(req.get("reason") or ""),
-        owner=str(req.get("owner") or default_owner()),
+        reason=_field(req, "reason", (str,), "--reason", 1 << 20) or "",
+        owner=owner or _field(req, "owner", (str,), "owner", 1 << 20) or default_owner(),
     )
 
 
@@ -143,6 +171,10 @@ def add_control_api(server: grpc.aio.Server, cp) -> None:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             except MeshtuiError as exc:
                 await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+            except (ValueError, TypeError, OverflowError, KeyError, RecursionError) as exc:
+                # a request nobody foresaw: refuse it, keep serving, leave a trace for the bug report
+                log.warning("control API %s: %r", fn.__name__, exc, exc_info=True)
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request refused: {exc}"[:500])
 
         return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=_loads_safe,
                                                    response_serializer=_dumps)
@@ -170,6 +202,10 @@ class ControlClient:
         host, _port = parse_address(server, "--server")
         self.server = server
         self.timeout = timeout
+        if bool(tls_cert) != bool(tls_key):
+            # gRPC's C core aborts the process on half a key pair; refuse it first
+            have, missing = ("--tls-cert", "--tls-key") if tls_cert else ("--tls-key", "--tls-cert")
+            raise UsageError(f"{have} needs {missing}: a client certificate goes with its private key")
         if tls_ca or tls_cert:
             creds = grpc.ssl_channel_credentials(
                 root_certificates=_read(tls_ca, "--tls-ca") if tls_ca else None,

@@ -29,6 +29,7 @@ Public API (all synchronous unless marked async; run on the control plane's loop
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import secrets
 import time
@@ -36,21 +37,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from meshtui.edits import journal as jr
+from meshtui.edits.limits import DEFAULT_LIMITS, EditLimits
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
+from meshtui.edits.overlay import scope_conflict
 from meshtui.edits.ttl import format_duration, is_expired, next_expiry
 from meshtui.errors import UsageError
 from meshtui.xds import events as ev
 from meshtui.xds.bootstrap import format_address, is_loopback_host, parse_address
-from meshtui.xds.cache import SnapshotCache, build_snapshot
+from meshtui.xds.cache import NodeSnapshot, SnapshotCache, build_snapshot, next_generation
 from meshtui.xds.journal_file import JournalFile
 from meshtui.xds.resources import (
     ENDPOINT,
+    FAULT_LAYER,
     LISTENER,
     PUSH_ORDER,
+    RUNTIME,
     SHORT,
+    TypeResources,
     Packer,
     ResourceError,
     non_loopback_addresses,
+    runtime_layer,
 )
 from meshtui.xds.server import AdsServer, add_ads, new_grpc_server
 from meshtui.xds.translator import TranslateFailed, Translator, validate_edit
@@ -66,6 +73,9 @@ TRANSLATE_ERROR = "translate-error"
 
 _JOURNALED_XDS = {ev.PUSH: jr.PUSH, ev.ACK: jr.ACK, ev.NACK: jr.NACK, ev.CONNECT: "connect",
                   ev.DISCONNECT: "disconnect", ev.REFUSED: "refused"}
+
+
+_EMPTY_LAYER = TypeResources.build(RUNTIME, {FAULT_LAYER: runtime_layer({}, FAULT_LAYER)})
 
 
 @dataclass
@@ -113,6 +123,8 @@ class ControlPlane:
         runtime_ttl: float | None = 3.0,
         loopback_only: bool = False,
         restore: bool = True,
+        readonly: bool = False,
+        limits: EditLimits = DEFAULT_LIMITS,
     ) -> None:
         self.translator = translator
         self.journal = journal
@@ -130,7 +142,11 @@ class ControlPlane:
         self._server = None
         self._expiry_task: asyncio.Task | None = None
         self._edits_changed: asyncio.Event | None = None
-        self._restore = restore
+        # read-only: the sources' config is served, but no edit is taken, restored or journaled
+        self.readonly = readonly
+        self.limits = limits
+        self.journal_report = ""  # a torn journal tail found and repaired at start
+        self._restore = restore and not readonly
         self._stopping = False
         self._clean: dict[int, dict] = {}  # id -> dict known to hold loopback addresses only
         self._sync_waiters: list[tuple[str, asyncio.Future]] = []
@@ -145,6 +161,12 @@ class ControlPlane:
         if not is_loopback_host(host) and tls is None and not insecure:
             raise UsageError(f"--listen {listen}: not a loopback address; serving edits to the network needs "
                              "--tls-cert and --tls-key (and optionally --tls-client-ca), or an explicit --insecure")
+        _probe_bind(host, port, listen)
+        if self.journal is not None and not self.readonly:
+            # the writer lock first: a second server on this journal must not start at all
+            self.journal_report = self.journal.acquire()
+            if self.journal_report:
+                self.bus.emit(ev.XdsEvent("journal-error", "", detail=self.journal_report))
         self._edits_changed = asyncio.Event()
         from meshtui.xds.control_api import add_control_api
 
@@ -158,9 +180,14 @@ class ControlPlane:
             else:
                 bound = server.add_insecure_port(bind)
         except RuntimeError as exc:
-            raise UsageError(f"--listen {listen}: cannot bind ({exc})") from None
+            why = str(exc).split(";")[0]  # gRPC's hint about GRPC_VERBOSITY is not for our users
+            bound = 0
+        else:
+            why = "address in use?"
         if not bound:
-            raise UsageError(f"--listen {listen}: cannot bind (address in use?)")
+            if self.journal is not None:
+                self.journal.close()  # release the writer lock
+            raise UsageError(f"--listen {listen}: cannot bind ({why})")
         self.address = format_address(host, bound)
         self._journal(jr.JournalEntry(self.clock(), jr.SERVER_START, detail=f"listening on {self.address}"))
         if self._restore:  # before any Envoy can connect, so none sees a config without them
@@ -236,20 +263,29 @@ class ControlPlane:
     def add_edit(self, edit: Edit, *, validate: bool = True) -> dict:
         """Apply an edit to every affected proxy. `validate=False` skips meshtui's own checks
         (tests use it to make Envoy NACK)."""
+        self._refuse_if_readonly()
         if edit.id in self.records and self.records[edit.id].state == "active":
             raise UsageError(f"edit {edit.id} already exists")
+        if isinstance(edit, ScopeEdit):
+            other = scope_conflict(self.active_edits(), edit)
+            if other is not None:
+                raise UsageError(_scope_conflict_message(edit, other))
         if validate:
-            errs = validate_edit(edit) or self.translator.check_edit(edit)
+            errs = validate_edit(edit, self.limits) or self.translator.check_edit(edit)
             if errs:
                 raise UsageError("; ".join(errs))
+        cause = (edit.id,)
+        built = self._dry_run([*self.active_edits(), edit], cause)
         rec = self.records[edit.id] = EditRecord(edit)
         self._journal(jr.JournalEntry(self.clock(), jr.EDIT_ADD, edit.id, jr.edit_to_dict(edit)))
         self._emit(EDIT_ADD, edit.id, jr.describe_edit(edit))
-        self._recompute((edit.id,))
+        for proxy in sorted(self._proxies):
+            self._translate_and_set(proxy, cause, built.get(proxy))
         self._poke_expiry()
         return self._view(rec)
 
     def remove_edit(self, edit_id: str, detail: str = "") -> dict:
+        self._refuse_if_readonly()
         rec = self.records.get(edit_id)
         if rec is None or rec.state != "active":
             known = ", ".join(sorted(i for i, r in self.records.items() if r.state == "active")) or "none"
@@ -264,6 +300,7 @@ class ControlPlane:
 
     def clear_faults(self) -> list[str]:
         """The kill switch: every active fault goes, in one push per proxy."""
+        self._refuse_if_readonly()
         ids = [i for i, r in self.records.items() if r.state == "active" and isinstance(r.edit, FaultEdit)]
         for i in ids:
             self.records[i].state = "removed"
@@ -273,6 +310,10 @@ class ControlPlane:
         self._recompute(("clear",))
         self._poke_expiry()
         return ids
+
+    def _refuse_if_readonly(self) -> None:
+        if self.readonly:
+            raise UsageError("meshtui runs read-only (--readonly): no fault or scope edit is taken")
 
     def edits(self, kind: str | None = None, include_ended: bool = False) -> list[dict]:
         out = []
@@ -358,31 +399,36 @@ class ControlPlane:
         for proxy in sorted(self._proxies):
             self._translate_and_set(proxy, cause)
 
-    def _translate_and_set(self, proxy: str, cause: tuple[str, ...]) -> None:
+    def _build(self, proxy: str, edits: list[Edit], cause: tuple[str, ...]) -> NodeSnapshot | str:
+        """This proxy's snapshot with these edits, or why there is none (the error text)."""
         now = self.clock()
-        active = self.active_edits()
         try:
-            res = self.translator.resources(proxy, active, now)
+            res = self.translator.resources(proxy, edits, now)
         except TranslateFailed as exc:
-            self._translate_error(proxy, str(exc))
-            return
+            return str(exc)
         if self.loopback_only:
             bad = (self._non_loopback(LISTENER, list(res.listeners))
                    + self._non_loopback(ENDPOINT, list(res.endpoints)))
             if bad:
-                detail = ("refusing to push: not loopback in demo/test mode: " + ", ".join(sorted(set(bad))[:5]))
-                self.translate_errors[proxy] = detail
-                self.bus.emit(ev.XdsEvent(ev.REFUSED, proxy, detail=detail, cause=cause))
-                return
+                return "refusing to push: not loopback in demo/test mode: " + ", ".join(sorted(set(bad))[:5])
         try:
-            snap = build_snapshot(self.packer, clusters=res.clusters, endpoints=res.endpoints,
+            return build_snapshot(self.packer, clusters=res.clusters, endpoints=res.endpoints,
                                   listeners=res.listeners, routes=res.routes,
                                   runtime=dict(getattr(res, "runtime", {}) or {}), cause=cause,
                                   prev=self.cache.get(proxy))
-        except ResourceError as exc:
-            self._translate_error(proxy, f"proxy {proxy}: {exc}")
+        except (ResourceError, ValueError, TypeError, OverflowError) as exc:
+            return f"proxy {proxy}: {exc}"
+
+    def _translate_and_set(self, proxy: str, cause: tuple[str, ...],
+                           built: NodeSnapshot | str | None = None) -> None:
+        snap = self._build(proxy, self.active_edits(), cause) if built is None else built
+        if isinstance(snap, str):
+            self._on_build_failed(proxy, snap, cause)
             return
         self.translate_errors.pop(proxy, None)
+        self._set(proxy, snap, cause)
+
+    def _set(self, proxy: str, snap: NodeSnapshot, cause: tuple[str, ...]) -> None:
         cur = self.cache.get(proxy)
         if cur is not None and all(cur.types[t].version == snap.types[t].version for t in PUSH_ORDER):
             return  # nothing changed for this proxy
@@ -396,6 +442,37 @@ class ControlPlane:
             for rec in self.records.values():
                 if rec.state == "active":
                     rec.generation.setdefault(proxy, snap.generation)
+
+    def _on_build_failed(self, proxy: str, detail: str, cause: tuple[str, ...]) -> None:
+        """The proxy cannot be given the current state. It must not keep serving faults that
+        were meanwhile removed: its last snapshot goes out again with an empty fault layer (every
+        live fault off), so a failure errs towards no fault, never towards a stale one."""
+        cur = self.cache.get(proxy)
+        runtime = cur.types.get(RUNTIME) if cur is not None else None
+        if cur is not None and runtime is not None and runtime.version != _EMPTY_LAYER.version:
+            types = dict(cur.types)
+            types[RUNTIME] = _EMPTY_LAYER
+            self.cache.set(proxy, NodeSnapshot(types, next_generation(), cause))
+            detail += "; its live faults are withdrawn until it translates again"
+        if detail.startswith("refusing to push"):
+            self.translate_errors[proxy] = detail
+            self.bus.emit(ev.XdsEvent(ev.REFUSED, proxy, detail=detail, cause=cause))
+        else:
+            self._translate_error(proxy, detail)
+
+    def _dry_run(self, edits: list[Edit], cause: tuple[str, ...]) -> dict[str, NodeSnapshot]:
+        """Every known proxy's snapshot with `edits`, or UsageError naming the first proxy that
+        cannot take them (and which could before): an edit that breaks translation is refused
+        instead of leaving that proxy on stale config."""
+        out: dict[str, NodeSnapshot] = {}
+        for proxy in sorted(self._proxies):
+            snap = self._build(proxy, edits, cause)
+            if isinstance(snap, str):
+                if proxy in self.translate_errors:
+                    continue  # already broken without this edit: not this edit's doing
+                raise UsageError(f"refused: with this edit {snap}")
+            out[proxy] = snap
+        return out
 
     def _non_loopback(self, type_url: str, resources: list[dict]) -> list[str]:
         """non_loopback_addresses, skipping dicts already found clean (the translator hands
@@ -501,7 +578,7 @@ class ControlPlane:
     # ---- journal -----------------------------------------------------------------------------
 
     def _journal(self, entry: jr.JournalEntry) -> None:
-        if self.journal is not None:
+        if self.journal is not None and not self.readonly:
             try:
                 self.journal.append(entry)
             except Exception as exc:  # noqa: BLE001 - a full disk must not stop a kill switch
@@ -516,11 +593,52 @@ class ControlPlane:
         for ed in rp.expired:
             self._journal(jr.JournalEntry(now, jr.DROP_EXPIRED, ed.id))
         for ed in rp.active:
+            errs = validate_edit(ed, self.limits)
+            other = scope_conflict(self.active_edits(), ed) if isinstance(ed, ScopeEdit) else None
+            if errs or other is not None:
+                # a journal from an older meshtui, or edited by hand: not restored, and said so
+                detail = ("not restored: " + "; ".join(errs)) if errs else _scope_conflict_message(ed, other)
+                self._journal(jr.JournalEntry(now, jr.REVERT, ed.id, detail=detail))
+                self._emit(REVERT, ed.id, detail)
+                continue
             self.records[ed.id] = EditRecord(ed)
             self._journal(jr.JournalEntry(now, jr.RESTORE, ed.id, jr.edit_to_dict(ed)))
             self._emit(RESTORE, ed.id, jr.describe_edit(ed))
         for n, why in bad:
             self.bus.emit(ev.XdsEvent("journal-error", "", detail=f"{self.journal.path}:{n}: {why}"))
+
+
+def _scope_conflict_message(new: ScopeEdit, other: ScopeEdit) -> str:
+    return (f"scope edit {other.id} already sets the Sidecar scope of namespace {new.namespace} "
+            f"({jr.describe_edit(other)}); one scope edit per namespace, so both cannot be in force: "
+            f"remove it first (meshtui scope rm {other.id}) and set the scope you want in one edit")
+
+
+def _probe_bind(host: str, port: int, listen: str) -> None:
+    """Fail on a taken port with meshtui's message before gRPC tries: gRPC's C core logs its own
+    error line to stderr first, which users should not have to read. SO_REUSEADDR as gRPC sets
+    it, so only a live listener (not a TIME_WAIT leftover) counts as taken."""
+    import socket
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    except OSError:
+        return  # let gRPC say what is wrong with the name
+    for fam, kind, proto, _canon, sockaddr in infos:
+        with socket.socket(fam, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(sockaddr)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise UsageError(f"--listen {listen}: the address is already in use "
+                                     "(another meshtui serve or demo?); pick another port or port 0") from None
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    raise UsageError(f"--listen {listen}: no such local address") from None
+                raise UsageError(f"--listen {listen}: cannot bind ({exc.strerror or exc})") from None
 
 
 def _server_credentials(tls: TlsConfig):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from meshtui.edits.limits import validate_edit  # noqa: F401 - the control plane's import
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
 
 
@@ -40,44 +41,6 @@ class Translator(Protocol):
     def proxies(self) -> list[str]:
         """Workloads ("NS/NAME") the sources know, for listings."""
         ...
-
-
-def validate_edit(edit: Edit) -> list[str]:
-    """Checks that do not need the mesh: ranges Envoy would reject anyway."""
-    errs: list[str] = []
-    if isinstance(edit, FaultEdit):
-        if not 0.0 <= edit.percent <= 100.0:
-            errs.append(f"--percent {edit.percent:g}: must be between 0 and 100")
-        if (edit.abort_status is None) == (edit.delay_seconds is None):
-            errs.append("a fault is either an abort (--abort STATUS) or a delay (--delay DURATION)")
-        if edit.abort_status is not None and not 200 <= edit.abort_status <= 599:
-            errs.append(f"--abort {edit.abort_status}: an HTTP status between 200 and 599")
-        if edit.delay_seconds is not None and not edit.delay_seconds > 0:
-            errs.append("--delay: must be more than 0")
-        if edit.ttl_seconds <= 0:
-            errs.append("--ttl: must be more than 0")
-        t = edit.target
-        if bool(t.virtual_service) == bool(t.host):
-            errs.append("a fault targets either --virtual-service NS/NAME or --host HOST")
-        if t.rule is not None and not t.virtual_service:
-            errs.append("--rule needs --virtual-service")
-        if t.subset is not None and not t.host:
-            errs.append("--subset needs --host")
-        if t.virtual_service and "/" not in t.virtual_service:
-            errs.append(f"--virtual-service {t.virtual_service!r}: expected NAMESPACE/NAME")
-        if t.rule is not None and t.rule < 0:
-            errs.append("--rule: an index into spec.http, from 0")
-    elif isinstance(edit, ScopeEdit):
-        if not edit.namespace:
-            errs.append("--namespace is required for a scope edit")
-        if edit.outbound_traffic_policy not in (None, "ALLOW_ANY", "REGISTRY_ONLY"):
-            errs.append(f"--outbound-policy {edit.outbound_traffic_policy!r}: ALLOW_ANY or REGISTRY_ONLY")
-        for h in edit.egress_hosts:
-            if "/" not in h:
-                errs.append(f"--egress-host {h!r}: expected NAMESPACE/HOST, e.g. ./* or istio-system/*")
-        if edit.ttl_seconds is not None and edit.ttl_seconds <= 0:
-            errs.append("--ttl: must be more than 0")
-    return errs
 
 
 OptionsFor = Callable[[str], Any]

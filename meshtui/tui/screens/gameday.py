@@ -211,7 +211,10 @@ class GameDayScreen(MeshScreen):
         if nacks:
             parts.append((f"  ·  NACK from {', '.join(p['proxy'] for p in nacks)} (see Proxies, 5)", "bold $error"))
         if self.mapp.readonly:
-            parts.append(("  ·  read-only: nothing is pushed", "bold $warning"))
+            # say what the control plane reports, not what read-only is meant to be
+            live = active + sum(1 for sc in self.scopes if sc.get("state") == "active")
+            parts.append(("  ·  read-only: no edit is pushed" if not live else
+                          f"  ·  read-only, yet {live} edit(s) live", "bold $warning" if not live else "bold $error"))
         self.query_one("#gd-head", Static).update(Content.assemble(*parts))
 
     def _tick(self) -> None:
