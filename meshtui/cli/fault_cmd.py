@@ -87,14 +87,14 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError("--subset needs --host")
             view = client.call("AddFault", req)
             if args.output == "json":
-                print(json.dumps(view, indent=2))
+                print(json.dumps(edit_json(view), indent=2))
             else:
                 print(view["id"])
             return 0
         if action == "list":
             res = client.call("ListEdits", {"kind": "fault", "all": args.all})
             if args.output == "json":
-                print(json.dumps(res["edits"], indent=2))
+                print(json.dumps({"edits": [edit_json(e) for e in res["edits"]]}, indent=2))
             else:
                 print_fault_table(res["edits"], res.get("now") or time.time())
             return 0
@@ -125,6 +125,39 @@ def _run_cluster(args: argparse.Namespace, action: str) -> int:
     if action == "rm":
         return cluster_edit.revert(args, args.id, "fault")
     return cluster_edit.revert(args, None, "fault")
+
+
+def _iso(at: float | None) -> str | None:
+    from datetime import datetime, timezone
+
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def edit_json(view: dict) -> dict:
+    """An edit view from the server in the contract's JSON shape (camelCase, docs/CONTRACT.md
+    "fault list -o json"); the server's views keep the journal's field names."""
+    out: dict = {"id": view["id"], "kind": view.get("type", "fault")}
+    if out["kind"] == "fault":
+        t = view.get("target") or {}
+        out["target"] = {k: v for k, v in (("virtualService", t.get("virtual_service")), ("rule", t.get("rule")),
+                                            ("host", t.get("host")), ("subset", t.get("subset"))) if v is not None}
+        out["abort"] = None if view.get("abort_status") is None else {"httpStatus": view["abort_status"]}
+        out["delay"] = None if view.get("delay_seconds") is None else {"fixedDelaySeconds": view["delay_seconds"]}
+        out["percent"] = view.get("percent")
+    else:
+        out.update({"namespace": view.get("namespace"), "egressHosts": view.get("egress_hosts") or [],
+                    "outboundTrafficPolicy": view.get("outbound_traffic_policy"),
+                    "workloadSelector": view.get("workload_labels") or {}})
+    created = view.get("created_at")
+    out.update({
+        "owner": view.get("owner", ""), "reason": view.get("reason", ""),
+        "createdAt": _iso(created), "ttlSeconds": view.get("ttl_seconds"), "expiresAt": _iso(view.get("expiresAt")),
+        "state": view.get("state"), "detail": view.get("detail") or "", "summary": view.get("summary", ""),
+        "proxies": [{"node": p, "state": s} for p, s in sorted((view.get("proxies") or {}).items())],
+    })
+    return out
 
 
 def print_fault_table(edits: list[dict], now: float) -> None:

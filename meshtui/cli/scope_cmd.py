@@ -9,7 +9,7 @@ import sys
 import time
 
 from meshtui.cli.cluster_edit import add_cluster_write_flags, cluster_mode
-from meshtui.cli.fault_cmd import add_client_flags, client_for
+from meshtui.cli.fault_cmd import add_client_flags, client_for, edit_json
 from meshtui.errors import UsageError
 
 NAME = "scope"
@@ -83,12 +83,12 @@ def run(args: argparse.Namespace) -> int:
                                             "egressHosts": args.egress_host,
                                             "outboundTrafficPolicy": args.outbound_policy,
                                             "ttl": args.ttl, "reason": args.reason})
-            print(json.dumps(view, indent=2) if args.output == "json" else view["id"])
+            print(json.dumps(edit_json(view), indent=2) if args.output == "json" else view["id"])
             return 0
         if action == "list":
             res = client.call("ListEdits", {"kind": "scope", "all": args.all})
             if args.output == "json":
-                print(json.dumps(res["edits"], indent=2))
+                print(json.dumps({"edits": [edit_json(e) for e in res["edits"]]}, indent=2))
                 return 0
             now = res.get("now") or time.time()
             if not res["edits"]:

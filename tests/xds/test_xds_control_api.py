@@ -41,12 +41,12 @@ def test_fault_cli_add_list_rm_clear(plane, capsys):
     assert main(["fault", "add", "--server", addr, "--host", "svc", "--delay", "200ms", "--percent", "10",
                  "-o", "json"]) == 0
     view = json.loads(capsys.readouterr().out)
-    assert view["delay_seconds"] == pytest.approx(0.2) and view["state"] == "active"
-    assert view["ttl_seconds"] == 600  # the default
+    assert view["delay"]["fixedDelaySeconds"] == pytest.approx(0.2) and view["state"] == "active"
+    assert view["ttlSeconds"] == 600  # the default
     assert main(["fault", "list", "--server", addr, "-o", "json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)["edits"]
     assert {f["id"] for f in listed} == {fid, view["id"]}
-    assert all("default/standin" in f["proxies"] for f in listed)
+    assert all("default/standin" in [p["node"] for p in f["proxies"]] for f in listed)
     assert main(["fault", "list", "--server", addr]) == 0
     table = capsys.readouterr().out
     assert "ID" in table and fid in table and "25%" in table and "host/svc subset v1" in table
@@ -55,7 +55,7 @@ def test_fault_cli_add_list_rm_clear(plane, capsys):
     assert main(["fault", "clear", "--server", addr]) == 0
     assert "cleared 1 fault" in capsys.readouterr().err
     assert main(["fault", "list", "--server", addr, "-o", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert json.loads(capsys.readouterr().out) == {"edits": []}
 
 
 def test_fault_cli_usage_errors(plane, capsys):

@@ -114,7 +114,7 @@ def test_restarted_meshtui_restores_faults_from_the_journal(demos, capsys):
 
     b = demos()
     assert main(["fault", "list", "--server", b.info["server"], "-o", "json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)["edits"]
     assert [f["id"] for f in listed] == [fid]
     wait_until(lambda: b.http().get("/", jason)[0] == 503, what="restored fault in demo B")
     assert b.http().get("/", {"Host": "reviews"})[0] == 200

@@ -62,7 +62,7 @@ def test_serve_validates_edits_against_the_sources(tmp_path, capsys):
                      "--subset", "v9", "--abort", "503", "--percent", "10"]) == 2
         assert "subsets: v1, v2, v3" in capsys.readouterr().err
         assert main(["fault", "list", "--server", addr, "-o", "json"]) == 0
-        assert len(json.loads(capsys.readouterr().out)) == 1
+        assert len(json.loads(capsys.readouterr().out)["edits"]) == 1
     finally:
         assert stop(proc) == 0
     err = proc.stderr.read()
@@ -85,7 +85,7 @@ def test_control_api_over_tls(tmp_path, capsys):
     try:
         addr = info["server"]
         assert main(["fault", "list", "--server", addr, "--tls-ca", str(cert), "-o", "json"]) == 0
-        assert json.loads(capsys.readouterr().out) == []
+        assert json.loads(capsys.readouterr().out) == {"edits": []}
         # plaintext against a TLS server does not get through
         assert main(["fault", "list", "--server", addr, "--timeout", "2"]) == 69
     finally:
