@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from datetime import UTC
 
 from meshtui.cli.cluster_edit import add_cluster_write_flags, cluster_mode
 from meshtui.errors import UsageError
@@ -128,11 +129,11 @@ def _run_cluster(args: argparse.Namespace, action: str) -> int:
 
 
 def _iso(at: float | None) -> str | None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if at is None:
         return None
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def edit_json(view: dict) -> dict:

@@ -53,9 +53,9 @@ from meshtui.xds.resources import (
     PUSH_ORDER,
     RUNTIME,
     SHORT,
-    TypeResources,
     Packer,
     ResourceError,
+    TypeResources,
     non_loopback_addresses,
     runtime_layer,
 )

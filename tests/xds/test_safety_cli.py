@@ -12,9 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
-
 from test_xds_serve_process import MESH, REPO, serve, stop
 
 SIDECAR = "default/productpage-v1-6f9c7d5b8-pp01"

@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 import pytest
-from test_xds_demo_process import Demo, alive, demos  # noqa: F401 - fixture
+from test_xds_demo_process import alive, demos  # noqa: F401 - demos is a fixture
 from xds_kit import wait_until
 
 from meshtui.edits import journal as jr
@@ -26,7 +26,7 @@ def envoy_fault_values(admin: str) -> dict:
     return {k: v for k, v in entries.items() if k.startswith("meshtui.")}
 
 
-def test_readonly_demo_restores_and_takes_no_edit(demos, tmp_path):
+def test_readonly_demo_restores_and_takes_no_edit(demos, tmp_path):  # noqa: F811 - the fixture
     journal = tmp_path / "state" / "meshtui" / "demo-journal.jsonl"
     journal.parent.mkdir(parents=True)
     edit = FaultEdit(id="f-old", target=FaultTarget(host=REVIEWS), percent=100, abort_status=503,

@@ -10,17 +10,16 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_xds_serve_process import MESH, serve, stop
 
-from meshtui.edits.limits import EditLimits, validate_edit
-from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
+from meshtui.edits.limits import EditLimits
+from meshtui.edits.model import FaultEdit, FaultTarget
 from meshtui.errors import UsageError
 from meshtui.sources.loader import load_sources
 from meshtui.translate import TranslateOptions
 from meshtui.xds.control_api import _fault_from_request, _scope_from_request
 from meshtui.xds.control_plane import ControlPlane
 from meshtui.xds.resources import RUNTIME, unpack
-
-from test_xds_serve_process import MESH, serve, stop
 
 REVIEWS = "reviews.default.svc.cluster.local"
 SIDECAR = "default/productpage-v1-6f9c7d5b8-pp01"
