@@ -48,7 +48,7 @@ def resolve_dns(snapshot: MeshSnapshot | None, proxy_ns: str, host: str) -> tupl
     if snapshot is None:
         return None, None
     suffix = snapshot.mesh.domain_suffix
-    host = host.rstrip(".")
+    host = host.rstrip(".").lower()  # DNS names are case-insensitive
     cands = [host]
     if not host.endswith(suffix):
         cands += [f"{host}.{proxy_ns}.svc.{suffix}", f"{host}.svc.{suffix}", f"{host}.{suffix}"]
@@ -251,7 +251,7 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
     t.listener = listener.name
 
     # -- filter chain
-    chain, why = _select_chain(listener, request, request.host)
+    chain, why = _select_chain(listener, request, request.host.lower())
     if chain is None:
         t.add(Stage.FILTER_CHAIN, Verdict.NO_MATCH, why)
         t.outcome, t.status = Outcome.BLACKHOLE, None

@@ -91,7 +91,9 @@ class Request:
                 hdrs[key] = f"{hdrs[key]},{value.strip()}" if key in hdrs else value.strip()
                 values.setdefault(key, []).append(value.strip())
         repeated = {k: tuple(v) for k, v in values.items() if len(v) > 1}
-        return Request(method.upper(), scheme, host.lower(), port, path, query, hdrs, explicit, repeated)
+        # the host keeps its case: it is the Host header a client sends, and Envoy keeps that as
+        # sent (a redirect's Location, the upstream Host); names are compared case-insensitively
+        return Request(method.upper(), scheme, host, port, path, query, hdrs, explicit, repeated)
 
 
 def _port(text: str, url: str) -> int:
