@@ -97,7 +97,7 @@ def test_an_unchanged_envoy_has_no_drift_and_every_trace_agrees(bookinfo, tmp_pa
 
 
 def test_a_route_changed_behind_meshtuis_back_is_found_and_explained(bookinfo, tmp_path):
-    snap, cfg = bookinfo
+    _snap, cfg = bookinfo
     boot = static_bootstrap(cfg, admin_port=0)
     assert _reroute_canary(boot) == 1
     envoy = _run_envoy(tmp_path, boot, "drifted")

@@ -100,7 +100,7 @@ def test_output_threshold_hides_but_still_fails(capsys):
     "*=*",
 ])
 def test_suppress(capsys, rule):
-    code, out, err = run(capsys, "-f", str(SUBSET), "--suppress", rule, "-o", "json")
+    code, out, _err = run(capsys, "-f", str(SUBSET), "--suppress", rule, "-o", "json")
     assert (code, json.loads(out)) == (0, [])
 
 
@@ -175,7 +175,7 @@ def test_list_analyzers(capsys):
 def test_only_some_analyzers(capsys):
     files = [x for f in ("mt0102-subset-without-endpoints", "mt0104-host-not-in-registry", "mt0105-fault-without-percentage",
                          "mt0106-retry-timeout") for x in ("-f", str(FIXTURES / f"{f}.yaml"))]
-    code, out, _ = run(capsys, *files, "--analyzer", "routing.*", "-o", "json")
+    _code, out, _ = run(capsys, *files, "--analyzer", "routing.*", "-o", "json")
     assert {m["code"] for m in json.loads(out)} == {"MT0102", "MT0104", "MT0105", "MT0106"}
 
 
@@ -212,7 +212,7 @@ def test_cluster_and_files_over_it(capsys, fake_cluster, tmp_path):
     srv, kubeconfig = fake_cluster
     docs = _docs(SUBSET)
     srv.add_all(docs)
-    code, out, err = run(capsys, "--kubeconfig", str(kubeconfig), "--context", "test-ctx", "-o", "json")
+    code, out, _err = run(capsys, "--kubeconfig", str(kubeconfig), "--context", "test-ctx", "-o", "json")
     assert code == 79
     [m] = json.loads(out)
     assert m["code"] == "IST0101" and m["file"] == "cluster:test-ctx" and m["line"] is None
@@ -221,16 +221,16 @@ def test_cluster_and_files_over_it(capsys, fake_cluster, tmp_path):
     dr = next(d for d in docs if d["kind"] == "DestinationRule")
     dr["spec"]["subsets"].append({"name": "v9", "labels": {"version": "v1"}})
     fix.write_text(yaml.safe_dump(dr))
-    code, out, err = run(capsys, "--cluster", "--kubeconfig", str(kubeconfig), "-f", str(fix), "-o", "json")
+    code, out, _err = run(capsys, "--cluster", "--kubeconfig", str(kubeconfig), "-f", str(fix), "-o", "json")
     assert code == 0
     assert [m["code"] for m in json.loads(out)] == ["MT0602"]  # Info: the file replaced the cluster's object
 
 
 def test_cluster_unreachable_exits_69(capsys, tmp_path):
     sys.path.insert(0, str(ROOT / "tests" / "cluster"))
-    from fakeapi import write_kubeconfig
-
     import socket
+
+    from fakeapi import write_kubeconfig
 
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))

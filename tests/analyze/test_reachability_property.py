@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from meshtui.analyze import analyze
 from meshtui.model.parse import RawDoc, build_snapshot
-from meshtui.simulate import Request, simulate
 from meshtui.model.snapshot import Workload
+from meshtui.simulate import Request, simulate
 from meshtui.translate import TranslateOptions, translate
 
 URIS = [None, {"prefix": "/"}, {"prefix": "/a"}, {"prefix": "/a/b"}, {"exact": "/a"}, {"exact": "/a/b"},

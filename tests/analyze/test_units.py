@@ -10,9 +10,9 @@ import pytest
 from analyze_helpers import FIXTURES
 
 from meshtui.analyze import hosts
+from meshtui.analyze.message import Message
 from meshtui.analyze.rules import match_implies, static_dead, string_implies
 from meshtui.analyze.suppress import Suppression
-from meshtui.analyze.message import Message
 from meshtui.analyze.witness import regex_samples, satisfies, witnesses
 from meshtui.model.istio import HTTPMatchRequest, HTTPRoute, StringMatch
 
@@ -121,7 +121,7 @@ spec:
     req = Request("GET", "http", "reviews.bookinfo.svc.cluster.local", 9080, "/", "", {})
 
     def outcome(ns):
-        return simulate(translate(snap, "%s/%s" % (ns, "web" if ns == "frontend" else "reviews-v2"),
+        return simulate(translate(snap, f"{ns}/{'web' if ns == 'frontend' else 'reviews-v2'}",
                                   TranslateOptions(proxy_type="sidecar")), req).outcome
 
     assert outcome("frontend") == "cluster-not-found"  # the subset is hidden from frontend's clients

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from meshtui.xds.envoy_process import EnvoyError, find_envoy
 from oracle_echo import EchoPool
 from oracle_envoy import OracleEnvoy
+
+from meshtui.xds.envoy_process import EnvoyError, find_envoy
 
 TALLY_KEYS = ("sent", "agreed", "not_bound", "duplicates", "weighted_routes", "weighted_requests", "validated", "mirrors")
 
@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
-    config._oracle_tally = {k: 0 for k in TALLY_KEYS} | {"cases": {}}
+    config._oracle_tally = dict.fromkeys(TALLY_KEYS, 0) | {"cases": {}}
 
 
 @pytest.fixture

@@ -12,13 +12,15 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from istio_samples import PRESENT, SKIP_REASON
+from istio_samples import SAMPLES as ISTIO_SAMPLES
+
 from meshtui.edits.model import FaultEdit, FaultTarget
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.sources.loader import load_sources
 from meshtui.translate import translate
 from meshtui.translate.config import ProxyConfig
 from meshtui.translate.envoy_json import static_bootstrap
-from istio_samples import PRESENT, SAMPLES as ISTIO_SAMPLES, SKIP_REASON
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = ISTIO_SAMPLES / "bookinfo"

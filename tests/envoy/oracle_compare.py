@@ -11,12 +11,13 @@ import http.client
 import math
 from dataclasses import dataclass, field
 
-from meshtui.simulate import simulate
-from meshtui.simulate.trace import ResponseHeaderOps, Trace, TraceEndpoint
-from meshtui.translate.config import ProxyConfig
 from oracle_envoy import Observation, OracleEnvoy
 from oracle_requests import Probe
 from oracle_rewire import PASSTHROUGH_POD, ROUTE_HEADER
+
+from meshtui.simulate import simulate
+from meshtui.simulate.trace import ResponseHeaderOps, Trace, TraceEndpoint
+from meshtui.translate.config import ProxyConfig
 
 DETAILS = {
     "no-route": "route_not_found",

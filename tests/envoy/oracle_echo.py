@@ -81,7 +81,7 @@ class EchoPool:
             for s in self._servers:
                 try:
                     await asyncio.wait_for(s.wait_closed(), 2.0)
-                except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - shutting down anyway
+                except (TimeoutError, Exception):  # noqa: BLE001 - shutting down anyway
                     pass
 
         try:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from oracle_echo import EchoPool
+from oracle_rewire import DETAILS_HEADER, FLAGS_HEADER, Rewired, assert_loopback, rewire
+
 from meshtui.translate.config import ProxyConfig
 from meshtui.translate.envoy_json import static_bootstrap
 from meshtui.xds.envoy_process import EnvoyProcess
-from oracle_echo import EchoPool
-from oracle_rewire import DETAILS_HEADER, FLAGS_HEADER, Rewired, assert_loopback, rewire
 
 
 def pick_bind_address(ports: list[int], tries: int = 20) -> str:
@@ -116,7 +117,7 @@ class OracleEnvoy:
                                     extra_args=["--file-flush-interval-msec", "50"])
         self.clients: dict[str, Client] = {}
 
-    def start(self) -> "OracleEnvoy":
+    def start(self) -> OracleEnvoy:
         self.process.start(wait_ready=True, timeout=30.0)
         return self
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from oracle_regex import example
+
 from meshtui.simulate.request import Request
 from meshtui.translate.config import ProxyConfig, Route, RouteMatch, StringMatcher, VirtualHost
-from oracle_regex import example
 
 UNKNOWN_HOSTS = ("oracle-unknown.example.org", "10.255.255.254", "[fd00::1]")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -72,7 +73,7 @@ class Spec:
     method: str | None = None
     authority: str | None = None
 
-    def copy(self) -> "Spec":
+    def copy(self) -> Spec:
         return Spec(self.path, list(self.query), dict(self.headers), self.method, self.authority)
 
 

@@ -21,11 +21,13 @@ import copy
 import ipaddress
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+
+from oracle_echo import EchoPool, Identity
 
 from meshtui.translate.config import ProxyConfig
-from oracle_echo import EchoPool, Identity
 
 HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 FAULT_FILTER = "envoy.filters.http.fault"

@@ -17,11 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from oracle_cases import Case, distinct_proxies  # noqa: E402
-from oracle_compare import run_probes  # noqa: E402
-from oracle_echo import EchoPool  # noqa: E402
-from oracle_envoy import OracleEnvoy  # noqa: E402
-from oracle_requests import probes_for  # noqa: E402
+from oracle_cases import Case, distinct_proxies
+from oracle_compare import run_probes
+from oracle_echo import EchoPool
+from oracle_envoy import OracleEnvoy
+from oracle_requests import probes_for
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from meshtui.simulate import simulate
-from meshtui.translate import translate
 from oracle_cases import HERE, load
 from oracle_compare import compare, observe
 from oracle_requests import dial_port, domain_variants, make_probe, satisfy
+
+from meshtui.simulate import simulate
+from meshtui.translate import translate
 
 pytestmark = pytest.mark.envoy
 

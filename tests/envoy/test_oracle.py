@@ -8,7 +8,6 @@ every one: cluster and pod, status, redirect Location, direct response body, 404
 from __future__ import annotations
 
 import pytest
-
 from oracle_cases import Case, cases, distinct_proxies
 from oracle_compare import run_probes
 from oracle_requests import probes_for
@@ -28,7 +27,7 @@ def test_envoy_agrees_with_simulate(case: Case, start_envoy, oracle_tally):
     problems: list[str] = []
     for name, cfg in proxies:
         envoy = start_envoy(cfg, name=name.replace("/", "_"))
-        probes, skipped = probes_for(cfg, envoy.rewired.listeners)
+        probes, _skipped = probes_for(cfg, envoy.rewired.listeners)
         res = run_probes(cfg, envoy, probes)
         sent += res.sent
         agreed += res.agreed

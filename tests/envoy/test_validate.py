@@ -12,13 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from oracle_cases import HERE, REPO, load
+from oracle_rewire import assert_loopback
 
 from meshtui.cli import main as meshtui_main
 from meshtui.translate import translate
 from meshtui.translate.envoy_json import static_bootstrap
 from meshtui.xds.envoy_process import find_envoy
-from oracle_cases import HERE, REPO, load
-from oracle_rewire import assert_loopback
 
 pytestmark = pytest.mark.envoy
 
@@ -96,7 +96,7 @@ def _route_configs(boot: dict) -> dict[tuple[str, str], dict]:
         for ch in chains:
             for f in ch["filters"]:
                 tc = f["typed_config"]
-                if "route_config" in tc and not ch.get("filter_chain_match", {}).get("transport_protocol") == "tls":
+                if "route_config" in tc and ch.get("filter_chain_match", {}).get("transport_protocol") != "tls":
                     out[(ls["name"], tc["route_config"]["name"])] = tc["route_config"]
     return out
 
@@ -110,7 +110,7 @@ def _xds_route_configs(listeners: list[dict], routes: list[dict]) -> dict[tuple[
         for ch in chains:
             for f in ch["filters"]:
                 rds = f["typed_config"].get("rds")
-                if rds and not ch.get("filter_chain_match", {}).get("transport_protocol") == "tls":
+                if rds and ch.get("filter_chain_match", {}).get("transport_protocol") != "tls":
                     out[(ls["name"], rds["route_config_name"])] = by_name[rds["route_config_name"]]
     return out
 

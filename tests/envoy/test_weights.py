@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from meshtui.simulate import simulate
-from meshtui.translate import translate
-from oracle_cases import REPO, SCENARIOS, HERE, load
+from oracle_cases import HERE, REPO, SCENARIOS, load
 from oracle_compare import observe, three_sigma
 from oracle_envoy import Client
 from oracle_requests import weighted_routes, weighted_tcp
+
+from meshtui.simulate import simulate
+from meshtui.translate import translate
 
 pytestmark = pytest.mark.envoy
 

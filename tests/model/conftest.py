@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from model_kit import REPO  # noqa: E402
+from model_kit import REPO
 
 
 @pytest.fixture

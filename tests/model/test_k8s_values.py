@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from model_kit import REPO
 
 from meshtui.model.parse import RawDoc, build_snapshot
 from meshtui.model.source import ERROR, WARNING
 from meshtui.xds.envoy_process import EnvoyError, find_envoy
-from model_kit import REPO
 
 
 def svc(ports, **spec):

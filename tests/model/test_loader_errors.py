@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass
 
 import pytest
-
 from model_kit import BROKEN, REPO, run_cli
+
 from meshtui.errors import EXIT_USAGE, InputError
 from meshtui.model.source import ERROR, INFO, WARNING
 from meshtui.sources.loader import load_sources
@@ -89,7 +89,7 @@ def test_error_class_through_loader(case: Expect, in_repo):
 def test_error_class_through_cli(case: Expect, in_repo):
     """`meshtui trace` on a file with one broken object: the object is reported on stderr with its
     location, the trace still runs (exit 0) and nothing crashes."""
-    code, out, err = run_cli("trace", "-f", f"fixtures/broken/{case.file}", "http://nowhere.example.com/")
+    code, _out, err = run_cli("trace", "-f", f"fixtures/broken/{case.file}", "http://nowhere.example.com/")
     assert code == 0, err
     assert f"fixtures/broken/{case.file}:{case.line}" in err and case.path in err
     assert "Traceback" not in err and "internal error" not in err

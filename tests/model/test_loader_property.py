@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from model_kit import FIXTURES, run_cli
+
 from meshtui.errors import InputError
 from meshtui.model import istio, k8s
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from istio_samples import PRESENT, SAMPLES, SKIP_REASON
+
 from meshtui.model.source import ERROR, WARNING
 from meshtui.sources.loader import expand_paths, load_sources
 

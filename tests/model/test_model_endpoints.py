@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from model_kit import FIXTURES
+
 from meshtui.model.parse import RawDoc, build_snapshot
 from meshtui.model.snapshot import PodIndex, labels_match
 from meshtui.sources.loader import load_sources
@@ -233,7 +233,7 @@ labels_st = st.dictionaries(st.sampled_from(["app", "version", "tier", "zone"]),
        ns=st.sampled_from(["ns1", "ns2", "ns3"]), selector=labels_st)
 def test_pod_index_selects_what_a_scan_selects(pods, ns, selector):
     objs = [pod(f"p{i}", f"10.0.0.{i}", labels, ns=pns) for i, (pns, labels) in enumerate(pods)]
-    built = [o for o in build_snapshot([RawDoc(o, "t.yaml", 1) for o in objs]).snapshot.pods]
+    built = list(build_snapshot([RawDoc(o, "t.yaml", 1) for o in objs]).snapshot.pods)
     index = PodIndex(built)
     scan = [p for p in built if p.namespace == ns and labels_match(selector, p.metadata.labels)]
     assert index.select(ns, selector) == scan

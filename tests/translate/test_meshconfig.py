@@ -164,7 +164,7 @@ def test_default_http_retry_policy(tmp_path, trace):
       retryOn: 5xx,gateway-error
       perTryTimeout: 2s
     """
-    mc, path = mesh_file(tmp_path, body)
+    mc, _path = mesh_file(tmp_path, body)
     t = trace(snap(BASE, mc).snapshot, "http://reviews:9080/")
     assert t.retries is not None and t.retries.to_json() == {"attempts": 5, "retryOn": "5xx,gateway-error", "perTryTimeout": "2s"}
     step = step_with(t, "MeshConfig defaultHttpRetryPolicy applies (istio-system/istio)")
@@ -294,7 +294,7 @@ def test_plain_meshconfig_file_and_bad_values(tmp_path):
     # a ConfigMap without the mesh key, and YAML that is not YAML, name the file and line
     cm = tmp_path / "cm.yaml"
     cm.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  meshNetworks: x\n")
-    with pytest.raises(InputError, match="has no data.mesh"):
+    with pytest.raises(InputError, match=r"has no data\.mesh"):
         read_mesh_config(str(cm), [])
     cm.write_text(CONFIGMAP.format(body="    a: [b"))
     with pytest.raises(InputError) as exc:

@@ -117,7 +117,7 @@ def test_no_fallthrough_404_when_vs_owns_host(trace):
 """))
     t = trace(m, "http://reviews:9080/other")
     assert (t.outcome, t.status, t.response_flags) == ("no-route", 404, "NR")
-    assert "does not match '/other'" in [s for s in t.steps if s.verdict == "no-match"][0].detail
+    assert "does not match '/other'" in next(s for s in t.steps if s.verdict == "no-match").detail
 
 
 def test_rules_after_a_catch_all_are_dropped(trace):
@@ -352,7 +352,7 @@ def test_vs_export_to_private(trace):
 def test_multi_port_service_without_port_is_a_usage_error():
     m = mesh(svc("api", extra_ports="\n  - {name: grpc, port: 9090, targetPort: 9090}") + client())
     cfg = translate(m, "default/client")
-    with pytest.raises(UsageError, match="9080.*9090"):
+    with pytest.raises(UsageError, match=r"9080.*9090"):
         simulate(cfg, Request.parse("http://api/"))
 
 
@@ -540,7 +540,7 @@ def test_prearmed_routes_carry_live_faults_in_runtime_keys_only():
     assert plain.runtime == {}
     t = simulate(live_cfg, Request.parse("http://reviews:9080/"))
     keys = list(t.fault.live.runtime_keys)
-    assert set(keys) == {k for k in live.runtime}  # the trace names the keys Envoy reads
+    assert set(keys) == set(live.runtime)  # the trace names the keys Envoy reads
     assert live.runtime[next(k for k in keys if k.endswith(".abort_status"))] == 503
     # the VirtualService's own delay stays the default of its route
     vh = next(v for rc in plain.routes for v in rc["virtual_hosts"] if v["name"].startswith("reviews"))

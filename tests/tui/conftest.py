@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tui_kit import ROOT  # noqa: E402
+from tui_kit import ROOT
 
 
 @pytest.fixture(autouse=True)

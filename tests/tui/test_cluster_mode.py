@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from tui_kit import settle, wait_for, screen_text
 from textual.widgets import Tree
+from tui_kit import screen_text, settle, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cluster"))
 
-from cluster_mesh import NS, bookinfo  # noqa: E402
-from fakeapi import FakeApiServer, write_kubeconfig  # noqa: E402
+from cluster_mesh import NS, bookinfo
+from fakeapi import FakeApiServer, write_kubeconfig
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ async def test_cluster_watch_marks_changes_and_retraces(cluster):
 def test_binary_in_cluster_mode_and_unreachable_server(cluster, tmp_path):
     from tui_kit import MESHTUI, Tmux
 
-    api, kc = cluster
+    _api, kc = cluster
     t = Tmux()
     try:
         t.start(f"env KUBECONFIG={str(kc)!r} {MESHTUI} --cluster")

@@ -5,8 +5,8 @@ behind a confirmation; proxies show their sync state and generated config."""
 from __future__ import annotations
 
 import pytest
-from tui_kit import settle, wait_for, screen_text
 from textual.widgets import DataTable, Input
+from tui_kit import screen_text, settle, wait_for
 
 from meshtui.tui.screens.dialogs import AddFaultScreen, ConfirmScreen
 from meshtui.tui.screens.gameday import GameDayScreen

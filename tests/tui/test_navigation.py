@@ -3,8 +3,8 @@ away, remapped keys from the config file, read-only, themes."""
 
 from __future__ import annotations
 
-from tui_kit import make_app, settle, wait_for, screen_text
 from textual.widgets import Input, OptionList, Tree
+from tui_kit import make_app, screen_text, settle, wait_for
 
 from meshtui.tui.config import load_config
 from meshtui.tui.screens.help import HelpScreen

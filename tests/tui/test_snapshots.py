@@ -8,8 +8,8 @@ and look at the report (snapshot_report.html) before committing the new SVGs."""
 from __future__ import annotations
 
 import pytest
-from tui_kit import make_app, settle, wait_for
 from textual.widgets import DataTable, Input, TextArea
+from tui_kit import make_app, settle, wait_for
 
 from meshtui.tui.tracing import TraceQuery
 

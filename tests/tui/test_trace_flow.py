@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tui_kit import make_app, settle, wait_for, screen_text
 from textual.widgets import Input, OptionList
+from tui_kit import make_app, screen_text, settle, wait_for
 
 from meshtui.tui.screens.trace import TraceScreen
 from meshtui.tui.screens.yaml_screen import YamlScreen

@@ -3,6 +3,8 @@ positions, trace diffs, what-if rebuilds, form parsing, filters, NO_COLOR."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from tui_kit import MESH, load_mesh, make_app, settle
 
@@ -74,7 +76,7 @@ def test_related_objects(ws):
 
 def test_yaml_text_keeps_file_lines(ws):
     yt = ws.yaml(("VirtualService", "default", "reviews"))
-    lines = open(f"{MESH}/networking.yaml").read().splitlines()
+    lines = Path(f"{MESH}/networking.yaml").read_text().splitlines()
     assert yt.lines == lines[yt.first_line - 1:yt.last_line]
     assert yt.lines[0] == "apiVersion: networking.istio.io/v1"
     assert lines[yt.line_of("spec.http[1]") - 1].strip() == "- name: default"

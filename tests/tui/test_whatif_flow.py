@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tui_kit import make_app, settle, wait_for, screen_text
 from textual.widgets import TextArea
+from tui_kit import make_app, screen_text, settle, wait_for
 
 from meshtui.tui.screens.whatif import WhatIfScreen
 from meshtui.tui.tracing import TraceQuery

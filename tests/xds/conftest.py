@@ -15,7 +15,7 @@ from meshtui.xds.loop_thread import LoopThread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from xds_kit import envoy_available  # noqa: E402
+from xds_kit import envoy_available
 
 
 def pytest_collection_modifyitems(config, items):

@@ -7,8 +7,8 @@ import json
 import time
 
 import pytest
-from xds_kit import free_port
 from standin import StandinTranslator
+from xds_kit import free_port
 
 from meshtui.cli import main
 from meshtui.edits.model import FaultEdit, FaultTarget
@@ -33,7 +33,7 @@ def plane(loop, state_dir):
 
 
 def test_fault_cli_add_list_rm_clear(plane, capsys):
-    cp, addr = plane
+    _cp, addr = plane
     assert main(["fault", "add", "--server", addr, "--host", "svc", "--subset", "v1", "--abort", "503",
                  "--percent", "25", "--ttl", "5m", "--reason", "game day"]) == 0
     fid = capsys.readouterr().out.strip()
@@ -88,7 +88,7 @@ def test_non_loopback_needs_tls_or_insecure(loop, state_dir, capsys):
 
 
 def test_scope_cli(plane, capsys):
-    cp, addr = plane
+    _cp, addr = plane
     assert main(["scope", "set", "--server", addr, "-n", "default", "--selector", "app=productpage",
                  "--egress-host", "./ratings.default.svc.cluster.local", "--outbound-policy", "REGISTRY_ONLY"]) == 0
     sid = capsys.readouterr().out.strip()
@@ -101,7 +101,7 @@ def test_scope_cli(plane, capsys):
 
 def test_journal_restore_and_export(loop, state_dir, capsys):
     now = [time.time()]
-    cp, addr = make_plane(loop, state_dir, clock=lambda: now[0])
+    cp, _addr = make_plane(loop, state_dir, clock=lambda: now[0])
     t = now[0]
     loop.call(cp.add_edit, FaultEdit(id="f-long", target=FaultTarget(host="svc"), percent=100, abort_status=503,
                                      ttl_seconds=600, created_at=t))

@@ -115,7 +115,7 @@ def test_scope_edit_dropping_a_host(clean):
     synced(demo)
     t = trace(demo, "reviews:9080/")
     assert t.outcome == "passthrough"
-    status, body, _ = demo.request("reviews", "/")
+    _status, body, _ = demo.request("reviews", "/")
     assert not (isinstance(body, dict) and body.get("service") == "reviews")
     envoy = next(e for e in demo.envoys if e.name == "sidecar")
     stats = envoy.stats("PassthroughCluster")

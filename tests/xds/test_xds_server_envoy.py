@@ -7,8 +7,8 @@ import json
 import time
 
 import pytest
-from xds_kit import Http, free_port, wait_until
 from standin import StandinTranslator
+from xds_kit import Http, free_port, wait_until
 
 from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.xds.control_plane import ControlPlane
