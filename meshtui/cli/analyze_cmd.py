@@ -79,9 +79,14 @@ def _load(args: argparse.Namespace, paths: list[str]):
     if not paths:
         raise UsageError("nothing to analyse; give files or folders with -f PATH "
                          "(or - for stdin), or read the cluster with --cluster")
+    from meshtui.cli.common import mesh_from_args
+    from meshtui.model.meshconfig import MeshConfig
     from meshtui.sources.loader import load_sources
 
-    result = load_sources(paths, default_namespace=namespace)
+    mesh_diags: list = []
+    mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
+    result = load_sources(paths, default_namespace=namespace, mesh=mesh)
+    result.diagnostics[:0] = mesh_diags
     return result, f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
 
 

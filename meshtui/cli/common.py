@@ -19,12 +19,35 @@ def add_source_flags(p: argparse.ArgumentParser, output: tuple[str, ...] = ("tab
     p.add_argument("-A", "--all-namespaces", action="store_true", help="with --cluster, read every namespace")
     p.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="with --cluster, how long to wait for the API server")
+    add_mesh_flags(p)
     p.add_argument("--no-cache", dest="cache", action="store_false",
                    help="read every file again instead of the snapshot cached for unchanged files "
                         "(in $XDG_CACHE_HOME/meshtui)")
     if output:
         p.add_argument("-o", "--output", choices=output, default=output[0])
     add_color_flag(p)
+
+
+def add_mesh_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mesh-config", metavar="FILE",
+                   help="the MeshConfig: a MeshConfig YAML or the istio ConfigMap (its `mesh` key); with --cluster "
+                        "it replaces the one read from the cluster")
+    p.add_argument("--istio-namespace", metavar="NS", default="istio-system",
+                   help="with --cluster, the namespace of the istio ConfigMap (default istio-system)")
+    p.add_argument("--revision", metavar="REV",
+                   help="with --cluster, read the MeshConfig of this Istio revision (ConfigMap istio-REV); "
+                        "default: the revision namespaces and pods name with istio.io/rev, if only one")
+
+
+def mesh_from_args(args: argparse.Namespace, diagnostics: list):
+    """The MeshConfig of --mesh-config, or None when it is not given (InputError, exit 2, when the
+    file is not a MeshConfig)."""
+    path = getattr(args, "mesh_config", None)
+    if not path:
+        return None
+    from meshtui.sources.meshconfig import read_mesh_config
+
+    return read_mesh_config(path, diagnostics)
 
 
 def add_color_flag(p: argparse.ArgumentParser) -> None:
@@ -57,7 +80,12 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False):
     elif not files:
         raise UsageError("no sources: give -f PATH (a file, a folder, or - for stdin) or --cluster")
     else:
-        result = load_sources(files, ns, cache=getattr(args, "cache", True))
+        from meshtui.model.meshconfig import MeshConfig
+
+        mesh_diags: list = []
+        mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
+        result = load_sources(files, ns, mesh, cache=getattr(args, "cache", True))
+        result.diagnostics[:0] = mesh_diags
     # One-shot commands keep this snapshot to the end: move it out of the cyclic collector's
     # generations (it is millions of acyclic objects that each collection would rescan)
     import gc

@@ -84,12 +84,24 @@ def run(args: argparse.Namespace) -> int:
 
         expand_paths(files)  # a missing path is an error before the screen opens (exit 2)
         ns = args.namespace or "default"
-        return run_app(load=lambda progress: load_sources(files, ns), paths=files, **common)
+        from meshtui.cli.common import mesh_from_args
+        from meshtui.model.meshconfig import MeshConfig
 
-    from meshtui.cluster.source import open_cluster
+        mesh_diags: list = []
+        mesh = mesh_from_args(args, mesh_diags) or MeshConfig()  # a bad file: exit 2 before the screen opens
+
+        def load_files(progress):
+            result = load_sources(files, ns, mesh)
+            result.diagnostics[:0] = mesh_diags
+            return result
+
+        return run_app(load=load_files, paths=files, **common)
+
+    from meshtui.cluster.source import mesh_settings_from_args, open_cluster
 
     namespaces = None if args.all_namespaces or not args.namespace else args.namespace
     src = open_cluster(args.kubeconfig, args.context, namespaces, args.request_timeout)
+    src.mesh_settings = mesh_settings_from_args(args)
     overlays = _file_overlays(files, args.namespace or "default") if files else []
 
     def load(progress):

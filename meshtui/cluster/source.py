@@ -27,6 +27,7 @@ from meshtui.cluster.errors import (  # noqa: F401 - re-exported for the command
 from meshtui.cluster.http import KubeHttp, new_api_client
 from meshtui.cluster.kinds import FORBIDDEN_KINDS, ResourceKind
 from meshtui.cluster.layer import LayerResult, layer
+from meshtui.cluster.meshconfig import MeshSettings, read_cluster_mesh
 from meshtui.cluster.listing import Discovery, KindList, discover, list_all
 from meshtui.cluster.store import ObjectStore
 from meshtui.cluster.watch import Change, ClusterWatch, WatchOptions, WatchStatus
@@ -99,6 +100,9 @@ class ClusterSource:
         self.store = ObjectStore(self.file)
         self._lists: list[KindList] = []
         self._watch: ClusterWatch | None = None
+        self.mesh_settings = MeshSettings()
+        self.mesh: MeshConfig | None = None  # read with every list (ConfigMaps are not watched)
+        self.mesh_diagnostics: list[Diagnostic] = []
 
     # -- reading ------------------------------------------------------------------------------
     def discover(self) -> Discovery:
@@ -126,15 +130,19 @@ class ClusterSource:
         self._lists = result.lists
         self.store = ObjectStore(self.file)
         self.store.load([it for kl in result.lists for it in kl.items])
-        return self.store.docs()
+        docs = self.store.docs()
+        self._say("reading the MeshConfig")
+        self.mesh, self.mesh_diagnostics = read_cluster_mesh(self.http, self.file, self.mesh_settings, docs)
+        return docs
 
     def build(self, docs: list[RawDoc], overlays: Sequence[RawDoc] = (), default_namespace: str = "default",
               mesh: MeshConfig | None = None) -> LoadResult:
         """LoadResult for cluster docs with file docs layered over them; cluster warnings
         (missing CRDs, ...) join the loader's diagnostics."""
         lr = layer(docs, overlays, default_namespace) if overlays else None
-        result = build_snapshot(lr.docs if lr else docs, default_namespace, mesh or MeshConfig())
+        result = build_snapshot(lr.docs if lr else docs, default_namespace, mesh or self.mesh or MeshConfig())
         extra = [Diagnostic(WARNING, w, Source(file=self.file), code=CLUSTER_DIAG_CODE) for w in self.warnings]
+        extra += self.mesh_diagnostics
         result.diagnostics[:0] = extra
         if lr is not None:
             result.diagnostics.extend(_layer_notes(lr, self.file))
@@ -259,10 +267,22 @@ def kube_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]
 
 def open_from_args(args, progress: Callable[[str], None] | None = None) -> ClusterSource:
     """A source for the common flags: --kubeconfig, --context, -n (namespaces to read; -A or
-    no -n reads all), --request-timeout."""
+    no -n reads all), --request-timeout, and where the MeshConfig comes from (--mesh-config,
+    --istio-namespace, --revision)."""
     namespaces = None if getattr(args, "all_namespaces", False) else getattr(args, "namespace", None)
-    return open_cluster(getattr(args, "kubeconfig", None), getattr(args, "context", None), namespaces,
-                        float(getattr(args, "request_timeout", 10.0) or 10.0), progress=progress)
+    src = open_cluster(getattr(args, "kubeconfig", None), getattr(args, "context", None), namespaces,
+                       float(getattr(args, "request_timeout", 10.0) or 10.0), progress=progress)
+    src.mesh_settings = mesh_settings_from_args(args)
+    return src
+
+
+def mesh_settings_from_args(args) -> MeshSettings:
+    from meshtui.cli.common import mesh_from_args
+
+    diags: list[Diagnostic] = []
+    fixed = mesh_from_args(args, diags)
+    return MeshSettings(fixed, getattr(args, "istio_namespace", None) or "istio-system",
+                        getattr(args, "revision", None), diags)
 
 
 def load_cluster_snapshot(args, files: Sequence[str] = (), mesh: MeshConfig | None = None) -> LoadResult:

@@ -36,7 +36,8 @@ def test_list_reads_every_kind_and_never_secrets(source, mesh_api):
         assert "managedFields" not in meta  # as `kubectl get -o json` shows it
         assert d.data["apiVersion"]
     assert not mesh_api.requests_for("secrets")
-    assert not mesh_api.requests_for("configmaps")
+    # one ConfigMap only, by name: the MeshConfig (istio-system/istio); ConfigMaps are never listed
+    assert [r[1] for r in mesh_api.requests_for("configmaps")] == ["/api/v1/namespaces/istio-system/configmaps/istio"]
     assert source.warnings == []
     assert source.context_name == "test-ctx"
     assert source.server == mesh_api.url

@@ -301,3 +301,22 @@ def test_plain_meshconfig_file_and_bad_values(tmp_path):
         read_mesh_config(str(cm), [])
     assert exc.value.line is not None and exc.value.line >= 8
     assert json.dumps(str(exc.value))
+
+
+def test_cli_mesh_config_flag(tmp_path, capsys):
+    from meshtui.cli import main
+
+    mc = tmp_path / "istio-cm.yaml"
+    mc.write_text(CONFIGMAP.format(body="    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY"))
+    rc = main(["trace", "-f", "fixtures/bookinfo", "--mesh-config", str(mc), "--from", "default/productpage-v1",
+               "-o", "json", "http://example.org/"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and (out["outcome"], out["status"]) == ("blackhole", 502)
+    final = out["steps"][-1]
+    assert "mesh-wide REGISTRY_ONLY from MeshConfig, istio-system/istio" in final["detail"]
+    assert (final["ref"]["kind"], final["ref"]["line"]) == ("MeshConfig", 9)
+    # a file that is not a MeshConfig is a usage error naming the file
+    bad = tmp_path / "vs.yaml"
+    bad.write_text("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\n")
+    assert main(["analyze", "-f", "fixtures/bookinfo", "--mesh-config", str(bad)]) == 2
+    assert "not a VirtualService" in capsys.readouterr().err
