@@ -32,9 +32,10 @@ def proxy_for(snapshot, source: str | None, gateway: str | None):
 
     if gateway:
         return translate(snapshot, gateway, TranslateOptions(proxy_type="router"))
+    # lazy: only the virtual host and clusters the trace reads are built (the same results)
     if source:
-        return translate(snapshot, source, TranslateOptions(proxy_type="sidecar"))
-    return translate(snapshot, Workload("Pod", "default", "(any)", {}), TranslateOptions(proxy_type="sidecar"))
+        return translate(snapshot, source, TranslateOptions(proxy_type="sidecar"), lazy=True)
+    return translate(snapshot, Workload("Pod", "default", "(any)", {}), TranslateOptions(proxy_type="sidecar"), lazy=True)
 
 
 def build_trace(snapshot, source: str | None, gateway: str | None, method: str, headers: list[str], url: str):

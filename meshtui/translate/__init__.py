@@ -67,12 +67,15 @@ def resolve_workload(snapshot: MeshSnapshot, proxy: str | Workload) -> Workload:
     raise UsageError(f"no workload {proxy!r} (a Pod, Deployment or StatefulSet as NAMESPACE/NAME).{hint}")
 
 
-def translate(snapshot: MeshSnapshot, proxy: str | Workload, options: TranslateOptions | None = None) -> ProxyConfig:
+def translate(snapshot: MeshSnapshot, proxy: str | Workload, options: TranslateOptions | None = None,
+              lazy: bool = False) -> ProxyConfig:
+    """`lazy` (for traces): a sidecar's virtual hosts and clusters are built when first read, with
+    the same code and the same results (translate/lazy.py); gateways are always built whole."""
     options = options or TranslateOptions()
     wl = resolve_workload(snapshot, proxy)
     router = options.proxy_type == "router" or (options.proxy_type is None and is_gateway_workload(snapshot, wl))
     drs = dr_index(snapshot)
-    cfg = build_gateway(snapshot, wl, drs) if router else build_sidecar(snapshot, wl, drs)
+    cfg = build_gateway(snapshot, wl, drs) if router else build_sidecar(snapshot, wl, drs, lazy=lazy)
     if snapshot.live_faults:
         apply_live_faults(cfg, snapshot.live_faults)
     cfg.render_options = options

@@ -5,6 +5,7 @@ per service in scope, VS routes by ownership, the allow_any/block_all catch-all,
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from meshtui.model.istio import VirtualService
 from meshtui.model.protocol import HTTP_FAMILY, TLS_FAMILY, UNSUPPORTED
@@ -119,7 +120,8 @@ def _dedupe_domains(vhosts: list[VirtualHost]) -> None:
         vh.domains = tuple(keep)
 
 
-def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyConfig:
+def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool = False) -> ProxyConfig:
+    """`lazy`: virtual hosts' routes and services' clusters are built when first read (lazy.py)."""
     ns, labels = wl.namespace, wl.labels
     suffix = snapshot.mesh.domain_suffix
     scope = compute_scope(snapshot, ns, labels)
@@ -129,7 +131,12 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
     visible_by_host: dict[str, list[RegistryService]] = defaultdict(list)
     for s in visible:
         visible_by_host[s.hostname].append(s)
-    cb = ClusterBuilder(drs, ns, labels)
+    if lazy:
+        from meshtui.translate.lazy import LazyClusterBuilder
+
+        cb = LazyClusterBuilder(drs, ns, labels)
+    else:
+        cb = ClusterBuilder(drs, ns, labels)
     locked = {lst.port for lst in scope.listeners if lst.port}
     listeners: dict[str, Listener] = {}
     route_configs: dict[str, RouteConfig] = {}
@@ -178,7 +185,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
             ports = {p.port for s in svcs for p in s.ports if p.protocol != "UDP"} - locked
         for port in sorted(ports):
             _build_port(snapshot, scope, egress, port, svcs, ownership, imported_vs, proxy, cb, lookup_service,
-                        listeners, route_configs, notes, aliases)
+                        listeners, route_configs, notes, aliases, lazy)
     cb.add_specials()
     vo_chain = FilterChain("virtualOutbound-catchall-tcp", "tcp",
                            tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
@@ -191,7 +198,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
 def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[RegistryService], ownership: VSOwnership,
                 imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder, lookup_service,
                 listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str],
-                aliases: dict[str, list[RegistryService]] | None = None) -> None:
+                aliases: dict[str, list[RegistryService]] | None = None, lazy: bool = False) -> None:
     suffix = snapshot.mesh.domain_suffix
     on_port = [(s, s.port(port)) for s in svcs if s.port(port) is not None]
     http = [s for s, p in on_port if p.protocol in HTTP_FAMILY]
@@ -203,7 +210,8 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
     ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service,
                        lambda h, p: cb.hash_policy(lookup_service(h, proxy.namespace), p), mesh=snapshot.mesh)
 
-    def vhost_for(s: RegistryService) -> VirtualHost:
+    def vhost_parts(s: RegistryService, ctx: RouteContext):
+        """(routes, owner ref, notes, dropped matches) of the service's virtual host."""
         vs, losers, _ = ownership.owner(s.hostname)
         vnotes = tuple(f"VirtualService {lv.namespace}/{lv.name} also names this host and is ignored: "
                        f"{vs.namespace}/{vs.name} takes precedence" for lv in losers) if vs else ()
@@ -219,11 +227,21 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
         if not routes:
             routes = [default_route(s, port, cb.hash_policy(s, port), snapshot.mesh)]
         ref = vs_ref(vs) if vs is not None and routes and routes[0].name != "default" else None
+        for alias in (aliases or {}).get(s.hostname, ()):
+            vnotes += (f"ExternalName Service {alias.namespace}/{alias.name} is an alias of this host: its names are domains here",)
+        return tuple(routes), ref, vnotes, dropped
+
+    def vhost_for(s: RegistryService) -> VirtualHost:
         domains = service_domains(s, proxy.namespace, suffix)
         for alias in (aliases or {}).get(s.hostname, ()):
             domains += [d for d in service_domains(alias, proxy.namespace, suffix) if d not in domains]
-            vnotes += (f"ExternalName Service {alias.namespace}/{alias.name} is an alias of this host: its names are domains here",)
-        return VirtualHost(f"{s.hostname}:{port}", tuple(domains), tuple(routes),
+        if lazy:  # built on first read, with a context of its own (nothing else's notes)
+            from meshtui.translate.lazy import LazyVirtualHost
+
+            return LazyVirtualHost(f"{s.hostname}:{port}", tuple(domains), s,
+                                   lambda: vhost_parts(s, replace(ctx, notes=[], dropped=[])))
+        routes, ref, vnotes, dropped = vhost_parts(s, ctx)
+        return VirtualHost(f"{s.hostname}:{port}", tuple(domains), routes,
                            kind="service", service=s, ref=ref, notes=vnotes, dropped=dropped)
 
     # HTTP: the shared 0.0.0.0_<port> listener with route config "<port>"

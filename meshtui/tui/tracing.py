@@ -97,7 +97,7 @@ class TraceEngine:
                     return hit[1]  # type: ignore[index]
             proxy: str | Workload = source or ANY_SOURCE
             opts = options or TranslateOptions(proxy_type="router" if gateway else "sidecar")
-            cfg = translate(snapshot, proxy, opts)
+            cfg = translate(snapshot, proxy, opts, lazy=True)  # built as the traces read it
             with self._guard:
                 self._configs[key] = (snapshot, cfg)
                 self._configs.move_to_end(key)
