@@ -549,8 +549,11 @@ def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) 
                     f"{e.address}:{e.port}" + (f" ({e.pod})" if e.pod else "") for e in eps[:8]) + (" ..." if len(eps) > 8 else "") + synth
                     if eps else f"no healthy endpoints for {c.cluster}" + (f" (subset labels {cl.subset_labels} select no pod)" if c.subset else ""))
         elif not quiet:
-            reason = f"subset {c.subset!r} is not defined in any DestinationRule for {c.host}" if c.subset else f"{c.host}:{c.port} is not a service in this proxy's scope"
+            reason, dr_ref = _missing_subset(config, c.host, c.subset) if c.subset else (f"{c.host}:{c.port} is not a service in this proxy's scope", None)
             t.add(Stage.CLUSTER, Verdict.NO_MATCH, f"cluster {c.cluster} does not exist: {reason}", c.ref)
+            if dr_ref is not None:
+                t.add(Stage.DESTINATION_RULE, Verdict.INFO, f"DestinationRule {dr_ref.namespace}/{dr_ref.name} is the one in effect "
+                      f"for {c.host} from this proxy, and it has no subset {c.subset!r}", dr_ref)
         t.destinations.append(d)
     if quiet:
         return
@@ -566,6 +569,22 @@ def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) 
         if missing:
             t.add(Stage.OUTCOME, Verdict.WARNING, f"{sum(d.probability for d in missing):.0%} of requests name a missing cluster and get 503 NC")
         t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
+
+
+def _missing_subset(config: ProxyConfig, host: str, subset: str) -> tuple[str, Ref | None]:
+    """Why a subset has no cluster: the DestinationRule in effect (and its tier) does not define
+    it; name the rules for the host that do but that this proxy does not use, and why."""
+    choice = config.dr_choice(host)
+    defining = [o for o in (choice.others if choice is not None else ()) if subset in o.subsets]
+    also = "".join(f"; DestinationRule {o.ref.namespace}/{o.ref.name} defines it, but {o.why}" for o in defining)
+    if choice is None or choice.in_effect is None:
+        if not defining:
+            return f"subset {subset!r} is not defined in any DestinationRule for {host}", None
+        return f"subset {subset!r}: no DestinationRule for {host} applies to this proxy{also}", None
+    dr = choice.in_effect
+    tier = choice.tier.replace("-", " ") or "its"
+    return (f"subset {subset!r} is not defined in DestinationRule {dr.namespace}/{dr.name}, the one in effect for {host} "
+            f"from this proxy ({tier} tier){also}", dr)
 
 
 def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp=None) -> Trace:

@@ -23,6 +23,7 @@ class ClusterBuilder:
         self.router = router
         self.clusters: dict[str, Cluster] = {}
         self.endpoints: dict[str, tuple[Endpoint, ...]] = {}
+        self.service_namespaces: dict[str, str] = {}  # hostname -> the namespace its DR lookup used
 
     def dr_for(self, svc: RegistryService) -> EffectiveDR | None:
         return self.drs.lookup(svc.hostname, svc.namespace, self.client_ns, self.labels)
@@ -36,6 +37,7 @@ class ClusterBuilder:
         if svc.resolution == "Alias":
             return  # ExternalName: routes point at the target host's clusters instead
         dr = self.dr_for(svc)
+        self.service_namespaces.setdefault(svc.hostname, svc.namespace)
         for sp in svc.ports:
             if sp.protocol == "UDP":
                 continue

@@ -7,10 +7,13 @@ the Istio resource and field it came from."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.snapshot import Endpoint, RegistryService, Workload
+
+if TYPE_CHECKING:
+    from meshtui.translate.policy import DRIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +357,27 @@ class EnvoyResources:
     runtime: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class OtherDR:
+    """A DestinationRule for the same host that this proxy does not use, and why."""
+
+    ref: Ref
+    subsets: tuple[str, ...]
+    why: str  # "shadowed by the client-namespace tier", "not exported to this namespace", ...
+
+
+@dataclass(frozen=True, slots=True)
+class DRChoice:
+    """Which DestinationRule a proxy uses for a host (client, then service, then root namespace),
+    and the ones for that host it does not: what the trace needs to explain a missing subset."""
+
+    host: str
+    in_effect: Ref | None
+    tier: str  # client-namespace | service-namespace | root-namespace ("" when none applies)
+    subsets: tuple[str, ...]
+    others: tuple[OtherDR, ...] = ()
+
+
 @dataclass
 class ProxyConfig:
     proxy: ProxyInfo
@@ -371,7 +395,18 @@ class ProxyConfig:
     render_options: Any = field(default=None, repr=False, compare=False)
     outbound_from: str = ""  # who set outbound_policy ("mesh-wide REGISTRY_ONLY from MeshConfig, istio-system/istio")
     outbound_ref: Ref | None = None
+    # the DestinationRule index this config was built with, and each service host's namespace as
+    # the lookup used it: the trace asks which rule applies (and which it hides) only when needed
+    drs: DRIndex | None = field(default=None, repr=False, compare=False)
+    service_namespaces: dict[str, str] = field(default_factory=dict, repr=False)
     _listener_index: dict[tuple[str, int], Listener] | None = None
+
+    def dr_choice(self, host: str) -> DRChoice | None:
+        """Which DestinationRule this proxy uses for `host`, and the ones for it that it does not."""
+        ns = self.service_namespaces.get(host)
+        if self.drs is None or ns is None:
+            return None
+        return self.drs.choice(host, ns, self.proxy.namespace, self.proxy.labels)
 
     def listener_for(self, address: str, port: int) -> Listener | None:
         if self._listener_index is None:

@@ -231,7 +231,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
         notes.append("no Gateway selects this workload's labels: it has no listeners")
     notes += l4_notes
     return ProxyConfig(proxy, listeners, route_configs, cb.clusters, cb.endpoints, "ALLOW_ANY", None,
-                       "gateways do not use Sidecar resources", notes=notes, service_ports=targets)
+                       "gateways do not use Sidecar resources", notes=notes, service_ports=targets,
+                       drs=drs, service_namespaces=cb.service_namespaces)
 
 
 def _l4_chains(bs: BoundServer, port: int, vss: list[VirtualService], ctx: RouteContext, notes: list[str]) -> list[FilterChain]:

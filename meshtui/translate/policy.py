@@ -10,7 +10,7 @@ from typing import Any
 from meshtui.model.istio import DestinationRule, Subset, TrafficPolicy
 from meshtui.model.schema import to_json
 from meshtui.model.snapshot import MeshSnapshot, creation_key, exported_to, labels_match
-from meshtui.translate.config import HashPolicy, Ref
+from meshtui.translate.config import DRChoice, HashPolicy, OtherDR, Ref
 from meshtui.translate.hosts import is_wildcard, resolve_short
 
 
@@ -99,6 +99,38 @@ class DRIndex:
                 break
         self._cache[key] = result
         return result
+
+    def choice(self, host: str, service_ns: str, client_ns: str, labels: dict[str, str] | None = None) -> DRChoice:
+        """The DestinationRule in effect for `host` from this client, and every other one that
+        names the host exactly, each with why this proxy does not use it."""
+        labels = labels or {}
+        eff = self.lookup(host, service_ns, client_ns, labels)
+        used = {id(d) for d in eff.rules} if eff is not None else set()
+        tiers = {client_ns: 0, service_ns: 1, self.root: 2}
+        names = ("client-namespace", "service-namespace", "root-namespace")
+        mine = tiers.get(eff.primary.namespace, 3) if eff is not None else 3
+        others: list[OtherDR] = []
+        for ns in sorted(self.by_ns):
+            for dr in self.by_ns[ns].get(host, ()):
+                if id(dr) in used:
+                    continue
+                if dr.spec.workload_selector is not None and not (dr.namespace == client_ns and labels_match(dr.spec.workload_selector.match_labels, labels)):
+                    why = "its workloadSelector does not select this proxy" if dr.namespace == client_ns else \
+                          "it has a workloadSelector, which only applies in its own namespace"
+                elif ns not in tiers:
+                    why = f"namespace {ns} is neither this proxy's, the service's nor the root namespace"
+                elif not exported_to(frozenset(dr.spec.export_to or self.default_export), dr.namespace, client_ns):
+                    why = "it is not exported to this proxy's namespace"
+                elif eff is not None and tiers[ns] > mine:
+                    why = f"the {eff.tier} DestinationRule {eff.primary.namespace}/{eff.primary.name} shadows it"
+                else:
+                    why = f"an older DestinationRule for the host in {ns} takes precedence"
+                ref = Ref("DestinationRule", dr.namespace, dr.name, "", dr.src.file, dr.src.line)
+                others.append(OtherDR(ref, tuple(s.name for s in dr.spec.subsets), why))
+        if eff is None:
+            return DRChoice(host, None, "", (), tuple(others))
+        tier = eff.tier if eff.tier in names else ""
+        return DRChoice(host, eff.ref(), tier, tuple(eff.subsets), tuple(others))
 
     @staticmethod
     def _merge(host: str, drs: list[DestinationRule], tier: str) -> EffectiveDR:

@@ -192,7 +192,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
     listeners["virtualOutbound"] = Listener("virtualOutbound", "0.0.0.0", 15001, [], vo_chain, bind_to_port=True, kind="virtual")
     return ProxyConfig(proxy, list(listeners.values()), route_configs, cb.clusters, cb.endpoints, scope.outbound_policy,
                        scope.ref(), scope.reason, notes=notes, outbound_from=scope.outbound_from,
-                       outbound_ref=scope.outbound_ref)
+                       outbound_ref=scope.outbound_ref, drs=drs, service_namespaces=cb.service_namespaces)
 
 
 def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[RegistryService], ownership: VSOwnership,

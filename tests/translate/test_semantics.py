@@ -546,3 +546,34 @@ def test_prearmed_routes_carry_live_faults_in_runtime_keys_only():
     vh = next(v for rc in plain.routes for v in rc["virtual_hosts"] if v["name"].startswith("reviews"))
     fault = vh["routes"][0]["typed_per_filter_config"]["envoy.filters.http.fault"]
     assert fault["delay"]["fixed_delay"] == "2s" and fault["delay"]["percentage"]["numerator"] == 100000
+
+
+def test_missing_subset_names_the_dr_in_effect_its_tier_and_the_shadowed_one_that_defines_it(trace):
+    """A client-namespace DestinationRule without subsets shadows the service namespace's, which
+    defines v2: the trace must say so instead of 'not defined in any DestinationRule'."""
+    client_dr = """
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api-local, namespace: front}
+spec:
+  host: api.back.svc.cluster.local
+  trafficPolicy: {loadBalancer: {simple: RANDOM}}
+"""
+    route = vs("api", """
+  hosts: [api.back.svc.cluster.local]
+  http:
+  - route: [{destination: {host: api.back.svc.cluster.local, subset: v2}}]
+""", "front")
+    m = mesh(svc("api", "back", versions=("v1", "v2")) + client(ns="front") + dr("api", "api", "back") + client_dr + route)
+    t = trace(m, "http://api.back:9080/", proxy="front/client")
+    assert t.outcome == "cluster-not-found"
+    miss = next(s for s in t.steps if s.stage == "cluster" and s.verdict == "no-match")
+    assert "not defined in any DestinationRule" not in miss.detail
+    assert "DestinationRule front/api-local, the one in effect" in miss.detail and "(client namespace tier)" in miss.detail
+    assert "DestinationRule back/api defines it, but the client-namespace DestinationRule front/api-local shadows it" in miss.detail
+    dr_step = next(s for s in t.steps if s.stage == "destination-rule")
+    assert dr_step.ref is not None and (dr_step.ref.namespace, dr_step.ref.name) == ("front", "api-local")
+    # with no rule at all the old sentence stays
+    t = trace(mesh(svc("api", "back") + client(ns="front") + route), "http://api.back:9080/", proxy="front/client")
+    assert any("is not defined in any DestinationRule for api.back.svc.cluster.local" in s.detail for s in t.steps)
