@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         print("meshtui: starting the demo (backends, control plane, Envoy)...", file=sys.stderr, flush=True)
         info = session.start()
+        if session.cleaned:
+            print(f"meshtui: removed {len(session.cleaned)} work folder(s) left by a demo that was killed",
+                  file=sys.stderr, flush=True)
         if run_app is not None:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import socket
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -114,7 +116,12 @@ class DemoSession:
         self.readonly = readonly  # serve the mesh, refuse and never restore edits
         self.log_level = log_level
         self._own_workdir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="meshtui-demo-"))
+        self.cleaned: list[Path] = []  # stale work folders of killed demos, removed at start
+        if workdir is None:
+            self.cleaned = clean_stale_workdirs()
+            workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+            (workdir / OWNER_FILE).write_text(_process_identity(os.getpid()))
+        self.workdir = workdir
         self.loop: LoopThread | None = None
         self.cp: ControlPlane | None = None
         self.base_snapshot = None
@@ -341,6 +348,51 @@ class DemoSession:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         return r.status, body, dt
+
+
+WORKDIR_PREFIX = "meshtui-demo-"
+OWNER_FILE = "meshtui-owner.pid"
+
+
+def _process_identity(pid: int) -> str:
+    """"PID STARTTIME": the start time (clock ticks since boot, /proc/PID/stat field 22) tells a
+    live owner from a new process that got the same PID."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        start = stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        start = "?"
+    return f"{pid} {start}\n"
+
+
+def clean_stale_workdirs(tmp: str | None = None) -> list[Path]:
+    """Remove the work folders of demos that died without cleaning up (SIGKILL). Only folders
+    meshtui made: named meshtui-demo-*, real directories owned by this user, holding an owner
+    file whose process is gone. Anything else is left alone."""
+    import shutil
+
+    base = Path(tmp or tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in base.iterdir() if p.name.startswith(WORKDIR_PREFIX)]
+    except OSError:
+        return removed
+    for d in candidates[:1000]:
+        try:
+            st = d.lstat()
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+                continue
+            owner = (d / OWNER_FILE).read_text()
+        except OSError:
+            continue
+        parts = owner.split()
+        if len(parts) != 2 or not parts[0].isdigit():
+            continue
+        if _process_identity(int(parts[0])) == owner:
+            continue  # its demo is still running
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
 
 
 def _pod_ip(pod) -> str:

@@ -52,6 +52,34 @@ def find_envoy() -> str:
                      "or put `envoy` on PATH")
 
 
+# Runs as the child before Envoy: arm PR_SET_PDEATHSIG (Linux), check meshtui did not die in
+# between, then become Envoy (execv keeps the death signal). A separate interpreter rather than
+# a preexec_fn: forking a process that runs gRPC threads makes gRPC log about fork handlers.
+_DEATH_WRAPPER = (
+    "import ctypes,os,sys\n"
+    "try:\n"
+    "    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os._exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def die_with_parent(args: list[str]) -> list[str]:
+    """The command line that makes this child get SIGKILL when meshtui dies, SIGKILL included,
+    so no Envoy is left holding its ports. Linux ties the signal to the thread that started the
+    child, so it is armed only from the main thread (the CLI's case); elsewhere, and off Linux,
+    the command is unchanged."""
+    import sys
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not sys.platform.startswith("linux"):
+        return args
+    return [sys.executable, "-I", "-S", "-c", _DEATH_WRAPPER, str(os.getpid()), *args]
+
+
 def write_bootstrap(bootstrap: dict, path: Path) -> Path:
     path.write_text(json.dumps(bootstrap, indent=1))
     return path
@@ -98,7 +126,7 @@ class EnvoyProcess:
         args = [find_envoy(), "-c", str(cfg), "--disable-hot-restart", "--concurrency", str(self.concurrency),
                 "-l", self.log_level, "--admin-address-path", str(admin_path),
                 "--log-path", str(self.log_path), *self.extra_args]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(die_with_parent(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 import pytest
-from test_xds_demo_process import alive, demos  # noqa: F401 - demos is a fixture
+from test_xds_demo_process import Demo, alive, demos  # noqa: F401 - demos is a fixture
 from xds_kit import wait_until
 
 from meshtui.edits import journal as jr
@@ -53,3 +53,40 @@ def test_readonly_demo_restores_and_takes_no_edit(demos, tmp_path):
     wait_until(lambda: not alive(d.proc.pid), what="read-only demo gone")
     e = demos()
     wait_until(lambda: e.http().get("/", {"Host": "reviews"})[0] == 503, what="restored fault")
+
+
+def test_a_sigkilled_demo_takes_its_envoys_along_and_its_folder_goes_next_time(tmp_path):
+    import os
+    import signal
+
+    from test_xds_demo_process import children_of
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    os.environ["TMPDIR"] = str(tmp)  # the demo's subprocess inherits it: its work folder lands here
+    try:
+        a = Demo(tmp_path / "state")
+        try:
+            envoys = children_of(a.proc.pid)
+            assert envoys, "the demo should have started Envoy"
+            folders = [p for p in tmp.iterdir() if p.name.startswith("meshtui-demo-")]
+            assert len(folders) == 1
+            a.proc.send_signal(signal.SIGKILL)
+            a.proc.wait(10)
+            wait_until(lambda: not any(alive(p) for p in envoys), timeout=10, what="Envoys to die with meshtui")
+            assert folders[0].exists()  # nobody cleaned up: the process was killed
+            # someone else's folder that merely looks like ours is left alone
+            (tmp / "meshtui-demo-notours").mkdir()
+            (tmp / "meshtui-demo-notours" / "meshtui-owner.pid").write_text(f"{os.getpid()} 0\n")
+            os.chmod(tmp / "meshtui-demo-notours", 0o755)
+            b = Demo(tmp_path / "state")
+            try:
+                assert not folders[0].exists(), "the killed demo's work folder is still there"
+                live = [p for p in tmp.iterdir() if p.name.startswith("meshtui-demo-") and p.name != "meshtui-demo-notours"]
+                assert len(live) == 1  # b's own, kept while it runs
+            finally:
+                b.close()
+        finally:
+            a.close()
+    finally:
+        os.environ.pop("TMPDIR", None)
