@@ -1,4 +1,10 @@
-"""Golden traces: the full trace JSON of each case must equal the reviewed file in expected/.
+"""Golden traces: what matters in each case's trace JSON must equal the reviewed file in expected/.
+
+What matters (`essentials`): where the request went and why — listener, route config, virtual
+host, VirtualService, route, outcome and status, every destination with its policy and pods, the
+route's timeout, retries, fault, redirect and rewrite, and the steps as stage, verdict and the
+object and field each came from. Step wording, file lines and fields added to the trace later
+are not compared, so they do not rewrite every golden.
 
 Sources are the project's own scenario meshes (fixtures/scenarios: the bookinfo shop with one
 networking file at a time, httpbin, helloworld, an egress case), so the goldens run on a fresh clone. Regenerate with MESHTUI_UPDATE_GOLDEN=1 and review the diff before committing."""
@@ -70,11 +76,32 @@ def _normalise(obj):
     return obj
 
 
+KEPT = ("listener", "routeConfig", "virtualHost", "route", "outcome", "status", "responseFlags", "timeout", "retries",
+        "fault", "redirect", "directResponse", "rewrite", "requestHeaders", "responseHeaders", "mirrors")
+DEST_KEPT = ("host", "subset", "port", "weight", "probability", "cluster", "clusterFound", "destinationRule",
+             "trafficPolicy", "loadBalancer")
+
+
+def _ref_text(ref: dict | None) -> str:
+    if not ref:
+        return ""
+    return f" {ref['kind']} {ref['namespace']}/{ref['name']}" + (f" {ref['path']}" if ref.get("path") else "")
+
+
+def essentials(j: dict) -> dict:
+    """The fields of a trace a golden pins (see the module docstring)."""
+    out = {k: j.get(k) for k in KEPT}
+    vs = j.get("virtualService")
+    out["virtualService"] = f"{vs['namespace']}/{vs['name']}" if vs else None
+    out["destinations"] = [{**{k: d.get(k) for k in DEST_KEPT},
+                            "pods": sorted(e.get("pod") or f"{e['address']}:{e['port']}" for e in d.get("endpoints", []))}
+                           for d in j.get("destinations", [])]
+    out["steps"] = [f"{s['stage']} {s['verdict']}{_ref_text(s.get('ref'))}" for s in j.get("steps", [])]
+    return out
+
+
 def run_case(name: str) -> dict:
-    sources, src, gw, method, headers, url = CASES[name]
-    result = load_sources([_resolve(s) for s in sources])
-    trace = build_trace(result.snapshot, src, gw, method, headers, url)
-    return _normalise(trace.to_json())
+    return essentials(_raw(name))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -85,3 +112,24 @@ def test_golden(name: str) -> None:
         path.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n")
     expected = json.loads(path.read_text())
     assert got == expected
+
+
+def test_essentials_ignore_wording_and_new_fields_but_not_decisions() -> None:
+    j = _raw("jason-v2")
+    base = essentials(j)
+    reworded = json.loads(json.dumps(j))
+    reworded["steps"][0]["detail"] = "said differently"
+    reworded["aNewField"] = {"x": 1}
+    assert essentials(reworded) == base
+    rerouted = json.loads(json.dumps(j))
+    rerouted["destinations"][0]["subset"] = "v3"
+    assert essentials(rerouted) != base
+    reordered = json.loads(json.dumps(j))
+    reordered["steps"].reverse()
+    assert essentials(reordered) != base
+
+
+def _raw(name: str) -> dict:
+    sources, src, gw, method, headers, url = CASES[name]
+    trace = build_trace(load_sources([_resolve(s) for s in sources]).snapshot, src, gw, method, headers, url)
+    return _normalise(trace.to_json())
