@@ -29,7 +29,7 @@ def align(before: Trace | None, after: Trace | None) -> list[Row]:
     rows: list[Row] = []
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
-            rows.extend(Row(a[i], b[j], "equal") for i, j in zip(range(i1, i2), range(j1, j2)))
+            rows.extend(Row(a[i], b[j], "equal") for i, j in zip(range(i1, i2), range(j1, j2), strict=True))
         elif op == "replace":
             n = max(i2 - i1, j2 - j1)
             for k in range(n):

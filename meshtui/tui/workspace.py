@@ -165,5 +165,13 @@ def docs_of(snapshot: MeshSnapshot) -> list[RawDoc]:
             for k, raw in snapshot.raw.items() if k in snapshot.by_key]
 
 
-__all__ = ["Workspace", "SourceInfo", "WhatIf", "rebuild_with", "run_analysis", "fault_targets", "docs_of",
-           "build_snapshot"]
+__all__ = [
+    "SourceInfo",
+    "WhatIf",
+    "Workspace",
+    "build_snapshot",
+    "docs_of",
+    "fault_targets",
+    "rebuild_with",
+    "run_analysis",
+]

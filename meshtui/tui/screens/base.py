@@ -47,7 +47,7 @@ class MeshScreen(Screen):
         self._seen_version = -1
 
     @property
-    def mapp(self) -> "MeshtuiApp":
+    def mapp(self) -> MeshtuiApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -478,9 +478,11 @@ class ScopeScreen(ModalScreen[dict | None]):
             before, after = p.policy[w]
             head = Content.assemble((f" {w}", "bold"), (f"  outbound {before}" + (f" → {after}" if after != before else ""), "$text-muted"))
             lines.append(head)
-            lines.append(Content.assemble(("   + ", "bold $success"), (", ".join(_short(h) for h in gained[:8]) or "nothing gained", "$success" if gained else "$text-muted"),
+            lines.append(Content.assemble(("   + ", "bold $success"),
+                                          (", ".join(_short(h) for h in gained[:8]) or "nothing gained", "$success" if gained else "$text-muted"),
                                           (f" (+{len(gained) - 8} more)" if len(gained) > 8 else "", "$text-muted")))
-            lines.append(Content.assemble(("   - ", "bold $error"), (", ".join(_short(h) for h in lost[:8]) or "nothing lost", "$error" if lost else "$text-muted"),
+            lines.append(Content.assemble(("   - ", "bold $error"),
+                                          (", ".join(_short(h) for h in lost[:8]) or "nothing lost", "$error" if lost else "$text-muted"),
                                           (f" (+{len(lost) - 8} more)" if len(lost) > 8 else "", "$text-muted")))
         box.update(Content("\n").join(lines))
 

@@ -13,9 +13,8 @@ import time
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher

@@ -200,7 +200,6 @@ class ProxyConfigScreen(MeshScreen):
     @work(thread=True, exclusive=True, group="proxy-config", exit_on_error=False)
     def generate(self) -> None:
         from meshtui.translate import translate
-
         from meshtui.tui.drift import proxy_drift
 
         drift = None

@@ -61,7 +61,7 @@ class DetailPane(Vertical):
         yield Static(" Related  (r to focus, ⏎ to open)", id="related-title", classes="section")
         yield OptionList(id="related", compact=True)
 
-    def show(self, screen: "MeshScreen", key: Key | None, line: int | None = None) -> None:
+    def show(self, screen: MeshScreen, key: Key | None, line: int | None = None) -> None:
         title = self.query_one("#detail-title", Static)
         strip = self.query_one("#detail-findings", Static)
         view = self.query_one(YamlView)

@@ -154,9 +154,8 @@ class TraceScreen(MeshScreen):
                 yield OptionList(id="steps")
             with TabPane("Endpoints", id="tab-endpoints"):
                 yield DataTable(id="endpoints", cursor_type="row", zebra_stripes=True)
-            with TabPane("Policy", id="tab-policy"):
-                with VerticalScroll():
-                    yield Static(id="policy")
+            with TabPane("Policy", id="tab-policy"), VerticalScroll():
+                yield Static(id="policy")
 
     def on_mount(self) -> None:
         table = self.query_one("#endpoints", DataTable)

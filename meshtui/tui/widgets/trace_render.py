@@ -46,7 +46,7 @@ def destination_lines(t: Trace, bar_width: int = 20) -> list[Content]:
     if not t.destinations or t.outcome not in SHOWS_DESTINATIONS:
         return out
     for d in t.destinations:
-        filled = int(round(d.probability * bar_width))
+        filled = round(d.probability * bar_width)
         ok = d.cluster_found and bool(d.endpoints)
         line = Content.assemble(
             (f"{d.probability:6.1%} ", "bold"),
@@ -165,7 +165,7 @@ def verdict_compact(t: Trace, bar_width: int = 10) -> list[Content]:
         head = head.append(Content.styled(f" {t.virtual_service.name}{' ' + rule if rule else ''}", "$text-muted"))
     lines = [head]
     for d in t.destinations if t.outcome in SHOWS_DESTINATIONS else ():
-        filled = int(round(d.probability * bar_width))
+        filled = round(d.probability * bar_width)
         ok = d.cluster_found and bool(d.endpoints)
         host = d.host.split(".")[0]
         lines.append(Content.assemble((f"{d.probability:5.0%} ", "bold"), ("█" * filled, "$success" if ok else "$error"),

@@ -88,7 +88,7 @@ class YamlView(ScrollView, can_focus=True):
     cursor = reactive(0)
 
     class CursorMoved(Message):
-        def __init__(self, view: "YamlView", line: int) -> None:
+        def __init__(self, view: YamlView, line: int) -> None:
             super().__init__()
             self.view = view
             self.line = line  # file line number
