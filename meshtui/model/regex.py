@@ -19,7 +19,7 @@ class RegexError(ValueError):
 def compile_re2(pattern: str):
     try:
         return re2.compile(pattern, _OPTIONS)
-    except Exception as exc:  # re2._re2.Error carries bytes
+    except Exception as exc:  # noqa: BLE001 - re2's error class is private (re2._re2.Error); its message is bytes
         arg = exc.args[0] if exc.args else exc
         msg = arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
         raise RegexError(msg) from None

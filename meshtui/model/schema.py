@@ -11,8 +11,9 @@ import dataclasses
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 from meshtui.model.source import ERROR, NOWHERE, WARNING, Diagnostic, Source
 from meshtui.model.yamlpos import position
@@ -34,7 +35,7 @@ class Duration(str):
 
     seconds: float
 
-    def __new__(cls, text: str, seconds: float) -> "Duration":
+    def __new__(cls, text: str, seconds: float) -> Duration:
         obj = super().__new__(cls, text)
         obj.seconds = seconds
         return obj
@@ -81,7 +82,7 @@ def fld(default: Any = None, *, name: str | None = None, required: bool = False,
 class Ctx:
     """Collects diagnostics while one object is parsed."""
 
-    __slots__ = ("file", "diagnostics", "errors", "kind", "namespace", "name", "strict")
+    __slots__ = ("diagnostics", "errors", "file", "kind", "name", "namespace", "strict")
 
     def __init__(self, file: str, diagnostics: list[Diagnostic], strict: bool = True):
         self.file = file

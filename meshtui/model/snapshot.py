@@ -20,7 +20,7 @@ from meshtui.model.istio import (
     VirtualService,
     WorkloadEntry,
 )
-from meshtui.model.k8s import Deployment, EndpointSlice, Endpoints, Namespace, Pod, Service, StatefulSet
+from meshtui.model.k8s import Deployment, Endpoints, EndpointSlice, Namespace, Pod, Service, StatefulSet
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.protocol import k8s_port_protocol, se_port_protocol
 from meshtui.model.source import Diagnostic
@@ -122,7 +122,7 @@ class PodIndex:
     its rarest label, not a scan of the namespace (a mesh of 1,000 services in one namespace would
     otherwise match 1,000 selectors against every pod)."""
 
-    __slots__ = ("by_ns", "by_label")
+    __slots__ = ("by_label", "by_ns")
 
     def __init__(self, pods: list[Pod] | tuple[Pod, ...] = ()):
         self.by_ns: dict[str, list[Pod]] = defaultdict(list)
@@ -368,7 +368,8 @@ def _se_services(se: ServiceEntry, mesh: MeshConfig, pods: PodIndex, wes: list[W
         out.append(RegistryService(
             hostname=host, namespace=se.namespace, name=se.name, origin="serviceentry", resource=se, ports=ports,
             addresses=addresses, resolution=resolution, export_to=_export_set(s.export_to, mesh.default_service_export_to),
-            mesh_external=(s.location or "MESH_EXTERNAL") == "MESH_EXTERNAL", selector=dict(s.workload_selector.labels) if s.workload_selector else {},
+            mesh_external=(s.location or "MESH_EXTERNAL") == "MESH_EXTERNAL",
+            selector=dict(s.workload_selector.labels) if s.workload_selector else {},
             endpoints=tuple(host_eps), endpoint_origin=origin if host_eps else "none"))
     return out
 

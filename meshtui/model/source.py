@@ -25,7 +25,7 @@ class Source:
             return self.file
         return f"{self.file}:{self.line}"
 
-    def child(self, path: str, line: int | None = None, column: int | None = None) -> "Source":
+    def child(self, path: str, line: int | None = None, column: int | None = None) -> Source:
         return Source(self.file, line if line is not None else self.line,
                       column if line is not None else self.column, path)
 

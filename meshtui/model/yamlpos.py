@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -25,7 +25,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     for every node and descend/ascend_resolver() around each one; PyYAML's versions rebuild the
     candidate list each time and check for path resolvers that the safe loader never has."""
 
-    _candidates = {first: tuple(rs) + tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
+    _candidates: ClassVar[dict[Any, tuple[Any, ...]]] = {first: tuple(rs) + tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
                    for first, rs in _BaseLoader.yaml_implicit_resolvers.items() if first is not None}
     _wildcards = tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
 
@@ -53,13 +53,13 @@ assert not _BaseLoader.yaml_path_resolvers  # what makes the shortcuts above exa
 class PosDict(dict):
     """A mapping with `pos[key] = (line, column)` of each value and its own `line`/`column`."""
 
-    __slots__ = ("pos", "line", "column", "key_pos")
+    __slots__ = ("column", "key_pos", "line", "pos")
 
 
 class PosList(list):
     """A sequence with `pos[i] = (line, column)` of each item and its own `line`/`column`."""
 
-    __slots__ = ("pos", "line", "column")
+    __slots__ = ("column", "line", "pos")
 
 
 class YamlSyntaxError(Exception):
@@ -170,7 +170,7 @@ class _Builder:
     """Node tree → PosDict/PosList/scalars for one document. Anchored nodes are built once and
     shared (as PyYAML does); `expanded` counts values as if every alias were copied."""
 
-    __slots__ = ("memo", "sizes", "expanded", "unique", "warnings")
+    __slots__ = ("expanded", "memo", "sizes", "unique", "warnings")
 
     def __init__(self) -> None:
         self.memo: dict[int, Any] = {}

@@ -13,7 +13,7 @@ from meshtui.model.schema import Duration
 class Warn(tuple):
     """A (path, reason) pair that Istio accepts with a warning."""
 
-    def __new__(cls, path: str, reason: str) -> "Warn":
+    def __new__(cls, path: str, reason: str) -> Warn:
         return super().__new__(cls, (path, reason))
 
 

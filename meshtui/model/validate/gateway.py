@@ -65,7 +65,8 @@ def gateway(gw: Gateway) -> Iterator[Problem]:
             proto = parse_protocol(srv.port.protocol)
             if proto == UNSUPPORTED:
                 port_ok = False
-                yield f"{pp}.protocol", f"invalid protocol {srv.port.protocol!r}, supported protocols are HTTP, HTTP2, GRPC, GRPC-WEB, HTTPS, TLS, MONGO, REDIS, MYSQL, TCP"
+                yield (f"{pp}.protocol", f"invalid protocol {srv.port.protocol!r}, "
+                       "supported protocols are HTTP, HTTP2, GRPC, GRPC-WEB, HTTPS, TLS, MONGO, REDIS, MYSQL, TCP")
             if srv.port.number or not srv.bind.startswith("unix://"):
                 if not 0 < srv.port.number <= 65535:
                     port_ok = False

@@ -76,7 +76,8 @@ def service_entry(se: ServiceEntry) -> Iterator[Problem]:
             for i, h in enumerate(s.hosts):
                 err = fqdn_error(h.removeprefix("*."))
                 if err:
-                    yield f"spec.hosts[{i}]", f"hosts must be FQDN or contain only prefix wildcards if no endpoints are provided for resolution {res}: {err}"
+                    yield (f"spec.hosts[{i}]",
+                           f"hosts must be FQDN or contain only prefix wildcards if no endpoints are provided for resolution {res}: {err}")
                     break
         if res == "DNS_ROUND_ROBIN" and len(s.endpoints) > 1:
             yield "spec.endpoints", "there must only be 0 or 1 endpoint for resolution DNS_ROUND_ROBIN"
