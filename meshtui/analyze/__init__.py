@@ -33,5 +33,18 @@ from meshtui.analyze.message import Message, at_or_above
 from meshtui.analyze.registry import Analyzer, all_analyzers, analyze
 from meshtui.analyze.suppress import Suppression
 
-__all__ = ["analyze", "all_analyzers", "Analyzer", "Message", "Suppression", "CODES", "LEVELS", "INFO",
-           "WARNING", "ERROR", "level_rank", "parse_level", "at_or_above"]
+__all__ = [
+           "CODES",
+           "ERROR",
+           "INFO",
+           "LEVELS",
+           "WARNING",
+           "Analyzer",
+           "Message",
+           "Suppression",
+           "all_analyzers",
+           "analyze",
+           "at_or_above",
+           "level_rank",
+           "parse_level",
+]

@@ -36,7 +36,7 @@ def ca_certificates(ctx: Context) -> Iterator[Message]:
             yield ctx.message("IST0128", dr,
                               f"DestinationRule {dr.ref} in namespace {dr.namespace} has TLS mode set to {tp.tls.mode} but no "
                               f"caCertificates are set to validate server identity for host: {dr.spec.host}. {tail}", tp.tls)
-        for i, p in enumerate(tp.port_level_settings):
+        for _i, p in enumerate(tp.port_level_settings):
             if _unverified(p.tls, dr):
                 port = p.port.number if p.port else "?"
                 yield ctx.message("IST0129", dr,

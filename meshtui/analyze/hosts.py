@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from meshtui.translate.hosts import is_ip, matches, resolve_gateway_name, resolve_short, subset_of
 
-__all__ = ["is_ip", "matches", "expand", "covers", "gateway_ref", "specificity"]
+__all__ = ["covers", "expand", "gateway_ref", "is_ip", "matches", "specificity"]
 
 
 def expand(host: str, namespace: str, suffix: str = "cluster.local") -> str:

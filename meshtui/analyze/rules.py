@@ -9,8 +9,8 @@ where it is certain (regexes only when identical or when an exact value is teste
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from meshtui.analyze.context import Context

@@ -18,7 +18,7 @@ def protocol_addresses(ctx: Context) -> Iterator[Message]:
     for se in ctx.snap.service_entries:
         if se.spec.addresses:
             continue
-        for i, p in enumerate(se.spec.ports):
+        for _i, p in enumerate(se.spec.ports):
             if p.protocol.upper() not in ("", "TCP"):
                 continue
             yield ctx.message("IST0134", se,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from meshtui.analyze import hosts
 from meshtui.analyze.context import Context, export_set
@@ -251,7 +252,7 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
                         if _escapes_locally(vs, i, m, targets, ns):
                             verdicts.append(Search("reached"))
                             continue
-                        config = _config(lambda: tracer.sidecar(ns, dict(m.source_labels) if m is not None else {}))
+                        config = _config(partial(tracer.sidecar, ns, dict(m.source_labels) if m is not None else {}))
                         if config is None:
                             verdicts.append(Search())
                             continue
@@ -272,7 +273,7 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
                         if not targets:
                             verdicts.append(Search())
                             continue
-                        config = _config(lambda: tracer.router(workloads[0]))
+                        config = _config(partial(tracer.router, workloads[0]))
                         if config is None:
                             verdicts.append(Search())
                             continue

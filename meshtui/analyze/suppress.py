@@ -18,7 +18,7 @@ class Suppression:
     resource: str  # `Kind name.ns`, `Kind ns/name`, with wildcards; `*` for any
 
     @classmethod
-    def parse(cls, text: str) -> "Suppression":
+    def parse(cls, text: str) -> Suppression:
         code, sep, resource = text.partition("=")
         code, resource = code.strip(), resource.strip()
         if not sep or not code or not resource:

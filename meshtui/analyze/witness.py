@@ -313,7 +313,7 @@ def variants(m: HTTPMatchRequest | None, req: Request, captor: HTTPMatchRequest 
     if captor.method is not None:
         for meth in method_values(m):
             cands.append(with_(method=meth))
-    for name, sm in captor.headers.items():
+    for name in captor.headers:
         key = name.lower()
         hs = dict(req.headers)
         hs.pop(key, None)
@@ -325,7 +325,7 @@ def variants(m: HTTPMatchRequest | None, req: Request, captor: HTTPMatchRequest 
     for name, sm in captor.without_headers.items():
         for v in values_for(sm, ("x",))[:4]:  # a value the captor's withoutHeaders refuses
             cands.append(with_(headers={**req.headers, name.lower(): v}))
-    for name, sm in captor.query_params.items():
+    for name in captor.query_params:
         params = [p for p in req.query.split("&") if p and p.split("=", 1)[0] != name]
         cands.append(with_(query="&".join(params)))
         cands.append(with_(query="&".join(params + [f"{name}=meshtui-{FILLER}"])))
