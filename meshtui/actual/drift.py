@@ -91,7 +91,7 @@ def _diff(a: Any, b: Any, path: str, out: list[tuple[str, str, str]], limit: int
             _diff(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}" if path else f.name, out, limit)
         return
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _diff(x, y, f"{path}[{i}]", out, limit)
         return
     if isinstance(a, dict) and isinstance(b, dict):
@@ -182,7 +182,7 @@ def drift(predicted: ProxyConfig, actual_dump: ConfigDump, rendered: EnvoyResour
             if fields:
                 out.append(Drift("virtual-host", f"{rc_name}/{name}", *_cause(actual_dump, "route-config", rc_name, DriftCause.CHANGED)[:1],
                                  tuple(fields)))
-            for i, (r1, r2) in enumerate(zip(vh.routes, other.routes)):
+            for i, (r1, r2) in enumerate(zip(vh.routes, other.routes, strict=False)):
                 rf: list[tuple[str, str, str]] = []
                 _diff(r1, r2, "", rf)
                 if rf:

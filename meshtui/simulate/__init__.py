@@ -4,4 +4,4 @@ from meshtui.simulate.engine import explain_route, header_matches, resolve_dns, 
 from meshtui.simulate.request import Request
 from meshtui.simulate.trace import Destination, Step, Trace
 
-__all__ = ["simulate", "Request", "Trace", "Step", "Destination", "explain_route", "header_matches", "resolve_dns"]
+__all__ = ["Destination", "Request", "Step", "Trace", "explain_route", "header_matches", "resolve_dns", "simulate"]

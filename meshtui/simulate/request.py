@@ -35,7 +35,7 @@ class Request:
             return self.headers[":authority"]
         return f"{self.host}:{self.port}" if self.port_explicit and self.port else self.host
 
-    def with_port(self, port: int) -> "Request":
+    def with_port(self, port: int) -> Request:
         return replace(self, port=port)
 
     def to_json(self) -> dict:
@@ -43,7 +43,7 @@ class Request:
                 "path": self.path, "query": self.query, "headers": dict(self.headers)}
 
     @staticmethod
-    def parse(url: str, method: str = "GET", headers: list[str] | dict[str, str] | None = None) -> "Request":
+    def parse(url: str, method: str = "GET", headers: list[str] | dict[str, str] | None = None) -> Request:
         if not url or any(c.isspace() for c in url):
             raise UsageError(f"URL {url!r} is not of the form [scheme://]host[:port][/path][?query]")
         scheme = "http"

@@ -42,7 +42,7 @@ def _shift(data: Any, offset: int) -> Any:
                     table[k] = (ln + offset, col)
         elif isinstance(table, list):
             table[:] = [(ln + offset if ln is not None else None, col) for ln, col in table]
-    if hasattr(data, "line") and isinstance(getattr(data, "line"), int):
+    if hasattr(data, "line") and isinstance(data.line, int):
         try:
             data.line += offset
         except AttributeError:

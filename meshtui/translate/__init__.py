@@ -25,8 +25,16 @@ from meshtui.translate.gateway import build_gateway, is_gateway_workload
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.sidecar import build_sidecar
 
-__all__ = ["translate", "TranslateOptions", "ProxyConfig", "EnvoyResources", "resolve_workload", "dr_index",
-           "apply_live_faults", "fault_targets"]
+__all__ = [
+    "EnvoyResources",
+    "ProxyConfig",
+    "TranslateOptions",
+    "apply_live_faults",
+    "dr_index",
+    "fault_targets",
+    "resolve_workload",
+    "translate",
+]
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ class Fault:
     abort_runtime_key: str | None = None
     live_id: str | None = None
     ref: Ref | None = None
-    static: "Fault | None" = None  # with a live fault merged in: the route's own fault before it
+    static: Fault | None = None  # with a live fault merged in: the route's own fault before it
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,4 +100,4 @@ def expand(vs: VirtualService, snapshot: MeshSnapshot) -> tuple[RuleSource, ...]
     return tuple(out)
 
 
-__all__ = ["expand", "HTTPRoute"]
+__all__ = ["HTTPRoute", "expand"]

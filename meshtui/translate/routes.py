@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 
 from meshtui.model.istio import (
     Destination,
+    Headers,
     HTTPMatchRequest,
     HTTPRetry,
     HTTPRoute,
-    Headers,
     StringMatch,
     VirtualService,
 )
@@ -41,7 +41,7 @@ from meshtui.translate.config import (
     mesh_ref,
 )
 from meshtui.translate.hosts import resolve_short
-from meshtui.translate.match import ProxySide, gateway_ref, http_verdict
+from meshtui.translate.match import ProxySide, http_verdict
 
 DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
 DEFAULT_RETRY = Retry(attempts=2, retry_on=DEFAULT_RETRY_ON)

@@ -315,4 +315,4 @@ def _tcp_chains(s: RegistryService, port: int, vs: VirtualService | None, ctx: R
     return chains if terminal else chains + [default]
 
 
-__all__ = ["build_sidecar", "service_domains", "VSOwnership", "Ref"]
+__all__ = ["Ref", "VSOwnership", "build_sidecar", "service_domains"]

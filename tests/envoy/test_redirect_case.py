@@ -4,12 +4,12 @@ unchanged (no lower-casing), and so must simulate, for a host typed in the URL (
 from __future__ import annotations
 
 import pytest
-
-from meshtui.simulate import Request, simulate
-from meshtui.translate import translate
 from oracle_cases import HERE, load
 from oracle_compare import observe
 from oracle_requests import Probe, dial_port
+
+from meshtui.simulate import Request, simulate
+from meshtui.translate import translate
 
 pytestmark = pytest.mark.envoy
 
