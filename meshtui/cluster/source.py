@@ -27,8 +27,8 @@ from meshtui.cluster.errors import (  # noqa: F401 - re-exported for the command
 from meshtui.cluster.http import KubeHttp, new_api_client
 from meshtui.cluster.kinds import FORBIDDEN_KINDS, ResourceKind
 from meshtui.cluster.layer import LayerResult, layer
-from meshtui.cluster.meshconfig import MeshSettings, read_cluster_mesh
 from meshtui.cluster.listing import Discovery, KindList, discover, list_all
+from meshtui.cluster.meshconfig import MeshSettings, read_cluster_mesh
 from meshtui.cluster.store import ObjectStore
 from meshtui.cluster.watch import Change, ClusterWatch, WatchOptions, WatchStatus
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
