@@ -9,6 +9,7 @@ from dataclasses import replace
 from meshtui.errors import UsageError
 from meshtui.model.regex import full_match
 from meshtui.model.snapshot import MeshSnapshot, RegistryService
+from meshtui.simulate.chains import connection_for, select_chain
 from meshtui.simulate.request import Request, remove_dot_segments
 from meshtui.simulate.trace import (
     Destination,
@@ -27,7 +28,6 @@ from meshtui.simulate.trace import (
     Verdict,
 )
 from meshtui.translate.config import (
-    FilterChain,
     HeaderMatcher,
     Listener,
     ProxyConfig,
@@ -161,33 +161,6 @@ def _match_text(m: RouteMatch) -> str:
     return ", ".join(parts)
 
 
-def _select_chain(listener: Listener, req: Request, sni: str | None) -> tuple[FilterChain | None, str]:
-    chains = listener.chains
-    tls = req.scheme == "https"
-    if tls:
-        named = [(c, d) for c in chains for d in c.server_names if d and (d == sni or (d.startswith("*") and sni and sni.endswith(d[1:])))]
-        if named:
-            exact = [c for c, d in named if d == sni]
-            if exact:
-                return exact[0], f"SNI {sni!r} matches server name exactly"
-            best = max(named, key=lambda x: len(x[1]))
-            return best[0], f"SNI {sni!r} matches server name {best[1]!r}"
-        tls_any = [c for c in chains if c.transport == "tls" and not c.server_names]
-        if tls_any:
-            return tls_any[0], "TLS chain without server names"
-        plain_tcp = [c for c in chains if c.kind == "tcp" and not c.server_names]
-        if plain_tcp:
-            return plain_tcp[0], "TCP chain (no SNI match required)"
-        return listener.default_chain, "no chain matches the TLS connection; the default chain takes it"
-    http = [c for c in chains if c.kind == "http" and c.transport != "tls"]
-    if http:
-        return http[0], "HTTP chain (plaintext HTTP/1.1)"
-    tcp = [c for c in chains if c.kind == "tcp" and not c.server_names]
-    if tcp:
-        return tcp[0], "TCP proxy chain: the request is forwarded as bytes"
-    return listener.default_chain, "no chain matches; the default chain takes it"
-
-
 def simulate(config: ProxyConfig, request: Request) -> Trace:
     snapshot: MeshSnapshot | None = getattr(config, "snapshot", None)
     proxy = config.proxy
@@ -251,13 +224,19 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
     t.listener = listener.name
 
     # -- filter chain
-    chain, why = _select_chain(listener, request, request.host.lower())
+    tls = request.scheme == "https"
+    conn = connection_for(listener, proxy.ip if router else address, listener.port, tls, request.host, proxy.ip)
+    chain, why = select_chain(listener, conn)
     if chain is None:
         t.add(Stage.FILTER_CHAIN, Verdict.NO_MATCH, why)
         t.outcome, t.status = Outcome.BLACKHOLE, None
         t.add(Stage.OUTCOME, Verdict.FINAL, "connection closed: no filter chain matches")
         return t
     t.add(Stage.FILTER_CHAIN, Verdict.SELECTED, f"{chain.name or chain.kind}: {why}", chain.ref)
+    if tls and chain.kind == "http" and chain.transport != "tls":
+        t.outcome, t.status = Outcome.BLACKHOLE, None
+        t.add(Stage.OUTCOME, Verdict.FINAL, "connection closed: the chain expects plaintext HTTP, and a TLS handshake is not HTTP")
+        return t
     if chain.kind != "http":
         tcp = chain.tcp
         if tcp is None or not tcp.clusters:

@@ -290,6 +290,12 @@ class FilterChain:
     prefix_ranges: tuple[str, ...] = ()
     transport: str = ""  # "" (any) | raw_buffer | tls
     application_protocols: tuple[str, ...] = ()
+    # Envoy's remaining FilterChainMatch fields (Istio's outbound chains leave them unset; the
+    # simulator and the renderer honour them when set)
+    destination_port: int | None = None
+    source_type: str = ""  # "" (ANY) | SAME_IP_OR_LOOPBACK | EXTERNAL
+    source_prefix_ranges: tuple[str, ...] = ()
+    source_ports: tuple[int, ...] = ()
     tls_credential: str | None = None  # terminated TLS at a gateway
     ref: Ref | None = None
 

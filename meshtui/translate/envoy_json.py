@@ -328,6 +328,14 @@ def _tcp(stat: str, chain: FilterChain) -> dict[str, Any]:
     return out
 
 
+def _cidrs(prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = []
+    for p in prefixes:
+        addr, _, plen = p.partition("/")
+        out.append({"address_prefix": addr, "prefix_len": int(plen) if plen else (128 if ":" in addr else 32)})
+    return out
+
+
 def _chain(ch: FilterChain, listener: Listener, cfg: ProxyConfig, inline: bool, bound: bool) -> dict[str, Any]:
     stat = f"{listener.kind}_{listener.name}"
     if ch.kind == "http":
@@ -338,14 +346,18 @@ def _chain(ch: FilterChain, listener: Listener, cfg: ProxyConfig, inline: bool, 
     if ch.name:
         out["name"] = ch.name
     fcm: dict[str, Any] = {}
+    if ch.destination_port is not None:
+        fcm["destination_port"] = ch.destination_port
     if ch.server_names:
         fcm["server_names"] = list(ch.server_names)
     if ch.prefix_ranges:
-        ranges = []
-        for p in ch.prefix_ranges:
-            addr, _, plen = p.partition("/")
-            ranges.append({"address_prefix": addr, "prefix_len": int(plen) if plen else (128 if ":" in addr else 32)})
-        fcm["prefix_ranges"] = ranges
+        fcm["prefix_ranges"] = _cidrs(ch.prefix_ranges)
+    if ch.source_type:
+        fcm["source_type"] = ch.source_type
+    if ch.source_prefix_ranges:
+        fcm["source_prefix_ranges"] = _cidrs(ch.source_prefix_ranges)
+    if ch.source_ports:
+        fcm["source_ports"] = list(ch.source_ports)
     if not bound:  # a bound test listener carries only HTTP; inspectors and ALPN matches are for iptables capture
         if ch.transport:
             fcm["transport_protocol"] = ch.transport
