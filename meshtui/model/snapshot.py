@@ -21,7 +21,7 @@ from meshtui.model.istio import (
     WorkloadEntry,
 )
 from meshtui.model.k8s import Deployment, Endpoints, EndpointSlice, Namespace, Pod, Service, StatefulSet
-from meshtui.model.meshconfig import MeshConfig
+from meshtui.model.meshconfig import DEFAULT_MESH, MeshConfig
 from meshtui.model.protocol import k8s_port_protocol, se_port_protocol
 from meshtui.model.source import Diagnostic
 
@@ -394,7 +394,7 @@ def _discovered(objects: list[Resource], diagnostics: list[Diagnostic], mesh: Me
     return keep
 
 
-def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConfig = MeshConfig(),
+def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConfig = DEFAULT_MESH,
           raw: dict[tuple[str, str, str], Any] | None = None) -> MeshSnapshot:
     """Index validated objects into a snapshot. `objects` are already de-duplicated."""
     if mesh.discovery_selectors:

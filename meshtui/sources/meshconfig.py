@@ -42,11 +42,8 @@ def _shift(data: Any, offset: int) -> Any:
                     table[k] = (ln + offset, col)
         elif isinstance(table, list):
             table[:] = [(ln + offset if ln is not None else None, col) for ln, col in table]
-    if hasattr(data, "line") and isinstance(data.line, int):
-        try:
-            data.line += offset
-        except AttributeError:
-            pass
+    if isinstance(getattr(data, "line", None), int):
+        data.line += offset
     children = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
     for v in children:
         _shift(v, offset)
