@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test demo screenshots bench clean
+.PHONY: run test demo screenshots bench clean apiserver
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,11 @@ screenshots: $(TESTSTAMP)
 
 bench: $(TESTSTAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+# Test infrastructure only (tests/cluster_real): kube-apiserver and etcd built from their Go
+# modules into .cache/bin; a no-op when they are up to date. Needs Go; `make test` does not.
+apiserver:
+	testinfra/apiserver/build.sh .cache/bin
 
 clean:
 	rm -rf $(VENV)
