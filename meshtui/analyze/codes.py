@@ -64,6 +64,7 @@ _ALL = [
     Code("MT0106", "RetryTimeoutNotBelowRouteTimeout", WARNING, "perTryTimeout at or above the route timeout, so no retry can happen"),
     Code("MT0107", "DestinationRuleShadowedByWildcard", WARNING, "a wildcard DestinationRule in a client namespace hides a more specific one"),
     Code("MT0601", "ClusterReadWarning", WARNING, "part of the cluster could not be read"),
+    Code("MT0604", "ConfigDiffersBetweenClusters", WARNING, "several clusters hold different copies of one Istio object; each istiod uses its own"),
     Code("MT0603", "MeshConfigNotRead", WARNING, "the cluster's MeshConfig (the istio ConfigMap) could not be read: Istio's defaults are used"),
     Code("MT0602", "FileOverCluster", INFO, "a -f file replaces or adds an object read from the cluster"),
 ]

@@ -8,12 +8,26 @@ import os
 import sys
 
 
+class ContextAction(argparse.Action):
+    """--context, repeatable: `contexts` gathers them all; `context` stays the first, for the
+    commands that talk to one cluster."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        contexts = list(getattr(namespace, "contexts", None) or [])
+        if values not in contexts:
+            contexts.append(values)
+        namespace.contexts = contexts
+        namespace.context = contexts[0]
+
+
 def add_source_flags(p: argparse.ArgumentParser, output: tuple[str, ...] = ("table", "json", "yaml")) -> None:
     p.add_argument("-f", "--filename", action="append", default=[], metavar="PATH",
                    help="a YAML/JSON file, a folder (recursive), or - for stdin; repeatable")
     p.add_argument("--cluster", action="store_true", help="read from the cluster of the current kubeconfig context")
     p.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file, as kubectl")
-    p.add_argument("--context", metavar="NAME", help="kubeconfig context (implies --cluster)")
+    p.add_argument("--context", metavar="NAME", action=ContextAction,
+                   help="kubeconfig context (implies --cluster); repeat it to read several clusters as one "
+                        "multi-primary mesh (services of the same name and namespace merge their endpoints)")
     p.add_argument("-n", "--namespace", metavar="NS", default=None,
                    help="namespace for objects that have none (default 'default'); with --cluster, the namespace to read")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="with --cluster, read every namespace")

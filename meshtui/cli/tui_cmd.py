@@ -100,6 +100,16 @@ def run(args: argparse.Namespace) -> int:
     from meshtui.cluster.source import mesh_settings_from_args, open_cluster
 
     namespaces = None if args.all_namespaces or not args.namespace else args.namespace
+    contexts = list(getattr(args, "contexts", None) or [])
+    if len(contexts) > 1:
+        # several clusters: one merged, read-only picture (no watch, no write-back: which cluster
+        # would an edit go to?); endpoints say which cluster they live in
+        from meshtui.cluster.multi import load_clusters
+
+        multi_overlays = _file_overlays(files, args.namespace or "default") if files else []
+        common["readonly"] = True
+        return run_app(load=lambda progress: load_clusters(args, contexts, multi_overlays, args.namespace or "default", progress),
+                       paths=files, context=" + ".join(contexts), **common)
     src = open_cluster(args.kubeconfig, args.context, namespaces, args.request_timeout)
     src.mesh_settings = mesh_settings_from_args(args)
     overlays = _file_overlays(files, args.namespace or "default") if files else []

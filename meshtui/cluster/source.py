@@ -290,6 +290,10 @@ def load_cluster_snapshot(args, files: Sequence[str] = (), mesh: MeshConfig | No
     them (a file's object replaces the cluster's of the same kind/namespace/name, or is added)."""
     default_ns = (getattr(args, "namespace", None) or "default").split(",")[0].strip() or "default"
     overlays = read_overlay_docs(files) if files else []
+    if len(getattr(args, "contexts", None) or []) > 1:
+        from meshtui.cluster.multi import load_clusters
+
+        return load_clusters(args, list(args.contexts), overlays, default_ns)
     progress = stderr_progress()
     try:
         with open_from_args(args, progress) as src:

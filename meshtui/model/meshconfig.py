@@ -139,7 +139,8 @@ class MeshConfig:
     connect_timeout: float = 10.0
     default_traffic_policy: MeshDefaultTrafficPolicy | None = None
     discovery_selectors: tuple[NamespaceSelector, ...] = ()
-    cluster_local_hosts: tuple[str, ...] = ()
+    cluster_local_hosts: tuple[str, ...] = ()  # serviceSettings clusterLocal: true
+    cluster_global_hosts: tuple[str, ...] = ()  # serviceSettings clusterLocal: false (overrides Istio's defaults)
     origin: MeshOrigin | None = None
     explicit: frozenset[str] = frozenset()
 
@@ -166,6 +167,18 @@ class MeshConfig:
         if self.origin is None:
             return Source()
         return Source(self.origin.file, self.origin.line(path), None, path)
+
+    def cluster_local(self, host: str) -> bool:
+        """Whether a host keeps to the proxy's own cluster (pilot/pkg/model/cluster_local.go):
+        serviceSettings first, then Istio's defaults, kube-system and kubernetes.default."""
+        def hit(patterns: tuple[str, ...]) -> bool:
+            return any(host == p or (p.startswith("*") and host.endswith(p[1:])) for p in patterns)
+
+        if hit(self.cluster_local_hosts):
+            return True
+        if hit(self.cluster_global_hosts):
+            return False
+        return hit((f"*.kube-system.svc.{self.domain_suffix}", f"kubernetes.default.svc.{self.domain_suffix}"))
 
     def namespace_discovered(self, labels: dict[str, str]) -> bool:
         """discoverySelectors: empty selects every namespace; otherwise any selector that matches."""
@@ -221,6 +234,8 @@ def mesh_from_data(data: Any, file: str, origin: MeshOrigin, diagnostics: list[D
     d = MeshConfig()
     cluster_local = tuple(h for s in spec.service_settings if s.settings is not None and s.settings.cluster_local
                           for h in s.hosts)
+    cluster_global = tuple(h for s in spec.service_settings if s.settings is not None and s.settings.cluster_local is False
+                           for h in s.hosts)
     return MeshConfig(
         root_namespace=spec.root_namespace or d.root_namespace,
         domain_suffix=domain_suffix,
@@ -235,6 +250,7 @@ def mesh_from_data(data: Any, file: str, origin: MeshOrigin, diagnostics: list[D
         default_traffic_policy=spec.default_traffic_policy,
         discovery_selectors=spec.discovery_selectors or (),
         cluster_local_hosts=cluster_local,
+        cluster_global_hosts=cluster_global,
         origin=origin,
         explicit=explicit,
     )

@@ -38,10 +38,12 @@ class Endpoint:
     origin: str = ""  # where it came from, for people: "EndpointSlice default/reviews-abc"
     locality: str = ""
     weight: int | None = None
+    cluster: str = ""  # several clusters (multi-primary): the one it lives in
+    network: str = ""
 
     def __reduce__(self):  # pickled by value (the snapshot cache): faster than slots __setstate__
         return (Endpoint, (self.address, self.port, self.port_name, self.labels, self.pod, self.ready,
-                           self.synthesized, self.origin, self.locality, self.weight))
+                           self.synthesized, self.origin, self.locality, self.weight, self.cluster, self.network))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class Workload:
     ip: str = ""
     synthesized: bool = False
     resource: Resource | None = None
+    cluster: str = ""  # several clusters: the one it runs in
 
     @property
     def ref(self) -> str:
@@ -167,6 +170,7 @@ class MeshSnapshot:
     mesh: MeshConfig = MeshConfig()
     diagnostics: tuple[Diagnostic, ...] = ()
     live_faults: tuple[Any, ...] = ()  # meshtui.edits.model.FaultEdit overlays
+    clusters: tuple[str, ...] = ()  # several clusters merged (multi-primary): their names, first is primary
     # indexes, filled by build()
     registry: tuple[RegistryService, ...] = ()
     services_by_host: dict[str, tuple[RegistryService, ...]] = field(default_factory=dict)

@@ -511,7 +511,8 @@ def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) 
             d.traffic_policy = cl.policy
             d.lb_policy = cl.lb_policy
             eps = config.endpoints.get(c.cluster, ())
-            d.endpoints = [TraceEndpoint(e.address, e.port, e.pod, tuple(e.labels.items()), e.synthesized) for e in eps]
+            d.endpoints = [TraceEndpoint(e.address, e.port, e.pod, tuple(e.labels.items()), e.synthesized, e.cluster, e.network)
+                           for e in eps]
             if eps or cl.type in ("ORIGINAL_DST", "STRICT_DNS", "LOGICAL_DNS"):
                 healthy_any = True
             if not quiet:
@@ -525,7 +526,7 @@ def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) 
                 synth = " (synthesized from a workload template: the sources hold no Pods or EndpointSlices)" if any(e.synthesized for e in eps) else ""
                 verdict = Verdict.SELECTED if eps else Verdict.WARNING
                 t.add(Stage.ENDPOINTS, verdict, f"{len(eps)} endpoint{'s' if len(eps) != 1 else ''}: " + ", ".join(
-                    f"{e.address}:{e.port}" + (f" ({e.pod})" if e.pod else "") for e in eps[:8]) + (" ..." if len(eps) > 8 else "") + synth
+                    f"{e.address}:{e.port}" + _endpoint_where(e) for e in eps[:8]) + (" ..." if len(eps) > 8 else "") + synth + _by_cluster(eps)
                     if eps else f"no healthy endpoints for {c.cluster}" + (f" (subset labels {cl.subset_labels} select no pod)" if c.subset else ""))
         elif not quiet:
             reason, dr_ref = _missing_subset(config, c.host, c.subset) if c.subset else (f"{c.host}:{c.port} is not a service in this proxy's scope", None)
@@ -581,6 +582,24 @@ def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp=None) -> Trace
             return t
     t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
     return t
+
+
+def _endpoint_where(e) -> str:
+    parts = [e.pod] if e.pod else []
+    if e.cluster:
+        parts.append(f"cluster {e.cluster}" + (f", network {e.network}" if e.network else ""))
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _by_cluster(eps) -> str:
+    """Several clusters: how the endpoints split between them (multi-primary merges them)."""
+    counts: dict[str, int] = {}
+    for e in eps:
+        if e.cluster:
+            counts[e.cluster] = counts.get(e.cluster, 0) + 1
+    if len(counts) < 2:
+        return ""
+    return "; across clusters: " + ", ".join(f"{c} {n}" for c, n in counts.items())
 
 
 def _outbound_from(config: ProxyConfig) -> str:

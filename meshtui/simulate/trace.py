@@ -169,11 +169,16 @@ class TraceEndpoint:
     pod: str = ""
     labels: tuple[tuple[str, str], ...] = ()
     synthesized: bool = False
+    cluster: str = ""  # several clusters: where the endpoint lives, and its network
+    network: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"address": self.address, "port": self.port, "pod": self.pod or None, "labels": dict(self.labels)}
         if self.synthesized:
             out["synthesized"] = True
+        if self.cluster:
+            out["cluster"] = self.cluster
+            out["network"] = self.network or None
         return out
 
 

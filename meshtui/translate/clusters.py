@@ -16,8 +16,10 @@ _TYPES = {"ClientSideLB": "EDS", "DNSLB": "STRICT_DNS", "DNSRoundRobinLB": "LOGI
 
 
 class ClusterBuilder:
-    def __init__(self, drs: DRIndex, client_ns: str, labels: dict[str, str], router: bool = False):
+    def __init__(self, drs: DRIndex, client_ns: str, labels: dict[str, str], router: bool = False,
+                 proxy_cluster: str = ""):
         self.drs = drs
+        self.proxy_cluster = proxy_cluster  # several clusters: cluster-local hosts keep to this one
         self.client_ns = client_ns
         self.labels = labels
         self.router = router
@@ -76,6 +78,13 @@ class ClusterBuilder:
             self.endpoints[name] = ()
             return
         eps = [e for e in svc.endpoints_for(sp) if e.ready and (not labels or labels_match(labels, e.labels))]
+        if self.proxy_cluster and any(e.cluster for e in eps) and mesh.cluster_local(svc.hostname):
+            kept = [e for e in eps if not e.cluster or e.cluster == self.proxy_cluster]
+            if len(kept) != len(eps):
+                notes.append((f"cluster-local host: only the endpoints of this proxy's cluster {self.proxy_cluster} "
+                              f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")))
+                self.clusters[name].mesh_notes = tuple(notes)
+            eps = kept
         self.endpoints[name] = tuple(eps)
 
     def add_specials(self) -> None:

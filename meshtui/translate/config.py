@@ -341,7 +341,10 @@ class ProxyInfo:
     workload_ref: Workload | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "namespace": self.namespace, "workload": self.workload, "labels": dict(self.labels)}
+        out = {"type": self.type, "namespace": self.namespace, "workload": self.workload, "labels": dict(self.labels)}
+        if self.workload_ref is not None and self.workload_ref.cluster:
+            out["cluster"] = self.workload_ref.cluster
+        return out
 
     @property
     def node_id(self) -> str:

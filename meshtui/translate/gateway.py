@@ -109,7 +109,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
             return None
         return next((c for c in cands if c.namespace == vs_ns), cands[0])
 
-    cb = ClusterBuilder(drs, ns, wl.labels, router=True)
+    cb = ClusterBuilder(drs, ns, wl.labels, router=True, proxy_cluster=wl.cluster)
     for s in visible:
         cb.add_service(s)
     cb.add_specials()

@@ -134,9 +134,9 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
     if lazy:
         from meshtui.translate.lazy import LazyClusterBuilder
 
-        cb = LazyClusterBuilder(drs, ns, labels)
+        cb = LazyClusterBuilder(drs, ns, labels, proxy_cluster=wl.cluster)
     else:
-        cb = ClusterBuilder(drs, ns, labels)
+        cb = ClusterBuilder(drs, ns, labels, proxy_cluster=wl.cluster)
     locked = {lst.port for lst in scope.listeners if lst.port}
     listeners: dict[str, Listener] = {}
     route_configs: dict[str, RouteConfig] = {}

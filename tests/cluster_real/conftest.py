@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from realapi import RealCluster, missing  # noqa: E402
+from realapi import RealCluster, missing
 
 
 @pytest.fixture(scope="session")
