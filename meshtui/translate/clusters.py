@@ -70,21 +70,19 @@ class ClusterBuilder:
         elif mesh.is_set("connect_timeout"):
             notes.append((f"connect timeout {connect:g}s from {mesh.where('connect_timeout')} connectTimeout",
                           mesh_ref(mesh, "connectTimeout")))
+        eps: list[Endpoint] = []
+        if ctype not in ("ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"):
+            eps = [e for e in svc.endpoints_for(sp) if e.ready and (not labels or labels_match(labels, e.labels))]
+            if self.proxy_cluster and any(e.cluster for e in eps) and mesh.cluster_local(svc.hostname):
+                kept = [e for e in eps if not e.cluster or e.cluster == self.proxy_cluster]
+                if len(kept) != len(eps):
+                    notes.append((f"cluster-local host: only the endpoints of this proxy's cluster {self.proxy_cluster} "
+                                  f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")))
+                eps = kept
         self.clusters[name] = Cluster(
             name=name, type=ctype, host=svc.hostname, port=sp.port, subset=subset, service=svc, lb_policy=lb,
             policy=policy_json(tp), destination_rule=dr.ref() if dr is not None else None, subset_labels=labels,
             connect_timeout=connect, mesh_notes=tuple(notes))
-        if ctype == "ORIGINAL_DST" or ctype == "DYNAMIC_FORWARD_PROXY":
-            self.endpoints[name] = ()
-            return
-        eps = [e for e in svc.endpoints_for(sp) if e.ready and (not labels or labels_match(labels, e.labels))]
-        if self.proxy_cluster and any(e.cluster for e in eps) and mesh.cluster_local(svc.hostname):
-            kept = [e for e in eps if not e.cluster or e.cluster == self.proxy_cluster]
-            if len(kept) != len(eps):
-                notes.append((f"cluster-local host: only the endpoints of this proxy's cluster {self.proxy_cluster} "
-                              f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")))
-                self.clusters[name].mesh_notes = tuple(notes)
-            eps = kept
         self.endpoints[name] = tuple(eps)
 
     def add_specials(self) -> None:
