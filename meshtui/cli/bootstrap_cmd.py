@@ -25,6 +25,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node-id", metavar="ID", help="node.id (default: the proxy, NS/WORKLOAD)")
     p.add_argument("--admin-port", type=int, default=15000, metavar="PORT", help="Envoy admin on 127.0.0.1 (default 15000)")
     p.add_argument("--tls-ca", metavar="PEM", help="with --server: verify meshtui's TLS certificate with this CA")
+    p.add_argument("--token-file", metavar="PATH",
+                   help="with --server: the server's credential to embed (default $MESHTUI_TOKEN_FILE or "
+                        "$XDG_STATE_HOME/meshtui/token, which `meshtui serve` creates)")
     p.add_argument("--validate", action="store_true", help="also run `envoy --mode validate` on it (exit 2 if it fails)")
 
 
@@ -37,8 +40,17 @@ def run(args: argparse.Namespace) -> int:
     if args.static == bool(args.server):
         raise UsageError("give exactly one of --server ADDR or --static")
     if args.server:
+        from pathlib import Path
+
+        from meshtui.xds.credentials import default_token_path, read_token
+
+        token_path = Path(args.token_file) if args.token_file else default_token_path()
+        token = read_token(token_path)
+        if token is None:
+            print(f"meshtui: warning: no token at {token_path}; meshtui serve refuses an Envoy without it "
+                  "(start the server first, as the same user)", file=sys.stderr)
         boot = ads_bootstrap(args.server, args.proxy, kind=args.kind, node_id=args.node_id,
-                             admin_port=args.admin_port, tls_ca=args.tls_ca)
+                             admin_port=args.admin_port, tls_ca=args.tls_ca, token=token)
     else:
         from meshtui.cli.serve_cmd import load_snapshot
         from meshtui.translate import translate

@@ -26,13 +26,15 @@ def add_client_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-key", metavar="PEM", help="client private key")
     p.add_argument("--insecure", action="store_true", help="plaintext to a non-loopback server")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="how long to wait for the server")
+    p.add_argument("--token-file", metavar="PATH",
+                   help="the server's credential (default $MESHTUI_TOKEN_FILE or $XDG_STATE_HOME/meshtui/token)")
 
 
 def client_for(args: argparse.Namespace):
     from meshtui.xds.control_api import ControlClient
 
     return ControlClient(args.server, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                         insecure=args.insecure, timeout=args.timeout)
+                         insecure=args.insecure, timeout=args.timeout, token_file=args.token_file)
 
 
 def configure(p: argparse.ArgumentParser) -> None:

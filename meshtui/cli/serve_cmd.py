@@ -38,7 +38,12 @@ def configure(p: argparse.ArgumentParser) -> None:
 def add_tls_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-cert", metavar="PEM", help="server certificate (required off loopback unless --insecure)")
     p.add_argument("--tls-key", metavar="PEM", help="server private key")
-    p.add_argument("--tls-client-ca", metavar="PEM", help="require client certificates signed by this CA")
+    p.add_argument("--tls-client-ca", metavar="PEM",
+                   help="require client certificates signed by this CA; a verified certificate is a credential "
+                        "and names the edit's owner")
+    p.add_argument("--token-file", metavar="PATH",
+                   help="the credential clients and Envoys must present (default $MESHTUI_TOKEN_FILE or "
+                        "$XDG_STATE_HOME/meshtui/token; created 0600 if missing)")
     p.add_argument("--insecure", action="store_true", help="allow a non-loopback --listen without TLS")
 
 
@@ -81,8 +86,12 @@ def run(args: argparse.Namespace) -> int:
 
     journal = JournalFile(Path(args.journal)) if args.journal else JournalFile()
     translator = MeshTranslator(snapshot)
+    from meshtui.xds.credentials import Authenticator, load_or_create_token
+
+    token = load_or_create_token(Path(args.token_file) if args.token_file else None)
     cp = ControlPlane(translator, journal=journal, runtime_ttl=lease, restore=not args.no_restore,
-                      limits=EditLimits(max_ttl=max_ttl))
+                      limits=EditLimits(max_ttl=max_ttl),
+                      auth=Authenticator(token, trust_client_certs=bool(tls and tls.client_ca)))
 
     async def main() -> int:
         stop = asyncio.Event()

@@ -50,6 +50,7 @@ from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.errors import MeshtuiError, UsageError
 from meshtui.xds.bootstrap import ads_bootstrap
 from meshtui.xds.control_plane import ControlPlane, default_owner, new_edit_id, settle_heap
+from meshtui.xds.credentials import Authenticator, load_or_create_token
 from meshtui.xds.envoy_process import EnvoyProcess
 from meshtui.xds.journal_file import JournalFile, state_dir
 from meshtui.xds.loop_thread import LoopThread
@@ -106,7 +107,7 @@ class DemoSession:
     def __init__(self, *, mesh_dir: Path | None = None, journal: JournalFile | None = None,
                  runtime_ttl: float = 3.0, workdir: Path | None = None, with_gateway: bool = True,
                  restore: bool = True, log_level: str = "warning", prearm_faults: bool = True,
-                 readonly: bool = False) -> None:
+                 readonly: bool = False, token_path: Path | None = None) -> None:
         self.mesh_dir = mesh_dir or MESH_DIR
         self.prearm_faults = prearm_faults
         self.journal = journal or JournalFile(state_dir() / "demo-journal.jsonl")
@@ -114,6 +115,9 @@ class DemoSession:
         self.with_gateway = with_gateway
         self.restore = restore
         self.readonly = readonly  # serve the mesh, refuse and never restore edits
+        # the user's token file (which the CLI reads too), or one beside a journal given by the caller
+        self.token_path = token_path or (None if journal is None else self.journal.path.parent / "token")
+        self.token: str | None = None
         self.log_level = log_level
         self._own_workdir = workdir is None
         self.cleaned: list[Path] = []  # stale work folders of killed demos, removed at start
@@ -171,7 +175,9 @@ class DemoSession:
         self.translator = MeshTranslator(snap, self._options.get, prearm=self.prearm_faults)
 
         self.loop = LoopThread("meshtui-demo")
+        self.token = load_or_create_token(self.token_path)
         self.cp = ControlPlane(self.translator, journal=self.journal, runtime_ttl=self.runtime_ttl,
+                               auth=Authenticator(self.token),
                                loopback_only=True, restore=self.restore,
                                readonly=self.readonly)
 
@@ -214,7 +220,7 @@ class DemoSession:
         return self.info
 
     def _start_envoy(self, server: str, proxy: str, kind: str, name: str, timeout: float) -> EnvoyProcess:
-        boot = ads_bootstrap(server, proxy, kind=kind, admin_port=0)
+        boot = ads_bootstrap(server, proxy, kind=kind, admin_port=0, token=self.token)
         env = EnvoyProcess(boot, self.workdir, name=name, log_level=self.log_level)
         self.envoys.append(env)
         env.start(wait_ready=True, timeout=timeout)

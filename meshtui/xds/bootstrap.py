@@ -79,8 +79,10 @@ def ads_bootstrap(
     admin_port: int = 15000,
     initial_fetch_timeout: str = "10s",
     tls_ca: str | None = None,
+    token: str | None = None,
 ) -> dict:
-    """A bootstrap that gets everything over ADS from `server` (HOST:PORT)."""
+    """A bootstrap that gets everything over ADS from `server` (HOST:PORT). `token`: the
+    server's credential, sent as initial metadata on the ADS stream."""
     host, port = parse_address(server)
     ads_source = {"ads": {}, "resource_api_version": "V3", "initial_fetch_timeout": initial_fetch_timeout}
     xds_cluster: dict[str, Any] = {
@@ -107,6 +109,11 @@ def ads_bootstrap(
                 "common_tls_context": {"validation_context": {"trusted_ca": {"filename": tls_ca}}},
             },
         }
+    grpc_service: dict[str, Any] = {"envoy_grpc": {"cluster_name": XDS_CLUSTER}}
+    if token:
+        from meshtui.xds.credentials import METADATA_KEY, SCHEME
+
+        grpc_service["initial_metadata"] = [{"key": METADATA_KEY, "value": SCHEME + token}]
     return {
         "node": node_for(proxy, kind, node_id),
         "admin": _admin(admin_host, admin_port),
@@ -115,7 +122,7 @@ def ads_bootstrap(
                 "api_type": "GRPC",
                 "transport_api_version": "V3",
                 "set_node_on_first_message_only": True,
-                "grpc_services": [{"envoy_grpc": {"cluster_name": XDS_CLUSTER}}],
+                "grpc_services": [grpc_service],
             },
             "cds_config": dict(ads_source),
             "lds_config": dict(ads_source),

@@ -122,6 +122,12 @@ class SnapshotCache:
     def drop(self, key: str) -> None:
         self._snaps.pop(key, None)
 
+    def forget(self, key: str) -> None:
+        """Everything about a key nobody watches (a refused proxy name)."""
+        if key not in self._watchers:
+            self._snaps.pop(key, None)
+            self._memory.pop(key, None)
+
     def memory(self, key: str) -> NodeMemory:
         mem = self._memory.get(key)
         if mem is None:

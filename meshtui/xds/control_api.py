@@ -130,25 +130,26 @@ def _scope_from_request(req: dict, now: float, owner: str | None = None) -> Scop
 def add_control_api(server: grpc.aio.Server, cp) -> None:
     """Register the control methods for ControlPlane `cp` on a grpc.aio server."""
 
-    def add_fault(req: dict) -> dict:
-        return cp.add_edit(_fault_from_request(req, cp.clock()))
+    def add_fault(req: dict, owner: str | None) -> dict:
+        return cp.add_edit(_fault_from_request(req, cp.clock(), owner))
 
-    def add_scope(req: dict) -> dict:
-        return cp.add_edit(_scope_from_request(req, cp.clock()))
+    def add_scope(req: dict, owner: str | None) -> dict:
+        return cp.add_edit(_scope_from_request(req, cp.clock(), owner))
 
-    def remove(req: dict) -> dict:
-        return cp.remove_edit(str(req.get("id", "")), detail=str(req.get("reason") or ""))
+    def remove(req: dict, _owner: str | None) -> dict:
+        return cp.remove_edit(str(req.get("id", ""))[:64], detail=str(req.get("reason") or "")[:1024])
 
-    def clear(_req: dict) -> dict:
+    def clear(_req: dict, _owner: str | None) -> dict:
         return {"cleared": cp.clear_faults()}
 
-    def list_edits(req: dict) -> dict:
-        return {"edits": cp.edits(req.get("kind"), bool(req.get("all"))), "now": cp.clock()}
+    def list_edits(req: dict, _owner: str | None) -> dict:
+        kind = req.get("kind") if req.get("kind") in ("fault", "scope") else None
+        return {"edits": cp.edits(kind, bool(req.get("all"))), "now": cp.clock()}
 
-    def proxies(_req: dict) -> dict:
+    def proxies(_req: dict, _owner: str | None) -> dict:
         return {"proxies": cp.proxies()}
 
-    def journal(_req: dict) -> dict:
+    def journal(_req: dict, _owner: str | None) -> dict:
         return {"entries": [e.to_dict() for e in cp.journal_entries()]}
 
     methods = {
@@ -163,10 +164,15 @@ def add_control_api(server: grpc.aio.Server, cp) -> None:
 
     def wrap(fn):
         async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            who = cp.auth.identify(context)
+            if who is None:
+                cp.refused_call(context.peer() or "", fn.__name__)
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, cp.auth.refusal())
             try:
                 if not isinstance(request, dict):
                     raise UsageError("the request must be a JSON object")
-                return fn(request)
+                # a certificate names its owner; a token holder says who they are
+                return fn(request, who.name if who.kind == "certificate" else None)
             except UsageError as exc:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             except MeshtuiError as exc:
@@ -186,7 +192,7 @@ def add_control_api(server: grpc.aio.Server, cp) -> None:
 def _loads_safe(data: bytes) -> Any:
     try:
         return _loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -198,10 +204,18 @@ class ControlClient:
     `tls_ca`, optionally a client cert) unless `insecure`."""
 
     def __init__(self, server: str, *, tls_ca: str | None = None, tls_cert: str | None = None,
-                 tls_key: str | None = None, insecure: bool = False, timeout: float = 10.0) -> None:
+                 tls_key: str | None = None, insecure: bool = False, timeout: float = 10.0,
+                 token_file: str | None = None) -> None:
+        from pathlib import Path
+
+        from meshtui.xds.credentials import bearer, default_token_path, read_token
+
         host, _port = parse_address(server, "--server")
         self.server = server
         self.timeout = timeout
+        self.token_path = Path(token_file) if token_file else default_token_path()
+        token = read_token(self.token_path)
+        self.metadata = bearer(token) if token else ()
         if bool(tls_cert) != bool(tls_key):
             # gRPC's C core aborts the process on half a key pair; refuse it first
             have, missing = ("--tls-cert", "--tls-key") if tls_cert else ("--tls-key", "--tls-cert")
@@ -223,12 +237,17 @@ class ControlClient:
         fn = self.channel.unary_unary(f"/{SERVICE}/{method}", request_serializer=_dumps,
                                       response_deserializer=_loads)
         try:
-            return fn(request or {}, timeout=self.timeout, wait_for_ready=False)
+            return fn(request or {}, timeout=self.timeout, wait_for_ready=False, metadata=self.metadata)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             detail = exc.details() if hasattr(exc, "details") else str(exc)
             if code == grpc.StatusCode.INVALID_ARGUMENT:
                 raise UsageError(detail) from None
+            if code == grpc.StatusCode.UNAUTHENTICATED:
+                have = f"sent the token from {self.token_path}" if self.metadata else \
+                    f"no token at {self.token_path}"
+                raise UnreachableError(f"meshtui server {self.server} refused the credentials ({have}): "
+                                       f"{detail}") from None
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
                         grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
                 raise UnreachableError(f"meshtui server {self.server}: {detail or code.name}") from None

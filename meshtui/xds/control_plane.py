@@ -45,6 +45,7 @@ from meshtui.errors import UsageError
 from meshtui.xds import events as ev
 from meshtui.xds.bootstrap import format_address, is_loopback_host, parse_address
 from meshtui.xds.cache import NodeSnapshot, SnapshotCache, build_snapshot, next_generation
+from meshtui.xds.credentials import Authenticator
 from meshtui.xds.journal_file import JournalFile
 from meshtui.xds.resources import (
     ENDPOINT,
@@ -125,6 +126,8 @@ class ControlPlane:
         restore: bool = True,
         readonly: bool = False,
         limits: EditLimits = DEFAULT_LIMITS,
+        auth: Authenticator | None = None,
+        max_proxies: int = 10_000,
     ) -> None:
         self.translator = translator
         self.journal = journal
@@ -132,7 +135,10 @@ class ControlPlane:
         self.loopback_only = loopback_only
         self.bus = ev.EventBus()
         self.cache = SnapshotCache()
-        self.ads = AdsServer(self.cache, self.bus, runtime_ttl=runtime_ttl)
+        self.auth = auth or Authenticator(None)
+        self.max_proxies = max_proxies  # bound on tracked proxies: names only come from connecting Envoys
+        self.ads = AdsServer(self.cache, self.bus, runtime_ttl=runtime_ttl, authenticate=self._authenticate,
+                             admit=self._admit)
         self.packer = Packer()
         self.records: dict[str, EditRecord] = {}
         self.address: str | None = None
@@ -226,6 +232,27 @@ class ControlPlane:
         """Translate for this proxy now, so its snapshot is ready when its Envoy connects."""
         self._proxies.add(proxy)
         self._translate_and_set(proxy, ("sources",))
+
+    def _authenticate(self, context) -> str | None:
+        return None if self.auth.identify(context) is not None else self.auth.refusal()
+
+    def refused_call(self, peer: str, what: str) -> None:
+        self.bus.emit(ev.XdsEvent(ev.UNAUTHENTICATED, "", detail=f"control API {what} from {peer}: no credential"))
+
+    def _admit(self, proxy: str) -> str | None:
+        """Serve a connecting Envoy only under a name meshtui can translate: a made-up node name
+        is refused and leaves nothing behind (no snapshot, no error entry, no memory)."""
+        if proxy in self._proxies:
+            return None
+        if len(self._proxies) >= self.max_proxies:
+            return f"meshtui already tracks {self.max_proxies} proxies"
+        snap = self._build(proxy, self.active_edits(), ("sources",))
+        if isinstance(snap, str):
+            self.cache.forget(proxy)
+            return f"meshtui has no config for proxy {proxy!r}: {snap}"
+        self._proxies.add(proxy)
+        self._set(proxy, snap, ("sources",))
+        return None
 
     def _on_proxy_connected(self, proxy: str) -> None:
         if proxy not in self._proxies or self.cache.get(proxy) is None:

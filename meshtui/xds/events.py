@@ -18,6 +18,7 @@ NACK = "nack"
 STALE = "stale"
 HEARTBEAT = "heartbeat"
 UNSUPPORTED = "unsupported"  # Envoy subscribed to a type meshtui does not serve
+UNAUTHENTICATED = "unauthenticated"  # a call or stream without the credential, refused
 REFUSED = "refused"  # a snapshot the server would not push (e.g. a non-loopback address in demo mode)
 
 

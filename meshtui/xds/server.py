@@ -151,8 +151,11 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
     `runtime_ttl / 3`. `runtime_ttl=None` sends the layer without TTL."""
 
     def __init__(self, cache: SnapshotCache, bus: ev.EventBus | None = None, *,
-                 runtime_ttl: float | None = 3.0) -> None:
+                 runtime_ttl: float | None = 3.0, authenticate=None, admit=None) -> None:
         self.cache = cache
+        # authenticate(context) -> refusal text or None; admit(proxy) -> refusal text or None
+        self.authenticate = authenticate or (lambda _context: None)
+        self.admit = admit or (lambda _proxy: None)
         self.bus = bus or ev.EventBus()
         self.runtime_ttl = runtime_ttl
         self.streams: dict[int, StreamState] = {}
@@ -200,6 +203,11 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
     # ---- the stream ------------------------------------------------------------------------
 
     async def StreamAggregatedResources(self, request_iterator, context):
+        refusal = self.authenticate(context)
+        if refusal is not None:
+            # before any state is kept for it: a stream without the credential gets nothing
+            self.bus.emit(ev.XdsEvent(ev.UNAUTHENTICATED, "", detail=f"ADS stream from {context.peer()}: {refusal}"))
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, refusal)
         stream = StreamState(id=next(self._ids), peer=context.peer() or "", connected_at=time.time())
         self.streams[stream.id] = stream
 
@@ -233,6 +241,12 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                     first = not stream.proxy
                     if first:
                         self._on_connect(stream, item)
+                        why = self.admit(stream.proxy)
+                        if why is not None:
+                            self.bus.emit(ev.XdsEvent(ev.REFUSED, stream.proxy, stream.id,
+                                                      detail=f"stream refused: {why}"))
+                            stream.proxy = ""  # nothing is remembered for a name meshtui does not serve
+                            await context.abort(grpc.StatusCode.NOT_FOUND, why[:1000])
                         self.cache.watch(stream.proxy, wake)
                     await self._on_request(stream, item, context)
         except (asyncio.CancelledError, grpc.RpcError, ConnectionError):

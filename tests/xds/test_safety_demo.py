@@ -26,7 +26,7 @@ def envoy_fault_values(admin: str) -> dict:
     return {k: v for k, v in entries.items() if k.startswith("meshtui.")}
 
 
-def test_readonly_demo_restores_and_takes_no_edit(demos, tmp_path):
+def test_readonly_demo_restores_and_takes_no_edit(demos, tmp_path, state_dir):
     journal = tmp_path / "state" / "meshtui" / "demo-journal.jsonl"
     journal.parent.mkdir(parents=True)
     edit = FaultEdit(id="f-old", target=FaultTarget(host=REVIEWS), percent=100, abort_status=503,

@@ -101,7 +101,7 @@ def test_no_tui_prints_addresses_and_sigterm_stops_every_child(demos):
     assert "Traceback" not in d.proc.stderr.read()
 
 
-def test_restarted_meshtui_restores_faults_from_the_journal(demos, capsys):
+def test_restarted_meshtui_restores_faults_from_the_journal(demos, capsys, state_dir):
     a = demos()
     assert main(["fault", "add", "--server", a.info["server"], "--host", "reviews.default.svc.cluster.local",
                  "--subset", "v2", "--abort", "503", "--percent", "100", "--ttl", "2m"]) == 0

@@ -43,7 +43,8 @@ def stop(proc: subprocess.Popen) -> int:
     return proc.returncode
 
 
-def test_serve_validates_edits_against_the_sources(tmp_path, capsys):
+def test_serve_validates_edits_against_the_sources(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # the CLI reads the server's token there
     proc, info = serve(tmp_path, "--listen", "127.0.0.1:0", "--proxy", "default/productpage-v1-6f9c7d5b8-pp01")
     try:
         addr = info["server"]
@@ -76,7 +77,8 @@ def test_serve_refuses_a_network_address_without_tls(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a test certificate")
-def test_control_api_over_tls(tmp_path, capsys):
+def test_control_api_over_tls(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=meshtui-test",
@@ -119,7 +121,7 @@ def test_serve_follows_the_cluster(tmp_path):
             def rds_version() -> str:
                 from meshtui.xds.control_api import ControlClient
 
-                with ControlClient(addr) as c:
+                with ControlClient(addr, token_file=str(tmp_path / "meshtui" / "token")) as c:
                     return c.call("ListProxies")["proxies"][0]["versions"]["RDS"]
 
             before = rds_version()
