@@ -217,10 +217,12 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         if listener is None:
             vo = config.listener_for("0.0.0.0", 15001)
             t.listener = "virtualOutbound"
-            t.add(Stage.LISTENER, Verdict.NO_MATCH, f"no outbound listener for {address or request.host}:{port}; virtualOutbound (15001) takes the connection")
+            t.add(Stage.LISTENER, Verdict.NO_MATCH,
+                  f"no outbound listener for {address or request.host}:{port}; virtualOutbound (15001) takes the connection")
             cluster = vo.default_chain.tcp.clusters[0].cluster if vo and vo.default_chain and vo.default_chain.tcp else "PassthroughCluster"
             return _l4_terminal(t, config, cluster)
-        t.add(Stage.LISTENER, Verdict.SELECTED, f"{listener.name}" + (f" (exact {address}:{port})" if listener.address == address else f" (0.0.0.0:{port})"), listener.ref)
+        bound = f" (exact {address}:{port})" if listener.address == address else f" (0.0.0.0:{port})"
+        t.add(Stage.LISTENER, Verdict.SELECTED, f"{listener.name}{bound}", listener.ref)
     t.listener = listener.name
 
     # -- filter chain
@@ -293,7 +295,7 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
 def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_name: str = "") -> Trace:
     chosen: Route | None = None
     chosen_index = -1
-    for chosen_index, r in enumerate(vh.routes):
+    for chosen_index, r in enumerate(vh.routes):  # noqa: B007 - read after the loop: the route that matched
         why = explain_route(r, req)
         label = _route_label(r)
         if why is None:
@@ -315,7 +317,8 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
     if r.ref is not None and r.ref.kind == "VirtualService" and r.virtual_service and (r.ref.namespace, r.ref.name) != r.virtual_service:
         t.add(Stage.VIRTUAL_SERVICE, Verdict.INFO, f"the rule comes from delegate VirtualService {r.ref.namespace}/{r.ref.name}", r.ref)
     _header_result(t, r, req)
-    if r.action is None and (_apply_fault(t, config, r, _prearm_prefix(config, rc_name, vh.name, chosen_index)) or _cors_preflight(t, r, req)):  # both filters run before the router
+    # both filters run before the router
+    if r.action is None and (_apply_fault(t, config, r, _prearm_prefix(config, rc_name, vh.name, chosen_index)) or _cors_preflight(t, r, req)):
         return t
     if r.redirect is not None:
         rd = r.redirect
@@ -337,7 +340,8 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
             t.add(Stage.OUTCOME, Verdict.FINAL, f"REGISTRY_ONLY ({_outbound_from(config)}): the host is not in this proxy's registry, "
                   "so the block_all virtual host answers 502", config.outbound_ref)
         else:
-            t.add(Stage.OUTCOME, Verdict.FINAL, f"direct response {r.direct_response.status}" + (f" with body {r.direct_response.body!r}" if r.direct_response.body else ""), r.ref)
+            body = f" with body {r.direct_response.body!r}" if r.direct_response.body else ""
+            t.add(Stage.OUTCOME, Verdict.FINAL, f"direct response {r.direct_response.status}{body}", r.ref)
         return t
     action = r.action
     assert action is not None
@@ -362,7 +366,8 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
         return t
     if any(c.cluster == "PassthroughCluster" for c in action.clusters):
         t.outcome = Outcome.PASSTHROUGH
-        t.add(Stage.CLUSTER, Verdict.SELECTED, "PassthroughCluster: ALLOW_ANY sends the request to its original destination, outside the mesh's routing policy")
+        t.add(Stage.CLUSTER, Verdict.SELECTED,
+              "PassthroughCluster: ALLOW_ANY sends the request to its original destination, outside the mesh's routing policy")
         t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
         return t
     _destinations(t, config, action.clusters)
@@ -520,16 +525,19 @@ def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) 
                 t.add(Stage.CLUSTER, Verdict.SELECTED, f"{c.cluster}{pct}, {cl.type}, lb {cl.lb_policy}", c.ref)
                 if cl.destination_rule is not None:
                     what = f"subset {c.subset!r} labels {cl.subset_labels}; " if c.subset else ""
-                    t.add(Stage.DESTINATION_RULE, Verdict.INFO, f"DestinationRule {cl.destination_rule.namespace}/{cl.destination_rule.name}: {what}policy {cl.policy or '{}'}", cl.destination_rule)
+                    dr = cl.destination_rule
+                    t.add(Stage.DESTINATION_RULE, Verdict.INFO, f"DestinationRule {dr.namespace}/{dr.name}: {what}policy {cl.policy or '{}'}", dr)
                 for note, nref in cl.mesh_notes:
                     t.add(Stage.CLUSTER, Verdict.INFO, note, nref)
-                synth = " (synthesized from a workload template: the sources hold no Pods or EndpointSlices)" if any(e.synthesized for e in eps) else ""
+                synth = (" (synthesized from a workload template: the sources hold no Pods or EndpointSlices)"
+                         if any(e.synthesized for e in eps) else "")
                 verdict = Verdict.SELECTED if eps else Verdict.WARNING
                 t.add(Stage.ENDPOINTS, verdict, f"{len(eps)} endpoint{'s' if len(eps) != 1 else ''}: " + ", ".join(
                     f"{e.address}:{e.port}" + _endpoint_where(e) for e in eps[:8]) + (" ..." if len(eps) > 8 else "") + synth + _by_cluster(eps)
                     if eps else f"no healthy endpoints for {c.cluster}" + (f" (subset labels {cl.subset_labels} select no pod)" if c.subset else ""))
         elif not quiet:
-            reason, dr_ref = _missing_subset(config, c.host, c.subset) if c.subset else (f"{c.host}:{c.port} is not a service in this proxy's scope", None)
+            reason, dr_ref = (_missing_subset(config, c.host, c.subset) if c.subset
+                              else (f"{c.host}:{c.port} is not a service in this proxy's scope", None))
             t.add(Stage.CLUSTER, Verdict.NO_MATCH, f"cluster {c.cluster} does not exist: {reason}", c.ref)
             if dr_ref is not None:
                 t.add(Stage.DESTINATION_RULE, Verdict.INFO, f"DestinationRule {dr_ref.namespace}/{dr_ref.name} is the one in effect "
@@ -617,7 +625,8 @@ def _header_result(t: Trace, r: Route, req: Request) -> None:
         for k, v in ops_req.add:
             headers[k.lower()] = f"{headers[k.lower()]},{v}" if k.lower() in headers else v
         t.request_headers = headers
-        t.add(Stage.ROUTE, Verdict.INFO, "request headers after the route's operations: " + ", ".join(f"{k}: {v}" for k, v in sorted(headers.items())), r.ref)
+        t.add(Stage.ROUTE, Verdict.INFO,
+              "request headers after the route's operations: " + ", ".join(f"{k}: {v}" for k, v in sorted(headers.items())), r.ref)
     if r.response_headers:
         ops = r.response_headers
         t.response_headers = ResponseHeaderOps(ops.set, ops.add, ops.remove)

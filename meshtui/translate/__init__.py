@@ -71,7 +71,8 @@ def resolve_workload(snapshot: MeshSnapshot, proxy: str | Workload) -> Workload:
         return wl
     names = snapshot.workload_names()
     close = difflib.get_close_matches(proxy, names, n=5, cutoff=0.5)
-    hint = f" Did you mean: {', '.join(close)}?" if close else (f" Known workloads: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}." if names else " The sources hold no Pods, Deployments or StatefulSets.")
+    known = f" Known workloads: {', '.join(names[:12])}{' ...' if len(names) > 12 else ''}." if names else ""
+    hint = f" Did you mean: {', '.join(close)}?" if close else (known or " The sources hold no Pods, Deployments or StatefulSets.")
     raise UsageError(f"no workload {proxy!r} (a Pod, Deployment or StatefulSet as NAMESPACE/NAME).{hint}")
 
 

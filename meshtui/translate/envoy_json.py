@@ -48,7 +48,7 @@ def dur(seconds: float) -> str:
 
 
 def fraction(percent: float) -> dict[str, Any]:
-    return {"numerator": int(round(percent * 10000)), "denominator": "MILLION"}
+    return {"numerator": round(percent * 10000), "denominator": "MILLION"}
 
 
 def _sm(m: StringMatcher) -> dict[str, Any]:
@@ -160,7 +160,8 @@ def _prearmed_fault(r: Route, key: str) -> dict[str, Any]:
     out: dict[str, Any] = {"@type": FAULT}
     delay_s = f.delay_seconds if f is not None and f.delay_seconds is not None else 0.001
     out["delay"] = {"fixed_delay": dur(delay_s), "percentage": fraction(f.delay_percent if f is not None and f.delay_seconds is not None else 0.0)}
-    abort: dict[str, Any] = {"percentage": fraction(f.abort_percent if f is not None and (f.abort_http_status is not None or f.abort_grpc_status is not None) else 0.0)}
+    aborts = f is not None and (f.abort_http_status is not None or f.abort_grpc_status is not None)
+    abort: dict[str, Any] = {"percentage": fraction(f.abort_percent if aborts else 0.0)}
     if f is not None and f.abort_grpc_status is not None and f.abort_http_status is None:
         abort["grpc_status"] = f.abort_grpc_status
     else:
@@ -188,7 +189,7 @@ def prearm_runtime(route_configs) -> dict[str, Any]:
                     out[f"{key}.abort_status"] = f.abort_http_status
                 if f.delay_runtime_key and f.delay_seconds is not None:
                     out[f"{key}.delay_percent"] = fraction(f.delay_percent)
-                    out[f"{key}.delay_ms"] = max(1, int(round(f.delay_seconds * 1000)))
+                    out[f"{key}.delay_ms"] = max(1, round(f.delay_seconds * 1000))
     return out
 
 

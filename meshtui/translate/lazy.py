@@ -56,7 +56,7 @@ class LazyVirtualHost(VirtualHost):
             _dropped.__set__(self, dropped)
             self._build = None
 
-    def _get(slot):  # noqa: N805 - a property factory, used in the class body only
+    def _get(slot):  # a property factory, used in the class body only
         def get(self):
             if self._build is not None:
                 self._force()
@@ -84,7 +84,7 @@ class _LazyMap(dict):
     """A dict whose entries for a host appear when a key of that host is first looked up; any
     walk over the whole mapping (iteration, len, items) builds every pending host first."""
 
-    def __init__(self, owner: "LazyClusterBuilder"):
+    def __init__(self, owner: LazyClusterBuilder):
         super().__init__()
         self._owner = owner
 

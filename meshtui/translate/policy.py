@@ -114,7 +114,8 @@ class DRIndex:
             for dr in self.by_ns[ns].get(host, ()):
                 if id(dr) in used:
                     continue
-                if dr.spec.workload_selector is not None and not (dr.namespace == client_ns and labels_match(dr.spec.workload_selector.match_labels, labels)):
+                sel = dr.spec.workload_selector
+                if sel is not None and not (dr.namespace == client_ns and labels_match(sel.match_labels, labels)):
                     why = "its workloadSelector does not select this proxy" if dr.namespace == client_ns else \
                           "it has a workloadSelector, which only applies in its own namespace"
                 elif ns not in tiers:

@@ -188,7 +188,8 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
                         listeners, route_configs, notes, aliases, lazy)
     cb.add_specials()
     vo_chain = FilterChain("virtualOutbound-catchall-tcp", "tcp",
-                           tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
+                           tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster",
+                                                         100, "", 0),)))
     listeners["virtualOutbound"] = Listener("virtualOutbound", "0.0.0.0", 15001, [], vo_chain, bind_to_port=True, kind="virtual")
     return ProxyConfig(proxy, list(listeners.values()), route_configs, cb.clusters, cb.endpoints, scope.outbound_policy,
                        scope.ref(), scope.reason, notes=notes, outbound_from=scope.outbound_from,
