@@ -31,8 +31,8 @@ from meshtui.cluster.listing import Discovery, KindList, discover, list_all
 from meshtui.cluster.meshconfig import MeshSettings, read_cluster_mesh
 from meshtui.cluster.store import ObjectStore
 from meshtui.cluster.watch import Change, ClusterWatch, WatchOptions, WatchStatus
+from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
-from meshtui.model.snapshot import MeshConfig
 from meshtui.model.source import WARNING, Diagnostic, Source
 
 __all__ = [

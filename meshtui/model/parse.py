@@ -12,8 +12,9 @@ from typing import Any
 from meshtui.model import validate
 from meshtui.model.istio import ISTIO_KINDS, ISTIO_VERSIONS, Resource
 from meshtui.model.k8s import K8S_KINDS
+from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.schema import Ctx, parse_into
-from meshtui.model.snapshot import MeshConfig, MeshSnapshot, build
+from meshtui.model.snapshot import MeshSnapshot, build
 from meshtui.model.source import ERROR, INFO, WARNING, Diagnostic, Source
 from meshtui.model.yamlpos import position
 

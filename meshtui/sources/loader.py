@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from meshtui.errors import InputError
+from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
-from meshtui.model.snapshot import MeshConfig
 from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml
 
 __all__ = ["LoadResult", "RawDoc", "build_snapshot", "expand_paths", "load_sources", "read_docs"]
