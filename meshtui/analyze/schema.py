@@ -15,7 +15,8 @@ from meshtui.analyze.registry import analyzer
 from meshtui.model.source import ERROR
 
 
-@analyzer("schema.LoaderDiagnostics", ("IST0106", "IST0133", "MT0001", "MT0002", "MT0003", "MT0004", "MT0005", "MT0601", "MT0602", "MT0603", "MT0604"),
+@analyzer("schema.LoaderDiagnostics",
+          ("IST0106", "IST0133", "MT0001", "MT0002", "MT0003", "MT0004", "MT0005", "MT0601", "MT0602", "MT0603", "MT0604"),
           "Reports what the loader found while reading the sources: schema errors, unknown fields, duplicates")
 def loader_diagnostics(ctx: Context) -> Iterator[Message]:
     for d in getattr(ctx, "diagnostics", ()):
