@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshtui.model.istio import (
     DestinationRule,
@@ -24,6 +24,9 @@ from meshtui.model.k8s import Deployment, Endpoints, EndpointSlice, Namespace, P
 from meshtui.model.meshconfig import DEFAULT_MESH, MeshConfig
 from meshtui.model.protocol import k8s_port_protocol, se_port_protocol
 from meshtui.model.source import Diagnostic
+
+if TYPE_CHECKING:
+    from meshtui.edits.model import FaultEdit
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +172,7 @@ class MeshSnapshot:
     statefulsets: tuple[StatefulSet, ...] = ()
     mesh: MeshConfig = MeshConfig()
     diagnostics: tuple[Diagnostic, ...] = ()
-    live_faults: tuple[Any, ...] = ()  # meshtui.edits.model.FaultEdit overlays
+    live_faults: tuple[FaultEdit, ...] = ()  # game-day fault overlays (edits.overlay puts them here)
     clusters: tuple[str, ...] = ()  # several clusters merged (multi-primary): their names, first is primary
     # indexes, filled by build()
     registry: tuple[RegistryService, ...] = ()

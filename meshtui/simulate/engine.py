@@ -162,7 +162,7 @@ def _match_text(m: RouteMatch) -> str:
 
 
 def simulate(config: ProxyConfig, request: Request) -> Trace:
-    snapshot: MeshSnapshot | None = getattr(config, "snapshot", None)
+    snapshot = config.snapshot
     proxy = config.proxy
     t = Trace(request=request, proxy=proxy, sidecar_scope=config.sidecar_scope)
     router = proxy.type == "router"
@@ -488,7 +488,7 @@ def _cors_preflight(t: Trace, r: Route, req: Request) -> bool:
 
 def _prearm_prefix(config: ProxyConfig, rc_name: str, vh_name: str, index: int) -> str | None:
     opts = config.render_options
-    if opts is None or not getattr(opts, "prearm_faults", False):
+    if opts is None or not opts.prearm_faults:
         return None
     from meshtui.translate.envoy_json import route_key
 

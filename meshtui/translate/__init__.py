@@ -10,8 +10,10 @@ A proxy is a sidecar unless a Gateway's selector picks its labels (then it is a 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 
+from meshtui.edits.model import FaultEdit
 from meshtui.errors import UsageError
 from meshtui.model.snapshot import MeshSnapshot, Workload
 from meshtui.translate.config import (
@@ -20,6 +22,9 @@ from meshtui.translate.config import (
     ProxyConfig,
     Ref,
     Route,
+    RouteConfig,
+    TranslateOptions,
+    VirtualHost,
 )
 from meshtui.translate.gateway import build_gateway, is_gateway_workload
 from meshtui.translate.policy import DRIndex
@@ -29,36 +34,18 @@ __all__ = [
     "EnvoyResources",
     "ProxyConfig",
     "TranslateOptions",
-    "apply_live_faults",
+    "Translator",
     "dr_index",
     "fault_targets",
     "resolve_workload",
     "translate",
+    "with_live_faults",
 ]
 
 
-@dataclass(frozen=True)
-class TranslateOptions:
-    proxy_type: str | None = None  # "sidecar" | "router"; None: decide from Gateway selectors
-    bind_address: str | None = None  # render outbound listeners bound on this loopback address
-    # every route carries a fault filter whose numbers come from per-route runtime keys, so a live
-    # fault is a runtime-layer push only (the control plane's mode; off for what people read)
-    prearm_faults: bool = False
-    endpoint_remap: dict[str, str] = field(default_factory=dict)  # endpoint IP -> loopback IP when rendering
-
-
-_DR_CACHE: dict[int, tuple[MeshSnapshot, DRIndex]] = {}
-
-
 def dr_index(snapshot: MeshSnapshot) -> DRIndex:
-    hit = _DR_CACHE.get(id(snapshot))
-    if hit is not None and hit[0] is snapshot:
-        return hit[1]
-    idx = DRIndex(snapshot)
-    if len(_DR_CACHE) > 8:
-        _DR_CACHE.clear()
-    _DR_CACHE[id(snapshot)] = (snapshot, idx)
-    return idx
+    """A DestinationRule index of `snapshot` (the caller keeps it as long as it needs it)."""
+    return DRIndex(snapshot)
 
 
 def resolve_workload(snapshot: MeshSnapshot, proxy: str | Workload) -> Workload:
@@ -76,23 +63,44 @@ def resolve_workload(snapshot: MeshSnapshot, proxy: str | Workload) -> Workload:
     raise UsageError(f"no workload {proxy!r} (a Pod, Deployment or StatefulSet as NAMESPACE/NAME).{hint}")
 
 
+class Translator:
+    """Translates the proxies of one snapshot. It owns what their translations share (the
+    DestinationRule index and its lookups), so that lives exactly as long as the caller keeps
+    the translator: hold one to translate many proxies of the same snapshot."""
+
+    def __init__(self, snapshot: MeshSnapshot) -> None:
+        self.snapshot = snapshot
+        self._drs: DRIndex | None = None
+
+    @property
+    def drs(self) -> DRIndex:
+        if self._drs is None:
+            self._drs = DRIndex(self.snapshot)
+        return self._drs
+
+    def translate(self, proxy: str | Workload, options: TranslateOptions | None = None, lazy: bool = False) -> ProxyConfig:
+        """`lazy` (for traces): a sidecar's virtual hosts and clusters are built when first read, with
+        the same code and the same results (translate/lazy.py); gateways are always built whole."""
+        snapshot = self.snapshot
+        options = options or TranslateOptions()
+        wl = resolve_workload(snapshot, proxy)
+        router = options.proxy_type == "router" or (options.proxy_type is None and is_gateway_workload(snapshot, wl))
+        drs = self.drs
+        cfg = build_gateway(snapshot, wl, drs) if router else build_sidecar(snapshot, wl, drs, lazy=lazy)
+        if snapshot.live_faults:
+            cfg = with_live_faults(cfg, snapshot.live_faults)
+        cfg.render_options = options
+        cfg.snapshot = snapshot
+        return cfg
+
+
 def translate(snapshot: MeshSnapshot, proxy: str | Workload, options: TranslateOptions | None = None,
               lazy: bool = False) -> ProxyConfig:
-    """`lazy` (for traces): a sidecar's virtual hosts and clusters are built when first read, with
-    the same code and the same results (translate/lazy.py); gateways are always built whole."""
-    options = options or TranslateOptions()
-    wl = resolve_workload(snapshot, proxy)
-    router = options.proxy_type == "router" or (options.proxy_type is None and is_gateway_workload(snapshot, wl))
-    drs = dr_index(snapshot)
-    cfg = build_gateway(snapshot, wl, drs) if router else build_sidecar(snapshot, wl, drs, lazy=lazy)
-    if snapshot.live_faults:
-        apply_live_faults(cfg, snapshot.live_faults)
-    cfg.render_options = options
-    cfg.snapshot = snapshot
-    return cfg
+    """One proxy's configuration (a Translator of its own: hold a Translator to do many)."""
+    return Translator(snapshot).translate(proxy, options, lazy)
 
 
-def fault_targets(route: Route, edit) -> bool:
+def fault_targets(route: Route, edit: FaultEdit) -> bool:
     """Does live fault `edit` apply to this route? (a VS rule, or any destination on a host/subset)"""
     t = edit.target
     if t.virtual_service:
@@ -106,34 +114,41 @@ def fault_targets(route: Route, edit) -> bool:
     return False
 
 
-def apply_live_faults(cfg: ProxyConfig, faults) -> None:
-    """Decorate the routes each live fault targets. Envoy gets percentage 0 plus a runtime key;
-    the real percentage lives in cfg.runtime (served as a TTL'd runtime layer)."""
-    for rc in cfg.route_configs.values():
-        for vh in rc.virtual_hosts:
-            new_routes = []
-            changed = False
-            for r in vh.routes:
-                for edit in faults:
-                    if not fault_targets(r, edit):
-                        continue
-                    static = r.fault.static if r.fault is not None and r.fault.live_id else r.fault
-                    base = replace(r.fault or Fault(), static=static)
-                    ref = Ref("Fault", "", edit.id, edit.target.describe())
-                    if edit.abort_status is not None:
-                        key = edit.runtime_key("abort_percent")
-                        base = replace(base, abort_http_status=edit.abort_status, abort_grpc_status=None,
-                                       abort_percent=edit.percent, abort_runtime_key=key, live_id=edit.id, ref=ref)
-                        cfg.runtime[key] = edit.percent
-                    else:
-                        key = edit.runtime_key("delay_percent")
-                        base = replace(base, delay_seconds=edit.delay_seconds, delay_percent=edit.percent,
-                                       delay_runtime_key=key, live_id=edit.id, ref=ref)
-                        cfg.runtime[key] = edit.percent
-                    r = replace(r, fault=base)
-                    changed = True
-                new_routes.append(r)
-            if changed:
-                vh.routes = tuple(new_routes)
-        rc._exact = None  # re-index lazily (vhosts were mutated in place)
+def _with_fault(r: Route, edit: FaultEdit, runtime: dict[str, float]) -> Route:
+    static = r.fault.static if r.fault is not None and r.fault.live_id else r.fault
+    base = replace(r.fault or Fault(), static=static)
+    ref = Ref("Fault", "", edit.id, edit.target.describe())
+    if edit.abort_status is not None:
+        key = edit.runtime_key("abort_percent")
+        base = replace(base, abort_http_status=edit.abort_status, abort_grpc_status=None,
+                       abort_percent=edit.percent, abort_runtime_key=key, live_id=edit.id, ref=ref)
+    else:
+        key = edit.runtime_key("delay_percent")
+        base = replace(base, delay_seconds=edit.delay_seconds, delay_percent=edit.percent,
+                       delay_runtime_key=key, live_id=edit.id, ref=ref)
+    runtime[key] = edit.percent
+    return replace(r, fault=base)
 
+
+def with_live_faults(cfg: ProxyConfig, faults: Iterable[FaultEdit]) -> ProxyConfig:
+    """`cfg` with each live fault on the routes it targets, as a new ProxyConfig (`cfg` and its
+    route configs are left as they are). Envoy gets percentage 0 plus a runtime key; the real
+    percentage goes to the copy's `runtime` (served as a TTL'd runtime layer)."""
+    faults = tuple(faults)
+    runtime = dict(cfg.runtime)
+    route_configs: dict[str, RouteConfig] = {}
+    for name, rc in cfg.route_configs.items():
+        vhosts: list[VirtualHost] = []
+        changed = False
+        for vh in rc.virtual_hosts:
+            routes = list(vh.routes)
+            for i, r in enumerate(routes):
+                for edit in faults:
+                    if fault_targets(r, edit):
+                        r = routes[i] = _with_fault(r, edit, runtime)
+            if any(a is not b for a, b in zip(routes, vh.routes, strict=True)):
+                vh = vh.with_routes(tuple(routes))
+                changed = True
+            vhosts.append(vh)
+        route_configs[name] = RouteConfig(rc.name, vhosts, rc.ignore_port_in_host_matching) if changed else rc
+    return replace(cfg, route_configs=route_configs, runtime=runtime, _listener_index=None)

@@ -10,10 +10,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from meshtui.model.meshconfig import MeshConfig
-from meshtui.model.snapshot import Endpoint, RegistryService, Workload
+from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService, Workload
 
 if TYPE_CHECKING:
     from meshtui.translate.policy import DRIndex
+
+
+@dataclass(frozen=True)
+class TranslateOptions:
+    proxy_type: str | None = None  # "sidecar" | "router"; None: decide from Gateway selectors
+    bind_address: str | None = None  # render outbound listeners bound on this loopback address
+    # every route carries a fault filter whose numbers come from per-route runtime keys, so a live
+    # fault is a runtime-layer push only (the control plane's mode; off for what people read)
+    prearm_faults: bool = False
+    endpoint_remap: dict[str, str] = field(default_factory=dict)  # endpoint IP -> loopback IP when rendering
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +232,11 @@ class VirtualHost:
     notes: tuple[str, ...] = ()  # why other VSs lost the host, why routes fell back to default
     dropped: tuple[DroppedMatch, ...] = ()  # matches config-time fields left out for this proxy
 
+    def with_routes(self, routes: tuple[Route, ...]) -> VirtualHost:
+        """A plain copy with other routes (works on a lazy virtual host too: it reads it whole)."""
+        return VirtualHost(self.name, self.domains, routes, self.require_tls, self.kind, self.service, self.ref,
+                           self.notes, self.dropped)
+
 
 @dataclass(slots=True)
 class RouteConfig:
@@ -400,8 +415,8 @@ class ProxyConfig:
     runtime: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     service_ports: dict[int, int] = field(default_factory=dict)  # gateways: Service port -> target port
-    snapshot: Any = field(default=None, repr=False, compare=False)  # for DNS in the tracer
-    render_options: Any = field(default=None, repr=False, compare=False)
+    snapshot: MeshSnapshot | None = field(default=None, repr=False, compare=False)  # for DNS in the tracer
+    render_options: TranslateOptions | None = field(default=None, repr=False, compare=False)
     outbound_from: str = ""  # who set outbound_policy ("mesh-wide REGISTRY_ONLY from MeshConfig, istio-system/istio")
     outbound_ref: Ref | None = None
     # the DestinationRule index this config was built with, and each service host's namespace as

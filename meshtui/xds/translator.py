@@ -168,31 +168,27 @@ def _prearmed(options: Any) -> Any:
 def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
     """base + faults, re-rendering only the virtual hosts whose routes the faults change.
 
-    apply_live_faults decorates vhosts in place, so it runs on copies of only the vhosts that
-    translate's fault_targets selects (a fault on one service of a 1,000-service mesh copies one
-    vhost, not 1,000)."""
-    import copy
+    with_live_faults runs on only the vhosts that translate's fault_targets selects (a fault on
+    one service of a 1,000-service mesh re-renders one vhost, not 1,000)."""
+    from dataclasses import replace
 
     import meshtui.translate as tl
-    from meshtui.translate import EnvoyResources, apply_live_faults
+    from meshtui.translate import EnvoyResources, with_live_faults
+    from meshtui.translate.config import RouteConfig
     from meshtui.translate.envoy_json import fraction, vhost_json
 
     targets = tl.fault_targets
     cfg = base.config
-    copies = {}
+    subset: dict[str, RouteConfig] = {}
     touched: dict[str, list[int]] = {}
     for name, rc in cfg.route_configs.items():
         idx = [i for i, v in enumerate(rc.virtual_hosts) if any(targets(r, f) for r in v.routes for f in faults)]
         if not idx:
             continue
-        rc2 = copy.copy(rc)
-        rc2.virtual_hosts = [copy.copy(rc.virtual_hosts[i]) for i in idx]
-        copies[name] = rc2
+        subset[name] = RouteConfig(rc.name, [rc.virtual_hosts[i] for i in idx], rc.ignore_port_in_host_matching)
         touched[name] = idx
-    cfg2 = copy.copy(cfg)
-    cfg2.route_configs = copies
-    cfg2.runtime = {}
-    apply_live_faults(cfg2, faults)
+    cfg2 = with_live_faults(replace(cfg, route_configs=subset, runtime={}), faults)
+    copies = cfg2.route_configs
     res = base.resources
     opts = cfg.render_options
     if opts is not None and getattr(opts, "prearm_faults", False):
