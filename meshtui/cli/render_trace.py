@@ -26,7 +26,13 @@ def trace_lines(t: Trace) -> list[Text]:
     r = t.request
     hdrs = " ".join(f"-H '{k}: {v}'" for k, v in r.headers.items())
     who = f"{t.proxy.type} {t.proxy.namespace}/{t.proxy.workload}"
-    out.append(Text(f"{r.method} {r.scheme}://{r.authority or r.host}{r.path_with_query} {hdrs}".rstrip() + f"   from {who}", style="bold"))
+    assumed = ""
+    if not r.port_explicit and r.port:  # the URL had none: say which one the trace used, and why
+        default = 443 if r.scheme == "https" else 80
+        assumed = (f"   (no port given: {r.port} assumed, the {r.scheme} default)" if r.port == default else
+                   f"   (no port given: {r.port} assumed, the service's only port; curl would dial {default})")
+    out.append(Text(f"{r.method} {r.scheme}://{r.authority or r.host}{r.path_with_query} {hdrs}".rstrip() + f"   from {who}{assumed}",
+                    style="bold"))
     out.append(outcome_line(t))
     if t.outcome in SHOWS_DESTINATIONS:
         for d in t.destinations:

@@ -175,22 +175,28 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
     # -- destination address and port
     address, svc = (None, None) if router else resolve_dns(snapshot, proxy.namespace, request.host)
     port = request.port
+    port_note: tuple[Verdict, str] | None = None  # (verdict, detail): the service does not expose the port
+    svc_ports = ", ".join(f"{p.port}/{p.name or p.protocol}" for p in svc.ports) if svc is not None else ""
     if port is None:
         if svc is not None and svc.ports:
             if len(svc.ports) > 1:
-                raise UsageError(f"{svc.hostname} has several ports ({', '.join(f'{p.port}/{p.name or p.protocol}' for p in svc.ports)}): "
+                raise UsageError(f"{svc.hostname} has several ports ({svc_ports}): "
                                  f"give one in the URL, e.g. {request.scheme}://{request.host}:{svc.ports[0].port}{request.path}")
             port = svc.ports[0].port
         else:
             port = 443 if request.scheme == "https" else 80
         request = request.with_port(port)
         t.request = request
+    elif svc is not None and svc.ports and all(p.port != port for p in svc.ports) and not router:
+        port_note = (Verdict.WARNING, f"{svc.hostname} does not expose port {port}; its ports: {svc_ports}")
     if not router:
         if svc is not None:
             t.add(Stage.DNS, Verdict.INFO, f"{request.host} resolves to {svc.hostname}" + (f" ({address})" if address else " (no VIP)"),
                   Ref(svc.resource.kind, svc.namespace, svc.name, "", svc.resource.src.file, svc.resource.src.line))
         elif address is None:
             t.add(Stage.DNS, Verdict.INFO, f"{request.host} is not a service in the registry; its address is outside the mesh")
+    if port_note is not None:
+        t.add(Stage.DNS, *port_note)
 
     # -- listener
     listener: Listener | None
@@ -246,6 +252,13 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
             t.add(Stage.OUTCOME, Verdict.FINAL, "TCP chain without a destination")
             return t
         return _l4_terminal(t, config, tcp.clusters[0].cluster, tcp)
+
+    # -- the HTTP codec and connection manager answer some requests themselves (400, 431)
+    refused = request.refusal()
+    if refused is not None:
+        t.outcome, t.status = Outcome.REJECTED, refused.status
+        t.add(Stage.OUTCOME, Verdict.FINAL, f"Envoy answers {refused.status} ({refused.details}) before routing: {refused.reason}")
+        return t
 
     # -- the HTTP connection manager normalises the path before routing (normalize_path: true)
     normalized = normalize_path(request.path)
