@@ -56,6 +56,7 @@ _ALL = [
     Code("MT0003", "ValidationWarning", WARNING, "Istio's validation accepts the object with a warning"),
     Code("MT0004", "DuplicateYamlKey", WARNING, "a YAML mapping repeats a key; the later value is used"),
     Code("MT0005", "OutsideDiscoverySelectors", INFO, "a namespace MeshConfig discoverySelectors leave out: istiod ignores its objects"),
+    Code("MT0006", "NonRegularFileSkipped", WARNING, "a FIFO, socket or device named like YAML in a folder was not read"),
     Code("MT0101", "ShadowedRule", WARNING, "no request can reach a rule: an earlier rule takes every request it matches"),
     Code("MT0102", "SubsetWithoutEndpointsReceivesTraffic", ERROR, "a route sends traffic to a subset with no ready endpoint (503 UH)"),
     Code("MT0103", "SidecarScopeHidesVirtualService", WARNING, "a Sidecar imports a host but not the VirtualService that routes it"),

@@ -12,7 +12,7 @@ import sys
 from meshtui.analyze import CODES, LEVELS, Message, Suppression, all_analyzers, analyze, at_or_above, parse_level
 from meshtui.analyze.codes import level_rank
 from meshtui.analyze.suppress import apply as apply_suppressions
-from meshtui.cli.common import add_source_flags, use_color
+from meshtui.cli.common import add_source_flags, nothing_loaded, use_color
 from meshtui.errors import EXIT_ANALYZE_FAILED, EXIT_OK, UsageError
 
 NAME = "analyze"
@@ -87,6 +87,9 @@ def _load(args: argparse.Namespace, paths: list[str]):
     mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
     result = load_sources(paths, default_namespace=namespace, mesh=mesh)
     result.diagnostics[:0] = mesh_diags
+    empty = nothing_loaded(result, paths)
+    if empty is not None:
+        print(f"meshtui: Warning: {empty}", file=sys.stderr)
     return result, f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
 
 

@@ -78,9 +78,11 @@ def use_color(args: argparse.Namespace, stream=None) -> bool:
     return bool(stream.isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def load_from_args(args: argparse.Namespace, quiet: bool = False):
+def load_from_args(args: argparse.Namespace, quiet: bool = False, require: bool = False):
     """Load the snapshot the flags describe: -f files, --cluster (with -f layered over it).
-    Loader diagnostics go to stderr; Errors mean an object was left out, the rest still loads."""
+    Loader diagnostics go to stderr; Errors mean an object was left out, the rest still loads.
+    Sources that yield no object get a warning; with `require` (a trace or a proxy's config of
+    nothing answers nothing) they are a usage error."""
     from meshtui.errors import UsageError
     from meshtui.sources.loader import load_sources
 
@@ -107,7 +109,24 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False):
     gc.freeze()
     if not quiet:
         report_diagnostics(result)
+    message = nothing_loaded(result, files)
+    if message is not None:
+        if require:
+            raise UsageError(message)
+        if not quiet:
+            print(f"meshtui: Warning: {message}", file=sys.stderr)
     return result
+
+
+def nothing_loaded(result, files: list[str]) -> str | None:
+    """What to tell a user whose sources gave no object at all (None when something loaded)."""
+    if result.loaded:
+        return None
+    what = ", ".join(files) if files else "the cluster"
+    why = ("no *.yaml, *.yml or *.json file in it" if not result.files and files else
+           f"{result.left_out} object{'s' if result.left_out != 1 else ''} left out (above)" if result.left_out else
+           "no object of a kind meshtui reads")
+    return f"nothing was loaded from {what}: {why}"
 
 
 def report_diagnostics(result, stream=None) -> None:

@@ -105,7 +105,7 @@ def config_dump(cfg: ProxyConfig, what: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = load_from_args(args)
+    result = load_from_args(args, require=True)
     cfg = translate(result.snapshot, args.proxy, TranslateOptions(proxy_type=args.proxy_type))
     what = args.what if args.what.endswith("s") or args.what == "all" else args.what + "s"
     if args.diff or wants_actual(args):

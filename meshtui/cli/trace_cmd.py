@@ -46,7 +46,7 @@ def build_trace(snapshot, source: str | None, gateway: str | None, method: str, 
 
 
 def run(args: argparse.Namespace) -> int:
-    result = load_from_args(args)
+    result = load_from_args(args, require=True)
     if args.gateway and "/" not in args.gateway:
         raise UsageError(f"--gateway {args.gateway!r}: give NAMESPACE/NAME, e.g. istio-system/istio-ingressgateway")
     if actual_trace.requested(args):

@@ -13,7 +13,7 @@ from meshtui.model import validate
 from meshtui.model.istio import ISTIO_KINDS, ISTIO_VERSIONS, Resource
 from meshtui.model.k8s import K8S_KINDS
 from meshtui.model.meshconfig import MeshConfig
-from meshtui.model.schema import Ctx, parse_into
+from meshtui.model.schema import Ctx, parse_into, type_name
 from meshtui.model.snapshot import MeshSnapshot, build
 from meshtui.model.source import ERROR, INFO, WARNING, Diagnostic, Source
 from meshtui.model.yamlpos import position
@@ -28,6 +28,10 @@ class RawDoc:
     line: int | None = None
     # (line, column, message) the YAML reader noticed, such as a key written twice
     warnings: tuple[tuple[int, int, str], ...] = ()
+    # a document that could not be read at all (not YAML): why, and the column of the problem
+    # (`line` is then where it is); it is reported as an Error and left out
+    error: str | None = None
+    column: int | None = None
 
 
 @dataclass
@@ -106,11 +110,15 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[
     left_out = 0
     for doc in flat:
         data = doc.data
+        if doc.error is not None:
+            diags.append(Diagnostic(ERROR, doc.error, Source(doc.file, doc.line, doc.column, "")))
+            left_out += 1
+            continue
         where = Source(doc.file, doc.line, None, "")
         if data is None:
             continue
         if not isinstance(data, dict):
-            diags.append(Diagnostic(ERROR, f"expected a Kubernetes object (a map with apiVersion and kind), got {type(data).__name__}", where))
+            diags.append(Diagnostic(ERROR, f"expected a Kubernetes object (a map with apiVersion and kind), got {type_name(data)}", where))
             left_out += 1
             continue
         kind, api = data.get("kind"), data.get("apiVersion")
@@ -129,7 +137,7 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[
             line, col = locate(data, "metadata.name")
             bad = meta.get("name") if isinstance(meta, dict) else None
             reason = ("metadata.name is required" if bad in (None, "") else
-                      f"metadata.name must be a string, got {type(bad).__name__} {bad!r}")
+                      f"metadata.name must be a string, got {type_name(bad)} {bad!r}")
             diags.append(Diagnostic(ERROR, reason, Source(doc.file, line, col, "metadata.name"), kind))
             left_out += 1
             continue

@@ -118,7 +118,8 @@ def camel(name: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
-def _typename(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """A value's type as YAML and JSON name it, never a Python class (PosList is an "array")."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -133,7 +134,9 @@ def _typename(value: Any) -> str:
         return "object"
     if isinstance(value, list):
         return "array"
-    return type(value).__name__
+    if isinstance(value, bytes):
+        return "binary"
+    return "value"
 
 
 Conv = Callable[[Any, str, Ctx, Any, Any], Any]
@@ -142,7 +145,7 @@ Conv = Callable[[Any, str, Ctx, Any, Any], Any]
 def _conv_str(v, path, ctx, c, k):
     if isinstance(v, str):
         return v
-    raise _Bad(f"must be a string, got {_typename(v)} {v!r}")
+    raise _Bad(f"must be a string, got {type_name(v)} {v!r}")
 
 
 def _conv_int(v, path, ctx, c, k):
@@ -150,19 +153,19 @@ def _conv_int(v, path, ctx, c, k):
         return v
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    raise _Bad(f"must be an integer, got {_typename(v)} {v!r}")
+    raise _Bad(f"must be an integer, got {type_name(v)} {v!r}")
 
 
 def _conv_float(v, path, ctx, c, k):
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
-    raise _Bad(f"must be a number, got {_typename(v)} {v!r}")
+    raise _Bad(f"must be a number, got {type_name(v)} {v!r}")
 
 
 def _conv_bool(v, path, ctx, c, k):
     if isinstance(v, bool):
         return v
-    raise _Bad(f"must be true or false, got {_typename(v)} {v!r}")
+    raise _Bad(f"must be true or false, got {type_name(v)} {v!r}")
 
 
 def _conv_any(v, path, ctx, c, k):
@@ -172,12 +175,12 @@ def _conv_any(v, path, ctx, c, k):
 def _conv_int_or_str(v, path, ctx, c, k):
     if isinstance(v, (int, str)) and not isinstance(v, bool):
         return v
-    raise _Bad(f"must be an integer or a string, got {_typename(v)} {v!r}")
+    raise _Bad(f"must be an integer or a string, got {type_name(v)} {v!r}")
 
 
 def _conv_duration(v, path, ctx, c, k):
     if not isinstance(v, str):
-        raise _Bad(f"must be a duration such as '1s' or '250ms', got {_typename(v)} {v!r}")
+        raise _Bad(f"must be a duration such as '1s' or '250ms', got {type_name(v)} {v!r}")
     seconds = parse_duration(v)
     if seconds is None:
         raise _Bad(f"{v!r} is not a duration (write e.g. '10s', '250ms', '1m30s')")
@@ -200,7 +203,7 @@ def _literal(options: tuple[str, ...]) -> Conv:
 def _tuple(item: Conv) -> Conv:
     def conv(v, path, ctx, c, k):
         if not isinstance(v, list):
-            raise _Bad(f"must be a list, got {_typename(v)}")
+            raise _Bad(f"must be a list, got {type_name(v)}")
         out = []
         for i, x in enumerate(v):
             p = f"{path}[{i}]"
@@ -216,11 +219,11 @@ def _tuple(item: Conv) -> Conv:
 def _mapping(item: Conv) -> Conv:
     def conv(v, path, ctx, c, k):
         if not isinstance(v, dict):
-            raise _Bad(f"must be a map, got {_typename(v)}")
+            raise _Bad(f"must be a map, got {type_name(v)}")
         out = {}
         for key, x in v.items():
             if not isinstance(key, str):
-                ctx.error(v, key, f"{path}.{key}", f"keys must be strings, got {_typename(key)} {key!r}")
+                ctx.error(v, key, f"{path}.{key}", f"keys must be strings, got {type_name(key)} {key!r}")
                 continue
             p = f"{path}.{key}"
             try:
@@ -235,7 +238,7 @@ def _mapping(item: Conv) -> Conv:
 def _model(cls: type) -> Conv:
     def conv(v, path, ctx, c, k):
         if not isinstance(v, dict):
-            raise _Bad(f"must be an object, got {_typename(v)} {v!r}")
+            raise _Bad(f"must be an object, got {type_name(v)} {v!r}")
         return parse_into(cls, v, path, ctx, c, k)
 
     return conv

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -278,6 +279,13 @@ def parse_yaml(text: str) -> list[YamlDoc]:
     """Every document of a YAML (or JSON) stream, with positions. Raises YamlSyntaxError with the
     line and column of the first problem."""
     docs: list[YamlDoc] = []
+    _compose(text, docs)
+    return docs
+
+
+def _compose(text: str, docs: list[YamlDoc]) -> None:
+    """Append each document of `text` to `docs` as it is read; the documents before a problem
+    stay there when it raises YamlSyntaxError."""
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
             if node is None:
@@ -299,7 +307,70 @@ def parse_yaml(text: str) -> list[YamlDoc]:
         raise YamlSyntaxError(None, None, str(exc)) from None
     except RecursionError:
         raise YamlSyntaxError(None, None, "nesting is too deep") from None
-    return docs
+
+
+# A line that starts a document (`---` at column 0): YAML ends any scalar or collection there,
+# so a stream can be cut into its documents at these lines without parsing it.
+_DOC_START = re.compile(r"---(?:[ \t\r\n]|\Z)")
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenDoc:
+    """A document of a stream that could not be read: where it starts and the problem."""
+
+    line: int  # 1-based line where the document starts
+    error: YamlSyntaxError
+
+
+def parse_yaml_documents(text: str) -> tuple[list[YamlDoc], list[BrokenDoc]]:
+    """Every readable document of a stream, and each unreadable one with its problem: one broken
+    document does not hide the others. A stream without problems is read once, as parse_yaml
+    reads it; after a problem, each document (cut at the `---` lines) is read on its own."""
+    docs: list[YamlDoc] = []
+    try:
+        _compose(text, docs)
+        return docs, []
+    except YamlSyntaxError:
+        docs = []
+    broken: list[BrokenDoc] = []
+    lines = text.splitlines(keepends=True)
+    starts = [0] + [i for i, ln in enumerate(lines) if i and ln.startswith("---") and _DOC_START.match(ln)]
+    for k, begin in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        got: list[YamlDoc] = []
+        try:
+            _compose("".join(lines[begin:end]), got)
+        except YamlSyntaxError as exc:
+            line = exc.line + begin if exc.line is not None else None
+            broken.append(BrokenDoc(begin + 1, YamlSyntaxError(line, exc.column, exc.reason)))
+            continue
+        docs.extend(_shift_doc(d, begin) for d in got)
+    return docs, broken
+
+
+def _shift_doc(doc: YamlDoc, n: int) -> YamlDoc:
+    """A document read on its own, with its positions moved down `n` lines to where it is in the file."""
+    if n == 0:
+        return doc
+    seen: set[int] = set()  # anchored nodes are shared: move each once
+
+    def walk(v: Any) -> None:
+        if not isinstance(v, (PosDict, PosList)) or id(v) in seen:
+            return
+        seen.add(id(v))
+        v.line += n
+        if isinstance(v, PosDict):
+            v.pos = {k: (ln + n, c) for k, (ln, c) in v.pos.items()}
+            v.key_pos = {k: (ln + n, c) for k, (ln, c) in v.key_pos.items()}
+            for item in v.values():
+                walk(item)
+        else:
+            v.pos = [(ln + n, c) for ln, c in v.pos]
+            for item in v:
+                walk(item)
+
+    walk(doc.data)
+    return YamlDoc(doc.data, doc.line + n, tuple((ln + n, c, m) for ln, c, m in doc.warnings))
 
 
 def position(container: Any, key: Any) -> tuple[int | None, int | None]:

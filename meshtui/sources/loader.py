@@ -5,21 +5,26 @@ from __future__ import annotations
 import gc
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 
 from meshtui.errors import InputError
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
-from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml
+from meshtui.model.source import WARNING, Diagnostic, Source
+from meshtui.model.yamlpos import parse_yaml_documents
 
 __all__ = ["LoadResult", "RawDoc", "build_snapshot", "expand_paths", "load_sources", "read_docs"]
 
 _EXTS = (".yaml", ".yml", ".json")
 
 
-def expand_paths(paths: list[str]) -> list[str]:
-    """Files in the order given; folders recursively, sorted, only *.yaml/*.yml/*.json."""
+def expand_paths(paths: list[str], skipped: list[str] | None = None) -> list[str]:
+    """Files in the order given; folders recursively, sorted, only *.yaml/*.yml/*.json regular
+    files. A FIFO, socket or device found in a folder is not read (reading a FIFO blocks until
+    someone writes to it): its name goes to `skipped`. A path named explicitly is read whatever
+    it is (`-f <(kubectl get ...)` is a pipe)."""
     out: list[str] = []
     for p in paths:
         if p == "-":
@@ -31,12 +36,23 @@ def expand_paths(paths: list[str]) -> list[str]:
                 dirs.sort()
                 for f in sorted(files):
                     if f.endswith(_EXTS) and not f.startswith("."):
-                        out.append(os.path.join(root, f))
+                        full = os.path.join(root, f)
+                        if _is_regular(full):
+                            out.append(full)
+                        elif skipped is not None:
+                            skipped.append(full)
         elif path.exists():
             out.append(p)
         else:
             raise InputError(p, None, "no such file or folder")
     return out
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)  # follows a symlink to what it names
+    except OSError:
+        return True  # a dangling link or a race: reading it reports the error
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -48,13 +64,15 @@ def _decode(raw: bytes, name: str) -> str:
 
 
 def read_docs(name: str, text: str) -> list[RawDoc]:
-    """Every document of one file. Raises InputError (exit 2) if the file is not YAML or JSON."""
+    """Every document of one file. A document that is not YAML comes back as an error RawDoc
+    at its line (the others still load); raises InputError (exit 2) when nothing in the file
+    can be read."""
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError(name, line, "is not YAML: it contains a NUL byte (a binary file?)")
-    try:
-        docs = parse_yaml(text)
-    except YamlSyntaxError as exc:
+    docs, broken = parse_yaml_documents(text)
+    if broken and not docs:
+        exc = broken[0].error
         if name.endswith(".json") or text.lstrip()[:1] in ("{", "["):
             try:  # JSON that YAML 1.1 dislikes (tabs, odd escapes): no positions, but loadable
                 data = json.loads(text)
@@ -63,8 +81,13 @@ def read_docs(name: str, text: str) -> list[RawDoc]:
                 raise InputError(name, jexc.lineno, f"is not valid JSON: {jexc.msg}", jexc.colno) from None
             except RecursionError:  # nested deeper than JSON's decoder goes: the YAML error says where
                 pass
-        raise InputError(name, exc.line, f"is not valid YAML: {exc.reason}", exc.column) from None
-    return [RawDoc(d.data, name, d.line, d.warnings) for d in docs]
+        if len(broken) == 1:
+            raise InputError(name, exc.line, f"is not valid YAML: {exc.reason}", exc.column) from None
+    out = [RawDoc(d.data, name, d.line, d.warnings) for d in docs]
+    out += [RawDoc(None, name, b.error.line or b.line, error=f"this document is not valid YAML: {b.error.reason}", column=b.error.column)
+            for b in broken]
+    out.sort(key=lambda d: d.line or 0)
+    return out
 
 
 def load_sources(paths: list[str], default_namespace: str = "default", mesh: MeshConfig = MeshConfig(),
@@ -77,13 +100,19 @@ def load_sources(paths: list[str], default_namespace: str = "default", mesh: Mes
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        files = expand_paths(paths)
+        skipped: list[str] = []
+        files = expand_paths(paths, skipped)
         if cache and "-" not in files:
             from meshtui.sources.snapshot_cache import load_through_cache
 
-            return load_through_cache(files, paths, default_namespace, mesh,
-                                      lambda read: _load(files, default_namespace, mesh, stdin_text, read))
-        return _load(files, default_namespace, mesh, stdin_text)
+            result = load_through_cache(files, paths, default_namespace, mesh,
+                                        lambda read: _load(files, default_namespace, mesh, stdin_text, read))
+        else:
+            result = _load(files, default_namespace, mesh, stdin_text)
+        if skipped:  # a new list: a cached result is not changed
+            result.diagnostics = [Diagnostic(WARNING, "is not a regular file (a FIFO, socket or device): skipped",
+                                             Source(f), code="MT0006") for f in skipped] + result.diagnostics
+        return result
     finally:
         if gc_was_on:
             gc.enable()
@@ -97,15 +126,20 @@ def _load(files: list[str], default_namespace: str, mesh: MeshConfig, stdin_text
           read=_read_bytes) -> LoadResult:
     docs: list[RawDoc] = []
     for f in files:
-        if f == "-":
-            text = stdin_text if stdin_text is not None else sys.stdin.read()
-            docs.extend(read_docs("<stdin>", text))
-            continue
         try:
-            raw = read(f)
-        except OSError as exc:
-            raise InputError(f, None, f"cannot be read: {exc.strerror}") from None
-        docs.extend(read_docs(f, _decode(raw, f)))
+            docs.extend(_read_file(f, stdin_text, read))
+        except InputError as exc:  # a file that cannot be read at all is one error; the others still load
+            docs.append(RawDoc(None, exc.file, exc.line, error=f"the file {exc.reason}", column=exc.column))
     result = build_snapshot(docs, default_namespace, mesh)
     result.files = files
     return result
+
+
+def _read_file(f: str, stdin_text: str | None, read) -> list[RawDoc]:
+    if f == "-":
+        return read_docs("<stdin>", stdin_text if stdin_text is not None else sys.stdin.read())
+    try:
+        raw = read(f)
+    except OSError as exc:
+        raise InputError(f, None, f"cannot be read: {exc.strerror}") from None
+    return read_docs(f, _decode(raw, f))

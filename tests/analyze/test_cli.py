@@ -148,8 +148,9 @@ def test_no_sources_is_a_usage_error(capsys):
 def test_bad_yaml_names_file_and_line(capsys, tmp_path):
     f = tmp_path / "bad.yaml"
     f.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: x\n")
-    code, _, err = run(capsys, "-f", str(f))
-    assert code == 2 and f"{f}:" in err and "Traceback" not in err
+    code, out, err = run(capsys, "-f", str(f))
+    # an IST0106 Error finding at the file and line (issue 12: analyze reports every broken file)
+    assert code == 79 and f"{f}:4" in out and "IST0106" in out and "Traceback" not in err
 
 
 def test_positional_paths_and_stdin(capsys, monkeypatch):

@@ -1,6 +1,7 @@
 """Every class of bad input (fixtures/broken): the message, file, line, field path and level of
 its diagnostic, the object left out and everything else loaded; through load_sources and through
-the CLI. A file that is not YAML stops the command with exit 2, naming file and line."""
+the CLI. A document that is not YAML is an Error at its file, line and column and is left out; the
+other documents of its file and the other files still load (issue 12)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from model_kit import BROKEN, REPO, run_cli
 
 from meshtui.errors import EXIT_USAGE, InputError
 from meshtui.model.source import ERROR, INFO, WARNING
-from meshtui.sources.loader import load_sources
+from meshtui.sources.loader import load_sources, read_docs
 
 
 @dataclass(frozen=True)
@@ -101,76 +102,40 @@ def test_unknown_fields_are_warnings_not_left_out(in_repo):
     assert {d.code for d in result.diagnostics if d.level == WARNING} == {"IST0133"}
 
 
-def test_not_yaml_stops_with_file_line_and_column(in_repo):
-    with pytest.raises(InputError) as info:
-        load_sources(["fixtures/broken/not-yaml.yaml"])
+def test_not_yaml_is_an_error_at_file_line_and_column(in_repo):
+    with pytest.raises(InputError) as info:  # read on its own, the file has nothing to give
+        read_docs("fixtures/broken/not-yaml.yaml", (REPO / "fixtures/broken/not-yaml.yaml").read_text())
     e = info.value
     assert (e.file, e.line, e.column) == ("fixtures/broken/not-yaml.yaml", 9, 17)
     assert e.exit_code == EXIT_USAGE
     assert str(e).startswith("fixtures/broken/not-yaml.yaml:9:17: is not valid YAML: mapping values are not allowed")
+    result = load_sources(["fixtures/bookinfo", "fixtures/broken/not-yaml.yaml"])  # among others: one error
+    (d,) = result.errors
+    assert (d.source.file, d.source.line, d.source.column) == ("fixtures/broken/not-yaml.yaml", 9, 17)
+    assert "is not valid YAML: mapping values are not allowed" in d.message
+    assert result.left_out == 1 and result.snapshot.get("Service", "default", "reviews") is not None
 
 
-@pytest.mark.parametrize("command", [["analyze"], ["trace", "http://reviews/"]], ids=["analyze", "trace"])
-def test_not_yaml_through_cli_exits_2(command, in_repo):
-    # the broken file among good ones still stops everything: a half-read folder would mislead
-    code, out, err = run_cli(command[0], "-f", "fixtures/bookinfo", "-f", "fixtures/broken/not-yaml.yaml", *command[1:])
-    assert code == 2
-    assert "fixtures/broken/not-yaml.yaml:9:17" in err and "is not valid YAML" in err
-    assert "Traceback" not in err and out == ""
+def test_not_yaml_through_cli(in_repo):
+    # trace: the error is printed at its line and the trace runs on everything else
+    code, out, err = run_cli("trace", "-f", "fixtures/bookinfo", "-f", "fixtures/broken/not-yaml.yaml", "http://reviews/")
+    assert code == 0 and "ROUTED" in out
+    assert "fixtures/broken/not-yaml.yaml:9" in err and "is not valid YAML" in err and "Traceback" not in err
+    # analyze: an IST0106 Error finding (exit 79, as for any object the API server would refuse)
+    code, out, err = run_cli("analyze", "-f", "fixtures/bookinfo", "-f", "fixtures/broken/not-yaml.yaml")
+    assert code == 79 and "IST0106" in out and "fixtures/broken/not-yaml.yaml:9" in out
+    # on its own there is nothing to trace: a usage error
+    code, out, err = run_cli("trace", "-f", "fixtures/broken/not-yaml.yaml", "http://reviews/")
+    assert code == 2 and "nothing was loaded" in err and out == ""
 
 
-def test_not_yaml_through_the_real_entry_point_exits_2():
-    """The console entry (`python -m meshtui`) in a subprocess: exit 2, one line, no traceback."""
+def test_not_yaml_through_the_real_entry_point():
+    """The console entry (`python -m meshtui`) in a subprocess: the finding, no traceback."""
     proc = subprocess.run([sys.executable, "-m", "meshtui", "analyze", "-f", "fixtures/broken/not-yaml.yaml"],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2, proc.stderr
-    assert "fixtures/broken/not-yaml.yaml:9:17" in proc.stderr
+    assert proc.returncode == 79, proc.stderr
+    assert "fixtures/broken/not-yaml.yaml:9" in proc.stdout
     assert "Traceback" not in proc.stderr
-
-
-def test_duplicates_across_files_later_wins(in_repo):
-    result = load_sources(["fixtures/broken/duplicate-a.yaml", "fixtures/broken/duplicate-b.yaml"])
-    dups = [d for d in result.diagnostics if d.code == "MT0001"]
-    assert len(dups) == 1
-    d = dups[0]
-    assert d.level == WARNING and (d.kind, d.namespace, d.name) == ("VirtualService", "default", "checkout")
-    assert d.source.file == "fixtures/broken/duplicate-b.yaml" and d.source.line == 2
-    assert "fixtures/broken/duplicate-a.yaml:4" in d.message and "fixtures/broken/duplicate-b.yaml:2" in d.message
-    vs = result.snapshot.get("VirtualService", "default", "checkout")
-    assert [r.weight for r in vs.spec.http[0].route] == [90, 10]
-    assert vs.src.file == "fixtures/broken/duplicate-b.yaml"
-    # given the other way round, the other one wins
-    result = load_sources(["fixtures/broken/duplicate-b.yaml", "fixtures/broken/duplicate-a.yaml"])
-    assert result.snapshot.get("VirtualService", "default", "checkout").spec.http[0].route[0].weight is None
-
-
-def test_list_items_secret_skipped_and_api_versions(in_repo):
-    result = load_sources(["fixtures/broken/list.yaml"])
-    assert result.skipped_kinds == {"v1/Secret": 1}
-    info = [d for d in result.diagnostics if d.level == INFO]
-    assert len(info) == 1 and "v1/Secret" in info[0].message
-    dr = result.snapshot.get("DestinationRule", "default", "search")
-    assert dr.api_version == "networking.istio.io/v1alpha3" and dr.src.line == 38
-    svc = result.snapshot.get("Service", "default", "search")
-    assert svc.src.line == 9 and svc.spec.cluster_ip == "10.96.40.1"
-
-
-def test_helm_rendered_output(in_repo):
-    result = load_sources(["fixtures/broken/helm-rendered.yaml"])
-    assert result.errors == [] and [d for d in result.diagnostics if d.level == WARNING] == []
-    assert _names(result) == {"Service/shop", "VirtualService/shop", "DestinationRule/shop"}
-    assert result.skipped_kinds == {"v1/ServiceAccount": 1}
-    vs = result.snapshot.get("VirtualService", "default", "shop")
-    assert vs.spec.http[0].retries.per_try_timeout.seconds == 1.5
-    assert vs.src.line == 34
-    dr = result.snapshot.get("DestinationRule", "default", "shop")
-    assert dr.spec.traffic_policy.outlier_detection.base_ejection_time.seconds == 900
-
-
-def test_json_keeps_positions(in_repo):
-    result = load_sources(["fixtures/broken/resources.json"])
-    vs = result.snapshot.get("VirtualService", "default", "pricing")
-    assert (vs.src.line, vs.src.column) == (28, 5) and vs.spec.http[0].timeout.seconds == 2  # its opening brace
 
 
 def test_whole_broken_folder_but_the_not_yaml_file(in_repo):
@@ -194,22 +159,27 @@ def test_missing_file_is_a_usage_error(in_repo):
     assert code == 2 and "does-not-exist.yaml" in err
 
 
+def _only_error(path):
+    """Load one file that cannot be read: the one Error it gives, nothing loaded."""
+    result = load_sources([str(path)])
+    (e,) = result.errors
+    assert result.loaded == 0 and result.left_out == 1
+    return e
+
+
 def test_binary_and_non_utf8_files(tmp_path):
     (tmp_path / "a.yaml").write_bytes(b"apiVersion: v1\nkind: Service\n\x00\x01\x02")
-    with pytest.raises(InputError) as info:
-        load_sources([str(tmp_path / "a.yaml")])
-    assert info.value.line == 3 and "NUL" in info.value.reason
+    e = _only_error(tmp_path / "a.yaml")
+    assert e.source.line == 3 and "NUL" in e.message
     (tmp_path / "a.yaml").write_bytes(b"apiVersion: v1\nkind: \xff\xfe\n")
-    with pytest.raises(InputError) as info:
-        load_sources([str(tmp_path / "a.yaml")])
-    assert info.value.line == 2 and "UTF-8" in info.value.reason
+    e = _only_error(tmp_path / "a.yaml")
+    assert e.source.line == 2 and "UTF-8" in e.message
 
 
 def test_control_character_names_line_and_column(tmp_path):
     (tmp_path / "a.yaml").write_text("a: héllo wörld\nb: c\nc: \x01\n", encoding="utf-8")
-    with pytest.raises(InputError) as info:
-        load_sources([str(tmp_path / "a.yaml")])
-    assert (info.value.line, info.value.column) == (3, 4)
+    e = _only_error(tmp_path / "a.yaml")
+    assert (e.source.line, e.source.column) == (3, 4)
 
 
 @pytest.mark.parametrize("text, says", [
@@ -222,9 +192,8 @@ def test_control_character_names_line_and_column(tmp_path):
 ])
 def test_yaml_that_cannot_be_read(tmp_path, text, says):
     (tmp_path / "a.yaml").write_text(text)
-    with pytest.raises(InputError) as info:
-        load_sources([str(tmp_path / "a.yaml")])
-    assert says in info.value.reason and info.value.line is not None
+    e = _only_error(tmp_path / "a.yaml")
+    assert says in e.message and e.source.line is not None
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path):
@@ -233,8 +202,7 @@ def test_alias_bomb_is_refused_quickly(tmp_path):
         prev, cur = chr(96 + i), chr(97 + i)
         lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
     (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
-    with pytest.raises(InputError, match="too many aliases"):
-        load_sources([str(tmp_path / "bomb.yaml")])
+    assert "too many aliases" in _only_error(tmp_path / "bomb.yaml").message
 
 
 def test_aliases_and_merge_keys_load(tmp_path):
@@ -266,7 +234,7 @@ def test_duplicate_key_in_one_mapping_is_a_warning(tmp_path):
     ("apiVersion: v1\nmetadata: {name: a}\n", "kind is missing", 1),
     ("kind: Service\nmetadata: {name: a}\n", "apiVersion is missing", 1),
     ("apiVersion: v1\nkind: Service\nmetadata: {namespace: x}\n", "metadata.name is required", 3),
-    ("apiVersion: v1\nkind: Service\nmetadata: {name: 7}\n", "metadata.name must be a string, got int 7", 3),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: 7}\n", "metadata.name must be a string, got integer 7", 3),
     ("apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: [x]}\n", "metadata.namespace must be a string", 3),
     ("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a}\n", "spec is required", 1),
 ])
