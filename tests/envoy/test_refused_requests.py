@@ -9,12 +9,12 @@ from __future__ import annotations
 import socket
 
 import pytest
+from oracle_cases import REPO, load
+from oracle_rewire import DETAILS_HEADER
 
 from meshtui.simulate import simulate
 from meshtui.simulate.request import ENVOY_METHODS, MAX_HEADERS_COUNT, MAX_REQUEST_HEADERS_KB, Request
 from meshtui.translate import translate
-from oracle_cases import REPO, load
-from oracle_rewire import DETAILS_HEADER
 
 pytestmark = pytest.mark.envoy
 
@@ -77,7 +77,6 @@ def test_envoy_and_simulate_refuse_the_same_requests(start_envoy):
     rejected = 0
     cases = probes() + [("Host with a space", "GET", "/", [("Host", "re views")])]
     for label, method, target, headers in cases:
-        path, _, query = target.partition("?")
         req = Request.parse(f"http://{HOST}{target}", method, [f"{k}: {v}" for k, v in headers])
         trace = simulate(cfg, req)
         host = next((v for k, v in headers if k.lower() == "host"), HOST)

@@ -13,7 +13,7 @@ import pytest
 from model_kit import BROKEN, REPO, run_cli
 
 from meshtui.errors import EXIT_USAGE, InputError
-from meshtui.model.source import ERROR, INFO, WARNING
+from meshtui.model.source import ERROR, WARNING
 from meshtui.sources.loader import load_sources, read_docs
 
 

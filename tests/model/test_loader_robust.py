@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import pytest
-
 from model_kit import REPO, run_cli
+
 from meshtui.sources.loader import load_sources
 
 SVC = "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec: {{selector: {{app: {name}}}, ports: [{{name: http, port: 80}}]}}\n"

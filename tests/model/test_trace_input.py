@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-
 from model_kit import REPO
 
 BOOKINFO = ["-f", "fixtures/bookinfo", "--from", "default/productpage-v1"]
