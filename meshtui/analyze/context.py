@@ -14,6 +14,7 @@ from meshtui.analyze.message import Message
 from meshtui.model.istio import DestinationRule, Resource, VirtualService
 from meshtui.model.parse import locate
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, labels_match
+from meshtui.model.source import Diagnostic
 
 
 def export_set(values: tuple[str, ...], default: tuple[str, ...] = ("*",)) -> tuple[str, ...]:
@@ -40,6 +41,7 @@ class Context:
         self.suffix = snapshot.mesh.domain_suffix
         self.root_ns = snapshot.mesh.root_namespace
         self.tracer = tracer  # meshtui.analyze.tracing.Tracer or None
+        self.diagnostics: list[Diagnostic] = []  # the loader's, set by analyze()
 
     # ---------------------------------------------------------------- hosts and registry
 

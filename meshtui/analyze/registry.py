@@ -58,7 +58,7 @@ def analyze(snapshot: MeshSnapshot, diagnostics: Iterable[Diagnostic] | None = N
     from fnmatch import fnmatchcase
 
     ctx = Context(snapshot, tracer)
-    ctx.diagnostics = list(snapshot.diagnostics if diagnostics is None else diagnostics)  # type: ignore[attr-defined]
+    ctx.diagnostics = list(snapshot.diagnostics if diagnostics is None else diagnostics)
     chosen = all_analyzers()
     if only is not None:
         pats = list(only)

@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 NAME = "demo"
 HELP = "the embedded demo: bundled mesh, local backends, real Envoys on meshtui's xDS server, the TUI"
@@ -34,13 +35,11 @@ def run(args: argparse.Namespace) -> int:
         lease = parse_duration(args.fault_lease)
     except ValueError as exc:
         raise UsageError(f"--fault-lease: {exc}") from None
-    run_app = None
+    run_app: Callable[..., int] | None = None
     if not args.no_tui:
-        try:
-            from meshtui.tui.app import run_app  # type: ignore[attr-defined]
-        except ImportError:
-            print("meshtui: the TUI is not available in this build; running the demo headless (as --no-tui)",
-                  file=sys.stderr)
+        from meshtui.tui.app import run_app as tui_app
+
+        run_app = tui_app
     session = DemoSession(runtime_ttl=lease, with_gateway=not args.no_gateway, readonly=args.readonly)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
 
@@ -34,7 +35,7 @@ class EditLimits:
 DEFAULT_LIMITS = EditLimits()
 
 
-def _finite(x: object) -> bool:
+def _finite(x: object) -> TypeGuard[float]:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -51,8 +52,8 @@ def _show(seconds: float) -> str:
 def _ttl(errs: list[str], ttl: object, limits: EditLimits) -> None:
     if not _finite(ttl):
         errs.append(f"--ttl {ttl!r}: must be a finite duration, e.g. 10m")
-    elif not 0 < ttl <= limits.max_ttl:  # type: ignore[operator]
-        errs.append(f"--ttl {_show(float(ttl))}: must be more than 0 and at most "  # type: ignore[arg-type]
+    elif not 0 < ttl <= limits.max_ttl:
+        errs.append(f"--ttl {_show(float(ttl))}: must be more than 0 and at most "
                     f"{_show(limits.max_ttl)} (the server's --max-ttl)")
 
 

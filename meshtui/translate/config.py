@@ -274,14 +274,15 @@ class RouteConfig:
         """(vhost, the domain that matched)."""
         if self._exact is None:
             self.index()
+        assert self._exact is not None and self._suffix is not None and self._prefix is not None  # index() set them
         host = host.lower()
-        vh = self._exact.get(host)  # type: ignore[union-attr]
+        vh = self._exact.get(host)
         if vh is not None:
             return vh, host
-        for s, vh in self._suffix:  # type: ignore[union-attr]
+        for s, vh in self._suffix:
             if len(host) > len(s) and host.endswith(s):
                 return vh, "*" + s
-        for p, vh in self._prefix:  # type: ignore[union-attr]
+        for p, vh in self._prefix:
             if len(host) > len(p) and host.startswith(p):
                 return vh, p + "*"
         if self._star is not None:

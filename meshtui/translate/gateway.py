@@ -188,7 +188,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                                    dropped=tuple(dropped_by_host[h0])))
         seen: set[str] = set()
         for vh in out:
-            vh.domains = tuple(d for d in vh.domains if not (d in seen or seen.add(d)))  # type: ignore[func-returns-value]
+            vh.domains = tuple(d for d in dict.fromkeys(vh.domains) if d not in seen)
+            seen.update(vh.domains)
         return out
 
     for port in sorted(servers_by_port):

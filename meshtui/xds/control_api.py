@@ -53,6 +53,11 @@ def _field(req: dict, key: str, kinds: tuple[type, ...], flag: str, max_len: int
     return v
 
 
+def _whole(req: dict, key: str, flag: str) -> int | None:
+    v = _number(req, key, flag, integral=True)
+    return None if v is None else int(v)
+
+
 def _number(req: dict, key: str, flag: str, integral: bool = False) -> float | int | None:
     v = _field(req, key, (int, float, str), flag, 64)
     if v is None:
@@ -92,11 +97,11 @@ def _fault_from_request(req: dict, now: float, owner: str | None = None) -> Faul
     return FaultEdit(
         id=_field(req, "id", (str,), "id", 64) or new_edit_id("f"),
         target=FaultTarget(virtual_service=_field(req, "virtualService", (str,), "--virtual-service", 512) or None,
-                           rule=_number(req, "rule", "--rule", integral=True),  # type: ignore[arg-type]
+                           rule=_whole(req, "rule", "--rule"),
                            host=_field(req, "host", (str,), "--host", 512) or None,
                            subset=_field(req, "subset", (str,), "--subset", 512) or None),
         percent=percent,
-        abort_status=_number(req, "abort", "--abort", integral=True),  # type: ignore[arg-type]
+        abort_status=_whole(req, "abort", "--abort"),
         delay_seconds=_duration(req, "delay", "--delay"),
         ttl_seconds=DEFAULT_FAULT_TTL if ttl is None else ttl,
         created_at=now,
