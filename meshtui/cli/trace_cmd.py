@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from meshtui.cli import actual_trace
 from meshtui.cli.common import add_source_flags, dump, load_from_args, use_color
 from meshtui.errors import UsageError
+
+if TYPE_CHECKING:
+    from meshtui.model.snapshot import MeshSnapshot
+    from meshtui.simulate.trace import Trace
+    from meshtui.translate.config import ProxyConfig
 
 NAME = "trace"
 HELP = "where this request goes, and why: VirtualService rule, subset, policy and endpoints"
@@ -25,24 +31,19 @@ def configure(p: argparse.ArgumentParser) -> None:
     actual_trace.configure(p)
 
 
-def proxy_for(snapshot, source: str | None, gateway: str | None):
+def proxy_for(snapshot: MeshSnapshot, source: str | None, gateway: str | None) -> ProxyConfig:
     """The predicted config of the proxy the request starts from."""
-    from meshtui.model.snapshot import Workload
-    from meshtui.translate import TranslateOptions, translate
+    from meshtui.simulate.tracer import Tracer
 
-    if gateway:
-        return translate(snapshot, gateway, TranslateOptions(proxy_type="router"))
-    # lazy: only the virtual host and clusters the trace reads are built (the same results)
-    if source:
-        return translate(snapshot, source, TranslateOptions(proxy_type="sidecar"), lazy=True)
-    return translate(snapshot, Workload("Pod", "default", "(any)", {}), TranslateOptions(proxy_type="sidecar"), lazy=True)
+    return Tracer(snapshot).config(gateway or source, gateway=bool(gateway))
 
 
-def build_trace(snapshot, source: str | None, gateway: str | None, method: str, headers: list[str], url: str):
-    from meshtui.simulate import Request, simulate
+def build_trace(snapshot: MeshSnapshot, source: str | None, gateway: str | None, method: str, headers: list[str],
+                url: str) -> Trace:
+    from meshtui.simulate import Request
+    from meshtui.simulate.tracer import Tracer
 
-    req = Request.parse(url, method, headers)
-    return simulate(proxy_for(snapshot, source, gateway), req)
+    return Tracer(snapshot).trace(Request.parse(url, method, headers), gateway or source, gateway=bool(gateway))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,23 +1,19 @@
-"""Tracing for the TUI: the request form as data, and an engine that keeps each proxy's
-translated config so typing in the URL or a header only re-runs the (fast) simulation.
-
-Thread-safe: the app traces in worker threads. Two requests for the same proxy's config wait for
-one translation instead of both doing it."""
+"""Tracing for the TUI: the request form as data, and an engine over the one Tracer
+(simulate/tracer.py) that keeps each proxy's translated config, so typing in the URL or a header
+only re-runs the (fast) simulation. Thread-safe, as the Tracer is."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from meshtui.errors import MeshtuiError
-from meshtui.model.snapshot import MeshSnapshot, Workload
-from meshtui.simulate import Request, simulate
+from meshtui.model.snapshot import MeshSnapshot
+from meshtui.simulate import Request
 from meshtui.simulate.trace import Trace
-from meshtui.translate import TranslateOptions, translate
-
-ANY_SOURCE = Workload("Pod", "default", "(any)", {})
+from meshtui.simulate.tracer import Tracer
+from meshtui.translate.config import ProxyConfig
 
 
 @dataclass(frozen=True)
@@ -69,42 +65,26 @@ def parse_headers(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], 
 
 
 class TraceEngine:
-    """translate() results cached per (snapshot, proxy, type); simulate() per request."""
+    """The TUI's tracer: one Tracer (translations cached, bounded) for the snapshot being traced;
+    a new snapshot gets a new one. simulate() runs per request."""
 
     def __init__(self, max_configs: int = 16) -> None:
-        self._configs: OrderedDict[tuple, object] = OrderedDict()
-        self._locks: dict[tuple, threading.Lock] = {}
-        self._guard = threading.Lock()
         self.max_configs = max_configs
+        self._tracer: Tracer | None = None
+        self._guard = threading.Lock()
 
     def clear(self) -> None:
         with self._guard:
-            self._configs.clear()
-            self._locks.clear()
+            self._tracer = None
 
-    def config_for(self, snapshot: MeshSnapshot, source: str, gateway: bool, options: TranslateOptions | None = None):
-        key = (id(snapshot), source, gateway)
+    def tracer(self, snapshot: MeshSnapshot) -> Tracer:
         with self._guard:
-            hit = self._configs.get(key)
-            if hit is not None and hit[0] is snapshot:  # type: ignore[index]
-                self._configs.move_to_end(key)
-                return hit[1]  # type: ignore[index]
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            with self._guard:
-                hit = self._configs.get(key)
-                if hit is not None and hit[0] is snapshot:  # type: ignore[index]
-                    return hit[1]  # type: ignore[index]
-            proxy: str | Workload = source or ANY_SOURCE
-            opts = options or TranslateOptions(proxy_type="router" if gateway else "sidecar")
-            cfg = translate(snapshot, proxy, opts, lazy=True)  # built as the traces read it
-            with self._guard:
-                self._configs[key] = (snapshot, cfg)
-                self._configs.move_to_end(key)
-                while len(self._configs) > self.max_configs:
-                    old, _ = self._configs.popitem(last=False)
-                    self._locks.pop(old, None)
-            return cfg
+            if self._tracer is None or self._tracer.snapshot is not snapshot:
+                self._tracer = Tracer(snapshot, self.max_configs)
+            return self._tracer
+
+    def config_for(self, snapshot: MeshSnapshot, source: str, gateway: bool) -> ProxyConfig:
+        return self.tracer(snapshot).config(source or None, gateway)
 
     def run(self, snapshot: MeshSnapshot, query: TraceQuery, generation: int = 0) -> TraceResult:
         t0 = time.perf_counter()
@@ -121,8 +101,7 @@ class TraceEngine:
                 res.error = herr
                 return res
             req = Request.parse(query.url.strip(), query.method.strip() or "GET", list(headers))
-            cfg = self.config_for(snapshot, query.source.strip(), query.gateway)
-            res.trace = simulate(cfg, req)
+            res.trace = self.tracer(snapshot).trace(req, query.source.strip() or None, query.gateway)
         except MeshtuiError as exc:
             res.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a tracer bug must not take the app down

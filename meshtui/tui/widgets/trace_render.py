@@ -114,19 +114,15 @@ def endpoint_rows(t: Trace) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
-_VARS: dict[int, tuple[str, dict]] = {}
-
-
 def theme_vars(app) -> dict:
     """The app's CSS variables for its current theme, computed once per theme (generating the
-    colour system is costly, and every table cell and tree label needs it)."""
-    hit = _VARS.get(id(app))
+    colour system is costly, and every table cell and tree label needs it). Kept on the app, so
+    the cache lives and dies with it."""
     theme = getattr(app, "theme", "")
+    hit: tuple[str, dict] | None = getattr(app, "_meshtui_theme_vars", None)
     if hit is None or hit[0] != theme:
         hit = (theme, app.get_css_variables())
-        if len(_VARS) > 16:
-            _VARS.clear()
-        _VARS[id(app)] = hit
+        app._meshtui_theme_vars = hit
     return hit[1]
 
 
