@@ -434,28 +434,48 @@ def _apply_fault(t: Trace, config: ProxyConfig, r: Route, key_prefix: str | None
     if r.fault is None:
         return False
     f = r.fault
-    delay = FaultDelay(f.delay_seconds, f.delay_percent / 100) if f.delay_seconds is not None else None
+    # a live --host/--subset fault on a split route hits only the shares bound for it
+    total = sum(c.weight for c in r.action.clusters) or 1 if r.action is not None else 1
+
+    def share(only: tuple[str, ...]) -> float | None:
+        return None if not only or r.action is None else \
+            sum(c.weight for c in r.action.clusters if c.cluster in only) / total
+
+    def to(only: tuple[str, ...]) -> str:
+        p = share(only)
+        return "of requests" if p is None else (
+            f"of requests to {', '.join(only)} only (that share is {p * 100:g}% of this route's traffic; "
+            "its other destinations are not touched)")
+
+    delay = FaultDelay(f.delay_seconds, f.delay_percent / 100, f.delay_clusters, share(f.delay_clusters)) \
+        if f.delay_seconds is not None else None
     abort = None
     if f.abort_http_status is not None or f.abort_grpc_status is not None:
-        abort = FaultAbort(f.abort_http_status, f.abort_grpc_status, f.abort_percent / 100)
+        abort = FaultAbort(f.abort_http_status, f.abort_grpc_status, f.abort_percent / 100, f.abort_clusters,
+                           share(f.abort_clusters))
     live = None
     if f.live_id:
         keys = [k for k in (f.delay_runtime_key, f.abort_runtime_key) if k]
         if key_prefix is not None:
-            # the control plane's pre-armed routes read per-route keys, not per-fault ones
-            prefix = key_prefix
-            keys = ([f"{prefix}.delay_percent", f"{prefix}.delay_ms"] if f.delay_runtime_key else []) + \
-                   ([f"{prefix}.abort_percent", f"{prefix}.abort_status"] if f.abort_runtime_key else [])
+            # the control plane's pre-armed routes read per-route keys (per share on a split route)
+            from meshtui.translate.envoy_json import prearm_keys
+
+            keys = []
+            for prefix, cluster in prearm_keys(r, key_prefix):
+                if f.delay_runtime_key and (cluster is None or not f.delay_clusters or cluster in f.delay_clusters):
+                    keys += [f"{prefix}.delay_percent", f"{prefix}.delay_ms"]
+                if f.abort_runtime_key and (cluster is None or not f.abort_clusters or cluster in f.abort_clusters):
+                    keys += [f"{prefix}.abort_percent", f"{prefix}.abort_status"]
         live = LiveFaultInfo(f.live_id, tuple(keys))
     fault = TraceFault(delay, abort, live)
     t.fault = fault or None
     src = "live game-day fault " + f.live_id if f.live_id else "VirtualService fault"
     if delay is not None:
-        t.add(Stage.FAULT, Verdict.INFO, f"{src}: delay {f.delay_seconds:g}s for {f.delay_percent:g}% of requests", f.ref)
+        t.add(Stage.FAULT, Verdict.INFO, f"{src}: delay {f.delay_seconds:g}s for {f.delay_percent:g}% {to(f.delay_clusters)}", f.ref)
     if abort is not None:
         code = abort.code_text
-        t.add(Stage.FAULT, Verdict.INFO, f"{src}: abort with {code} for {f.abort_percent:g}% of requests", f.ref)
-        if f.abort_percent >= 100:
+        t.add(Stage.FAULT, Verdict.INFO, f"{src}: abort with {code} for {f.abort_percent:g}% {to(f.abort_clusters)}", f.ref)
+        if f.abort_percent >= 100 and not f.abort_clusters:
             t.outcome = Outcome.FAULT_ABORT
             t.status = f.abort_http_status if f.abort_http_status is not None else 200
             t.response_flags = "FI"

@@ -83,9 +83,11 @@ class Step:
 class FaultDelay:
     seconds: float
     probability: float  # 0..1
+    clusters: tuple[str, ...] = ()  # a live fault limited to these shares of a split route
+    share: float | None = None  # their part of the route's traffic (0..1)
 
     def to_json(self) -> dict[str, Any]:
-        return {"fixedDelay": f"{self.seconds:g}s", "probability": round(self.probability, 6)}
+        return {"fixedDelay": f"{self.seconds:g}s", "probability": round(self.probability, 6), **_limits(self)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +95,22 @@ class FaultAbort:
     http_status: int | None
     grpc_status: int | None
     probability: float  # 0..1
+    clusters: tuple[str, ...] = ()
+    share: float | None = None
 
     @property
     def code_text(self) -> str:
         return str(self.http_status) if self.http_status is not None else f"grpc {self.grpc_status}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"httpStatus": self.http_status, "grpcStatus": self.grpc_status, "probability": round(self.probability, 6)}
+        return {"httpStatus": self.http_status, "grpcStatus": self.grpc_status, "probability": round(self.probability, 6),
+                **_limits(self)}
+
+
+def _limits(part: FaultDelay | FaultAbort) -> dict[str, Any]:
+    if not part.clusters:
+        return {}
+    return {"clusters": list(part.clusters), "share": None if part.share is None else round(part.share, 6)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ __all__ = [
     "TranslateOptions",
     "Translator",
     "dr_index",
+    "fault_clusters",
     "fault_targets",
     "resolve_workload",
     "translate",
@@ -114,18 +115,33 @@ def fault_targets(route: Route, edit: FaultEdit) -> bool:
     return False
 
 
+def fault_clusters(route: Route, edit: FaultEdit) -> tuple[str, ...]:
+    """The weighted clusters of `route` a live fault is limited to: a --host/--subset fault on a
+    split route touches only the shares bound for that host/subset (Envoy: a fault filter config
+    per weighted cluster). Empty when it covers every request of the route."""
+    t = edit.target
+    if not t.host or route.action is None or not route.action.weighted:
+        return ()
+    hit = tuple(c.cluster for c in route.action.clusters if c.host == t.host and (not t.subset or c.subset == t.subset))
+    if len(set(hit)) == len({c.cluster for c in route.action.clusters}):
+        return ()
+    return hit
+
+
 def _with_fault(r: Route, edit: FaultEdit, runtime: dict[str, float]) -> Route:
     static = r.fault.static if r.fault is not None and r.fault.live_id else r.fault
     base = replace(r.fault or Fault(), static=static)
     ref = Ref("Fault", "", edit.id, edit.target.describe())
+    only = fault_clusters(r, edit)
     if edit.abort_status is not None:
         key = edit.runtime_key("abort_percent")
         base = replace(base, abort_http_status=edit.abort_status, abort_grpc_status=None,
-                       abort_percent=edit.percent, abort_runtime_key=key, live_id=edit.id, ref=ref)
+                       abort_percent=edit.percent, abort_runtime_key=key, live_id=edit.id, ref=ref,
+                       abort_clusters=only)
     else:
         key = edit.runtime_key("delay_percent")
         base = replace(base, delay_seconds=edit.delay_seconds, delay_percent=edit.percent,
-                       delay_runtime_key=key, live_id=edit.id, ref=ref)
+                       delay_runtime_key=key, live_id=edit.id, ref=ref, delay_clusters=only)
     runtime[key] = edit.percent
     return replace(r, fault=base)
 

@@ -6,7 +6,7 @@ the Istio resource and field it came from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from meshtui.model.meshconfig import MeshConfig
@@ -141,6 +141,28 @@ class Fault:
     live_id: str | None = None
     ref: Ref | None = None
     static: Fault | None = None  # with a live fault merged in: the route's own fault before it
+    # a live fault on a host/subset of a split route: the weighted clusters its abort/delay is
+    # limited to (rendered per weighted cluster); empty: every request of the route
+    abort_clusters: tuple[str, ...] = ()
+    delay_clusters: tuple[str, ...] = ()
+
+    def for_cluster(self, cluster: str) -> Fault | None:
+        """The fault requests bound for `cluster` get: live parts limited to other clusters fall
+        back to the route's own fault."""
+        if not self.abort_clusters and not self.delay_clusters:
+            return self
+        own = self.static or Fault()
+        f = self
+        if self.abort_clusters and cluster not in self.abort_clusters:
+            f = replace(f, abort_http_status=own.abort_http_status, abort_grpc_status=own.abort_grpc_status,
+                        abort_percent=own.abort_percent, abort_runtime_key=None)
+        if self.delay_clusters and cluster not in self.delay_clusters:
+            f = replace(f, delay_seconds=own.delay_seconds, delay_percent=own.delay_percent, delay_runtime_key=None)
+        f = replace(f, abort_clusters=(), delay_clusters=())
+        if f.abort_runtime_key is None and f.delay_runtime_key is None:
+            has_own = own.delay_seconds is not None or own.abort_http_status is not None or own.abort_grpc_status is not None
+            return own if has_own else None
+        return f
 
 
 @dataclass(frozen=True, slots=True)

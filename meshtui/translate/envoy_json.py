@@ -121,8 +121,11 @@ def _fault(f: Fault) -> dict[str, Any]:
     return out
 
 
-def _wc(c: WeightedCluster) -> dict[str, Any]:
+def _wc(c: WeightedCluster, fault: dict[str, Any] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"name": c.cluster, "weight": c.weight}
+    if fault is not None:
+        # the most specific config: Envoy's fault filter takes it over the route's for this share
+        out["typed_per_filter_config"] = {FAULT_FILTER: fault}
     out.update(_ops(c.request_headers, "request"))
     out.update(_ops(c.response_headers, "response"))
     return out
@@ -174,22 +177,50 @@ def _prearmed_fault(r: Route, key: str) -> dict[str, Any]:
     return out
 
 
+def share_key(key: str, index: int) -> str:
+    """The runtime-key prefix of one weighted cluster (share) of a pre-armed split route."""
+    return f"{key}.w{index}"
+
+
+def _share_fault(r: Route, cluster: str, prearm_key: str | None, index: int) -> dict[str, Any] | None:
+    """The fault config of one share of a split route: pre-armed with the share's own keys, or a
+    live fault limited to some shares (the others keep the route's own fault)."""
+    if prearm_key is not None:
+        return _prearmed_fault(r, share_key(prearm_key, index))
+    f = r.fault
+    if f is None or not (f.abort_clusters or f.delay_clusters):
+        return None
+    g = f.for_cluster(cluster)
+    return _fault(g) if g is not None else None
+
+
+def prearm_keys(r: Route, key: str) -> list[tuple[str, str | None]]:
+    """(runtime-key prefix, weighted cluster or None) for every fault config of a pre-armed
+    route: one per share of a split route (each share has its own, so a subset fault can hit one
+    share), else one for the route."""
+    if r.action is not None and r.action.weighted:
+        return [(share_key(key, i), c.cluster) for i, c in enumerate(r.action.clusters)]
+    return [(key, None)]
+
+
 def prearm_runtime(route_configs) -> dict[str, Any]:
     """The runtime values that carry the live faults of pre-armed route configs."""
     out: dict[str, Any] = {}
     for rc in route_configs:
         for vh in rc.virtual_hosts:
             for i, r in enumerate(vh.routes):
-                f = r.fault
-                if f is None or not f.live_id:
+                if r.fault is None or not r.fault.live_id:
                     continue
-                key = route_key(rc.name, vh.name, i)
-                if f.abort_runtime_key and f.abort_http_status is not None:
-                    out[f"{key}.abort_percent"] = fraction(f.abort_percent)
-                    out[f"{key}.abort_status"] = f.abort_http_status
-                if f.delay_runtime_key and f.delay_seconds is not None:
-                    out[f"{key}.delay_percent"] = fraction(f.delay_percent)
-                    out[f"{key}.delay_ms"] = max(1, round(f.delay_seconds * 1000))
+                for key, cluster in prearm_keys(r, route_key(rc.name, vh.name, i)):
+                    f = r.fault if cluster is None else r.fault.for_cluster(cluster)
+                    if f is None:
+                        continue
+                    if f.abort_runtime_key and f.abort_http_status is not None:
+                        out[f"{key}.abort_percent"] = fraction(f.abort_percent)
+                        out[f"{key}.abort_status"] = f.abort_http_status
+                    if f.delay_runtime_key and f.delay_seconds is not None:
+                        out[f"{key}.delay_percent"] = fraction(f.delay_percent)
+                        out[f"{key}.delay_ms"] = max(1, round(f.delay_seconds * 1000))
     return out
 
 
@@ -234,7 +265,8 @@ def route_json(r: Route, prearm_key: str | None = None) -> dict[str, Any]:
         a = r.action
         act: dict[str, Any] = {}
         if a.weighted:
-            act["weighted_clusters"] = {"clusters": [_wc(c) for c in a.clusters]}
+            act["weighted_clusters"] = {"clusters": [_wc(c, _share_fault(r, c.cluster, prearm_key, i))
+                                                     for i, c in enumerate(a.clusters)]}
         else:
             act["cluster"] = a.clusters[0].cluster if a.clusters else "BlackHoleCluster"
         act["timeout"] = dur(a.timeout)
@@ -253,9 +285,11 @@ def route_json(r: Route, prearm_key: str | None = None) -> dict[str, Any]:
             act["hash_policy"] = [_hash(h) for h in a.hash_policy]
         out["route"] = act
     per_filter: dict[str, Any] = {}
-    if prearm_key is not None:
+    weighted = r.action is not None and r.action.weighted and r.redirect is None and r.direct_response is None
+    if prearm_key is not None and not weighted:
         per_filter[FAULT_FILTER] = _prearmed_fault(r, prearm_key)
-    elif r.fault is not None:
+    elif r.fault is not None and not (weighted and (prearm_key is not None or r.fault.abort_clusters
+                                                     or r.fault.delay_clusters)):
         per_filter[FAULT_FILTER] = _fault(r.fault)
     if r.cors:
         c = r.cors

@@ -95,7 +95,9 @@ def test_live_fault_json(trace):
                      ttl_seconds=60, created_at=0)
     t = trace(apply_edits(mesh(MESH), [edit], now=1), "http://reviews:9080/api/x")
     j = t.to_json()
-    assert j["outcome"] == "fault-abort" and j["status"] == 503 and j["responseFlags"] == "FI"
+    # the route splits v1 75 / v2 25: a v1 fault aborts the v1 share only (issue 12)
+    assert j["outcome"] == "routed" and j["status"] is None
     assert set(j["fault"]) == {"delay", "abort", "live"}
-    assert j["fault"]["abort"] == {"httpStatus": 503, "grpcStatus": None, "probability": 1.0}
+    assert j["fault"]["abort"] == {"httpStatus": 503, "grpcStatus": None, "probability": 1.0,
+                                   "clusters": ["outbound|9080|v1|reviews.default.svc.cluster.local"], "share": 0.75}
     assert j["fault"]["live"]["id"] == "f1" and all(isinstance(k, str) for k in j["fault"]["live"]["runtimeKeys"])

@@ -178,3 +178,26 @@ def test_nack_from_the_real_pipeline(unarmed_demo):
     assert all(demo.request("reviews", "/")[0] == 200 for _ in range(5))
     synced(demo)
     demo.remove(good["id"])
+
+
+def test_subset_fault_hits_only_that_share_of_a_split_route(clean):
+    """Issue 12: reviews' default rule splits v1 80 / v3 20. A --subset v1 abort must abort the
+    v1 share and leave v3 answering (before: every request of the rule was aborted), as pushed
+    to a real Envoy through the pre-armed per-share runtime keys; the trace says which share."""
+    demo = clean
+    f = demo.add_fault(host=REVIEWS, subset="v1", abort=503, percent=100, ttl=60)
+    synced(demo)
+    seen = versions(demo, "reviews", n=120)
+    assert "v1" not in seen, seen  # every v1-bound request is aborted
+    assert seen.get("v3", 0) > 0 and seen.get(503, 0) > 0, seen  # v3 untouched
+    t = trace(demo, "reviews:9080/")
+    assert t.outcome.value == "routed"
+    abort = t.to_json()["fault"]["abort"]
+    assert abort["clusters"] == ["outbound|9080|v1|reviews.default.svc.cluster.local"] and abort["share"] == 0.8
+    assert any("v1" in s.detail and "80% of this route's traffic" in s.detail for s in t.steps)
+    # the whole host (both shares) is the route again: every request aborted
+    demo.remove(f["id"])
+    demo.add_fault(host=REVIEWS, abort=503, percent=100, ttl=60)
+    synced(demo)
+    assert versions(demo, "reviews", n=30) == {503: 30}
+    assert trace(demo, "reviews:9080/").outcome.value == "fault-abort"
