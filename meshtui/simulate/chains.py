@@ -112,7 +112,7 @@ def select_chain(listener: Listener, conn: Connection) -> tuple[FilterChain | No
         if named:
             top = max(r for _, r in named)
             cands = [ch for ch, r in named if r == top]
-            said.append(f"{field} {_value(field, conn)} matches")
+            said.append(f"{_SHORT[field]} {_value(field, conn)}")
             continue
         anyv = [ch for ch, unset, _ in scored if unset]
         if not anyv:
@@ -121,9 +121,12 @@ def select_chain(listener: Listener, conn: Connection) -> tuple[FilterChain | No
                 return listener.default_chain, f"{why}; the default chain takes it"
             return None, why
         cands = anyv
-    said = said or ["no chain sets a match field"]
     chosen = cands[0]  # Envoy refuses identical matches; the first is what it would have kept
-    return chosen, ", ".join(said)
+    return chosen, ("matched on " + ", ".join(said)) if said else "the only chain (it sets no match field)"
+
+
+_SHORT = {"destination port": "port", "destination IP": "destination", "server name": "SNI", "transport protocol": "transport",
+          "application protocols": "ALPN", "source type": "source type", "source IP": "source", "source port": "source port"}
 
 
 def _value(field: str, conn: Connection) -> str:
