@@ -203,7 +203,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
             chains: list[FilterChain] = []
             plain = [bs for bs in group if bs.protocol in HTTP_PROTOCOLS or (bs.protocol in ("HTTPS",) and bs.tls_mode is None)]
             if plain:
-                rname = f"http.{port}" + (f".{bind}" if bind else "")
+                rname = f"http.{target}" + (f".{bind}" if bind else "")  # istiod names it by the resolved (target) port
                 vhosts = vhosts_for(port, plain, False)
                 if not vhosts:
                     vhosts = [VirtualHost(f"blackhole:{port}", ("*",), (), kind="blackhole")]

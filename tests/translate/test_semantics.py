@@ -437,7 +437,7 @@ spec:
     m = mesh(svc("web") + svc("api") + gw + catch + api)
     t = trace(m, "http://shop.example.com/api/x", proxy="istio-system/ingress")
     assert t.destinations[0].host == "api.default.svc.cluster.local"
-    assert t.listener == "0.0.0.0_8080" and t.route_config == "http.80"
+    assert t.listener == "0.0.0.0_8080" and t.route_config == "http.8080"
     assert trace(m, "http://other.example.com/", proxy="istio-system/ingress").status == 404
 
 
