@@ -1,0 +1,168 @@
+"""One mesh through both sides: meshtui's translate + simulate in process, istiod's config and
+Istio's simulation in one oracle process. Requests are the Envoy-oracle suite's generated probes
+(tests/envoy/oracle_requests.py: every route satisfied and broken one condition at a time, over
+the vhost's domains, plus unknown hosts), aimed at every HTTP and TCP listener of every proxy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import istio_oracle
+from istio_diff import Diff, Tally, compare
+from istio_normal import Normal, normalise
+from oracle_requests import Probe, probes_for
+
+from meshtui.errors import UsageError
+from meshtui.model.snapshot import MeshSnapshot
+from meshtui.simulate import simulate
+from meshtui.simulate.engine import resolve_dns
+from meshtui.simulate.trace import Outcome, Trace
+from meshtui.translate import translate
+from meshtui.translate.config import ProxyConfig
+from meshtui.translate.envoy_json import render
+
+# An address no listener binds: where a client's connection to a host outside the registry goes.
+OUTSIDE = "240.240.240.240"
+
+
+def meshtui_normal(cfg: ProxyConfig) -> Normal:
+    res = render(cfg, {})
+    return normalise(res.listeners, res.routes, res.clusters, res.endpoints)
+
+
+@dataclass
+class Sent:
+    proxy: str
+    probe: Probe
+    call: dict
+    trace: Trace | None
+    error: str = ""
+
+
+def _call(snap: MeshSnapshot, name: str, cfg: ProxyConfig, p: Probe) -> dict:
+    router = cfg.proxy.type == "router"
+    host = p.request().host
+    if router:
+        port = cfg.service_ports.get(p.port, p.port)
+        address, mode = cfg.proxy.ip or OUTSIDE, "gateway"
+    else:
+        address, _ = resolve_dns(snap, cfg.proxy.namespace, host)
+        port, mode = p.port, "outbound"
+    headers: dict[str, str] = {}
+    for k, v in p.headers:
+        headers[k] = f"{headers[k]},{v}" if k in headers else v
+    return {"proxy": f"{name}@{cfg.proxy.type}", "address": address or OUTSIDE, "port": port, "path": p.target,
+            "method": p.method, "protocol": "http", "host": p.authority, "headers": headers, "callMode": mode}
+
+
+def probes(snap: MeshSnapshot, name: str, cfg: ProxyConfig, limit: int | None = None) -> list[Sent]:
+    ps, _ = probes_for(cfg, {ls.name: ("", 0) for ls in cfg.listeners})
+    if limit is not None:
+        ps = ps[:limit]
+    out = []
+    for p in ps:
+        try:
+            trace = simulate(cfg, p.request())
+            out.append(Sent(name, p, _call(snap, name, cfg, p), trace))
+        except UsageError as e:  # meshtui refuses this request: compared as such
+            out.append(Sent(name, p, _call(snap, name, cfg, p), None, f"{type(e).__name__}: {e}"))
+    return out
+
+
+def _clusters(t: Trace) -> list[tuple[str, int]]:
+    return sorted((d.cluster, d.weight) for d in t.destinations)
+
+
+def compare_trace(s: Sent, r: dict) -> list[Diff]:
+    """meshtui's trace against Istio's simulation (listener, route config, virtual host) and the
+    full match on istiod's route (route name, action, clusters)."""
+    key = s.probe.describe()
+    t = s.trace
+    if t is None:
+        return [Diff("traces", s.proxy, key, "meshtui error", s.error, r)]
+    pairs: list[tuple[str, object, object]] = []
+    err = r.get("error", "")
+    full = r.get("full") or {}
+    pairs.append(("listener", t.listener, r.get("listener")))
+    if err == "no listener matched":
+        pairs.append(("outcome", str(t.outcome), "no listener"))
+    if r.get("routeConfig") or t.route_config:
+        pairs.append(("routeConfig", t.route_config, r.get("routeConfig")))
+    if r.get("virtualHost") or t.virtual_host:
+        pairs.append(("virtualHost", t.virtual_host, r.get("virtualHost")))
+    if err == "no virtual host matched":
+        pairs.append(("outcome", str(t.outcome), str(Outcome.NO_VIRTUAL_HOST)))
+    elif err == "tls required, sending 301":
+        pairs.append(("outcome", (str(t.outcome), t.status), (str(Outcome.REDIRECT), 301)))
+    elif r.get("virtualHost"):
+        if not full.get("matched"):
+            pairs.append(("outcome", str(t.outcome), str(Outcome.NO_ROUTE)))
+        else:
+            pairs.append(("route", t.route_name, full.get("name") or None))
+            kind = full.get("action")
+            if kind == "redirect":
+                pairs.append(("outcome", (str(t.outcome), t.status), (str(Outcome.REDIRECT), full.get("status"))))
+            elif kind == "direct_response":
+                pairs.append(("outcome", (str(t.outcome), t.status), (str(Outcome.DIRECT_RESPONSE), full.get("status"))))
+            else:
+                want = [(full["cluster"], 100)] if full.get("cluster") else sorted(
+                    (w["cluster"], w["weight"]) for w in full.get("weighted") or [])
+                routed = t.outcome not in (Outcome.REDIRECT, Outcome.DIRECT_RESPONSE, Outcome.NO_ROUTE,
+                                           Outcome.NO_VIRTUAL_HOST, Outcome.REJECTED)
+                pairs.append(("outcome", "routed" if routed else str(t.outcome), "routed"))
+                if routed:
+                    pairs.append(("clusters", _clusters(t), want))
+    elif r.get("cluster") or (not err and r.get("listener")):
+        # a TCP chain: tcp_proxy's cluster
+        got = _clusters(t)
+        pairs.append(("cluster", got[0][0] if len(got) == 1 else got, r.get("cluster")))
+    elif err:
+        pairs.append(("error", str(t.outcome), err))
+    return [Diff("traces", s.proxy, key, f, a, b) for f, a, b in pairs if a != b]
+
+
+@dataclass
+class MeshResult:
+    proxies: list[str] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+    rejected: list[dict] = field(default_factory=list)
+    requests: int = 0
+
+
+def run_mesh(snap: MeshSnapshot, paths, proxies: list[tuple[str, ProxyConfig]], traces: bool = True,
+             probe_limit: int | None = None, mesh_config: str | None = None) -> MeshResult:
+    res = MeshResult(proxies=[n for n, _ in proxies])
+    sent: list[Sent] = []
+    if traces:
+        for name, cfg in proxies:
+            sent += probes(snap, name, cfg, probe_limit)
+    istio, rejected, results = istio_oracle.config_and_calls(
+        paths, [(n, cfg.proxy.type) for n, cfg in proxies], [s.call for s in sent], mesh_config)
+    res.rejected = rejected
+    for name, cfg in proxies:
+        ic = istio[f"{name}@{cfg.proxy.type}"]
+        res.tally.add(compare(name, meshtui_normal(cfg), normalise(ic.listeners, ic.routes, ic.clusters, ic.endpoints)))
+    for s, r in zip(sent, results, strict=True):
+        res.tally.compared["traces"] += 1
+        diffs = compare_trace(s, r)
+        if diffs:
+            res.tally.diffs += diffs
+        else:
+            res.tally.agreed["traces"] += 1
+    res.requests = len(sent)
+    return res
+
+
+def distinct(snap: MeshSnapshot, names: list[str] | None = None) -> list[tuple[str, ProxyConfig]]:
+    """Every workload's proxy once: a Deployment and its Pod give the same proxy, keep the Pod."""
+    names = names or snap.workload_names()
+    out = []
+    seen: set[tuple] = set()
+    for n in names:
+        cfg = translate(snap, n)
+        key = (cfg.proxy.namespace, tuple(sorted(cfg.proxy.labels.items())), cfg.proxy.type, cfg.proxy.ip)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((n, cfg))
+    return out
