@@ -30,6 +30,16 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-analyze", action="store_true", help="do not run the analyzer (no findings, no badges)")
     p.add_argument("--config", metavar="PATH",
                    help="the TUI config file (default: $MESHTUI_CONFIG_FILE or $XDG_CONFIG_HOME/meshtui/config.yaml)")
+    gd = p.add_argument_group("game day (view 4)")
+    gd.add_argument("--server", metavar="ADDR",
+                    help="a running `meshtui serve`: its faults, scopes and proxies, changed over its control API")
+    gd.add_argument("--tls-ca", metavar="PEM", help="with --server: CA that signed the server's certificate")
+    gd.add_argument("--tls-cert", metavar="PEM", help="with --server: client certificate")
+    gd.add_argument("--tls-key", metavar="PEM", help="with --server: client private key")
+    gd.add_argument("--insecure", action="store_true", help="with --server: plaintext to a non-loopback server")
+    gd.add_argument("--allow-write", action="store_true",
+                    help="cluster mode: game-day edits are written to the cluster by server-side apply "
+                         "(the dry-run diff is shown first; edits carry owner, reason and expiry)")
 
 
 def _kubeconfig_context(args: argparse.Namespace) -> bool:
@@ -60,6 +70,22 @@ def _file_overlays(paths: list[str], namespace: str):
     return docs
 
 
+def _serve_control(args: argparse.Namespace):
+    """The game-day control plane of a running `meshtui serve`, checked before the screen opens."""
+    from meshtui.cli.fault_cmd import client_for
+    from meshtui.tui.controlplane import ServeControlPlane
+    from meshtui.xds.control_api import wait_for_server
+
+    args.timeout = args.request_timeout
+    client = client_for(args)
+    try:
+        wait_for_server(client, timeout=min(args.request_timeout, 5.0))
+    except Exception:
+        client.close()
+        raise
+    return ServeControlPlane(client)
+
+
 def run(args: argparse.Namespace) -> int:
     from meshtui.tui.app import run_app
 
@@ -72,13 +98,24 @@ def run(args: argparse.Namespace) -> int:
         os.environ["NO_COLOR"] = "1"
     files = list(args.filename or [])
     cluster = bool(args.cluster or args.context)
+    control = _serve_control(args) if args.server else None
+    if args.allow_write and not cluster:
+        raise UsageError("--allow-write writes game-day edits to a cluster: give --cluster or --context")
+    if control is not None and not files and not cluster:
+        # only the control plane: game day works; the other views have no mesh to show
+        from meshtui.model.parse import LoadResult
+        from meshtui.model.snapshot import MeshSnapshot
+
+        return run_app(result=LoadResult(MeshSnapshot(), []), readonly=args.readonly, config_path=args.config,
+                       start_view="gameday" if args.view == "resources" else args.view, analyze=False, control=control)
     if not files and not cluster:
         if _kubeconfig_context(args):
             cluster = True
         else:
             print(NO_SOURCE, file=sys.stderr)
             return 2
-    common = dict(readonly=args.readonly, config_path=args.config, start_view=args.view, analyze=not args.no_analyze)
+    common = dict(readonly=args.readonly, config_path=args.config, start_view=args.view, analyze=not args.no_analyze,
+                  control=control)
     if not cluster:
         from meshtui.sources.loader import expand_paths, load_sources
 
@@ -117,6 +154,14 @@ def run(args: argparse.Namespace) -> int:
     def load(progress):
         src.progress = progress
         return src.load(overlays, args.namespace or "default")
+
+    if args.allow_write and control is None:
+        from meshtui.cluster.writeback import ClusterWriter
+        from meshtui.tui.controlplane import ClusterControlPlane
+
+        ns_list = [namespaces] if isinstance(namespaces, str) else namespaces
+        writer = ClusterWriter(src.http, [], allow_write=True, readonly=args.readonly)
+        common["control"] = ClusterControlPlane(writer, src.context_name, ns_list[0] if ns_list and len(ns_list) == 1 else None)
 
     try:
         return run_app(load=load, cluster=src, overlays=overlays, paths=files, context=src.context_name,

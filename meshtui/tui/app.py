@@ -84,7 +84,8 @@ class MeshtuiApp(App[int]):
                  source: SourceInfo | None = None, demo: Any = None, cluster: Any = None,
                  overlays: list | None = None, readonly: bool = False, config: TuiConfig | None = None,
                  start_view: str = "resources", trace: TraceQuery | None = None, analyze: bool = True,
-                 watch: bool = True, cursor_blink: bool = True, kubeconfig: str | None = None) -> None:
+                 watch: bool = True, cursor_blink: bool = True, kubeconfig: str | None = None,
+                 control: Any = None) -> None:
         self.config = config if config is not None else load_config()
         super().__init__()
         from meshtui.tui.screens import VIEW_SCREENS, make_view
@@ -100,6 +101,15 @@ class MeshtuiApp(App[int]):
         self.kubeconfig = kubeconfig  # for :ctx (None: $KUBECONFIG or ~/.kube/config, as kubectl)
         self.overlays = list(overlays or [])
         self.readonly = bool(readonly or self.config.readonly)
+        # the game-day control plane (meshtui.tui.controlplane): the demo's, a `meshtui serve`, or a
+        # cluster with --allow-write; read-only keeps it visible and refuses every change
+        if control is None and demo is not None:
+            from meshtui.tui.controlplane import DemoControlPlane
+
+            control = DemoControlPlane(demo)
+        self.control = control
+        if control is not None:
+            control.readonly = self.readonly
         self.source = source or SourceInfo("files", "sources")
         self.start_view = start_view if start_view in VIEW_SCREENS else "resources"
         self.engine = TraceEngine()
@@ -144,6 +154,10 @@ class MeshtuiApp(App[int]):
         for w in self.config.warnings:
             self.notify(w, severity="warning", timeout=10)
         self.switch_mode(self.start_view)
+        start_expiry = getattr(self.control, "start_expiry", None)
+        if start_expiry is not None:  # a cluster: edits past their expiry are reverted while the TUI runs
+            start_expiry(on_revert=lambda r: self.call_from_thread(self.notify, f"expired, reverted: {r.message}"),
+                         on_error=lambda e: self.call_from_thread(self.notify, f"expiry check: {e}", severity="warning"))
         if self.demo is not None:
             try:
                 self._unsubscribe = self.demo.subscribe(lambda ev: self.post_message(XdsEventMessage(ev)))
@@ -157,6 +171,11 @@ class MeshtuiApp(App[int]):
             self._workspace_ready()
 
     def on_unmount(self) -> None:
+        if self.control is not None and self.demo is None:
+            try:
+                self.control.close()  # a serve client's channel, a cluster's expiry reverter
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
         if self._unsubscribe is not None:
             try:
                 self._unsubscribe()
@@ -344,6 +363,8 @@ class MeshtuiApp(App[int]):
                     parts.append((f"✗{e} ⚠{w}", "$error" if e else "$warning"))
         if self.demo is not None:
             parts.append(("live xDS", "$accent"))
+        elif self.control is not None:
+            parts.append(({"serve": "meshtui serve", "cluster": "write-back"}.get(self.control.kind, self.control.kind), "$accent"))
         if self.watch_state:
             parts.append((f"watch: {self.watch_state}", "$success" if self.watch_state == "watching" else "$warning"))
         if self.readonly:
@@ -419,7 +440,7 @@ class MeshtuiApp(App[int]):
             for wl in ws.snapshot.workload_names()[:500]:
                 yield SystemCommand(f"Trace from {wl}", "use this workload as the request's source",
                                     lambda w=wl: self.trace_from(w))
-        if self.demo is not None and not self.readonly:
+        if self.control is not None and not self.readonly:
             yield SystemCommand("Game day: add a fault", "inject an abort or a delay", lambda: self._gameday("add_fault"))
             yield SystemCommand("Game day: revert every edit", "the kill switch (asks first)",
                                 lambda: self._gameday("revert_all"))
@@ -597,7 +618,7 @@ def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, pat
             context: str = "", namespaces: list[str] | None = None, kubeconfig: str | None = None,
             readonly: bool = False,
             config_path: str | None = None, start_view: str = "resources", trace: TraceQuery | None = None,
-            analyze: bool = True) -> int:
+            analyze: bool = True, control: Any = None) -> int:
     """Run the TUI until the user quits; returns the exit code.
 
     Keyword arguments (all optional; give one source):
@@ -614,6 +635,8 @@ def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, pat
       cluster     a meshtui.cluster.source.ClusterSource: loaded with `overlays` (file RawDocs)
                   layered on top, then watched; `context`, `namespaces` and `kubeconfig` label it
                   and let :ctx list and switch the kubeconfig's contexts.
+      control     a game-day control plane (meshtui.tui.controlplane) other than the demo's: a
+                  ServeControlPlane (`meshtui --server ADDR`) or a ClusterControlPlane (--allow-write).
       readonly    disable every push and write (also `readonly: true` in the config file).
       config_path the TUI config file (default: $MESHTUI_CONFIG_FILE or the XDG path).
       start_view  resources | trace | whatif | gameday | proxies | findings.
@@ -639,7 +662,7 @@ def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, pat
             load = lambda progress: load_sources(paths)  # noqa: E731
     app = MeshtuiApp(load=load, result=result, source=source, demo=demo, cluster=cluster, overlays=overlays,
                      readonly=readonly, config=config, start_view=start_view, trace=trace, analyze=analyze,
-                     kubeconfig=kubeconfig)
+                     kubeconfig=kubeconfig, control=control)
     app.run()
     return int(app.return_code or 0)
 

@@ -1,5 +1,5 @@
 """Session fixture: one real kube-apiserver + etcd on loopback (see realapi.py), stopped by PID.
-Without the binaries (no Go, or `make apiserver` not run) every test here skips with one reason."""
+Without the binaries (no Go, or `make apiserver` not run) the test module skips, with one line."""
 
 from __future__ import annotations
 

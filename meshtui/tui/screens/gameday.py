@@ -1,9 +1,11 @@
-"""Game day (when meshtui runs the xDS server, as in `meshtui demo`): active faults with a TTL
-countdown and per-proxy push state, Sidecar-scope edits, the control plane's events with NACK
-reasons, and a traffic probe that sends real requests through the Envoy sidecar.
+"""Game day on any control plane the TUI has (meshtui.tui.controlplane): the embedded demo, a
+running `meshtui serve` (--server ADDR), or a cluster with --allow-write. Active faults with a
+TTL countdown and per-proxy push state, Sidecar-scope edits, the control plane's events with NACK
+reasons, and (demo) a traffic probe that sends real requests through the Envoy sidecar.
 
 a adds a fault, s edits a Sidecar scope, d reverts the selected edit, X reverts every edit
-(after a confirmation), p probes traffic. All of them are off with --readonly."""
+(after a confirmation), p probes traffic. A cluster write shows its server-side dry-run diff
+and asks first. All edits are off with --readonly, and the head says so."""
 
 from __future__ import annotations
 
@@ -22,10 +24,12 @@ from meshtui.tui.screens.dialogs import AddFaultScreen, ConfirmScreen, FaultPres
 from meshtui.tui.widgets.trace_render import row, to_text
 
 NO_CONTROL_PLANE = (
-    "Game day needs meshtui's own xDS control plane: it pushes faults and Sidecar-scope edits "
-    "straight to Envoy proxies, and takes them back at their TTL even if meshtui dies.\n\n"
-    "  meshtui demo         the bundled bookinfo mesh, real Envoys, and this view live\n"
-    "  meshtui serve -f …   a headless control plane for your own Envoys (then meshtui fault add)\n\n"
+    "Game day needs a control plane to change: meshtui's own xDS server, which pushes faults and "
+    "Sidecar-scope edits straight to Envoy proxies and takes them back at their TTL even if meshtui "
+    "dies, or a cluster meshtui may write to.\n\n"
+    "  meshtui demo                       the bundled bookinfo mesh, real Envoys, and this view live\n"
+    "  meshtui --server ADDR [-f …]       a running `meshtui serve` (its faults, scopes and proxies)\n"
+    "  meshtui --cluster --allow-write    server-side apply to the cluster, dry-run diff first\n\n"
     "These sources are files or a cluster, and no proxy is connected to them, so this view shows "
     "no faults rather than made-up ones. Traces (2) and what-if (3) work on any source."
 )
@@ -91,8 +95,12 @@ class GameDayScreen(MeshScreen):
         self.proxies: list[dict] = []
         self.probe_text: Content = Content.styled(" p sends 20 requests to the host of the selected fault through the sidecar.", "$text-muted")
 
+    @property
+    def control(self):
+        return self.mapp.control
+
     def compose_body(self) -> ComposeResult:
-        if self.mapp.demo is None:
+        if self.control is None:
             yield Static(Content.styled(NO_CONTROL_PLANE, ""), id="gd-none", classes="notice")
             return
         with Vertical(id="gd-main"):
@@ -105,14 +113,16 @@ class GameDayScreen(MeshScreen):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("add_fault", "edit_scope", "revert", "revert_all", "probe"):
-            if self.mapp.demo is None:
+            if self.control is None:
                 return False  # no control plane: the view says so, the keys are not offered
+            if action == "probe" and not self.control.caps.probe:
+                return False  # only the demo has a sidecar to send requests through
             if self.mapp.readonly and action != "probe":
                 return None
         return True
 
     def on_mount(self) -> None:
-        if self.mapp.demo is not None:
+        if self.control is not None:
             faults = self.query_one("#gd-faults", DataTable)
             faults.add_columns("fault", "target", "what", "%", "expires", "push state", "reason")
             faults.border_title = "Faults"
@@ -129,17 +139,19 @@ class GameDayScreen(MeshScreen):
             self.query_one("#gd-probe", Static).border_title = "Traffic"
             self.query_one("#gd-probe", Static).update(self.probe_text)
             self.set_interval(1.0, self._tick)
+            if not self.control.caps.live_events:
+                self.set_interval(2.0, self.reload)  # no event stream: poll the control plane
             faults.focus()
         super().on_mount()
 
     # ------------------------------------------------------------------ data
 
     def on_data(self) -> None:
-        if self.mapp.demo is not None:
+        if self.control is not None:
             self.reload()
 
     def on_xds_event(self, ev) -> None:
-        if self.mapp.demo is None or not self.is_mounted:
+        if self.control is None or not self.is_mounted:
             return
         self._log(ev)
         if ev.kind in ("push", "ack", "nack", "connect", "disconnect", "edit-add", "edit-remove", "expire",
@@ -148,9 +160,9 @@ class GameDayScreen(MeshScreen):
 
     @work(thread=True, exclusive=True, group="gameday-reload", exit_on_error=False)
     def reload(self) -> None:
-        demo = self.mapp.demo
+        cp = self.control
         try:
-            data = (demo.faults(include_ended=True), demo.scopes(include_ended=True), demo.proxies())
+            data = (cp.faults(include_ended=True), cp.scopes(include_ended=True), cp.proxies())
         except Exception as exc:  # noqa: BLE001
             self.app.call_from_thread(self.notify, f"cannot read the control plane: {exc}", severity="error")
             return
@@ -176,7 +188,8 @@ class GameDayScreen(MeshScreen):
             table.add_row(*row(self.app, Content.styled(f.get("id", ""), "bold" if state == "active" else "$text-muted"),
                           f.get("targetText", ""), Content.styled(what, "$warning" if state == "active" else "$text-muted"),
                           f"{f.get('percent', 0):g}", expires_cell(f, now) if state == "active" else Content.styled(state, "$text-muted"),
-                          push_cell(f.get("proxies") or {}) if state != "rejected" else Content.styled(f.get("detail", "rejected")[:60], "$error"),
+                          (Content.styled(f["pushText"], "$text-muted") if f.get("pushText") else push_cell(f.get("proxies") or {}))
+                          if state != "rejected" else Content.styled(f.get("detail", "rejected")[:60], "$error"),
                           f.get("reason", "")), key=f.get("id"))
         if not self.faults:
             table.add_row(*row(self.app, Content.styled("no faults", "$text-muted"),
@@ -192,27 +205,28 @@ class GameDayScreen(MeshScreen):
                                                  if s.get("workload_labels") else ""),
                        ", ".join(s.get("egress_hosts") or []) or "(unchanged)", s.get("outbound_traffic_policy") or "(unchanged)",
                        expires_cell(s, now) if state == "active" else Content.styled(state, "$text-muted"),
-                       push_cell(s.get("proxies") or {}) if state != "rejected" else Content.styled(s.get("detail", "")[:60], "$error")),
+                       (Content.styled(s["pushText"], "$text-muted") if s.get("pushText") else push_cell(s.get("proxies") or {}))
+                       if state != "rejected" else Content.styled(s.get("detail", "")[:60], "$error")),
                        key=s.get("id"))
         st.display = bool(self.scopes)
         self._head()
 
     def _head(self) -> None:
-        info = getattr(self.mapp.demo, "info", None)
-        server = getattr(info, "server", "") if info else ""
+        cp = self.control
         synced = sum(1 for p in self.proxies if p.get("synced"))
         connected = sum(1 for p in self.proxies if p.get("connected"))
         active = sum(1 for f in self.faults if f.get("state") == "active")
         nacks = [p for p in self.proxies if any((t or {}).get("lastNack") for t in (p.get("types") or {}).values())]
-        parts = [(" control plane ", "bold"), (server or "running", "$accent"),
-                 (f"  ·  {connected} proxies connected, {synced} synced", "$success" if synced == connected else "$warning"),
-                 (f"  ·  {active} active fault{'s' if active != 1 else ''}", "bold $warning" if active else "")]
+        parts = [(" control plane ", "bold"), (cp.label, "$accent")]
+        if cp.caps.pushes:
+            parts.append((f"  ·  {connected} proxies connected, {synced} synced", "$success" if synced == connected else "$warning"))
+        parts.append((f"  ·  {active} active fault{'s' if active != 1 else ''}", "bold $warning" if active else ""))
         if nacks:
             parts.append((f"  ·  NACK from {', '.join(p['proxy'] for p in nacks)} (see Proxies, 5)", "bold $error"))
         if self.mapp.readonly:
             # say what the control plane reports, not what read-only is meant to be
             live = active + sum(1 for sc in self.scopes if sc.get("state") == "active")
-            parts.append(("  ·  read-only: no edit is pushed" if not live else
+            parts.append(("  ·  read-only: edits are off (a, s, d, X)" if not live else
                           f"  ·  read-only, yet {live} edit(s) live", "bold $warning" if not live else "bold $error"))
         self.query_one("#gd-head", Static).update(Content.assemble(*parts))
 
@@ -250,7 +264,7 @@ class GameDayScreen(MeshScreen):
         try:
             from meshtui.edits.journal import summarize
 
-            entries = self.mapp.demo.journal_entries()[-n:]
+            entries = self.control.journal_entries()[-n:]
             lines = [(e.at, e.kind, summarize(e)) for e in entries]
         except Exception:  # noqa: BLE001 - the journal is a nicety here
             return
@@ -330,35 +344,64 @@ class GameDayScreen(MeshScreen):
 
     @work(thread=True, group="push", exit_on_error=False)
     def _revert_all(self, scope_ids: list[str]) -> None:
-        demo = self.mapp.demo
+        cp = self.control
         self.app.call_from_thread(self.mapp.set_busy, "push", "reverting every edit")
         try:
-            cleared = demo.clear_faults()
+            cleared = cp.clear_faults()
             for sid in scope_ids:
-                demo.remove(sid, "reverted in the TUI (revert all)")
-            msg = f"reverted {len(cleared)} fault(s) and {len(scope_ids)} scope(s) on every proxy"
+                cp.remove_now(sid, "reverted in the TUI (revert all)")
+            msg = f"reverted {len(cleared)} fault(s) and {len(scope_ids)} scope(s)" + (" on every proxy" if cp.caps.pushes else "")
             self.app.call_from_thread(self.notify, msg)
         except Exception as exc:  # noqa: BLE001
             self.app.call_from_thread(self.notify, f"revert failed: {exc}", severity="error", timeout=10)
         finally:
             self.app.call_from_thread(self.mapp.clear_busy, "push")
+        self.app.call_from_thread(self.reload)
 
     @work(thread=True, group="push", exit_on_error=False)
     def _push(self, method: str, kwargs: dict, what: str) -> None:
-        demo = self.mapp.demo
+        """Plan the change (a cluster dry-runs it here); a plan with a diff is confirmed first."""
+        cp = self.control
         if self.mapp.readonly:
             self.app.call_from_thread(self.notify, "read-only: nothing is pushed", severity="warning")
             return
-        self.app.call_from_thread(self.mapp.set_busy, "push", f"pushing {what}")
+        self.app.call_from_thread(self.mapp.set_busy, "push", f"planning {what}" if not cp.caps.pushes else f"pushing {what}")
         try:
-            if method == "remove":
-                view = demo.remove(kwargs["edit_id"], kwargs.get("reason", ""))
-            else:
-                view = getattr(demo, method)(**kwargs)
-            summary = view.get("summary") or view.get("id")
-            self.app.call_from_thread(self.notify, f"{'reverted' if method == 'remove' else 'pushed'}: {summary}")
+            plan = cp.plan(method, kwargs)
         except Exception as exc:  # noqa: BLE001 - the control plane's refusal, said as such
             self.app.call_from_thread(self.notify, f"{what} not applied: {exc}", severity="error", timeout=10)
+            self.app.call_from_thread(self.mapp.clear_busy, "push")
+            return
+        self.app.call_from_thread(self.mapp.clear_busy, "push")
+        if plan.diff is None:
+            self._commit(plan, method)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._commit_async(plan, method)
+            else:
+                self.notify(f"{plan.summary}: not applied")
+
+        lines = plan.diff.splitlines()
+        shown = "\n".join(lines[:40]) + (f"\n… {len(lines) - 40} more lines" if len(lines) > 40 else "")
+        self.app.call_from_thread(self.app.push_screen, ConfirmScreen(
+            f"Apply to {cp.label.split(':')[0]}? {plan.summary}", "server-side dry run:\n" + shown), answer)
+
+    @work(thread=True, group="push", exit_on_error=False)
+    def _commit_async(self, plan, method: str) -> None:
+        self._commit(plan, method)
+
+    def _commit(self, plan, method: str) -> None:
+        """Run a plan (in a worker thread)."""
+        self.app.call_from_thread(self.mapp.set_busy, "push", plan.summary)
+        try:
+            view = plan.run() or {}
+            summary = view.get("summary") or view.get("id") or plan.summary
+            done = "reverted" if method == "remove" else "pushed" if self.control.caps.pushes else "applied"
+            self.app.call_from_thread(self.notify, f"{done}: {summary}")
+        except Exception as exc:  # noqa: BLE001 - the control plane's refusal, said as such
+            self.app.call_from_thread(self.notify, f"{plan.what} not applied: {exc}", severity="error", timeout=10)
         finally:
             self.app.call_from_thread(self.mapp.clear_busy, "push")
         self.app.call_from_thread(self.reload)
@@ -411,7 +454,7 @@ class GameDayScreen(MeshScreen):
 
     def apply_filter(self, text: str) -> None:
         super().apply_filter(text)
-        if self.mapp.demo is not None:
+        if self.control is not None:
             self._show(self.faults, self.scopes, self.proxies)
 
 
