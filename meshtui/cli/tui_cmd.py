@@ -37,6 +37,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     gd.add_argument("--tls-cert", metavar="PEM", help="with --server: client certificate")
     gd.add_argument("--tls-key", metavar="PEM", help="with --server: client private key")
     gd.add_argument("--insecure", action="store_true", help="with --server: plaintext to a non-loopback server")
+    gd.add_argument("--token-file", metavar="PATH",
+                    help="with --server: the server's credential (default $MESHTUI_TOKEN_FILE or $XDG_STATE_HOME/meshtui/token)")
     gd.add_argument("--allow-write", action="store_true",
                     help="cluster mode: game-day edits are written to the cluster by server-side apply "
                          "(the dry-run diff is shown first; edits carry owner, reason and expiry)")

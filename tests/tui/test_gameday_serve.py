@@ -37,7 +37,7 @@ def server(tmp_path_factory):
         line = proc.stdout.readline()
         if not line:
             pytest.fail(f"meshtui serve did not start: {proc.stderr.read()[-2000:]}")
-        yield json.loads(line)["server"]
+        yield json.loads(line)["server"], str(state / "meshtui" / "token")
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -50,9 +50,10 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def control(server):
-    cp = ServeControlPlane(ControlClient(server))
+    addr, token = server
+    cp = ServeControlPlane(ControlClient(addr, token_file=token))
     yield cp  # the app closes it when it exits
-    with ControlClient(server) as c:
+    with ControlClient(addr, token_file=token) as c:
         for e in c.call("ListEdits", {"kind": "fault"})["edits"]:
             c.call("RemoveEdit", {"id": e["id"], "reason": "test cleanup"})
 
@@ -69,12 +70,13 @@ def _app(control, **kw):
 
 
 async def test_add_and_revert_a_fault_on_a_serve_process(control, server):
+    addr, token = server
     app = _app(control)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         gd = app.screen
         assert isinstance(gd, GameDayScreen)
-        await wait_for(pilot, lambda: f"meshtui serve at {server}" in screen_text(app), what="the control plane in the head")
+        await wait_for(pilot, lambda: f"meshtui serve at {addr}" in screen_text(app), what="the control plane in the head")
         await pilot.press("a")
         await settle(pilot)
         dlg = app.screen
@@ -83,7 +85,7 @@ async def test_add_and_revert_a_fault_on_a_serve_process(control, server):
         await pilot.press("ctrl+s")
         # the fault is on the server (another client sees it) and in the table
         await wait_for(pilot, lambda: any(f.get("reason") == "pilot on serve" for f in control.faults()), what="the fault on the server")
-        with ControlClient(server) as other:
+        with ControlClient(addr, token_file=token) as other:
             [seen] = [e for e in other.call("ListEdits", {"kind": "fault"})["edits"] if e.get("reason") == "pilot on serve"]
         await wait_for(pilot, lambda: seen["id"] in screen_text(app), timeout=15, what="the fault in the table (polled)")
         table = gd.query_one("#gd-faults", DataTable)
