@@ -14,6 +14,7 @@ from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
 from meshtui.model.source import WARNING, Diagnostic, Source
 from meshtui.model.yamlpos import parse_yaml_documents
+from meshtui.sources.fileraw import file_backed
 
 __all__ = ["LoadResult", "RawDoc", "build_snapshot", "expand_paths", "load_sources", "read_docs"]
 
@@ -131,6 +132,9 @@ def _load(files: list[str], default_namespace: str, mesh: MeshConfig, stdin_text
         except InputError as exc:  # a file that cannot be read at all is one error; the others still load
             docs.append(RawDoc(None, exc.file, exc.line, error=f"the file {exc.reason}", column=exc.column))
     result = build_snapshot(docs, default_namespace, mesh)
+    del docs
+    # no second copy of the YAML: objects from files are re-read from them when a position is needed
+    object.__setattr__(result.snapshot, "raw", file_backed(result.snapshot.raw, result.snapshot.by_key))
     result.files = files
     return result
 

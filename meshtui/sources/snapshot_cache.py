@@ -4,9 +4,7 @@ the same files skips reading, parsing and validating them (issue 15: a 10,000-se
 Where: $XDG_CACHE_HOME/meshtui (else ~/.cache/meshtui), a folder made 0700. One entry per input
 (the paths given, the default namespace, the mesh config), named by a hash of them:
 
-    <key>.snap   the LoadResult without the raw YAML (what every command needs)
-    <key>.raw    the raw YAML objects with their positions (read only when something asks: the
-                 TUI's YAML view, analyze pointing at a field)
+    <key>.snap   the LoadResult (snapshot.raw is a FileRaw: where each object is, not its YAML)
 
 Format: pickle. That is safe here only because the cache is the user's own: the folder must be
 owned by this user and not writable by anyone else, and so must each entry, or the cache is not
@@ -36,8 +34,8 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,40 +117,6 @@ def entry_key(paths: list[str], default_namespace: str, mesh: Any) -> str:
     return h.hexdigest()
 
 
-class LazyRaw(Mapping):
-    """snapshot.raw read from its own cache file the first time something looks into it."""
-
-    def __init__(self, path: Path, schema: str):
-        self._path = path
-        self._schema = schema
-        self._data: dict | None = None
-
-    def _load(self) -> dict:
-        if self._data is None:
-            data: dict = {}
-            try:
-                if _own_file(self._path):
-                    with open(self._path, "rb") as fh:
-                        if fh.readline() == _MAGIC and fh.readline().decode().strip() == self._schema:
-                            data = _quiet_load(fh)
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-                data = {}  # no positions beyond each object's own line: still correct, less precise
-            self._data = data
-        return self._data
-
-    def __getitem__(self, key):
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    def get(self, key, default=None):
-        return self._load().get(key, default)
-
-
 def _quiet_load(fh) -> Any:
     """pickle.load with the cyclic collector off: a snapshot is millions of small acyclic objects,
     and the collector would rescan them many times while they are created."""
@@ -219,9 +183,7 @@ def read(key: str, files: list[str]) -> LoadResult | None:
         os.utime(snap_file)  # recently used: kept when old entries are pruned
     except OSError:
         pass
-    result = entry.result
-    object.__setattr__(result.snapshot, "raw", LazyRaw(d / f"{key}.raw", schema))
-    return result
+    return entry.result
 
 
 def _atomic_write(d: Path, name: str, header: bytes, obj: Any) -> None:
@@ -245,12 +207,8 @@ def write(key: str, files: list[str], stamps: dict[str, FileStamp], result: Load
     if d is None:
         return
     header = _MAGIC + schema_hash().encode() + b"\n"
-    snap = result.snapshot
-    raw = snap.raw
-    lean = replace(result, snapshot=replace(snap, raw={}))
     try:
-        _atomic_write(d, f"{key}.raw", header, dict(raw))
-        _atomic_write(d, f"{key}.snap", header, Entry(files, stamps, written, lean))
+        _atomic_write(d, f"{key}.snap", header, Entry(files, stamps, written, result))
     except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return
     _prune(d)
@@ -260,8 +218,7 @@ def _prune(d: Path) -> None:
     try:
         entries = sorted(d.glob("*.snap"), key=lambda f: f.stat().st_mtime, reverse=True)
         for old in entries[_KEEP:]:
-            for f in (old, old.with_suffix(".raw")):
-                f.unlink(missing_ok=True)
+            old.unlink(missing_ok=True)
         for tmp in d.glob(".*.tmp"):  # left by a run that was killed while writing
             if time.time() - tmp.stat().st_mtime > 3600:
                 tmp.unlink(missing_ok=True)

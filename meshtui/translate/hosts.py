@@ -53,6 +53,8 @@ def most_specific_match(needle: str, candidates: Iterable[str]) -> str | None:
 
 
 def is_ip(host: str) -> bool:
+    if ":" not in host and not host[:1].isdigit():  # neither IPv6 nor dotted IPv4: skip the parse
+        return False
     try:
         ipaddress.ip_address(host)
         return True

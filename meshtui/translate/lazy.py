@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 
 from meshtui.model.snapshot import Endpoint, RegistryService
 from meshtui.translate.clusters import ClusterBuilder
@@ -33,6 +34,11 @@ _dropped = VirtualHost.dropped
 _LOCK = threading.RLock()
 
 
+# LazyVirtualHost.__init__ sets the other fields itself: a new VirtualHost field must be added there
+assert [f.name for f in fields(VirtualHost)] == ["name", "domains", "routes", "require_tls", "kind", "service", "ref",
+                                                 "notes", "dropped"], "LazyVirtualHost.__init__ needs the new field"
+
+
 class LazyVirtualHost(VirtualHost):
     """A VirtualHost whose routes/ref/notes/dropped come from `build()` on first read."""
 
@@ -40,8 +46,12 @@ class LazyVirtualHost(VirtualHost):
 
     def __init__(self, name: str, domains: tuple[str, ...], service: RegistryService | None,
                  build: Callable[[], VHostParts], kind: str = "service"):
-        self._build = None
-        VirtualHost.__init__(self, name, domains, (), kind=kind, service=service)
+        # VirtualHost.__init__'s assignments, minus the four the first read makes
+        self.name = name
+        self.domains = domains
+        self.require_tls = False
+        self.kind = kind
+        self.service = service
         self._build = build
 
     def _force(self) -> None:

@@ -151,8 +151,12 @@ def rebuild_with(snapshot: MeshSnapshot, key: Key, text: str, label: str, defaul
             merged.append(o)
     if key not in snapshot.by_key:
         merged.extend(objects)
-    all_raw = {k: v for k, v in snapshot.raw.items() if k != key}
-    all_raw.update(raws)
+    derive = getattr(snapshot.raw, "derive", None)  # a FileRaw: re-reads files on demand, so no walk over it
+    if derive is not None:
+        all_raw = derive({key}, raws)
+    else:
+        all_raw = {k: v for k, v in snapshot.raw.items() if k != key}
+        all_raw.update(raws)
     snap = build(merged, list(snapshot.diagnostics), snapshot.mesh, all_raw)
     if snapshot.live_faults:
         snap = replace(snap, live_faults=snapshot.live_faults)

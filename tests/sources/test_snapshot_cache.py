@@ -74,7 +74,7 @@ def test_second_load_is_the_cached_snapshot(cache, mesh):
     assert second.snapshot.content_hash() == first.snapshot.content_hash()
     assert second.files == first.files and second.loaded == first.loaded
     assert [str(d) for d in second.diagnostics] == [str(d) for d in first.diagnostics]
-    # the raw objects (positions for field paths) come from their own file, on first use
+    # the raw objects (positions for field paths) are read back from the YAML files on first use
     key = ("VirtualService", "default", "reviews")
     raw = second.snapshot.raw.get(key)
     assert raw is not None and raw.pos["spec"] == first.snapshot.raw[key].pos["spec"]
@@ -151,3 +151,26 @@ def test_no_cache_flag_and_concurrent_writers(cache, mesh, tmp_path):
     assert len(_snapshots(cache)) == 1 and not list(cache.glob(".*.tmp"))
     cached = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert cached.stdout == out.stdout
+
+
+def test_raw_objects_are_read_back_from_their_files(tmp_path):
+    """No second copy of the YAML stays in memory: snapshot.raw re-reads a file when asked, with
+    the same positions; an object its file no longer holds has none (stdin objects stay kept)."""
+    from meshtui.model.parse import locate
+
+    f = tmp_path / "mesh.yaml"
+    f.write_text(SVC + "---\n" + VS.format(name="reviews", subset="v1"))
+    result = load_sources([str(f), "-"], stdin_text=VS.format(name="from-stdin", subset="v9"))
+    raw = result.snapshot.raw
+    key = ("VirtualService", "default", "reviews")
+    assert type(raw).__name__ == "FileRaw" and not raw._files
+    from meshtui.model.yamlpos import parse_yaml
+
+    in_memory = parse_yaml(f.read_text())[1].data
+    path = "spec.http[0].route[0].destination.subset"
+    assert locate(raw[key], path) == locate(in_memory, path) and locate(in_memory, path)[0] > 13
+    assert raw[("VirtualService", "default", "from-stdin")]["spec"]["http"][0]["route"][0]["destination"]["subset"] == "v9"
+    assert set(raw) == set(result.snapshot.by_key) and len(raw) == len(result.snapshot.by_key)
+    f.write_text(SVC)  # the VirtualService is gone from the file
+    fresh = load_sources([str(f)]).snapshot.raw
+    assert fresh.get(key) is None and raw.get(key) is not None  # the first one kept its parse
