@@ -179,12 +179,12 @@ class MeshtuiApp(App[int]):
         if self._unsubscribe is not None:
             try:
                 self._unsubscribe()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - unsubscribing is best effort while the app exits
                 pass
         if self._cluster_watch is not None:
             try:
                 self._cluster_watch.stop()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - stopping the watch is best effort while the app exits
                 pass
 
     @work(thread=True, group="load", exit_on_error=False)
@@ -271,7 +271,7 @@ class MeshtuiApp(App[int]):
     def refresh_live(self) -> None:
         try:
             snap = self.demo.snapshot()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a worker thread: the failure is shown, never a traceback
             self.call_from_thread(self.notify, f"cannot read the live mesh from the control plane: {exc}", severity="error")
             return
         self.call_from_thread(self._set_live, snap)
@@ -299,7 +299,7 @@ class MeshtuiApp(App[int]):
             try:
                 result = update.load()
                 self.post_message(ClusterUpdated(result, list(update.changes)))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - a watch thread: the failure is shown in the app
                 self.post_message(ClusterUpdated(None, [], f"{type(exc).__name__}: {exc}"))
 
         def on_state(status) -> None:
@@ -308,7 +308,7 @@ class MeshtuiApp(App[int]):
         try:
             self._cluster_watch = self.cluster.watch(on_update, on_state=on_state, overlays=self.overlays)
             self.watch_state = "watching"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the kubernetes client raises many types; the app keeps its last view
             self.watch_state = "not watching"
             self.notify(f"cannot watch the cluster ({exc}); the view will not update", severity="warning")
         self.refresh_status()
@@ -516,7 +516,7 @@ class MeshtuiApp(App[int]):
             path = self.kubeconfig or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
             files = [f for f in path.split(os.pathsep) if f and os.path.exists(f)]
             contexts, active = kconfig.list_kube_config_contexts(config_file=files[0] if files else path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the kubernetes config loader raises many types; say it and stay
             self.notify(f"cannot read the kubeconfig: {exc}", severity="error")
             return
         names = [c["name"] for c in contexts]
@@ -554,7 +554,7 @@ class MeshtuiApp(App[int]):
             if old is not None:
                 try:
                     old.close()
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - closing the old context is best effort; the new one is in use
                     pass
             self.cluster = src
             self.source = replace(self.source, context=context, label=f"cluster {context}")
@@ -653,13 +653,21 @@ def run_app(*, load: LoadFn | None = None, result: LoadResult | None = None, pat
         label = f"cluster {ctx}" + (f" + {_source_label(paths)}" if paths else "")
         source = SourceInfo("cluster", label, paths, ctx, namespaces)
         if load is None:
-            load = lambda progress: cluster.load(overlays or [])  # noqa: E731
+            the_cluster = cluster
+
+            def load_cluster(progress: Callable[[str], None]) -> LoadResult:
+                return the_cluster.load(overlays or [])
+
+            load = load_cluster
     else:
         source = SourceInfo("files", _source_label(paths), paths)
         if load is None and result is None and paths:
             from meshtui.sources.loader import load_sources
 
-            load = lambda progress: load_sources(paths)  # noqa: E731
+            def load_files(progress: Callable[[str], None]) -> LoadResult:
+                return load_sources(paths)
+
+            load = load_files
     app = MeshtuiApp(load=load, result=result, source=source, demo=demo, cluster=cluster, overlays=overlays,
                      readonly=readonly, config=config, start_view=start_view, trace=trace, analyze=analyze,
                      kubeconfig=kubeconfig, control=control)

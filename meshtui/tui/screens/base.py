@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -30,10 +31,14 @@ def make_matcher(text: str) -> Callable[[str], bool]:
         return lambda _s: True
     try:
         rx = re.compile(text, re.IGNORECASE)
-        found: Callable[[str], bool] = lambda s: rx.search(s) is not None  # noqa: E731
+
+        def found(s: str) -> bool:
+            return rx.search(s) is not None
     except re.error:
         low = text.lower()
-        found = lambda s: low in s.lower()  # noqa: E731
+
+        def found(s: str) -> bool:
+            return low in s.lower()
     return (lambda s: not found(s)) if invert else found
 
 
@@ -126,7 +131,7 @@ class MeshScreen(Screen):
     def set_busy(self, text: str) -> None:
         try:
             self.query_one(NavBar).set_busy(text)
-        except Exception:  # noqa: BLE001
+        except NoMatches:
             pass
 
     def open_command_line(self, mode: str, initial: str = "") -> None:

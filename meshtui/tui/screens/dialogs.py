@@ -331,7 +331,7 @@ def scope_preview(snapshot, namespace: str, labels: dict[str, str], egress: list
                      outbound_traffic_policy=policy, workload_labels=dict(labels), created_at=now)
     try:
         after_snap = apply_edits(snapshot, [edit], now)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - the preview reports any failure of the edit instead of closing
         out.error = f"the edit cannot be applied: {exc}"
         return out
     from meshtui.translate.gateway import is_gateway_workload
@@ -349,7 +349,7 @@ def scope_preview(snapshot, namespace: str, labels: dict[str, str], egress: list
         try:
             b = translate(snapshot, w, TranslateOptions(proxy_type="sidecar"))
             a = translate(after_snap, w, TranslateOptions(proxy_type="sidecar"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - one workload that cannot translate must not hide the others
             out.error = f"{w.ref}: cannot translate ({exc})"
             continue
         hb, ha = _hosts(b), _hosts(a)

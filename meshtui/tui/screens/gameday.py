@@ -17,7 +17,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher
 from meshtui.tui.screens.dialogs import AddFaultScreen, ConfirmScreen, FaultPreset, ScopeScreen
@@ -163,7 +165,7 @@ class GameDayScreen(MeshScreen):
         cp = self.control
         try:
             data = (cp.faults(include_ended=True), cp.scopes(include_ended=True), cp.proxies())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a worker thread: the control plane's failure is shown
             self.app.call_from_thread(self.notify, f"cannot read the control plane: {exc}", severity="error")
             return
         self.app.call_from_thread(self._show, *data)
@@ -245,7 +247,7 @@ class GameDayScreen(MeshScreen):
     def _log(self, ev) -> None:
         try:
             log = self.query_one("#gd-events", EventLog)
-        except Exception:  # noqa: BLE001
+        except NoMatches:
             return
         C = Content
         stamp = time.strftime("%H:%M:%S", time.localtime(getattr(ev, "wall", time.time())))
@@ -288,7 +290,7 @@ class GameDayScreen(MeshScreen):
             if table.row_count and table.cursor_row is not None:
                 try:
                     key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-                except Exception:  # noqa: BLE001
+                except CellDoesNotExist:
                     return None
                 return next((f for f in self.faults if f.get("id") == key), None)
         st = self.query_one("#gd-scopes", DataTable)
@@ -352,7 +354,7 @@ class GameDayScreen(MeshScreen):
                 cp.remove_now(sid, "reverted in the TUI (revert all)")
             msg = f"reverted {len(cleared)} fault(s) and {len(scope_ids)} scope(s)" + (" on every proxy" if cp.caps.pushes else "")
             self.app.call_from_thread(self.notify, msg)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a worker thread: the failure is shown; the finally clears the busy mark
             self.app.call_from_thread(self.notify, f"revert failed: {exc}", severity="error", timeout=10)
         finally:
             self.app.call_from_thread(self.mapp.clear_busy, "push")
@@ -425,7 +427,7 @@ class GameDayScreen(MeshScreen):
         for _ in range(n):
             try:
                 status, body, secs = demo.request(host, path, headers=headers, port=port, via=via, timeout=5.0)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - any failure of one request is counted as an error
                 errors = str(exc)
                 counts["error"] += 1
                 continue
@@ -507,11 +509,12 @@ def probe_target(snap, item: dict | None, query, info) -> tuple[str, str, dict, 
             ns = host[1] if len(host) > 1 else "default"
             return (host[0], "/", {}, _port_of(snap, host[0], ns), "sidecar")
     if query is not None and query.url:
+        from meshtui.errors import UsageError
         from meshtui.simulate import Request
 
         try:
             r = Request.parse(query.url, query.method, list(query.headers))
-        except Exception as exc:  # noqa: BLE001
+        except UsageError as exc:
             return f"the traced request cannot be sent: {exc}"
         short = r.host.split(".")[0]
         port = r.port or _port_of(snap, short, "default")

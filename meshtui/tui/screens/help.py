@@ -18,7 +18,7 @@ from meshtui.tui.widgets.trace_render import row
 def key_label(app, key: str) -> str:
     try:
         return app.get_key_display(Binding(key, ""))
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a key textual cannot display is shown as written
         return key
 
 
@@ -48,7 +48,7 @@ class HelpScreen(ModalScreen[None]):
         seen: set[str] = set()
         try:
             active = self.under.active_bindings
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - before the screen under is composed it has no bindings
             active = {}
         rows = []
         for key, ab in active.items():

@@ -97,7 +97,7 @@ class ProxiesScreen(MeshScreen):
         try:
             data = self.mapp.demo.proxies()
             drifts = {p["proxy"]: proxy_drift(self.mapp.demo, p["proxy"]) for p in data if p.get("synced")}
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a worker thread: the control plane's failure is shown
             self.app.call_from_thread(self.notify, f"cannot read the control plane: {exc}", severity="error")
             return
         self.app.call_from_thread(self._show_connected, data, drifts)

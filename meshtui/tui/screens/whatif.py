@@ -279,7 +279,7 @@ class WhatIfScreen(MeshScreen):
             with self.app.suspend():
                 subprocess.run([*editor.split(), path], check=False)
             area.load_text(Path(path).read_text(encoding="utf-8"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the editor is the user's program: whatever it does is reported
             self.notify(f"{editor}: {exc}", severity="error")
         finally:
             try:

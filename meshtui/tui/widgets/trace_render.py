@@ -129,6 +129,7 @@ def theme_vars(app) -> dict:
 def rich_text(app, parts: list[tuple[str, str] | str]):
     """Rich Text for widgets that take Rich labels (Tree): theme variables resolved by hand,
     so the labels follow the theme like the rest (rebuild them when the theme changes)."""
+    from rich.errors import StyleSyntaxError
     from rich.style import Style
     from rich.text import Text
 
@@ -146,7 +147,7 @@ def rich_text(app, parts: list[tuple[str, str] | str]):
                 words.append(w)
         try:
             out.append(text, Style.parse(" ".join(x for x in words if x)) if words else None)
-        except Exception:  # noqa: BLE001 - an odd colour value: plain text is still right
+        except StyleSyntaxError:  # an odd colour value: plain text is still right
             out.append(text)
     return out
 
@@ -194,6 +195,7 @@ def _resolve_style(variables: dict, style: str) -> str:
 def to_text(app, item):
     """A table cell as Rich Text: DataTable reads plain strings as Rich markup (so `[` in a
     label would vanish) and cannot measure Textual Content, so every cell goes through here."""
+    from rich.errors import StyleSyntaxError
     from rich.style import Style
     from rich.text import Text
 
@@ -208,7 +210,7 @@ def to_text(app, item):
                 if resolved:
                     try:
                         text.stylize(Style.parse(resolved), span.start, span.end)
-                    except Exception:  # noqa: BLE001
+                    except StyleSyntaxError:
                         pass
         return text
     return Text("" if item is None else str(item), no_wrap=True, end="")
