@@ -11,6 +11,7 @@ import json
 import time
 
 import pytest
+import yaml
 from realapi import RealCluster, missing
 
 from meshtui.cli import main
@@ -60,17 +61,22 @@ def mesh(ns: str) -> list[dict]:
     return objs
 
 
-@pytest.fixture
-def ns(real_api: RealCluster):
-    """A fresh namespace holding the mesh; pods get an IP and Running as a kubelet would report."""
-    name = f"t{next(_n)}-{int(time.time() * 1000) % 100000}"
-    ips = iter(f"10.{next(_n) % 250}.0.{i}" for i in range(1, 50))
+def populate(api: RealCluster, name: str, net: int) -> None:
+    """The mesh in namespace `name`; pods get an IP (10.<net>.0.N) and Running, as a kubelet would report."""
+    ips = iter(f"10.{net}.0.{i}" for i in range(1, 50))
     for obj in mesh(name):
-        real_api.apply(obj)
+        api.apply(obj)
         if obj["kind"] == "Pod":
             ip = next(ips)
-            real_api.set_status(obj, {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
-                                      "conditions": [{"type": "Ready", "status": "True"}]})
+            api.set_status(obj, {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                                 "conditions": [{"type": "Ready", "status": "True"}]})
+
+
+@pytest.fixture
+def ns(real_api: RealCluster):
+    """A fresh namespace holding the mesh."""
+    name = f"t{next(_n)}-{int(time.time() * 1000) % 100000}"
+    populate(real_api, name, next(_n) % 200)
     return name
 
 
@@ -353,3 +359,35 @@ async def test_tui_game_day_writes_to_the_real_cluster(real_api, ns, kubeconfig)
                             what="the revert in the cluster")
         assert journal == ["applied", "reverted"]
         assert control.reverter is None  # the app stopped the expiry reverter when it closed
+
+
+def test_two_real_clusters_merge_endpoints(real_api, ns, tmp_path, capsys):
+    """A second API server (its own etcd) holds the same services with other pods, on network
+    net-west: `--context east --context west` merges the endpoints, each with its cluster."""
+    west = RealCluster(tmp_path / "west").start()
+    try:
+        populate(west, ns, 222)
+        west.apply({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": "istio-system", "labels": {"topology.istio.io/network": "net-west"}}})
+        east_cfg = yaml.safe_load(real_api.kubeconfig(tmp_path / "east.yaml").read_text())
+        west_cfg = yaml.safe_load(west.kubeconfig(tmp_path / "west.yaml").read_text())
+        both = {"apiVersion": "v1", "kind": "Config", "current-context": "east",
+                "clusters": [{"name": "east", "cluster": east_cfg["clusters"][0]["cluster"]},
+                             {"name": "west", "cluster": west_cfg["clusters"][0]["cluster"]}],
+                "users": [{"name": "east", "user": east_cfg["users"][0]["user"]},
+                          {"name": "west", "user": west_cfg["users"][0]["user"]}],
+                "contexts": [{"name": c, "context": {"cluster": c, "user": c}} for c in ("east", "west")]}
+        kc = tmp_path / "both.yaml"
+        kc.write_text(yaml.safe_dump(both))
+        code, out, err = run_cli(capsys, "trace", "--kubeconfig", str(kc), "--context", "east", "--context", "west",
+                                 "-n", f"{ns},istio-system", "--from", f"{ns}/productpage-v1", "-H", "end-user: jason",
+                                 "-o", "json", "http://reviews:9080/")
+        assert code == 0, err
+        t = json.loads(out)
+        [d] = t["destinations"]
+        where = sorted((e["cluster"], e["network"], e["address"].startswith("10.222.")) for e in d["endpoints"])
+        assert where == [("east", None, False), ("west", "net-west", True)]
+        step = next(s for s in t["steps"] if s["stage"] == "endpoints")
+        assert "across clusters: east 1, west 1" in step["detail"]
+    finally:
+        west.stop()
