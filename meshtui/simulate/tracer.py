@@ -3,12 +3,11 @@
 hold; it owns the snapshot's Translator and the proxy configurations it built (bounded when asked),
 so they live as long as the tracer does.
 
-Thread-safe: the TUI traces from worker threads. Two requests for the same proxy wait for one
-translation instead of both doing it."""
+Not thread-safe by itself (the core takes no locks): the TUI, which traces from worker threads,
+serialises config() calls (tui/tracing.py)."""
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 
 from meshtui.model.snapshot import MeshSnapshot, Workload
@@ -29,31 +28,20 @@ class Tracer:
         self.translator = Translator(snapshot)
         self.max_configs = max_configs
         self._configs: OrderedDict[tuple[object, ...], ProxyConfig] = OrderedDict()
-        self._locks: dict[tuple[object, ...], threading.Lock] = {}
-        self._guard = threading.Lock()
         self.translations = 0
         self.simulations = 0
 
     def _cached(self, key: tuple[object, ...], proxy: str | Workload, options: TranslateOptions, lazy: bool) -> ProxyConfig:
-        with self._guard:
-            hit = self._configs.get(key)
-            if hit is not None:
-                self._configs.move_to_end(key)
-                return hit
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            with self._guard:
-                hit = self._configs.get(key)
-                if hit is not None:
-                    return hit
-            cfg = self.translator.translate(proxy, options, lazy=lazy)
-            with self._guard:
-                self.translations += 1
-                self._configs[key] = cfg
-                while self.max_configs is not None and len(self._configs) > self.max_configs:
-                    old, _ = self._configs.popitem(last=False)
-                    self._locks.pop(old, None)
-            return cfg
+        hit = self._configs.get(key)
+        if hit is not None:
+            self._configs.move_to_end(key)
+            return hit
+        cfg = self.translator.translate(proxy, options, lazy=lazy)
+        self.translations += 1
+        self._configs[key] = cfg
+        while self.max_configs is not None and len(self._configs) > self.max_configs:
+            self._configs.popitem(last=False)
+        return cfg
 
     def config(self, source: str | Workload | None = None, gateway: bool = False) -> ProxyConfig:
         """The proxy a request starts from: the gateway `source` (a router), the sidecar of

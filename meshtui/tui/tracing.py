@@ -72,6 +72,7 @@ class TraceEngine:
         self.max_configs = max_configs
         self._tracer: Tracer | None = None
         self._guard = threading.Lock()
+        self._translating = threading.Lock()
 
     def clear(self) -> None:
         with self._guard:
@@ -84,7 +85,9 @@ class TraceEngine:
             return self._tracer
 
     def config_for(self, snapshot: MeshSnapshot, source: str, gateway: bool) -> ProxyConfig:
-        return self.tracer(snapshot).config(source or None, gateway)
+        """Translations are serialised here: two workers asking for the same proxy get one."""
+        with self._translating:
+            return self.tracer(snapshot).config(source or None, gateway)
 
     def run(self, snapshot: MeshSnapshot, query: TraceQuery, generation: int = 0) -> TraceResult:
         t0 = time.perf_counter()
@@ -101,7 +104,8 @@ class TraceEngine:
                 res.error = herr
                 return res
             req = Request.parse(query.url.strip(), query.method.strip() or "GET", list(headers))
-            res.trace = self.tracer(snapshot).trace(req, query.source.strip() or None, query.gateway)
+            cfg = self.config_for(snapshot, query.source.strip(), query.gateway)
+            res.trace = self.tracer(snapshot).run(cfg, req)
         except MeshtuiError as exc:
             res.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a tracer bug must not take the app down
