@@ -1,9 +1,10 @@
-"""Host-name primitives (reference §0), shared with the translator so analysis and routing agree:
-short-name expansion, wildcard overlap and coverage, gateway-name resolution."""
+"""The analyzers' names for the host primitives of meshtui.model.hosts (no logic of its own),
+so analysis and routing agree: short-name expansion, wildcard overlap and coverage,
+gateway-name resolution."""
 
 from __future__ import annotations
 
-from meshtui.translate.hosts import is_ip, matches, resolve_gateway_name, resolve_short, subset_of
+from meshtui.model.hosts import is_ip, matches, resolve_gateway_name, resolve_short, subset_of
 
 __all__ = ["covers", "expand", "gateway_ref", "is_ip", "matches", "specificity"]
 

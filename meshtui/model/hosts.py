@@ -1,5 +1,6 @@
 """Host-name primitives as Istio uses them (pkg/config/host): wildcard overlap, subset, most
-specific match, short-name expansion and gateway-name resolution."""
+specific match, short-name expansion and gateway-name resolution. The one place for them: the
+validator, the translator, the analyzers and the tracer all use these."""
 
 from __future__ import annotations
 

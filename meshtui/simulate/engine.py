@@ -37,7 +37,7 @@ from meshtui.translate.config import (
     StringMatcher,
     VirtualHost,
 )
-from meshtui.translate.hosts import is_ip, strip_port
+from meshtui.model.hosts import is_ip, strip_port
 
 
 def resolve_dns(snapshot: MeshSnapshot | None, proxy_ns: str, host: str) -> tuple[str | None, RegistryService | None]:

@@ -23,7 +23,7 @@ from meshtui.translate.config import (
     VirtualHost,
 )
 from meshtui.translate.delegate import expand
-from meshtui.translate.hosts import subset_of
+from meshtui.model.hosts import subset_of
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, vs_ref

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, TLSMatchAttributes
-from meshtui.translate.hosts import resolve_gateway_name
+from meshtui.model.hosts import resolve_gateway_name
 
 L4Match = L4MatchAttributes | TLSMatchAttributes
 ConfigMatch = HTTPMatchRequest | L4MatchAttributes | TLSMatchAttributes

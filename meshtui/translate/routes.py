@@ -40,7 +40,7 @@ from meshtui.translate.config import (
     WeightedCluster,
     mesh_ref,
 )
-from meshtui.translate.hosts import resolve_short
+from meshtui.model.hosts import resolve_short
 from meshtui.translate.match import ProxySide, http_verdict
 
 DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"

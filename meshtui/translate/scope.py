@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from meshtui.model.istio import Sidecar, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, creation_key, exported_to, labels_match
 from meshtui.translate.config import Ref, mesh_ref
-from meshtui.translate.hosts import matches, resolve_gateway_name, resolve_short, subset_of
+from meshtui.model.hosts import matches, resolve_gateway_name, resolve_short, subset_of
 
 
 @dataclass(frozen=True)

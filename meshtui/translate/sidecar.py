@@ -28,7 +28,7 @@ from meshtui.translate.config import (
     WeightedCluster,
 )
 from meshtui.translate.delegate import expand
-from meshtui.translate.hosts import is_wildcard, matches, resolve_short
+from meshtui.model.hosts import is_wildcard, matches, resolve_short
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, default_route, vs_ref

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshtui.model.snapshot import MeshSnapshot, labels_match
-from meshtui.translate.hosts import matches, resolve_gateway_name, resolve_short
+from meshtui.model.hosts import matches, resolve_gateway_name, resolve_short
 
 Key = tuple[str, str, str]
 

@@ -7,6 +7,8 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from meshtui.model.hosts import matches as host_matches  # noqa: F401 - host.Name.Matches, re-exported for the checks
+from meshtui.model.hosts import subset_of as host_subset_of  # noqa: F401 - host.Name.SubsetOf
 from meshtui.model.schema import Duration
 
 
@@ -81,25 +83,6 @@ def subnet_error(value: str) -> str | None:
     except ValueError:
         return f"{value!r} is not a valid IP address or CIDR block"
     return None
-
-
-def host_matches(a: str, b: str) -> bool:
-    """host.Name.Matches: do two hosts (either may be a `*` wildcard) overlap?"""
-    aw, bw = a.startswith("*"), b.startswith("*")
-    if aw and bw:
-        return b[1:].endswith(a[1:]) if len(a) < len(b) else a[1:].endswith(b[1:])
-    if aw:
-        return b.endswith(a[1:])
-    if bw:
-        return a.endswith(b[1:])
-    return a == b
-
-
-def host_subset_of(a: str, b: str) -> bool:
-    """host.Name.SubsetOf: is every name `a` covers also covered by `b`?"""
-    if b.startswith("*"):
-        return a.endswith(b[1:]) if not a.startswith("*") else a[1:].endswith(b[1:])
-    return not a.startswith("*") and a == b
 
 
 def port_range(n: int | None, path: str) -> Iterator[Problem]:

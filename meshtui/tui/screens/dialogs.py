@@ -135,7 +135,7 @@ def host_options(snap) -> list[tuple[str, str]]:
 
 
 def subsets_for(snap, host: str) -> list[str]:
-    from meshtui.translate.hosts import resolve_short
+    from meshtui.model.hosts import resolve_short
 
     out: list[str] = []
     for dr in snap.destination_rules:

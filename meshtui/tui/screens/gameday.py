@@ -475,7 +475,7 @@ def probe_target(snap, item: dict | None, query, info) -> tuple[str, str, dict, 
     """Where to send real requests to see a fault: (host, path, headers, port, via), or why not.
     A fault on a gateway VirtualService is probed through the ingress gateway, with the path and
     headers its rule matches; a host fault through the sidecar on the service's port."""
-    from meshtui.translate.hosts import resolve_gateway_name
+    from meshtui.model.hosts import resolve_gateway_name
 
     if snap is None:
         return "the mesh is not loaded yet"
