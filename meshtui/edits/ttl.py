@@ -4,19 +4,17 @@ Pure: the caller passes `now` (epoch seconds)."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 
 from meshtui.edits.model import Edit
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+from meshtui.model.schema import parse_duration as go_duration
 
 
 def parse_duration(text: str) -> float:
-    """'10m', '5s', '1h30m', '200ms', '1.5s' or a bare number of seconds -> seconds.
-    Raises ValueError with a message that says what is accepted."""
-    t = text.strip().lower()
+    """A duration in Istio's grammar (Go's time.ParseDuration, as the YAML takes it: '10m', '5s',
+    '1h30m', '200ms', '1.5s'), or a bare number of seconds -> seconds. Raises ValueError with a
+    message that says what is accepted."""
+    t = text.strip()
     if not t:
         raise ValueError("empty duration")
     if len(t) > 64:
@@ -24,15 +22,10 @@ def parse_duration(text: str) -> float:
     try:
         value = float(t)
     except ValueError:
-        pos = 0
-        value = 0.0
-        for m in _PART.finditer(t):
-            if m.start() != pos:
-                break
-            value += float(m.group(1)) * _UNITS[m.group(2)]
-            pos = m.end()
-        if pos != len(t) or pos == 0:
+        parsed = go_duration(t)
+        if parsed is None:
             raise ValueError(f"invalid duration {text!r}: use e.g. 200ms, 5s, 10m, 1h30m") from None
+        value = parsed
     if not math.isfinite(value):
         raise ValueError(f"invalid duration {text[:40]!r}: must be a finite number, e.g. 200ms, 5s, 10m")
     if value < 0:
