@@ -9,12 +9,15 @@ from functools import cached_property
 from typing import Any
 
 from meshtui.analyze import hosts
-from meshtui.analyze.codes import level_of
+from meshtui.analyze.codes import CODES, level_of
 from meshtui.analyze.message import Message
 from meshtui.model.istio import DestinationRule, Resource, VirtualService
 from meshtui.model.parse import locate
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, labels_match
 from meshtui.model.source import Diagnostic
+
+_FIELDS = {"VirtualService": "virtual_services", "DestinationRule": "destination_rules", "Gateway": "gateways",
+           "ServiceEntry": "service_entries", "Sidecar": "sidecars"}
 
 
 def export_set(values: tuple[str, ...], default: tuple[str, ...] = ("*",)) -> tuple[str, ...]:
@@ -35,6 +38,16 @@ def mesh_bound(vs: VirtualService) -> bool:
     return not g or "mesh" in g
 
 
+# istioctl's stand-in for Istio's own ingress gateway when it analyses files alone
+# (local.AddDefaultResources): a pod labelled istio=ingressgateway in Istio's namespace whose
+# Service forwards 80, 443, 31400 and 15443. The gateway checks assume the same, so a Gateway on
+# the standard ingress is judged against a standard install rather than reported as selecting
+# nothing. Deliberately wider than istioctl's: the target ports 8080 and 8443 that current
+# installs forward 80 and 443 to are included (docs/oracle-differences.md, "analyze").
+STAND_IN_GATEWAY_LABELS = {"istio": "ingressgateway"}
+STAND_IN_GATEWAY_PORTS = frozenset({80, 443, 8080, 8443, 31400, 15443})
+
+
 class Context:
     def __init__(self, snapshot: MeshSnapshot, tracer: Any = None) -> None:
         self.snap = snapshot
@@ -42,6 +55,20 @@ class Context:
         self.root_ns = snapshot.mesh.root_namespace
         self.tracer = tracer  # meshtui.analyze.tracing.Tracer or None
         self.diagnostics: list[Diagnostic] = []  # the loader's, set by analyze()
+
+    # ---------------------------------------------------------------- what was read
+
+    def with_rejected(self, kind: str) -> list[Any]:
+        """The objects of `kind`, including those that fail validation (IST0106): the checks
+        that mirror istioctl's analyze them too, as istioctl does."""
+        valid = [o for o in self.snap.all_resources() if o.kind == kind] if kind not in _FIELDS else list(
+            getattr(self.snap, _FIELDS[kind]))
+        return valid + [o for o in self.snap.rejected if o.kind == kind]
+
+    @cached_property
+    def files_only(self) -> bool:
+        """True when nothing came from a cluster (then the stand-in ingress gateway applies)."""
+        return not any(o.src.file.startswith("cluster:") for o in self.snap.by_key.values())
 
     # ---------------------------------------------------------------- hosts and registry
 
@@ -145,8 +172,17 @@ class Context:
 
     # ---------------------------------------------------------------- messages
 
-    def message(self, code: str, obj: Resource, text: str, node: Any = None, path: str | None = None,
-                level: str | None = None) -> Message:
+    def report(self, code: str, obj: Resource, node: Any = None, *, path: str | None = None, detail: str = "",
+               level: str | None = None, **fields: object) -> Message:
+        """A located message whose text is the code's template filled with `fields`, then
+        `detail` (meshtui's explanation and fix)."""
+        text = CODES[code].render(**fields)
+        if detail:
+            text = f"{text} {detail}"
+        return self._located(code, obj, text, node, path, level)
+
+    def _located(self, code: str, obj: Resource, text: str, node: Any = None, path: str | None = None,
+                 level: str | None = None) -> Message:
         src = getattr(node, "src", None) if node is not None else None
         file, line, where = obj.src.file, obj.src.line, ""
         if src is not None and src.file:

@@ -24,7 +24,8 @@ def _unverified(tls: ClientTLSSettings | None, dr: DestinationRule) -> bool:
 
 
 @analyzer("destinationrule.CaCertificates", ("IST0128", "IST0129"),
-          "Checks that TLS origination (SIMPLE/MUTUAL) says which CA verifies the server")
+          "Checks that TLS origination (SIMPLE/MUTUAL) says which CA verifies the server",
+          inputs=("DestinationRule",), istio="destinationrule.CaCertificateAnalyzer")
 def ca_certificates(ctx: Context) -> Iterator[Message]:
     tail = ("Without caCertificates the proxy checks the server only against its default trust store (or not at all "
             "on older Istio versions); set caCertificates (or credentialName) to the CA that signs the server's certificate.")
@@ -33,16 +34,13 @@ def ca_certificates(ctx: Context) -> Iterator[Message]:
         if tp is None:
             continue
         if _unverified(tp.tls, dr):
-            yield ctx.message("IST0128", dr,
-                              f"DestinationRule {dr.ref} in namespace {dr.namespace} has TLS mode set to {tp.tls.mode} but no "
-                              f"caCertificates are set to validate server identity for host: {dr.spec.host}. {tail}", tp.tls)
+            yield ctx.report("IST0128", dr, tp.tls, rule=dr.ref, namespace=dr.namespace, mode=tp.tls.mode,
+                             host=dr.spec.host, detail=tail)
         for _i, p in enumerate(tp.port_level_settings):
             if _unverified(p.tls, dr):
                 port = p.port.number if p.port else "?"
-                yield ctx.message("IST0129", dr,
-                                  f"DestinationRule {dr.ref} in namespace {dr.namespace} has TLS mode set to {p.tls.mode} but no "
-                                  f"caCertificates are set to validate server identity for host: {dr.spec.host} at port "
-                                  f"number:{port}. {tail}", p.tls)
+                yield ctx.report("IST0129", dr, p.tls, rule=dr.ref, namespace=dr.namespace, mode=p.tls.mode,
+                                 host=dr.spec.host, port=port, detail=tail)
 
 
 def dr_services(ctx: Context, dr: DestinationRule) -> list[RegistryService]:
@@ -75,18 +73,18 @@ def subset_users(ctx: Context) -> dict[tuple[str, str], list[str]]:
 
 
 @analyzer("destinationrule.SubsetsAndHosts", ("IST0173", "IST0174"),
-          "Checks that a DestinationRule host exists and that each subset a route uses selects an endpoint")
+          "Checks that a DestinationRule host exists and that each subset a route uses selects an endpoint",
+          inputs=("DestinationRule",), istio="destinationrule.SubsetSelectPodAnalyzer")
 def subsets_and_hosts(ctx: Context) -> Iterator[Message]:
     users = subset_users(ctx)
     for dr in ctx.snap.destination_rules:
         fqdn = ctx.fqdn(dr.spec.host, dr.namespace)
         svcs = dr_services(ctx, dr)
         if not svcs:
-            yield ctx.message("IST0174", dr,
-                              f"The host {dr.spec.host} defined in the DestinationRule does not match any services in the mesh: "
-                              f"no Service or ServiceEntry visible to namespace {dr.namespace} has host {fqdn}, so this rule "
-                              "applies to nothing. Fix the host (a short name means this rule's namespace) or add the "
-                              "ServiceEntry.", path="spec.host")
+            yield ctx.report("IST0174", dr, path="spec.host", host=dr.spec.host,
+                             detail=f"No Service or ServiceEntry visible to namespace {dr.namespace} has host {fqdn}, so "
+                                    "this rule applies to nothing. Fix the host (a short name means this rule's namespace) "
+                                    "or add the ServiceEntry.")
             continue
         if fqdn.startswith("*"):
             continue  # a wildcard rule's subsets are judged per service by the routes that use them (MT0102)
@@ -108,15 +106,14 @@ def subsets_and_hosts(ctx: Context) -> Iterator[Message]:
                        else f"none of its endpoints has the label{'s' if len(sub.labels) > 1 else ''} "
                             f"{', '.join(sub.labels)}")
             want = ", ".join(f"{k}={v}" for k, v in sorted(sub.labels.items())) or "every endpoint"
-            yield ctx.message("IST0173", dr,
-                              f"The Subset {sub.name} defined in the DestinationRule does not select any pods, which may "
-                              f"result in 503 errors (no healthy upstream): it selects {want}, but {why}. It receives "
-                              f"traffic from {'; '.join(sorted(set(used_by)))}. Fix the labels or deploy matching workloads.",
-                              sub)
+            yield ctx.report("IST0173", dr, sub, subset=sub.name,
+                             detail=f"It selects {want}, but {why}. It receives traffic from "
+                                    f"{'; '.join(sorted(set(used_by)))}. Fix the labels or deploy matching workloads.")
 
 
 @analyzer("destinationrule.ShadowedByWildcard", ("MT0107",),
-          "Finds DestinationRules that a wildcard rule in a client namespace hides from that namespace's clients")
+          "Finds DestinationRules that a wildcard rule in a client namespace hides from that namespace's clients",
+          inputs=("DestinationRule",))
 def shadowed_by_wildcard(ctx: Context) -> Iterator[Message]:
     reported: set[tuple[tuple[str, str, str], tuple[str, str, str]]] = set()
     for w, pattern in ctx.dr_hosts:
@@ -136,9 +133,8 @@ def shadowed_by_wildcard(ctx: Context) -> Iterator[Message]:
                 reported.add(key)
                 lost = sorted({s.name for s in x.spec.subsets} - set(eff.subsets))
                 effect = (f"; routes from there to its subsets {', '.join(lost)} fail with 503 (no cluster)" if lost else "")
-                yield ctx.message("MT0107", x,
-                                  f"For clients in namespace {client}, DestinationRule {w.ref} (host {w.spec.host}) is found "
-                                  f"first, so this rule's traffic policy and subsets never apply to their requests to "
-                                  f"{svc.hostname}{effect}. Istio does not merge rules across namespaces: add host "
-                                  f"{svc.hostname} to a DestinationRule in {client}, or narrow {w.ref}'s host.",
-                                  path="spec.host")
+                yield ctx.report("MT0107", x, path="spec.host", client=client, wildcard=w.ref, pattern=w.spec.host,
+                                 host=svc.hostname,
+                                 detail=f"{effect.lstrip('; ').capitalize() + '. ' if effect else ''}Istio does not merge "
+                                        f"rules across namespaces: add host {svc.hostname} to a DestinationRule in "
+                                        f"{client}, or narrow {w.ref}'s host.")

@@ -1,17 +1,18 @@
-"""Gateway checks: selectors that match no workload (IST0101), servers that clash with another
-Gateway's (IST0145), and ports the gateway's Service does not expose (IST0162)."""
+"""Gateway checks: selectors that match no workload (IST0101), ports the gateway's Service does not
+expose (IST0162), servers that clash with another Gateway's (IST0145) and certificates served by
+several Gateways (IST0138). Gateways that fail validation are checked too, as istioctl does."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from meshtui.analyze import hosts
-from meshtui.analyze.context import Context
+from meshtui.analyze.context import STAND_IN_GATEWAY_LABELS, STAND_IN_GATEWAY_PORTS, Context
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
-from meshtui.model.istio import Gateway
-from meshtui.model.snapshot import labels_match
+from meshtui.model.istio import Gateway, ServerTLSSettings
+from meshtui.model.snapshot import Workload, labels_match
 
 
 def selector_text(sel: dict[str, str]) -> str:
@@ -19,11 +20,11 @@ def selector_text(sel: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
 
 
-def _service_ports(ctx: Context, workloads) -> set[int]:
+def _service_ports(ctx: Context, workloads: Iterable[Workload]) -> set[int]:
     """TCP ports of the Services that select these workloads: service ports and target ports
     (the server port may be either, by the legacy and the current convention)."""
     ports: set[int] = set()
-    by_ns: dict[str, list] = {}
+    by_ns: dict[str, list[Workload]] = {}
     for w in workloads:
         by_ns.setdefault(w.namespace, []).append(w)
     for svc in ctx.snap.services:
@@ -42,35 +43,42 @@ def _service_ports(ctx: Context, workloads) -> set[int]:
     return ports
 
 
+def _stand_in_selected(ctx: Context, sel: dict[str, str]) -> bool:
+    return ctx.files_only and labels_match(sel, STAND_IN_GATEWAY_LABELS)
+
+
 @analyzer("gateway.IngressGatewayPort", ("IST0101", "IST0162"),
-          "Checks that a Gateway's selector matches workloads and that their Service exposes each server port")
+          "Checks that a Gateway's selector matches workloads and that their Service exposes each server port",
+          inputs=("Gateway",), istio="gateway.IngressGatewayPortAnalyzer")
 def ingress_gateway_port(ctx: Context) -> Iterator[Message]:
-    seen: dict[str, tuple[list, set[int]]] = {}
-    for gw in ctx.snap.gateways:
+    seen: dict[str, tuple[list[Workload], set[int], bool]] = {}
+    for gw in ctx.with_rejected("Gateway"):
         sel = gw.spec.selector
         if not sel:
             continue  # an empty selector selects every workload
         key = selector_text(sel)
         if key not in seen:
             workloads = ctx.selected_workloads(sel)
-            seen[key] = (workloads, _service_ports(ctx, workloads) if workloads else set())
-        workloads, ports = seen[key]
-        if not workloads:
-            yield ctx.message("IST0101", gw,
-                              f"Referenced selector not found: \"{key}\". No pod or Deployment in any namespace "
-                              "has these labels, so no gateway proxy serves this Gateway. Fix the selector or deploy the "
-                              "gateway (e.g. the istio-ingressgateway of your Istio install).", path="spec.selector")
+            stand_in = _stand_in_selected(ctx, sel)
+            ports = _service_ports(ctx, workloads) if workloads else set()
+            seen[key] = (workloads, ports | (STAND_IN_GATEWAY_PORTS if stand_in else set()), stand_in)
+        workloads, ports, stand_in = seen[key]
+        if not workloads and not stand_in:
+            yield ctx.report("IST0101", gw, path="spec.selector", reftype="selector", ref=key,
+                             detail="No pod or Deployment in any namespace has these labels, so no gateway proxy serves "
+                                    "this Gateway. Fix the selector or deploy the gateway (e.g. the istio-ingressgateway "
+                                    "of your Istio install).")
             continue
         for srv in gw.spec.servers:
             if srv.port is None or srv.port.number in ports:
                 continue
             exposed = ", ".join(map(str, sorted(ports))) or "no ports (no Service selects the gateway workloads)"
-            yield ctx.message("IST0162", gw,
-                              f"The gateway is listening on a target port (port {srv.port.number}) that is not defined in the "
-                              f"Service associated with its workload instances (Pod selector {key}). If you "
-                              f"need to access the gateway port through the gateway Service, it will not be available: the "
-                              f"Service exposes {exposed}. Add the port to the Service or use one it exposes.",
-                              srv.port)
+            assumed = " (Istio's standard ingress gateway is assumed, as no workload in the sources has its labels)" \
+                if stand_in and not workloads else ""
+            yield ctx.report("IST0162", gw, srv.port, port=srv.port.number, selector=key,
+                             detail=f"If you need to access the gateway port through the gateway Service, it will not be "
+                                    f"available: the Service exposes {exposed}{assumed}. Add the port to the Service or "
+                                    "use one it exposes.")
 
 
 def _split(h: str) -> tuple[str, str]:
@@ -86,24 +94,70 @@ def _hosts_clash(a: str, b: str, ns_a: str, ns_b: str) -> bool:
     return (na == "*" or nb == "*" or na == nb) and hosts.matches(da, db)
 
 
+def _same_proxies(ctx: Context, a: dict[str, str], b: dict[str, str]) -> bool:
+    """Do two Gateway selectors pick the same gateway proxies? Identical selectors do; a
+    selector contained in the other does when some workload has both (istioctl's rule)."""
+    if a == b:
+        return True
+    if not (a.items() <= b.items() or b.items() <= a.items()):
+        return False
+    return any(labels_match(a, w.labels) and labels_match(b, w.labels) for w in ctx.snap.workloads)
+
+
 @analyzer("gateway.ConflictingGateways", ("IST0145",),
-          "Checks that Gateways selecting the same workloads do not define the same port and host twice")
+          "Checks that Gateways selecting the same workloads do not define the same port and host twice",
+          inputs=("Gateway",), istio="gateway.ConflictingGatewayAnalyzer")
 def conflicting_gateways(ctx: Context) -> Iterator[Message]:
-    groups: dict[tuple[str, int, str], list[tuple[Gateway, int]]] = defaultdict(list)
-    for gw in ctx.snap.gateways:
+    by_port: dict[int, list[tuple[Gateway, int]]] = defaultdict(list)
+    for gw in ctx.with_rejected("Gateway"):
         for i, srv in enumerate(gw.spec.servers):
             if srv.port is not None:
-                groups[(selector_text(gw.spec.selector), srv.port.number, srv.bind)].append((gw, i))
-    for (sel, port, _), entries in groups.items():
+                by_port[srv.port.number].append((gw, i))
+    for port, entries in by_port.items():
         for gw, i in entries:
             srv = gw.spec.servers[i]
-            others = sorted({o.ref for o, k in entries if o is not gw
+            others = sorted({o.ref for o, k in entries if o.ref != gw.ref
+                             and srv.bind == o.spec.servers[k].bind
+                             and _same_proxies(ctx, gw.spec.selector, o.spec.selector)
                              and any(_hosts_clash(a, b, gw.namespace, o.namespace)
                                      for a in srv.hosts for b in o.spec.servers[k].hosts)})
             if not others:
                 continue
-            yield ctx.message("IST0145", gw,
-                              f"Conflict with gateways {','.join(others)} (workload selector {sel or '(all workloads)'}, port "
-                              f"{port}, hosts {','.join(srv.hosts)}). The gateway proxy merges them and, where hosts overlap, one "
-                              "server's settings silently win, so which TLS settings and routes apply is undefined; merge "
-                              "the servers into one Gateway or make their hosts distinct.", srv)
+            sel = selector_text(gw.spec.selector)
+            yield ctx.report("IST0145", gw, srv, gateways=",".join(others), selector=sel or "(all workloads)",
+                             port=port, hosts=",".join(srv.hosts),
+                             detail="The gateway proxy merges them and, where hosts overlap, one server's settings "
+                                    "silently win, so which TLS settings and routes apply is undefined; merge the servers "
+                                    "into one Gateway or make their hosts distinct.")
+
+
+def _same_certificate(a: ServerTLSSettings, b: ServerTLSSettings) -> bool:
+    if a.credential_name and b.credential_name:
+        return a.credential_name == b.credential_name
+    if a.credential_name or b.credential_name:
+        return False
+    return bool(a.server_certificate and a.server_certificate == b.server_certificate
+                and a.private_key and a.private_key == b.private_key)
+
+
+@analyzer("gateway.DuplicateCertificate", ("IST0138",),
+          "Finds Gateways on the same proxies that serve the same certificate (HTTP/2 connection reuse then "
+          "sends requests for one host to the other's server)",
+          inputs=("Gateway",), istio="gateway.CertificateAnalyzer")
+def duplicate_certificate(ctx: Context) -> Iterator[Message]:
+    gws = ctx.with_rejected("Gateway")
+    for gw in gws:
+        sel = gw.spec.selector
+        for other in gws:
+            if other.ref == gw.ref or not sel.items() <= other.spec.selector.items():
+                continue
+            shared = next((s.tls for s in gw.spec.servers for t in other.spec.servers
+                           if s.tls is not None and t.tls is not None and _same_certificate(s.tls, t.tls)), None)
+            if shared is None:
+                continue
+            what = f"credential {shared.credential_name}" if shared.credential_name else \
+                f"certificate {shared.server_certificate}"
+            yield ctx.report("IST0138", gw, path="metadata.name", gateways=f"[{gw.ref} {other.ref}]",
+                             detail=f"Both serve {what}. A client that reuses an HTTP/2 connection for another host "
+                                    "covered by that certificate reaches the first server, which has no route for it; "
+                                    "give each Gateway its own certificate or merge them.")

@@ -1,15 +1,24 @@
-"""The analyzers, registered by the modules that define them, and `analyze()`, which runs them.
+"""The analyzers and `analyze()`, which runs them.
 
-Each analyzer is a function Context -> iterable of Message, registered with the codes it can
-report. `analyze()` runs every analyzer (or a chosen few), drops messages suppressed by object
-annotation, de-duplicates and sorts."""
+An analyzer is a function Context -> iterable of Message, declared with `@analyzer(...)` in any
+module of this package: the package is scanned once (registration by discovery, no list to keep).
+Each declares the codes it reports, the kinds it reads (`inputs`) and, when it mirrors one, the
+istioctl analyzer it corresponds to (Istio's analyzer name, used by the oracle tests).
+
+Inputs, as in istioctl: an analyzer is skipped when one of its inputs was not loaded. An input
+is a kind, or alternatives `Pod|Deployment` (any one loaded is enough). Istio config kinds,
+Services and ServiceEntries are always loaded (the sources are the whole configuration);
+runtime kinds (Pods, workloads, endpoints, Namespaces, Secrets, Nodes) count as loaded only
+when the sources hold some (a folder of Istio YAML says nothing about which pods run), unless
+the caller says what it loaded (a cluster read lists every kind it could)."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from fnmatch import fnmatchcase
 
 from meshtui.analyze.context import Context
 from meshtui.analyze.message import Message, sort_key
@@ -19,9 +28,9 @@ from meshtui.model.source import Diagnostic
 
 Run = Callable[[Context], Iterable[Message]]
 
-# the modules that register analyzers, in the order they run
-_MODULES = ("schema", "virtualservice", "rules", "destinationrule", "gateway", "sidecar", "serviceentry",
-            "routing", "shadowing")
+# kinds a source of configuration always provides in full (absent means none exist)
+ALWAYS_LOADED = frozenset({"VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry",
+                           "Service", "MeshConfig"})
 
 
 @dataclass(frozen=True)
@@ -29,42 +38,79 @@ class Analyzer:
     name: str  # family.Check, e.g. virtualservice.DestinationHosts
     description: str
     codes: tuple[str, ...]
+    inputs: tuple[str, ...]  # kinds read; "A|B" means either
     run: Run
+    istio: str = ""  # the istioctl analyzer this one mirrors (Istio's Metadata().Name), if any
     uses_tracer: bool = False
 
+    def missing(self, loaded: frozenset[str]) -> list[str]:
+        """The inputs none of whose kinds were loaded (empty: the analyzer can run)."""
+        return [i for i in self.inputs if not any(k in loaded for k in i.split("|"))]
 
-_REGISTRY: list[Analyzer] = []
+
+_REGISTRY: dict[str, Analyzer] = {}
+_discovered = False
 
 
-def analyzer(name: str, codes: tuple[str, ...], description: str, uses_tracer: bool = False) -> Callable[[Run], Run]:
+def analyzer(name: str, codes: tuple[str, ...], description: str, *, inputs: tuple[str, ...], istio: str = "",
+             uses_tracer: bool = False) -> Callable[[Run], Run]:
     def register(fn: Run) -> Run:
-        _REGISTRY.append(Analyzer(name, description, codes, fn, uses_tracer))
+        if name in _REGISTRY and _REGISTRY[name].run is not fn:
+            raise ValueError(f"analyzer {name} is registered twice")
+        _REGISTRY[name] = Analyzer(name, description, codes, inputs, fn, istio, uses_tracer)
         return fn
 
     return register
 
 
 def all_analyzers() -> list[Analyzer]:
-    for mod in _MODULES:
-        importlib.import_module(f"meshtui.analyze.{mod}")
-    return list(_REGISTRY)
+    """Every analyzer of the package, found by importing each of its modules once."""
+    global _discovered
+    if not _discovered:
+        import meshtui.analyze as package
+
+        for mod in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+            importlib.import_module(f"{package.__name__}.{mod}")
+        _discovered = True
+    return sorted(_REGISTRY.values(), key=lambda a: a.name)
 
 
-def analyze(snapshot: MeshSnapshot, diagnostics: Iterable[Diagnostic] | None = None, *,
-            only: Iterable[str] | None = None, tracer: Any = None) -> list[Message]:
-    """Every message for this snapshot. `diagnostics` are the loader's (default: the snapshot's
-    own); `only` picks analyzers by name (fnmatch patterns); `tracer` overrides the tracer used by
-    the checks that replay requests (default: meshtui's translate + simulate when installed)."""
-    from fnmatch import fnmatchcase
+def loaded_kinds(snapshot: MeshSnapshot) -> frozenset[str]:
+    """The kinds these sources provide: config kinds always, runtime kinds when present."""
+    present = {k for k, _, _ in snapshot.by_key} | {r.kind for r in snapshot.rejected}
+    return frozenset(ALWAYS_LOADED | present)
 
-    ctx = Context(snapshot, tracer)
-    ctx.diagnostics = list(snapshot.diagnostics if diagnostics is None else diagnostics)
+
+def plan(snapshot: MeshSnapshot, only: Iterable[str] | None = None,
+         loaded: Iterable[str] | None = None) -> tuple[list[Analyzer], list[tuple[Analyzer, list[str]]]]:
+    """The analyzers to run, and those skipped with the inputs they lack."""
+    have = frozenset(loaded) if loaded is not None else loaded_kinds(snapshot)
     chosen = all_analyzers()
     if only is not None:
         pats = list(only)
         chosen = [a for a in chosen if any(fnmatchcase(a.name, p) for p in pats)]
-    out: list[Message] = []
+    run, skipped = [], []
     for a in chosen:
+        lacking = a.missing(have)
+        if lacking:
+            skipped.append((a, lacking))
+        else:
+            run.append(a)
+    return run, skipped
+
+
+def analyze(snapshot: MeshSnapshot, diagnostics: Iterable[Diagnostic] | None = None, *,
+            only: Iterable[str] | None = None, tracer: object = None,
+            loaded: Iterable[str] | None = None) -> list[Message]:
+    """Every message for this snapshot. `diagnostics` are the loader's (default: the snapshot's
+    own); `only` picks analyzers by name (fnmatch patterns); `tracer` overrides the tracer used by
+    the checks that replay requests (default: meshtui's translate + simulate); `loaded` names the
+    kinds the sources provided (default: see the module docstring)."""
+    ctx = Context(snapshot, tracer)
+    ctx.diagnostics = list(snapshot.diagnostics if diagnostics is None else diagnostics)
+    run, _ = plan(snapshot, only, loaded)
+    out: list[Message] = []
+    for a in run:
         try:
             out.extend(a.run(ctx))
         except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others

@@ -18,7 +18,8 @@ _NO_SUBSETS = ("Passthrough", "Alias", "DynamicDNS")  # original-destination sty
 
 
 @analyzer("routing.SubsetWithoutEndpoints", ("MT0102",),
-          "Finds routes that send a share of their traffic to a subset with no ready endpoint")
+          "Finds routes that send a share of their traffic to a subset with no ready endpoint",
+          inputs=("VirtualService", "DestinationRule", "Pod|EndpointSlice|Endpoints|Deployment|StatefulSet|WorkloadEntry"))
 def subset_without_endpoints(ctx: Context) -> Iterator[Message]:
     for vs in ctx.snap.virtual_services:
         viewers = viewers_of(vs, vs.spec.export_to)
@@ -52,15 +53,14 @@ def subset_without_endpoints(ctx: Context) -> Iterator[Message]:
                    else "no endpoint has its labels " + ", ".join(f"{k}={v}" for k, v in sorted(subset.labels.items())))
             port_txt = f" on port {ports[0].port}" if len(ports) == 1 else ""
             rule = vs.spec.http[d.rule] if d.kind == "http" else (vs.spec.tcp if d.kind == "tcp" else vs.spec.tls)[d.rule]
-            yield ctx.message("MT0102", vs,
-                              f"Rule {rule_label(getattr(rule, 'name', ''), d.rule)} sends {percent(d.share)} of its requests "
-                              f"to subset {subset.name} of {svc.hostname}{port_txt}, but {why}: those requests fail with 503 "
-                              "(no healthy upstream). Fix the subset labels, deploy matching workloads, or set its weight "
-                              "to 0.", d.dest)
+            yield ctx.report("MT0102", vs, d.dest, rule=rule_label(getattr(rule, "name", ""), d.rule),
+                             share=percent(d.share), subset=subset.name, host=svc.hostname, port=port_txt, why=why,
+                             detail="Fix the subset labels, deploy matching workloads, or set its weight to 0.")
 
 
 @analyzer("routing.HostNotInRegistry", ("MT0104",),
-          "Finds mesh VirtualService hosts that match no service: sidecars apply them to port 80 only")
+          "Finds mesh VirtualService hosts that match no service: sidecars apply them to port 80 only",
+          inputs=("VirtualService",))
 def host_not_in_registry(ctx: Context) -> Iterator[Message]:
     for vs in ctx.snap.virtual_services:
         if not vs.spec.hosts or not mesh_bound(vs) or not vs.spec.http:
@@ -71,15 +71,14 @@ def host_not_in_registry(ctx: Context) -> Iterator[Message]:
                 continue
             if ctx.services(fq, viewers_of(vs, vs.spec.export_to)):
                 continue
-            yield ctx.message("MT0104", vs,
-                              f"Host {fq} matches no Service or ServiceEntry, so sidecars apply this VirtualService's HTTP "
-                              "rules only to requests on port 80 (a virtual host Istio adds for unknown hosts) and ignore it "
-                              "on every other port. Add a ServiceEntry for the host with the ports you use, or fix the host.",
-                              path=f"spec.hosts[{i}]")
+            yield ctx.report("MT0104", vs, path=f"spec.hosts[{i}]", host=fq,
+                             detail="Sidecars apply this VirtualService's HTTP rules only to requests on port 80 (a virtual "
+                                    "host Istio adds for unknown hosts) and ignore it on every other port. Add a "
+                                    "ServiceEntry for the host with the ports you use, or fix the host.")
 
 
 @analyzer("routing.FaultWithoutPercentage", ("MT0105",),
-          "Finds fault injections without a percentage, which inject nothing")
+          "Finds fault injections without a percentage, which inject nothing", inputs=("VirtualService",))
 def fault_without_percentage(ctx: Context) -> Iterator[Message]:
     for vs in ctx.snap.virtual_services:
         for i, r in enumerate(vs.spec.http):
@@ -88,17 +87,16 @@ def fault_without_percentage(ctx: Context) -> Iterator[Message]:
                 continue
             label = rule_label(r.name, i)
             if f.abort is not None and f.abort.percentage is None:
-                yield ctx.message("MT0105", vs,
-                                  f"The abort fault of rule {label} has no percentage, so no request is aborted. Add "
-                                  "percentage: {value: 100} (or the share you want).", f.abort)
+                yield ctx.report("MT0105", vs, f.abort, fault="abort", rule=label, effect="aborted",
+                                 detail="Add percentage: {value: 100} (or the share you want).")
             if f.delay is not None and f.delay.percentage is None and f.delay.percent is None:
-                yield ctx.message("MT0105", vs,
-                                  f"The delay fault of rule {label} has no percentage, so no request is delayed. Add "
-                                  "percentage: {value: 100} (or the share you want).", f.delay)
+                yield ctx.report("MT0105", vs, f.delay, fault="delay", rule=label, effect="delayed",
+                                 detail="Add percentage: {value: 100} (or the share you want).")
 
 
 @analyzer("routing.RetryTimeouts", ("MT0106",),
-          "Finds retries whose perTryTimeout is not below the route timeout, so no retry can happen")
+          "Finds retries whose perTryTimeout is not below the route timeout, so no retry can happen",
+          inputs=("VirtualService",))
 def retry_timeouts(ctx: Context) -> Iterator[Message]:
     mesh = ctx.snap.mesh
     for vs in ctx.snap.virtual_services:
@@ -110,9 +108,9 @@ def retry_timeouts(ctx: Context) -> Iterator[Message]:
             if r.timeout.seconds <= 0 or rt.per_try_timeout.seconds < r.timeout.seconds:
                 continue
             whose = "" if r.retries is not None else f" (from {mesh.where('default_http_retry_policy')} defaultHttpRetryPolicy)"
-            yield ctx.message("MT0106", vs,
-                              f"Rule {rule_label(r.name, i)} allows {rt.attempts} retr{'ies' if rt.attempts != 1 else 'y'} with "
-                              f"perTryTimeout {rt.per_try_timeout}{whose}, but its timeout is {r.timeout}: the first try can use up "
-                              "the whole timeout, so a slow upstream is never retried. Make perTryTimeout smaller than "
-                              f"timeout / {rt.attempts + 1}, or raise the timeout.",
-                              path=f"spec.http[{i}].retries.perTryTimeout" if r.retries is not None else f"spec.http[{i}].timeout")
+            yield ctx.report("MT0106", vs, rule=rule_label(r.name, i),
+                             attempts=f"{rt.attempts} retr{'ies' if rt.attempts != 1 else 'y'}",
+                             per_try=f"{rt.per_try_timeout}{whose}", timeout=r.timeout,
+                             detail="The first try can use up the whole timeout, so a slow upstream is never retried. "
+                                    f"Make perTryTimeout smaller than timeout / {rt.attempts + 1}, or raise the timeout.",
+                             path=f"spec.http[{i}].retries.perTryTimeout" if r.retries is not None else f"spec.http[{i}].timeout")

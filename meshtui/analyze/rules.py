@@ -174,20 +174,19 @@ def _reachability(ctx: Context, vs: VirtualService, kind: str, rules: tuple, imp
             else:
                 text = (f"Rule {firsts} before it takes every request, so this rule never runs: remove it, or give it "
                         "a match and move it above that rule.")
-            yield ctx.message("IST0130", vs, f"VirtualService rule {label} not used ({d.reason}). {text}",
-                              path=f"spec.{kind}[{d.rule}]")
+            yield ctx.report("IST0130", vs, path=f"spec.{kind}[{d.rule}]", rule=label, reason=d.reason, detail=text)
         else:
             m = rules[d.rule].match[d.match] if rules[d.rule].match else None
             mlabel = rule_label(getattr(m, "name", "") if m is not None else "", d.match)
             dup = name(d.by_rule[0])
-            yield ctx.message("IST0131", vs,
-                              f"VirtualService rule {label} match {mlabel} is not used (duplicate/overlapping match in "
-                              f"rule {dup}). Match #{d.by_match} of rule {dup} takes every request this one matches; "
-                              "remove it or move it before that match.", path=f"spec.{kind}[{d.rule}].match[{d.match}]")
+            yield ctx.report("IST0131", vs, path=f"spec.{kind}[{d.rule}].match[{d.match}]", rule=label, match=mlabel,
+                             other=dup, detail=f"Match #{d.by_match} of rule {dup} takes every request this one matches; "
+                                               "remove it or move it before that match.")
 
 
 @analyzer("virtualservice.UnreachableRules", ("IST0130", "IST0131"),
-          "Finds rules and matches that earlier rules of the same VirtualService always take first")
+          "Finds rules and matches that earlier rules of the same VirtualService always take first",
+          inputs=("VirtualService",), istio="schema.ValidationAnalyzer.VirtualService")
 def unreachable_rules(ctx: Context) -> Iterator[Message]:
     for vs in ctx.snap.virtual_services:
         yield from _reachability(ctx, vs, "http", vs.spec.http, match_implies)

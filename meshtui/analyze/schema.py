@@ -18,7 +18,8 @@ from meshtui.model.source import ERROR
 @analyzer("schema.LoaderDiagnostics",
           ("IST0106", "IST0133", "MT0001", "MT0002", "MT0003", "MT0004", "MT0005", "MT0006", "MT0601", "MT0602", "MT0603",
            "MT0604"),
-          "Reports what the loader found while reading the sources: schema errors, unknown fields, duplicates")
+          "Reports what the loader found while reading the sources: schema errors, unknown fields, duplicates",
+          inputs=())
 def loader_diagnostics(ctx: Context) -> Iterator[Message]:
     for d in getattr(ctx, "diagnostics", ()):
         if d.level == ERROR and d.message.startswith(("this document ", "the file ")):  # not YAML at all

@@ -13,7 +13,8 @@ from meshtui.model.istio import ServiceEntry
 
 
 @analyzer("serviceentry.ProtocolAddresses", ("IST0134",),
-          "Checks that ServiceEntries with TCP (or unset-protocol) ports have addresses")
+          "Checks that ServiceEntries with TCP (or unset-protocol) ports have addresses",
+          inputs=("ServiceEntry",), istio="serviceentry.Analyzer")
 def protocol_addresses(ctx: Context) -> Iterator[Message]:
     for se in ctx.snap.service_entries:
         if se.spec.addresses:
@@ -21,11 +22,11 @@ def protocol_addresses(ctx: Context) -> Iterator[Message]:
         for _i, p in enumerate(se.spec.ports):
             if p.protocol.upper() not in ("", "TCP"):
                 continue
-            yield ctx.message("IST0134", se,
-                              f"ServiceEntry addresses are required for this protocol: port {p.number} is "
-                              f"{p.protocol or 'unset (TCP or sniffed)'} and the entry has no addresses, so sidecars match its "
-                              f"traffic by port {p.number} alone and it collides with every other TCP service on that port. "
-                              "Add addresses, give the port an HTTP/TLS protocol, or enable DNS auto-allocation.", p)
+            yield ctx.report("IST0134", se, p,
+                             detail=f"Port {p.number} is {p.protocol or 'unset (TCP or sniffed)'} and the entry has no "
+                                    f"addresses, so sidecars match its traffic by port {p.number} alone and it collides "
+                                    "with every other TCP service on that port. Add addresses, give the port an HTTP/TLS "
+                                    "protocol, or enable DNS auto-allocation.")
 
 
 def _scopes(se: ServiceEntry, default: tuple[str, ...]) -> set[str]:
@@ -36,7 +37,8 @@ def _scopes(se: ServiceEntry, default: tuple[str, ...]) -> set[str]:
 
 
 @analyzer("serviceentry.ConflictingProtocol", ("IST0177",),
-          "Checks that ServiceEntries for the same host and port agree on the protocol")
+          "Checks that ServiceEntries for the same host and port agree on the protocol",
+          inputs=("ServiceEntry",), istio="serviceentry.ConflictingServiceEntryProtocolAnalyzer")
 def conflicting_protocol(ctx: Context) -> Iterator[Message]:
     index: dict[tuple[str, int], list[tuple[ServiceEntry, set[str], str]]] = defaultdict(list)
     default = ctx.snap.mesh.default_service_export_to
@@ -57,7 +59,7 @@ def conflicting_protocol(ctx: Context) -> Iterator[Message]:
                 continue
             reported.add(se.key)
             names = ", ".join(sorted({o.ref for o, _ in clash}))
-            yield ctx.message("IST0177", se,
-                              f"ServiceEntries {names} define host {host} port {port} with different protocols "
-                              f"({', '.join(protos)}). Istio keeps one of them, so the others' traffic is handled with the "
-                              "wrong protocol; make them agree.", path="spec.ports")
+            yield ctx.report("IST0177", se, path="spec.ports", names=names, host=host, port=port,
+                             protocols=", ".join(protos),
+                             detail="Istio keeps one of them, so the others' traffic is handled with the wrong protocol; "
+                                    "make them agree.")

@@ -216,7 +216,8 @@ def _escapes_locally(vs: VirtualService, i: int, m: HTTPMatchRequest | None, tar
 
 
 @analyzer("virtualservice.ShadowedRules", ("MT0101",),
-          "Finds rules no request can reach by replaying requests built from each rule's match", uses_tracer=True)
+          "Finds rules no request can reach by replaying requests built from each rule's match",
+          inputs=("VirtualService",), uses_tracer=True)
 def shadowed_rules(ctx: Context) -> Iterator[Message]:
     tracer = ctx.tracer if ctx.tracer is not None else default_tracer(ctx.snap)
     if tracer is None:
@@ -292,8 +293,6 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
                 names.append(f"rule {label}" if owner is vs else f"rule {label} of VirtualService {ns}/{name}")
             tries = sum(v.tries for v in verdicts)
             example = next((v.example for v in verdicts if v.example), "")
-            yield ctx.message("MT0101", vs,
-                              f"No request reaches rule {rule_label(rule.name, i)}: every request its match accepts is taken "
-                              f"first by {', '.join(names)} ({tries} requests replayed through the tracer, e.g. {example}). "
-                              "Put the more specific rule first, or narrow the earlier one.",
-                              path=f"spec.http[{i}]")
+            yield ctx.report("MT0101", vs, path=f"spec.http[{i}]", rule=rule_label(rule.name, i),
+                             captors=f"{', '.join(names)} ({tries} requests replayed through the tracer, e.g. {example})",
+                             detail="Put the more specific rule first, or narrow the earlier one.")

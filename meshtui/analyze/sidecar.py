@@ -13,7 +13,7 @@ from meshtui.analyze.gateway import selector_text
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.model.istio import Sidecar, VirtualService
-from meshtui.model.snapshot import RegistryService, exported_to
+from meshtui.model.snapshot import RegistryService, Workload, exported_to
 
 
 def _selector(sc: Sidecar) -> dict[str, str]:
@@ -21,8 +21,25 @@ def _selector(sc: Sidecar) -> dict[str, str]:
     return dict(ws.labels) if ws is not None else {}
 
 
-@analyzer("sidecar.Selectors", ("IST0101", "IST0110", "IST0111"),
-          "Checks that Sidecar selectors match workloads and that each workload gets exactly one Sidecar")
+def _ambient_namespace(ctx: Context, ns: str) -> bool:
+    """A namespace whose pods run without sidecars (ambient), as Istio reads its labels: an
+    injection label or revision label means sidecars after all."""
+    obj = ctx.snap.get("Namespace", "", ns)
+    labels = obj.metadata.labels if obj is not None else {}
+    if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev"):
+        return False
+    return labels.get("istio.io/dataplane-mode") == "ambient"
+
+
+def _ambient_pod(w: Workload) -> bool:
+    res = w.resource
+    return w.kind == "Pod" and res is not None and \
+        res.metadata.annotations.get("ambient.istio.io/redirection") == "enabled"
+
+
+@analyzer("sidecar.Selectors", ("IST0101", "IST0110", "IST0111", "IST0167"),
+          "Checks that Sidecar selectors match workloads and that each workload gets exactly one Sidecar",
+          inputs=("Sidecar", "Pod|Deployment|StatefulSet|WorkloadEntry"), istio="sidecar.SelectorAnalyzer")
 def selectors(ctx: Context) -> Iterator[Message]:
     by_workload: dict[tuple[str, str], list[Sidecar]] = defaultdict(list)
     defaults: dict[str, list[Sidecar]] = defaultdict(list)
@@ -33,14 +50,23 @@ def selectors(ctx: Context) -> Iterator[Message]:
             continue
         picked = ctx.selected_workloads(sel, sc.namespace)
         if not picked:
-            yield ctx.message("IST0101", sc,
-                              f"Referenced selector not found: \"{selector_text(sel)}\". No workload in namespace "
-                              f"{sc.namespace} has these labels, so this Sidecar applies to nothing; fix the labels.",
-                              path="spec.workloadSelector")
+            yield ctx.report("IST0101", sc, path="spec.workloadSelector", reftype="selector", ref=selector_text(sel),
+                             detail=f"No workload in namespace {sc.namespace} has these labels, so this Sidecar applies "
+                                    "to nothing; fix the labels.")
         for w in picked:
             by_workload[(w.namespace, w.name)].append(sc)
     reported: set[tuple] = set()
+    ineffective: set[tuple[str, str, str]] = set()
     for (ns, wname), scs in sorted(by_workload.items()):
+        if any(x.name == wname and _ambient_pod(x) for x in ctx.workloads_by_ns.get(ns, [])):
+            for sc in scs:
+                if sc.key not in ineffective:
+                    ineffective.add(sc.key)
+                    yield ctx.report("IST0167", sc, path="spec.workloadSelector",
+                                     why="selected workload is in ambient mode, the policy has no impact",
+                                     detail=f"Pod {ns}/{wname} runs without a sidecar (ambient redirection), so no "
+                                            "proxy reads this Sidecar.")
+            continue
         if len(scs) < 2:
             continue
         names = sorted(s.ref for s in scs)
@@ -49,19 +75,24 @@ def selectors(ctx: Context) -> Iterator[Message]:
             if key in reported:
                 continue
             reported.add(key)
-            yield ctx.message("IST0110", sc,
-                              f"The Sidecars [{' '.join(names)}] in namespace \"{ns}\" select the same workload pod \"{wname}\", "
-                              "which can lead to undefined behavior: Istio applies only the oldest. Make their selectors "
-                              "disjoint or merge them.", path="spec.workloadSelector")
+            yield ctx.report("IST0110", sc, path="spec.workloadSelector", names=" ".join(names), namespace=ns, pod=wname,
+                             detail="Istio applies only the oldest. Make their selectors disjoint or merge them.")
     for ns, scs in defaults.items():
+        if _ambient_namespace(ctx, ns):
+            for sc in scs:
+                if sc.key not in ineffective:
+                    ineffective.add(sc.key)
+                    yield ctx.report("IST0167", sc, path="metadata.name",
+                                     why="namespace is in ambient mode, the policy has no impact",
+                                     detail=f"Namespace {ns} is labelled istio.io/dataplane-mode=ambient, so its pods "
+                                            "have no sidecar to read this Sidecar.")
+            continue
         if len(scs) < 2:
             continue
         names = sorted(s.ref for s in scs)
         for sc in scs:
-            yield ctx.message("IST0111", sc,
-                              f"The Sidecars [{' '.join(names)}] in namespace \"{ns}\" have no workload selector, which can "
-                              "lead to undefined behavior: Istio applies only the oldest to the namespace. Keep one, or add "
-                              "workload selectors.", path="metadata.name")
+            yield ctx.report("IST0111", sc, path="metadata.name", names=" ".join(names), namespace=ns,
+                             detail="Istio applies only the oldest to the namespace. Keep one, or add workload selectors.")
 
 
 def _entries(sc: Sidecar, config_ns: str) -> list[tuple[str, str, int]]:
@@ -144,7 +175,7 @@ def _tracer_sees_vs(ctx: Context, sc: Sidecar, cns: str, rs: RegistryService, vs
 
 @analyzer("sidecar.ScopeHidesVirtualService", ("MT0103",),
           "Finds Sidecars whose egress imports a service but not the VirtualService that routes it "
-          "(confirmed on the translated proxy)", uses_tracer=True)
+          "(confirmed on the translated proxy)", inputs=("Sidecar", "VirtualService"), uses_tracer=True)
 def scope_hides_virtual_service(ctx: Context) -> Iterator[Message]:
     default_export = ctx.snap.mesh.default_virtual_service_export_to
     mesh_vs = [vs for vs in ctx.snap.virtual_services if vs.spec.hosts and mesh_bound(vs)]
@@ -168,9 +199,8 @@ def scope_hides_virtual_service(ctx: Context) -> Iterator[Message]:
                 if _tracer_sees_vs(ctx, sc, cns, rs, vs):
                     continue
                 where = "proxies in namespace " + cns + (f" selected by {selector_text(_selector(sc))}" if _selector(sc) else "")
-                yield ctx.message("MT0103", sc,
-                                  f"This Sidecar imports service {rs.hostname} but not VirtualService {vs.ref}, which routes "
-                                  f"that host: egress hosts name the namespace where a VirtualService is defined, not the "
-                                  f"service's. So {where} send {rs.hostname} traffic with default routing and ignore the "
-                                  f"VirtualService's rules. Add \"{vs.namespace}/{rs.hostname}\" to the egress hosts.",
-                                  path="spec.egress")
+                yield ctx.report("MT0103", sc, path="spec.egress", host=rs.hostname, vs=vs.ref,
+                                 detail=f"Egress hosts name the namespace where a VirtualService is defined, not the "
+                                        f"service's. So {where} send {rs.hostname} traffic with default routing and ignore "
+                                        f"the VirtualService's rules. Add \"{vs.namespace}/{rs.hostname}\" to the egress "
+                                        "hosts.")

@@ -1,5 +1,7 @@
 """VirtualService references: destination hosts, ports and subsets (IST0101, IST0112), gateways
-(IST0101, IST0132) and hosts claimed twice on the mesh (IST0109)."""
+(IST0101, IST0132, IST0165), hosts claimed twice on the mesh (IST0109) and gateway routes that
+mesh subset routing does not reach (IST0140). VirtualServices that fail validation are checked
+too, as istioctl does."""
 
 from __future__ import annotations
 
@@ -7,16 +9,21 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from meshtui.analyze import hosts
-from meshtui.analyze.context import Context, export_set, mesh_bound, viewers_of
+from meshtui.analyze.context import Context, export_set, mesh_bound
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.analyze.walk import RoutedDestination, destinations
-from meshtui.model.istio import DestinationRule, VirtualService
+from meshtui.model.istio import DestinationRule, Gateway, VirtualService
 from meshtui.model.snapshot import exported_to
 
 
 def _vs_viewers(ctx: Context, vs: VirtualService) -> set[str]:
-    return viewers_of(vs, vs.spec.export_to)
+    """Where the VirtualService's routes run: the namespaces it is exported to (its own when it
+    names none). A destination must be visible from one of them (istioctl's lookup)."""
+    if not vs.spec.export_to:
+        return {vs.namespace}
+    out = {vs.namespace if e in (".", "*") else e for e in vs.spec.export_to if e != "~"}
+    return out or {vs.namespace}
 
 
 def _missing_host_hint(ctx: Context, written: str, fqdn: str, viewers: set[str]) -> str:
@@ -47,26 +54,25 @@ def _dest_host(ctx: Context, vs: VirtualService, d: RoutedDestination) -> Iterat
     if not cands:
         effect = ("mirrored copies of requests are dropped" if d.mirror
                   else "requests routed here fail with 503 (cluster not found)")
-        yield ctx.message("IST0101", vs,
-                          f"Referenced {reftype} not found: \"{written}\". No Service or ServiceEntry visible to namespace "
-                          f"{vs.namespace} has host {fqdn}, so {effect}. {_missing_host_hint(ctx, written, fqdn, viewers)}",
-                          d.dest)
+        where = ", ".join(sorted(viewers))
+        yield ctx.report("IST0101", vs, d.dest, reftype=reftype, ref=written,
+                         detail=f"No Service or ServiceEntry visible to namespace {where} has host {fqdn}, so {effect}. "
+                                f"{_missing_host_hint(ctx, written, fqdn, viewers)}")
         return
     svc = ctx.pick(cands, vs.namespace)
     numbers = sorted({p.port for c in cands for p in c.ports})
     if d.dest.port is not None and d.dest.port.number:
         n = d.dest.port.number
         if not any(c.port(n) for c in cands):
-            yield ctx.message("IST0101", vs,
-                              f"Referenced {reftype}:port not found: \"{written}:{n}\". {svc.hostname} exposes "
-                              f"port{'s' if len(numbers) != 1 else ''} {', '.join(map(str, numbers))}, so requests routed here "
-                              f"fail with 503 (no such cluster); use one of those ports.", d.dest.port)
+            yield ctx.report("IST0101", vs, d.dest.port, reftype=f"{reftype}:port", ref=f"{written}:{n}",
+                             detail=f"{svc.hostname} exposes port{'s' if len(numbers) != 1 else ''} "
+                                    f"{', '.join(map(str, numbers))}, so requests routed here fail with 503 (no such "
+                                    "cluster); use one of those ports.")
     elif len(svc.ports) > 1 and not _port_pinned_by_match(vs, d, svc):
         listed = " ".join(str(p.port) for p in svc.ports)
-        yield ctx.message("IST0112", vs,
-                          f"This VirtualService routes to a service \"{written}\" that exposes multiple ports [{listed}]. "
-                          f"Specifying a port in the destination is required to disambiguate: without one, Istio sends "
-                          f"each request to the port it arrived on, which fails for requests on any other port.", d.dest)
+        yield ctx.report("IST0112", vs, d.dest, host=written, ports=listed,
+                         detail="Without one, Istio sends each request to the port it arrived on, which fails for "
+                                "requests on any other port.")
 
 
 def _port_pinned_by_match(vs: VirtualService, d: RoutedDestination, svc) -> bool:
@@ -79,17 +85,25 @@ def _port_pinned_by_match(vs: VirtualService, d: RoutedDestination, svc) -> bool
 
 
 @analyzer("virtualservice.DestinationHosts", ("IST0101", "IST0112"),
-          "Checks that every destination and mirror host exists and exposes the port a route names")
+          "Checks that every destination and mirror host exists and exposes the port a route names",
+          inputs=("VirtualService",), istio="virtualservice.DestinationHostAnalyzer")
 def destination_hosts(ctx: Context) -> Iterator[Message]:
-    for vs in ctx.snap.virtual_services:
+    for vs in ctx.with_rejected("VirtualService"):
+        for kind, rules in (("http", vs.spec.http), ("tcp", vs.spec.tcp), ("tls", vs.spec.tls)):
+            for i, r in enumerate(rules):
+                for j, rd in enumerate(r.route):
+                    if rd.destination is None:  # only in a rejected VirtualService
+                        yield ctx.report("IST0101", vs, path=f"spec.{kind}[{i}].route[{j}]", reftype="host", ref="",
+                                         detail="This route entry has no destination.")
         for d in destinations(vs):
             yield from _dest_host(ctx, vs, d)
 
 
 @analyzer("virtualservice.DestinationRules", ("IST0101",),
-          "Checks that every subset a route names is defined by a DestinationRule for that host")
+          "Checks that every subset a route names is defined by a DestinationRule for that host",
+          inputs=("VirtualService",), istio="virtualservice.DestinationRuleAnalyzer")
 def destination_subsets(ctx: Context) -> Iterator[Message]:
-    for vs in ctx.snap.virtual_services:
+    for vs in ctx.with_rejected("VirtualService"):
         viewers = _vs_viewers(ctx, vs)
         for d in destinations(vs):
             if not d.dest.subset:
@@ -109,9 +123,8 @@ def destination_subsets(ctx: Context) -> Iterator[Message]:
             else:
                 detail = (f"No DestinationRule for {fqdn} is visible to namespace {vs.namespace}, so subset "
                           f"{d.dest.subset} is undefined and {effect}. Add a DestinationRule that defines it.")
-            yield ctx.message("IST0101", vs,
-                              f"Referenced {reftype} in destinationrule not found: \"{d.dest.host}+{d.dest.subset}\". {detail}",
-                              d.dest)
+            yield ctx.report("IST0101", vs, d.dest, reftype=f"{reftype} in destinationrule",
+                             ref=f"{d.dest.host}+{d.dest.subset}", detail=detail)
 
 
 def _exported(ctx: Context, dr: DestinationRule, namespace: str) -> bool:
@@ -120,7 +133,11 @@ def _exported(ctx: Context, dr: DestinationRule, namespace: str) -> bool:
     return exported_to(ctx.dr_export(dr), dr.namespace, namespace)
 
 
-def _server_hosts_for(gw, vs_ns: str) -> list[str]:
+
+INTERNAL_GATEWAY_MARK = "~istio-autogenerated-k8s-gateway~"  # names istiod gives Gateways it derives from Gateway API
+
+
+def _server_hosts_for(gw: Gateway, vs_ns: str) -> list[str]:
     """The dnsNames of a Gateway's servers that a VirtualService in `vs_ns` may bind."""
     out = []
     for srv in gw.spec.servers:
@@ -131,42 +148,46 @@ def _server_hosts_for(gw, vs_ns: str) -> list[str]:
     return out
 
 
-@analyzer("virtualservice.Gateways", ("IST0101", "IST0132"),
-          "Checks that the Gateways a VirtualService binds to exist and serve at least one of its hosts")
+@analyzer("virtualservice.Gateways", ("IST0101", "IST0132", "IST0165"),
+          "Checks that the Gateways a VirtualService binds to exist and serve at least one of its hosts",
+          inputs=("VirtualService",), istio="virtualservice.GatewayAnalyzer")
 def gateways(ctx: Context) -> Iterator[Message]:
-    for vs in ctx.snap.virtual_services:
-        vs_hosts = [ctx.fqdn(h, vs.namespace) for h in vs.spec.hosts]
+    known = {g.ref: g for g in ctx.with_rejected("Gateway")}
+    for vs in ctx.with_rejected("VirtualService"):
         refs: list[tuple[str, str, bool]] = [(g, f"spec.gateways[{i}]", True) for i, g in enumerate(vs.spec.gateways)]
         for kind, rules in (("http", vs.spec.http), ("tcp", vs.spec.tcp), ("tls", vs.spec.tls)):
             for i, r in enumerate(rules):
                 for j, m in enumerate(r.match):
                     refs.extend((g, f"spec.{kind}[{i}].match[{j}].gateways[{k}]", False) for k, g in enumerate(m.gateways))
         for written, path, top in refs:
-            ref = hosts.gateway_ref(written, vs.namespace)
-            if ref == "mesh":
+            if written == "mesh":
                 continue
-            gw = ctx.gateways.get(ref)
+            if INTERNAL_GATEWAY_MARK in written.rpartition("/")[2]:
+                if top:
+                    yield ctx.report("IST0165", vs, path=path, vs=vs.ref, gateway=written,
+                                     detail="istiod generates that Gateway from a Kubernetes Gateway and may rename or "
+                                            "drop it; bind the Kubernetes Gateway with an HTTPRoute instead.")
+                continue
+            ref = hosts.gateway_ref(written, vs.namespace)
+            gw = known.get(ref)
             if gw is None:
                 name = ref.split("/", 1)[1]
-                elsewhere = sorted(g.namespace for g in ctx.snap.gateways if g.name == name)
+                elsewhere = sorted(g.namespace for g in known.values() if g.name == name)
                 hint = (f"A Gateway {name} exists in namespace {', '.join(elsewhere)}: write {elsewhere[0]}/{name}."
                         if elsewhere else "Create it or fix the name (a name without namespace means the "
                         "VirtualService's namespace).")
-                yield ctx.message("IST0101", vs,
-                                  f"Referenced gateway not found: \"{written}\". There is no Gateway {ref}, so no gateway "
-                                  f"applies these routes. {hint}", path=path)
+                yield ctx.report("IST0101", vs, path=path, reftype="gateway", ref=written,
+                                 detail=f"There is no Gateway {ref}, so no gateway applies these routes. {hint}")
+            if not top:
                 continue
-            if not top or not vs_hosts:
-                continue
-            server_hosts = _server_hosts_for(gw, vs.namespace)
-            if any(hosts.matches(sh, vh) for sh in server_hosts for vh in vs_hosts):
+            # istioctl compares the hosts as written (not expanded) with the servers' hosts
+            server_hosts = _server_hosts_for(gw, vs.namespace) if gw is not None else []
+            if any(hosts.matches(sh, vh) for sh in server_hosts for vh in vs.spec.hosts):
                 continue
             accepted = ", ".join(sorted(set(server_hosts))) or "no host for this namespace"
-            yield ctx.message("IST0132", vs,
-                              f"one or more host [{' '.join(vs.spec.hosts)}] defined in VirtualService {vs.ref} not found in "
-                              f"Gateway {ref}. Its servers accept {accepted}, so the gateway ignores this VirtualService; "
-                              "add a matching host to a Gateway server (with this namespace allowed) or fix the hosts.",
-                              path=path)
+            yield ctx.report("IST0132", vs, path=path, hosts=" ".join(vs.spec.hosts), vs=vs.ref, gateway=ref,
+                             detail=f"Its servers accept {accepted}, so the gateway ignores this VirtualService; add a "
+                                    "matching host to a Gateway server (with this namespace allowed) or fix the hosts.")
 
 
 def _scopes(vs: VirtualService, default: tuple[str, ...]) -> set[str]:
@@ -178,37 +199,65 @@ def _scopes(vs: VirtualService, default: tuple[str, ...]) -> set[str]:
     return {vs.namespace if e == "." else e for e in export}
 
 
-def _overlap(a: set[str], b: set[str]) -> bool:
-    """Same scope, as istioctl keys it: a private or namespace-exported VirtualService is ordered
-    before public ones, so only VirtualServices in the same scope are left to creation order."""
-    return bool(a & b)
-
-
 @analyzer("virtualservice.ConflictingMeshGatewayHosts", ("IST0109",),
-          "Checks that no two mesh-bound VirtualServices claim the same host for the same namespaces")
+          "Checks that no two mesh-bound VirtualServices claim the same host for the same namespaces",
+          inputs=("VirtualService",), istio="virtualservice.ConflictingMeshGatewayHostsAnalyzer")
 def conflicting_mesh_hosts(ctx: Context) -> Iterator[Message]:
-    by_host: dict[str, list[tuple[VirtualService, int, set[str]]]] = defaultdict(list)
+    # istioctl's keys: (scope, host), scope '*' for public VirtualServices or one namespace
+    # exported to. A namespace-scoped host also clashes with public VirtualServices whose host
+    # overlaps it: in that namespace the scoped one wins and the public one is silently ignored.
+    keyed: dict[tuple[str, str], list[tuple[VirtualService, int]]] = defaultdict(list)
     default = ctx.snap.mesh.default_virtual_service_export_to
-    for vs in ctx.snap.virtual_services:
+    for vs in ctx.with_rejected("VirtualService"):
         if not vs.spec.hosts or not mesh_bound(vs):
             continue
-        scopes = _scopes(vs, default)
-        seen: set[str] = set()
-        for i, h in enumerate(vs.spec.hosts):
-            fq = ctx.fqdn(h, vs.namespace)
-            if fq not in seen:
-                seen.add(fq)
-                by_host[fq].append((vs, i, scopes))
-    for fq, entries in by_host.items():
-        if len(entries) < 2:
+        for scope in sorted(_scopes(vs, default)):
+            seen: set[str] = set()
+            for i, h in enumerate(vs.spec.hosts):
+                fq = ctx.fqdn(h, vs.namespace)
+                if fq not in seen:
+                    seen.add(fq)
+                    keyed[(scope, fq)].append((vs, i))
+    public = [(fq, e) for (scope, fq), es in keyed.items() if scope == "*" for e in es]
+    reported: set[tuple[str, str, str]] = set()
+    for (scope, fq), entries in sorted(keyed.items()):
+        group = list(entries)
+        if scope != "*":
+            group += [e for pfq, e in public if hosts.matches(fq, pfq)]
+        if len({vs.key for vs, _ in group}) < 2:
             continue
-        for vs, i, scopes in entries:
-            others = [o for o, _, s in entries if o is not vs and _overlap(scopes, s)]
-            if not others:
+        names = ",".join(sorted({vs.ref for vs, _ in group}))
+        where = "every namespace" if scope == "*" else f"namespace {scope}"
+        for vs, i in group:
+            if vs.key in reported:
                 continue
-            names = ",".join(sorted([vs.ref] + [o.ref for o in others]))
-            yield ctx.message("IST0109", vs,
-                              f"The VirtualServices {names} associated with mesh gateway define the same host {fq} which can "
-                              "lead to undefined behavior: each sidecar uses only one of them (the oldest) and silently "
-                              "ignores the rest. This can be fixed by merging the conflicting VirtualServices into a single "
-                              "resource.", path=f"spec.hosts[{i}]")
+            reported.add(vs.key)
+            yield ctx.report("IST0109", vs, path=f"spec.hosts[{i}]", names=names, host=fq,
+                             detail=f"For sidecars in {where} only one of them applies (a namespace-scoped one before "
+                                    "a public one, else the oldest) and the rest are silently ignored. This can be fixed "
+                                    "by merging the conflicting VirtualServices into a single resource.")
+
+
+@analyzer("virtualservice.IngressSubsetRouting", ("IST0140",),
+          "Finds gateway routes to a host whose mesh VirtualService splits traffic by subset: gateway "
+          "requests go to the host directly and skip that split",
+          inputs=("VirtualService",), istio="virtualservice.DestinationHostAnalyzer")
+def ingress_subset_routing(ctx: Context) -> Iterator[Message]:
+    vss = ctx.with_rejected("VirtualService")
+    # VirtualServices that route one of their own hosts to a subset (as written, like istioctl)
+    splitters = [o for o in vss if any(d.dest.subset and d.dest.host in o.spec.hosts for d in destinations(o)
+                                       if d.kind == "http" and not d.mirror)]
+    for vs in vss:
+        if not vs.spec.gateways:
+            continue
+        for r in vs.spec.http:
+            for rd in r.route:
+                d = rd.destination
+                if d is None or d.subset:
+                    continue
+                for o in splitters:
+                    if any(x.dest.host == d.host and x.dest.subset for x in destinations(o) if x.kind == "http"):
+                        yield ctx.report("IST0140", vs, d, vs=o.ref, gateway=vs.ref,
+                                         detail=f"Requests through this gateway route go to {d.host} with no subset, so "
+                                                f"the subset split of VirtualService {o.ref} does not apply to them; "
+                                                "route to the subsets here too.")

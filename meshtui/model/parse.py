@@ -95,9 +95,12 @@ def _flatten(doc: RawDoc, out: list[RawDoc], depth: int = 0) -> None:
     out.append(doc)
 
 
-def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[list[Resource], list[Diagnostic], dict[str, int], int, dict]:
+def parse_docs(docs: list[RawDoc], default_namespace: str = "default",
+               rejected: list[Resource] | None = None) -> tuple[list[Resource], list[Diagnostic], dict[str, int], int, dict]:
     """Validate and type every object. Returns (kept objects, diagnostics, skipped kinds,
-    number left out, raw data by key). Later duplicates replace earlier ones."""
+    number left out, raw data by key). Later duplicates replace earlier ones. Objects that
+    parsed but fail Istio's validation are appended to `rejected` when given: istioctl still
+    analyzes them, so the analyzers that mirror its checks can too."""
     flat: list[RawDoc] = []
     diags: list[Diagnostic] = []
     for d in docs:
@@ -159,6 +162,7 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[
             line, col = locate(data, "spec")
             diags.append(Diagnostic(ERROR, "spec is required", Source(doc.file, line, col, "spec"), kind, ns, name))
             ctx.errors += 1
+        invalid_only = ctx.errors == 0
         if ctx.errors == 0:
             for problem in validate.check(obj):
                 path, reason = problem
@@ -170,6 +174,8 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[
                 ctx.errors += 1
         if ctx.errors:
             left_out += 1
+            if invalid_only and rejected is not None:
+                rejected.append(obj)
             continue
         key = obj.key
         if key in kept:
@@ -184,6 +190,7 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default") -> tuple[
 
 
 def build_snapshot(docs: list[RawDoc], default_namespace: str = "default", mesh: MeshConfig = MeshConfig()) -> LoadResult:
-    objects, diags, skipped, left_out, raws = parse_docs(docs, default_namespace)
-    snap = build(objects, diags, mesh, raws)
+    rejected: list[Resource] = []
+    objects, diags, skipped, left_out, raws = parse_docs(docs, default_namespace, rejected)
+    snap = build(objects, diags, mesh, raws, rejected)
     return LoadResult(snap, diags, skipped, left_out, len(objects))

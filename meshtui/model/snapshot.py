@@ -181,6 +181,9 @@ class MeshSnapshot:
     workloads: tuple[Workload, ...] = ()
     raw: dict[tuple[str, str, str], Any] = field(default_factory=dict, compare=False, repr=False)
     pod_index: PodIndex = field(default_factory=PodIndex, compare=False, repr=False)
+    # objects that parsed but fail Istio's validation (reported as IST0106): istioctl analyzes
+    # them anyway, so its mirrored checks here do too; nothing else reads them
+    rejected: tuple[Resource, ...] = field(default=(), compare=False, repr=False)
 
     # ---------------------------------------------------------------- look-ups
 
@@ -402,8 +405,9 @@ def _discovered(objects: list[Resource], diagnostics: list[Diagnostic], mesh: Me
 
 
 def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConfig = DEFAULT_MESH,
-          raw: dict[tuple[str, str, str], Any] | None = None) -> MeshSnapshot:
-    """Index validated objects into a snapshot. `objects` are already de-duplicated."""
+          raw: dict[tuple[str, str, str], Any] | None = None, rejected: list[Resource] | None = None) -> MeshSnapshot:
+    """Index validated objects into a snapshot. `objects` are already de-duplicated; `rejected`
+    (objects that fail validation) are only held for the analyzers, never indexed or translated."""
     if mesh.discovery_selectors:
         objects = _discovered(objects, diagnostics, mesh)
     groups: dict[str, list[Resource]] = defaultdict(list)
@@ -476,7 +480,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         deployments=ordered("Deployment"), statefulsets=ordered("StatefulSet"), mesh=mesh,
         diagnostics=tuple(diagnostics), registry=tuple(registry),
         services_by_host={h: tuple(v) for h, v in by_host.items()}, by_key=by_key, workloads=tuple(workloads),
-        raw=raw or {}, pod_index=pod_index,
+        raw=raw or {}, pod_index=pod_index, rejected=tuple(rejected or ()),
     )
 
 
