@@ -11,6 +11,7 @@ import sys
 
 from meshtui.analyze import CODES, LEVELS, Message, Suppression, all_analyzers, analyze, at_or_above, parse_level
 from meshtui.analyze.codes import level_rank
+from meshtui.analyze.registry import plan
 from meshtui.analyze.suppress import apply as apply_suppressions
 from meshtui.cli.common import add_source_flags, nothing_loaded, use_color
 from meshtui.errors import EXIT_ANALYZE_FAILED, EXIT_OK, UsageError
@@ -66,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     _print(args, shown)
     if args.output == "log":
         _summary(kept, shown, len(messages) - len(kept), result.loaded, what)
+        _, skipped = plan(result.snapshot, args.analyzer)
+        for a, lacking in skipped:
+            print(f"Skipped analyzer {a.name}: the sources hold no {' or '.join(lacking)}.", file=sys.stderr)
     return EXIT_ANALYZE_FAILED if at_or_above(kept, args.failure_threshold) else EXIT_OK
 
 
@@ -152,7 +156,9 @@ def _list_analyzers() -> None:
     for a in rows:
         codes = ", ".join(a.codes)
         note = " (replays requests through the tracer)" if a.uses_tracer else ""
-        print(f"  {a.name.ljust(width)}  {codes}: {a.description}{note}")
+        reads = f" Reads {', '.join(a.inputs)}." if a.inputs else ""
+        mirrors = f" Mirrors istioctl's {a.istio}." if a.istio else ""
+        print(f"  {a.name.ljust(width)}  {codes}: {a.description}{note}.{reads}{mirrors}")
     print("\nCodes:")
     for c in CODES.values():
         print(f"  {c.code}  {c.level.ljust(7)}  {c.name}: {c.summary}")
