@@ -249,8 +249,10 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
     shared_http = http + [s for s in sniffed if not s.addresses]
     if shared_http or (port == 80 and imported_vs):
         vhosts = [vhost_for(s) for s in shared_http]
-        if port == 80:  # VS hosts that match no service in scope live only on port 80
-            known = {s.hostname for s in svcs}
+        if port == 80:  # VS hosts that match no service on this port live only on port 80
+            # (istiod's serviceRegistry here holds the services on the listener's port only, so a
+            # VS host naming a service without port 80 gets a vhost here too)
+            known = {s.hostname for s, _ in on_port}
             for vs in imported_vs:
                 for h in ownership.hosts[id(vs)]:
                     if h in known or any(matches(h, k) for k in known):
