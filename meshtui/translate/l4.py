@@ -30,7 +30,7 @@ def l4_chains(vs: VirtualService, tls: bool, ctx: RouteContext, *, gateway: bool
         for k, d in enumerate(rule.route):
             if d.destination is None:
                 continue
-            name, host, dport = destination_cluster(d.destination, vs.namespace, ctx)
+            name, host, dport = destination_cluster(d.destination, vs.namespace, ctx, http=False)
             dests.append(WeightedCluster(name, (d.weight or 0) if len(rule.route) > 1 else 100, host, dport, d.destination.subset,
                                          ref=vs_ref(vs, f"{ref.path}.route[{k}]", d.src.line)))
         for j, m in enumerate(rule.match or (None,)):

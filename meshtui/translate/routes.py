@@ -141,13 +141,19 @@ def _merge_ops(a: HeaderOps, b: HeaderOps) -> HeaderOps:
     return HeaderOps(a.set + b.set, a.add + b.add, a.remove + b.remove)
 
 
-def destination_cluster(dest: Destination, vs_ns: str, ctx: RouteContext) -> tuple[str, str, int]:
+def destination_cluster(dest: Destination, vs_ns: str, ctx: RouteContext, http: bool = True) -> tuple[str, str, int]:
     """(cluster name, host, port) for a destination: explicit port, else the service's only port,
-    else the listener port. Alias (ExternalName) services point at their target."""
+    else the listener port. Alias (ExternalName) services point at their target.
+
+    A sidecar's HTTP routes see each service only through its port on the listener being built
+    (istiod's per-port serviceRegistry in buildSidecarOutboundHTTPRouteConfig, whose services
+    carry that one port), so there a destination without a port always takes the listener's."""
     host = resolve_short(dest.host, vs_ns, ctx.domain_suffix)
     svc: RegistryService | None = ctx.lookup_service(host, vs_ns)  # type: ignore[operator]
     if dest.port is not None and dest.port.number:
         port = dest.port.number
+    elif http and "mesh" in ctx.gateway_names and ctx.listen_port:
+        port = ctx.listen_port
     elif svc is not None and len(svc.ports) == 1:
         port = svc.ports[0].port
     else:
