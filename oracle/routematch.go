@@ -9,6 +9,7 @@ package main
 import (
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -16,15 +17,24 @@ import (
 )
 
 type request struct {
-	path    string // :path, query included
-	headers map[string]string
-	query   url.Values
+	path     string // :path, query included
+	headers  map[string]string
+	repeated map[string][]string
+	query    url.Values
 }
 
 func newRequest(c Call) *request {
 	path := c.Path
 	if path == "" {
 		path = "/"
+	}
+	// istiod's HTTP connection managers set normalize_path: Envoy decodes percent-encoded
+	// unreserved characters and removes dot segments (RFC 3986) before routing.
+	if p, q, hasQ := strings.Cut(path, "?"); true {
+		path = removeDotSegments(decodeUnreserved(p))
+		if hasQ {
+			path += "?" + q
+		}
 	}
 	method := c.Method
 	if method == "" {
@@ -44,7 +54,11 @@ func newRequest(c Call) *request {
 	if _, raw, ok := strings.Cut(path, "?"); ok {
 		q, _ = url.ParseQuery(raw)
 	}
-	return &request{path: path, headers: h, query: q}
+	rep := map[string][]string{}
+	for k, v := range c.Repeated {
+		rep[strings.ToLower(k)] = v
+	}
+	return &request{path: path, headers: h, repeated: rep, query: q}
 }
 
 func fullRegex(re string, s string) bool {
@@ -112,6 +126,24 @@ func (r *request) header(h *route.HeaderMatcher) bool {
 		}
 		return isPresent && !h.GetPresentMatch()
 	}
+	// A header sent more than once: Envoy (1.40) matches when any one value matches, and the
+	// inversion applies to that.
+	if vals := r.repeated[strings.ToLower(h.GetName())]; len(vals) > 1 && !strings.HasPrefix(h.GetName(), ":") {
+		if _, isPresentMatch := h.GetHeaderMatchSpecifier().(*route.HeaderMatcher_PresentMatch); !isPresentMatch {
+			any := false
+			for _, one := range vals {
+				if valueMatch(h, one, true) {
+					any = true
+					break
+				}
+			}
+			return any != h.GetInvertMatch()
+		}
+	}
+	return valueMatch(h, v, ok) != h.GetInvertMatch()
+}
+
+func valueMatch(h *route.HeaderMatcher, v string, ok bool) bool {
 	var match bool
 	switch s := h.GetHeaderMatchSpecifier().(type) {
 	case *route.HeaderMatcher_PresentMatch:
@@ -133,7 +165,7 @@ func (r *request) header(h *route.HeaderMatcher) bool {
 	default:
 		match = false
 	}
-	return match != h.GetInvertMatch()
+	return match
 }
 
 func stringMatch(m *matcher.StringMatcher, v string) bool {
@@ -157,4 +189,53 @@ func stringMatch(m *matcher.StringMatcher, v string) bool {
 		return fullRegex(p.SafeRegex.GetRegex(), v)
 	}
 	return false
+}
+
+func decodeUnreserved(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '%' && i+2 < len(p) {
+			if v, err := strconv.ParseUint(p[i+1:i+3], 16, 8); err == nil {
+				c := byte(v)
+				if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+					b.WriteByte(c)
+					i += 2
+					continue
+				}
+				b.WriteString(strings.ToUpper(p[i : i+3]))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+// removeDotSegments is RFC 3986 section 5.2.4.
+func removeDotSegments(in string) string {
+	var out []string
+	segs := strings.Split(in, "/")
+	for i, s := range segs {
+		switch s {
+		case ".":
+			if i == len(segs)-1 {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 1 {
+				out = out[:len(out)-1]
+			}
+			if i == len(segs)-1 {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	r := strings.Join(out, "/")
+	if !strings.HasPrefix(r, "/") {
+		r = "/" + r
+	}
+	return r
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
@@ -28,7 +29,9 @@ type Call struct {
 	Host      string            `json:"host,omitempty"` // the Host header (authority)
 	Sni       string            `json:"sni,omitempty"`
 	Headers   map[string]string `json:"headers,omitempty"`
-	CallMode  string            `json:"callMode,omitempty"` // outbound | inbound | gateway
+	// a header sent more than once: each value in order (Headers holds them joined by ",")
+	Repeated map[string][]string `json:"repeated,omitempty"`
+	CallMode string              `json:"callMode,omitempty"` // outbound | inbound | gateway
 }
 
 // Result is Istio's simulation result, plus what the simulation leaves out: it matches a
@@ -68,13 +71,14 @@ func (c Call) toIstio() simulation.Call {
 		h.Set(k, v)
 	}
 	return simulation.Call{
-		Address:    c.Address,
-		Port:       c.Port,
-		Path:       c.Path,
-		Protocol:   simulation.Protocol(c.Protocol),
-		TLS:        simulation.TLSMode(c.TLS),
-		Alpn:       c.Alpn,
-		HostHeader: c.Host,
+		Address:  c.Address,
+		Port:     c.Port,
+		Path:     c.Path,
+		Protocol: simulation.Protocol(c.Protocol),
+		TLS:      simulation.TLSMode(c.TLS),
+		Alpn:     c.Alpn,
+		// Envoy matches virtual host domains case-insensitively; the simulation compares bytes.
+		HostHeader: strings.ToLower(c.Host),
 		Headers:    h,
 		Sni:        c.Sni,
 		CallMode:   simulation.CallMode(c.CallMode),

@@ -48,11 +48,20 @@ def _call(snap: MeshSnapshot, name: str, cfg: ProxyConfig, p: Probe) -> dict:
     else:
         address, _ = resolve_dns(snap, cfg.proxy.namespace, host)
         port, mode = p.port, "outbound"
-    headers: dict[str, str] = {}
-    for k, v in p.headers:
-        headers[k] = f"{headers[k]},{v}" if k in headers else v
-    return {"proxy": f"{name}@{cfg.proxy.type}", "address": address or OUTSIDE, "port": port, "path": p.target,
-            "method": p.method, "protocol": "http", "host": p.authority, "headers": headers, "callMode": mode}
+    req = p.request()
+    headers = {k: v for k, v in req.headers.items() if k != "host"}
+    call = {"proxy": f"{name}@{cfg.proxy.type}", "address": address or OUTSIDE, "port": port, "path": p.target,
+            "method": p.method, "protocol": "http", "host": p.authority, "headers": headers,
+            "repeated": {k: list(v) for k, v in req.repeated.items()}, "callMode": mode}
+    if p.tcp and _sni_listener(cfg, p.listener):
+        # meshtui reads the host as the client's SNI on a TLS port: say so to Istio's simulation
+        call |= {"protocol": "tcp", "tls": "tls", "sni": host}
+    return call
+
+
+def _sni_listener(cfg: ProxyConfig, name: str) -> bool:
+    ls = next((ls for ls in cfg.listeners if ls.name == name), None)
+    return ls is not None and any(ch.server_names or ch.transport == "tls" for ch in ls.chains)
 
 
 def probes(snap: MeshSnapshot, name: str, cfg: ProxyConfig, limit: int | None = None) -> list[Sent]:
@@ -70,6 +79,10 @@ def probes(snap: MeshSnapshot, name: str, cfg: ProxyConfig, limit: int | None = 
 
 
 def _clusters(t: Trace) -> list[tuple[str, int]]:
+    if not t.destinations and t.outcome == Outcome.PASSTHROUGH:
+        return [("PassthroughCluster", 100)]
+    if not t.destinations and t.outcome == Outcome.BLACKHOLE:
+        return [("BlackHoleCluster", 100)]
     return sorted((d.cluster, d.weight) for d in t.destinations)
 
 
