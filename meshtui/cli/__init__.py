@@ -69,12 +69,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         if only is not None and name != only:
             sub.add_parser(name, help=SUMMARIES.get(name, ""))
             continue
-        try:
-            mod = importlib.import_module(f"meshtui.cli.{modname}")
-        except ModuleNotFoundError as exc:  # a command still being built: leave it out
-            if exc.name == f"meshtui.cli.{modname}":
-                continue
-            raise
+        mod = importlib.import_module(f"meshtui.cli.{modname}")
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
         mod.configure(p)
         p.set_defaults(_run=mod.run)

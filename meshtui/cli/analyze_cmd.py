@@ -98,10 +98,8 @@ def _load(args: argparse.Namespace, paths: list[str]):
 
 
 def _load_cluster(args: argparse.Namespace, paths: list[str], namespace: str):
-    try:
-        from meshtui.cluster.source import load_cluster_snapshot
-    except ImportError:
-        raise UsageError("cluster mode is not available in this build; analyse files with -f PATH") from None
+    from meshtui.cluster.source import load_cluster_snapshot
+
     result = load_cluster_snapshot(args, paths)
     where = f"cluster context '{result.files[0].removeprefix('cluster:')}'" if result.files else "the cluster"
     if paths:

@@ -79,12 +79,9 @@ class Workspace:
 
 
 def run_analysis(snapshot: MeshSnapshot, diagnostics: list[Diagnostic]) -> tuple[list[Any] | None, str]:
-    """(messages, note). The analyzer is another engineer's package: when it is missing or
-    fails, the app says so instead of showing nothing."""
-    try:
-        from meshtui.analyze import analyze
-    except ImportError:
-        return None, "the analyzer is not part of this build (meshtui.analyze is missing)"
+    """(messages, note). When the analyzer fails, the app says so instead of showing nothing."""
+    from meshtui.analyze import analyze
+
     try:
         return analyze(snapshot, diagnostics), ""
     except Exception as exc:  # noqa: BLE001 - a broken check must not hide the rest of the app
