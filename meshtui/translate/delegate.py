@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from meshtui.model.istio import HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, exported_to
+from meshtui.translate.match import delegate_contained, delegate_merged
 from meshtui.translate.routes import RuleSource, vs_rules
 
 _INHERITED = ("rewrite", "direct_response", "timeout", "retries", "fault", "mirror", "mirrors",
@@ -34,16 +35,7 @@ def _contained(root: HTTPMatchRequest, child: HTTPMatchRequest) -> bool:
             return False
     if root.ignore_uri_case != child.ignore_uri_case:
         return False
-    if root.port is not None and child.port is not None and root.port != child.port:
-        return False
-    if root.source_namespace and child.source_namespace and root.source_namespace != child.source_namespace:
-        return False
-    for k, v in root.source_labels.items():
-        if k in child.source_labels and child.source_labels[k] != v:
-            return False
-    if root.gateways and child.gateways and not set(child.gateways) <= set(root.gateways):
-        return False
-    return True
+    return delegate_contained(root, child)
 
 
 def _merge_match(root: HTTPMatchRequest, child: HTTPMatchRequest) -> HTTPMatchRequest:
@@ -54,9 +46,8 @@ def _merge_match(root: HTTPMatchRequest, child: HTTPMatchRequest) -> HTTPMatchRe
     return replace(
         child,
         uri=pick("uri"), scheme=pick("scheme"), method=pick("method"), authority=pick("authority"),
-        port=pick("port"), source_namespace=pick("source_namespace"), gateways=pick("gateways"),
         headers={**root.headers, **child.headers}, without_headers={**root.without_headers, **child.without_headers},
-        query_params={**root.query_params, **child.query_params}, source_labels={**root.source_labels, **child.source_labels},
+        query_params={**root.query_params, **child.query_params}, **delegate_merged(root, child),
         name=f"{root.name}-{child.name}" if root.name and child.name else (child.name or root.name),
     )
 

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, TLSMatchAttributes
 from meshtui.model.hosts import resolve_gateway_name
+from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, TLSMatchAttributes
 
 L4Match = L4MatchAttributes | TLSMatchAttributes
 ConfigMatch = HTTPMatchRequest | L4MatchAttributes | TLSMatchAttributes
@@ -144,6 +144,28 @@ def ignored_fields(m: ConfigMatch | None, gateway: bool = False) -> tuple[tuple[
             out.append((MatchField.DESTINATION_SUBNETS,
                         "destinationSubnets is ignored on a gateway's TCP/TLS routes (as Istio does)"))
     return tuple(out)
+
+
+def delegate_contained(root: HTTPMatchRequest, child: HTTPMatchRequest) -> bool:
+    """A delegate's match must stay inside its root's, by config-time fields (Istio's
+    mergeHTTPMatchRequest refuses conflicting port, sourceNamespace, sourceLabels, gateways)."""
+    if root.port is not None and child.port is not None and root.port != child.port:
+        return False
+    if root.source_namespace and child.source_namespace and root.source_namespace != child.source_namespace:
+        return False
+    if any(k in child.source_labels and child.source_labels[k] != v for k, v in root.source_labels.items()):
+        return False
+    return not (root.gateways and child.gateways and not set(child.gateways) <= set(root.gateways))
+
+
+def delegate_merged(root: HTTPMatchRequest, child: HTTPMatchRequest) -> dict[str, object]:
+    """The config-time fields of a delegate's match merged with its root's (the child's win)."""
+    return {
+        "port": child.port if child.port is not None else root.port,
+        "source_namespace": child.source_namespace or root.source_namespace,
+        "gateways": child.gateways or root.gateways,
+        "source_labels": {**root.source_labels, **child.source_labels},
+    }
 
 
 def source_covers(a: ConfigMatch | None, b: ConfigMatch | None, b_namespace: str | None = None) -> bool:
