@@ -190,7 +190,10 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
     vo_chain = FilterChain("virtualOutbound-catchall-tcp", "tcp",
                            tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster",
                                                          100, "", 0),)))
-    listeners["virtualOutbound"] = Listener("virtualOutbound", "0.0.0.0", 15001, [], vo_chain, bind_to_port=True, kind="virtual")
+    # a connection whose original destination port is 15001 itself would loop: istiod blackholes it
+    vo_loop = FilterChain("virtualOutbound-blackhole", "tcp", destination_port=15001,
+                          tcp=TcpRoute((WeightedCluster("BlackHoleCluster", 100, "", 0),)))
+    listeners["virtualOutbound"] = Listener("virtualOutbound", "0.0.0.0", 15001, [vo_loop], vo_chain, bind_to_port=True, kind="virtual")
     return ProxyConfig(proxy, list(listeners.values()), route_configs, cb.clusters, cb.endpoints, scope.outbound_policy,
                        scope.ref(), scope.reason, notes=notes, outbound_from=scope.outbound_from,
                        outbound_ref=scope.outbound_ref, drs=drs, service_namespaces=cb.service_namespaces)
@@ -301,7 +304,19 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
                 notes.append(f"{s.hostname}:{port} is TCP without an address and collides with {lname}; Envoy would not route it")
             continue
         vs, _, _ = ownership.owner(s.hostname)
-        chains = _tcp_chains(s, port, vs, ctx, s.port(port).protocol in TLS_FAMILY, notes)
+        tls = s.port(port).protocol in TLS_FAMILY
+        chains = _tcp_chains(s, port, vs, ctx, tls, notes)
+        if tls and addr == "0.0.0.0":
+            # No VIP: SNI is the only way to tell services apart on the shared listener. istiod
+            # matches the VS's sniHosts, else the service's own hostname, and lets any other SNI
+            # fall through to the outbound policy (buildSidecarOutboundTLSFilterChainOpts).
+            sni = [c for c in chains if c.server_names]
+            if not sni:
+                sni = [replace(chains[-1], server_names=(s.hostname,), transport="tls")]
+            fallthrough = FilterChain("PassthroughFilterChain", "tcp", tcp=TcpRoute((WeightedCluster(
+                "PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
+            listeners[lname] = Listener(lname, addr, port, sni, fallthrough)
+            continue
         listeners[lname] = Listener(lname, addr, port, chains[:-1] if len(chains) > 1 else chains, chains[-1] if len(chains) > 1 else None)
 
 
