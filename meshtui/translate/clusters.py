@@ -85,9 +85,12 @@ class ClusterBuilder:
             connect_timeout=connect, mesh_notes=tuple(notes))
         self.endpoints[name] = tuple(eps)
 
-    def add_specials(self) -> None:
+    def add_specials(self, passthrough: bool = True) -> None:
+        """BlackHoleCluster, and PassthroughCluster for sidecars (istiod gives gateways none)."""
         self.clusters["BlackHoleCluster"] = Cluster("BlackHoleCluster", "STATIC", lb_policy="ROUND_ROBIN")
         self.endpoints["BlackHoleCluster"] = ()
+        if not passthrough:
+            return
         self.clusters["PassthroughCluster"] = Cluster("PassthroughCluster", "ORIGINAL_DST", lb_policy="CLUSTER_PROVIDED")
         self.endpoints["PassthroughCluster"] = ()
 

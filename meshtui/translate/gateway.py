@@ -112,7 +112,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
     cb = ClusterBuilder(drs, ns, wl.labels, router=True, proxy_cluster=wl.cluster)
     for s in visible:
         cb.add_service(s)
-    cb.add_specials()
+    cb.add_specials(passthrough=False)
     targets = _target_ports(snapshot, wl)
     servers_by_port: dict[int, list[BoundServer]] = defaultdict(list)
     for gw in gateways_for(snapshot, wl.labels):
