@@ -53,15 +53,7 @@ def _call(snap: MeshSnapshot, name: str, cfg: ProxyConfig, p: Probe) -> dict:
     call = {"proxy": f"{name}@{cfg.proxy.type}", "address": address or OUTSIDE, "port": port, "path": p.target,
             "method": p.method, "protocol": "http", "host": p.authority, "headers": headers,
             "repeated": {k: list(v) for k, v in req.repeated.items()}, "callMode": mode}
-    if p.tcp and _sni_listener(cfg, p.listener):
-        # meshtui reads the host as the client's SNI on a TLS port: say so to Istio's simulation
-        call |= {"protocol": "tcp", "tls": "tls", "sni": host}
     return call
-
-
-def _sni_listener(cfg: ProxyConfig, name: str) -> bool:
-    ls = next((ls for ls in cfg.listeners if ls.name == name), None)
-    return ls is not None and any(ch.server_names or ch.transport == "tls" for ch in ls.chains)
 
 
 def probes(snap: MeshSnapshot, name: str, cfg: ProxyConfig, limit: int | None = None) -> list[Sent]:
