@@ -85,7 +85,7 @@ def _duration(req: dict, key: str, flag: str) -> float | None:
         raise UsageError(f"{flag}: {exc}") from None
 
 
-def _fault_from_request(req: dict, now: float, owner: str | None = None) -> FaultEdit:
+def _fault_from_request(req: dict, now: float, owner: str | None = None, taken=()) -> FaultEdit:
     """A FaultEdit from a request, types checked; ranges are the control plane's (validate_edit).
     `owner`: the authenticated identity, which wins over what the request says."""
     from meshtui.xds.control_plane import default_owner, new_edit_id
@@ -95,7 +95,7 @@ def _fault_from_request(req: dict, now: float, owner: str | None = None) -> Faul
         raise UsageError("--percent is required")
     ttl = _duration(req, "ttl", "--ttl")
     return FaultEdit(
-        id=_field(req, "id", (str,), "id", 64) or new_edit_id("f"),
+        id=_field(req, "id", (str,), "id", 64) or new_edit_id("f", taken),
         target=FaultTarget(virtual_service=_field(req, "virtualService", (str,), "--virtual-service", 512) or None,
                            rule=_whole(req, "rule", "--rule"),
                            host=_field(req, "host", (str,), "--host", 512) or None,
@@ -110,7 +110,7 @@ def _fault_from_request(req: dict, now: float, owner: str | None = None) -> Faul
     )
 
 
-def _scope_from_request(req: dict, now: float, owner: str | None = None) -> ScopeEdit:
+def _scope_from_request(req: dict, now: float, owner: str | None = None, taken=()) -> ScopeEdit:
     from meshtui.xds.control_plane import default_owner, new_edit_id
 
     labels = _field(req, "selector", (dict,), "--selector") or {}
@@ -120,7 +120,7 @@ def _scope_from_request(req: dict, now: float, owner: str | None = None) -> Scop
     if not all(isinstance(h, str) for h in hosts):
         raise UsageError("--egress-host: expected NAMESPACE/HOST strings")
     return ScopeEdit(
-        id=_field(req, "id", (str,), "id", 64) or new_edit_id("s"),
+        id=_field(req, "id", (str,), "id", 64) or new_edit_id("s", taken),
         namespace=_field(req, "namespace", (str,), "--namespace", 253) or "",
         egress_hosts=tuple(hosts),
         outbound_traffic_policy=_field(req, "outboundTrafficPolicy", (str,), "--outbound-policy", 64) or None,
@@ -136,10 +136,10 @@ def add_control_api(server: grpc.aio.Server, cp) -> None:
     """Register the control methods for ControlPlane `cp` on a grpc.aio server."""
 
     def add_fault(req: dict, owner: str | None) -> dict:
-        return cp.add_edit(_fault_from_request(req, cp.clock(), owner))
+        return cp.add_edit(_fault_from_request(req, cp.clock(), owner, cp.records))
 
     def add_scope(req: dict, owner: str | None) -> dict:
-        return cp.add_edit(_scope_from_request(req, cp.clock(), owner))
+        return cp.add_edit(_scope_from_request(req, cp.clock(), owner, cp.records))
 
     def remove(req: dict, _owner: str | None) -> dict:
         return cp.remove_edit(str(req.get("id", ""))[:64], detail=str(req.get("reason") or "")[:1024])

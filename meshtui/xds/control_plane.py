@@ -106,8 +106,12 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def new_edit_id(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(3)}"
+def new_edit_id(prefix: str, taken=()) -> str:
+    """A fresh id: 40 random bits (24 collided about once in a thousand edits at 2,000)."""
+    while True:
+        eid = f"{prefix}-{secrets.token_hex(5)}"
+        if eid not in taken:
+            return eid
 
 
 def default_owner() -> str:

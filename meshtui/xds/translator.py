@@ -53,6 +53,10 @@ class _Base:
     scope_key: tuple[str, ...]
     config: Any  # ProxyConfig
     resources: Any  # EnvoyResources rendered from it (never mutated: the packer keeps them)
+    # pre-armed mode: each fault's runtime values on this config, computed once per fault
+    # (by identity: the control plane hands the same edit objects back on every push)
+    contrib: dict[int, tuple[FaultEdit, dict[str, Any]]] = field(default_factory=dict)
+    merged: tuple[list[FaultEdit], dict[str, Any]] | None = None  # the last push's faults and values
 
 
 class MeshTranslator:
@@ -91,6 +95,8 @@ class MeshTranslator:
                 base = self._base[proxy] = _Base(key, cfg, cfg.envoy_resources())
             if not faults:
                 return base.resources
+            if _is_prearmed(base):
+                return _prearmed_faults(base, faults)
             return _with_faults(base, faults)
         except TranslateFailed:
             raise
@@ -163,6 +169,43 @@ def _prearmed(options: Any) -> Any:
     from meshtui.translate import TranslateOptions
 
     return TranslateOptions(prearm_faults=True) if options is None else replace(options, prearm_faults=True)
+
+
+def _is_prearmed(base: _Base) -> bool:
+    opts = base.config.render_options
+    return opts is not None and bool(getattr(opts, "prearm_faults", False))
+
+
+def _prearmed_faults(base: _Base, faults: list[FaultEdit]) -> Any:
+    """Pre-armed routes: the faults are runtime values alone. Each fault's values are worked out
+    once (on the vhosts it touches) and kept; a push merges them in the faults' order, later
+    over earlier as when they are applied in turn. So adding the 2,001st fault costs one fault's
+    work plus a dict merge, not a pass of 2,001 faults over every route (issue 12: 4 ms at 0
+    faults grew to 237 ms at 2,000)."""
+    from meshtui.translate import EnvoyResources
+
+    contrib = base.contrib
+    start = 0
+    runtime: dict[str, Any] = {}
+    if base.merged is not None:
+        # faults only appended since the last push (an add): extend the last merge
+        prev, prev_runtime = base.merged
+        n = len(prev)
+        if n <= len(faults) and all(a is b for a, b in zip(prev, faults[:n], strict=True)):
+            start = n
+            runtime = dict(prev_runtime)
+    for f in faults[start:]:
+        hit = contrib.get(id(f))
+        if hit is None or hit[0] is not f:
+            hit = contrib[id(f)] = (f, _with_faults(base, [f]).runtime)
+        runtime.update(hit[1])
+    if len(contrib) > 2 * len(faults) + 256:  # forget removed faults, keep the live ones
+        live = {id(f) for f in faults}
+        for k in [k for k in contrib if k not in live]:
+            del contrib[k]
+    base.merged = (list(faults), runtime)
+    res = base.resources
+    return EnvoyResources(res.listeners, res.routes, res.clusters, res.endpoints, dict(runtime))
 
 
 def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
