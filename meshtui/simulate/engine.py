@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from meshtui.errors import UsageError
+from meshtui.model.hosts import is_ip, strip_port
 from meshtui.model.regex import full_match
 from meshtui.model.snapshot import MeshSnapshot, RegistryService
 from meshtui.simulate.chains import connection_for, select_chain
@@ -37,7 +38,6 @@ from meshtui.translate.config import (
     StringMatcher,
     VirtualHost,
 )
-from meshtui.model.hosts import is_ip, strip_port
 
 
 def resolve_dns(snapshot: MeshSnapshot | None, proxy_ns: str, host: str) -> tuple[str | None, RegistryService | None]:
@@ -230,6 +230,8 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         bound = f" (exact {address}:{port})" if listener.address == address else f" (0.0.0.0:{port})"
         t.add(Stage.LISTENER, Verdict.SELECTED, f"{listener.name}{bound}", listener.ref)
     t.listener = listener.name
+    for d in listener.dropped:
+        t.add(Stage.FILTER_CHAIN, Verdict.SKIPPED, f"{d.label} dropped for this proxy: {d.reason}", d.ref)
 
     # -- filter chain
     tls = request.scheme == "https"

@@ -348,6 +348,7 @@ class Listener:
     bind_to_port: bool = False
     kind: str = "outbound"  # outbound | gateway | virtual
     ref: Ref | None = None
+    dropped: tuple[DroppedMatch, ...] = ()  # TCP/TLS matches config-time fields left out for this proxy
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from meshtui.model.hosts import subset_of
 from meshtui.model.istio import Gateway, Server, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, labels_match
 from meshtui.translate.clusters import ClusterBuilder
@@ -23,7 +24,6 @@ from meshtui.translate.config import (
     VirtualHost,
 )
 from meshtui.translate.delegate import expand
-from meshtui.model.hosts import subset_of
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, vs_ref
@@ -201,6 +201,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
             addr = bind or "0.0.0.0"
             lname = f"{addr}_{target}"
             chains: list[FilterChain] = []
+            dropped: list[DroppedMatch] = []
             plain = [bs for bs in group if bs.protocol in HTTP_PROTOCOLS or (bs.protocol in ("HTTPS",) and bs.tls_mode is None)]
             if plain:
                 rname = f"http.{target}" + (f".{bind}" if bind else "")  # istiod names it by the resolved (target) port
@@ -222,10 +223,12 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                 elif mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH") or bs.protocol in ("TCP", "MONGO"):
                     l4ctx = RouteContext(port, frozenset({bs.gw_name}), wl.labels, ns, suffix, lookup_service, lambda h, p: (),
                                          mesh=snapshot.mesh)
-                    chains.extend(_l4_chains(bs, port, bound_vs(bs.gw_name), l4ctx, l4_notes))
+                    more, left_out = _l4_chains(bs, port, bound_vs(bs.gw_name), l4ctx, l4_notes)
+                    chains.extend(more)
+                    dropped.extend(left_out)
             if chains:
                 listeners.append(Listener(lname, addr, target, chains, None, bind_to_port=True, kind="gateway",
-                                          ref=group[0].ref()))
+                                          ref=group[0].ref(), dropped=tuple(dropped)))
     gw_refs = gateways_for(snapshot, wl.labels)
     notes = [f"merged Gateway {g.namespace}/{g.name}" for g in gw_refs]
     if not gw_refs:
@@ -236,7 +239,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                        drs=drs, service_namespaces=cb.service_namespaces)
 
 
-def _l4_chains(bs: BoundServer, port: int, vss: list[VirtualService], ctx: RouteContext, notes: list[str]) -> list[FilterChain]:
+def _l4_chains(bs: BoundServer, port: int, vss: list[VirtualService], ctx: RouteContext,
+               notes: list[str]) -> tuple[list[FilterChain], tuple[DroppedMatch, ...]]:
     tls = bs.tls_mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH")
     out: list[FilterChain] = []
     for vs in vss:
@@ -245,4 +249,4 @@ def _l4_chains(bs: BoundServer, port: int, vss: list[VirtualService], ctx: Route
     more, dropped = ctx.take_notes()
     notes.extend(more)
     notes.extend(dropped_notes(dropped))
-    return out
+    return out, dropped

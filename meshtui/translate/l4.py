@@ -7,9 +7,9 @@ the gateway server's hosts, and whether a chain without runtime matches ends the
 
 from __future__ import annotations
 
+from meshtui.model.hosts import subset_of
 from meshtui.model.istio import TLSMatchAttributes, VirtualService
 from meshtui.translate.config import DroppedMatch, FilterChain, TcpRoute, WeightedCluster
-from meshtui.model.hosts import subset_of
 from meshtui.translate.match import gateway_l4_verdict, ignored_fields, sidecar_l4_verdict
 from meshtui.translate.routes import RouteContext, destination_cluster, vs_ref
 

@@ -7,11 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from meshtui.model.hosts import is_wildcard, resolve_short
 from meshtui.model.istio import DestinationRule, Subset, TrafficPolicy
 from meshtui.model.schema import to_json
 from meshtui.model.snapshot import MeshSnapshot, creation_key, exported_to, labels_match
 from meshtui.translate.config import DRChoice, HashPolicy, OtherDR, Ref
-from meshtui.model.hosts import is_wildcard, resolve_short
 
 
 @dataclass

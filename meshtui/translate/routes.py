@@ -10,6 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field, replace
 
+from meshtui.model.hosts import resolve_short
 from meshtui.model.istio import (
     Destination,
     Headers,
@@ -40,7 +41,6 @@ from meshtui.translate.config import (
     WeightedCluster,
     mesh_ref,
 )
-from meshtui.model.hosts import resolve_short
 from meshtui.translate.match import ProxySide, http_verdict
 
 DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from meshtui.model.hosts import matches, resolve_gateway_name, resolve_short, subset_of
 from meshtui.model.istio import Sidecar, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, creation_key, exported_to, labels_match
 from meshtui.translate.config import Ref, mesh_ref
-from meshtui.model.hosts import matches, resolve_gateway_name, resolve_short, subset_of
 
 
 @dataclass(frozen=True)

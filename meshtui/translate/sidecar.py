@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
+from meshtui.model.hosts import is_wildcard, matches, resolve_short
 from meshtui.model.istio import VirtualService
 from meshtui.model.protocol import HTTP_FAMILY, TLS_FAMILY, UNSUPPORTED
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload
@@ -28,7 +29,6 @@ from meshtui.translate.config import (
     WeightedCluster,
 )
 from meshtui.translate.delegate import expand
-from meshtui.model.hosts import is_wildcard, matches, resolve_short
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, default_route, vs_ref
@@ -305,7 +305,7 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
             continue
         vs, _, _ = ownership.owner(s.hostname)
         tls = s.port(port).protocol in TLS_FAMILY
-        chains = _tcp_chains(s, port, vs, ctx, tls, notes)
+        chains, dropped = _tcp_chains(s, port, vs, ctx, tls, notes)
         if tls and addr == "0.0.0.0":
             # No VIP: SNI is the only way to tell services apart on the shared listener. istiod
             # matches the VS's sniHosts, else the service's own hostname, and lets any other SNI
@@ -315,22 +315,23 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
                 sni = [replace(chains[-1], server_names=(s.hostname,), transport="tls")]
             fallthrough = FilterChain("PassthroughFilterChain", "tcp", tcp=TcpRoute((WeightedCluster(
                 "PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
-            listeners[lname] = Listener(lname, addr, port, sni, fallthrough)
+            listeners[lname] = Listener(lname, addr, port, sni, fallthrough, dropped=dropped)
             continue
-        listeners[lname] = Listener(lname, addr, port, chains[:-1] if len(chains) > 1 else chains, chains[-1] if len(chains) > 1 else None)
+        listeners[lname] = Listener(lname, addr, port, chains[:-1] if len(chains) > 1 else chains, chains[-1] if len(chains) > 1 else None,
+                                    dropped=dropped)
 
 
 def _tcp_chains(s: RegistryService, port: int, vs: VirtualService | None, ctx: RouteContext, tls: bool,
-                notes: list[str]) -> list[FilterChain]:
+                notes: list[str]) -> tuple[list[FilterChain], tuple[DroppedMatch, ...]]:
     default = FilterChain(f"outbound|{port}||{s.hostname}", "tcp", tcp=TcpRoute((WeightedCluster(
         f"outbound|{port}||{s.hostname}", 100, s.hostname, port),)))
     if vs is None:
-        return [default]
+        return [default], ()
     chains, terminal = l4_chains(vs, tls, ctx)
     more, dropped = ctx.take_notes()
     notes.extend(more)
     notes.extend(dropped_notes(dropped))
-    return chains if terminal else chains + [default]
+    return (chains if terminal else chains + [default]), dropped
 
 
 __all__ = ["Ref", "VSOwnership", "build_sidecar", "service_domains"]

@@ -103,6 +103,13 @@ def test_sidecar_tcp_match_for_a_gateway_is_not_kept_on_sidecars():
     chains = ls.chains + ([ls.default_chain] if ls.default_chain else [])
     assert chains[0].name == "spec.tcp[1]"
     assert any("tcp[0].match[0] dropped for this proxy: gateways [istio-system/gw]" in n for n in cfg.notes)
+    from meshtui.simulate import Request, simulate
+
+    t = simulate(cfg, Request.parse("http://db:5432/"))
+    skipped = [s for s in t.steps if s.verdict == "skipped"]
+    assert len(skipped) == 1 and skipped[0].stage == "filter-chain" and skipped[0].ref.path == "spec.tcp[0].match[0]"
+    assert "tcp[0].match[0] dropped for this proxy: gateways [istio-system/gw] do not include this proxy (mesh)" in skipped[0].detail
+    assert t.destinations[0].subset == ""
 
 
 def test_source_subnet_is_said_to_be_ignored():
