@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshtui.model.snapshot import MeshSnapshot, labels_match
-from meshtui.model.hosts import matches, resolve_gateway_name, resolve_short
+from meshtui.model.hosts import is_wildcard, matches, resolve_gateway_name, resolve_short
 
 Key = tuple[str, str, str]
 
@@ -36,6 +36,11 @@ def _suffix(snap: MeshSnapshot) -> str:
 def _svc_keys_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
     """Service or ServiceEntry objects behind a (possibly wildcard) FQDN."""
     out: list[Key] = []
+    if not host.startswith("*"):  # an exact name: the snapshot's host index
+        for rs in snap.services_by_host.get(host, ()):
+            if rs.resource.key not in out:
+                out.append(rs.resource.key)
+        return out
     for rs in snap.registry:
         if matches(host, rs.hostname) if host.startswith("*") else rs.hostname == host:
             k = rs.resource.key
@@ -88,17 +93,65 @@ def _vs_destinations(snap: MeshSnapshot, vs) -> list[tuple[str, str]]:
     return out
 
 
+class _HostIndex:
+    """DestinationRules and VirtualServices by the hosts they name, built once per snapshot: on a
+    10,000-service mesh a scan of every rule per selected object is what made selection slow.
+    Wildcard hosts stay in lists that are scanned; results keep the snapshot's order."""
+
+    def __init__(self, snap: MeshSnapshot):
+        self.dr_exact: dict[str, list[int]] = {}
+        self.dr_wild: list[tuple[str, int]] = []
+        for i, dr in enumerate(snap.destination_rules):
+            h = resolve_short(dr.spec.host, dr.namespace, _suffix(snap))
+            if is_wildcard(h):
+                self.dr_wild.append((h, i))
+            else:
+                self.dr_exact.setdefault(h, []).append(i)
+        self.vs_exact: dict[str, list[int]] = {}
+        self.vs_wild: list[tuple[str, int]] = []
+        for i, vs in enumerate(snap.virtual_services):
+            for h in _vs_hosts(snap, vs):
+                if h == "*":
+                    continue
+                if is_wildcard(h):
+                    self.vs_wild.append((h, i))
+                else:
+                    self.vs_exact.setdefault(h, []).append(i)
+            for d, _ in _vs_destinations(snap, vs):
+                self.vs_exact.setdefault(d, []).append(i)  # `d == host` hits a non-wildcard host only
+
+
+_INDEXES: dict[int, tuple[MeshSnapshot, _HostIndex]] = {}
+
+
+def _index(snap: MeshSnapshot) -> _HostIndex:
+    hit = _INDEXES.get(id(snap))
+    if hit is not None and hit[0] is snap:
+        return hit[1]
+    if len(_INDEXES) > 4:
+        _INDEXES.clear()
+    idx = _HostIndex(snap)
+    _INDEXES[id(snap)] = (snap, idx)
+    return idx
+
+
 def _drs_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
-    return [dr.key for dr in snap.destination_rules
-            if matches(resolve_short(dr.spec.host, dr.namespace, _suffix(snap)), host)]
+    if is_wildcard(host):
+        return [dr.key for dr in snap.destination_rules
+                if matches(resolve_short(dr.spec.host, dr.namespace, _suffix(snap)), host)]
+    idx = _index(snap)
+    hits = set(idx.dr_exact.get(host, ())) | {i for h, i in idx.dr_wild if matches(h, host)}
+    return [snap.destination_rules[i].key for i in sorted(hits)]
 
 
 def _vss_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
-    out = []
-    for vs in snap.virtual_services:
-        if any(h != "*" and matches(h, host) for h in _vs_hosts(snap, vs)) or any(d == host for d, _ in _vs_destinations(snap, vs)):
-            out.append(vs.key)
-    return out
+    if is_wildcard(host):
+        return [vs.key for vs in snap.virtual_services
+                if any(h != "*" and matches(h, host) for h in _vs_hosts(snap, vs))
+                or any(d == host for d, _ in _vs_destinations(snap, vs))]
+    idx = _index(snap)
+    hits = set(idx.vs_exact.get(host, ())) | {i for h, i in idx.vs_wild if matches(h, host)}
+    return [snap.virtual_services[i].key for i in sorted(hits)]
 
 
 def _sidecars_for(snap: MeshSnapshot, ns: str, labels: dict[str, str]) -> list[Key]:

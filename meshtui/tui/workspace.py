@@ -34,6 +34,8 @@ class Workspace:
     analyzer_note: str = ""  # why there are no findings (not available, failed)
     changed: set[Key] = field(default_factory=set)  # objects the last cluster update touched
     version: int = 0
+    # objects() per (namespace, kind): the snapshot never changes, so each list is sorted once
+    _objects: dict[tuple[str | None, str | None], list[Key]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def snapshot(self) -> MeshSnapshot:
@@ -45,10 +47,14 @@ class Workspace:
         return sorted({k[1] for k in self.snapshot.by_key if k[0] in TREE_KINDS})
 
     def objects(self, namespace: str | None = None, kind: str | None = None) -> list[Key]:
-        keys = [k for k in self.snapshot.by_key if k[0] in TREE_KINDS
-                and (namespace is None or k[1] == namespace) and (kind is None or k[0] == kind)]
-        keys.sort(key=lambda k: (k[1], TREE_KINDS.index(k[0]), k[2]))
-        return keys
+        hit = self._objects.get((namespace, kind))
+        if hit is None:
+            rank = {k: i for i, k in enumerate(TREE_KINDS)}
+            hit = [k for k in self.snapshot.by_key if k[0] in rank
+                   and (namespace is None or k[1] == namespace) and (kind is None or k[0] == kind)]
+            hit.sort(key=lambda k: (k[1], rank[k[0]], k[2]))
+            self._objects[(namespace, kind)] = hit
+        return list(hit)
 
     def yaml(self, key: Key) -> YamlText | None:
         obj = self.snapshot.by_key.get(key)

@@ -155,10 +155,11 @@ class ResourcesScreen(MeshScreen):
         if ws is None:
             return
         keep = self.selected
-        match = make_matcher(self.filter_text)
         self._badge_data = (ws.findings_by_key(), fault_targets(self._faults(), ws.snapshot), ws.changed)
         keys = ws.objects(self.mapp.ns_filter, self.kind)
-        keys = [k for k in keys if match(f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}")]
+        if self.filter_text.strip():
+            match = make_matcher(self.filter_text)
+            keys = [k for k in keys if match(f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}")]
         title = PLURAL.get(self.kind, "Objects") if self.kind else "Objects"
         tree.border_title = f"{title} ({len(keys)})"
         lazy = len(keys) > LAZY_TREE
