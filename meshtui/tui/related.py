@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meshtui.model.snapshot import MeshSnapshot, labels_match
 from meshtui.model.hosts import is_wildcard, matches, resolve_gateway_name, resolve_short
+from meshtui.model.snapshot import MeshSnapshot, labels_match
 
 Key = tuple[str, str, str]
 
