@@ -374,7 +374,11 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
         t.add(Stage.ROUTE, Verdict.INFO, f"rewrite: path {t.rewritten.path!r}, authority {t.rewritten.authority!r}", r.ref)
     for m in action.mirrors:
         t.mirrors.append(TraceMirror(m.cluster, m.host, m.subset, m.percent))
-        t.add(Stage.ROUTE, Verdict.INFO, f"mirrors {m.percent:g}% of requests to {m.cluster} (responses are ignored)", r.ref)
+        if m.cluster in config.clusters:
+            t.add(Stage.ROUTE, Verdict.INFO, f"mirrors {m.percent:g}% of requests to {m.cluster} (responses are ignored)", r.ref)
+        else:
+            t.add(Stage.ROUTE, Verdict.WARNING, f"mirrors {m.percent:g}% of requests to {m.cluster}, a cluster this proxy does "
+                  "not have: Envoy sends no copy", r.ref)
     if _apply_fault(t, config, r, _prearm_prefix(config, rc_name, vh.name, chosen_index)):
         return t
     if _cors_preflight(t, r, req):  # after the fault filter, before the router (Istio's filter order)

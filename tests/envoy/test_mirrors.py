@@ -43,7 +43,8 @@ def test_envoy_mirrors_what_simulate_says(start_envoy, echo_pool, oracle_tally):
     for probe in probes:
         trace = simulate(cfg, probe.request())
         assert trace.mirrors, f"{probe.describe()}: simulate reports no mirror"
-        full = [m for m in trace.mirrors if m.percentage >= 100]
+        # a mirror to a cluster the proxy lacks sends nothing (the trace warns so)
+        full = [m for m in trace.mirrors if m.percentage >= 100 and m.cluster in cfg.clusters]
         def shadows(cluster: str) -> int:
             return sum(1 for h in echo_pool.hosts_seen(cluster) if h.endswith("-shadow"))
 
@@ -57,7 +58,7 @@ def test_envoy_mirrors_what_simulate_says(start_envoy, echo_pool, oracle_tally):
             while shadows(m.cluster) < before[m.cluster] + K and time.monotonic() < deadline:
                 time.sleep(0.02)
             got = shadows(m.cluster) - before[m.cluster]
-            assert got == K, f"{probe.describe()}: simulate says 100% are mirrored to {m['cluster']}, it got {got} of {K}"
+            assert got == K, f"{probe.describe()}: simulate says 100% are mirrored to {m.cluster}, it got {got} of {K}"
             checked += 1
     assert checked >= 3
     oracle_tally("mirrors", mirrors=checked)

@@ -80,7 +80,9 @@ def test_weighted_split_matches_simulate(case_id, paths, proxy, start_envoy, ora
     report = []
     for probe in routes:
         trace = simulate(cfg, probe.request())
-        assert trace.outcome == "routed" and len(trace.destinations) > 1, f"{probe.describe()}: simulate says {trace.summary()}"
+        # every share may name a missing cluster (then all of them are 503 NC, which is checked too)
+        assert trace.outcome in ("routed", "cluster-not-found") and len(trace.destinations) > 1, \
+            f"{probe.describe()}: simulate says {trace.summary()}"
         expected: dict[str, float] = {}
         for d in trace.destinations:
             key = d.cluster if d.cluster_found else NOT_FOUND
