@@ -63,7 +63,7 @@ class Context:
         that mirror istioctl's analyze them too, as istioctl does."""
         valid = [o for o in self.snap.all_resources() if o.kind == kind] if kind not in _FIELDS else list(
             getattr(self.snap, _FIELDS[kind]))
-        return valid + [o for o in self.snap.rejected if o.kind == kind]
+        return valid + [o for o in self.snap.rejected if o.kind == kind and o.spec is not None]
 
     @cached_property
     def files_only(self) -> bool:

@@ -150,8 +150,8 @@ def static_dead(rules: tuple, implies) -> list[Dead]:
         if rule.match and len(by_earlier_rule) == len(matches):
             out.append(Dead(i, None, tuple(sorted({r for _, r, _ in by_earlier_rule})), None,
                             "all matches used by prior rules"))
-        else:
-            out.extend(Dead(i, j, (r,), k) for j, r, k in covered)
+        # each match an earlier one takes is named too, also in a rule that is wholly unused (istioctl does)
+        out.extend(Dead(i, j, (r,), k) for j, r, k in covered)
         for j, m in enumerate(matches):
             earlier.append((i, j, m))
         if any(implies(None, m) for m in matches):

@@ -17,7 +17,7 @@ from meshtui.model.snapshot import RegistryService, Workload, exported_to
 
 
 def _selector(sc: Sidecar) -> dict[str, str]:
-    ws = sc.spec.workload_selector
+    ws = sc.spec.workload_selector if sc.spec is not None else None
     return dict(ws.labels) if ws is not None else {}
 
 
@@ -43,7 +43,9 @@ def _ambient_pod(w: Workload) -> bool:
 def selectors(ctx: Context) -> Iterator[Message]:
     by_workload: dict[tuple[str, str], list[Sidecar]] = defaultdict(list)
     defaults: dict[str, list[Sidecar]] = defaultdict(list)
-    for sc in ctx.snap.sidecars:
+    # with those that fail validation, as istioctl; one without spec is an empty Sidecar to Istio
+    spec_less = [o for o in ctx.snap.rejected if isinstance(o, Sidecar) and o.spec is None]
+    for sc in [*ctx.with_rejected("Sidecar"), *spec_less]:
         sel = _selector(sc)
         if not sel:
             defaults[sc.namespace].append(sc)

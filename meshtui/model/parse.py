@@ -158,11 +158,11 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default",
         obj = parse_into(cls, data, "", ctx)
         if not obj.metadata.namespace and kind != "Namespace":
             object.__setattr__(obj.metadata, "namespace", ns)
+        invalid_only = ctx.errors == 0  # parsed; what follows is Istio's validation
         if is_istio and obj.spec is None:  # type: ignore[attr-defined]
             line, col = locate(data, "spec")
             diags.append(Diagnostic(ERROR, "spec is required", Source(doc.file, line, col, "spec"), kind, ns, name))
             ctx.errors += 1
-        invalid_only = ctx.errors == 0
         if ctx.errors == 0:
             for problem in validate.check(obj):
                 path, reason = problem
