@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from kubernetes.config.config_exception import ConfigException
 from meshtui.cluster.errors import (
     Action,
     ClusterError,
+    ClusterTimeout,
     Endpoint,
     KubeconfigError,
     connection_error,
@@ -59,16 +61,21 @@ class KubeHttp:
 
     def request(self, method: str, path: str, action: Action, *, query: list[tuple[str, Any]] | None = None,
                 body: bytes | dict | None = None, content_type: str | None = None,
-                ok: tuple[int, ...] = (200, 201)) -> Response:
+                ok: tuple[int, ...] = (200, 201), deadline: float | None = None) -> Response:
         """Send and read a whole response; statuses outside `ok` raise a ClusterError. A dict
-        body goes as JSON; bytes go as they are (the apply content type)."""
-        timeout = (self.timeout, self.timeout)
+        body goes as JSON; bytes go as they are (the apply content type). The exchange ends by
+        `deadline` (a time.monotonic() value; default: the request timeout from now): the
+        socket timeout alone bounds each read, not a server that trickles bytes."""
+        end = deadline if deadline is not None else time.monotonic() + self.timeout
+        left = end - time.monotonic()
+        if left <= 0:
+            raise self.late(action)
+        wait = min(self.timeout, left)
         try:
-            raw = self._send(method, path, query, body, content_type, timeout)
-            try:
-                data = raw.read()
-            finally:
-                raw.release_conn()
+            raw = self._send(method, path, query, body, content_type, (wait, wait))
+            data = _read_by(raw, end)
+            if data is None:
+                raise self.late(action)
         except ClusterError:
             raise
         except _NET_ERRORS as exc:
@@ -78,6 +85,11 @@ class KubeHttp:
         if raw.status not in ok:
             raise http_error(self.endpoint, action, raw.status, data)
         return Response(raw.status, data)
+
+    def late(self, action: Action, detail: str = "") -> ClusterTimeout:
+        return ClusterTimeout(f"{self.endpoint.describe()} did not finish answering within --request-timeout "
+                              f"({self.timeout:g}s) when asked to {action.describe()}{detail}; it may be slow or "
+                              "overloaded (raise --request-timeout to wait longer).")
 
     def get_json(self, path: str, action: Action, query: list[tuple[str, Any]] | None = None) -> dict:
         resp = self.request("GET", path, action, query=query)
@@ -98,6 +110,22 @@ class KubeHttp:
             self.api.close()
         except Exception:  # noqa: BLE001 - closing is best effort
             pass
+
+
+def _read_by(raw: urllib3.BaseHTTPResponse, end: float) -> bytes | None:
+    """The whole body, or None (the connection closed) when it is not all there by `end`."""
+    parts: list[bytes] = []
+    try:
+        while True:
+            if time.monotonic() > end:
+                raw.close()  # half read: never back into the pool
+                return None
+            chunk = raw.read1(1 << 16)  # what one receive brings: a trickle cannot stretch a read
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
+    finally:
+        raw.release_conn()
 
 
 def parse_json(body: bytes, ep: Endpoint, action: Action) -> dict:

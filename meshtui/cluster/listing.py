@@ -4,11 +4,12 @@ meshtui reads, as plain dicts shaped like `kubectl get -o json` items."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from meshtui.cluster.errors import Action, ClusterError, ClusterForbidden, ClusterNotFound
+from meshtui.cluster.errors import Action, ClusterError, ClusterForbidden, ClusterNotFound, ClusterTimeout
 from meshtui.cluster.http import KubeHttp, parse_json
 from meshtui.cluster.kinds import (
     ISTIO_GROUP,
@@ -18,9 +19,10 @@ from meshtui.cluster.kinds import (
     NAMESPACE,
     ResourceKind,
 )
+from meshtui.model.schema import type_name
 
 PAGE_SIZE = 500  # as kubectl: big enough to be few round trips, small enough to stream
-MAX_PAGES = 10_000
+MAX_PAGES = 10_000  # 5 million objects: past that, a server that never ends its list
 MAX_RESTARTS = 3  # a list whose continue token expired (410) starts over, a few times at most
 
 Progress = Callable[[str], None]
@@ -90,7 +92,8 @@ class KindList:
 
 def normalize(item: dict, kind: ResourceKind) -> dict:
     """Make a list item look like `kubectl get -o json` output for one object: list items of
-    built-in kinds carry no kind/apiVersion, and kubectl hides managedFields."""
+    built-in kinds carry no kind/apiVersion, and kubectl hides managedFields. A `metadata` that
+    is not a map stays as it is: the parser reports it on that object and leaves it out."""
     item["apiVersion"] = kind.api_version
     item["kind"] = kind.kind
     meta = item.get("metadata")
@@ -99,40 +102,69 @@ def normalize(item: dict, kind: ResourceKind) -> dict:
     return item
 
 
+def _page_items(data: dict, http: KubeHttp, action: Action) -> list[dict]:
+    """A list page's items; an answer whose `items` is not a list of objects is an error, never
+    an empty list (that would read as "there are none" and turn into false findings)."""
+    items = data.get("items")
+    if items is None:
+        return []
+    bad = None if isinstance(items, list) else f"'items' is {type_name(items)}, not a list"
+    if bad is None:
+        i = next((i for i, it in enumerate(items) if not isinstance(it, dict)), None)
+        if i is not None:
+            bad = f"item {i} is {type_name(items[i])}, not an object"
+    if bad is not None:
+        raise ClusterError(f"{http.endpoint.describe()} answered the request to {action.describe()} with a list "
+                           f"meshtui cannot read: {bad}. Refusing to treat it as empty.")
+    return items
+
+
 def list_kind(http: KubeHttp, kind: ResourceKind, namespace: str | None,
               on_page: Callable[[int], None] | None = None) -> KindList:
     """Every object of one kind (in one namespace, or all), following `continue` pages."""
     path = kind.collection_path(namespace)
     action = Action("list", kind.plural, kind.group, namespace if kind.namespaced else None)
+    # --request-timeout bounds the whole list, every page and restart included (CONTRACT.md)
+    deadline = time.monotonic() + http.timeout
+    pages = 0
     for _ in range(MAX_RESTARTS):
         items: list[dict] = []
         rv = ""
         cont = ""
+        seen: set[str] = set()
         expired = False
         for _page in range(MAX_PAGES):
             query: list[tuple[str, object]] = [("limit", PAGE_SIZE)]
             if cont:
                 query.append(("continue", cont))
             try:
-                resp = http.request("GET", path, action, query=query)
+                resp = http.request("GET", path, action, query=query, deadline=deadline)
+            except ClusterTimeout:
+                raise http.late(action, f" ({pages} page{'s' if pages != 1 else ''} of {PAGE_SIZE} read)") from None
             except ClusterError as exc:
                 if exc.status == 410 and cont:  # continue token expired: start the list over
                     expired = True
                     break
                 raise
+            pages += 1
             data = parse_json(resp.body, http.endpoint, action)
-            page = data.get("items") or []
-            for it in page:
-                if isinstance(it, dict):
-                    items.append(normalize(it, kind))
+            page = _page_items(data, http, action)
+            items.extend(normalize(it, kind) for it in page)
             if on_page:
                 on_page(len(page))
-            meta = data.get("metadata") or {}
+            meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
             if not rv:
                 rv = str(meta.get("resourceVersion") or "")
             cont = meta.get("continue") or ""
             if not cont:
                 break
+            if not isinstance(cont, str) or cont in seen:  # the server sends us round in a circle
+                raise ClusterError(f"{http.endpoint.describe()} repeated a continue token when asked to "
+                                   f"{action.describe()} (after {pages} pages): its list never ends")
+            seen.add(cont)
+        else:
+            raise ClusterError(f"{http.endpoint.describe()} was still paging after {MAX_PAGES} pages when asked to "
+                               f"{action.describe()}: its list never ends")
         if not expired:
             return KindList(kind, namespace, items, rv)
     raise ClusterError(f"{http.endpoint.describe()}: the list of {kind.resource} kept expiring; try again")

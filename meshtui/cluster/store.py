@@ -10,13 +10,19 @@ from meshtui.model.parse import RawDoc
 Key = tuple[str, str, str]  # kind, namespace ("" when cluster-scoped), name
 
 
+def _meta(obj: dict) -> dict:
+    """The object's metadata; a server may send anything there (the parser reports it)."""
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
 def key_of(obj: dict) -> Key:
-    meta = obj.get("metadata") or {}
+    meta = _meta(obj)
     return (str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
 def _rv(obj: dict) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    return str(_meta(obj).get("resourceVersion") or "")
 
 
 def _order(key: Key) -> tuple[int, str, str]:

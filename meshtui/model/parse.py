@@ -139,9 +139,14 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default",
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta.get("name"):
             line, col = locate(data, "metadata.name")
             bad = meta.get("name") if isinstance(meta, dict) else None
-            reason = ("metadata.name is required" if bad in (None, "") else
-                      f"metadata.name must be a string, got {type_name(bad)} {bad!r}")
-            diags.append(Diagnostic(ERROR, reason, Source(doc.file, line, col, "metadata.name"), kind))
+            path = "metadata.name"
+            if meta is not None and not isinstance(meta, dict):
+                path, reason = "metadata", f"metadata must be a map, got {type_name(meta)}"
+            elif bad in (None, ""):
+                reason = "metadata.name is required"
+            else:
+                reason = f"metadata.name must be a string, got {type_name(bad)} {bad!r}"
+            diags.append(Diagnostic(ERROR, reason, Source(doc.file, line, col, path), kind))
             left_out += 1
             continue
         name = meta["name"]

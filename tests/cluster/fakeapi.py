@@ -180,6 +180,11 @@ class FakeApiServer:
         self.fail_watches = 0  # answer this many next watch requests with 500
         self.gone_as_http = False  # answer a too-old watch with HTTP 410 instead of an ERROR event
         self.compact_after_pages = 0  # compact history after serving this many list pages (0: never)
+        # misbehaving servers, for the client's bounds: a list page sent one byte every `trickle`
+        # seconds; list pages that always carry a new continue token; raw list bodies by plural
+        self.trickle = 0.0
+        self.endless_continue = False
+        self.list_bodies: dict[str, bytes] = {}
         self.requests: list[tuple[str, str, dict]] = []
         self._cache: dict[tuple, bytes] = {}
         self.closing = False
@@ -521,6 +526,8 @@ class _Handler(BaseHTTPRequestHandler):
     # -- list ---------------------------------------------------------------------------------
     def _list(self, res: Res, version: str, ns: str | None, q: dict) -> None:
         api = self.api
+        if res.plural in api.list_bodies:
+            return self._send_raw(api.list_bodies[res.plural])
         limit = int(q.get("limit") or 0)
         start = 0
         with api.cond:
@@ -540,6 +547,11 @@ class _Handler(BaseHTTPRequestHandler):
         meta: dict[str, Any] = {"resourceVersion": str(list_rv)}
         if more:
             meta["continue"] = base64.b64encode(json.dumps({"rv": list_rv, "start": start + limit}).encode()).decode()
+        elif api.endless_continue:  # a fresh token every time, back to the first page
+            with api.cond:
+                api.uid += 1
+                n = api.uid
+            meta["continue"] = base64.b64encode(json.dumps({"rv": list_rv, "start": 0, "n": n}).encode()).decode()
         head = json.dumps({"kind": f"{res.kind}List", "apiVersion": f"{res.group}/{version}" if res.group else version,
                            "metadata": meta}, separators=(",", ":")).encode()
         data = head[:-1] + b',"items":[' + b",".join(items) + b"]}"
@@ -548,11 +560,23 @@ class _Handler(BaseHTTPRequestHandler):
                 api.compact_after_pages -= 1
                 if api.compact_after_pages == 0:
                     api.compact()
+        self._send_raw(data)
+
+    def _send_raw(self, data: bytes) -> None:
+        api = self.api
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if not api.trickle:
+            self.wfile.write(data)
+            return
+        for i in range(len(data)):  # until the client gives up (a broken pipe) or the server stops
+            self.wfile.write(data[i:i + 1])
+            self.wfile.flush()
+            with api.cond:
+                if api.cond.wait_for(lambda: api.closing, timeout=api.trickle):
+                    return
 
     # -- watch --------------------------------------------------------------------------------
     def _watch(self, res: Res, version: str, ns: str | None, q: dict) -> None:
