@@ -299,26 +299,39 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
     for s in tcp:
         addr = s.addresses[0] if s.addresses else "0.0.0.0"
         lname = f"{addr}_{port}"
+        tls = s.port(port).protocol in TLS_FAMILY
+        shared = listeners.get(lname)
+        if shared is not None and tls and addr == "0.0.0.0" and shared.default_chain is not None \
+                and shared.default_chain.name == "PassthroughFilterChain":
+            # several TLS services without a VIP share 0.0.0.0_PORT, told apart by SNI
+            vs, _, _ = ownership.owner(s.hostname)
+            more = _sni_chains(s, port, _tcp_chains(s, port, vs, ctx, tls, notes)[0])
+            taken = {n for c in shared.chains for n in c.server_names}
+            shared.chains.extend(c for c in more if not set(c.server_names) & taken)
+            continue
         if lname in listeners:
             if addr == "0.0.0.0":
                 notes.append(f"{s.hostname}:{port} is TCP without an address and collides with {lname}; Envoy would not route it")
             continue
         vs, _, _ = ownership.owner(s.hostname)
-        tls = s.port(port).protocol in TLS_FAMILY
         chains, dropped = _tcp_chains(s, port, vs, ctx, tls, notes)
         if tls and addr == "0.0.0.0":
             # No VIP: SNI is the only way to tell services apart on the shared listener. istiod
             # matches the VS's sniHosts, else the service's own hostname, and lets any other SNI
             # fall through to the outbound policy (buildSidecarOutboundTLSFilterChainOpts).
-            sni = [c for c in chains if c.server_names]
-            if not sni:
-                sni = [replace(chains[-1], server_names=(s.hostname,), transport="tls")]
+            sni = _sni_chains(s, port, chains)
             fallthrough = FilterChain("PassthroughFilterChain", "tcp", tcp=TcpRoute((WeightedCluster(
                 "PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster", 100, "", 0),)))
             listeners[lname] = Listener(lname, addr, port, sni, fallthrough, dropped=dropped)
             continue
         listeners[lname] = Listener(lname, addr, port, chains[:-1] if len(chains) > 1 else chains, chains[-1] if len(chains) > 1 else None,
                                     dropped=dropped)
+
+
+def _sni_chains(s: RegistryService, port: int, chains: list[FilterChain]) -> list[FilterChain]:
+    """A no-VIP TLS service's chains on 0.0.0.0_PORT: its VS's SNI chains, else one on its hostname."""
+    sni = [c for c in chains if c.server_names]
+    return sni or [replace(chains[-1], server_names=(s.hostname,), transport="tls")]
 
 
 def _tcp_chains(s: RegistryService, port: int, vs: VirtualService | None, ctx: RouteContext, tls: bool,
