@@ -170,6 +170,16 @@ func loadInputs(paths []string, meshFile string) (*Inputs, error) {
 				continue
 			}
 			for _, c := range cfgs {
+				// a later file wins on the same kind/namespace/name (meshtui's rule for -f)
+				if c.Namespace == "" {
+					c.Namespace = "default"
+				}
+				for i, old := range in.Configs {
+					if old.GroupVersionKind == c.GroupVersionKind && old.Namespace == c.Namespace && old.Name == c.Name {
+						in.Configs = append(in.Configs[:i], in.Configs[i+1:]...)
+						break
+					}
+				}
 				if c.Namespace == "" {
 					c.Namespace = "default"
 				}
@@ -235,6 +245,7 @@ func loadInputs(paths []string, meshFile string) (*Inputs, error) {
 		}
 		in.Mesh = mc
 	}
+	in.Kube = dedupeKube(in.Kube)
 	in.Kube = append(in.Kube, deriveEndpointSlices(in.Kube)...)
 	return in, nil
 }
@@ -366,4 +377,26 @@ func resolveTargetPort(sp corev1.ServicePort, p *corev1.Pod) (int, bool) {
 	default:
 		return int(sp.Port), true
 	}
+}
+
+// dedupeKube keeps the last object of each kind/namespace/name (a later file wins).
+func dedupeKube(objs []runtime.Object) []runtime.Object {
+	key := func(o runtime.Object) string {
+		m, ok := o.(metav1.Object)
+		if !ok {
+			return ""
+		}
+		return fmt.Sprintf("%T/%s/%s", o, m.GetNamespace(), m.GetName())
+	}
+	seen := map[string]bool{}
+	var out []runtime.Object
+	for i := len(objs) - 1; i >= 0; i-- {
+		k := key(objs[i])
+		if k != "" && seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append([]runtime.Object{objs[i]}, out...)
+	}
+	return out
 }

@@ -50,9 +50,16 @@ func newRequest(c Call) *request {
 	if _, ok := h[":scheme"]; !ok {
 		h[":scheme"] = "http"
 	}
+	// Envoy matches query parameters as sent: split on & and =, no percent-decoding.
 	q := url.Values{}
 	if _, raw, ok := strings.Cut(path, "?"); ok {
-		q, _ = url.ParseQuery(raw)
+		for _, part := range strings.Split(raw, "&") {
+			if part == "" {
+				continue
+			}
+			k, v, _ := strings.Cut(part, "=")
+			q[k] = append(q[k], v)
+		}
 	}
 	rep := map[string][]string{}
 	for k, v := range c.Repeated {

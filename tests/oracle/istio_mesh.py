@@ -5,6 +5,7 @@ the vhost's domains, plus unknown hosts), aimed at every HTTP and TCP listener o
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 import istio_oracle
@@ -47,6 +48,8 @@ def _call(snap: MeshSnapshot, name: str, cfg: ProxyConfig, p: Probe) -> dict:
         address, mode = cfg.proxy.ip or OUTSIDE, "gateway"
     else:
         address, _ = resolve_dns(snap, cfg.proxy.namespace, host)
+        if address and "/" in address:  # a CIDR ServiceEntry address: a client dials one host in it
+            address = str(next(ipaddress.ip_network(address, strict=False).hosts()))
         port, mode = p.port, "outbound"
     req = p.request()
     headers = {k: v for k, v in req.headers.items() if k != "host"}
@@ -103,12 +106,14 @@ def compare_trace(s: Sent, r: dict) -> list[Diff]:
         if not full.get("matched"):
             pairs.append(("outcome", str(t.outcome), str(Outcome.NO_ROUTE)))
         else:
-            pairs.append(("route", t.route_name, full.get("name") or None))
+            pairs.append(("route", t.route_name or None, full.get("name") or None))
             kind = full.get("action")
             if kind == "redirect":
                 pairs.append(("outcome", (str(t.outcome), t.status), (str(Outcome.REDIRECT), full.get("status"))))
             elif kind == "direct_response":
-                pairs.append(("outcome", (str(t.outcome), t.status), (str(Outcome.DIRECT_RESPONSE), full.get("status"))))
+                # meshtui calls the REGISTRY_ONLY catch-all's 502 a blackhole; Envoy's action is a direct response
+                got = str(Outcome.DIRECT_RESPONSE) if t.outcome == Outcome.BLACKHOLE and t.status == 502 else str(t.outcome)
+                pairs.append(("outcome", (got, t.status), (str(Outcome.DIRECT_RESPONSE), full.get("status"))))
             else:
                 want = [(full["cluster"], 100)] if full.get("cluster") else sorted(
                     (w["cluster"], w["weight"]) for w in full.get("weighted") or [])

@@ -5,6 +5,7 @@ default are filled with that default so an omitted value and a written default c
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,10 +116,11 @@ def _fault(tpf: dict) -> dict | None:
         return None
     out: dict[str, Any] = {}
     if "delay" in f:
-        out["delay"] = (_dur(f["delay"].get("fixed_delay")), _frac(f["delay"].get("percentage")))
+        out["delay"] = (_dur(f["delay"].get("fixed_delay")), _frac(f["delay"].get("percentage")) or 0.0)
     if "abort" in f:
         a = f["abort"]
-        out["abort"] = (a.get("http_status") or a.get("grpc_status"), _frac(a.get("percentage")))
+        # an unset percentage is Envoy's 0%
+        out["abort"] = (a.get("http_status") or a.get("grpc_status"), _frac(a.get("percentage")) or 0.0)
     return out
 
 
@@ -148,15 +150,19 @@ def route(r: dict) -> dict:
     elif "redirect" in r:
         d = r["redirect"]
         out["action"] = {"kind": "redirect", "code": d.get("response_code", "MOVED_PERMANENTLY"),
-                         "host": d.get("host_redirect"), "path": d.get("path_redirect"),
+                         # an empty oneof string is Envoy's "unset"
+                         "host": d.get("host_redirect") or None, "path": d.get("path_redirect") or None,
                          "prefix": d.get("prefix_rewrite"), "scheme": d.get("scheme_redirect") or (
                              "https" if d.get("https_redirect") else None),
                          "port": d.get("port_redirect"), "strip_query": bool(d.get("strip_query"))}
     elif "direct_response" in r:
         d = r["direct_response"]
         body = d.get("body")
-        out["action"] = {"kind": "direct_response", "status": d.get("status"),
-                         "body": None if body is None else body.get("inline_string", body.get("inline_bytes"))}
+        text = None
+        if body is not None:
+            text = body["inline_string"] if "inline_string" in body else base64.b64decode(body.get("inline_bytes", "")).decode(
+                "utf-8", "replace")
+        out["action"] = {"kind": "direct_response", "status": d.get("status"), "body": text}
     else:
         out["action"] = {"kind": "?"}
     out["fault"] = _fault(r.get("typed_per_filter_config", {}))
