@@ -6,6 +6,7 @@ cluster with the same objects give the same snapshot."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,23 +96,33 @@ def _flatten(doc: RawDoc, out: list[RawDoc], depth: int = 0) -> None:
     out.append(doc)
 
 
-def parse_docs(docs: list[RawDoc], default_namespace: str = "default",
-               rejected: list[Resource] | None = None) -> tuple[list[Resource], list[Diagnostic], dict[str, int], int, dict]:
+def _flat(docs: Iterable[RawDoc], warnings: list[Diagnostic]) -> Iterator[RawDoc]:
+    for d in docs:
+        out: list[RawDoc] = []
+        _flatten(d, out)
+        for line, col, message in d.warnings:
+            warnings.append(Diagnostic(WARNING, message, Source(d.file, line, col, ""), code="MT0004"))
+        yield from out
+
+
+def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
+               rejected: list[Resource] | None = None,
+               keep_raw: Callable[[str], bool] | None = None) -> tuple[list[Resource], list[Diagnostic], dict[str, int], int, dict]:
     """Validate and type every object. Returns (kept objects, diagnostics, skipped kinds,
     number left out, raw data by key). Later duplicates replace earlier ones. Objects that
     parsed but fail Istio's validation are appended to `rejected` when given: istioctl still
-    analyzes them, so the analyzers that mirror its checks can too."""
-    flat: list[RawDoc] = []
+    analyzes them, so the analyzers that mirror its checks can too.
+
+    `docs` is consumed once, in order (a generator that reads files as it goes keeps one file's
+    YAML in memory at a time); with `keep_raw`, only the raw data of objects whose file it
+    accepts is returned (the loader reads the others back from their files when needed)."""
+    warnings: list[Diagnostic] = []  # the YAML reader's, reported first
     diags: list[Diagnostic] = []
-    for d in docs:
-        _flatten(d, flat)
-        for line, col, message in d.warnings:
-            diags.append(Diagnostic(WARNING, message, Source(d.file, line, col, ""), code="MT0004"))
     skipped: dict[str, int] = {}
     kept: dict[tuple[str, str, str], tuple[Resource, Source]] = {}
     raws: dict[tuple[str, str, str], Any] = {}
     left_out = 0
-    for doc in flat:
+    for doc in _flat(docs, warnings):
         data = doc.data
         if doc.error is not None:
             diags.append(Diagnostic(ERROR, doc.error, Source(doc.file, doc.line, doc.column, "")))
@@ -188,14 +199,19 @@ def parse_docs(docs: list[RawDoc], default_namespace: str = "default",
             diags.append(Diagnostic(WARNING, f"defined twice: {prev.at() or prev.file} and {obj.src.at() or obj.src.file}; the later one is used",
                                     obj.src, kind, ns, name, code="MT0001"))
         kept[key] = (obj, obj.src)
-        raws[key] = data
+        if keep_raw is None or keep_raw(doc.file):
+            raws[key] = data
+        else:
+            raws.pop(key, None)  # an earlier duplicate's
+    diags[:0] = warnings
     for k, n in sorted(skipped.items()):
         diags.append(Diagnostic(INFO, f"skipped {n} object{'s' if n != 1 else ''} of kind {k} (meshtui does not use it)", Source(), code="MT0002"))
     return [o for o, _ in kept.values()], diags, skipped, left_out, raws
 
 
-def build_snapshot(docs: list[RawDoc], default_namespace: str = "default", mesh: MeshConfig = MeshConfig()) -> LoadResult:
+def build_snapshot(docs: Iterable[RawDoc], default_namespace: str = "default", mesh: MeshConfig = MeshConfig(),
+                   keep_raw: Callable[[str], bool] | None = None) -> LoadResult:
     rejected: list[Resource] = []
-    objects, diags, skipped, left_out, raws = parse_docs(docs, default_namespace, rejected)
+    objects, diags, skipped, left_out, raws = parse_docs(docs, default_namespace, rejected, keep_raw)
     snap = build(objects, diags, mesh, raws, rejected)
     return LoadResult(snap, diags, skipped, left_out, len(objects))

@@ -103,16 +103,12 @@ def _is(data: Any, key: Key) -> bool:
     return isinstance(meta, dict) and meta.get("name") == key[2]
 
 
-def file_backed(raw: dict[Key, Any], objects: Mapping[Key, Any]) -> FileRaw:
-    """FileRaw for a freshly built snapshot: objects from files are re-read when needed, the rest
-    (stdin) stay as they are."""
+def file_backed(raw: Mapping[Key, Any], objects: Mapping[Key, Any]) -> FileRaw:
+    """FileRaw for a freshly built snapshot: `raw` holds the raw objects that cannot be read again
+    (stdin), kept as they are; every other object is read back from its file when needed."""
     where: dict[Key, tuple[str, int | None]] = {}
-    kept: dict[Key, Any] = {}
-    for key, data in raw.items():
-        obj = objects.get(key)
-        file = obj.src.file if obj is not None else ""
-        if file and not file.startswith("<"):
-            where[key] = (file, getattr(data, "line", obj.src.line))
-        else:
-            kept[key] = data
-    return FileRaw(where, kept)
+    for key, obj in objects.items():
+        file = obj.src.file
+        if key not in raw and file and not file.startswith("<"):
+            where[key] = (file, obj.src.line)
+    return FileRaw(where, dict(raw))

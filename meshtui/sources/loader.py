@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from meshtui.errors import InputError
@@ -125,18 +126,23 @@ def _read_bytes(f: str) -> bytes:
 
 def _load(files: list[str], default_namespace: str, mesh: MeshConfig, stdin_text: str | None,
           read=_read_bytes) -> LoadResult:
-    docs: list[RawDoc] = []
-    for f in files:
-        try:
-            docs.extend(_read_file(f, stdin_text, read))
-        except InputError as exc:  # a file that cannot be read at all is one error; the others still load
-            docs.append(RawDoc(None, exc.file, exc.line, error=f"the file {exc.reason}", column=exc.column))
-    result = build_snapshot(docs, default_namespace, mesh)
-    del docs
-    # no second copy of the YAML: objects from files are re-read from them when a position is needed
+    def docs() -> Iterator[RawDoc]:  # one file's YAML in memory at a time
+        for f in files:
+            try:
+                yield from _read_file(f, stdin_text, read)
+            except InputError as exc:  # a file that cannot be read at all is one error; the others still load
+                yield RawDoc(None, exc.file, exc.line, error=f"the file {exc.reason}", column=exc.column)
+
+    # no second copy of the YAML: objects from files are read back from them when a position is
+    # needed (only stdin, which cannot be read twice, keeps its raw objects)
+    result = build_snapshot(docs(), default_namespace, mesh, keep_raw=_unreadable_again)
     object.__setattr__(result.snapshot, "raw", file_backed(result.snapshot.raw, result.snapshot.by_key))
     result.files = files
     return result
+
+
+def _unreadable_again(file: str) -> bool:
+    return file.startswith("<")
 
 
 def _read_file(f: str, stdin_text: str | None, read) -> list[RawDoc]:
