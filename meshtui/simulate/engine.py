@@ -4,12 +4,14 @@ virtual host → route → cluster → endpoints, each step with its verdict and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from meshtui.errors import UsageError
 from meshtui.model.hosts import is_ip, strip_port
 from meshtui.model.regex import full_match
-from meshtui.model.snapshot import MeshSnapshot, RegistryService
+from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService
 from meshtui.simulate.chains import connection_for, select_chain
 from meshtui.simulate.request import Request, remove_dot_segments
 from meshtui.simulate.trace import (
@@ -36,7 +38,9 @@ from meshtui.translate.config import (
     Route,
     RouteMatch,
     StringMatcher,
+    TcpRoute,
     VirtualHost,
+    WeightedCluster,
 )
 
 
@@ -131,22 +135,22 @@ def explain_route(route: Route, req: Request) -> str | None:
         return f"{kind} {m.path!r}{case} does not match {actual!r}"
     for h in m.headers:
         if not header_matches(h, req):
-            actual = _header_value(req, h.name)
+            value = _header_value(req, h.name)
             label = {":method": "method", ":authority": "authority", ":scheme": "scheme"}.get(h.name, f"header {h.name!r}")
             if h.invert:
                 if h.match.kind == "present":
-                    return f"withoutHeaders: {label} must be absent, but it is {actual!r}"
-                return f"withoutHeaders: {label} must not be {_describe(h.match)}, but it is {actual!r}"
-            if actual is None:
+                    return f"withoutHeaders: {label} must be absent, but it is {value!r}"
+                return f"withoutHeaders: {label} must not be {_describe(h.match)}, but it is {value!r}"
+            if value is None:
                 return f"{label} must be {_describe(h.match)}, but the request has no such header"
-            return f"{label} must be {_describe(h.match)}, but it is {actual!r}"
+            return f"{label} must be {_describe(h.match)}, but it is {value!r}"
     params = _query_params(req.query) if m.query else {}
     for q in m.query:
-        actual = params.get(q.name)
-        if actual is None:
+        param = params.get(q.name)
+        if param is None:
             return f"query parameter {q.name!r} must be {_describe(q.match)}, but the request has none"
-        if not _match_string(q.match, actual):
-            return f"query parameter {q.name!r} must be {_describe(q.match)}, but it is {actual!r}"
+        if not _match_string(q.match, param):
+            return f"query parameter {q.name!r} must be {_describe(q.match)}, but it is {param!r}"
     return None
 
 
@@ -492,7 +496,7 @@ def _apply_fault(t: Trace, config: ProxyConfig, r: Route, key_prefix: str | None
     return False
 
 
-def _cors_origin_allowed(cors: dict, origin: str) -> bool:
+def _cors_origin_allowed(cors: dict[str, Any], origin: str) -> bool:
     """Envoy's CorsFilter::isOriginAllowed: a matcher that also matches the literal "*" allows
     every origin."""
     for o in cors.get("allowOrigins", []):
@@ -542,7 +546,7 @@ def _route_label(r: Route) -> str:
     return f"route {r.name!r}"
 
 
-def _destinations(t: Trace, config: ProxyConfig, clusters, quiet: bool = False) -> None:
+def _destinations(t: Trace, config: ProxyConfig, clusters: Sequence[WeightedCluster], quiet: bool = False) -> None:
     total = sum(c.weight for c in clusters) or 1
     found_any = False
     healthy_any = False
@@ -614,7 +618,7 @@ def _missing_subset(config: ProxyConfig, host: str, subset: str) -> tuple[str, R
             f"from this proxy ({tier} tier){also}", dr)
 
 
-def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp=None) -> Trace:
+def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp: TcpRoute | None = None) -> Trace:
     if cluster == "PassthroughCluster":
         t.outcome = Outcome.PASSTHROUGH
         t.add(Stage.CLUSTER, Verdict.SELECTED, f"PassthroughCluster: the connection goes to its original destination ({_outbound_from(config)})",
@@ -631,14 +635,14 @@ def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp=None) -> Trace
     return t
 
 
-def _endpoint_where(e) -> str:
+def _endpoint_where(e: Endpoint) -> str:
     parts = [e.pod] if e.pod else []
     if e.cluster:
         parts.append(f"cluster {e.cluster}" + (f", network {e.network}" if e.network else ""))
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def _by_cluster(eps) -> str:
+def _by_cluster(eps: Sequence[Endpoint]) -> str:
     """Several clusters: how the endpoints split between them (multi-primary merges them)."""
     counts: dict[str, int] = {}
     for e in eps:
@@ -673,6 +677,7 @@ def _header_result(t: Trace, r: Route, req: Request) -> None:
 
 def _rewrite(r: Route, req: Request) -> Rewrite:
     a = r.action
+    assert a is not None  # only routes with an action rewrite
     path = req.path
     if a.prefix_rewrite is not None:
         m = r.match

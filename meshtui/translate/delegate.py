@@ -39,15 +39,15 @@ def _contained(root: HTTPMatchRequest, child: HTTPMatchRequest) -> bool:
 
 
 def _merge_match(root: HTTPMatchRequest, child: HTTPMatchRequest) -> HTTPMatchRequest:
-    def pick(f):
-        v = getattr(child, f)
-        return v if v not in (None, "", (), {}) else getattr(root, f)
+    def pick(f: str) -> StringMatch | None:
+        v: StringMatch | None = getattr(child, f)
+        return v if v is not None else getattr(root, f)
 
     return replace(
-        child,
+        delegate_merged(root, child),
         uri=pick("uri"), scheme=pick("scheme"), method=pick("method"), authority=pick("authority"),
         headers={**root.headers, **child.headers}, without_headers={**root.without_headers, **child.without_headers},
-        query_params={**root.query_params, **child.query_params}, **delegate_merged(root, child),
+        query_params={**root.query_params, **child.query_params},
         name=f"{root.name}-{child.name}" if root.name and child.name else (child.name or root.name),
     )
 

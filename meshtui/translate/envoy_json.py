@@ -522,8 +522,8 @@ def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, st
         out["type"] = "ORIGINAL_DST"
         out["lb_policy"] = "CLUSTER_PROVIDED"
         # istiod's PassthroughCluster carries the same unlimited thresholds as service clusters
-        out["circuit_breakers"] = {"thresholds": [{k: 4294967295 for k in ("max_connections", "max_pending_requests",
-                                                                          "max_requests", "max_retries")}]}
+        limits = ("max_connections", "max_pending_requests", "max_requests", "max_retries")
+        out["circuit_breakers"] = {"thresholds": [dict.fromkeys(limits, 4294967295)]}
     else:  # STATIC (BlackHoleCluster) and dynamic-forward-proxy clusters rendered as empty static ones
         out["type"] = "STATIC"
         out["lb_policy"] = "ROUND_ROBIN"

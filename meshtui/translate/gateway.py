@@ -172,7 +172,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                         order.append(h)
                     redirect_hosts.add(h)
         # routes of several VSs for the same host: catch-alls move to the end (stable)
-        groups: dict[tuple, list[str]] = {}
+        groups: dict[tuple[tuple[int, ...], bool], list[str]] = {}
         for h in order:
             routes = per_host[h]
             routes = [r for r in routes if not _catch_all_route(r)] + [r for r in routes if _catch_all_route(r)]
@@ -219,7 +219,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                     route_configs[rname] = RouteConfig(rname, vhosts)
                     sni = tuple(h for h in (x.rpartition("/")[2] for x in bs.server.hosts) if h != "*")
                     chains.append(FilterChain(rname, "http", rds=rname, server_names=sni, transport="tls",
-                                              tls_credential=bs.server.tls.credential_name or "file", ref=bs.ref()))
+                                              tls_credential=(bs.server.tls.credential_name if bs.server.tls else "") or "file",
+                                              ref=bs.ref()))
                 elif mode in ("PASSTHROUGH", "AUTO_PASSTHROUGH") or bs.protocol in ("TCP", "MONGO"):
                     l4ctx = RouteContext(port, frozenset({bs.gw_name}), wl.labels, ns, suffix, lookup_service, lambda h, p: (),
                                          mesh=snapshot.mesh)

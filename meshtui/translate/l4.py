@@ -8,7 +8,7 @@ the gateway server's hosts, and whether a chain without runtime matches ends the
 from __future__ import annotations
 
 from meshtui.model.hosts import subset_of
-from meshtui.model.istio import TLSMatchAttributes, VirtualService
+from meshtui.model.istio import TCPRoute, TLSMatchAttributes, TLSRoute, VirtualService
 from meshtui.translate.config import DroppedMatch, FilterChain, TcpRoute, WeightedCluster
 from meshtui.translate.match import gateway_l4_verdict, ignored_fields, sidecar_l4_verdict
 from meshtui.translate.routes import RouteContext, destination_cluster, vs_ref
@@ -24,7 +24,8 @@ def l4_chains(vs: VirtualService, tls: bool, ctx: RouteContext, *, gateway: bool
     verdict_of = gateway_l4_verdict if gateway else sidecar_l4_verdict
     side = ctx.side
     out: list[FilterChain] = []
-    for i, rule in enumerate(vs.spec.tls if tls else vs.spec.tcp):
+    rules: tuple[TLSRoute | TCPRoute, ...] = vs.spec.tls if tls else vs.spec.tcp
+    for i, rule in enumerate(rules):
         ref = vs_ref(vs, f"spec.{kind}[{i}]", rule.src.line)
         dests: list[WeightedCluster] = []
         for k, d in enumerate(rule.route):

@@ -15,7 +15,7 @@ so the caller can say so instead of silently dropping them."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from meshtui.model.hosts import resolve_gateway_name
@@ -158,14 +158,11 @@ def delegate_contained(root: HTTPMatchRequest, child: HTTPMatchRequest) -> bool:
     return not (root.gateways and child.gateways and not set(child.gateways) <= set(root.gateways))
 
 
-def delegate_merged(root: HTTPMatchRequest, child: HTTPMatchRequest) -> dict[str, object]:
-    """The config-time fields of a delegate's match merged with its root's (the child's win)."""
-    return {
-        "port": child.port if child.port is not None else root.port,
-        "source_namespace": child.source_namespace or root.source_namespace,
-        "gateways": child.gateways or root.gateways,
-        "source_labels": {**root.source_labels, **child.source_labels},
-    }
+def delegate_merged(root: HTTPMatchRequest, child: HTTPMatchRequest) -> HTTPMatchRequest:
+    """`child` with the config-time fields of its root's match merged in (the child's win)."""
+    return replace(child, port=child.port if child.port is not None else root.port,
+                   source_namespace=child.source_namespace or root.source_namespace,
+                   gateways=child.gateways or root.gateways, source_labels={**root.source_labels, **child.source_labels})
 
 
 def source_covers(a: ConfigMatch | None, b: ConfigMatch | None, b_namespace: str | None = None) -> bool:

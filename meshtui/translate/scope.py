@@ -3,10 +3,11 @@ VirtualServices each egress listener imports (§5.2)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from meshtui.model.hosts import matches, resolve_gateway_name, resolve_short, subset_of
-from meshtui.model.istio import Sidecar, VirtualService
+from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, Sidecar, TLSMatchAttributes, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, creation_key, exported_to, labels_match
 from meshtui.translate.config import Ref, mesh_ref
 
@@ -125,7 +126,7 @@ def vs_hosts(vs: VirtualService, suffix: str) -> list[str]:
     return [resolve_short(h, vs.namespace, suffix).lower() for h in vs.spec.hosts]
 
 
-def _precedence(snapshot: MeshSnapshot, viewer_ns: str, vss) -> list[VirtualService]:
+def _precedence(snapshot: MeshSnapshot, viewer_ns: str, vss: Iterable[VirtualService]) -> list[VirtualService]:
     """Istio's VS order for a viewer namespace: private to it, then explicitly exported to it,
     then public; each oldest first. VSs not exported to the viewer are dropped."""
     private, exported, public = [], [], []
@@ -152,9 +153,10 @@ def ordered_mesh_vs(snapshot: MeshSnapshot, proxy_ns: str) -> list[VirtualServic
 
 def _gateway_names(vs: VirtualService) -> set[str]:
     names = {resolve_gateway_name(g, vs.namespace) for g in vs.spec.gateways}
-    for r in (*vs.spec.http, *vs.spec.tcp, *vs.spec.tls):
-        for m in r.match:
-            names |= {resolve_gateway_name(g, vs.namespace) for g in m.gateways}
+    matches: list[HTTPMatchRequest | L4MatchAttributes | TLSMatchAttributes] = [
+        m for rules in (vs.spec.http, vs.spec.tcp, vs.spec.tls) for r in rules for m in r.match]
+    for m in matches:
+        names |= {resolve_gateway_name(g, vs.namespace) for g in m.gateways}
     return names
 
 
