@@ -67,6 +67,8 @@ _ALL = [
     Code("IST0112", "VirtualServiceDestinationPortSelectorRequired", ERROR, "a destination without port on a service with several ports",
          'This VirtualService routes to a service "{host}" that exposes multiple ports [{ports}]. Specifying a port in '
          "the destination is required to disambiguate."),
+    Code("IST0127", "NoMatchingWorkloadsFound", WARNING, "an AuthorizationPolicy selector matches no workload",
+         "No matching workloads for this resource with the following labels: {labels}."),
     Code("IST0128", "NoServerCertificateVerificationDestinationLevel", WARNING, "DestinationRule TLS SIMPLE/MUTUAL without caCertificates",
          "DestinationRule {rule} in namespace {namespace} has TLS mode set to {mode} but no caCertificates are set to "
          "validate server identity for host: {host}."),
@@ -128,6 +130,15 @@ _ALL = [
     Code("MT0107", "DestinationRuleShadowedByWildcard", WARNING, "a wildcard DestinationRule in a client namespace hides a more specific one",
          "For clients in namespace {client}, DestinationRule {wildcard} (host {pattern}) is found first, so this rule's "
          "traffic policy and subsets never apply to their requests to {host}."),
+    Code("MT0201", "StrictMtlsPlaintextClient", ERROR, "a DestinationRule sends plaintext to workloads whose PeerAuthentication is STRICT (503)",
+         "tls.mode DISABLE sends plaintext to {pod}, whose PeerAuthentication is STRICT on port {ports}: every request "
+         "fails with 503 (connection reset)."),
+    Code("MT0202", "IdentityRuleWithoutMtls", WARNING, "an ALLOW rule on principals or namespaces for a workload with mTLS DISABLE never matches",
+         "Rule {rule} matches on {field}, but {pod} has mTLS DISABLE on port {port}: without mTLS there is no peer "
+         "identity, so the rule never matches."),
+    Code("MT0203", "AllowShadowedByDenyAll", WARNING, "a DENY policy matching every request makes an ALLOW policy on the same workload dead",
+         "DENY policy {deny} has a rule that matches every request to {pod}, and DENY is evaluated first: this ALLOW "
+         "policy never lets a request through."),
     Code("MT0601", "ClusterReadWarning", WARNING, "part of the cluster could not be read", "{text}"),
     Code("MT0602", "FileOverCluster", INFO, "a -f file replaces or adds an object read from the cluster", "{text}"),
 ]

@@ -30,7 +30,7 @@ Run = Callable[[Context], Iterable[Message]]
 
 # kinds a source of configuration always provides in full (absent means none exist)
 ALWAYS_LOADED = frozenset({"VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry",
-                           "Service", "MeshConfig"})
+                           "Service", "MeshConfig", "PeerAuthentication", "AuthorizationPolicy"})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from meshtui.actual.compare import Comparison, compare_traces
 from meshtui.cli.dump_source import actual_config, actual_for, add_actual_flags
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.simulate import Request, simulate
-from meshtui.simulate.trace import Step, Trace
+from meshtui.simulate.trace import Stage, Step, Trace, Verdict
 from meshtui.translate.config import ProxyConfig
 
 
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace, snapshot: MeshSnapshot, predicted: ProxyConfig
     act_cfg = actual_config(actual, snapshot, predicted)
     act_trace = simulate(act_cfg, request)
     for note in reversed(act_cfg.notes):
-        act_trace.steps.insert(0, Step("listener", "info", note))
+        act_trace.steps.insert(0, Step(Stage.LISTENER, Verdict.INFO, note))
     if not getattr(args, "compare", False):
         return act_trace, None
     return act_trace, compare_traces(simulate(predicted, request), act_trace)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from meshtui.simulate.present import SHOWS_DESTINATIONS, fault_texts, outcome_look, policy_parts, verdict_look
+from meshtui.simulate.present import SHOWS_DESTINATIONS, fault_texts, outcome_look, policy_parts, stage_label, verdict_look
 from meshtui.simulate.trace import Trace
 
 
@@ -56,7 +56,7 @@ def trace_lines(t: Trace) -> list[Text]:
         look = verdict_look(s.verdict)
         line = Text(f"{i:3} ")
         line.append(f"{look.glyph} ", style=look.rich)
-        line.append(f"{s.stage:<17}", style="bold" if look.emphasis else "")
+        line.append(f"{stage_label(s.stage):<17}", style="bold" if look.emphasis else "")
         line.append(s.detail, style="dim" if look.muted else "")
         if s.ref is not None and s.ref.file:
             line.append(f"  [{s.ref.file}:{s.ref.line}" + (f" {s.ref.path}" if s.ref.path else "") + "]", style="dim")

@@ -15,6 +15,7 @@ from meshtui.model.istio import ISTIO_KINDS, ISTIO_VERSIONS, Resource
 from meshtui.model.k8s import K8S_KINDS
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.schema import Ctx, parse_into, type_name
+from meshtui.model.security import SECURITY_KINDS, SECURITY_VERSIONS
 from meshtui.model.snapshot import MeshSnapshot, build
 from meshtui.model.source import ERROR, INFO, WARNING, Diagnostic, Source
 from meshtui.model.yamlpos import position
@@ -73,6 +74,8 @@ def locate(raw: Any, path: str) -> tuple[int | None, int | None]:
 def _kind_class(api_version: str, kind: str) -> tuple[type[Resource] | None, bool]:
     if kind in ISTIO_KINDS and api_version in ISTIO_VERSIONS:
         return ISTIO_KINDS[kind], True
+    if kind in SECURITY_KINDS and api_version in SECURITY_VERSIONS:
+        return SECURITY_KINDS[kind], True
     spec = K8S_KINDS.get(kind)
     if spec is not None:
         prefix, cls = spec

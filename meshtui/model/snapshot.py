@@ -23,6 +23,7 @@ from meshtui.model.istio import (
 from meshtui.model.k8s import Deployment, Endpoints, EndpointSlice, Namespace, Pod, Service, StatefulSet
 from meshtui.model.meshconfig import DEFAULT_MESH, MeshConfig
 from meshtui.model.protocol import k8s_port_protocol, se_port_protocol
+from meshtui.model.security import AuthorizationPolicy, PeerAuthentication
 from meshtui.model.source import Diagnostic
 
 if TYPE_CHECKING:
@@ -163,6 +164,8 @@ class MeshSnapshot:
     service_entries: tuple[ServiceEntry, ...] = ()
     sidecars: tuple[Sidecar, ...] = ()
     workload_entries: tuple[WorkloadEntry, ...] = ()
+    peer_authentications: tuple[PeerAuthentication, ...] = ()
+    authorization_policies: tuple[AuthorizationPolicy, ...] = ()
     namespaces: tuple[Namespace, ...] = ()
     services: tuple[Service, ...] = ()
     endpoint_slices: tuple[EndpointSlice, ...] = ()
@@ -476,6 +479,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         virtual_services=ordered("VirtualService"), destination_rules=ordered("DestinationRule"),
         gateways=ordered("Gateway"), service_entries=ordered("ServiceEntry"), sidecars=ordered("Sidecar"),
         workload_entries=ordered("WorkloadEntry"), namespaces=ordered("Namespace"), services=ordered("Service"),
+        peer_authentications=ordered("PeerAuthentication"), authorization_policies=ordered("AuthorizationPolicy"),
         endpoint_slices=ordered("EndpointSlice"), endpoints=ordered("Endpoints"), pods=tuple(pods),
         deployments=ordered("Deployment"), statefulsets=ordered("StatefulSet"), mesh=mesh,
         diagnostics=tuple(diagnostics), registry=tuple(registry),

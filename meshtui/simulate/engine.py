@@ -14,6 +14,7 @@ from meshtui.model.regex import full_match
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService
 from meshtui.simulate.chains import connection_for, select_chain
 from meshtui.simulate.request import Request, remove_dot_segments
+from meshtui.simulate.server import server_side
 from meshtui.simulate.trace import (
     Destination,
     FaultAbort,
@@ -394,6 +395,8 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
         t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
         return t
     _destinations(t, config, action.clusters)
+    if t.outcome == Outcome.ROUTED:
+        server_side(t, config, req)
     return t
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meshtui.simulate.trace import Outcome, Trace, TraceFault, TraceRetries, Verdict
+from meshtui.simulate.trace import Outcome, Stage, Trace, TraceFault, TraceRetries, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +37,24 @@ OUTCOME_LOOK: dict[Outcome, Look] = {
     Outcome.ROUTED: _GOOD, Outcome.PASSTHROUGH: _SOFT, Outcome.REDIRECT: _TURN, Outcome.DIRECT_RESPONSE: _TURN,
     Outcome.FAULT_ABORT: _BAD, Outcome.NO_VIRTUAL_HOST: _BAD, Outcome.NO_ROUTE: _BAD, Outcome.CLUSTER_NOT_FOUND: _BAD,
     Outcome.NO_HEALTHY_UPSTREAM: _BAD, Outcome.BLACKHOLE: _BAD, Outcome.REJECTED: _BAD,
+    Outcome.DENIED: _BAD, Outcome.TLS_REFUSED: _BAD,
 }
 
 # outcomes whose destinations are worth drawing (the request reached, or failed at, a cluster)
-SHOWS_DESTINATIONS = frozenset({Outcome.ROUTED, Outcome.FAULT_ABORT, Outcome.NO_HEALTHY_UPSTREAM, Outcome.CLUSTER_NOT_FOUND})
+SHOWS_DESTINATIONS = frozenset({Outcome.ROUTED, Outcome.FAULT_ABORT, Outcome.NO_HEALTHY_UPSTREAM, Outcome.CLUSTER_NOT_FOUND,
+                                Outcome.DENIED, Outcome.TLS_REFUSED})
+
+
+# stage names longer than the renderers' 16-column stage field, shortened for people (the JSON
+# keeps the full name)
+STAGE_LABEL: dict[Stage, str] = {Stage.PEER_AUTHENTICATION: "peer-authn"}
+
+
+def stage_label(stage: str) -> str:
+    try:
+        return STAGE_LABEL.get(Stage(stage), str(stage))
+    except ValueError:
+        return str(stage)
 
 
 def verdict_look(v: str) -> Look:

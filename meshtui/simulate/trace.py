@@ -28,6 +28,9 @@ class Stage(StrEnum):
     CLUSTER = "cluster"
     DESTINATION_RULE = "destination-rule"
     ENDPOINTS = "endpoints"
+    INBOUND = "inbound"  # the server pod's sidecar
+    PEER_AUTHENTICATION = "peer-authentication"
+    AUTHORIZATION = "authorization"
     OUTCOME = "outcome"
 
 
@@ -52,6 +55,8 @@ class Outcome(StrEnum):
     BLACKHOLE = "blackhole"
     PASSTHROUGH = "passthrough"
     REJECTED = "rejected"  # Envoy's HTTP codec refuses the request itself (400, 431)
+    DENIED = "denied"  # the server sidecar's authorization: 403 RBAC: access denied
+    TLS_REFUSED = "tls-refused"  # the server sidecar refuses the connection (mTLS mode): 503
 
 
 def _dur(seconds: float | None) -> str | None:
@@ -265,6 +270,7 @@ class Trace:
     request_headers: dict[str, str] | None = None
     response_headers: ResponseHeaderOps | None = None
     mirrors: list[TraceMirror] = field(default_factory=list)
+    server: list[Any] = field(default_factory=list)  # simulate.server.ServerVerdict, one per destination pod
 
     def add(self, stage: Stage, verdict: Verdict, detail: str, ref: Ref | None = None, expected: Any = None,
             actual: Any = None) -> Step:
@@ -280,6 +286,9 @@ class Trace:
             return f"redirect {self.status} to {self.location}"
         if self.outcome == Outcome.REJECTED:
             return f"Envoy answers {self.status} itself, before any routing"
+        if self.outcome in (Outcome.DENIED, Outcome.TLS_REFUSED):
+            what = "403 RBAC: access denied by" if self.outcome == Outcome.DENIED else "503: the connection is refused by"
+            return f"{what} the server sidecar of {', '.join(v.pod for v in self.server)}"
         if self.outcome == Outcome.PASSTHROUGH:
             return "passthrough (PassthroughCluster: sent to the original destination, no mesh policy)"
         return f"{self.outcome} ({self.status}{' ' + self.response_flags if self.response_flags else ''})"
@@ -317,5 +326,6 @@ class Trace:
             "requestHeaders": self.request_headers,
             "responseHeaders": self.response_headers.to_json() if self.response_headers is not None else None,
             "mirrors": [m.to_json() for m in self.mirrors],
+            "server": [v.to_json() for v in self.server],
             "steps": [s.to_json() for s in self.steps],
         }

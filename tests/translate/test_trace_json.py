@@ -14,7 +14,7 @@ from meshtui.simulate.trace import Outcome, Stage, Verdict
 
 TOP = ["apiVersion", "kind", "request", "proxy", "sidecarScope", "listener", "routeConfig", "virtualHost", "virtualService",
        "route", "outcome", "status", "responseFlags", "destinations", "timeout", "retries", "fault", "redirect",
-       "directResponse", "rewrite", "requestHeaders", "responseHeaders", "mirrors", "steps"]
+       "directResponse", "rewrite", "requestHeaders", "responseHeaders", "mirrors", "server", "steps"]
 
 MESH = svc("reviews", versions=("v1", "v2")) + client() + dr("r", "reviews") + vs("r", """
   hosts: [reviews]

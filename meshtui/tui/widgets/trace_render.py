@@ -10,7 +10,15 @@ import json
 
 from textual.content import Content
 
-from meshtui.simulate.present import SHOWS_DESTINATIONS, fault_texts, outcome_look, policy_parts, short_cluster, verdict_look
+from meshtui.simulate.present import (
+    SHOWS_DESTINATIONS,
+    fault_texts,
+    outcome_look,
+    policy_parts,
+    short_cluster,
+    stage_label,
+    verdict_look,
+)
 from meshtui.simulate.trace import Step, Trace
 from meshtui.tui.yamltext import short_path
 
@@ -176,7 +184,7 @@ def step_line(i: int, s: Step) -> Content:
     """One step on one line, for the side-by-side what-if ladder."""
     look = verdict_look(s.verdict)
     return Content.assemble((f"{i:>2} ", "$text-muted"), (f"{look.glyph} ", f"bold {look.theme}"),
-                            (f"{s.stage[:12]:<12} ", "bold" if look.emphasis else ""),
+                            (f"{stage_label(s.stage)[:12]:<12} ", "bold" if look.emphasis else ""),
                             (s.detail, "$text-muted" if look.muted else ""))
 
 
@@ -228,7 +236,7 @@ def step_wrapped(i: int, s: Step, width: int, with_ref: bool = True) -> Content:
 
     look = verdict_look(s.verdict)
     head = Content.assemble((f"{i:>2} ", "$text-muted"), (f"{look.glyph} ", f"bold {look.theme}"),
-                            (f"{s.stage:<16} ", "bold" if look.emphasis else ""))
+                            (f"{stage_label(s.stage):<16} ", "bold" if look.emphasis else ""))
     indent = head.cell_length
     avail = max(16, width - indent - 1)
     detail_style = "$text-muted" if look.muted else ""
