@@ -343,6 +343,32 @@ def _origin(o: Json) -> dict[str, str]:
     return {"kind": m.kind, "value": m.value or ""}
 
 
+def _share_faults(shares: list[Json], route_cfg: Json, route_fault: Fault | None,
+                  runtime: dict[str, float]) -> Fault | None:
+    """A split route's fault when shares carry their own fault config (Envoy takes a weighted
+    cluster's config over the route's): the fault limited to the shares where it fires, the
+    route's own fault standing for the rest."""
+    per: list[tuple[str, Fault | None]] = []
+    for w in shares:
+        cfg = (w.get("typed_per_filter_config") or {}).get(FAULT_FILTER)
+        per.append((str(w.get("name", "")), _fault(cfg, runtime) if isinstance(cfg, dict) else route_fault))
+    firing = [(c, f) for c, f in per if f is not None]
+    if not firing:
+        return None
+    if len(firing) == len(per) and all(_same_fault(f, firing[0][1]) for _, f in firing):
+        return firing[0][1]
+    first = firing[0][1]
+    assert first is not None
+    return replace(first, abort_clusters=tuple(c for c, f in firing if f is not None and f.abort_percent > 0),
+                   delay_clusters=tuple(c for c, f in firing if f is not None and f.delay_percent > 0),
+                   static=route_fault)
+
+
+def _same_fault(a: Fault | None, b: Fault | None) -> bool:
+    keys = ("delay_seconds", "delay_percent", "abort_http_status", "abort_grpc_status", "abort_percent")
+    return a is not None and b is not None and all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
 def _route(r: Json, runtime: dict[str, float]) -> Route:
     meta = r.get("metadata", {}).get("filter_metadata", {}).get("istio", {}) if isinstance(r.get("metadata"), dict) else {}
     ref, vs = None, None
@@ -362,6 +388,7 @@ def _route(r: Json, runtime: dict[str, float]) -> Route:
                                        _header_ops(w.get("response_headers_to_add"), w.get("response_headers_to_remove")))
                              for w in a["weighted_clusters"].get("clusters", []))
             weighted = True
+            fault = _share_faults(a["weighted_clusters"].get("clusters", []), per_filter.get(FAULT_FILTER, {}), fault, runtime)
         else:
             clusters, weighted = (_weighted(str(a.get("cluster", "")), 100),), False
         rp = a.get("retry_policy")
