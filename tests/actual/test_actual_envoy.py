@@ -99,14 +99,20 @@ def test_an_unchanged_envoy_has_no_drift_and_every_trace_agrees(bookinfo, tmp_pa
 def test_a_route_changed_behind_meshtuis_back_is_found_and_explained(bookinfo, tmp_path):
     _snap, cfg = bookinfo
     boot = static_bootstrap(cfg, admin_port=0)
-    assert _reroute_canary(boot) == 1
+    changed = _reroute_canary(boot)  # the canary route of every reviews virtual host (ports 80 and 9080)
+    assert changed >= 1
     envoy = _run_envoy(tmp_path, boot, "drifted")
     try:
         admin = f"http://{envoy.admin}"
         p = meshtui("proxy-config", "routes", "-f", str(BOOKINFO), "--proxy", PROXY, "--envoy-admin", admin, "--diff")
         assert p.returncode == 0, p.stderr
-        assert "1 difference" in p.stdout
+        assert f"{changed} difference{'s' if changed > 1 else ''}" in p.stdout
         assert "ROUTE 9080/reviews.default.svc.cluster.local:9080[1] (canary)  [changed]" in p.stdout
+        doc = json.loads(meshtui("proxy-config", "all", "-f", str(BOOKINFO), "--proxy", PROXY, "--envoy-admin", admin,
+                                 "--diff", "-o", "json").stdout)
+        # exactly the routes edited behind meshtui's back, each a cluster changed from v1 to v3
+        assert len(doc["drift"]) == changed and {d["kind"] for d in doc["drift"]} == {"route"}
+        assert all(d["cause"] == "changed" and d["fields"][0]["path"] == "action.clusters[0].cluster" for d in doc["drift"])
         assert ("action.clusters[0].cluster: predicted outbound|9080|v1|reviews.default.svc.cluster.local, "
                 "Envoy holds outbound|9080|v3|reviews.default.svc.cluster.local") in p.stdout
         # the trace on what Envoy holds, next to the prediction: they part at the destinations
