@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from meshtui.model.istio import Destination, VirtualService
+from meshtui.model.istio import Destination, TCPRoute, TLSRoute, VirtualService
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +44,13 @@ def destinations(vs: VirtualService) -> Iterator[RoutedDestination]:
         for j, m in enumerate(r.mirrors):
             if m.destination is not None:
                 yield RoutedDestination(m.destination, "http", i, j, True, 0.0)
-    for kind, rules in (("tcp", s.tcp), ("tls", s.tls)):
-        for i, r in enumerate(rules):
-            shares = _shares([d.weight for d in r.route])
-            for j, d in enumerate(r.route):
-                if d.destination is not None:
-                    yield RoutedDestination(d.destination, kind, i, j, False, shares[j])
+    l4_rules: tuple[tuple[str, tuple[TCPRoute | TLSRoute, ...]], ...] = (("tcp", s.tcp), ("tls", s.tls))
+    for kind, rules in l4_rules:
+        for i, l4 in enumerate(rules):
+            shares = _shares([x.weight for x in l4.route])
+            for j, rd in enumerate(l4.route):
+                if rd.destination is not None:
+                    yield RoutedDestination(rd.destination, kind, i, j, False, shares[j])
 
 
 def rule_label(name: str, index: int) -> str:

@@ -111,11 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - the last line of defence: a bug, said as such
         if os.environ.get("MESHTUI_DEBUG"):
             traceback.print_exc()
-        exc_type, exc, tb = sys.exc_info()
+        exc_type, err, tb = sys.exc_info()
         frames = traceback.extract_tb(tb)
         where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
         print(
-            f"meshtui: internal error: {exc_type.__name__ if exc_type else '?'}: {exc} (at {where}).\n"
+            f"meshtui: internal error: {exc_type.__name__ if exc_type else '?'}: {err} (at {where}).\n"
             f"This is a bug in meshtui; please report it to {REPORT_URL} with the command you ran.\n"
             "Set MESHTUI_DEBUG=1 to see the full traceback.",
             file=sys.stderr,

@@ -20,7 +20,8 @@ def layer_key(doc: RawDoc, default_namespace: str, cluster_scoped: frozenset[str
     data = doc.data
     if not isinstance(data, dict):
         return None
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    raw_meta = data.get("metadata")
+    meta = raw_meta if isinstance(raw_meta, dict) else {}
     name = meta.get("name")
     kind = data.get("kind")
     if not name or not kind:

@@ -152,7 +152,8 @@ def list_kind(http: KubeHttp, kind: ResourceKind, namespace: str | None,
             items.extend(normalize(it, kind) for it in page)
             if on_page:
                 on_page(len(page))
-            meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+            raw_meta = data.get("metadata")
+            meta = raw_meta if isinstance(raw_meta, dict) else {}
             if not rv:
                 rv = str(meta.get("resourceVersion") or "")
             cont = meta.get("continue") or ""

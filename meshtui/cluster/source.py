@@ -11,6 +11,7 @@ Errors are ClusterError (exit 69) naming the server and context, or KubeconfigEr
 
 from __future__ import annotations
 
+import builtins
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -135,7 +136,7 @@ class ClusterSource:
         self.mesh, self.mesh_diagnostics = read_cluster_mesh(self.http, self.file, self.mesh_settings, docs)
         return docs
 
-    def build(self, docs: list[RawDoc], overlays: Sequence[RawDoc] = (), default_namespace: str = "default",
+    def build(self, docs: builtins.list[RawDoc], overlays: Sequence[RawDoc] = (), default_namespace: str = "default",
               mesh: MeshConfig | None = None) -> LoadResult:
         """LoadResult for cluster docs with file docs layered over them; cluster warnings
         (missing CRDs, ...) join the loader's diagnostics."""

@@ -7,6 +7,7 @@ Only with --allow-write, never with --readonly.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sys
 from collections.abc import Callable
@@ -201,7 +202,7 @@ class ClusterWriter:
         return self.apply(self.plan_revert(kind, namespace, name, edit_id), confirm=confirm, yes=yes)
 
     # -- what is there, and what has expired ----------------------------------------------------
-    def edits(self, namespace: str | None = None) -> list[tuple[str, str, str, EditRecord]]:
+    def edits(self, namespace: str | None = None) -> builtins.list[tuple[str, str, str, EditRecord]]:
         """(kind, namespace, name, record) for every meshtui edit on VirtualServices and Sidecars."""
         out = []
         for kind in ("VirtualService", "Sidecar"):
@@ -211,7 +212,7 @@ class ClusterWriter:
                     out.append((kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""), r))
         return out
 
-    def revert_expired(self, now: float, namespace: str | None = None) -> list[WriteResult]:
+    def revert_expired(self, now: float, namespace: str | None = None) -> builtins.list[WriteResult]:
         """Revert every meshtui edit whose expiry has passed. No confirmation: the expiry was the
         confirmed part of the edit."""
         check_allowed(self.allow_write, self.readonly)

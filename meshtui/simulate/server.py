@@ -20,13 +20,16 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshtui.model.k8s import Pod
 from meshtui.model.security import AuthorizationPolicy, AuthorizationRule, Condition, PeerAuthentication
 from meshtui.model.snapshot import MeshSnapshot, creation_key, labels_match
 from meshtui.simulate.trace import Outcome, Stage, Step, Trace, Verdict
 from meshtui.translate.config import Cluster, ProxyConfig, Ref
+
+if TYPE_CHECKING:
+    from meshtui.simulate.request import Request
 
 TLS_MODE_LABEL = "security.istio.io/tlsMode"
 TRUST_DOMAIN = "cluster.local"  # MeshConfig trustDomain's default; meshtui reads no other yet
@@ -141,7 +144,8 @@ def client_tls(snapshot: MeshSnapshot, cluster: Cluster | None, pod: Pod) -> tup
     """(mtls | plaintext | tls, why) for what the client's Envoy sends to this endpoint."""
     policy = cluster.policy if cluster is not None else {}
     mode = (policy.get("tls") or {}).get("mode") if isinstance(policy, dict) else None
-    dr = f"DestinationRule {cluster.destination_rule.namespace}/{cluster.destination_rule.name}" if cluster and cluster.destination_rule else "the DestinationRule"
+    dr = (f"DestinationRule {cluster.destination_rule.namespace}/{cluster.destination_rule.name}"
+          if cluster and cluster.destination_rule else "the DestinationRule")
     if mode == "ISTIO_MUTUAL":
         return "mtls", f"{dr} sets tls.mode ISTIO_MUTUAL"
     if mode == "DISABLE":

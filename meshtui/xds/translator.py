@@ -5,11 +5,10 @@ one (load_sources -> apply_edits -> translate -> envoy_resources); tests may pas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from meshtui.edits.limits import validate_edit  # noqa: F401 - the control plane's import
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
 
 
@@ -103,7 +102,7 @@ class MeshTranslator:
         except Exception as exc:
             raise TranslateFailed(f"cannot translate the mesh for proxy {proxy}: {exc}") from exc
 
-    def _translate(self, proxy: str, edits: list[Edit], now: float) -> Any:
+    def _translate(self, proxy: str, edits: Sequence[Edit], now: float) -> Any:
         from meshtui.translate import translate
 
         snap = self.snapshot

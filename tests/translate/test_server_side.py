@@ -51,7 +51,7 @@ def test_strict_server_refuses_a_plaintext_client_with_503():
     assert t.outcome == Outcome.TLS_REFUSED and t.status == 503 and t.response_flags == "UC"
     v = t.server[0]
     assert v.outcome is ServerOutcome.TLS_REFUSED and v.mtls_mode == "STRICT" and v.client_tls == "plaintext"
-    final = [s for s in t.steps if s.stage == Stage.PEER_AUTHENTICATION and s.expected is not None][0]
+    final = next(s for s in t.steps if s.stage == Stage.PEER_AUTHENTICATION and s.expected is not None)
     assert (final.expected, final.actual) == ("mtls", "plaintext")
     assert final.ref is not None and final.ref.kind == "PeerAuthentication" and final.ref.namespace == "istio-system"
     assert any("tls.mode DISABLE" in d for d in steps(t, Stage.PEER_AUTHENTICATION))

@@ -8,13 +8,13 @@ import pytest
 from standin import StandinTranslator, cla, eds_cluster, listener
 
 from meshtui.edits import journal as jr
+from meshtui.edits.limits import validate_edit
 from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.edits.ttl import format_duration, next_expiry, parse_duration, split_expired
 from meshtui.errors import UsageError
 from meshtui.xds import resources as rs
 from meshtui.xds.bootstrap import ads_bootstrap, parse_address
 from meshtui.xds.cache import SnapshotCache, build_snapshot
-from meshtui.xds.translator import validate_edit
 
 
 def _fault(**kw) -> FaultEdit:

@@ -67,7 +67,8 @@ class HelpScreen(ModalScreen[None]):
         table.add_row("", "", "")
         table.add_row(*row(app, Content.styled("command", "bold"), Content.styled("what it does", "bold"),
                            Content.styled("aliases", "bold")))
-        for cmd, aliases, what in help_rows(getattr(app, "config", None).aliases if hasattr(app, "config") else None):
+        config = getattr(app, "config", None)
+        for cmd, aliases, what in help_rows(config.aliases if config is not None else None):
             table.add_row(*row(app, cmd, what, aliases))
         cfg = getattr(app, "config", None)
         path = cfg.path if cfg is not None and cfg.path else str(config_path())
