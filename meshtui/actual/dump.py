@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from meshtui.model.schema import type_name
 from meshtui.model.snapshot import Endpoint, MeshSnapshot
 from meshtui.translate.config import (
     Cluster,
@@ -90,7 +91,7 @@ def _dict(value: Any, origin: str, path: str) -> Json:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise DumpError(origin, path, f"expected an object, found {type(value).__name__}")
+        raise DumpError(origin, path, f"expected an object, found {type_name(value)}")
     return value
 
 
@@ -98,7 +99,7 @@ def _list(value: Any, origin: str, path: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise DumpError(origin, path, f"expected a list, found {type(value).__name__}")
+        raise DumpError(origin, path, f"expected a list, found {type_name(value)}")
     return value
 
 

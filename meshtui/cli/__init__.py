@@ -1,7 +1,7 @@
 """The `meshtui` command: one module per subcommand, dispatched here.
 
 Each command module exposes `NAME`, `HELP`, `configure(parser)` and `run(args) -> int`.
-Exit codes and message style follow ../CONTRACT.md: data on stdout, diagnostics on stderr,
+Exit codes and message style follow docs/CONTRACT.md: data on stdout, diagnostics on stderr,
 and never a traceback for a user (an internal error prints where to report it).
 """
 
@@ -76,9 +76,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _unknown_command(word: str) -> str:
+    """A mistyped command: the nearest command names, not the TUI's usage."""
+    import difflib
+
+    near = difflib.get_close_matches(word, list(COMMANDS), n=2, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+    return f"meshtui: unknown command {word!r}{hint}; the commands are {', '.join(COMMANDS)} (meshtui --help)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+            raise _ArgError(_unknown_command(argv[0]))
         # `meshtui -f x` (no command) is the TUI.
         if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
             argv = ["tui", *argv]

@@ -118,6 +118,11 @@ def camel(name: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
+# Python types as YAML and JSON name them, for messages (never a Python class name)
+TYPE_NAMES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object",
+                               list: "array", bytes: "binary", type(None): "null"}
+
+
 def type_name(value: Any) -> str:
     """A value's type as YAML and JSON name it, never a Python class (PosList is an "array")."""
     if value is None:

@@ -17,6 +17,7 @@ import grpc
 from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
 from meshtui.edits.ttl import parse_duration
 from meshtui.errors import MeshtuiError, UnreachableError, UsageError
+from meshtui.model.schema import TYPE_NAMES, type_name
 from meshtui.xds.bootstrap import is_loopback_host, parse_address
 
 log = logging.getLogger("meshtui.control")
@@ -45,9 +46,9 @@ def _field(req: dict, key: str, kinds: tuple[type, ...], flag: str, max_len: int
     if v is None:
         return None
     if isinstance(v, bool) and bool not in kinds:
-        raise UsageError(f"{flag}: expected {' or '.join(k.__name__ for k in kinds)}, got {v!r}")
+        raise UsageError(f"{flag}: expected {' or '.join(TYPE_NAMES.get(k, k.__name__) for k in kinds)}, got {v!r}")
     if not isinstance(v, kinds):
-        raise UsageError(f"{flag}: expected {' or '.join(k.__name__ for k in kinds)}, got {type(v).__name__}")
+        raise UsageError(f"{flag}: expected {' or '.join(TYPE_NAMES.get(k, k.__name__) for k in kinds)}, got {type_name(v)}")
     if isinstance(v, str) and len(v) > max_len:
         raise UsageError(f"{flag}: at most {max_len} characters")
     return v

@@ -66,7 +66,7 @@ def fault_req(**over) -> dict:
     ({"abort": 700}, "200 and 599"),
     ({"abort": 503.5}, "whole number"),
     ({"abort": True}, "expected"),
-    ({"host": ["x"]}, "expected str"),
+    ({"host": ["x"]}, "expected string, got array"),  # YAML/JSON type names, never Python ones
     ({"rule": "x", "host": None, "virtualService": "default/reviews"}, "not a number"),
     ({"reason": "x" * 5000}, "at most 1024"),
     ({"reason": "a\x1b[2Jb"}, "control characters"),
