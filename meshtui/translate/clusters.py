@@ -26,6 +26,9 @@ class ClusterBuilder:
         self.clusters: dict[str, Cluster] = {}
         self.endpoints: dict[str, tuple[Endpoint, ...]] = {}
         self.service_namespaces: dict[str, str] = {}  # hostname -> the namespace its DR lookup used
+        # hostname -> the only ports to build clusters for (a Sidecar egress listener with a port
+        # imports a service on that port alone, as istiod's SidecarScope does); absent: every port
+        self.only_ports: dict[str, set[int] | None] = {}
 
     def dr_for(self, svc: RegistryService) -> EffectiveDR | None:
         return self.drs.lookup(svc.hostname, svc.namespace, self.client_ns, self.labels)
@@ -35,13 +38,26 @@ class ClusterBuilder:
             return ()
         return hash_policies(effective_policy(self.dr_for(svc), port))
 
-    def add_service(self, svc: RegistryService) -> None:
+    def note_ports(self, svc: RegistryService, port: int | None) -> None:
+        cur = self.only_ports.get(svc.hostname, set())
+        if port is None or cur is None:
+            self.only_ports[svc.hostname] = None
+        else:
+            self.only_ports[svc.hostname] = cur | {port}
+
+    def add_service(self, svc: RegistryService, port: int | None = None) -> None:
+        """The service's clusters: on every port, or only `port` (imported by a port's egress listener)."""
+        self.note_ports(svc, port)
+        self.build_service(svc)
+
+    def build_service(self, svc: RegistryService) -> None:
         if svc.resolution == "Alias":
             return  # ExternalName: routes point at the target host's clusters instead
         dr = self.dr_for(svc)
         self.service_namespaces.setdefault(svc.hostname, svc.namespace)
+        allowed = self.only_ports.get(svc.hostname)
         for sp in svc.ports:
-            if sp.protocol == "UDP":
+            if sp.protocol == "UDP" or (allowed is not None and sp.port not in allowed):
                 continue
             self._add(svc, sp, "", dr)
             if dr is not None and svc.resolution != "DynamicDNS":

@@ -157,7 +157,8 @@ class LazyClusterBuilder(ClusterBuilder):
         self._order: list[RegistryService] = []
         self._in_order = True  # False once a host was built out of the eager order
 
-    def add_service(self, svc: RegistryService) -> None:
+    def add_service(self, svc: RegistryService, port: int | None = None) -> None:
+        self.note_ports(svc, port)
         self._pending.setdefault(svc.hostname, []).append(svc)
         self._order.append(svc)
 
@@ -167,7 +168,7 @@ class LazyClusterBuilder(ClusterBuilder):
             if pending:
                 self._in_order = False
                 for svc in pending:
-                    ClusterBuilder.add_service(self, svc)
+                    ClusterBuilder.build_service(self, svc)
 
     def force_all(self) -> None:
         """Build every pending service, keeping the eager mapping's order: services in the order
@@ -186,7 +187,7 @@ class LazyClusterBuilder(ClusterBuilder):
         pending, self._pending = self._pending, {}
         for svc in self._order:
             if svc.hostname in pending:
-                ClusterBuilder.add_service(self, svc)
+                ClusterBuilder.build_service(self, svc)
                 continue
             for name, c in built_c.items():
                 if c.service is svc and not dict.__contains__(self.clusters, name):

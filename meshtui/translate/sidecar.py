@@ -170,7 +170,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
                             have.add(h)
         svcs = _pick_per_hostname(svcs, ns)
         for s in svcs:
-            cb.add_service(s)
+            cb.add_service(s, egress.port or None)
         # ExternalName services are aliases (Istio >= 1.21): their names become domains of the
         # target's virtual host; an alias of a host outside the registry gets no vhost at all
         aliases: dict[str, list[RegistryService]] = defaultdict(list)
