@@ -88,7 +88,8 @@ class DRIndex:
         for tier, ns, private_only in tiers:
             if ns in seen:
                 continue
-            seen.add(ns)
+            if not private_only:  # a root-namespace client's own tier is its private rules only:
+                seen.add(ns)      # its exported ones still come last, as the root tier (destinationRule())
             found = self._tier(ns, host, client_ns, labels, private_only)
             if found:
                 result = self._merge(found[0], found[1], tier)
