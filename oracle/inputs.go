@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -87,7 +86,7 @@ func readDocs(paths []string) ([]doc, error) {
 			return nil, err
 		}
 	}
-	sort.Strings(files)
+	// -f order matters (a later file wins); WalkDir visits each folder in lexical order
 	var out []doc
 	for _, f := range files {
 		data, err := os.ReadFile(f)

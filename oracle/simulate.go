@@ -58,6 +58,8 @@ type FullRoute struct {
 	Cluster  string           `json:"cluster,omitempty"`
 	Weighted []WeightedTarget `json:"weighted,omitempty"`
 	Status   uint32           `json:"status,omitempty"`
+	// the route has a CORS policy: Envoy's CORS filter answers a preflight before the router
+	Cors bool `json:"cors,omitempty"`
 }
 
 type WeightedTarget struct {
@@ -193,7 +195,8 @@ func fullMatch(vh *route.VirtualHost, call Call) *FullRoute {
 		if !req.matches(r.GetMatch()) {
 			continue
 		}
-		fr := &FullRoute{Matched: true, Index: i, Name: r.GetName()}
+		_, cors := r.GetTypedPerFilterConfig()["envoy.filters.http.cors"]
+		fr := &FullRoute{Matched: true, Index: i, Name: r.GetName(), Cors: cors}
 		switch a := r.GetAction().(type) {
 		case *route.Route_Route:
 			fr.Action = "route"

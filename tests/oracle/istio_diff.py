@@ -144,5 +144,10 @@ def compare(proxy: str, ours: Normal, theirs: Normal) -> Tally:
         if a is None or b is None:
             c.missing("endpoints", name, a is not None)
             continue
+        # istiod sends not-ready endpoints as UNHEALTHY (Envoy never picks them); meshtui leaves them out
+        unhealthy = [e for e in b if e[2] == "UNHEALTHY"]
+        if unhealthy and not any(e[2] == "UNHEALTHY" for e in a):
+            t.not_modelled["not-ready endpoints sent as UNHEALTHY"] += len(unhealthy)
+            b = [e for e in b if e[2] != "UNHEALTHY"]
         c.one("endpoints", name, [("endpoints", a, b)])
     return t
