@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -149,7 +150,9 @@ Conv = Callable[[Any, str, Ctx, Any, Any], Any]
 
 def _conv_str(v, path, ctx, c, k):
     if isinstance(v, str):
-        return v
+        # namespaces, label keys and values, hosts, port names repeat across thousands of objects:
+        # one copy each (memory, and the snapshot cache pickles each string once)
+        return _intern(v) if len(v) <= 253 else v
     raise _Bad(f"must be a string, got {type_name(v)} {v!r}")
 
 
@@ -232,7 +235,7 @@ def _mapping(item: Conv) -> Conv:
                 continue
             p = f"{path}.{key}"
             try:
-                out[key] = item(x, p, ctx, v, key)
+                out[_intern(key)] = item(x, p, ctx, v, key)
             except _Bad as exc:
                 ctx.error(v, key, p, str(exc))
         return out
@@ -248,6 +251,8 @@ def _model(cls: type) -> Conv:
 
     return conv
 
+
+_intern = sys.intern
 
 _SIMPLE: dict[Any, Conv] = {
     str: _conv_str, int: _conv_int, float: _conv_float, bool: _conv_bool, Any: _conv_any,
@@ -352,7 +357,7 @@ def parse_into(cls: type, data: dict, path: str, ctx: Ctx, container: Any = None
         if attr not in kwargs and data.get(yname) is None:  # missing, or written as `field:` (null)
             ctx.error(data, yname if yname in data else None, prefix + yname, f"{yname} is required")
     line = getattr(data, "line", None)
-    kwargs["src"] = Source(ctx.file, line, getattr(data, "column", None) if line is not None else None, path)
+    kwargs["src"] = Source(ctx.file, line, getattr(data, "column", None) if line is not None else None, _intern(path))
     # What the frozen dataclass __init__ would do, minus one object.__setattr__ call per field
     # (a third of the parse time): defaults, fresh containers for factory fields, the values.
     obj = _new(cls)
