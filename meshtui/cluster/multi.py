@@ -36,7 +36,7 @@ def load_clusters(args, contexts: list[str], overlays: list[RawDoc], default_ns:
             loaded += result.loaded
     finally:
         if own:
-            say.done()  # type: ignore[union-attr]
+            say.done()  # type: ignore[union-attr]  # own: say is the stderr progress, which has done()
     snapshot, merge_diags = merge(parts)
     out = LoadResult(snapshot, diagnostics + merge_diags, left_out=left_out, loaded=loaded)
     out.files = [*files, *sorted({d.file for d in overlays})]

@@ -178,7 +178,7 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
         if not obj.metadata.namespace and kind != "Namespace":
             object.__setattr__(obj.metadata, "namespace", ns)
         invalid_only = ctx.errors == 0  # parsed; what follows is Istio's validation
-        if is_istio and obj.spec is None:  # type: ignore[attr-defined]
+        if is_istio and obj.spec is None:  # type: ignore[attr-defined]  # is_istio: every Istio kind has a spec
             line, col = locate(data, "spec")
             diags.append(Diagnostic(ERROR, "spec is required", Source(doc.file, line, col, "spec"), kind, ns, name))
             ctx.errors += 1

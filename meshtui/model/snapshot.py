@@ -419,14 +419,14 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         groups[obj.kind].append(obj)
         by_key[obj.key] = obj
 
-    pods: list[Pod] = groups.get("Pod", [])  # type: ignore[assignment]
+    pods: list[Pod] = groups.get("Pod", [])  # type: ignore[assignment]  # groups is keyed by kind: "Pod" holds Pods
     pod_index = PodIndex(pods)
     pod_by_name: dict[tuple[str, str], Pod] = {(p.namespace, p.name): p for p in pods}
     slices: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
     for sl in groups.get("EndpointSlice", []):
         svc_name = sl.metadata.labels.get("kubernetes.io/service-name")
         if svc_name:
-            slices[(sl.namespace, svc_name)].append(sl)  # type: ignore[arg-type]
+            slices[(sl.namespace, svc_name)].append(sl)  # type: ignore[arg-type]  # groups is keyed by kind: these are EndpointSlices
     eps = {(e.namespace, e.name): e for e in groups.get("Endpoints", [])}
     wl_by_ns: dict[str, list[Resource]] = defaultdict(list)
     for w in (*groups.get("Deployment", []), *groups.get("StatefulSet", [])):
@@ -445,7 +445,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
             resolution, alias = ("Passthrough" if headless else "ClientSideLB"), ""
         addresses = tuple(a for a in (spec.cluster_ips or ((spec.cluster_ip,) if spec.cluster_ip else ())) if a and a != "None")
         export = svc.metadata.annotations.get("networking.istio.io/exportTo", "")
-        endpoints, origin = _k8s_endpoints(svc, pod_index, slices, eps, wl_by_ns, pod_by_name)  # type: ignore[arg-type]
+        endpoints, origin = _k8s_endpoints(svc, pod_index, slices, eps, wl_by_ns, pod_by_name)  # type: ignore[arg-type]  # groups is keyed by kind
         registry.append(RegistryService(
             hostname=host, namespace=svc.namespace, name=svc.name, origin="k8s", resource=svc, ports=ports,
             addresses=addresses, resolution=resolution,
@@ -454,7 +454,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
             endpoint_origin=origin))
     wes = groups.get("WorkloadEntry", [])
     for se in groups.get("ServiceEntry", []):
-        registry.extend(_se_services(se, mesh, pod_index, wes))  # type: ignore[arg-type]
+        registry.extend(_se_services(se, mesh, pod_index, wes))  # type: ignore[arg-type]  # groups is keyed by kind
 
     by_host: dict[str, list[RegistryService]] = defaultdict(list)
     for rs in registry:

@@ -18,10 +18,10 @@ import yaml
 try:  # the C parser; the pure-Python one is a slow but correct fallback
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]  # SafeLoader stands in when libyaml's CSafeLoader is missing
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]  # the base is picked at import time (C or Python loader)
     """The safe loader with the same tag resolution, made cheaper: the composer calls resolve()
     for every node and descend/ascend_resolver() around each one; PyYAML's versions rebuild the
     candidate list each time and check for path resolvers that the safe loader never has."""

@@ -421,7 +421,7 @@ def server_side(t: Trace, config: ProxyConfig, req: Request) -> None:
         pod = snapshot.get("Pod", ns, name)
         if pod is None:
             continue
-        v = server_verdict(snapshot, config.clusters.get(d.cluster), d.cluster, pod, ep.port, config.proxy.namespace,  # type: ignore[arg-type]
+        v = server_verdict(snapshot, config.clusters.get(d.cluster), d.cluster, pod, ep.port, config.proxy.namespace,  # type: ignore[arg-type]  # pod: the snapshot holds a Pod for ep.pod
                            sa, config.proxy.ip, req.method, host, path, headers, ep.address)
         t.server.append(v)
         for step in v.steps:

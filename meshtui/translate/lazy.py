@@ -79,10 +79,10 @@ class LazyVirtualHost(VirtualHost):
 
         return property(get, put)
 
-    routes = _get(_routes)  # type: ignore[assignment]
-    ref = _get(_ref)  # type: ignore[assignment]
-    notes = _get(_notes)  # type: ignore[assignment]
-    dropped = _get(_dropped)  # type: ignore[assignment]
+    routes = _get(_routes)  # type: ignore[assignment]  # a lazy property in place of the field
+    ref = _get(_ref)  # type: ignore[assignment]  # a lazy property in place of the field
+    notes = _get(_notes)  # type: ignore[assignment]  # a lazy property in place of the field
+    dropped = _get(_dropped)  # type: ignore[assignment]  # a lazy property in place of the field
     del _get
 
     @property
@@ -142,7 +142,7 @@ class _LazyMap(dict):
         self._owner.force_all()
         return dict.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as the mutable dataclass it stands for
 
 
 class LazyClusterBuilder(ClusterBuilder):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from meshtui.model.hosts import resolve_short
@@ -64,8 +65,8 @@ class RouteContext:
     proxy_labels: dict[str, str]
     proxy_namespace: str
     domain_suffix: str
-    lookup_service: object  # callable(host, vs_namespace) -> RegistryService | None
-    hash_policy_for: object  # callable(host, port) -> tuple[HashPolicy, ...]
+    lookup_service: Callable[[str, str], RegistryService | None]  # (host, VirtualService namespace)
+    hash_policy_for: Callable[[str, int], tuple[HashPolicy, ...]]  # (host, port)
     tls: bool = False  # the route config serves a TLS-terminating server (a gateway's HTTPS)
     mesh: MeshConfig = DEFAULT_MESH
     notes: list[str] = field(default_factory=list)  # what was left out, and why (read by the caller)
@@ -149,7 +150,7 @@ def destination_cluster(dest: Destination, vs_ns: str, ctx: RouteContext, http: 
     (istiod's per-port serviceRegistry in buildSidecarOutboundHTTPRouteConfig, whose services
     carry that one port), so there a destination without a port always takes the listener's."""
     host = resolve_short(dest.host, vs_ns, ctx.domain_suffix)
-    svc: RegistryService | None = ctx.lookup_service(host, vs_ns)  # type: ignore[operator]
+    svc: RegistryService | None = ctx.lookup_service(host, vs_ns)
     if dest.port is not None and dest.port.number:
         port = dest.port.number
     elif http and "mesh" in ctx.gateway_names and ctx.listen_port:
@@ -415,7 +416,7 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
             regex_rewrite = (rewrite.uri_regex_rewrite.match, rewrite.uri_regex_rewrite.rewrite)
     hash_policy: tuple[HashPolicy, ...] = ()
     if len(clusters) == 1:
-        hash_policy = ctx.hash_policy_for(clusters[0].host, clusters[0].port)  # type: ignore[operator]
+        hash_policy = ctx.hash_policy_for(clusters[0].host, clusters[0].port)
     retry = _retry(rule, ctx.mesh)
     if retry is not None and hash_policy and retry.previous_hosts:
         retry = replace(retry, previous_hosts=False)  # consistent hashing keeps the host

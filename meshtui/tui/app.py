@@ -193,7 +193,7 @@ class MeshtuiApp(App[int]):
             self.call_from_thread(self.set_busy, "load", msg)
 
         try:
-            result = self._load(progress)  # type: ignore[misc]
+            result = self._load(progress)  # type: ignore[misc]  # a callable attribute, not a method
         except MeshtuiError as exc:
             self.call_from_thread(self.exit, None, exc.exit_code, f"meshtui: {exc}")
             return
@@ -219,7 +219,7 @@ class MeshtuiApp(App[int]):
             self.set_busy("analyze", "analyzing")
             self.analyze_workspace(self.workspace)
         else:
-            self.workspace.analyzer_note = "analysis is off"  # type: ignore[union-attr]
+            self.workspace.analyzer_note = "analysis is off"  # type: ignore[union-attr]  # set by the load above
         if self.cluster is not None and self.watch_enabled and self._cluster_watch is None:
             self.start_watch()
         if self.first_data_paint is None:

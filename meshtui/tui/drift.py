@@ -44,7 +44,7 @@ def proxy_drift(control: object, proxy: str) -> ProxyDrift | None:
     from meshtui.errors import MeshtuiError
 
     try:
-        pushed = control.proxy_config(proxy)  # type: ignore[attr-defined]
+        pushed = control.proxy_config(proxy)  # type: ignore[attr-defined]  # only the demo's control plane has an admin address (admin_for)
         actual = from_admin(f"http://{admin}", timeout=5.0)
         found, unmodelled = drift(pushed, actual.dump, pushed.envoy_resources(), actual.runtime)
     except MeshtuiError as exc:

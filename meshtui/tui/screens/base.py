@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
@@ -53,7 +53,7 @@ class MeshScreen(Screen):
 
     @property
     def mapp(self) -> MeshtuiApp:
-        return self.app  # type: ignore[return-value]
+        return cast("MeshtuiApp", self.app)  # textual types it App; every screen here runs in MeshtuiApp
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.VIEW)

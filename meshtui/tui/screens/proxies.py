@@ -168,7 +168,7 @@ class ProxyConfigScreen(MeshScreen):
         self.refs: dict[str, dict[str, object]] = {"listeners": {}, "routes": {}, "clusters": {}, "endpoints": {}}
 
     @property
-    def VIEW(self) -> str:  # type: ignore[override]
+    def VIEW(self) -> str:  # type: ignore[override]  # a property where the base has a class constant
         return "proxies"
 
     def compose_body(self) -> ComposeResult:
@@ -319,7 +319,7 @@ class ProxyConfigScreen(MeshScreen):
         if ref is None:
             self.notify("this row comes from no object in the sources (a default or generated piece)", severity="information")
         elif isinstance(ref, tuple):
-            self.mapp.show_resource(ref)  # type: ignore[arg-type]
+            self.mapp.show_resource(ref)  # type: ignore[arg-type]  # refs are (kind, namespace, name)
         else:
             self.mapp.open_ref(ref)
 

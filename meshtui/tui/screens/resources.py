@@ -179,12 +179,12 @@ class ResourcesScreen(MeshScreen):
                     expand=not lazy or ns == (open_group[0] if open_group else None))
             parent = ns_node
             if kind is not None:
-                parent = ns_node.add(  # type: ignore[attr-defined]
+                parent = ns_node.add(  # type: ignore[attr-defined]  # the namespace node, made just above
                     rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {len(members)}", "$text-muted")]),
                     data=("kind", kind), expand=(not lazy and (kind != "Pod" or len(members) <= 6)) or (ns, kind) == open_group)
             self._groups[(ns, kind)] = parent
             if lazy and (ns, kind) != open_group:
-                self._pending[parent.id] = members  # type: ignore[attr-defined]
+                self._pending[parent.id] = members  # type: ignore[attr-defined]  # a tree node here
             else:
                 self._add_leaves(parent, members)
         if not keys:
@@ -236,7 +236,7 @@ class ResourcesScreen(MeshScreen):
                 return
         node = self._tree_nodes.get(key) if key else None
         if node is not None:
-            tree.move_cursor(node)  # type: ignore[arg-type]
+            tree.move_cursor(node)  # type: ignore[arg-type]  # nodes of this tree carry tuples
         self.show_object(key)
 
     def show_object(self, key: Key | None, line: int | None = None) -> None:
@@ -248,7 +248,7 @@ class ResourcesScreen(MeshScreen):
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         data = event.node.data
         if isinstance(data, tuple) and len(data) == 3 and data != self.selected:
-            self.show_object(data)  # type: ignore[arg-type]
+            self.show_object(data)  # type: ignore[arg-type]  # a 3-tuple: kind, namespace, name
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         data = event.node.data
@@ -259,7 +259,7 @@ class ResourcesScreen(MeshScreen):
         if event.option_list.id != "related" or not event.option.id:
             return
         key = tuple(event.option.id.split("|"))
-        self.go_to(key)  # type: ignore[arg-type]
+        self.go_to(key)  # type: ignore[arg-type]  # related ids are kind|namespace|name
 
     def go_to(self, key: Key) -> None:
         """Select an object, widening the view (kind, namespace, filter) if it is hidden."""

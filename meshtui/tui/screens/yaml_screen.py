@@ -29,7 +29,7 @@ class YamlScreen(MeshScreen):
         self.path = path
 
     @property
-    def VIEW(self) -> str:  # type: ignore[override]
+    def VIEW(self) -> str:  # type: ignore[override]  # a property where the base has a class constant
         return self.mapp.current_mode
 
     def compose_body(self) -> ComposeResult:
@@ -50,7 +50,7 @@ class YamlScreen(MeshScreen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "related" and event.option.id:
-            self.key = tuple(event.option.id.split("|"))  # type: ignore[assignment]
+            self.key = tuple(event.option.id.split("|"))  # type: ignore[assignment]  # related ids are kind|namespace|name
             self.line = None
             self.path = ""
             self.on_data()

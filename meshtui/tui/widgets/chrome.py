@@ -109,8 +109,8 @@ class CommandLine(Input):
         bar = self.parent
         if bar is not None:
             bar.add_class("-open")
-            for prefix in bar.query(".cmd-prefix"):
-                prefix.update(mode)  # type: ignore[attr-defined]
+            for prefix in bar.query(".cmd-prefix").results(Static):
+                prefix.update(mode)
         self.value = initial
         self.cursor_position = len(initial)
         self.can_focus = True

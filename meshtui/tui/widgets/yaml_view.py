@@ -188,7 +188,7 @@ class YamlView(ScrollView, can_focus=True):
     def _line_strip(self, index: int) -> Strip:
         # the cursor line only shows while the view has focus: unfocused, only the target stands out
         is_cursor = index == self.cursor and self.has_focus
-        file_line = self.doc.first_line + index  # type: ignore[union-attr]
+        file_line = self.doc.first_line + index  # type: ignore[union-attr]  # lines exist only with a document
         is_target = file_line == self.target
         key = (index, is_cursor, is_target)
         hit = self._cache.get(key)
