@@ -26,3 +26,10 @@ def expectations(path: Path) -> Counter:
 
 def keys(messages) -> Counter:
     return Counter((m.code, m.resource) for m in messages)
+
+
+def assert_findings(messages, expected: dict[tuple[str, str], int]) -> None:
+    """Exactly the expected (code, resource) findings; MT0002 (kinds meshtui skips) is allowed as Info."""
+    got = Counter((m.code, m.resource) for m in messages if m.code != "MT0002")
+    assert got == Counter(expected), "\n".join(m.log_line() for m in messages)
+    assert all(m.level == "Info" for m in messages if m.code == "MT0002")

@@ -5,10 +5,8 @@ only Info allowed besides is MT0002 (kinds meshtui skips, e.g. ServiceAccount, H
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
-from analyze_helpers import FIXTURES
+from analyze_helpers import FIXTURES, assert_findings
 from istio_samples import PRESENT, SAMPLES, SKIP_REASON
 
 pytestmark = pytest.mark.skipif(not PRESENT, reason=SKIP_REASON)
@@ -77,10 +75,7 @@ CASES: dict[str, tuple[list[str], dict[tuple[str, str], int]]] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_sample(name, analyze_files):
     files, expected = CASES[name]
-    messages = analyze_files(INSTALL, *(SAMPLES / f for f in files))
-    got = Counter((m.code, m.resource) for m in messages if m.code != "MT0002")
-    assert got == Counter(expected), "\n".join(m.log_line() for m in messages)
-    assert all(m.level == "Info" for m in messages if m.code == "MT0002")
+    assert_findings(analyze_files(INSTALL, *(SAMPLES / f for f in files)), expected)
 
 
 def test_without_the_install_the_standard_gateway_is_assumed(analyze_files):

@@ -6,10 +6,8 @@ test_samples.py, on a fresh clone."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
-from analyze_helpers import FIXTURES, SCENARIOS
+from analyze_helpers import FIXTURES, SCENARIOS, assert_findings
 
 INSTALL = FIXTURES / "platform" / "istio-demo-ingressgateway.yaml"
 B = "bookinfo/"
@@ -51,10 +49,7 @@ CASES: dict[str, tuple[list[str], dict[tuple[str, str], int]]] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_scenario(name, analyze_files):
     files, expected = CASES[name]
-    messages = analyze_files(INSTALL, *(SCENARIOS / f for f in files))
-    got = Counter((m.code, m.resource) for m in messages if m.code != "MT0002")
-    assert got == Counter(expected), "\n".join(m.log_line() for m in messages)
-    assert all(m.level == "Info" for m in messages if m.code == "MT0002")
+    assert_findings(analyze_files(INSTALL, *(SCENARIOS / f for f in files)), expected)
 
 
 def test_without_the_install_the_standard_gateway_is_assumed(analyze_files):
