@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 
+from meshtui.cli.common import ContextAction  # repeated --context is refused, not silently the last
 from meshtui.errors import UsageError
 
 
@@ -16,7 +17,7 @@ def add_cluster_write_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("cluster write-back (instead of --server)")
     g.add_argument("--cluster", action="store_true", help="write the edit to the cluster of the current kubeconfig context")
     g.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file, as kubectl")
-    g.add_argument("--context", metavar="NAME", help="kubeconfig context (implies --cluster)")
+    g.add_argument("--context", metavar="NAME", action=ContextAction, help="kubeconfig context (implies --cluster)")
     g.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS", help="API server timeout")
     g.add_argument("--allow-write", action="store_true", help="allow writing to the cluster (off by default)")
     g.add_argument("--readonly", action="store_true", help="never write, whatever else is asked")

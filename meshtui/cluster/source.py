@@ -32,6 +32,7 @@ from meshtui.cluster.listing import Discovery, KindList, discover, list_all
 from meshtui.cluster.meshconfig import MeshSettings, read_cluster_mesh
 from meshtui.cluster.store import ObjectStore
 from meshtui.cluster.watch import Change, ClusterWatch, WatchOptions, WatchStatus
+from meshtui.errors import UsageError
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
 from meshtui.model.source import WARNING, Diagnostic, Source
@@ -270,6 +271,11 @@ def open_from_args(args, progress: Callable[[str], None] | None = None) -> Clust
     """A source for the common flags: --kubeconfig, --context, -n (namespaces to read; -A or
     no -n reads all), --request-timeout, and where the MeshConfig comes from (--mesh-config,
     --istio-namespace, --revision)."""
+    contexts = getattr(args, "contexts", None) or []
+    if len(contexts) > 1:
+        raise UsageError(f"this command works on one cluster, and --context was given {len(contexts)} times "
+                         f"({', '.join(contexts)}); several contexts are for reading a mesh (trace, analyze, "
+                         "proxy-config, the TUI)")
     namespaces = None if getattr(args, "all_namespaces", False) else getattr(args, "namespace", None)
     src = open_cluster(getattr(args, "kubeconfig", None), getattr(args, "context", None), namespaces,
                        float(getattr(args, "request_timeout", 10.0) or 10.0), progress=progress)

@@ -128,3 +128,20 @@ def test_istio_default_cluster_local_hosts():
     assert not m.cluster_local("reviews.bookinfo.svc.cluster.local")
     # serviceSettings clusterLocal: false takes a default back
     assert not MeshConfig(cluster_global_hosts=("*.kube-system.svc.cluster.local",)).cluster_local("kube-dns.kube-system.svc.cluster.local")
+
+
+def test_the_tui_trace_table_names_the_cluster():
+    from meshtui.simulate.trace import Destination, Trace, TraceEndpoint
+    from meshtui.tui.widgets.trace_render import endpoint_rows
+
+    t = Trace.__new__(Trace)
+    t.destinations = [Destination("reviews", "v2", 9080, 100, 1.0, "outbound|9080|v2|reviews",
+                                  endpoints=[TraceEndpoint("10.9.0.3", 9080, "bookinfo/reviews-v2-w", (), False, "west", "net-west"),
+                                             TraceEndpoint("10.1.0.3", 9080, "bookinfo/reviews-v2-0", (), False, "east", "")])]
+    notes = [row[3] for row in endpoint_rows(t)]
+    assert notes == ["cluster west, network net-west", "cluster east"]
+
+
+def test_single_cluster_commands_refuse_several_contexts(two_clusters, capsys):
+    code = main(["fault", "list", "--cluster", "--kubeconfig", str(two_clusters), "--context", "east", "--context", "west"])
+    assert code == 2 and "--context was given 2 times" in capsys.readouterr().err

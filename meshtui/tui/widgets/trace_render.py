@@ -117,8 +117,10 @@ def endpoint_rows(t: Trace) -> list[tuple[str, str, str, str, str]]:
     for d in t.destinations:
         for e in d.endpoints:
             labels = ",".join(f"{k}={v}" for k, v in sorted(e.labels))
-            ready = "synthesized from a Deployment" if e.synthesized else ""
-            rows.append((short_cluster(d.cluster), f"{e.address}:{e.port}", e.pod or "-", ready, labels))
+            note = "synthesized from a Deployment" if e.synthesized else ""
+            if e.cluster:  # several clusters: where the endpoint lives
+                note = f"cluster {e.cluster}" + (f", network {e.network}" if e.network else "") + (f"; {note}" if note else "")
+            rows.append((short_cluster(d.cluster), f"{e.address}:{e.port}", e.pod or "-", note, labels))
     return rows
 
 
