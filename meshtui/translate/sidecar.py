@@ -155,21 +155,25 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
         imported_vs = [vs for vs in mesh_vs if egress.imports_vs(vs, vs_hosts(vs, suffix))]
         svcs = [s for s in visible if egress.imports_service(s)]
         have = {s.hostname for s in svcs}
-        for vs in imported_vs:  # destinations of imported VSs are pulled in too
-            for rule in vs.spec.http:
-                for d in rule.route:
-                    if d.destination is None:
-                        continue
-                    h = resolve_short(d.destination.host, vs.namespace, suffix)
-                    if h not in have and h in visible_by_host:
-                        dest = lookup_service(h, vs.namespace)
-                        # an egress listener with a port only pulls in services that have it
-                        # (serviceMatchingListenerPort in Istio's collectImportedServices)
-                        if dest is not None and (not egress.port or dest.port(egress.port) is not None):
-                            svcs.append(dest)
-                            have.add(h)
+        extra: list[RegistryService] = []
+        for vs in imported_vs:  # destinations of imported VSs get clusters (not listeners or vhosts):
+            # routes, mirrors, TCP and TLS routes alike (istiod's virtualServiceDestinations feed the
+            # SidecarScope's services, which CDS reads; LDS/RDS read the egress listener's own)
+            dests = [d.destination for rule in (*vs.spec.http, *vs.spec.tcp, *vs.spec.tls) for d in rule.route]
+            dests += [rule.mirror for rule in vs.spec.http] + [m.destination for rule in vs.spec.http for m in rule.mirrors]
+            for dest_ in dests:
+                if dest_ is None:
+                    continue
+                h = resolve_short(dest_.host, vs.namespace, suffix)
+                if h not in have and h in visible_by_host:
+                    dest = lookup_service(h, vs.namespace)
+                    # an egress listener with a port only pulls in services that have it
+                    # (serviceMatchingListenerPort in Istio's collectImportedServices)
+                    if dest is not None and (not egress.port or dest.port(egress.port) is not None):
+                        extra.append(dest)
+                        have.add(h)
         svcs = _pick_per_hostname(svcs, ns)
-        for s in svcs:
+        for s in svcs + extra:
             cb.add_service(s, egress.port or None)
         # ExternalName services are aliases (Istio >= 1.21): their names become domains of the
         # target's virtual host; an alias of a host outside the registry gets no vhost at all
