@@ -42,7 +42,7 @@ class Message:
         return f"{head} ({inner}) {self.message}" if inner else f"{head} {self.message}"
 
 
-def sort_key(m: Message) -> tuple:
+def sort_key(m: Message) -> tuple[int, str, str, str, int, str, str, str]:
     """Most severe first, then by resource and position, so output is stable."""
     return (-level_rank(m.level), m.kind, m.namespace, m.name, m.line if m.line is not None else 0,
             m.code, m.path, m.message)

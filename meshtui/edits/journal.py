@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from meshtui.edits.model import Edit, FaultEdit, FaultTarget, ScopeEdit
 from meshtui.edits.ttl import format_duration, is_expired
@@ -37,15 +38,15 @@ class JournalEntry:
     at: float  # epoch seconds
     kind: str
     edit_id: str = ""
-    edit: dict | None = None  # the whole edit, on edit-add and restore
+    edit: dict[str, Any] | None = None  # the whole edit, on edit-add and restore
     proxy: str = ""
     type: str = ""  # CDS/EDS/LDS/RDS/RTDS for push/ack/nack
     version: str = ""
     detail: str = ""
     edit_ids: tuple[str, ...] = field(default=())  # for clear, and pushes caused by edits
 
-    def to_dict(self) -> dict:
-        d: dict = {"at": round(self.at, 6), "kind": self.kind}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"at": round(self.at, 6), "kind": self.kind}
         for k in ("edit_id", "proxy", "type", "version", "detail"):
             v = getattr(self, k)
             if v:
@@ -57,7 +58,7 @@ class JournalEntry:
         return d
 
     @staticmethod
-    def from_dict(d: dict) -> JournalEntry:
+    def from_dict(d: dict[str, Any]) -> JournalEntry:
         if not isinstance(d, dict) or not isinstance(d.get("kind"), str):
             raise ValueError("not a journal entry")
         at = d.get("at")
@@ -96,7 +97,7 @@ def decode_lines(lines: Iterable[str]) -> tuple[list[JournalEntry], list[tuple[i
 # ---- edits <-> dicts ------------------------------------------------------------------------
 
 
-def edit_to_dict(edit: Edit) -> dict:
+def edit_to_dict(edit: Edit) -> dict[str, Any]:
     if isinstance(edit, FaultEdit):
         t = edit.target
         return {
@@ -114,7 +115,7 @@ def edit_to_dict(edit: Edit) -> dict:
     }
 
 
-def edit_from_dict(d: dict) -> Edit:
+def edit_from_dict(d: dict[str, Any]) -> Edit:
     """Raises ValueError naming the field when d is not an edit."""
     if not isinstance(d, dict):
         raise ValueError("edit: expected an object")
@@ -238,7 +239,7 @@ def summarize(entry: JournalEntry, edits: dict[str, Edit] | None = None) -> str:
     return f"{k} {entry.edit_id} {entry.detail}".strip()
 
 
-def timeline_json(entries: Iterable[JournalEntry]) -> dict:
+def timeline_json(entries: Iterable[JournalEntry]) -> dict[str, Any]:
     items = list(entries)
     return {
         "apiVersion": "meshtui/v1alpha1",

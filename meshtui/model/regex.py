@@ -4,6 +4,7 @@ config regexes. Compiled patterns are cached (the same regex appears on many rou
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import re2
 
@@ -16,7 +17,7 @@ class RegexError(ValueError):
 
 
 @lru_cache(maxsize=4096)
-def compile_re2(pattern: str):
+def compile_re2(pattern: str) -> Any:  # an re2 pattern; re2 ships no type information
     try:
         return re2.compile(pattern, _OPTIONS)
     except Exception as exc:  # noqa: BLE001 - re2's error class is private (re2._re2.Error); its message is bytes

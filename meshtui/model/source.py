@@ -15,7 +15,7 @@ class Source:
     column: int | None = None
     path: str = ""
 
-    def __reduce__(self):  # pickled by value: faster to load than dataclasses' slots __setstate__
+    def __reduce__(self) -> tuple[type[Source], tuple[object, ...]]:  # pickled by value: faster to load than dataclasses' slots __setstate__
         return (Source, (self.file, self.line, self.column, self.path))
 
     def at(self) -> str:
@@ -50,7 +50,7 @@ class Diagnostic:
     name: str = ""
     code: str = "IST0106"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Diagnostic], tuple[object, ...]]:
         return (Diagnostic, (self.level, self.message, self.source, self.kind, self.namespace, self.name, self.code))
 
     def where(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from meshtui.errors import UsageError
 
@@ -99,7 +100,7 @@ class Request:
     def with_port(self, port: int) -> Request:
         return replace(self, port=port)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "scheme": self.scheme, "host": self.host, "port": self.port,
                 "path": self.path, "query": self.query, "headers": dict(self.headers)}
 

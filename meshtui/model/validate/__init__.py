@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from meshtui.model.hosts import matches as host_matches  # Istio host.Name.Matches
+from meshtui.model.hosts import subset_of as host_subset_of  # Istio host.Name.SubsetOf
 from meshtui.model.istio import Resource
 from meshtui.model.validate.common import (
     Problem,
     Warn,
     fqdn_error,
-    host_matches,
-    host_subset_of,
     is_dns_label,
     is_ip,
     wildcard_domain_error,

@@ -7,12 +7,10 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
-from meshtui.model.hosts import matches as host_matches  # noqa: F401 - host.Name.Matches, re-exported for the checks
-from meshtui.model.hosts import subset_of as host_subset_of  # noqa: F401 - host.Name.SubsetOf
 from meshtui.model.schema import Duration
 
 
-class Warn(tuple):
+class Warn(tuple[str, str]):
     """A (path, reason) pair that Istio accepts with a warning."""
 
     def __new__(cls, path: str, reason: str) -> Warn:

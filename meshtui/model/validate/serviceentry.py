@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from meshtui.model.istio import (
     ServiceEntry,
     WorkloadEntry,
+    WorkloadEntrySpec,
 )
 from meshtui.model.protocol import UNSUPPORTED, is_http, parse_protocol
 from meshtui.model.validate.common import (
@@ -100,7 +101,7 @@ def service_entry(se: ServiceEntry) -> Iterator[Problem]:
     yield from export_to(s.export_to, se.namespace, "spec.exportTo", service_entry=True)
 
 
-def _workload_entry_spec(we, path: str, service_ports: set[str] | None, allow_fqdn: bool) -> Iterator[Problem]:
+def _workload_entry_spec(we: WorkloadEntrySpec, path: str, service_ports: set[str] | None, allow_fqdn: bool) -> Iterator[Problem]:
     addr = we.address
     if not addr:
         if not we.network:

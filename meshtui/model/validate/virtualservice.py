@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from meshtui.model.hosts import matches as host_matches  # Istio host.Name.Matches
+from meshtui.model.hosts import subset_of as host_subset_of  # Istio host.Name.SubsetOf
 from meshtui.model.istio import (
     Destination,
     Headers,
@@ -19,8 +21,6 @@ from meshtui.model.validate.common import (
     duration,
     export_to,
     gateway_names,
-    host_matches,
-    host_subset_of,
     is_dns_label,
     is_ip,
     port_range,
