@@ -130,8 +130,14 @@ def run(args: argparse.Namespace) -> int:
         mesh = mesh_from_args(args, mesh_diags) or MeshConfig()  # a bad file: exit 2 before the screen opens
 
         def load_files(progress):
+            from meshtui.cli.common import nothing_loaded
+
             result = load_sources(files, ns, mesh)
             result.diagnostics[:0] = mesh_diags
+            empty = nothing_loaded(result, files)
+            if empty is not None:  # as for trace: nothing to show is a usage error, with the reasons
+                raise UsageError("\n".join([*(f"meshtui: {d}" for d in result.errors[:10]), f"meshtui: {empty}"])
+                                 .removeprefix("meshtui: "))
             return result
 
         return run_app(load=load_files, paths=files, **common)

@@ -19,6 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, TextArea
 
 from meshtui.errors import MeshtuiError
 from meshtui.model.parse import LoadResult
@@ -65,8 +66,11 @@ class MeshtuiApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     BINDINGS = [
-        Binding("colon", "command_line(':')", "Command", key_display=":", id="app.command"),
-        Binding("slash", "command_line('/')", "Filter", key_display="/", id="app.filter"),
+        # priority: run as the key arrives, so the keys typed right after it reach the open line
+        # (a normal binding runs only after the focused widget passed the key up, and the next keys
+        # were already on their way to the view); check_action lets text fields keep `:` and `/`
+        Binding("colon", "command_line(':')", "Command", key_display=":", id="app.command", priority=True),
+        Binding("slash", "command_line('/')", "Filter", key_display="/", id="app.filter", priority=True),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("escape", "back", "Back", show=False, id="app.back"),
         Binding("1", "view('resources')", "Resources", show=False, id="view.resources"),
@@ -245,8 +249,6 @@ class MeshtuiApp(App[int]):
     def prepare_screen(self, screen: Screen) -> None:
         """Called by every screen and dialog once mounted."""
         if not self.cursor_blink:
-            from textual.widgets import Input, TextArea
-
             for w in screen.query(Input):
                 w.cursor_blink = False
             for w in screen.query(TextArea):
@@ -402,6 +404,11 @@ class MeshtuiApp(App[int]):
             return
         if self._history:
             self.switch_mode(self._history.pop())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "command_line" and isinstance(self.focused, (Input, TextArea)):
+            return False  # there `:` and `/` are text (a URL, YAML, the command line itself)
+        return True
 
     def action_command_line(self, mode: str) -> None:
         opener = getattr(self.screen, "open_command_line", None)

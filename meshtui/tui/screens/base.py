@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from meshtui.tui.commands import all_names
-from meshtui.tui.widgets.chrome import CommandBar, CommandLine, NavBar, StatusLine
+from meshtui.tui.widgets.chrome import BottomDock, CommandLine, NavBar, StatusLine
 
 if TYPE_CHECKING:
     from meshtui.tui.app import MeshtuiApp
@@ -59,8 +58,7 @@ class MeshScreen(Screen):
         yield NavBar(self.VIEW)
         yield StatusLine()
         yield from self.compose_body()
-        yield CommandBar(all_names(self.mapp.config.aliases))
-        yield Footer()
+        yield BottomDock(all_names(self.mapp.config.aliases))
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -4,11 +4,11 @@ namespace, context, watch state, read-only, work in progress), and the `:`/`/` c
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Input, Static
 
 VIEWS: list[tuple[str, str, str]] = [  # (mode, label, short label)
     ("resources", "Resources", "Res"),
@@ -114,7 +114,9 @@ class CommandLine(Input):
         self.value = initial
         self.cursor_position = len(initial)
         self.can_focus = True
-        self.focus()
+        # focus now, not on the next refresh (Widget.focus defers it): keys typed right after
+        # `:` are already queued and must land here, not in the view's bindings
+        self.screen.set_focus(self)
 
     @property
     def is_open(self) -> bool:
@@ -157,10 +159,10 @@ class CommandLine(Input):
 
 
 class CommandBar(Horizontal):
-    """The command line with its `:` or `/` prompt, docked above the footer while open."""
+    """The command line with its `:` or `/` prompt, just above the footer while open."""
 
     DEFAULT_CSS = """
-    CommandBar { dock: bottom; height: 1; display: none; background: $boost; }
+    CommandBar { height: 1; display: none; background: $boost; }
     CommandBar.-open { display: block; }
     CommandBar > .cmd-prefix { width: 2; padding-left: 1; color: $accent; text-style: bold; background: $boost; }
     """
@@ -172,3 +174,21 @@ class CommandBar(Horizontal):
     def compose(self):
         yield Static(":", classes="cmd-prefix")
         yield CommandLine(self._names)
+
+
+class BottomDock(Vertical):
+    """The command bar over the footer, docked as one: two widgets docked to the same edge are
+    drawn on top of each other (the footer hid the prompt, so `:` and `/` were typed blind)."""
+
+    DEFAULT_CSS = """
+    BottomDock { dock: bottom; height: auto; }
+    BottomDock > Footer { dock: none; }
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(id="bottom-dock")
+        self._names = names
+
+    def compose(self):
+        yield CommandBar(self._names)
+        yield Footer()
