@@ -249,13 +249,15 @@ func loadInputs(paths []string, meshFile string) (*Inputs, error) {
 	return in, nil
 }
 
+// podReady: the Ready condition; a Running Pod written without conditions (hand-written YAML,
+// as the demo mesh's) counts as ready, as the kubelet would report it and as meshtui reads it.
 func podReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue
 		}
 	}
-	return false
+	return p.Status.Phase == corev1.PodRunning
 }
 
 func selects(selector, labels map[string]string) bool {

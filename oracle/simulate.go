@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
 	"istio.io/istio/pilot/pkg/simulation"
@@ -177,6 +178,12 @@ func simulateOne(sim *simulation.Simulation, call Call) (res Result) {
 	if r.Error != nil {
 		res.Error = r.Error.Error()
 	}
+	if r.Error == nil && res.VirtualHost == "" && res.Cluster == "" {
+		// a weighted tcp_proxy: the simulation names no cluster; report the split
+		if w := tcpWeights(sim, res.Listener, res.FilterChain); len(w) > 0 {
+			res.Full = &FullRoute{Matched: true, Index: -1, Action: "tcp", Weighted: w}
+		}
+	}
 	if res.VirtualHost != "" {
 		rc := xdstest.ExtractRouteConfigurations(sim.Routes)[res.RouteConfig]
 		for _, vh := range rc.GetVirtualHosts() {
@@ -231,4 +238,29 @@ func redirectStatus(c route.RedirectAction_RedirectResponseCode) uint32 {
 	default:
 		return 301
 	}
+}
+
+func tcpWeights(sim *simulation.Simulation, listenerName, chainName string) []WeightedTarget {
+	for _, l := range sim.Listeners {
+		if l.GetName() != listenerName {
+			continue
+		}
+		chains := append([]*listenerv3.FilterChain{}, l.GetFilterChains()...)
+		if l.GetDefaultFilterChain() != nil {
+			chains = append(chains, l.GetDefaultFilterChain())
+		}
+		for _, fc := range chains {
+			if fc.GetName() != chainName {
+				continue
+			}
+			var out []WeightedTarget
+			if tp := xdstest.ExtractTCPProxy(nil, fc); tp != nil {
+				for _, w := range tp.GetWeightedClusters().GetClusters() {
+					out = append(out, WeightedTarget{Cluster: w.GetName(), Weight: w.GetWeight()})
+				}
+			}
+			return out
+		}
+	}
+	return nil
 }

@@ -19,7 +19,50 @@ class Known:
     witness: str  # a case id where it occurs
 
 
-KNOWN: tuple[Known, ...] = ()
+def _extra_vhosts(d: Diff) -> set[str]:
+    if d.category != "route_configs" or d.field != "virtual_hosts":
+        return set()
+    return set(d.istio) - set(d.meshtui) if set(d.meshtui) <= set(d.istio) else set()
+
+
+def _listener_port(d: Diff, port: str) -> bool:
+    return d.category == "listeners" and d.field == "present" and d.key.endswith(f"_{port}")
+
+
+def _trace_on(d: Diff, listener_suffix: str) -> bool:
+    return d.category == "traces" and "on listener " in d.key and d.key.split(" on listener ")[1].split(" ")[0].endswith(
+        listener_suffix)
+
+
+KNOWN: tuple[Known, ...] = (
+    Known("synthesized-endpoints",
+          "meshtui gives a Deployment without Pods endpoints from its template; istiod has none",
+          lambda d: d.category == "endpoints" and d.field == "endpoints (synthesized)" and d.istio == [],
+          "fixture-multi-namespace"),
+    Known("endpointslice-without-pod",
+          "istiod holds back an EndpointSlice endpoint whose targetRef Pod is not in the sources",
+          lambda d: d.category == "endpoints" and d.field == "endpoints" and d.istio == []
+          and d.key.endswith("|inventory.backend.svc.cluster.local"),
+          "fixture-multi-namespace"),
+    Known("headless-pod-listeners",
+          "istiod gives each Pod of a headless TCP service its own listener; meshtui one 0.0.0.0 listener",
+          lambda d: d.proxy.split("/")[0] in ("backend", "shared") and (_listener_port(d, "5432")
+                                                                     or _trace_on(d, "0.0.0.0_5432")),
+          "fixture-multi-namespace"),
+    Known("serviceentry-several-addresses",
+          "a ServiceEntry with several addresses (or a CIDR) gets one listener per address from istiod; meshtui uses the first",
+          lambda d: _listener_port(d, "22") or _trace_on(d, "_22"),
+          "scenario-external"),
+    Known("gateway-namespaced-redirect-domain",
+          "istiod keeps a Gateway server host's namespace/ prefix in an httpsRedirect-only vhost (an Istio bug)",
+          lambda d: bool(_extra_vhosts(d)) and all("/" in v for v in _extra_vhosts(d)),
+          "oracle-corners"),
+    Known("port80-losing-virtualservice",
+          "on port 80, istiod builds a vhost from a second VirtualService of a host whose winning VirtualService "
+          "has no rule for port 80; meshtui keeps one VirtualService per host",
+          lambda d: _extra_vhosts(d) == {"api.backend.svc.cluster.local:80"},
+          "fixture-multi-namespace"),
+)
 
 
 def classify(diffs: list[Diff]) -> tuple[list[Diff], dict[str, int]]:

@@ -6,7 +6,7 @@ the vhost's domains, plus unknown hosts), aimed at every HTTP and TCP listener o
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import istio_oracle
 from istio_diff import Diff, Tally, compare
@@ -126,9 +126,10 @@ def compare_trace(s: Sent, r: dict) -> list[Diff]:
                 if routed:
                     pairs.append(("clusters", _clusters(t), want))
     elif r.get("cluster") or (not err and r.get("listener")):
-        # a TCP chain: tcp_proxy's cluster
+        # a TCP chain: tcp_proxy's cluster, or its weighted split
         got = _clusters(t)
-        pairs.append(("cluster", got[0][0] if len(got) == 1 else got, r.get("cluster")))
+        want = r.get("cluster") or sorted((w["cluster"], w["weight"]) for w in full.get("weighted") or []) or None
+        pairs.append(("cluster", got[0][0] if len(got) == 1 and isinstance(want, str) else got, want))
     elif err:
         pairs.append(("error", str(t.outcome), err))
     return [Diff("traces", s.proxy, key, f, a, b) for f, a, b in pairs if a != b]
@@ -154,7 +155,12 @@ def run_mesh(snap: MeshSnapshot, paths, proxies: list[tuple[str, ProxyConfig]], 
     res.rejected = rejected
     for name, cfg in proxies:
         ic = istio[f"{name}@{cfg.proxy.type}"]
-        res.tally.add(compare(name, meshtui_normal(cfg), normalise(ic.listeners, ic.routes, ic.clusters, ic.endpoints)))
+        t = compare(name, meshtui_normal(cfg), normalise(ic.listeners, ic.routes, ic.clusters, ic.endpoints))
+        for i, d in enumerate(t.diffs):  # say which endpoints meshtui made up from a workload template
+            eps = cfg.endpoints.get(d.key, ())
+            if d.category == "endpoints" and d.field == "endpoints" and eps and all(e.synthesized for e in eps):
+                t.diffs[i] = replace(d, field="endpoints (synthesized)")
+        res.tally.add(t)
     for s, r in zip(sent, results, strict=True):
         res.tally.compared["traces"] += 1
         diffs = compare_trace(s, r)
