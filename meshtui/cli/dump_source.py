@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import re
 import socket
 import sys
 import urllib.error
@@ -131,10 +132,11 @@ def from_pod(api_client: object, namespace: str, pod: str, timeout: float = 10.0
     try:
         pf = portforward(api.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
     except ApiException as exc:
-        if exc.status == 403:
-            raise UnreachableError(f"{origin}: the API server refused port-forward (403): the RBAC rule that allows it is "
-                              "apiGroups [''], resources ['pods/portforward'], verbs ['create']") from None
-        raise UnreachableError(f"{origin}: the API server answered {exc.status} {exc.reason}") from None
+        status, said = _upgrade_refusal(exc)
+        if status == 403:
+            raise UnreachableError(f"{origin}: the API server refused port-forward (403 Forbidden: {said}); the RBAC rule "
+                                   'that allows it: apiGroups [""], resources ["pods/portforward"], verbs ["create"]') from None
+        raise UnreachableError(f"{origin}: the API server answered {status or 'an error'}: {said}") from None
     except Exception as exc:  # noqa: BLE001 - the websocket layer raises its own types; say what failed, no traceback
         raise UnreachableError(f"{origin}: port-forward failed: {exc}") from None
     try:
@@ -143,6 +145,23 @@ def from_pod(api_client: object, namespace: str, pod: str, timeout: float = 10.0
     finally:
         pf.close()
     return _parse(dump_raw, origin, _json(runtime_raw, origin + " /runtime"))
+
+
+def _upgrade_refusal(exc: Exception) -> tuple[int, str]:
+    """(status, the server's own message) of a refused port-forward. The client reports a refused
+    websocket upgrade as status 0 with 'Handshake status N ... -+-+- headers -+-+- body'."""
+    status = int(getattr(exc, "status", 0) or 0)
+    text = str(getattr(exc, "reason", "") or exc)
+    m = re.search(r"Handshake status (\d{3})", text)
+    if m:
+        status = int(m.group(1))
+    said = text.split("-+-+-")[-1].strip() if "-+-+-" in text else text
+    try:
+        body = json.loads(said)
+        said = str(body.get("message", said)) if isinstance(body, dict) else said
+    except ValueError:
+        pass
+    return status, said
 
 
 def _admin_over_socket(sock: socket.socket, path: str, timeout: float, origin: str) -> bytes:

@@ -125,7 +125,7 @@ def http_error(ep: Endpoint, action: Action, status: int, body: bytes) -> Cluste
         return ClusterForbidden(
             f"{ep.describe()} refused to {action.describe()} (403 Forbidden){said}.\n"
             f"{action.rbac_rule()}\n"
-            "(the meshtui README has's read-only and write-back ClusterRoles.)",
+            "(the meshtui README has read-only and write-back ClusterRoles.)",
             action,
         )
     if status == 404:
