@@ -89,7 +89,7 @@ def _load(args: argparse.Namespace, paths: list[str]):
 
     mesh_diags: list = []
     mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
-    result = load_sources(paths, default_namespace=namespace, mesh=mesh)
+    result = load_sources(paths, default_namespace=namespace, mesh=mesh, cache=args.cache)
     result.diagnostics[:0] = mesh_diags
     empty = nothing_loaded(result, paths)
     if empty is not None:

@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         def load_files(progress):
             from meshtui.cli.common import nothing_loaded
 
-            result = load_sources(files, ns, mesh)
+            result = load_sources(files, ns, mesh, cache=args.cache)
             result.diagnostics[:0] = mesh_diags
             empty = nothing_loaded(result, files)
             if empty is not None:  # as for trace: nothing to show is a usage error, with the reasons
