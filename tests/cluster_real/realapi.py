@@ -140,8 +140,11 @@ class RealCluster:
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = self.workdir / f"{name}.log"
         self.logs.append(log)
-        with open(log, "wb") as fh:
-            self.procs.append(subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        from meshtui.xds.envoy_process import die_with_parent
+
+        with open(log, "wb") as fh:  # killed with the test process too, should its finalizer never run
+            self.procs.append(subprocess.Popen(die_with_parent(cmd), stdout=fh, stderr=subprocess.STDOUT,
+                                               stdin=subprocess.DEVNULL))
 
     def stop(self) -> None:
         for p in reversed(self.procs):
@@ -170,7 +173,7 @@ class RealCluster:
         while time.monotonic() < deadline:
             for p in self.procs:
                 if p.poll() is not None:
-                    raise RuntimeError(f"{p.args[0]} exited ({p.returncode}) while starting:\n{self.log_tail()}")
+                    raise RuntimeError(f"a test server exited ({p.returncode}) while starting:\n{self.log_tail()}")
             try:
                 status, body = self.request("GET", "/readyz")
                 if status == 200:
