@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from meshtui.analyze import hosts
 from meshtui.analyze.context import STAND_IN_GATEWAY_LABELS, STAND_IN_GATEWAY_PORTS, Context
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
@@ -59,7 +58,9 @@ def ingress_gateway_port(ctx: Context) -> Iterator[Message]:
         key = selector_text(sel)
         if key not in seen:
             workloads = ctx.selected_workloads(sel)
-            stand_in = _stand_in_selected(ctx, sel)
+            # the stand-in Service also selects a real pod of Istio's namespace with its labels
+            stand_in = _stand_in_selected(ctx, sel) or (ctx.files_only and any(
+                w.namespace == ctx.root_ns and labels_match(STAND_IN_GATEWAY_LABELS, w.labels) for w in workloads))
             ports = _service_ports(ctx, workloads) if workloads else set()
             seen[key] = (workloads, ports | (STAND_IN_GATEWAY_PORTS if stand_in else set()), stand_in)
         workloads, ports, stand_in = seen[key]
@@ -81,19 +82,6 @@ def ingress_gateway_port(ctx: Context) -> Iterator[Message]:
                                     "use one it exposes.")
 
 
-def _split(h: str) -> tuple[str, str]:
-    ns, slash, dns = h.rpartition("/")
-    return (ns if slash else "*"), dns
-
-
-def _hosts_clash(a: str, b: str, ns_a: str, ns_b: str) -> bool:
-    na, da = _split(a)
-    nb, db = _split(b)
-    na = ns_a if na == "." else na
-    nb = ns_b if nb == "." else nb
-    return (na == "*" or nb == "*" or na == nb) and hosts.matches(da, db)
-
-
 def _same_proxies(ctx: Context, a: dict[str, str], b: dict[str, str]) -> bool:
     """Do two Gateway selectors pick the same gateway proxies? Identical selectors do; a
     selector contained in the other does when some workload has both (istioctl's rule)."""
@@ -105,7 +93,8 @@ def _same_proxies(ctx: Context, a: dict[str, str], b: dict[str, str]) -> bool:
 
 
 @analyzer("gateway.ConflictingGateways", ("IST0145",),
-          "Checks that Gateways selecting the same workloads do not define the same port and host twice",
+          "Checks that Gateways selecting the same workloads do not define the same port and host twice (the "
+          "same host as written: a wildcard and a host under it are told apart by SNI and by route domain)",
           inputs=("Gateway",), istio="gateway.ConflictingGatewayAnalyzer")
 def conflicting_gateways(ctx: Context) -> Iterator[Message]:
     by_port: dict[int, list[tuple[Gateway, int]]] = defaultdict(list)
@@ -119,8 +108,7 @@ def conflicting_gateways(ctx: Context) -> Iterator[Message]:
             others = sorted({o.ref for o, k in entries if o.ref != gw.ref
                              and srv.bind == o.spec.servers[k].bind
                              and _same_proxies(ctx, gw.spec.selector, o.spec.selector)
-                             and any(_hosts_clash(a, b, gw.namespace, o.namespace)
-                                     for a in srv.hosts for b in o.spec.servers[k].hosts)})
+                             and set(srv.hosts) & set(o.spec.servers[k].hosts)})
             if not others:
                 continue
             sel = selector_text(gw.spec.selector)
