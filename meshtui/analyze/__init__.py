@@ -2,14 +2,17 @@
 
     messages = analyze(snapshot)            # list[Message], most severe first
 
-Pure: no I/O, no clock, no UI imports. One module per family of checks (virtualservice, rules,
-destinationrule, gateway, sidecar, serviceentry, routing, shadowing, schema); each registers its
-analyzers in `registry`. `codes.CODES` lists every code with its level.
+Pure: no I/O, no clock, no UI imports. One module per family of checks; each declares its
+analyzers with `registry.analyzer` (codes, the kinds it reads, the istioctl analyzer it mirrors)
+and the registry finds them by scanning this package. `codes.CODES` lists every code with its
+level and message template.
 
-istioctl-compatible codes (same check, same level): IST0101 ReferencedResourceNotFound (host,
-host:port, subset, gateway, selector), IST0106 SchemaValidationError, IST0109, IST0110, IST0111,
-IST0112, IST0128, IST0129, IST0130, IST0131, IST0132, IST0134, IST0145, IST0162, IST0173, IST0174,
-IST0177. Loader codes: IST0133 unknown field, MT0001 duplicate object, MT0002 skipped kind.
+istioctl-compatible codes (same check, same level, istioctl's wording first): IST0101
+ReferencedResourceNotFound (host, host:port, subset, gateway, selector), IST0106, IST0109,
+IST0110, IST0111, IST0112, IST0128, IST0129, IST0130, IST0131, IST0132, IST0134, IST0138,
+IST0140, IST0145, IST0162, IST0165, IST0167, IST0173, IST0174, IST0177. Where meshtui differs
+from istioctl on purpose: docs/oracle-differences.md, "analyze". Loader codes: IST0133 unknown
+field, MT0001 duplicate object, MT0002 skipped kind.
 
 meshtui's own codes. The numbers are stable: never renumber, never reuse.
 

@@ -19,7 +19,7 @@ _NO_SUBSETS = ("Passthrough", "Alias", "DynamicDNS")  # original-destination sty
 
 @analyzer("routing.SubsetWithoutEndpoints", ("MT0102",),
           "Finds routes that send a share of their traffic to a subset with no ready endpoint",
-          inputs=("VirtualService", "DestinationRule", "Pod|EndpointSlice|Endpoints|Deployment|StatefulSet|WorkloadEntry"))
+          inputs=("VirtualService", "DestinationRule", "Pod|EndpointSlice|Endpoints|Deployment|StatefulSet"))
 def subset_without_endpoints(ctx: Context) -> Iterator[Message]:
     for vs in ctx.snap.virtual_services:
         viewers = viewers_of(vs, vs.spec.export_to)

@@ -37,18 +37,20 @@ def _ambient_pod(w: Workload) -> bool:
         res.metadata.annotations.get("ambient.istio.io/redirection") == "enabled"
 
 
-@analyzer("sidecar.Selectors", ("IST0101", "IST0110", "IST0111", "IST0167"),
+def _all_sidecars(ctx: Context) -> list[Sidecar]:
+    """With those that fail validation, as istioctl; one without spec is an empty Sidecar to Istio."""
+    spec_less = [o for o in ctx.snap.rejected if isinstance(o, Sidecar) and o.spec is None]
+    return [*ctx.with_rejected("Sidecar"), *spec_less]
+
+
+@analyzer("sidecar.Selectors", ("IST0101", "IST0110", "IST0167"),
           "Checks that Sidecar selectors match workloads and that each workload gets exactly one Sidecar",
-          inputs=("Sidecar", "Pod|Deployment|StatefulSet|WorkloadEntry"), istio="sidecar.SelectorAnalyzer")
+          inputs=("Sidecar", "Pod|Deployment|StatefulSet"), istio="sidecar.SelectorAnalyzer")
 def selectors(ctx: Context) -> Iterator[Message]:
     by_workload: dict[tuple[str, str], list[Sidecar]] = defaultdict(list)
-    defaults: dict[str, list[Sidecar]] = defaultdict(list)
-    # with those that fail validation, as istioctl; one without spec is an empty Sidecar to Istio
-    spec_less = [o for o in ctx.snap.rejected if isinstance(o, Sidecar) and o.spec is None]
-    for sc in [*ctx.with_rejected("Sidecar"), *spec_less]:
+    for sc in _all_sidecars(ctx):
         sel = _selector(sc)
         if not sel:
-            defaults[sc.namespace].append(sc)
             continue
         picked = ctx.selected_workloads(sel, sc.namespace)
         if not picked:
@@ -79,15 +81,23 @@ def selectors(ctx: Context) -> Iterator[Message]:
             reported.add(key)
             yield ctx.report("IST0110", sc, path="spec.workloadSelector", names=" ".join(names), namespace=ns, pod=wname,
                              detail="Istio applies only the oldest. Make their selectors disjoint or merge them.")
+
+
+@analyzer("sidecar.NamespaceDefaults", ("IST0111", "IST0167"),
+          "Checks that a namespace has at most one Sidecar without selector, and none if it runs in ambient mode",
+          inputs=("Sidecar",), istio="sidecar.SelectorAnalyzer")
+def namespace_defaults(ctx: Context) -> Iterator[Message]:
+    defaults: dict[str, list[Sidecar]] = defaultdict(list)
+    for sc in _all_sidecars(ctx):
+        if not _selector(sc):
+            defaults[sc.namespace].append(sc)
     for ns, scs in defaults.items():
         if _ambient_namespace(ctx, ns):
             for sc in scs:
-                if sc.key not in ineffective:
-                    ineffective.add(sc.key)
-                    yield ctx.report("IST0167", sc, path="metadata.name",
-                                     why="namespace is in ambient mode, the policy has no impact",
-                                     detail=f"Namespace {ns} is labelled istio.io/dataplane-mode=ambient, so its pods "
-                                            "have no sidecar to read this Sidecar.")
+                yield ctx.report("IST0167", sc, path="metadata.name",
+                                 why="namespace is in ambient mode, the policy has no impact",
+                                 detail=f"Namespace {ns} is labelled istio.io/dataplane-mode=ambient, so its pods "
+                                        "have no sidecar to read this Sidecar.")
             continue
         if len(scs) < 2:
             continue
