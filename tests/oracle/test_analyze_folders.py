@@ -63,20 +63,20 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Known:
-    id: str
-    witness: str  # a folder where it occurs
-    why: str
-    matches: Callable[[Finding, "Seen"], bool]
-
-
-@dataclass(frozen=True)
 class Seen:
     """What meshtui's run tells the classifier: resources it left out (IST0106), and the codes of
     its analyzers that were skipped for lack of an input (e.g. no Pods in the folder)."""
 
     rejected: set[str]
     skipped_codes: set[str]
+
+
+@dataclass(frozen=True)
+class Known:
+    id: str
+    witness: str  # a folder where it occurs
+    why: str
+    matches: Callable[[Finding, Seen], bool]
 
 
 KNOWN: tuple[Known, ...] = (
