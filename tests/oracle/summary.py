@@ -62,6 +62,8 @@ def main() -> int:
     print(f"  documented differences (docs/oracle-differences.md), occurrences: {sum(known.values())}")
     for k in KNOWN:
         print(f"    {known.get(k.id, 0):>7}  {k.id}: {k.title}")
+    for k_id in sorted(set(known) - {k.id for k in KNOWN}):  # the analyze ones (test_analyze_folders.KNOWN)
+        print(f"    {known[k_id]:>7}  {k_id}")
     print(f"  undocumented differences: {unknown}")
     for line in extra:
         print(f"  {line}")

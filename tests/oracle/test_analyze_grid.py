@@ -63,8 +63,8 @@ def _compare(row: GridRow) -> tuple[Counter, Counter]:
 def test_istio_analyzer_row(row: GridRow, record_tally):
     got, want = _compare(row)
     agree = got == want
-    record_tally({"kind": "analyze-grid", "row": row.name, "rows": 1, "agree": int(agree),
-                  "mesh_config": bool(row.mesh_config)})
+    category = "analyze grid rows (MeshConfig)" if row.mesh_config else "analyze grid rows"
+    record_tally({"kind": "analyze", "compared": {category: 1}, "agreed": {category: int(agree)}})
     diff = f"meshtui also: {sorted((got - want).elements())}\nmeshtui lacks: {sorted((want - got).elements())}"
     if row.name in NEEDS_MESH:
         if not agree:
