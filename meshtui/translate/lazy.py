@@ -14,7 +14,6 @@ the two over every fixture mesh). proxy-config and xDS keep the eager translatio
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 
@@ -29,9 +28,9 @@ _routes = VirtualHost.routes  # the slot descriptors the properties below stand 
 _ref = VirtualHost.ref
 _notes = VirtualHost.notes
 _dropped = VirtualHost.dropped
-# The TUI traces from worker threads: a lazy part is built once, and read only once built (a
-# reader that finds it unbuilt waits here; `_build` is cleared only after the parts are set).
-_LOCK = threading.RLock()
+# Single-threaded, like the rest of the core (which takes no locks): a shell that reads one lazy
+# config from several threads serialises those reads (the TUI's TraceEngine runs a whole trace,
+# translation and simulation, under one lock).
 
 
 # LazyVirtualHost.__init__ sets the other fields itself: a new VirtualHost field must be added there
@@ -55,16 +54,15 @@ class LazyVirtualHost(VirtualHost):
         self._build = build
 
     def _force(self) -> None:
-        with _LOCK:
-            build = self._build
-            if build is None:
-                return
-            routes, ref, notes, dropped = build()
-            _routes.__set__(self, routes)
-            _ref.__set__(self, ref)
-            _notes.__set__(self, notes)
-            _dropped.__set__(self, dropped)
-            self._build = None
+        build = self._build
+        if build is None:
+            return
+        routes, ref, notes, dropped = build()
+        _routes.__set__(self, routes)
+        _ref.__set__(self, ref)
+        _notes.__set__(self, notes)
+        _dropped.__set__(self, dropped)
+        self._build = None
 
     def _get(slot):  # a property factory, used in the class body only
         def get(self):
@@ -163,22 +161,20 @@ class LazyClusterBuilder(ClusterBuilder):
         self._order.append(svc)
 
     def force_host(self, host: str) -> None:
-        with _LOCK:  # popped first: the builder's own look-ups (`name in clusters`) find none pending
-            pending = self._pending.pop(host, None)
-            if pending:
-                self._in_order = False
-                for svc in pending:
-                    ClusterBuilder.build_service(self, svc)
+        # popped first: the builder's own look-ups (`name in clusters`) find none pending
+        pending = self._pending.pop(host, None)
+        if pending:
+            self._in_order = False
+            for svc in pending:
+                ClusterBuilder.build_service(self, svc)
 
     def force_all(self) -> None:
         """Build every pending service, keeping the eager mapping's order: services in the order
         added (those built on demand put back at their place), the specials last."""
-        with _LOCK:
-            if not (self._in_order and not self._pending):
-                self._reorder()
+        if not (self._in_order and not self._pending):
+            self._reorder()
 
     def _reorder(self) -> None:
-        # readers that miss a key while the mappings are refilled wait on _LOCK in force_host
         self._in_order = True
         built_c = dict(dict.items(self.clusters))
         built_e = dict(dict.items(self.endpoints))

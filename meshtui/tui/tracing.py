@@ -104,8 +104,11 @@ class TraceEngine:
                 res.error = herr
                 return res
             req = Request.parse(query.url.strip(), query.method.strip() or "GET", list(headers))
-            cfg = self.config_for(snapshot, query.source.strip(), query.gateway)
-            res.trace = self.tracer(snapshot).run(cfg, req)
+            # the whole trace under one lock: configs are translated lazily (parts are built on
+            # first read, as a trace walks them) and the core takes no locks of its own
+            with self._translating:
+                cfg = self.tracer(snapshot).config(query.source.strip() or None, query.gateway)
+                res.trace = self.tracer(snapshot).run(cfg, req)
         except MeshtuiError as exc:
             res.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a tracer bug must not take the app down
