@@ -482,7 +482,7 @@ def _listener(ls: Json, route_configs: dict[str, RouteConfig], runtime: dict[str
 
 
 def _endpoints(cla: Json, snapshot: MeshSnapshot | None, port_name: str) -> tuple[Endpoint, ...]:
-    pods = {p.ip: p for p in snapshot.pods if getattr(p, "ip", "")} if snapshot is not None else {}
+    pods = {p.status.pod_ip: p for p in snapshot.pods if p.status is not None and p.status.pod_ip} if snapshot is not None else {}
     out = []
     for group in cla.get("endpoints", []):
         loc = group.get("locality", {}) or {}
@@ -492,7 +492,7 @@ def _endpoints(cla: Json, snapshot: MeshSnapshot | None, port_name: str) -> tupl
             addr = str(sa.get("address", ""))
             pod = pods.get(addr)
             out.append(Endpoint(addr, int(sa.get("port_value", 0) or 0), port_name,
-                                dict(pod.labels) if pod is not None else {},
+                                dict(pod.metadata.labels) if pod is not None else {},
                                 pod=f"{pod.namespace}/{pod.name}" if pod is not None else "",
                                 ready=lb.get("health_status", "HEALTHY") in ("HEALTHY", "UNKNOWN"),
                                 origin="Envoy config dump", locality=locality,

@@ -92,6 +92,9 @@ def test_an_unchanged_envoy_has_no_drift_and_every_trace_agrees(bookinfo, tmp_pa
             req = Request.parse(url, headers=headers)
             c = compare_traces(simulate(cfg, req), simulate(act_cfg, req))
             assert c.agree, (url, headers, c.differences)
+        # Envoy's endpoints are addresses only: the sources name the pod behind each, as the cluster runs it
+        t = simulate(act_cfg, Request.parse("http://reviews:9080/", headers={"end-user": "jason"}))
+        assert [e.pod for e in t.destinations[0].endpoints] == ["default/reviews-v2-0"]
     finally:
         envoy.stop()
 
