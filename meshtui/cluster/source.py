@@ -229,25 +229,14 @@ def stderr_progress(after: float = 1.0, stream=None) -> StderrProgress:
 
 def read_overlay_docs(paths: Sequence[str], stdin_text: str | None = None) -> list[RawDoc]:
     """The docs of -f files/folders/stdin, as the folder loader reads them (InputError on bad YAML)."""
-    from pathlib import Path
-
-    from meshtui.errors import InputError
-    from meshtui.sources.loader import expand_paths, read_docs
+    from meshtui.sources.loader import expand_paths, read_docs, read_text
 
     docs: list[RawDoc] = []
     for f in expand_paths(list(paths)):
         if f == "-":
             docs.extend(read_docs("<stdin>", stdin_text if stdin_text is not None else sys.stdin.read()))
             continue
-        try:
-            raw = Path(f).read_bytes()
-        except OSError as exc:
-            raise InputError(f, None, f"cannot be read: {exc.strerror}") from None
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(f, raw[: exc.start].count(b"\n") + 1, "is not UTF-8 text (a binary file?)") from None
-        docs.extend(read_docs(f, text))
+        docs.extend(read_docs(f, read_text(f)))
     return docs
 
 

@@ -65,6 +65,16 @@ def _decode(raw: bytes, name: str) -> str:
         raise InputError(name, line, "is not UTF-8 text (a binary file?)") from None
 
 
+def read_text(path: str) -> str:
+    """One named file as text (UTF-8, a BOM allowed); InputError (exit 2) naming the file, and the
+    line for bytes that are not UTF-8."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(path, None, f"cannot be read: {exc.strerror}") from None
+    return _decode(raw, path)
+
+
 def read_docs(name: str, text: str) -> list[RawDoc]:
     """Every document of one file. A document that is not YAML comes back as an error RawDoc
     at its line (the others still load); raises InputError (exit 2) when nothing in the file

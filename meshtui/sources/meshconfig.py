@@ -3,13 +3,13 @@ its `mesh` key), or the ConfigMap as the API server returns it in cluster mode."
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from meshtui.errors import InputError
 from meshtui.model.meshconfig import MeshConfig, MeshOrigin, mesh_from_data
 from meshtui.model.source import Diagnostic
 from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml, position
+from meshtui.sources.loader import read_text
 
 MESH_KEY = "mesh"
 
@@ -69,15 +69,7 @@ def mesh_from_configmap(obj: dict, file: str, diagnostics: list[Diagnostic], dom
 
 def read_mesh_config(path: str, diagnostics: list[Diagnostic], domain_suffix: str = "cluster.local") -> MeshConfig:
     """`--mesh-config FILE`: a MeshConfig YAML, or a ConfigMap holding one under `data.mesh`."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(path, None, f"cannot be read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, raw[: exc.start].count(b"\n") + 1, "is not UTF-8 text (a binary file?)") from None
-    data = _parse_mesh_text(text, path, 0)
+    data = _parse_mesh_text(read_text(path), path, 0)
     if isinstance(data, dict) and data.get("kind") == "ConfigMap":
         return mesh_from_configmap(data, path, diagnostics, domain_suffix)
     if isinstance(data, dict) and data.get("kind") and data.get("apiVersion"):
