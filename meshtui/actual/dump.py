@@ -8,6 +8,7 @@ Envoy's JSON spellings are accepted (the admin's snake_case and protojson's came
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -103,6 +104,16 @@ def _list(value: Any, origin: str, path: str) -> list[Any]:
     return value
 
 
+def _entries(section: Json, keys: tuple[str, ...], inner: str, origin: str,
+             where: str) -> Iterator[tuple[str, Json, Json]]:
+    """(key, entry, entry[inner]) of every entry under each of `keys` of a dump section, each
+    checked to be an object (errors name the JSON path)."""
+    for key in keys:
+        for j, entry in enumerate(_list(section.get(key), origin, f"{where}.{key}")):
+            entry = _dict(entry, origin, f"{where}.{key}[{j}]")
+            yield key, entry, _dict(entry.get(inner), origin, f"{where}.{key}[{j}].{inner}")
+
+
 def read_dump(doc: Any, origin: str) -> ConfigDump:
     """Split a config dump into its resources. `origin` names the file or URL for errors."""
     doc = _snake(_dict(doc, origin, ""))
@@ -132,36 +143,27 @@ def read_dump(doc: Any, origin: str) -> ConfigDump:
                 if "error_state" in d:
                     out.rejected[("listener", name)] = str(_dict(d["error_state"], origin, where).get("details", ""))
         elif kind == "RoutesConfigDump":
-            for key in ("static_route_configs", "dynamic_route_configs"):
-                for j, r in enumerate(_list(c.get(key), origin, f"{where}.{key}")):
-                    r = _dict(r, origin, f"{where}.{key}[{j}]")
-                    rc = _dict(r.get("route_config"), origin, f"{where}.{key}[{j}].route_config")
-                    out.routes[str(rc.get("name", ""))] = rc
-                    if r.get("version_info"):
-                        out.versions.setdefault("routes", str(r["version_info"]))
+            for _, r, rc in _entries(c, ("static_route_configs", "dynamic_route_configs"), "route_config", origin, where):
+                out.routes[str(rc.get("name", ""))] = rc
+                if r.get("version_info"):
+                    out.versions.setdefault("routes", str(r["version_info"]))
         elif kind == "ClustersConfigDump":
             out.versions["clusters"] = str(c.get("version_info", ""))
-            for key in ("static_clusters", "dynamic_active_clusters", "dynamic_warming_clusters"):
-                for j, s in enumerate(_list(c.get(key), origin, f"{where}.{key}")):
-                    s = _dict(s, origin, f"{where}.{key}[{j}]")
-                    cl = _dict(s.get("cluster"), origin, f"{where}.{key}[{j}].cluster")
-                    name = str(cl.get("name", ""))
-                    if key == "dynamic_warming_clusters":
-                        out.warming.add(("cluster", name))
-                        continue
-                    out.clusters[name] = cl
-                    if key == "static_clusters":
-                        out.bootstrap.add(("cluster", name))
-                    if "error_state" in s:
-                        out.rejected[("cluster", name)] = str(_dict(s["error_state"], origin, where).get("details", ""))
+            keys = ("static_clusters", "dynamic_active_clusters", "dynamic_warming_clusters")
+            for key, s, cl in _entries(c, keys, "cluster", origin, where):
+                name = str(cl.get("name", ""))
+                if key == "dynamic_warming_clusters":
+                    out.warming.add(("cluster", name))
+                    continue
+                out.clusters[name] = cl
+                if key == "static_clusters":
+                    out.bootstrap.add(("cluster", name))
+                if "error_state" in s:
+                    out.rejected[("cluster", name)] = str(_dict(s["error_state"], origin, where).get("details", ""))
         elif kind == "EndpointsConfigDump":
-            for key in ("static_endpoint_configs", "dynamic_endpoint_configs"):
-                for j, e in enumerate(_list(c.get(key), origin, f"{where}.{key}")):
-                    e = _dict(e, origin, f"{where}.{key}[{j}]")
-                    cla = _dict(e.get("endpoint_config"), origin, f"{where}.{key}[{j}].endpoint_config")
-                    out.endpoints[str(cla.get("cluster_name", ""))] = cla
-    out.static = bool(out.listeners) and not any(
-        "dynamic_listeners" in c for c in configs if isinstance(c, dict) and c.get("dynamic_listeners"))
+            for _, _, cla in _entries(c, ("static_endpoint_configs", "dynamic_endpoint_configs"), "endpoint_config", origin, where):
+                out.endpoints[str(cla.get("cluster_name", ""))] = cla
+    out.static = bool(out.listeners) and not any(isinstance(c, dict) and c.get("dynamic_listeners") for c in configs)
     # clusters with inline endpoints carry their own load assignment; for a DNS cluster that is the
     # config (hostnames), while the endpoints dump shows what DNS resolved at run time
     for name, cl in out.clusters.items():
