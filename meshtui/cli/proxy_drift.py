@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from meshtui.actual.drift import Drift, drift
-from meshtui.cli.dump_source import ActualConfig
+from meshtui.sources.envoy_dump import ActualConfig
 from meshtui.translate.config import ProxyConfig
 
 KINDS_FOR = {"listeners": ("listener",), "routes": ("route-config", "virtual-host", "route"),

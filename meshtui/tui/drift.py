@@ -40,8 +40,8 @@ def proxy_drift(control: object, proxy: str) -> ProxyDrift | None:
     admin = admin_for(control, proxy)
     if admin is None:
         return None
-    from meshtui.cli.dump_source import from_admin
     from meshtui.errors import MeshtuiError
+    from meshtui.sources.envoy_dump import from_admin
 
     try:
         pushed = control.proxy_config(proxy)  # type: ignore[attr-defined]  # only the demo's control plane has an admin address (admin_for)

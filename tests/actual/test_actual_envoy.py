@@ -84,7 +84,7 @@ def test_an_unchanged_envoy_has_no_drift_and_every_trace_agrees(bookinfo, tmp_pa
         assert p.returncode == 0, p.stderr
         c = json.loads(p.stdout)
         assert c["agree"] and c["actual"]["route"]["name"] == "jason", c["differences"]
-        from meshtui.cli.dump_source import from_admin
+        from meshtui.sources.envoy_dump import from_admin
 
         actual = from_admin(f"http://{envoy.admin}")
         act_cfg = to_proxy_config(actual.dump, snap, actual.runtime, cfg.proxy)
@@ -140,7 +140,7 @@ def test_the_demo_sidecar_agrees_with_the_prediction_and_shows_its_live_fault(tm
     only, where the two then part."""
     import os
 
-    from meshtui.cli.dump_source import from_admin
+    from meshtui.sources.envoy_dump import from_admin
 
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "meshtui", "demo", "--no-tui", "--no-gateway"], stdout=subprocess.PIPE,
