@@ -19,7 +19,7 @@ from meshtui.analyze.registry import analyzer
 from meshtui.analyze.walk import rule_label
 from meshtui.model.istio import HTTPMatchRequest, StringMatch, VirtualService
 from meshtui.model.regex import RegexError, full_match
-from meshtui.translate.match import config_covers
+from meshtui.translate.match import REQUEST_FIELDS, URI, RequestField, Where, config_covers, is_presence
 
 
 def canon(value: Any) -> Any:
@@ -35,7 +35,7 @@ def canon(value: Any) -> Any:
 
 
 def _kind(sm: StringMatch) -> str:
-    return "present" if sm.kind == "regex" and sm.regex == "*" else sm.kind
+    return "present" if is_presence(sm) else sm.kind
 
 
 def string_implies(b: StringMatch, a: StringMatch, fold: bool = False) -> bool:
@@ -76,12 +76,18 @@ def _uri_implies(b: HTTPMatchRequest, a: HTTPMatchRequest) -> bool:
     return string_implies(ub, ua, fold=a.ignore_uri_case)
 
 
-def _map_implies(b: dict[str, StringMatch], a: dict[str, StringMatch], fold_keys: bool) -> bool:
-    norm = (lambda k: k.lower()) if fold_keys else (lambda k: k)
-    bm = {norm(k): v for k, v in b.items()}
-    for k, sa in a.items():
+def _entries_implied(f: RequestField, b: HTTPMatchRequest, a: HTTPMatchRequest) -> bool:
+    """Does `b`'s condition on field `f` imply `a`'s? Every entry `a` names must be in `b`,
+    narrower (or, for an inverted field, the same)."""
+    fold = f.where is Where.HEADER  # header names are case-insensitive, query parameter names are not
+
+    def norm(k: str) -> str:
+        return k.lower() if fold else k
+
+    bm = {norm(k): sm for k, sm in f.entries(b)}
+    for k, sa in f.entries(a):
         sb = bm.get(norm(k))
-        if sb is None or not string_implies(sb, sa):
+        if sb is None or not (canon(sb) == canon(sa) if f.invert else string_implies(sb, sa)):
             return False
     return True
 
@@ -94,16 +100,7 @@ def match_implies(b: HTTPMatchRequest | None, a: HTTPMatchRequest | None) -> boo
         b = HTTPMatchRequest()
     if not _uri_implies(b, a):
         return False
-    for f in ("scheme", "method", "authority"):
-        sa, sb = getattr(a, f), getattr(b, f)
-        if sa is not None and (sb is None or not string_implies(sb, sa)):
-            return False
-    if not _map_implies(b.headers, a.headers, fold_keys=True):
-        return False
-    if not _map_implies(b.query_params, a.query_params, fold_keys=False):
-        return False
-    bw = {k.lower(): canon(v) for k, v in b.without_headers.items()}
-    if any(bw.get(k.lower()) != canon(v) for k, v in a.without_headers.items()):
+    if not all(_entries_implied(f, b, a) for f in REQUEST_FIELDS if f is not URI):
         return False
     return config_covers(a, b)  # and kept on every proxy and port that keeps b
 

@@ -4,13 +4,24 @@ the same matcher the tracer uses (so a witness is never assumed, always checked)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import islice
 
 from meshtui.model.istio import HTTPMatchRequest, StringMatch
 from meshtui.model.regex import RegexError, full_match
 from meshtui.simulate import Request, explain_route
 from meshtui.translate.config import Route
-from meshtui.translate.routes import translate_match
+from meshtui.translate.match import (
+    METHOD,
+    REQUEST_FIELDS,
+    URI,
+    RequestField,
+    Vary,
+    Where,
+    is_presence,
+    route_match,
+    routed_entries,
+)
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 FILLER = "zz"  # appended to prefixes to make a value that is not the prefix itself
@@ -202,7 +213,7 @@ def values_for(sm: StringMatch | None, default: tuple[str, ...]) -> list[str]:
     """Values that satisfy a string match, most plain first."""
     if sm is None:
         return list(default)
-    if sm.regex == "*" or sm.kind == "present":
+    if is_presence(sm):
         return ["x", FILLER, ""] + list(_PROBE_CHARS)
     if sm.exact is not None:
         return [sm.exact]
@@ -231,106 +242,75 @@ def method_values(m: HTTPMatchRequest | None) -> list[str]:
     return vals + [x for x in METHODS if x not in vals]
 
 
-_ROUTES: dict[int, tuple[HTTPMatchRequest | None, Route]] = {}
-
-
-def _route(m: HTTPMatchRequest | None) -> Route:
-    """The Envoy route the translator makes of a match (cached: matches are immutable)."""
-    hit = _ROUTES.get(id(m))
-    if hit is not None and hit[0] is m:
-        return hit[1]
-    if len(_ROUTES) > 50_000:
-        _ROUTES.clear()
-    route = Route("", translate_match(m))
-    _ROUTES[id(m)] = (m, route)
-    return route
-
-
 def satisfies(m: HTTPMatchRequest | None, req: Request) -> bool:
-    """Do the runtime conditions of `m` (uri, method, authority, scheme, headers, query,
-    withoutHeaders) accept `req`? Judged by the tracer's own route matcher."""
-    return explain_route(_route(m), req) is None
+    """Do the request fields of `m` accept `req`? Judged by the tracer's own route matcher on the
+    route the translator makes of `m`."""
+    return explain_route(Route("", route_match(m)), req) is None
 
 
 def witnesses(m: HTTPMatchRequest | None, host: str, port: int, scheme: str = "http", limit: int = 6) -> list[Request]:
-    """A few requests to host:port that satisfy `m`, plainest first."""
+    """A few requests to host:port that satisfy `m`, plainest first: paths and methods are
+    enumerated, every other request field takes its plainest value."""
     paths = path_values(m) or []
     methods = method_values(m)
-    base_headers: dict[str, str] = {}
+    base = Request("GET", scheme, host, port, "/", "", {}, False)
     if m is not None:
-        for name, sm in sorted(m.headers.items()):
-            vals = values_for(sm, ())
-            if not vals:
-                return []
-            base_headers[name.lower()] = vals[0]
-        for name, sm in sorted(m.without_headers.items()):
-            if sm.kind != "present" and sm.regex != "*":
-                base_headers.setdefault(name.lower(), "meshtui-" + FILLER)
-        if m.authority is not None:
-            vals = values_for(m.authority, ())
-            if not vals:
-                return []
-            base_headers["host"] = vals[0]
-    query_parts: list[str] = []
-    if m is not None:
-        for name, sm in sorted(m.query_params.items()):
-            vals = values_for(sm, ())
-            if not vals:
-                return []
-            query_parts.append(f"{name}={vals[0]}")
-    query = "&".join(query_parts)
-    schemes = values_for(m.scheme if m is not None else None, (scheme,))
+        for f in REQUEST_FIELDS:
+            if f is URI or f is METHOD:
+                continue
+            for key, sm in routed_entries(f, m):
+                name = f.envoy_name(key)
+                if f.invert:
+                    if not is_presence(sm) and name not in base.headers:
+                        base = base.with_value(name, "meshtui-" + FILLER)  # a value it hardly refuses; checked below
+                    continue
+                vals = values_for(sm, ())
+                if not vals:
+                    return []
+                base = base.with_query_param(name, vals[0]) if f.where is Where.QUERY else base.with_value(name, vals[0])
     out: list[Request] = []
     for path in paths:
         for method in islice(methods, 3):
-            for sch in schemes[:1]:
-                path_only, _, q = path.partition("?")
-                req = Request(method, sch, host, port, path_only, "&".join(x for x in (q, query) if x),
-                              dict(base_headers), False)
-                if satisfies(m, req):
-                    out.append(req)
-                if len(out) >= limit:
-                    return out
+            path_only, _, q = path.partition("?")
+            req = replace(base, method=method, path=path_only, query="&".join(x for x in (q, base.query) if x),
+                          headers=dict(base.headers))
+            if satisfies(m, req):
+                out.append(req)
+            if len(out) >= limit:
+                return out
     return out
 
 
 def variants(m: HTTPMatchRequest | None, req: Request, captor: HTTPMatchRequest | None, ports: list[int]) -> list[Request]:
     """Requests that still satisfy `m` but break one condition of `captor`, the earlier match
-    that took `req`. Empty if the captor leaves no way out."""
+    that took `req`, field by field in `Vary`'s order. Empty if the captor leaves no way out."""
     if captor is None:
         return []
     cands: list[Request] = []
-
-    def with_(**kw) -> Request:
-        fields = dict(method=req.method, scheme=req.scheme, host=req.host, port=req.port, path=req.path,
-                      query=req.query, headers=dict(req.headers), port_explicit=req.port_explicit)
-        fields.update(kw)
-        return Request(**fields)
-
-    if captor.uri is not None:
-        for p in path_values(m) + ["/meshtui-probe/" + FILLER]:
-            cands.append(with_(path=p))
-    if captor.method is not None:
-        for meth in method_values(m):
-            cands.append(with_(method=meth))
-    for name in captor.headers:
-        key = name.lower()
-        hs = dict(req.headers)
-        hs.pop(key, None)
-        cands.append(with_(headers=hs))
-        own = m.headers.get(name) if m is not None else None
-        fresh = ("meshtui-" + FILLER, "", *_PROBE_CHARS)
-        for v in values_for(own, fresh) + ["meshtui-" + FILLER]:
-            cands.append(with_(headers={**req.headers, key: v}))
-    for name, sm in captor.without_headers.items():
-        for v in values_for(sm, ("x",))[:4]:  # a value the captor's withoutHeaders refuses
-            cands.append(with_(headers={**req.headers, name.lower(): v}))
-    for name in captor.query_params:
-        params = [p for p in req.query.split("&") if p and p.split("=", 1)[0] != name]
-        cands.append(with_(query="&".join(params)))
-        cands.append(with_(query="&".join(params + [f"{name}=meshtui-{FILLER}"])))
+    for how in Vary:
+        for f in (f for f in REQUEST_FIELDS if f.vary is how):
+            for key, sm in f.entries(captor):
+                cands.extend(_break(how, f, key, sm, m, req))
     if captor.port is not None:
-        for p in ports:
-            if p != captor.port:
-                cands.append(with_(port=p))
+        cands.extend(replace(req, port=p) for p in ports if p != captor.port)
     return [c for c in cands if satisfies(m, c) and not (satisfies(captor, c) and (captor.port is None or captor.port == c.port))]
+
+
+def _break(how: Vary, f: RequestField, key: str, sm: StringMatch, m: HTTPMatchRequest | None, req: Request) -> list[Request]:
+    """Candidates that may break the captor's condition `sm` on field `f` (key `key`)."""
+    name = f.envoy_name(key)
+    if how is Vary.PATHS:
+        return [replace(req, path=p) for p in path_values(m) + ["/meshtui-probe/" + FILLER]]
+    if how is Vary.METHODS:
+        return [replace(req, method=meth) for meth in method_values(m)]
+    if how is Vary.VALUES:
+        dropped = {k: v for k, v in req.headers.items() if k != name}
+        fresh = ("meshtui-" + FILLER, "", *_PROBE_CHARS)
+        return [replace(req, headers=dropped)] + [req.with_value(name, v)
+                                                  for v in values_for(f.get(m, key), fresh) + ["meshtui-" + FILLER]]
+    if how is Vary.REFUSED:
+        return [req.with_value(name, v) for v in values_for(sm, ("x",))[:4]]
+    if how is Vary.MISSING:
+        params = [p for p in req.query.split("&") if p and p.split("=", 1)[0] != name]
+        return [replace(req, query="&".join(params)), replace(req, query="&".join(params + [f"{name}=meshtui-{FILLER}"]))]
+    return []

@@ -10,9 +10,9 @@ from typing import Any
 
 from meshtui.errors import UsageError
 from meshtui.model.hosts import is_ip, strip_port
-from meshtui.model.regex import full_match
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService
 from meshtui.simulate.chains import connection_for, select_chain
+from meshtui.simulate.matching import explain_route, match_text, string_matches
 from meshtui.simulate.request import Request, remove_dot_segments
 from meshtui.simulate.server import server_side
 from meshtui.simulate.trace import (
@@ -32,12 +32,10 @@ from meshtui.simulate.trace import (
     Verdict,
 )
 from meshtui.translate.config import (
-    HeaderMatcher,
     Listener,
     ProxyConfig,
     Ref,
     Route,
-    RouteMatch,
     StringMatcher,
     TcpRoute,
     VirtualHost,
@@ -64,106 +62,6 @@ def resolve_dns(snapshot: MeshSnapshot | None, proxy_ns: str, host: str) -> tupl
             addr = next((a for a in svc.addresses if ":" not in a), None)
             return addr, svc
     return None, None
-
-
-def _match_string(m: StringMatcher, value: str) -> bool:
-    if m.kind == "exact":
-        return value.lower() == (m.value or "").lower() if m.ignore_case else value == m.value
-    if m.kind == "prefix":
-        return value.lower().startswith((m.value or "").lower()) if m.ignore_case else value.startswith(m.value or "")
-    if m.kind == "regex":
-        return full_match(m.value or "", value)
-    return True
-
-
-def _describe(m: StringMatcher) -> str:
-    return "present" if m.kind == "present" else f"{m.kind} {m.value!r}"
-
-
-def _header_value(req: Request, name: str) -> str | None:
-    if name == ":method":
-        return req.method
-    if name == ":authority" or name == "host":
-        return req.authority
-    if name == ":scheme":
-        return req.scheme
-    if name == ":path":
-        return req.path_with_query
-    return req.headers.get(name)
-
-
-def header_matches(h: HeaderMatcher, req: Request) -> bool:
-    """Envoy's HeaderUtility::matchHeaders, including its rules for a missing header."""
-    value = _header_value(req, h.name)
-    if value is None and not h.treat_missing_as_empty:
-        # a missing header only satisfies a presence matcher that asks for absence
-        return h.match.kind == "present" and h.invert
-    if value is None:
-        value = ""
-    # a header sent more than once: Envoy 1.40 matches when any one of its values matches (the
-    # inversion applies to that), not the values joined by ","
-    values = req.repeated.get(h.name) if not h.name.startswith(":") else None
-    ok = any(_match_string(h.match, v) for v in values) if values else _match_string(h.match, value)
-    return ok != h.invert
-
-
-def _query_params(query: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in query.split("&"):
-        if not part:
-            continue
-        k, _, v = part.partition("=")
-        out.setdefault(k, v)
-    return out
-
-
-def path_matches(m: RouteMatch, req: Request) -> bool:
-    if m.path_kind == "prefix":
-        p, target = m.path, req.path_with_query
-        return target.lower().startswith(p.lower()) if not m.case_sensitive else target.startswith(p)
-    if m.path_kind == "path":
-        return req.path.lower() == m.path.lower() if not m.case_sensitive else req.path == m.path
-    return full_match(m.path, req.path)
-
-
-def explain_route(route: Route, req: Request) -> str | None:
-    """None if the route matches the request; otherwise why not, with expected and actual."""
-    m = route.match
-    if not path_matches(m, req):
-        kind = {"prefix": "uri prefix", "path": "uri exact", "regex": "uri regex"}[m.path_kind]
-        actual = req.path_with_query if m.path_kind == "prefix" else req.path
-        case = " (ignoring case)" if not m.case_sensitive and m.path_kind != "regex" else ""
-        return f"{kind} {m.path!r}{case} does not match {actual!r}"
-    for h in m.headers:
-        if not header_matches(h, req):
-            value = _header_value(req, h.name)
-            label = {":method": "method", ":authority": "authority", ":scheme": "scheme"}.get(h.name, f"header {h.name!r}")
-            if h.invert:
-                if h.match.kind == "present":
-                    return f"withoutHeaders: {label} must be absent, but it is {value!r}"
-                return f"withoutHeaders: {label} must not be {_describe(h.match)}, but it is {value!r}"
-            if value is None:
-                return f"{label} must be {_describe(h.match)}, but the request has no such header"
-            return f"{label} must be {_describe(h.match)}, but it is {value!r}"
-    params = _query_params(req.query) if m.query else {}
-    for q in m.query:
-        param = params.get(q.name)
-        if param is None:
-            return f"query parameter {q.name!r} must be {_describe(q.match)}, but the request has none"
-        if not _match_string(q.match, param):
-            return f"query parameter {q.name!r} must be {_describe(q.match)}, but it is {param!r}"
-    return None
-
-
-def _match_text(m: RouteMatch) -> str:
-    kind = {"prefix": "prefix", "path": "exact", "regex": "regex"}[m.path_kind]
-    parts = [f"uri {kind} {m.path!r}"]
-    for h in m.headers:
-        label = {":method": "method", ":authority": "authority", ":scheme": "scheme"}.get(h.name, h.name)
-        parts.append(f"{'!' if h.invert else ''}{label} {_describe(h.match)}")
-    for q in m.query:
-        parts.append(f"?{q.name} {_describe(q.match)}")
-    return ", ".join(parts)
 
 
 def simulate(config: ProxyConfig, request: Request) -> Trace:
@@ -320,7 +218,7 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
         label = _route_label(r)
         if why is None:
             chosen = r
-            t.add(Stage.ROUTE, Verdict.SELECTED, f"{label} matches: {_match_text(r.match)}", r.match_ref or r.ref)
+            t.add(Stage.ROUTE, Verdict.SELECTED, f"{label} matches: {match_text(r.match)}", r.match_ref or r.ref)
             break
         t.add(Stage.ROUTE, Verdict.NO_MATCH, f"{label}: {why}", r.match_ref or r.ref)
     if chosen is None:
@@ -504,7 +402,7 @@ def _cors_origin_allowed(cors: dict[str, Any], origin: str) -> bool:
     every origin."""
     for o in cors.get("allowOrigins", []):
         m = StringMatcher(o["kind"], o["value"])
-        if _match_string(m, origin) or _match_string(m, "*"):
+        if string_matches(m, origin) or string_matches(m, "*"):
             return True
     return False
 

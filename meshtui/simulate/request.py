@@ -65,6 +65,45 @@ class Request:
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address, as curl writes it
         return f"{host}:{self.port}" if self.port_explicit and self.port else host
 
+    def value(self, name: str) -> str | None:
+        """A request property by the name Envoy's header matchers give it: a pseudo-header
+        (`:method`, `:authority`, `:scheme`, `:path`) or a lower-case header name."""
+        if name == ":method":
+            return self.method
+        if name == ":authority" or name == "host":
+            return self.authority
+        if name == ":scheme":
+            return self.scheme
+        if name == ":path":
+            return self.path_with_query
+        return self.headers.get(name)
+
+    def with_value(self, name: str, value: str) -> Request:
+        """This request with a property set, named as `value` names it (the authority is the Host header)."""
+        if name == ":method":
+            return replace(self, method=value)
+        if name == ":scheme":
+            return replace(self, scheme=value)
+        if name == ":path":
+            path, _, query = value.partition("?")
+            return replace(self, path=path, query=query)
+        key = "host" if name == ":authority" else name
+        return replace(self, headers={**self.headers, key: value})
+
+    def query_params(self) -> dict[str, str]:
+        """The query string's parameters as Envoy's route matcher reads them: not percent-decoded,
+        the first value of a repeated name wins."""
+        out: dict[str, str] = {}
+        for part in self.query.split("&"):
+            if not part:
+                continue
+            k, _, v = part.partition("=")
+            out.setdefault(k, v)
+        return out
+
+    def with_query_param(self, name: str, value: str) -> Request:
+        return replace(self, query="&".join(x for x in (self.query, f"{name}={value}") if x))
+
     def refusal(self) -> Refusal | None:
         """What Envoy's HTTP connection manager answers before routing, or None when it routes.
         The request carries the -H headers and, unless one of them is Host, a Host header."""

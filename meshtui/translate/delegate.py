@@ -4,10 +4,11 @@ is replaced by the delegate's rules, their matches merged with the root's."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from meshtui.model.istio import HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, exported_to
-from meshtui.translate.match import delegate_contained, delegate_merged
+from meshtui.translate.match import REQUEST_FIELDS, delegate_contained, delegate_merged
 from meshtui.translate.routes import RuleSource, vs_rules
 
 _INHERITED = ("rewrite", "direct_response", "timeout", "retries", "fault", "mirror", "mirrors",
@@ -30,8 +31,9 @@ def _sm_contained(root: StringMatch | None, child: StringMatch | None) -> bool:
 
 
 def _contained(root: HTTPMatchRequest, child: HTTPMatchRequest) -> bool:
-    for f in ("uri", "scheme", "method", "authority"):
-        if not _sm_contained(getattr(root, f), getattr(child, f)):
+    # single-valued request fields must stay inside the root's; maps merge (below)
+    for f in REQUEST_FIELDS:
+        if not f.keyed and not _sm_contained(f.get(root), f.get(child)):
             return False
     if root.ignore_uri_case != child.ignore_uri_case:
         return False
@@ -39,17 +41,14 @@ def _contained(root: HTTPMatchRequest, child: HTTPMatchRequest) -> bool:
 
 
 def _merge_match(root: HTTPMatchRequest, child: HTTPMatchRequest) -> HTTPMatchRequest:
-    def pick(f: str) -> StringMatch | None:
-        v: StringMatch | None = getattr(child, f)
-        return v if v is not None else getattr(root, f)
-
-    return replace(
-        delegate_merged(root, child),
-        uri=pick("uri"), scheme=pick("scheme"), method=pick("method"), authority=pick("authority"),
-        headers={**root.headers, **child.headers}, without_headers={**root.without_headers, **child.without_headers},
-        query_params={**root.query_params, **child.query_params},
-        name=f"{root.name}-{child.name}" if root.name and child.name else (child.name or root.name),
-    )
+    """The child's request fields over the root's: a single value when the child has none, maps key by key."""
+    # Any: replace() checks each keyword against its own field's type, which the table pairs
+    merged: dict[str, Any] = {}
+    for f in REQUEST_FIELDS:
+        rv, cv = getattr(root, f.attr), getattr(child, f.attr)
+        merged[f.attr] = {**rv, **cv} if f.keyed else (cv if cv is not None else rv)
+    return replace(delegate_merged(root, child), **merged,
+                   name=f"{root.name}-{child.name}" if root.name and child.name else (child.name or root.name))
 
 
 def expand(vs: VirtualService, snapshot: MeshSnapshot) -> tuple[RuleSource, ...]:

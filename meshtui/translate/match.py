@@ -1,16 +1,35 @@
-"""Config-time match predicates: the parts of a VirtualService match that Istio evaluates while it
-generates a proxy's configuration (port, gateways, sourceLabels, sourceNamespace), not at request
-time. One place for them, so translation, the analyzers and the trace agree; each predicate
-returns a `MatchVerdict` that says which field decided and why.
+"""What a VirtualService match means: the one place for its fields.
 
-Istio's own functions differ by protocol, and so do these:
+Two kinds of field, two halves of this module:
+
+- Config-time fields (port, gateways, sourceLabels, sourceNamespace) are judged while Istio
+  generates a proxy's configuration, not per request. Each predicate returns a `MatchVerdict`
+  that says which field decided and why; translation, the analyzers and the trace use them.
+- Request-property fields (uri, scheme, method, authority, headers, withoutHeaders, queryParams,
+  with ignoreUriCase as uri's modifier) become Envoy route matchers. `REQUEST_FIELDS` holds one
+  `RequestField` each: its Istio name, the model attribute, what Envoy matcher it becomes
+  (`route_match`), how the trace names it (`header_label`), how the analyzers compare two
+  matches on it (`match_implies` in analyze/rules, delegate merging) and how the shadowing
+  analyzer builds and varies a request for it (`Vary`, analyze/witness).
+
+How to add a request-property field:
+1. model/istio.py: the attribute on HTTPMatchRequest (model/validate/virtualservice.py: its checks).
+2. here: one `RequestField` in `REQUEST_FIELDS` (where Envoy matches it, its Envoy header name if
+   it is a single value, and how the analyzer varies it). The table's order is the order of
+   Envoy's header matchers. Translation, the trace's reasons, witnesses, implication and delegate
+   merging follow from the entry.
+3. simulate/request.py, only if the request carries a property it did not have: `Request.value`
+   reads it by its Envoy name and `Request.with_value` sets it.
+4. tests: tests/translate/test_request_fields.py (every model field is in one of the tables).
+A config-time field: a predicate here, called from `http_verdict`/the L4 verdicts, and a
+`MatchField`. A field Istio parses but does not route on: `ignored_fields`/`ignored_request_keys`
+report it, so no field is dropped silently.
+
+Istio's config-time functions differ by protocol, and so do these:
 - HTTP (route.go sourceMatchHTTP + the port check in translateRoute): a match that names
   gateways is kept on any of them and its sourceLabels/sourceNamespace are not looked at.
 - TCP/TLS on a sidecar (tls.go matchTCP/matchTLS): every field must hold.
-- TCP/TLS on a gateway (gateway.go l4SingleMatch): only port and gateways are looked at.
-
-Fields Istio parses but never uses for routing (`sourceSubnet`) are reported by `ignored_fields`
-so the caller can say so instead of silently dropping them."""
+- TCP/TLS on a gateway (gateway.go l4SingleMatch): only port and gateways are looked at."""
 
 from __future__ import annotations
 
@@ -19,7 +38,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from meshtui.model.hosts import resolve_gateway_name
-from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, TLSMatchAttributes
+from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, StringMatch, TLSMatchAttributes
+from meshtui.translate.config import HeaderMatcher, QueryMatcher, RouteMatch, StringMatcher
 
 L4Match = L4MatchAttributes | TLSMatchAttributes
 ConfigMatch = HTTPMatchRequest | L4MatchAttributes | TLSMatchAttributes
@@ -192,3 +212,173 @@ def config_covers(a: ConfigMatch | None, b: ConfigMatch | None) -> bool:
     if a.gateways and (not b.gateways or not set(b.gateways) <= set(a.gateways)):
         return False
     return source_covers(a, b)
+
+
+# ---------------------------------------------------------------- request-property fields
+
+
+class Where(StrEnum):
+    """The part of Envoy's RouteMatch a request field becomes."""
+
+    PATH = "path"  # the path specifier (prefix, path or safe_regex), one per route
+    HEADER = "header"  # header matchers; a single-valued field matches a pseudo-header (:method)
+    QUERY = "query"  # query-parameter matchers
+
+
+class Vary(StrEnum):
+    """How the shadowing analyzer breaks an earlier match's condition on this field while keeping
+    the later match's (analyze/witness.variants). Declared in the order the variants are tried."""
+
+    PATHS = "paths"  # every path the later match allows, and one outside any prefix
+    METHODS = "methods"  # the methods the later match allows, then the common ones
+    VALUES = "values"  # the header dropped, then the later match's values and fresh ones
+    REFUSED = "refused"  # a value the earlier match's withoutHeaders refuses
+    MISSING = "missing"  # the parameter dropped, then a value no match names
+    NONE = "none"  # not varied
+
+
+@dataclass(frozen=True, slots=True)
+class RequestField:
+    """One request-property field of HTTPMatchRequest and everything that follows from it."""
+
+    name: str  # Istio's spelling (the YAML key)
+    attr: str  # the HTTPMatchRequest attribute: a StringMatch | None, or a dict name -> StringMatch
+    where: Where
+    envoy: str = ""  # the pseudo-header a single-valued field matches; "" for a map (its keys name them)
+    invert: bool = False  # withoutHeaders: Envoy's invert_match, a missing header taken as empty
+    vary: Vary = Vary.NONE
+
+    @property
+    def keyed(self) -> bool:
+        """A map (headers, withoutHeaders, queryParams) rather than one value."""
+        return not self.envoy and self.where is not Where.PATH
+
+    def entries(self, m: HTTPMatchRequest) -> list[tuple[str, StringMatch]]:
+        """(key, match) pairs set on `m`, as written: one with key "" for a single-valued field."""
+        value: StringMatch | dict[str, StringMatch] | None = getattr(m, self.attr)
+        if isinstance(value, dict):
+            return list(value.items())
+        return [("", value)] if value is not None else []
+
+    def get(self, m: HTTPMatchRequest | None, key: str = "") -> StringMatch | None:
+        """The match this field sets on `m` for `key` (as written), or None."""
+        return dict(self.entries(m)).get(key) if m is not None else None
+
+    def envoy_name(self, key: str = "") -> str:
+        """The header (lower-case) or query parameter Envoy matches for this key."""
+        if self.envoy:
+            return self.envoy
+        return key.lower() if self.where is Where.HEADER else key
+
+    def label(self, key: str = "") -> str:
+        """How the trace names the request property: `method`, `header 'x-user'`, `query parameter 'v'`."""
+        if self.envoy or self.where is Where.PATH:
+            return self.name
+        return f"header {self.envoy_name(key)!r}" if self.where is Where.HEADER else f"query parameter {key!r}"
+
+
+URI = RequestField("uri", "uri", Where.PATH, vary=Vary.PATHS)
+METHOD = RequestField("method", "method", Where.HEADER, ":method", vary=Vary.METHODS)
+# The order is that of the header matchers in a translated route (headers, withoutHeaders, then the
+# pseudo-headers), which the trace reports in. Authority is not varied (it also picks the virtual
+# host, so another value leaves the VirtualService), nor is scheme (the tracer's client is fixed).
+REQUEST_FIELDS: tuple[RequestField, ...] = (
+    URI,
+    RequestField("headers", "headers", Where.HEADER, vary=Vary.VALUES),
+    RequestField("withoutHeaders", "without_headers", Where.HEADER, invert=True, vary=Vary.REFUSED),
+    METHOD,
+    RequestField("authority", "authority", Where.HEADER, ":authority"),
+    RequestField("scheme", "scheme", Where.HEADER, ":scheme"),
+    RequestField("queryParams", "query_params", Where.QUERY, vary=Vary.MISSING),
+)
+# ignoreUriCase is uri's modifier (RouteMatch.case_sensitive); name and statPrefix name the route
+MODIFIER_FIELDS = ("ignoreUriCase",)
+ROUTE_NAMING_FIELDS = ("name", "statPrefix")
+PSEUDO_HEADERS: Mapping[str, RequestField] = {f.envoy: f for f in REQUEST_FIELDS if f.envoy}
+# `headers` keys the API reserves (the single-valued fields' names): Istio ignores them there
+RESERVED_HEADER_KEYS = frozenset(f.name for f in REQUEST_FIELDS if f.envoy or f.where is Where.PATH)
+JWT_CLAIM_PREFIX = "@request.auth.claims"
+
+
+def is_presence(sm: StringMatch) -> bool:
+    """Istio's canBeConvertedToPresentMatch: an empty match or regex `*` only asks for presence."""
+    return sm.kind == "present" or sm.regex == "*"
+
+
+def envoy_string(sm: StringMatch) -> StringMatcher:
+    """Istio's ConvertToEnvoyMatch, with presence matches as such."""
+    if is_presence(sm):
+        return StringMatcher("present")
+    if sm.exact is not None:
+        return StringMatcher("exact", sm.exact)
+    if sm.prefix is not None:
+        return StringMatcher("prefix", sm.prefix)
+    return StringMatcher("regex", sm.regex)
+
+
+def _routable(f: RequestField, key: str) -> bool:
+    """Does this entry become an Envoy header matcher? (`ignored_request_keys` says why not.)"""
+    if f.attr != "headers":
+        return True
+    return key.lower() not in RESERVED_HEADER_KEYS and not key.startswith(JWT_CLAIM_PREFIX)
+
+
+def routed_entries(f: RequestField, m: HTTPMatchRequest) -> list[tuple[str, StringMatch]]:
+    """The entries of `f` on `m` that Envoy matches, sorted by key (as route.go sorts them)."""
+    return sorted(((k, sm) for k, sm in f.entries(m) if _routable(f, k)), key=lambda e: e[0])
+
+
+def _path(uri: StringMatch | None) -> tuple[str, str]:
+    if uri is None or uri.kind == "present":
+        return "prefix", "/"
+    if uri.exact is not None:
+        return "path", uri.exact
+    if uri.prefix is not None:
+        return "prefix", uri.prefix
+    return "regex", uri.regex or ""
+
+
+def route_match(m: HTTPMatchRequest | None) -> RouteMatch:
+    """Istio's TranslateRouteMatch: the Envoy RouteMatch of an HTTP match's request fields."""
+    if m is None:
+        return RouteMatch()
+    kind, path = _path(m.uri)
+    headers: list[HeaderMatcher] = []
+    query: list[QueryMatcher] = []
+    for f in REQUEST_FIELDS:
+        if f.where is Where.PATH:
+            continue
+        for key, sm in routed_entries(f, m):
+            em = envoy_string(sm)
+            if f.where is Where.QUERY:
+                query.append(QueryMatcher(f.envoy_name(key), em))
+            else:
+                headers.append(HeaderMatcher(f.envoy_name(key), em, invert=f.invert,
+                                             treat_missing_as_empty=f.invert and em.kind != "present"))
+    return RouteMatch(kind, path, not m.ignore_uri_case, tuple(headers), tuple(query))
+
+
+def header_label(name: str) -> str:
+    """How the trace names an Envoy header matcher's header: the Istio field of a pseudo-header."""
+    f = PSEUDO_HEADERS.get(name)
+    return f.name if f is not None else f"header {name!r}"
+
+
+def ignored_request_keys(m: HTTPMatchRequest | None) -> tuple[str, ...]:
+    """Request-field entries Istio parses but meshtui does not turn into matchers, with why."""
+    if m is None:
+        return ()
+    out: list[str] = []
+    for attr in ("headers", "without_headers"):
+        for key in getattr(m, attr):
+            where = f"{'headers' if attr == 'headers' else 'withoutHeaders'}.{key}"
+            if key.startswith(JWT_CLAIM_PREFIX):
+                # Istio makes it a metadata matcher on the JWT filter's claims; meshtui reads no
+                # RequestAuthentication: a claim condition is left out, a refused claim is matched
+                # as a header no request can carry (so, as without a JWT, never refused)
+                done = "left out" if attr == "headers" else "treated as absent"
+                out.append(f"{where} matches a JWT claim (Envoy dynamic metadata after RequestAuthentication), "
+                           f"which meshtui does not model: the condition is {done} here")
+            elif attr == "headers" and key.lower() in RESERVED_HEADER_KEYS:
+                out.append(f"{where} is ignored: the API reserves the keys uri, scheme, method and authority in headers")
+    return tuple(out)

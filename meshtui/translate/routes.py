@@ -2,7 +2,7 @@
 
 Config-time filters (port, sourceLabels, sourceNamespace, gateways) drop routes here; runtime
 matchers (uri, headers, query, method, authority, scheme) become RouteMatch for the tracer and
-for Envoy alike."""
+for Envoy alike. What each match field means is translate/match.py's."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from meshtui.model.istio import (
     HTTPMatchRequest,
     HTTPRetry,
     HTTPRoute,
-    StringMatch,
     VirtualService,
 )
 from meshtui.model.meshconfig import DEFAULT_MESH, MeshConfig
@@ -28,21 +27,18 @@ from meshtui.translate.config import (
     DroppedMatch,
     Fault,
     HashPolicy,
-    HeaderMatcher,
     HeaderOps,
     Mirror,
-    QueryMatcher,
     Redirect,
     Ref,
     Retry,
     Route,
     RouteAction,
     RouteMatch,
-    StringMatcher,
     WeightedCluster,
     mesh_ref,
 )
-from meshtui.translate.match import ProxySide, http_verdict
+from meshtui.translate.match import ProxySide, http_verdict, ignored_request_keys, route_match
 
 DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
 DEFAULT_RETRY = Retry(attempts=2, retry_on=DEFAULT_RETRY_ON)
@@ -86,47 +82,6 @@ class RouteContext:
 
 def vs_ref(vs: VirtualService, path: str = "", line: int | None = None) -> Ref:
     return Ref("VirtualService", vs.namespace, vs.name, path, vs.src.file, line if line is not None else vs.src.line)
-
-
-def _sm(sm: StringMatch, ignore_case: bool = False) -> StringMatcher:
-    if sm.exact is not None:
-        return StringMatcher("exact", sm.exact, ignore_case)
-    if sm.prefix is not None:
-        return StringMatcher("prefix", sm.prefix, ignore_case)
-    if sm.regex is not None:
-        if sm.regex == "*":
-            return StringMatcher("present")
-        return StringMatcher("regex", sm.regex)
-    return StringMatcher("present")
-
-
-def translate_match(m: HTTPMatchRequest | None) -> RouteMatch:
-    if m is None:
-        return RouteMatch()
-    case_sensitive = not m.ignore_uri_case
-    if m.uri is None or m.uri.kind == "present":
-        kind, path = "prefix", "/"
-    elif m.uri.exact is not None:
-        kind, path = "path", m.uri.exact
-    elif m.uri.prefix is not None:
-        kind, path = "prefix", m.uri.prefix
-    else:
-        kind, path = "regex", m.uri.regex or ""
-    headers: list[HeaderMatcher] = []
-    for hname in sorted(m.headers):
-        if hname.lower() in ("uri", "scheme", "method", "authority"):
-            continue  # ignored inside headers, as the API says
-        if hname.startswith("@request.auth.claims"):
-            continue  # JWT claim matches are dynamic metadata, not headers (gateway only)
-        headers.append(HeaderMatcher(hname.lower(), _sm(m.headers[hname])))
-    for hname in sorted(m.without_headers):
-        sm = _sm(m.without_headers[hname])
-        headers.append(HeaderMatcher(hname.lower(), sm, invert=True, treat_missing_as_empty=sm.kind != "present"))
-    for pseudo, sm in ((":method", m.method), (":authority", m.authority), (":scheme", m.scheme)):
-        if sm is not None:
-            headers.append(HeaderMatcher(pseudo, _sm(sm)))
-    query = tuple(QueryMatcher(k, _sm(m.query_params[k])) for k in sorted(m.query_params))
-    return RouteMatch(kind, path, case_sensitive, tuple(headers), query)
 
 
 def _header_ops(h: Headers | None, which: str) -> HeaderOps:
@@ -327,7 +282,8 @@ def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: Rout
                 label = f"http[{i}].match[{j}]" + (f" ({rule.name})" if rule.name else "")
                 ctx.dropped.append(DroppedMatch(vs_ref(owner, f"{path}.match[{j}]", m.src.line), label, verdict.field, verdict.reason))
                 continue
-            rm = translate_match(m)
+            rm = route_match(m)
+            ctx.notes.extend(f"{owner.namespace}/{owner.name} {path}.match[{j}]: {why}" for why in ignored_request_keys(m))
             name = rule.name
             if m is not None and m.name:
                 name = f"{name}.{m.name}" if name else m.name
