@@ -14,7 +14,7 @@ from meshtui.analyze.registry import analyzer
 from meshtui.model.k8s import Pod
 from meshtui.model.security import AuthorizationPolicy
 from meshtui.model.snapshot import labels_match
-from meshtui.simulate.server import has_sidecar, policies_for, server_mtls_mode
+from meshtui.translate.inbound import compose_peer_authn, has_sidecar, policies_for
 
 
 def _selector_text(sel: dict[str, str]) -> str:
@@ -83,7 +83,8 @@ def mtls_modes(ctx: Context) -> Iterator[Message]:
             pod = ctx.snap.get("Pod", ns, name)
             if not isinstance(pod, Pod) or not has_sidecar(pod):
                 continue
-            strict = [port for port in sorted(ports) if server_mtls_mode(ctx.snap, pod, port)[0] == "STRICT"]
+            authn = compose_peer_authn(ctx.snap, pod.namespace, pod.metadata.labels)
+            strict = [port for port in sorted(ports) if authn.for_port(port).mode == "STRICT"]
             if strict:
                 yield ctx.report("MT0201", dr, path="spec.trafficPolicy.tls.mode", pod=f"{pod.namespace}/{pod.name}",
                                  ports=", ".join(map(str, strict)),
@@ -108,13 +109,14 @@ def identity(ctx: Context) -> Iterator[Message]:
     for pod in ctx.snap.pods:
         if not has_sidecar(pod):
             continue
-        policies = policies_for(ctx.snap, pod)
+        policies = policies_for(ctx.snap, pod.namespace, pod.metadata.labels)
+        authn = compose_peer_authn(ctx.snap, pod.namespace, pod.metadata.labels)
         for ap in policies:
             if ap.spec.action != "ALLOW":
                 continue
             ports = _app_ports(pod) or {0}
             for i, field in _identity_rules(ap):
-                disabled = [port for port in sorted(ports) if server_mtls_mode(ctx.snap, pod, port)[0] == "DISABLE"]
+                disabled = [port for port in sorted(ports) if authn.for_port(port).mode == "DISABLE"]
                 if disabled:
                     yield ctx.report("MT0202", ap, path=f"spec.rules[{i}]", rule=i, field=field,
                                      pod=f"{pod.namespace}/{pod.name}", port=disabled[0],

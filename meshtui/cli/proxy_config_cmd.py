@@ -14,6 +14,7 @@ from meshtui.errors import UsageError
 from meshtui.translate import TranslateOptions, translate
 from meshtui.translate.config import ProxyConfig
 from meshtui.translate.envoy_json import render
+from meshtui.translate.inbound_json import InboundRender
 
 NAME = "proxy-config"
 HELP = "the Envoy listeners, routes, clusters and endpoints meshtui generates for a proxy"
@@ -51,12 +52,21 @@ def listeners_table(cfg: ProxyConfig) -> str:
                 match.append("SNI: " + ",".join(ch.server_names))
             if ch.prefix_ranges:
                 match.append("Addr: " + ",".join(ch.prefix_ranges))
+            if ch.destination_port is not None:
+                match.append(f"Addr: *:{ch.destination_port}")
+            if ch.transport and ls.kind == "inbound":
+                match.append(f"Trans: {ch.transport}")
             if ch.application_protocols:
                 match.append("ALPN: " + ",".join(ch.application_protocols))
             if ch is ls.default_chain:
                 match.append("ALL (default chain)")
-            dest = f"Route: {ch.rds}" if ch.kind == "http" else (
-                "Cluster: " + ",".join(c.cluster for c in ch.tcp.clusters) if ch.tcp else ch.kind)
+            dest = (f"{'Inline ' if ls.kind == 'inbound' else ''}Route: {ch.rds}" if ch.kind == "http" else
+                    "Cluster: " + ",".join(c.cluster for c in ch.tcp.clusters) if ch.tcp else ch.kind)
+            if ch.tls is not None:
+                dest += " (mTLS)"
+            for f in ch.rbac:
+                dest += f"; RBAC {f.action}" + (f" {f.provider}" if f.provider else "") + ": " + (
+                    ", ".join(p.name for p in f.policies) or "no policies")
             rows.append([ls.address, str(ls.port), "; ".join(match) or "ALL", dest])
     return _table(rows, ["ADDRESSES", "PORT", "MATCH", "DESTINATION"])
 
@@ -86,7 +96,8 @@ def clusters_table(cfg: ProxyConfig) -> str:
     rows = []
     for c in cfg.clusters.values():
         dr = f"{c.destination_rule.name}.{c.destination_rule.namespace}" if c.destination_rule else "-"
-        rows.append([c.host or c.name, str(c.port) if c.port else "-", c.subset or "-", c.direction if c.host else "-",
+        rows.append([c.host or c.name, str(c.port) if c.port else "-", c.subset or "-",
+                     c.direction if c.host or c.direction == "inbound" else "-",
                      c.type, dr])
     return _table(rows, ["SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "DESTINATION RULE"])
 
@@ -101,7 +112,8 @@ def endpoints_table(cfg: ProxyConfig) -> str:
 
 
 def config_dump(cfg: ProxyConfig, what: str) -> dict:
-    return as_dump(render(cfg, {}), what)
+    # the inbound listener as istiod sends it: certificates from the istio-agent's SDS
+    return as_dump(render(cfg, {}, inbound=InboundRender()), what)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -84,6 +84,8 @@ class MeshConfigSpec(Node):
     default_destination_rule_export_to: tuple[str, ...] | None = fld(None)
     default_http_retry_policy: HTTPRetry | None = fld(None)
     enable_auto_mtls: bool | None = fld(None)
+    trust_domain: str | None = fld(None)
+    trust_domain_aliases: tuple[str, ...] = fld(())
     locality_lb_setting: LocalityLoadBalancerSetting | None = fld(None)
     connect_timeout: Duration | None = fld(None)
     default_traffic_policy: MeshDefaultTrafficPolicy | None = fld(None)
@@ -132,6 +134,10 @@ class MeshConfig:
     default_virtual_service_export_to: tuple[str, ...] = ("*",)
     default_destination_rule_export_to: tuple[str, ...] = ("*",)
     enable_auto_mtls: bool = True
+    # the SPIFFE trust domain of workload identities (spiffe://TRUST_DOMAIN/ns/NS/sa/SA); the
+    # aliases are trust domains the server sidecars also accept and policies' principals widen to
+    trust_domain: str = "cluster.local"
+    trust_domain_aliases: tuple[str, ...] = ()
     default_http_retry_policy: HTTPRetry | None = None
     # Istio's default enables locality load balancing (failover needs outlierDetection to act)
     locality_lb_setting: LocalityLoadBalancerSetting | None = field(
@@ -195,6 +201,8 @@ _FIELDS = {
     "defaultDestinationRuleExportTo": "default_destination_rule_export_to",
     "defaultHttpRetryPolicy": "default_http_retry_policy",
     "enableAutoMtls": "enable_auto_mtls",
+    "trustDomain": "trust_domain",
+    "trustDomainAliases": "trust_domain_aliases",
     "localityLbSetting": "locality_lb_setting",
     "connectTimeout": "connect_timeout",
     "defaultTrafficPolicy": "default_traffic_policy",
@@ -244,6 +252,8 @@ def mesh_from_data(data: Any, file: str, origin: MeshOrigin, diagnostics: list[D
         default_virtual_service_export_to=spec.default_virtual_service_export_to or d.default_virtual_service_export_to,
         default_destination_rule_export_to=spec.default_destination_rule_export_to or d.default_destination_rule_export_to,
         enable_auto_mtls=d.enable_auto_mtls if spec.enable_auto_mtls is None else spec.enable_auto_mtls,
+        trust_domain=spec.trust_domain or d.trust_domain,
+        trust_domain_aliases=spec.trust_domain_aliases,
         default_http_retry_policy=spec.default_http_retry_policy,
         locality_lb_setting=spec.locality_lb_setting if spec.locality_lb_setting is not None else d.locality_lb_setting,
         connect_timeout=spec.connect_timeout.seconds if spec.connect_timeout is not None else d.connect_timeout,

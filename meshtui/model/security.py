@@ -64,6 +64,8 @@ class RuleSource(Node):
     not_remote_ip_blocks: tuple[str, ...] = fld(())
     service_accounts: tuple[str, ...] = fld(())
     not_service_accounts: tuple[str, ...] = fld(())
+    trust_domains: tuple[str, ...] = fld(())
+    not_trust_domains: tuple[str, ...] = fld(())
 
 
 @dataclass(frozen=True, kw_only=True)

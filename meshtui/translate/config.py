@@ -13,7 +13,9 @@ from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService, Workload
 
 if TYPE_CHECKING:
+    from meshtui.translate.inbound import DownstreamTls, InboundPort
     from meshtui.translate.policy import DRIndex
+    from meshtui.translate.rbac import RbacFilter
 
 
 @dataclass(frozen=True)
@@ -336,6 +338,11 @@ class FilterChain:
     source_ports: tuple[int, ...] = ()
     tls_credential: str | None = None  # terminated TLS at a gateway
     ref: Ref | None = None
+    # inbound chains (translate/inbound.py): the Istio mTLS they terminate, their RBAC filters in
+    # order, and the port they serve
+    tls: DownstreamTls | None = None
+    rbac: tuple[RbacFilter, ...] = ()
+    inbound: InboundPort | None = None
 
 
 @dataclass(slots=True)
@@ -346,7 +353,7 @@ class Listener:
     chains: list[FilterChain]
     default_chain: FilterChain | None = None
     bind_to_port: bool = False
-    kind: str = "outbound"  # outbound | gateway | virtual
+    kind: str = "outbound"  # outbound | gateway | virtual | inbound (virtualInbound)
     ref: Ref | None = None
     dropped: tuple[DroppedMatch, ...] = ()  # TCP/TLS matches config-time fields left out for this proxy
 

@@ -22,6 +22,7 @@ from meshtui.translate.config import (
     VirtualHost,
     WeightedCluster,
 )
+from meshtui.translate.inbound_json import InboundRender, inbound_listener_json
 
 T = "type.googleapis.com/"
 HCM = T + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
@@ -336,7 +337,7 @@ def route_config_json(rc: RouteConfig, prearm: bool = False) -> dict[str, Any]:
             "max_direct_response_body_size_bytes": 1048576}
 
 
-def _hcm(stat: str, chain: FilterChain, cfg: ProxyConfig, inline: bool) -> dict[str, Any]:
+def _hcm(stat: str, chain: FilterChain, cfg: ProxyConfig, inline: bool, route_config: dict[str, Any] | None = None) -> dict[str, Any]:
     hcm: dict[str, Any] = {
         "@type": HCM, "stat_prefix": stat, "normalize_path": True, "path_with_escaped_slashes_action": "KEEP_UNCHANGED",
         "http_filters": [
@@ -345,12 +346,26 @@ def _hcm(stat: str, chain: FilterChain, cfg: ProxyConfig, inline: bool) -> dict[
             {"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER}},
         ],
     }
-    if inline:
+    if route_config is not None:
+        hcm["route_config"] = route_config
+    elif inline:
         rc = cfg.route_configs.get(chain.rds or "")
         hcm["route_config"] = route_config_json(rc) if rc is not None else {"name": chain.rds or "", "virtual_hosts": []}
     else:
         hcm["rds"] = {"route_config_name": chain.rds, "config_source": ADS}
     return hcm
+
+
+def _inbound_hcm(stat: str, chain: FilterChain, rbac: list[dict[str, Any]], route_config: dict[str, Any]) -> dict[str, Any]:
+    """An inbound chain's HCM: the RBAC filters first, then the same filters as outbound, and
+    the route configuration inline (istiod sends no RDS for inbound)."""
+    hcm = _hcm(stat, chain, None, inline=True, route_config=route_config)  # type: ignore[arg-type]
+    hcm["http_filters"] = rbac + hcm["http_filters"]
+    return hcm
+
+
+def _inbound_tcp(cluster: str, chain: FilterChain) -> dict[str, Any]:
+    return {"@type": TCP_PROXY, "stat_prefix": cluster, "cluster": cluster}
 
 
 def _tcp(stat: str, chain: FilterChain) -> dict[str, Any]:
@@ -405,7 +420,11 @@ def _chain(ch: FilterChain, listener: Listener, cfg: ProxyConfig, inline: bool, 
     return out
 
 
-def listener_json(ls: Listener, cfg: ProxyConfig, inline: bool = False, bind_address: str | None = None) -> dict[str, Any] | None:
+def listener_json(ls: Listener, cfg: ProxyConfig, inline: bool = False, bind_address: str | None = None,
+                  inbound: InboundRender | None = None) -> dict[str, Any] | None:
+    if ls.kind == "inbound":
+        # needs certificates (SDS from an istio-agent, or files): rendered only when asked for
+        return inbound_listener_json(ls, inbound, _inbound_hcm, _inbound_tcp) if inbound is not None else None
     bound = bind_address is not None
     address = ls.address
     bind = ls.bind_to_port
@@ -539,10 +558,11 @@ def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, st
 
 
 def render(cfg: ProxyConfig, remap: dict[str, str], bind_address: str | None = None, inline: bool = False,
-           prearm: bool = False) -> EnvoyResources:
+           prearm: bool = False, inbound: InboundRender | None = None) -> EnvoyResources:
     """For xDS (inline=False: EDS clusters and RDS references) or a static bootstrap (inline=True:
-    STATIC clusters with their endpoints, route configs inside the listeners)."""
-    listeners = [j for j in (listener_json(ls, cfg, inline, bind_address) for ls in cfg.listeners) if j is not None]
+    STATIC clusters with their endpoints, route configs inside the listeners). `inbound`: also the
+    virtualInbound listener, with its certificates from there (inbound_json.InboundRender)."""
+    listeners = [j for j in (listener_json(ls, cfg, inline, bind_address, inbound) for ls in cfg.listeners) if j is not None]
     routes = [] if inline else [route_config_json(rc, prearm) for rc in cfg.route_configs.values()]
     clusters = [cluster_json(c, cfg, inline, remap) for c in cfg.clusters.values()]
     endpoints = [] if inline else [cla_json(n, cfg.endpoints.get(n, ()), remap) for n, c in cfg.clusters.items() if c.type == "EDS"]
@@ -552,10 +572,10 @@ def render(cfg: ProxyConfig, remap: dict[str, str], bind_address: str | None = N
 
 def static_bootstrap(cfg: ProxyConfig, admin_address: str = "127.0.0.1", admin_port: int = 15000,
                      bind_address: str | None = None, endpoint_remap: dict[str, str] | None = None,
-                     node: dict[str, Any] | None = None) -> dict[str, Any]:
+                     node: dict[str, Any] | None = None, inbound: InboundRender | None = None) -> dict[str, Any]:
     """A complete Envoy bootstrap with every listener, route, cluster and endpoint inline: Envoy runs
     it with no control plane. Live faults' runtime values go into a static runtime layer."""
-    res = render(cfg, endpoint_remap or {}, bind_address, inline=True)
+    res = render(cfg, endpoint_remap or {}, bind_address, inline=True, inbound=inbound)
     boot: dict[str, Any] = {
         "node": node or {"id": cfg.proxy.node_id, "cluster": f"{cfg.proxy.workload}.{cfg.proxy.namespace}"},
         "admin": {"address": {"socket_address": {"address": admin_address, "port_value": admin_port}}},

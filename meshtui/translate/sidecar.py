@@ -29,6 +29,7 @@ from meshtui.translate.config import (
     WeightedCluster,
 )
 from meshtui.translate.delegate import expand
+from meshtui.translate.inbound import build_inbound
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, default_route, vs_ref
@@ -198,6 +199,12 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
     vo_loop = FilterChain("virtualOutbound-blackhole", "tcp", destination_port=15001,
                           tcp=TcpRoute((WeightedCluster("BlackHoleCluster", 100, "", 0),)))
     listeners["virtualOutbound"] = Listener("virtualOutbound", "0.0.0.0", 15001, [vo_loop], vo_chain, bind_to_port=True, kind="virtual")
+    inbound = build_inbound(snapshot, wl)  # virtualInbound and the inbound|PORT|| clusters
+    listeners[inbound.listener.name] = inbound.listener
+    for name, c in inbound.clusters.items():
+        cb.clusters[name] = c
+        cb.endpoints[name] = ()
+    notes.extend(inbound.notes)
     return ProxyConfig(proxy, list(listeners.values()), route_configs, cb.clusters, cb.endpoints, scope.outbound_policy,
                        scope.ref(), scope.reason, notes=notes, outbound_from=scope.outbound_from,
                        outbound_ref=scope.outbound_ref, drs=drs, service_namespaces=cb.service_namespaces)

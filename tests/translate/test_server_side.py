@@ -11,10 +11,11 @@ import pytest
 
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.simulate import Request, simulate
-from meshtui.simulate.server import ServerOutcome, _match_value
+from meshtui.simulate.server import ServerOutcome
 from meshtui.simulate.trace import Outcome, Stage, Trace
 from meshtui.sources.loader import load_sources
 from meshtui.translate import translate
+from meshtui.translate.rbac import string_match
 
 REPO = Path(__file__).resolve().parents[2]
 BOOKINFO = REPO / "fixtures" / "bookinfo"
@@ -75,7 +76,7 @@ def test_allow_policy_names_the_principal_expected_and_seen():
     assert t.outcome == Outcome.DENIED and t.status == 403
     why = " ".join(steps(t, Stage.AUTHORIZATION))
     assert "principals must be one of ['cluster.local/ns/default/sa/bookinfo-reviews']" in why
-    assert "the request has 'cluster.local/ns/default/sa/bookinfo-productpage'" in why
+    assert "the request has 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage'" in why
     # reviews' own call to ratings carries the admitted identity
     ok = trace(s, "http://ratings:9080/ratings/1", source="default/reviews-v2")
     assert ok.outcome == Outcome.ROUTED and ok.server[0].outcome is ServerOutcome.ALLOWED
@@ -102,7 +103,7 @@ def test_plaintext_into_a_permissive_server_has_no_identity_to_match():
     t = trace(snap("permissive-principal.yaml"), "http://ratings:9080/ratings/1")
     v = t.server[0]
     assert v.mtls_mode == "PERMISSIVE" and v.client_tls == "plaintext" and t.outcome == Outcome.DENIED
-    assert "the request has none (no mTLS identity)" in " ".join(steps(t, Stage.AUTHORIZATION))
+    assert "the request has no peer identity (no mTLS)" in " ".join(steps(t, Stage.AUTHORIZATION))
 
 
 @pytest.mark.parametrize("pattern, value, expected", [
@@ -110,4 +111,4 @@ def test_plaintext_into_a_permissive_server_has_no_identity_to_match():
     ("*.example.com", "a.example.com", True), ("GET", "GET", True), ("GET", "get", False),
 ])
 def test_istio_string_matching(pattern, value, expected):
-    assert _match_value(pattern, value) is expected
+    assert string_match(pattern, value) is expected
