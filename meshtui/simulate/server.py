@@ -75,8 +75,10 @@ class ServerVerdict:
 # ------------------------------------------------------------------ what the client sends
 
 
-def client_tls(snapshot: MeshSnapshot, cluster: Cluster | None, pod: Pod) -> tuple[str, str]:
-    """(mtls | plaintext | tls, why) for what the client's Envoy sends to this endpoint."""
+def client_tls(snapshot: MeshSnapshot, cluster: Cluster | None, pod: Pod, port: int = 0) -> tuple[str, str]:
+    """(mtls | plaintext | tls, why) for what the client's Envoy sends to this endpoint (`port`:
+    its target port). Auto-mTLS follows istiod's EDS: an endpoint gets the mTLS transport only
+    when its pod carries a sidecar and its own PeerAuthentication on that port is not DISABLE."""
     policy = cluster.policy if cluster is not None else {}
     mode = (policy.get("tls") or {}).get("mode") if isinstance(policy, dict) else None
     dr = (f"DestinationRule {cluster.destination_rule.namespace}/{cluster.destination_rule.name}"
@@ -96,6 +98,9 @@ def client_tls(snapshot: MeshSnapshot, cluster: Cluster | None, pod: Pod) -> tup
     if ns_mode.mode == "DISABLE":
         return "plaintext", f"auto-mTLS: {ns_mode.ref.short() if ns_mode.ref else 'the namespace'} is DISABLE"
     if has_sidecar(pod):
+        own = compose_peer_authn(snapshot, pod.namespace, pod.metadata.labels).for_port(port)
+        if own.mode == "DISABLE":
+            return "plaintext", f"auto-mTLS: the endpoint's workload is DISABLE on port {port} ({own.why})"
         return "mtls", f"auto-mTLS: the endpoint's pod carries a sidecar ({TLS_MODE_LABEL}: istio)"
     return "plaintext", "auto-mTLS: the endpoint's pod has no sidecar"
 
@@ -205,7 +210,7 @@ def server_verdict(snapshot: MeshSnapshot, cluster: Cluster | None, cluster_name
     if inbound is None and wl is not None:
         inbound = build_inbound(snapshot, wl)
     assert inbound is not None  # a Pod in the snapshot is always a workload
-    sent, sent_why = client_tls(snapshot, cluster, pod)
+    sent, sent_why = client_tls(snapshot, cluster, pod, port)
     sni = f"outbound_.{cluster.port}_.{cluster.subset}_.{cluster.host}" if cluster is not None and cluster.host else ""
     conn = _connection(sent, http, address, port, client_ip, sni)
     chain, how = select_chain(inbound.listener, conn)

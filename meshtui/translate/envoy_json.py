@@ -361,6 +361,9 @@ def _inbound_hcm(stat: str, chain: FilterChain, rbac: list[dict[str, Any]], rout
     the route configuration inline (istiod sends no RDS for inbound)."""
     hcm = _hcm(stat, chain, None, inline=True, route_config=route_config)  # type: ignore[arg-type]
     hcm["http_filters"] = rbac + hcm["http_filters"]
+    # the peer certificate goes to the application (istiod's sidecar inbound default)
+    hcm["forward_client_cert_details"] = "APPEND_FORWARD"
+    hcm["set_current_client_cert_details"] = {"subject": True, "dns": True, "uri": True}
     return hcm
 
 

@@ -1,0 +1,311 @@
+"""Two real Envoys with mTLS on loopback: productpage's sidecar (client) and ratings' sidecar
+(server), both from meshtui's translation, with a CA and SPIFFE workload certificates made here.
+
+The server runs meshtui's `virtualInbound` listener (its chains, the Istio mTLS they terminate and
+the RBAC filters built from the AuthorizationPolicies) bound on the port the client dials, so the
+connection's own destination port picks the chain as iptables' original destination would. The
+client's cluster to ratings carries the workload certificate exactly when meshtui's server verdict
+says the client sends mTLS (auto-mTLS or the DestinationRule), so both sides follow meshtui.
+
+For each mesh, the trace's verdict and what the Envoys do must agree: STRICT refuses plaintext
+(the client answers 503 upstream reset), a DENY answers 403 `RBAC: access denied` from the named
+Envoy RBAC policy, an ALLOW on a principal admits exactly that identity (seen by the backend in
+the forwarded client certificate), and a PERMISSIVE server has no identity to match in plaintext."""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import json
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meshtui.model.snapshot import MeshSnapshot
+from meshtui.simulate import Request, simulate
+from meshtui.simulate.server import ServerOutcome
+from meshtui.simulate.trace import Outcome, Trace
+from meshtui.sources.loader import load_sources
+from meshtui.translate import translate
+from meshtui.translate.envoy_json import render, static_bootstrap
+from meshtui.translate.inbound_json import InboundRender, TlsFiles
+from meshtui.xds.envoy_process import EnvoyProcess
+
+cryptography = pytest.importorskip("cryptography", reason="the mTLS oracle makes its certificates with `cryptography`")
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+from oracle_echo import EchoPool, Identity  # noqa: E402
+from oracle_envoy import pick_bind_address  # noqa: E402
+
+pytestmark = pytest.mark.envoy
+
+REPO = Path(__file__).resolve().parents[2]
+BOOKINFO = REPO / "fixtures" / "bookinfo"
+CLIENT, SERVER = "default/productpage-v1", "default/ratings-v1"
+PORT = 9080
+DETAILS_HEADER = "x-server-details"
+UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+
+
+# ------------------------------------------------------------------ certificates
+
+
+@dataclass
+class Certs:
+    ca: Path
+    files: dict[str, TlsFiles]  # by service account
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_certs(tmp: Path, accounts: list[str], trust_domain: str = "cluster.local") -> Certs:
+    """A mesh CA and one workload certificate per service account (URI SAN spiffe://TD/ns/default/sa/SA)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(_name("meshtui test CA")).issuer_name(_name("meshtui test CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    ca_path = tmp / "root-cert.pem"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files = {}
+    for sa in accounts:
+        key = ec.generate_private_key(ec.SECP256R1())
+        uri = f"spiffe://{trust_domain}/ns/default/sa/{sa}"
+        cert = (x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(ca.subject)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri)]), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,
+                                                      x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        cpath, kpath = tmp / f"{sa}-cert.pem", tmp / f"{sa}-key.pem"
+        cpath.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        kpath.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+        files[sa] = TlsFiles(str(cpath), str(kpath), str(ca_path))
+    return Certs(ca_path, files)
+
+
+# ------------------------------------------------------------------ the two sidecars
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _static(name: str, address: str | None = None, port: int = 0) -> dict[str, Any]:
+    eps = [{"endpoint": {"address": {"socket_address": {"address": address, "port_value": port}}}}] if address else []
+    return {"name": name, "type": "STATIC", "connect_timeout": "2s", "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": eps}] if eps else []}}
+
+
+def _replies_with_details(hcm: dict[str, Any]) -> None:
+    always = {"status_code_filter": {"comparison": {"op": "GE", "value": {"default_value": 0, "runtime_key": "mtls.never_set"}}}}
+    hcm["local_reply_config"] = {"mappers": [{"filter": always, "headers_to_add": [
+        {"header": {"key": DETAILS_HEADER, "value": "%RESPONSE_CODE_DETAILS%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]}]}
+
+
+def server_bootstrap(s: MeshSnapshot, certs: Certs, sa: str, bind: str, backend: int) -> dict[str, Any]:
+    """The server sidecar: meshtui's virtualInbound, bound on bind:PORT, its inbound cluster sent
+    to the echo backend (there is no iptables original destination on loopback)."""
+    cfg = translate(s, SERVER)
+    res = render(cfg, {}, inline=True, inbound=InboundRender(certs.files[sa], bind, PORT))
+    listeners = [ls for ls in res.listeners if ls["name"] == "virtualInbound"]
+    assert listeners and listeners[0]["address"]["socket_address"] == {"address": bind, "port_value": PORT}
+    for ch in listeners[0]["filter_chains"]:
+        for f in ch["filters"]:
+            if f["name"] == "envoy.filters.network.http_connection_manager":
+                _replies_with_details(f["typed_config"])
+    clusters = [_static(f"inbound|{PORT}||", "127.0.0.1", backend), _static("InboundPassthroughCluster", "127.0.0.1", backend),
+                _static("BlackHoleCluster")]
+    return {"node": {"id": "sidecar~127.0.0.1~ratings-v1.default~default.svc.cluster.local", "cluster": "ratings.default"},
+            "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+            "static_resources": {"listeners": listeners, "clusters": clusters}}
+
+
+def client_bootstrap(s: MeshSnapshot, trace: Trace, certs: Certs, bind: str, server: str) -> dict[str, Any]:
+    """The client sidecar: meshtui's static bootstrap with only the 9080 listener bound on `bind`;
+    ratings' cluster goes to the server Envoy, with Istio mTLS when meshtui says the client sends
+    it; every other cluster is emptied (nothing leaves loopback)."""
+    cfg = translate(s, CLIENT)
+    boot = static_bootstrap(cfg, "127.0.0.1", 0, bind_address=bind)
+    res = boot["static_resources"]
+    res["listeners"] = [ls for ls in res["listeners"] if ls["name"] == f"0.0.0.0_{PORT}"]
+    assert res["listeners"], "meshtui gives productpage an HTTP listener on 9080"
+    sent = trace.server[0].client_tls if trace.server else "plaintext"
+    target = trace.destinations[0].cluster  # the cluster (subset) meshtui routes the request to
+    clusters = []
+    for c in res["clusters"]:
+        if c["name"] != target:
+            clusters.append(_static(c["name"]))
+            continue
+        c = {k: v for k, v in c.items() if k not in ("load_assignment", "type", "eds_cluster_config")}
+        c.update(_static(target, server, PORT))
+        if sent == "mtls":
+            f = certs.files["bookinfo-productpage"]
+            c["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
+                "@type": UPSTREAM_TLS, "sni": "outbound_.9080_{}_.ratings.default.svc.cluster.local".format(target.split("|")[2]),
+                "common_tls_context": {
+                    "alpn_protocols": ["istio-http/1.1", "istio"],
+                    "tls_certificates": [{"certificate_chain": {"filename": f.cert_chain}, "private_key": {"filename": f.private_key}}],
+                    "validation_context": {"trusted_ca": {"filename": f.ca}, "match_typed_subject_alt_names": [
+                        {"san_type": "URI", "matcher": {"exact": "spiffe://cluster.local/ns/default/sa/bookinfo-ratings"}}]}}}}
+        clusters.append(c)
+    res["clusters"] = clusters
+    boot.pop("layered_runtime", None)
+    return boot
+
+
+@dataclass
+class Seen:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def backend(self) -> dict[str, Any] | None:
+        return json.loads(self.body) if self.headers.get("x-oracle-backend") == "1" else None
+
+
+def send(address: str, path: str, headers: dict[str, str]) -> Seen:
+    conn = http.client.HTTPConnection(address, PORT, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Host": "ratings:9080", **headers})
+        r = conn.getresponse()
+        return Seen(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------ the meshes
+
+STRICT = """apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: ratings-strict, namespace: default}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  mtls: {mode: STRICT}
+"""
+DISABLE = STRICT.replace("ratings-strict", "ratings-disable").replace("STRICT", "DISABLE")
+# bookinfo's own DestinationRule for ratings, with a tls mode (same name: it replaces it)
+PLAINTEXT_DR = """apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ratings, namespace: default}
+spec:
+  host: ratings
+  trafficPolicy: {tls: {mode: DISABLE}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+"""
+MUTUAL_DR = PLAINTEXT_DR.replace("DISABLE", "ISTIO_MUTUAL")
+DENY_HEADER = """apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-test-header, namespace: default}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  action: DENY
+  rules:
+  - to:
+    - operation: {methods: [POST]}
+  - when:
+    - key: request.headers[x-test]
+      values: [deny]
+"""
+
+
+def allow_principal(sa: str) -> str:
+    return f"""apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {{name: ratings-allow, namespace: default}}
+spec:
+  selector: {{matchLabels: {{app: ratings}}}}
+  action: ALLOW
+  rules:
+  - from:
+    - source: {{principals: [cluster.local/ns/default/sa/{sa}]}}
+"""
+
+
+# name: (overlay documents, request headers, the outcome both must agree on)
+CASES: dict[str, tuple[list[str], dict[str, str], Outcome]] = {
+    "permissive-auto-mtls": ([], {}, Outcome.ROUTED),
+    "strict-auto-mtls": ([STRICT], {}, Outcome.ROUTED),
+    "strict-plaintext-client": ([STRICT, PLAINTEXT_DR], {}, Outcome.TLS_REFUSED),
+    "disable-mtls-client": ([DISABLE, MUTUAL_DR], {}, Outcome.TLS_REFUSED),
+    "disable-plaintext": ([DISABLE], {}, Outcome.ROUTED),
+    "deny-header": ([DENY_HEADER], {"x-test": "deny"}, Outcome.DENIED),
+    "deny-header-other": ([DENY_HEADER], {"x-test": "fine"}, Outcome.ROUTED),
+    "deny-header-strict": ([STRICT, DENY_HEADER], {"x-test": "deny"}, Outcome.DENIED),
+    "allow-own-principal": ([allow_principal("bookinfo-productpage")], {}, Outcome.ROUTED),
+    "allow-other-principal": ([allow_principal("bookinfo-reviews")], {}, Outcome.DENIED),
+    "allow-principal-plaintext": ([allow_principal("bookinfo-productpage"), PLAINTEXT_DR], {}, Outcome.DENIED),
+}
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory) -> Certs:
+    return make_certs(tmp_path_factory.mktemp("certs"), ["bookinfo-productpage", "bookinfo-ratings"])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_client_and_server_sidecars_agree_with_the_trace(case: str, certs: Certs, tmp_path: Path) -> None:
+    docs, headers, expected = CASES[case]
+    overlays = []
+    for i, doc in enumerate(docs):
+        p = tmp_path / f"overlay-{i}.yaml"
+        p.write_text(doc)
+        overlays.append(str(p))
+    s = load_sources([str(BOOKINFO), *overlays]).snapshot
+    trace = simulate(translate(s, CLIENT), Request.parse(f"http://ratings:{PORT}/ratings/1", headers=headers))
+    assert trace.outcome == expected, f"{case}: the trace says {trace.outcome}: {[st.detail for st in trace.steps[-4:]]}"
+    verdict = trace.server[0]
+
+    pool = EchoPool()
+    started: list[EnvoyProcess] = []
+    try:
+        backend = pool.add(Identity(f"inbound|{PORT}||", SERVER))
+        server_addr = pick_bind_address([PORT])
+        client_addr = pick_bind_address([PORT])
+        server = EnvoyProcess(server_bootstrap(s, certs, "bookinfo-ratings", server_addr, backend), tmp_path / "server",
+                              name="mtls-server", concurrency=1, log_level="warning")
+        started.append(server)
+        server.start(wait_ready=True, timeout=30.0)
+        client = EnvoyProcess(client_bootstrap(s, trace, certs, client_addr, server_addr), tmp_path / "client",
+                              name="mtls-client", concurrency=1, log_level="warning")
+        started.append(client)
+        client.start(wait_ready=True, timeout=30.0)
+        seen = send(client_addr, "/ratings/1", headers)
+    finally:
+        for p in started:
+            p.stop()
+        pool.close()
+
+    if expected is Outcome.ROUTED:
+        assert seen.status == 200 and seen.backend is not None, f"{case}: {seen.status} {seen.body[:200]!r}"
+        xfcc = seen.backend["headers"].get("x-forwarded-client-cert", "")
+        if verdict.client_tls == "mtls":  # the identity the server saw is the one meshtui predicts
+            assert "URI=spiffe://cluster.local/ns/default/sa/bookinfo-productpage" in xfcc, xfcc
+        else:
+            assert xfcc == "", xfcc
+    elif expected is Outcome.DENIED:
+        assert verdict.outcome is ServerOutcome.DENIED
+        assert seen.status == 403 and seen.body == b"RBAC: access denied", f"{case}: {seen.status} {seen.body[:200]!r}"
+        assert seen.headers.get(DETAILS_HEADER) == f"rbac_access_denied_matched_policy[{verdict.rbac_policy or 'none'}]"
+    else:
+        assert verdict.outcome is ServerOutcome.TLS_REFUSED and trace.status == 503
+        assert seen.status == 503 and b"upstream connect error or disconnect/reset before headers" in seen.body, \
+            f"{case}: {seen.status} {seen.body[:200]!r}"
