@@ -28,6 +28,9 @@ KUBE = SC + "bookinfo/app.yaml"
 NET = SC + "bookinfo/"
 DRS = NET + "subsets.yaml"
 PP = "default/productpage-v1"
+BI = "fixtures/bookinfo"
+SEC = "fixtures/security/"
+BPP = "default/productpage-v1"
 RV = "default/reviews-v2"
 
 # name: (sources, --from or None, --gateway or None, method, headers, url)
@@ -58,6 +61,15 @@ CASES: dict[str, tuple[list[str], str | None, str | None, str, list[str], str]] 
     "unknown-host-passthrough": ([KUBE], PP, None, "GET", [], "http://example.org/"),
     "helloworld-default": ([SC + "helloworld/helloworld.yaml", SC + "clients/curl.yaml"], "default/curl", None, "GET", [], "http://helloworld:5000/hello"),
     "httpbin-gateway-status": ([SC + "httpbin/httpbin.yaml", SC + "httpbin/gateway.yaml", "tests/golden/data/ingress-gateway.yaml"], None, "istio-system/istio-ingressgateway", "GET", [], "http://httpbin.example.com/status/418"),
+    # the server side (fixtures/security over fixtures/bookinfo): one case per verdict
+    "server-strict-auto-mtls": ([BI, SEC + "strict-mesh.yaml"], BPP, None, "GET", ["end-user: jason"], "http://reviews:9080/"),
+    "server-strict-plaintext-refused": ([BI, SEC + "strict-plaintext-client.yaml"], BPP, None, "GET", ["end-user: jason"], "http://reviews:9080/"),
+    "server-deny-jason": ([BI, SEC + "deny-jason.yaml"], BPP, None, "GET", ["end-user: jason"], "http://reviews:9080/"),
+    "server-allow-principal-denied": ([BI, SEC + "ratings-allow-reviews.yaml"], BPP, None, "GET", [], "http://ratings:9080/ratings/1"),
+    "server-allow-principal-allowed": ([BI, SEC + "ratings-allow-reviews.yaml"], "default/reviews-v2", None, "GET", [], "http://ratings:9080/ratings/1"),
+    "server-allow-nothing": ([BI, SEC + "details-allow-nothing.yaml"], BPP, None, "GET", [], "http://details:9080/details/1"),
+    "server-deny-one-share": ([BI, SEC + "deny-reviews-v3.yaml"], BPP, None, "GET", [], "http://reviews:9080/"),
+    "server-plaintext-no-identity": ([BI, SEC + "permissive-principal.yaml"], BPP, None, "GET", [], "http://ratings:9080/ratings/1"),
 }
 
 
@@ -82,6 +94,9 @@ DEST_KEPT = ("host", "subset", "port", "weight", "probability", "cluster", "clus
              "trafficPolicy", "loadBalancer")
 
 
+SERVER_KEPT = ("pod", "cluster", "outcome", "status", "mtlsMode", "clientTls", "rule", "filterChain", "rbacPolicy")
+
+
 def _ref_text(ref: dict | None) -> str:
     if not ref:
         return ""
@@ -97,6 +112,10 @@ def essentials(j: dict) -> dict:
                             "pods": sorted(e.get("pod") or f"{e['address']}:{e['port']}" for e in d.get("endpoints", []))}
                            for d in j.get("destinations", [])]
     out["steps"] = [f"{s['stage']} {s['verdict']}{_ref_text(s.get('ref'))}" for s in j.get("steps", [])]
+    # the server sidecar's verdict per destination, when a server side was walked
+    server = [{k: v.get(k) for k in SERVER_KEPT} | {"policy": _ref_text(v.get("policy")).strip()} for v in j.get("server") or []]
+    if server:
+        out["server"] = server
     return out
 
 
