@@ -21,7 +21,7 @@ from meshtui.analyze.registry import analyzer
 from meshtui.analyze.rules import match_implies, static_dead
 from meshtui.analyze.tracing import default_tracer
 from meshtui.analyze.walk import rule_label
-from meshtui.analyze.witness import satisfies, variants, witnesses
+from meshtui.analyze.witness import Judge, variants, witnesses
 from meshtui.model.istio import HTTPMatchRequest, VirtualService
 from meshtui.model.protocol import is_http
 from meshtui.model.snapshot import exported_to
@@ -60,12 +60,13 @@ class Prober:
     def __init__(self, ctx: Context, tracer) -> None:
         self.ctx = ctx
         self.tracer = tracer
+        self.judge = Judge()  # every match translated once per analysis
 
     def search(self, vs: VirtualService, i: int, m: HTTPMatchRequest | None, config, targets: list[tuple[str, int]],
                ports: list[int], gateway: bool, only_ns: str | None) -> Search:
         res = Search()
         for host, port in targets:
-            queue = witnesses(m, host, port)
+            queue = witnesses(m, host, port, judge=self.judge)
             if not queue:
                 return res  # no witness could be built (an unusual regex): do not guess
             seen: set = set()
@@ -83,7 +84,7 @@ class Prober:
                     return Search()  # too many candidates to settle it: not proven
                 # a candidate an already-met earlier match accepts lands there or earlier: no replay needed
                 hit = next(((e, who) for e, who in known
-                            if (e is None or e.port is None or e.port == req.port) and satisfies(e, req)), None)
+                            if (e is None or e.port is None or e.port == req.port) and self.judge.satisfies(e, req)), None)
                 if hit is not None:
                     captor = hit[0]
                 else:
@@ -122,7 +123,7 @@ class Prober:
                         where = f"rule {label}" if same else f"VirtualService {ref.namespace}/{ref.name} rule {label}"
                         res.example = f"{_describe(req)} → {where}"
                 landed_here = True
-                for v in variants(m, req, captor, ports):
+                for v in variants(m, req, captor, ports, self.judge):
                     if (v.method, v.path, v.query, tuple(sorted(v.headers.items())), v.port) not in seen:
                         queue.append(v)
             if landed_here and not queue and not abandoned:
@@ -200,7 +201,7 @@ def _applies(e: HTTPMatchRequest | None, port: int, ns: str, labels: dict[str, s
     return bool(http_verdict(e, ProxySide(port, frozenset({gateway}), labels, ns), vs_ns or ns))
 
 
-def _escapes_locally(vs: VirtualService, i: int, m: HTTPMatchRequest | None, targets, ns: str,
+def _escapes_locally(judge: Judge, vs: VirtualService, i: int, m: HTTPMatchRequest | None, targets, ns: str,
                      gateway: str = "mesh") -> bool:
     """A shortcut before translating a proxy: is there a witness that no earlier rule of this
     VirtualService can take, judged by the tracer's own matcher? Then the rule is reachable (a
@@ -209,8 +210,8 @@ def _escapes_locally(vs: VirtualService, i: int, m: HTTPMatchRequest | None, tar
     labels = dict(m.source_labels) if m is not None else {}
     earlier = [e for k in range(i) for e in (vs.spec.http[k].match or (None,))]
     for host, port in targets[:1]:
-        for w in witnesses(m, host, port):
-            if not any(_applies(e, port, ns, labels, gateway, vs.namespace) and satisfies(e, w) for e in earlier):
+        for w in witnesses(m, host, port, judge=judge):
+            if not any(_applies(e, port, ns, labels, gateway, vs.namespace) and judge.satisfies(e, w) for e in earlier):
                 return True
     return False
 
@@ -250,7 +251,7 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
                         if not targets:
                             verdicts.append(Search())
                             continue
-                        if _escapes_locally(vs, i, m, targets, ns):
+                        if _escapes_locally(prober.judge, vs, i, m, targets, ns):
                             verdicts.append(Search("reached"))
                             continue
                         config = _config(partial(tracer.sidecar, ns, dict(m.source_labels) if m is not None else {}))
@@ -263,7 +264,7 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
                         if gw is not None and not _gateway_rivals(ctx, vs, g):
                             # alone on this gateway host: only its own earlier rules come first
                             targets, _ = prober.gateway_targets(vs, m, gw)
-                            if i == 0 or (targets and _escapes_locally(vs, i, m, targets, vs.namespace, gateway=g)):
+                            if i == 0 or (targets and _escapes_locally(prober.judge, vs, i, m, targets, vs.namespace, gateway=g)):
                                 verdicts.append(Search("reached"))
                                 continue
                         workloads = ctx.selected_workloads(gw.spec.selector) if gw is not None and gw.spec.selector else []

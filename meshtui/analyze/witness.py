@@ -242,13 +242,33 @@ def method_values(m: HTTPMatchRequest | None) -> list[str]:
     return vals + [x for x in METHODS if x not in vals]
 
 
-def satisfies(m: HTTPMatchRequest | None, req: Request) -> bool:
+class Judge:
+    """Judges requests against matches with the tracer's own route matcher, translating each match
+    once. One lives as long as an analysis: it holds the matches it translated, so their ids stay
+    theirs while it lives (matches are immutable)."""
+
+    def __init__(self) -> None:
+        self._routes: dict[int, tuple[HTTPMatchRequest | None, Route]] = {}
+
+    def route(self, m: HTTPMatchRequest | None) -> Route:
+        hit = self._routes.get(id(m))
+        if hit is None:
+            hit = self._routes[id(m)] = (m, Route("", route_match(m)))
+        return hit[1]
+
+    def satisfies(self, m: HTTPMatchRequest | None, req: Request) -> bool:
+        """Do the request fields of `m` accept `req`?"""
+        return explain_route(self.route(m), req) is None
+
+
+def satisfies(m: HTTPMatchRequest | None, req: Request, judge: Judge | None = None) -> bool:
     """Do the request fields of `m` accept `req`? Judged by the tracer's own route matcher on the
     route the translator makes of `m`."""
-    return explain_route(Route("", route_match(m)), req) is None
+    return (judge or Judge()).satisfies(m, req)
 
 
-def witnesses(m: HTTPMatchRequest | None, host: str, port: int, scheme: str = "http", limit: int = 6) -> list[Request]:
+def witnesses(m: HTTPMatchRequest | None, host: str, port: int, scheme: str = "http", limit: int = 6,
+              judge: Judge | None = None) -> list[Request]:
     """A few requests to host:port that satisfy `m`, plainest first: paths and methods are
     enumerated, every other request field takes its plainest value."""
     paths = path_values(m) or []
@@ -268,20 +288,22 @@ def witnesses(m: HTTPMatchRequest | None, host: str, port: int, scheme: str = "h
                 if not vals:
                     return []
                 base = base.with_query_param(name, vals[0]) if f.where is Where.QUERY else base.with_value(name, vals[0])
+    judge = judge or Judge()
     out: list[Request] = []
     for path in paths:
         for method in islice(methods, 3):
             path_only, _, q = path.partition("?")
-            req = replace(base, method=method, path=path_only, query="&".join(x for x in (q, base.query) if x),
-                          headers=dict(base.headers))
-            if satisfies(m, req):
+            req = Request(method, base.scheme, host, port, path_only, "&".join(x for x in (q, base.query) if x),
+                          dict(base.headers), False)
+            if judge.satisfies(m, req):
                 out.append(req)
             if len(out) >= limit:
                 return out
     return out
 
 
-def variants(m: HTTPMatchRequest | None, req: Request, captor: HTTPMatchRequest | None, ports: list[int]) -> list[Request]:
+def variants(m: HTTPMatchRequest | None, req: Request, captor: HTTPMatchRequest | None, ports: list[int],
+             judge: Judge | None = None) -> list[Request]:
     """Requests that still satisfy `m` but break one condition of `captor`, the earlier match
     that took `req`, field by field in `Vary`'s order. Empty if the captor leaves no way out."""
     if captor is None:
@@ -293,7 +315,9 @@ def variants(m: HTTPMatchRequest | None, req: Request, captor: HTTPMatchRequest 
                 cands.extend(_break(how, f, key, sm, m, req))
     if captor.port is not None:
         cands.extend(replace(req, port=p) for p in ports if p != captor.port)
-    return [c for c in cands if satisfies(m, c) and not (satisfies(captor, c) and (captor.port is None or captor.port == c.port))]
+    judge = judge or Judge()
+    return [c for c in cands
+            if judge.satisfies(m, c) and not (judge.satisfies(captor, c) and (captor.port is None or captor.port == c.port))]
 
 
 def _break(how: Vary, f: RequestField, key: str, sm: StringMatch, m: HTTPMatchRequest | None, req: Request) -> list[Request]:

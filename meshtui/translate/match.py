@@ -256,6 +256,8 @@ class RequestField:
     def entries(self, m: HTTPMatchRequest) -> list[tuple[str, StringMatch]]:
         """(key, match) pairs set on `m`, as written: one with key "" for a single-valued field."""
         value: StringMatch | dict[str, StringMatch] | None = getattr(m, self.attr)
+        if not value:
+            return []
         if isinstance(value, dict):
             return list(value.items())
         return [("", value)] if value is not None else []
@@ -325,7 +327,8 @@ def _routable(f: RequestField, key: str) -> bool:
 
 def routed_entries(f: RequestField, m: HTTPMatchRequest) -> list[tuple[str, StringMatch]]:
     """The entries of `f` on `m` that Envoy matches, sorted by key (as route.go sorts them)."""
-    return sorted(((k, sm) for k, sm in f.entries(m) if _routable(f, k)), key=lambda e: e[0])
+    found = f.entries(m)
+    return sorted(((k, sm) for k, sm in found if _routable(f, k)), key=lambda e: e[0]) if found else found
 
 
 def _path(uri: StringMatch | None) -> tuple[str, str]:
