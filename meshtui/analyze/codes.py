@@ -136,9 +136,15 @@ _ALL = [
     Code("MT0202", "IdentityRuleWithoutMtls", WARNING, "an ALLOW rule on principals or namespaces for a workload with mTLS DISABLE never matches",
          "Rule {rule} matches on {field}, but {pod} has mTLS DISABLE on port {port}: without mTLS there is no peer "
          "identity, so the rule never matches."),
-    Code("MT0203", "AllowShadowedByDenyAll", WARNING, "a DENY policy matching every request makes an ALLOW policy on the same workload dead",
-         "DENY policy {deny} has a rule that matches every request to {pod}, and DENY is evaluated first: this ALLOW "
-         "policy never lets a request through."),
+    Code("MT0203", "AllowShadowedByDeny", WARNING, "a DENY rule matching every request an ALLOW rule admits makes that ALLOW rule dead",
+         "DENY policy {deny} rule {deny_rule} matches every request rule {rule} admits on {pod}, and DENY is evaluated "
+         "first: rule {rule} of this ALLOW policy never lets a request through."),
+    Code("MT0204", "IdentityRuleWithPlaintextClient", WARNING, "an ALLOW rule on peer identity for a workload that clients reach in plaintext",
+         "Rule {rule} matches only on {field}, but {dr} sends plaintext to {pod} (port {port}): a plaintext request has no "
+         "peer identity, so requests through it are denied."),
+    Code("MT0205", "IdentityDenyBypassedByPlaintext", WARNING, "a DENY rule on peer identity for a workload that accepts plaintext (PERMISSIVE)",
+         "Rule {rule} denies by {field}, but {pod} accepts plaintext on port {port} (PERMISSIVE): a plaintext request has "
+         "no peer identity, so the same client in plaintext is not denied."),
     Code("MT0601", "ClusterReadWarning", WARNING, "part of the cluster could not be read", "{text}"),
     Code("MT0602", "FileOverCluster", INFO, "a -f file replaces or adds an object read from the cluster", "{text}"),
 ]

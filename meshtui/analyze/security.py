@@ -1,7 +1,8 @@
 """Security checks: AuthorizationPolicies that select no workload (IST0127) or name a namespace
 that does not exist (IST0101), and meshtui's own: a DestinationRule that sends plaintext to
-STRICT workloads (MT0201), principals or namespaces that cannot match without mTLS (MT0202), and
-an ALLOW policy a DENY-everything policy makes dead (MT0203)."""
+STRICT workloads (MT0201), principals or namespaces that cannot match without mTLS (MT0202 on a
+DISABLE port, MT0204 behind a plaintext DestinationRule), an ALLOW rule a broader DENY rule makes
+dead (MT0203), and a DENY on identity that plaintext clients slip past (MT0205)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ from fnmatch import fnmatchcase
 from meshtui.analyze.context import Context
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
+from meshtui.model.istio import DestinationRule
 from meshtui.model.k8s import Pod
-from meshtui.model.security import AuthorizationPolicy
+from meshtui.model.security import AuthorizationPolicy, AuthorizationRule, Operation, RuleSource
 from meshtui.model.snapshot import labels_match
 from meshtui.translate.inbound import compose_peer_authn, has_sidecar, policies_for
+
+
+def _dry_run(ap: AuthorizationPolicy) -> bool:
+    return ap.metadata.annotations.get("istio.io/dry-run", "").lower() in ("true", "1", "t")
 
 
 def _selector_text(sel: dict[str, str]) -> str:
@@ -92,6 +98,78 @@ def mtls_modes(ctx: Context) -> Iterator[Message]:
                 break
 
 
+def _identity_only(rule: AuthorizationRule) -> str | None:
+    """The identity field a rule needs when every `from` entry names one (principals, namespaces,
+    serviceAccounts): a plaintext request can match none of them. None otherwise."""
+    fields = []
+    for f in rule.from_:
+        s = f.source
+        if s is None:
+            return None
+        names = [n for n, v in (("principals", s.principals), ("namespaces", s.namespaces),
+                                ("serviceAccounts", s.service_accounts)) if v]
+        if not names:
+            return None
+        fields.append(names[0])
+    return fields[0] if fields else None
+
+
+def _covers(broad: tuple[str, ...], narrow: tuple[str, ...]) -> bool:
+    return "*" in broad or (bool(narrow) and set(narrow) <= set(broad))
+
+
+def _source_covers(d: RuleSource | None, a: RuleSource | None) -> bool:
+    if d is None:
+        return True
+    if any(getattr(d, f) for f in _NEGATED_SOURCE) or d.request_principals:
+        return False  # negations and JWT fields: not judged
+    return all(not getattr(d, f) or (a is not None and _covers(getattr(d, f), getattr(a, f))) for f in _SOURCE_FIELDS)
+
+
+def _operation_covers(d: Operation | None, a: Operation | None) -> bool:
+    if d is None:
+        return True
+    if d.not_hosts or d.not_ports or d.not_methods or d.not_paths:
+        return False
+    return all(not getattr(d, f) or (a is not None and _covers(getattr(d, f), getattr(a, f)))
+               for f in ("hosts", "ports", "methods", "paths"))
+
+
+def deny_covers(d: AuthorizationRule, a: AuthorizationRule) -> bool:
+    """Does DENY rule `d` match every request ALLOW rule `a` admits? (conservative: only when
+    each field `d` sets is set in `a` to a subset of its values; `d`'s negations are not judged)."""
+    if d.from_ and not all(any(_source_covers(df.source, af.source) for df in d.from_) for af in (a.from_ or ())):
+        return False
+    if d.from_ and not a.from_:
+        return all(df.source is None for df in d.from_)
+    if d.to and not all(any(_operation_covers(dt.operation, at.operation) for dt in d.to) for at in (a.to or ())):
+        return False
+    if d.to and not a.to:
+        return all(dt.operation is None for dt in d.to)
+    for c in d.when:
+        if c.not_values or not any(w.key == c.key and _covers(c.values, w.values) for w in a.when):
+            return False
+    return True
+
+
+_SOURCE_FIELDS = ("principals", "namespaces", "ip_blocks", "remote_ip_blocks", "service_accounts", "trust_domains")
+_NEGATED_SOURCE = ("not_principals", "not_namespaces", "not_ip_blocks", "not_remote_ip_blocks", "not_service_accounts",
+                   "not_trust_domains", "not_request_principals")
+
+
+def _plaintext_drs(ctx: Context) -> dict[tuple[str, str], tuple[DestinationRule, set[int]]]:
+    """Sidecar pods a DestinationRule sends plaintext to (tls.mode DISABLE), with the ports."""
+    out: dict[tuple[str, str], tuple[DestinationRule, set[int]]] = {}
+    for dr in ctx.snap.destination_rules:
+        tp = dr.spec.traffic_policy
+        if tp is None or tp.tls is None or tp.tls.mode != "DISABLE":
+            continue
+        host = dr.spec.host if "." in dr.spec.host else f"{dr.spec.host}.{dr.namespace}.svc.{ctx.snap.mesh.domain_suffix}"
+        for key, ports in _endpoint_pods(ctx, host).items():
+            out.setdefault(key, (dr, ports))
+    return out
+
+
 def _identity_rules(ap: AuthorizationPolicy) -> list[tuple[int, str]]:
     out = []
     for i, rule in enumerate(ap.spec.rules or ()):
@@ -102,10 +180,21 @@ def _identity_rules(ap: AuthorizationPolicy) -> list[tuple[int, str]]:
     return out
 
 
-@analyzer("security.IdentityWithoutMtls", ("MT0202", "MT0203"),
-          "Checks that identity rules can match (mTLS on) and that no DENY-everything policy makes an ALLOW policy dead",
-          inputs=("AuthorizationPolicy", "Pod"))
+@analyzer("security.IdentityWithoutMtls", ("MT0202", "MT0203", "MT0204", "MT0205"),
+          "Checks that identity rules can match (mTLS on, no plaintext client), that DENY on identity cannot be "
+          "bypassed in plaintext, and that no broader DENY rule makes an ALLOW rule dead",
+          inputs=("AuthorizationPolicy", "PeerAuthentication", "DestinationRule", "Pod"))
 def identity(ctx: Context) -> Iterator[Message]:
+    plaintext = _plaintext_drs(ctx)
+    seen: set[tuple[str, str, str, int]] = set()  # one finding per policy rule, on the first pod it shows on
+
+    def first(code: str, ap: AuthorizationPolicy, rule: int) -> bool:
+        key = (code, ap.namespace, ap.name, rule)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     for pod in ctx.snap.pods:
         if not has_sidecar(pod):
             continue
@@ -121,12 +210,34 @@ def identity(ctx: Context) -> Iterator[Message]:
                     yield ctx.report("MT0202", ap, path=f"spec.rules[{i}]", rule=i, field=field,
                                      pod=f"{pod.namespace}/{pod.name}", port=disabled[0],
                                      detail="Turn mTLS on for that port, or match on ipBlocks instead.")
-        deny_all = [ap for ap in policies if ap.spec.action == "DENY" and any(
-            not r.from_ and not r.to and not r.when for r in (ap.spec.rules or ()))]
-        if deny_all:
-            for ap in policies:
-                if ap.spec.action == "ALLOW":
-                    d = deny_all[0]
-                    yield ctx.report("MT0203", ap, path="spec.action", deny=f"{d.namespace}/{d.name}",
-                                     pod=f"{pod.namespace}/{pod.name}",
-                                     detail="Narrow the DENY rule, or remove this ALLOW policy.")
+        name = f"{pod.namespace}/{pod.name}"
+        denies = [ap for ap in policies if ap.spec.action == "DENY" and not _dry_run(ap)]
+        for ap in policies:
+            if ap.spec.action != "ALLOW":
+                continue
+            for i, rule in enumerate(ap.spec.rules or ()):
+                hit = next(((d, j) for d in denies for j, r in enumerate(d.spec.rules or ()) if deny_covers(r, rule)), None)
+                if hit is not None and first("MT0203", ap, i):
+                    d, j = hit
+                    yield ctx.report("MT0203", ap, path=f"spec.rules[{i}]", deny=f"{d.namespace}/{d.name}", deny_rule=j,
+                                     rule=i, pod=name, detail="Narrow the DENY rule, or remove this ALLOW rule.")
+        app_ports = sorted(_app_ports(pod)) or [0]
+        plain = plaintext.get((pod.namespace, pod.name))
+        for ap in policies:
+            for i, rule in enumerate(ap.spec.rules or ()):
+                needs = _identity_only(rule)
+                if needs is None:
+                    continue
+                if ap.spec.action == "DENY":
+                    permissive = [p for p in app_ports if authn.for_port(p).mode == "PERMISSIVE"]
+                    if permissive and first("MT0205", ap, i):
+                        yield ctx.report("MT0205", ap, path=f"spec.rules[{i}]", rule=i, field=needs, pod=name,
+                                         port=permissive[0], detail="Make the workload STRICT, or deny with notPrincipals "
+                                         "in an ALLOW policy instead.")
+                elif ap.spec.action == "ALLOW" and plain is not None:
+                    dr, ports = plain
+                    open_ports = [p for p in sorted(ports) if authn.for_port(p).mode == "PERMISSIVE"]
+                    if open_ports and first("MT0204", ap, i):
+                        yield ctx.report("MT0204", ap, path=f"spec.rules[{i}]", rule=i, field=needs, pod=name,
+                                         port=open_ports[0], dr=f"DestinationRule {dr.namespace}/{dr.name}",
+                                         detail="Remove its tls block (auto-mTLS) or set ISTIO_MUTUAL.")

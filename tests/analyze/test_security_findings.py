@@ -1,5 +1,5 @@
 """Security findings: istioctl's IST0127 and IST0101 for AuthorizationPolicies, and meshtui's
-MT0201-MT0203 for what the server side of a trace would refuse."""
+MT0201-MT0205 for what the server side of a trace would refuse or let slip."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from meshtui.sources.loader import load_sources
 
 REPO = Path(__file__).resolve().parents[2]
 SEC = REPO / "fixtures" / "security"
-SECURITY_CODES = {"IST0127", "MT0201", "MT0202", "MT0203"}
+SECURITY_CODES = {"IST0127", "MT0201", "MT0202", "MT0203", "MT0204", "MT0205"}
 
 
 def findings(*overlays: str) -> Counter:
@@ -36,6 +36,35 @@ def test_each_security_finding_once_on_its_resource():
 def test_plaintext_to_strict_is_an_error_on_the_destination_rule():
     got = findings("strict-plaintext-client.yaml")
     assert set(got) == {("MT0201", "DestinationRule", "default/reviews")}
+
+
+def test_dead_allow_rules_plaintext_identity_and_bypassable_denies():
+    assert findings("analyze-identity.yaml") == Counter({
+        # rule 0 (GET /details/*) is inside the DENY on GET; rule 1 (PUT) is not: one finding
+        ("MT0203", "AuthorizationPolicy", "default/details-rules"): 1,
+        ("MT0204", "AuthorizationPolicy", "default/ratings-from-productpage"): 1,
+        # three reviews pods, one finding for the rule
+        ("MT0205", "AuthorizationPolicy", "default/reviews-deny-istio-system"): 1,
+    })
+
+
+def test_the_trace_overlays_with_a_plaintext_identity_rule_is_a_finding():
+    # the trace denies this (tests/translate/test_server_side.py); analyze says why before any request
+    assert findings("permissive-principal.yaml") == Counter({("MT0204", "AuthorizationPolicy", "default/ratings-from-productpage"): 1})
+
+
+def test_a_deny_that_does_not_cover_the_allow_rule_is_no_finding():
+    from meshtui.analyze.security import deny_covers
+    from meshtui.model.security import AuthorizationRule, Operation, RuleTo
+
+    def rule(**op) -> AuthorizationRule:
+        return AuthorizationRule(to=(RuleTo(operation=Operation(**op)),))
+
+    assert deny_covers(AuthorizationRule(), rule(methods=("GET",)))  # a DENY on everything covers all
+    assert deny_covers(rule(methods=("GET", "HEAD")), rule(methods=("GET",), paths=("/x",)))
+    assert not deny_covers(rule(methods=("GET",)), rule(methods=("GET", "PUT")))  # PUT slips past
+    assert not deny_covers(rule(methods=("GET",)), AuthorizationRule())  # the ALLOW admits more than GET
+    assert not deny_covers(rule(not_methods=("GET",)), rule(methods=("PUT",)))  # negations are not judged
 
 
 def test_the_overlays_the_trace_denies_are_not_findings_by_themselves():
