@@ -146,10 +146,7 @@ def deny_covers(d: AuthorizationRule, a: AuthorizationRule) -> bool:
         return False
     if d.to and not a.to:
         return all(dt.operation is None for dt in d.to)
-    for c in d.when:
-        if c.not_values or not any(w.key == c.key and _covers(c.values, w.values) for w in a.when):
-            return False
-    return True
+    return all(not c.not_values and any(w.key == c.key and _covers(c.values, w.values) for w in a.when) for c in d.when)
 
 
 _SOURCE_FIELDS = ("principals", "namespaces", "ip_blocks", "remote_ip_blocks", "service_accounts", "trust_domains")
