@@ -1,4 +1,5 @@
-"""Write the SVGs the README shows: resources, trace, what-if, game day, proxies, drift.
+"""Write the SVGs the README shows: resources, trace, what-if, game day, proxies, drift, and a
+request the server side denies.
 
     make screenshots        (or: .venv/bin/python screenshots/make_screenshots.py [--size 120x34])
 
@@ -127,6 +128,32 @@ async def shoot(demo, out: Path, size: tuple[int, int], theme: str) -> list[Path
     return written
 
 
+async def shoot_denied(out: Path, size: tuple[int, int], theme: str) -> list[Path]:
+    """A request the server sidecar denies: jason's call to reviews under fixtures/security's
+    DENY policy, the trace ending at the RBAC policy and rule (files, no demo needed)."""
+    from meshtui.sources.loader import load_sources
+
+    files = [str(ROOT / "fixtures" / "bookinfo"), str(ROOT / "fixtures" / "security" / "deny-jason.yaml")]
+    query = TraceQuery(source="default/productpage-v1", url="http://reviews:9080/reviews/1", headers=("end-user: jason",))
+    app = MeshtuiApp(result=load_sources(files), source=SourceInfo("files", "fixtures/bookinfo + fixtures/security/deny-jason.yaml"),
+                     config=TuiConfig(), trace=query, start_view="trace", cursor_blink=False, watch=False)
+    async with app.run_test(size=size) as pilot:
+        app.theme = theme
+        await settle(pilot)
+        await until(pilot, lambda: app.last_trace is not None and app.last_trace.query == query)
+        steps = app.screen.query_one("#steps")
+        steps.focus()
+        await settle(pilot)
+        # the step that decided: the DENY policy's rule, its YAML beside it
+        final = next((i for i, st in enumerate(app.last_trace.trace.steps)
+                      if st.stage == "authorization" and st.verdict == "final"), None)
+        if final is not None:
+            steps.highlighted = final
+            await settle(pilot)
+        app.save_screenshot(filename="trace-denied.svg", path=str(out))
+    return [out / "trace-denied.svg"]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="120x34", help="terminal size, COLSxROWS (default 120x34)")
@@ -148,6 +175,7 @@ def main() -> int:
         written = asyncio.run(shoot(demo, out, (int(cols), int(rows)), args.theme))
     finally:
         demo.stop()
+    written += asyncio.run(shoot_denied(out, (int(cols), int(rows)), args.theme))
     for p in written:
         print(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
     return 0
