@@ -21,16 +21,18 @@ except ImportError:  # pragma: no cover - libyaml is part of the PyYAML wheels
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]  # SafeLoader stands in when libyaml's CSafeLoader is missing
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]  # the base is picked at import time (C or Python loader)
+class _Loader(_BaseLoader):
     """The safe loader with the same tag resolution, made cheaper: the composer calls resolve()
     for every node and descend/ascend_resolver() around each one; PyYAML's versions rebuild the
     candidate list each time and check for path resolvers that the safe loader never has."""
 
-    _candidates: ClassVar[dict[Any, tuple[Any, ...]]] = {first: tuple(rs) + tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
-                   for first, rs in _BaseLoader.yaml_implicit_resolvers.items() if first is not None}
-    _wildcards = tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
+    # first character of a plain scalar -> the (tag, pattern) pairs to try, in PyYAML's order
+    _candidates: ClassVar[dict[str, tuple[tuple[str, re.Pattern[str]], ...]]] = {
+        first: tuple(rs) + tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
+        for first, rs in _BaseLoader.yaml_implicit_resolvers.items() if first is not None}
+    _wildcards: ClassVar[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(_BaseLoader.yaml_implicit_resolvers.get(None, ()))
 
-    def resolve(self, kind, value, implicit):
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
             if implicit[0]:
                 for tag, regexp in self._candidates.get(value[:1], self._wildcards):
@@ -41,26 +43,33 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]  # the base is pic
             return self.DEFAULT_SEQUENCE_TAG
         return self.DEFAULT_MAPPING_TAG
 
-    def descend_resolver(self, current_node, current_index):
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: object) -> None:
         return None
 
-    def ascend_resolver(self):
+    def ascend_resolver(self) -> None:
         return None
 
 
 assert not _BaseLoader.yaml_path_resolvers  # what makes the shortcuts above exact
 
 
-class PosDict(dict):
+class PosDict(dict[Any, Any]):
     """A mapping with `pos[key] = (line, column)` of each value and its own `line`/`column`."""
 
     __slots__ = ("column", "key_pos", "line", "pos")
+    line: int
+    column: int
+    pos: dict[Any, tuple[int, int]]  # where each value starts
+    key_pos: dict[Any, tuple[int, int]]  # where each key is written
 
 
-class PosList(list):
+class PosList(list[Any]):
     """A sequence with `pos[i] = (line, column)` of each item and its own `line`/`column`."""
 
     __slots__ = ("column", "line", "pos")
+    line: int
+    column: int
+    pos: list[tuple[int, int]]
 
 
 class YamlSyntaxError(Exception):
@@ -200,12 +209,13 @@ class _Builder:
         mark = node.start_mark
         # Most nodes are scalars: they are converted inline (no call to build) and counted in bulk.
         scalars = 0
+        out: PosList | PosDict
         if isinstance(node, yaml.SequenceNode):
-            out = PosList()
-            out.line = mark.line + 1
-            out.column = mark.column + 1
-            pos = []
-            append, pappend, build = out.append, pos.append, self.build
+            seq = out = PosList()
+            seq.line = mark.line + 1
+            seq.column = mark.column + 1
+            item_pos: list[tuple[int, int]] = []
+            append, pappend, build = seq.append, item_pos.append, self.build
             for item in node.value:
                 if item.__class__ is _ScalarNode:
                     scalars += 1
@@ -214,11 +224,11 @@ class _Builder:
                     append(build(item, depth + 1))
                 m = item.start_mark
                 pappend((m.line + 1, m.column + 1))
-            out.pos = pos
+            seq.pos = item_pos
         elif isinstance(node, yaml.MappingNode):
-            out = PosDict()
-            out.line = mark.line + 1
-            out.column = mark.column + 1
+            mapping = out = PosDict()
+            mapping.line = mark.line + 1
+            mapping.column = mark.column + 1
             pos: dict[Any, tuple[int, int]] = {}
             key_pos: dict[Any, tuple[int, int]] = {}
             build = self.build
@@ -233,8 +243,8 @@ class _Builder:
                         if isinstance(src, dict):
                             src_pos = getattr(src, "pos", {})
                             for k, v in src.items():
-                                if k not in out:
-                                    out[k] = v
+                                if k not in mapping:
+                                    mapping[k] = v
                                     pos[k] = src_pos.get(k, (vnode.start_mark.line + 1, 1))
                     continue
                 else:
@@ -248,14 +258,14 @@ class _Builder:
                                           f"duplicate key {k!r} (first on line {key_pos[k][0]}): the later value is used"))
                 if vnode.__class__ is _ScalarNode:
                     scalars += 1
-                    out[k] = vnode.value if vnode.tag == _STR else _scalar(vnode)
+                    mapping[k] = vnode.value if vnode.tag == _STR else _scalar(vnode)
                 else:
-                    out[k] = build(vnode, depth + 1)
+                    mapping[k] = build(vnode, depth + 1)
                 m = vnode.start_mark
                 pos[k] = (m.line + 1, m.column + 1)
                 key_pos[k] = (km.line + 1, km.column + 1)
-            out.pos = pos
-            out.key_pos = key_pos
+            mapping.pos = pos
+            mapping.key_pos = key_pos
         else:
             raise YamlSyntaxError(mark.line + 1, None, f"unsupported YAML node {type(node).__name__}")
         self.expanded += scalars
@@ -373,18 +383,22 @@ def _shift_doc(doc: YamlDoc, n: int) -> YamlDoc:
     return YamlDoc(doc.data, doc.line + n, tuple((ln + n, c, m) for ln, c, m in doc.warnings))
 
 
-def position(container: Any, key: Any) -> tuple[int | None, int | None]:
+def position(container: object, key: object) -> tuple[int | None, int | None]:
     """(line, column) of `container[key]` when known: where its key is written for a mapping
-    (`weight: abc`, or `redirect:` above a nested block), where the item starts for a list."""
-    key_pos = getattr(container, "key_pos", None)
-    if key_pos is not None:
-        found = key_pos.get(key) if isinstance(key, (str, int, float, bool, type(None))) else None
-        if found is not None:
-            return found
-    pos = getattr(container, "pos", None)
-    if pos is None:
-        return (None, None)
-    try:
-        return pos[key]
-    except (KeyError, IndexError, TypeError):
-        return (None, None)
+    (`weight: abc`, or `redirect:` above a nested block), where the item starts for a list.
+    Plain dicts and lists (cluster objects) have no positions."""
+    if isinstance(container, PosDict):
+        if isinstance(key, (str, int, float, bool, type(None))):
+            found = container.key_pos.get(key)
+            if found is not None:
+                return found
+        try:
+            return container.pos[key]
+        except (KeyError, TypeError):  # TypeError: an unhashable key
+            return (None, None)
+    if isinstance(container, PosList) and isinstance(key, int):
+        try:
+            return container.pos[key]
+        except IndexError:
+            return (None, None)
+    return (None, None)
