@@ -362,7 +362,14 @@ def _shift_doc(doc: YamlDoc, n: int) -> YamlDoc:
     """A document read on its own, with its positions moved down `n` lines to where it is in the file."""
     if n == 0:
         return doc
-    seen: set[int] = set()  # anchored nodes are shared: move each once
+    shift_positions(doc.data, n)
+    return YamlDoc(doc.data, doc.line + n, tuple((ln + n, c, m) for ln, c, m in doc.warnings))
+
+
+def shift_positions(data: Any, n: int) -> None:
+    """Move every recorded position in `data` down `n` lines, in place: a document parsed on its
+    own that stands at line n + 1 of an outer text. Anchored nodes are shared, so each moves once."""
+    seen: set[int] = set()  # ids of the nodes of `data` moved so far (all alive during the walk)
 
     def walk(v: Any) -> None:
         if not isinstance(v, (PosDict, PosList)) or id(v) in seen:
@@ -379,8 +386,8 @@ def _shift_doc(doc: YamlDoc, n: int) -> YamlDoc:
             for item in v:
                 walk(item)
 
-    walk(doc.data)
-    return YamlDoc(doc.data, doc.line + n, tuple((ln + n, c, m) for ln, c, m in doc.warnings))
+    if n:
+        walk(data)
 
 
 def position(container: object, key: object) -> tuple[int | None, int | None]:

@@ -8,7 +8,7 @@ from typing import Any
 from meshtui.errors import InputError
 from meshtui.model.meshconfig import MeshConfig, MeshOrigin, mesh_from_data
 from meshtui.model.source import Diagnostic
-from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml, position
+from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml, position, shift_positions
 from meshtui.sources.loader import read_text
 
 MESH_KEY = "mesh"
@@ -30,26 +30,6 @@ def _parse_mesh_text(text: str, file: str, line_offset: int) -> Any:
     return docs[0].data if docs else {}
 
 
-def _shift(data: Any, offset: int) -> Any:
-    """Move the recorded positions of an embedded document to the lines of the outer file."""
-    if not offset:
-        return data
-    for attr in ("pos", "key_pos"):
-        table = getattr(data, attr, None)
-        if isinstance(table, dict):
-            for k, (ln, col) in list(table.items()):
-                if ln is not None:
-                    table[k] = (ln + offset, col)
-        elif isinstance(table, list):
-            table[:] = [(ln + offset if ln is not None else None, col) for ln, col in table]
-    if isinstance(getattr(data, "line", None), int):
-        data.line += offset
-    children = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
-    for v in children:
-        _shift(v, offset)
-    return data
-
-
 def mesh_from_configmap(obj: dict, file: str, diagnostics: list[Diagnostic], domain_suffix: str = "cluster.local") -> MeshConfig:
     """The MeshConfig in a ConfigMap's `data.mesh` (positions kept when `obj` came from a file)."""
     meta = obj.get("metadata") or {}
@@ -63,7 +43,8 @@ def mesh_from_configmap(obj: dict, file: str, diagnostics: list[Diagnostic], dom
     key_line, _ = position(data, MESH_KEY)
     # istio's ConfigMap holds the MeshConfig as a block scalar (`mesh: |`): it starts on the line after its key
     offset = key_line or 0
-    inner = _shift(_parse_mesh_text(text, file, offset), offset)
+    inner = _parse_mesh_text(text, file, offset)
+    shift_positions(inner, offset)
     return mesh_from_data(inner, file, MeshOrigin("ConfigMap", ns, name, file), diagnostics, domain_suffix)
 
 

@@ -303,6 +303,17 @@ def test_plain_meshconfig_file_and_bad_values(tmp_path):
     assert json.dumps(str(exc.value))
 
 
+def test_configmap_positions_of_an_aliased_block_move_once(tmp_path):
+    # the MeshConfig inside `mesh: |-` starts on line 8; a node used twice (anchor and alias) is one
+    # object, and it was moved down once per use: the error named line 16 for a value on line 9
+    body = "x: &p\n  mode: SOMETIMES\noutboundTrafficPolicy: *p"
+    path = tmp_path / "mesh.yaml"
+    path.write_text(CONFIGMAP.format(body=textwrap.indent(body, "    ")))
+    diags: list = []
+    read_mesh_config(str(path), diags)
+    assert [(d.level, d.source.line, d.source.path) for d in diags] == [("Error", 9, "outboundTrafficPolicy.mode")]
+
+
 def test_cli_mesh_config_flag(tmp_path, capsys):
     from meshtui.cli import main
 
