@@ -110,7 +110,8 @@ def _flat(docs: Iterable[RawDoc], warnings: list[Diagnostic]) -> Iterator[RawDoc
 
 def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
                rejected: list[Resource] | None = None,
-               keep_raw: Callable[[str], bool] | None = None) -> tuple[list[Resource], list[Diagnostic], dict[str, int], int, dict]:
+               keep_raw: Callable[[str], bool] | None = None
+               ) -> tuple[list[Resource], list[Diagnostic], dict[str, int], int, dict[tuple[str, str, str], Any]]:
     """Validate and type every object. Returns (kept objects, diagnostics, skipped kinds,
     number left out, raw data by key). Later duplicates replace earlier ones. Objects that
     parsed but fail Istio's validation are appended to `rejected` when given: istioctl still
@@ -178,7 +179,7 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
         if not obj.metadata.namespace and kind != "Namespace":
             object.__setattr__(obj.metadata, "namespace", ns)
         invalid_only = ctx.errors == 0  # parsed; what follows is Istio's validation
-        if is_istio and obj.spec is None:  # type: ignore[attr-defined]  # is_istio: every Istio kind has a spec
+        if is_istio and getattr(obj, "spec", None) is None:  # every Istio kind has a spec; a missing one parses as None
             line, col = locate(data, "spec")
             diags.append(Diagnostic(ERROR, "spec is required", Source(doc.file, line, col, "spec"), kind, ns, name))
             ctx.errors += 1

@@ -12,9 +12,9 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from meshtui.model.source import ERROR, NOWHERE, WARNING, Diagnostic, Source
 from meshtui.model.yamlpos import position
@@ -41,8 +41,8 @@ class Duration(str):
         obj.seconds = seconds
         return obj
 
-    def __getnewargs__(self) -> tuple[str, float]:  # pickling (the snapshot cache)
-        return (str(self), self.seconds)
+    def __reduce__(self) -> tuple[type[Duration], tuple[str, float]]:  # pickling (the snapshot cache)
+        return (Duration, (str(self), self.seconds))
 
 
 _DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
@@ -72,7 +72,7 @@ def parse_duration(text: str) -> float | None:
 
 
 def fld(default: Any = None, *, name: str | None = None, required: bool = False,
-        check: Callable[[Any], str | None] | None = None) -> Any:
+        check: Check | None = None) -> Any:
     """A model field. `check(value)` returns an error message or None."""
     meta = {"name": name, "required": required, "check": check}
     if isinstance(default, (list, dict, set)):
@@ -145,10 +145,14 @@ def type_name(value: Any) -> str:
     return "value"
 
 
+# value (YAML data), path, context, the container holding the value and its key there -> the typed value
 Conv = Callable[[Any, str, Ctx, Any, Any], Any]
+# a field's own check: the parsed value -> an error message, or None when it is fine
+Check = Callable[[Any], str | None]
+T = TypeVar("T")
 
 
-def _conv_str(v, path, ctx, c, k):
+def _conv_str(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
     if isinstance(v, str):
         # namespaces, label keys and values, hosts, port names repeat across thousands of objects:
         # one copy each (memory, and the snapshot cache pickles each string once)
@@ -156,7 +160,7 @@ def _conv_str(v, path, ctx, c, k):
     raise _Bad(f"must be a string, got {type_name(v)} {v!r}")
 
 
-def _conv_int(v, path, ctx, c, k):
+def _conv_int(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
     if isinstance(v, int) and not isinstance(v, bool):
         return v
     if isinstance(v, float) and v.is_integer():
@@ -164,29 +168,29 @@ def _conv_int(v, path, ctx, c, k):
     raise _Bad(f"must be an integer, got {type_name(v)} {v!r}")
 
 
-def _conv_float(v, path, ctx, c, k):
+def _conv_float(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     raise _Bad(f"must be a number, got {type_name(v)} {v!r}")
 
 
-def _conv_bool(v, path, ctx, c, k):
+def _conv_bool(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
     if isinstance(v, bool):
         return v
     raise _Bad(f"must be true or false, got {type_name(v)} {v!r}")
 
 
-def _conv_any(v, path, ctx, c, k):
+def _conv_any(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
     return v
 
 
-def _conv_int_or_str(v, path, ctx, c, k):
+def _conv_int_or_str(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
     if isinstance(v, (int, str)) and not isinstance(v, bool):
         return v
     raise _Bad(f"must be an integer or a string, got {type_name(v)} {v!r}")
 
 
-def _conv_duration(v, path, ctx, c, k):
+def _conv_duration(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
     if not isinstance(v, str):
         raise _Bad(f"must be a duration such as '1s' or '250ms', got {type_name(v)} {v!r}")
     seconds = parse_duration(v)
@@ -200,7 +204,7 @@ def _conv_duration(v, path, ctx, c, k):
 def _literal(options: tuple[str, ...]) -> Conv:
     allowed = frozenset(options)
 
-    def conv(v, path, ctx, c, k):
+    def conv(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
         if isinstance(v, str) and v in allowed:
             return v
         raise _Bad(f"must be one of {', '.join(options)}; got {v!r}")
@@ -209,10 +213,10 @@ def _literal(options: tuple[str, ...]) -> Conv:
 
 
 def _tuple(item: Conv) -> Conv:
-    def conv(v, path, ctx, c, k):
+    def conv(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
         if not isinstance(v, list):
             raise _Bad(f"must be a list, got {type_name(v)}")
-        out = []
+        out: list[Any] = []
         for i, x in enumerate(v):
             p = f"{path}[{i}]"
             try:
@@ -225,10 +229,10 @@ def _tuple(item: Conv) -> Conv:
 
 
 def _mapping(item: Conv) -> Conv:
-    def conv(v, path, ctx, c, k):
+    def conv(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
         if not isinstance(v, dict):
             raise _Bad(f"must be a map, got {type_name(v)}")
-        out = {}
+        out: dict[str, Any] = {}
         for key, x in v.items():
             if not isinstance(key, str):
                 ctx.error(v, key, f"{path}.{key}", f"keys must be strings, got {type_name(key)} {key!r}")
@@ -244,7 +248,7 @@ def _mapping(item: Conv) -> Conv:
 
 
 def _model(cls: type) -> Conv:
-    def conv(v, path, ctx, c, k):
+    def conv(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
         if not isinstance(v, dict):
             raise _Bad(f"must be an object, got {type_name(v)} {v!r}")
         return parse_into(cls, v, path, ctx, c, k)
@@ -275,17 +279,17 @@ def _converter(tp: Any) -> Conv:
         return _tuple(_converter(get_args(tp)[0]))
     if origin is dict:
         return _mapping(_converter(get_args(tp)[1]))
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _model(tp)
     raise TypeError(f"no converter for {tp!r}")
 
 
 @dataclass
 class _Plan:
-    fields: list[tuple[str, str, Conv, bool, Any]]  # attr, yaml name, converter, required, check
+    fields: list[tuple[str, str, Conv, bool, Check | None]]  # attr, yaml name, converter, required, check
     by_yaml: dict[str, int]
     # the same, shaped for parse_into's inner loop: yaml name -> (attr, converter, check)
-    lookup: dict[str, tuple[str, Conv, Any]] = field(default_factory=dict)
+    lookup: dict[str, tuple[str, Conv, Check | None]] = field(default_factory=dict)
     required: tuple[tuple[str, str], ...] = ()  # (attr, yaml name)
     defaults: dict[str, Any] = field(default_factory=dict)  # attr -> default value
     factories: tuple[tuple[str, Callable[[], Any]], ...] = ()  # attr -> default_factory
@@ -293,7 +297,7 @@ class _Plan:
 
 def _defaults(cls: type) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
     values: dict[str, Any] = {}
-    factories = []
+    factories: list[tuple[str, Callable[[], Any]]] = []
     for f in dataclasses.fields(cls):
         if f.default is not dataclasses.MISSING:
             values[f.name] = f.default
@@ -309,11 +313,11 @@ def _plan(cls: type) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is None:
         hints = typing.get_type_hints(cls)
-        entries = []
+        entries: list[tuple[str, str, Conv, bool, Check | None]] = []
         for f in dataclasses.fields(cls):
             if f.name == "src" or not f.init:
                 continue
-            meta = f.metadata or {}
+            meta: Mapping[str, Any] = f.metadata or {}
             yname = meta.get("name") or camel(f.name)
             entries.append((f.name, yname, _converter(hints[f.name]), bool(meta.get("required")), meta.get("check")))
         plan = _Plan(entries, {e[1]: i for i, e in enumerate(entries)},
@@ -323,7 +327,7 @@ def _plan(cls: type) -> _Plan:
     return plan
 
 
-def parse_into(cls: type, data: dict, path: str, ctx: Ctx, container: Any = None, key: Any = None) -> Any:
+def parse_into(cls: type[T], data: dict[str, Any], path: str, ctx: Ctx, container: Any = None, key: Any = None) -> T:
     """Parse `data` into `cls`, recording errors in ctx. Fields with bad values are left at their
     defaults (the caller checks ctx.errors to decide whether to keep the object).
 
@@ -360,7 +364,7 @@ def parse_into(cls: type, data: dict, path: str, ctx: Ctx, container: Any = None
     kwargs["src"] = Source(ctx.file, line, getattr(data, "column", None) if line is not None else None, _intern(path))
     # What the frozen dataclass __init__ would do, minus one object.__setattr__ call per field
     # (a third of the parse time): defaults, fresh containers for factory fields, the values.
-    obj = _new(cls)
+    obj: T = _new(cls)
     state = obj.__dict__
     state.update(plan.defaults)
     for attr, factory in plan.factories:
