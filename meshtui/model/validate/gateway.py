@@ -33,11 +33,13 @@ def _server_tls(t: ServerTLSSettings, path: str) -> Iterator[Problem]:
         label = "SIMPLE TLS" if t.mode == "SIMPLE" else "MUTUAL TLS"
         if t.mode != "SIMPLE" and not t.ca_certificates:
             yield f"{path}.caCertificates", f"{label} requires a client CA bundle (or credentialName)"
-        for i, c in enumerate(t.tls_certificates or [t]):
-            p = f"{path}.tlsCertificates[{i}]" if t.tls_certificates else path
-            if not c.server_certificate:
+        # (where, certificate, key): each of tlsCertificates, or the settings' own pair
+        pairs = ([(f"{path}.tlsCertificates[{i}]", c.server_certificate, c.private_key) for i, c in enumerate(t.tls_certificates)]
+                 or [(path, t.server_certificate, t.private_key)])
+        for p, cert, key in pairs:
+            if not cert:
                 yield f"{p}.serverCertificate", f"{label} requires credentialName, or serverCertificate and privateKey"
-            if not c.private_key:
+            if not key:
                 yield f"{p}.privateKey", f"{label} requires credentialName, or serverCertificate and privateKey"
     if t.ca_crl:
         if t.credential_name:

@@ -10,6 +10,7 @@ from meshtui.model.istio import (
     Destination,
     Headers,
     HTTPRoute,
+    HTTPRouteDestination,
     RouteDestination,
     StringMatch,
     VirtualService,
@@ -84,7 +85,7 @@ def destination(d: Destination | None, path: str) -> Iterator[Problem]:
         yield from port_range(d.port.number, f"{path}.port.number")
 
 
-def _destinations(routes: tuple[RouteDestination, ...], path: str) -> Iterator[Problem]:
+def _destinations(routes: tuple[RouteDestination | HTTPRouteDestination, ...], path: str) -> Iterator[Problem]:
     total = 0
     for i, d in enumerate(routes):
         p = f"{path}[{i}]"
@@ -231,8 +232,8 @@ def _http_route(r: HTTPRoute, path: str, delegate_vs: bool) -> Iterator[Problem]
     if r.mirror_percent is not None:
         yield Warn(f"{path}.mirrorPercent", 'deprecated setting "mirrorPercent", use "mirrorPercentage" instead')
     yield from destination(r.mirror, f"{path}.mirror")
-    for i, mp in enumerate(r.mirrors):
-        yield from destination(mp.destination, f"{path}.mirrors[{i}].destination")
+    for i, mirror in enumerate(r.mirrors):
+        yield from destination(mirror.destination, f"{path}.mirrors[{i}].destination")
 
     # redirect
     rd = r.redirect
@@ -300,8 +301,8 @@ def _http_route(r: HTTPRoute, path: str, delegate_vs: bool) -> Iterator[Problem]
 
     # destinations and timeout
     yield from _destinations(r.route, f"{path}.route")
-    for i, d in enumerate(r.route):
-        yield from _header_ops(d.headers, f"{path}.route[{i}].headers")
+    for i, dest in enumerate(r.route):
+        yield from _header_ops(dest.headers, f"{path}.route[{i}].headers")
     yield from duration(r.timeout, f"{path}.timeout")
 
 
@@ -336,17 +337,17 @@ def virtual_service(vs: VirtualService) -> Iterator[Problem]:
                     yield f"spec.hosts[{i}]", f"duplicate hosts in virtual service: {a} & {b}"
     if not (s.http or s.tcp or s.tls):
         yield "spec", "http, tcp or tls must be provided in a virtual service"
-    for i, r in enumerate(s.http):
-        yield from _http_route(r, f"spec.http[{i}]", delegate)
-    for i, r in enumerate(s.tls):
+    for i, http in enumerate(s.http):
+        yield from _http_route(http, f"spec.http[{i}]", delegate)
+    for i, tls in enumerate(s.tls):
         p = f"spec.tls[{i}]"
-        if not r.match:
+        if not tls.match:
             yield f"{p}.match", "a TLS route must have at least one match with sniHosts"
-        for j, m in enumerate(r.match):
+        for j, sm in enumerate(tls.match):
             mp = f"{p}.match[{j}]"
-            if not m.sni_hosts:
+            if not sm.sni_hosts:
                 yield f"{mp}.sniHosts", "a TLS match must have at least one SNI host"
-            for k, sni in enumerate(m.sni_hosts):
+            for k, sni in enumerate(sm.sni_hosts):
                 err = wildcard_domain_error(sni)
                 if err:
                     if is_ip(sni):
@@ -356,23 +357,23 @@ def virtual_service(vs: VirtualService) -> Iterator[Problem]:
                 elif not any(host_subset_of(sni, h) for h in s.hosts):
                     yield f"{mp}.sniHosts[{k}]", (f"SNI host {sni!r} is not a compatible subset of any of the "
                                                   f"virtual service hosts: [{', '.join(s.hosts)}]")
-            for k, sub in enumerate(m.destination_subnets):
+            for k, sub in enumerate(sm.destination_subnets):
                 err = subnet_error(sub)
                 if err:
                     yield f"{mp}.destinationSubnets[{k}]", err
-            yield from gateway_names(m.gateways, f"{mp}.gateways")
-        if not r.route:
+            yield from gateway_names(sm.gateways, f"{mp}.gateways")
+        if not tls.route:
             yield f"{p}.route", "a TLS route needs a route"
-        yield from _destinations(r.route, f"{p}.route")
-    for i, r in enumerate(s.tcp):
+        yield from _destinations(tls.route, f"{p}.route")
+    for i, tcp in enumerate(s.tcp):
         p = f"spec.tcp[{i}]"
-        for j, m in enumerate(r.match):
-            for k, sub in enumerate(m.destination_subnets):
+        for j, lm in enumerate(tcp.match):
+            for k, sub in enumerate(lm.destination_subnets):
                 err = subnet_error(sub)
                 if err:
                     yield f"{p}.match[{j}].destinationSubnets[{k}]", err
-            yield from gateway_names(m.gateways, f"{p}.match[{j}].gateways")
-        if not r.route:
+            yield from gateway_names(lm.gateways, f"{p}.match[{j}].gateways")
+        if not tcp.route:
             yield f"{p}.route", "a TCP route needs a route"
-        yield from _destinations(r.route, f"{p}.route")
+        yield from _destinations(tcp.route, f"{p}.route")
     yield from export_to(s.export_to, vs.namespace, "spec.exportTo")
