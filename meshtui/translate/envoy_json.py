@@ -4,13 +4,16 @@ parses into protobufs and what a static bootstrap embeds. Pure data; no protobuf
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
+from meshtui.model.snapshot import Endpoint
 from meshtui.translate.config import (
     Cluster,
     EnvoyResources,
     Fault,
     FilterChain,
+    HashPolicy,
     HeaderMatcher,
     HeaderOps,
     Listener,
@@ -132,7 +135,7 @@ def _wc(c: WeightedCluster, fault: dict[str, Any] | None = None) -> dict[str, An
     return out
 
 
-def _hash(hp) -> dict[str, Any]:
+def _hash(hp: HashPolicy) -> dict[str, Any]:
     if hp.kind == "header":
         return {"header": {"header_name": hp.name}}
     if hp.kind == "cookie":
@@ -165,7 +168,7 @@ def _prearmed_fault(r: Route, key: str) -> dict[str, Any]:
     delay_s = f.delay_seconds if f is not None and f.delay_seconds is not None else 0.001
     out["delay"] = {"fixed_delay": dur(delay_s), "percentage": fraction(f.delay_percent if f is not None and f.delay_seconds is not None else 0.0)}
     aborts = f is not None and (f.abort_http_status is not None or f.abort_grpc_status is not None)
-    abort: dict[str, Any] = {"percentage": fraction(f.abort_percent if aborts else 0.0)}
+    abort: dict[str, Any] = {"percentage": fraction(f.abort_percent if f is not None and aborts else 0.0)}
     if f is not None and f.abort_grpc_status is not None and f.abort_http_status is None:
         abort["grpc_status"] = f.abort_grpc_status
     else:
@@ -204,7 +207,7 @@ def prearm_keys(r: Route, key: str) -> list[tuple[str, str | None]]:
     return [(key, None)]
 
 
-def prearm_runtime(route_configs) -> dict[str, Any]:
+def prearm_runtime(route_configs: Iterable[RouteConfig]) -> dict[str, Any]:
     """The runtime values that carry the live faults of pre-armed route configs."""
     out: dict[str, Any] = {}
     for rc in route_configs:
@@ -431,7 +434,7 @@ def listener_json(ls: Listener, cfg: ProxyConfig, inline: bool = False, bind_add
     bound = bind_address is not None
     address = ls.address
     bind = ls.bind_to_port
-    if bound:
+    if bind_address is not None:
         if ls.kind == "virtual" or (ls.address != "0.0.0.0" and ls.kind != "gateway"):
             return None  # iptables-only listeners and VIP listeners cannot be bound on loopback
         address, bind = bind_address, True
@@ -511,7 +514,7 @@ def _cluster_policy(c: Cluster, out: dict[str, Any]) -> None:
             "use_downstream_protocol_config": {}}}
 
 
-def cla_json(name: str, eps, remap: dict[str, str]) -> dict[str, Any]:
+def cla_json(name: str, eps: Iterable[Endpoint], remap: dict[str, str]) -> dict[str, Any]:
     lbs = []
     for e in eps:
         lb: dict[str, Any] = {"endpoint": {"address": {"socket_address": {"address": remap.get(e.address, e.address), "port_value": e.port}}}}
@@ -535,7 +538,7 @@ def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, st
         eps = cfg.endpoints.get(c.name, ())
         if remap:  # tests: DNS names would leave the machine; resolve them to the remapped loopback
             out["type"] = "STATIC"
-            eps = [e for e in eps if e.address in remap]
+            eps = tuple(e for e in eps if e.address in remap)
         else:
             out["type"] = c.type
         out["load_assignment"] = cla_json(c.name, eps, remap)
