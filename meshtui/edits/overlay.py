@@ -5,9 +5,10 @@ egress of the Sidecar that applies to its namespace/workload, or adds one. Expir
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
-from meshtui.edits.model import FaultEdit, ScopeEdit
+from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
 from meshtui.model.istio import (
     IstioEgressListener,
     ObjectMeta,
@@ -22,8 +23,8 @@ from meshtui.model.source import Source
 __all__ = ["active", "apply_edits", "scope_conflict", "scope_sidecar"]
 
 
-def active(edits, now: float) -> list:
-    out = []
+def active(edits: Iterable[Edit], now: float) -> list[Edit]:
+    out: list[Edit] = []
     for e in edits:
         exp = e.expires_at
         if exp is None or exp > now:
@@ -31,7 +32,7 @@ def active(edits, now: float) -> list:
     return out
 
 
-def scope_conflict(edits, new: ScopeEdit) -> ScopeEdit | None:
+def scope_conflict(edits: Iterable[Edit], new: ScopeEdit) -> ScopeEdit | None:
     """The active scope edit that `new` would fight with: any other one in the same namespace.
     Two Sidecars for one namespace (or overlapping selectors) leave Istio to pick the oldest, so
     the trace and the pushed config could each follow a different one; meshtui takes one scope
@@ -64,19 +65,29 @@ def scope_sidecar(snapshot: MeshSnapshot, edit: ScopeEdit) -> Sidecar:
         if egress is not None:
             spec = replace(spec, egress=egress)
         if edit.outbound_traffic_policy:
-            spec = replace(spec, outbound_traffic_policy=OutboundTrafficPolicy(mode=edit.outbound_traffic_policy))
+            spec = replace(spec, outbound_traffic_policy=_outbound_policy(edit.outbound_traffic_policy))
         return replace(target, spec=spec, src=src)
     spec = SidecarSpec(
         workload_selector=WorkloadSelector(labels=dict(edit.workload_labels)) if edit.workload_labels else None,
         egress=egress or (IstioEgressListener(hosts=("*/*",)),),
-        outbound_traffic_policy=OutboundTrafficPolicy(mode=edit.outbound_traffic_policy) if edit.outbound_traffic_policy else None,
+        outbound_traffic_policy=_outbound_policy(edit.outbound_traffic_policy) if edit.outbound_traffic_policy else None,
     )
     meta = ObjectMeta(name=f"meshtui-scope-{edit.id}", namespace=edit.namespace,
                       annotations={"meshtui.io/edit": edit.id})
     return Sidecar(api_version="networking.istio.io/v1", kind="Sidecar", metadata=meta, spec=spec, src=src)
 
 
-def apply_edits(snapshot: MeshSnapshot, edits, now: float) -> MeshSnapshot:
+def _outbound_policy(mode: str) -> OutboundTrafficPolicy:
+    """The policy a scope edit sets. Every way in (the control API, the journal, the TUI) checks the
+    mode with edits.limits first, which admits these two."""
+    if mode == "ALLOW_ANY":
+        return OutboundTrafficPolicy(mode="ALLOW_ANY")
+    if mode == "REGISTRY_ONLY":
+        return OutboundTrafficPolicy(mode="REGISTRY_ONLY")
+    raise ValueError(f"outbound traffic policy must be ALLOW_ANY or REGISTRY_ONLY, not {mode!r}")
+
+
+def apply_edits(snapshot: MeshSnapshot, edits: Iterable[Edit], now: float) -> MeshSnapshot:
     live = active(edits, now)
     faults = tuple(e for e in live if isinstance(e, FaultEdit))
     scopes = [e for e in live if isinstance(e, ScopeEdit)]
