@@ -275,10 +275,10 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
                     if owner is not vs:
                         continue
                     routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
-                    notes, dropped = ctx.take_notes()
+                    vs_notes, dropped = ctx.take_notes()  # the vhost's own, not the proxy's `notes`
                     if routes:
                         vhosts.append(VirtualHost(f"{h}:80", (h,), tuple(routes), kind="vs", ref=vs_ref(vs),
-                                                  notes=notes, dropped=dropped))
+                                                  notes=vs_notes, dropped=dropped))
         if vhosts:
             vhosts.sort(key=lambda v: v.name)
             vhosts.append(_catch_all(scope.outbound_policy))
