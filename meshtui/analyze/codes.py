@@ -92,6 +92,9 @@ _ALL = [
          "Subset in virtual service {vs} has no effect on ingress gateway {gateway} requests."),
     Code("IST0145", "ConflictingGateways", ERROR, "Gateways with the same selector, port and overlapping hosts",
          "Conflict with gateways {gateways} (workload selector {selector}, port {port}, hosts {hosts})."),
+    Code("IST0161", "InvalidGatewayCredential", ERROR, "a Gateway's credentialName Secret holds no usable certificate",
+         "The credential referenced by the Gateway {gateway} in namespace {namespace} is invalid, which can cause the "
+         "traffic not to work as expected."),
     Code("IST0162", "GatewayPortNotDefinedOnService", WARNING, "a Gateway port that the gateway's Service does not expose",
          "The gateway is listening on a target port (port {port}) that is not defined in the Service associated with "
          "its workload instances (Pod selector {selector})."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -55,6 +56,9 @@ class Context:
         self.root_ns = snapshot.mesh.root_namespace
         self.tracer = tracer  # meshtui.analyze.tracing.Tracer or None
         self.diagnostics: list[Diagnostic] = []  # the loader's, set by analyze()
+        # the time certificates are judged at, given by the caller (the core reads no clock);
+        # None: validity windows are not checked
+        self.now: datetime | None = None
 
     # ---------------------------------------------------------------- what was read
 

@@ -1,17 +1,20 @@
 """DestinationRule checks: TLS without CA (IST0128, IST0129), unknown hosts (IST0174), subsets
-that select nothing (IST0173), and rules hidden by a wildcard rule in a client namespace (MT0107)."""
+that select no workload of their service (IST0173), and rules hidden by a wildcard rule in a client
+namespace (MT0107)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
 
+from meshtui.analyze.codes import INFO
 from meshtui.analyze.context import Context, viewers_of
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.analyze.walk import destinations, percent
 from meshtui.model.istio import ClientTLSSettings, DestinationRule
-from meshtui.model.snapshot import Endpoint, RegistryService, labels_match
+from meshtui.model.k8s import Pod
+from meshtui.model.snapshot import Endpoint, RegistryService, Workload, labels_match
 
 _VERIFYING = ("SIMPLE", "MUTUAL")
 
@@ -72,43 +75,99 @@ def subset_users(ctx: Context) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-@analyzer("destinationrule.SubsetsAndHosts", ("IST0173", "IST0174"),
-          "Checks that a DestinationRule host exists and that each subset a route uses selects an endpoint",
+@analyzer("destinationrule.UnknownHost", ("IST0174",),
+          "Checks that a DestinationRule host names a service visible to the rule",
           inputs=("DestinationRule",), istio="destinationrule.SubsetSelectPodAnalyzer")
-def subsets_and_hosts(ctx: Context) -> Iterator[Message]:
+def unknown_host(ctx: Context) -> Iterator[Message]:
+    for dr in ctx.snap.destination_rules:
+        if dr_services(ctx, dr):
+            continue
+        fqdn = ctx.fqdn(dr.spec.host, dr.namespace)
+        yield ctx.report("IST0174", dr, path="spec.host", host=dr.spec.host,
+                         detail=f"No Service or ServiceEntry visible to namespace {dr.namespace} has host {fqdn}, so "
+                                "this rule applies to nothing. Fix the host (a short name means this rule's namespace) "
+                                "or add the ServiceEntry.")
+
+
+# the labels istiod adds to a pod's own from its Node (label.AugmentLabels): what a subset may select
+TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+
+def _node_labels(ctx: Context) -> dict[str, dict[str, str]]:
+    cache = ctx.__dict__.setdefault("_node_labels", {})
+    if not cache:
+        cache.update({o.name: dict(o.metadata.labels) for (kind, _, _), o in ctx.snap.by_key.items() if kind == "Node"})
+    return cache
+
+
+def augmented(ctx: Context, w: Workload) -> dict[str, str]:
+    """A workload's labels as istiod matches subsets against them: its own, plus its Node's
+    region, zone and subzone (where set and not empty) and the node name as kubernetes.io/hostname."""
+    pod = w.resource if isinstance(w.resource, Pod) else None
+    node = pod.spec.node_name if pod is not None and pod.spec is not None else ""
+    if not node:
+        return w.labels
+    out = dict(w.labels)
+    nl = _node_labels(ctx).get(node, {})
+    region, zone, subzone = (nl.get(k, "") for k in TOPOLOGY_LABELS)
+    # istiod writes the node's locality as region/zone/subzone and splits it back: a subzone
+    # without a zone does not survive that
+    for k, v in zip(TOPOLOGY_LABELS, (region, zone, subzone if zone else ""), strict=True):
+        if v:
+            out[k] = v
+    out[HOSTNAME_LABEL] = node
+    return out
+
+
+def _service_label_sets(ctx: Context, svc: RegistryService) -> list[dict[str, str]] | None:
+    """The label sets a subset of this service is matched against: the workloads its selector
+    picks in its namespace (pods, or a Deployment's template when its pods are not in the
+    sources), else the labels of its endpoints. None when they cannot be judged (endpoints of
+    pods the sources do not hold)."""
+    if svc.selector:
+        return [augmented(ctx, w) for w in ctx.selected_workloads(svc.selector, svc.namespace)]
+    eps = list(svc.endpoints)
+    if eps and not any(labels_known(ctx, e) for e in eps):
+        return None
+    return [e.labels for e in eps]
+
+
+@analyzer("destinationrule.SubsetsSelectPods", ("IST0173",),
+          "Checks that each DestinationRule subset selects some workload of its service (an error when a route "
+          "sends it traffic, a note otherwise)",
+          inputs=("DestinationRule", "Pod|Deployment|StatefulSet"), istio="destinationrule.SubsetSelectPodAnalyzer")
+def subsets_select_pods(ctx: Context) -> Iterator[Message]:
     users = subset_users(ctx)
     for dr in ctx.snap.destination_rules:
         fqdn = ctx.fqdn(dr.spec.host, dr.namespace)
         svcs = dr_services(ctx, dr)
-        if not svcs:
-            yield ctx.report("IST0174", dr, path="spec.host", host=dr.spec.host,
-                             detail=f"No Service or ServiceEntry visible to namespace {dr.namespace} has host {fqdn}, so "
-                                    "this rule applies to nothing. Fix the host (a short name means this rule's namespace) "
-                                    "or add the ServiceEntry.")
-            continue
-        if fqdn.startswith("*"):
+        if not svcs or fqdn.startswith("*") or not dr.spec.subsets:
             continue  # a wildcard rule's subsets are judged per service by the routes that use them (MT0102)
         svc = ctx.pick(svcs, dr.namespace)
-        eps = list(svc.endpoints)
+        label_sets = _service_label_sets(ctx, svc)
+        if label_sets is None:
+            continue
         for sub in dr.spec.subsets:
-            used_by = users.get((svc.hostname, sub.name))
-            if not used_by:
-                continue  # an unused subset without pods is harmless (istioctl reports it; bookinfo's own rules trip it)
-            if any(labels_match(sub.labels, e.labels) for e in eps):
+            if any(labels_match(sub.labels, ls) for ls in label_sets):
                 continue
-            if eps and not any(labels_known(ctx, e) for e in eps):
-                continue
-            if not eps:
-                why = f"{svc.hostname} has no endpoints at all in these sources"
+            if not label_sets:
+                why = f"{svc.hostname} has no workloads or endpoints at all in these sources"
             else:
-                seen = sorted({f"{k}={v}" for e in eps for k, v in e.labels.items() if k in sub.labels})
-                why = (f"its endpoints carry {', '.join(seen)}" if seen
-                       else f"none of its endpoints has the label{'s' if len(sub.labels) > 1 else ''} "
+                seen = sorted({f"{k}={v}" for ls in label_sets for k, v in ls.items() if k in sub.labels})
+                why = (f"its workloads carry {', '.join(seen)}" if seen
+                       else f"none of its workloads has the label{'s' if len(sub.labels) > 1 else ''} "
                             f"{', '.join(sub.labels)}")
-            want = ", ".join(f"{k}={v}" for k, v in sorted(sub.labels.items())) or "every endpoint"
-            yield ctx.report("IST0173", dr, sub, subset=sub.name,
-                             detail=f"It selects {want}, but {why}. It receives traffic from "
-                                    f"{'; '.join(sorted(set(used_by)))}. Fix the labels or deploy matching workloads.")
+            want = ", ".join(f"{k}={v}" for k, v in sorted(sub.labels.items())) or "every workload"
+            used_by = users.get((svc.hostname, sub.name))
+            if used_by:
+                yield ctx.report("IST0173", dr, sub, subset=sub.name,
+                                 detail=f"It selects {want}, but {why}. It receives traffic from "
+                                        f"{'; '.join(sorted(set(used_by)))}. Fix the labels or deploy matching workloads.")
+            else:  # nothing fails yet (istioctl reports it as an error all the same): a note
+                yield ctx.report("IST0173", dr, sub, level=INFO, subset=sub.name,
+                                 detail=f"It selects {want}, but {why}. No route sends it traffic now; one that does "
+                                        "gets 503 UH. Fix the labels, deploy matching workloads or drop the subset.")
 
 
 @analyzer("destinationrule.ShadowedByWildcard", ("MT0107",),

@@ -1,16 +1,19 @@
 """Gateway checks: selectors that match no workload (IST0101), ports the gateway's Service does not
-expose (IST0162), servers that clash with another Gateway's (IST0145) and certificates served by
-several Gateways (IST0138). Gateways that fail validation are checked too, as istioctl does."""
+expose (IST0162), servers that clash with another Gateway's (IST0145), certificates served by
+several Gateways (IST0138), and credentialName Secrets that are missing (IST0101) or hold no usable
+certificate (IST0161). Gateways that fail validation are checked too, as istioctl does."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from meshtui.analyze.context import STAND_IN_GATEWAY_LABELS, STAND_IN_GATEWAY_PORTS, Context
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.model.istio import Gateway, ServerTLSSettings
+from meshtui.model.k8s import Secret
 from meshtui.model.snapshot import Workload, labels_match
 
 
@@ -32,7 +35,7 @@ def _service_ports(ctx: Context, workloads: Iterable[Workload]) -> set[int]:
             continue
         if any(labels_match(svc.spec.selector, w.labels) for w in pool):
             for p in svc.spec.ports:
-                if p.protocol.upper() != "TCP":
+                if p.protocol.upper() in ("UDP", "SCTP"):
                     continue
                 ports.add(p.port)
                 if isinstance(p.target_port, int):
@@ -65,10 +68,7 @@ def ingress_gateway_port(ctx: Context) -> Iterator[Message]:
             seen[key] = (workloads, ports | (STAND_IN_GATEWAY_PORTS if stand_in else set()), stand_in)
         workloads, ports, stand_in = seen[key]
         if not workloads and not stand_in:
-            yield ctx.report("IST0101", gw, path="spec.selector", reftype="selector", ref=key,
-                             detail="No pod or Deployment in any namespace has these labels, so no gateway proxy serves "
-                                    "this Gateway. Fix the selector or deploy the gateway (e.g. the istio-ingressgateway "
-                                    "of your Istio install).")
+            yield _selects_nothing(ctx, gw, key)
             continue
         for srv in gw.spec.servers:
             if srv.port is None or srv.port.number in ports:
@@ -80,6 +80,82 @@ def ingress_gateway_port(ctx: Context) -> Iterator[Message]:
                              detail=f"If you need to access the gateway port through the gateway Service, it will not be "
                                     f"available: the Service exposes {exposed}{assumed}. Add the port to the Service or "
                                     "use one it exposes.")
+
+
+def _selects_nothing(ctx: Context, gw: Gateway, key: str) -> Message:
+    return ctx.report("IST0101", gw, path="spec.selector", reftype="selector", ref=key,
+                      detail="No pod or Deployment in any namespace has these labels, so no gateway proxy serves "
+                             "this Gateway. Fix the selector or deploy the gateway (e.g. the istio-ingressgateway "
+                             "of your Istio install).")
+
+
+def _gateway_namespaces(ctx: Context, gw: Gateway) -> list[str]:
+    """The namespaces of the gateway proxies a Gateway selects: where its credentialName Secrets
+    must be (istiod reads them from the proxy's namespace, not the Gateway's)."""
+    sel = gw.spec.selector
+    if not sel:  # selects every workload: istiod's analyzer takes the first pod's namespace
+        return [ctx.snap.workloads[0].namespace] if ctx.snap.workloads else []
+    found = sorted({w.namespace for w in ctx.selected_workloads(sel)})
+    if not found and _stand_in_selected(ctx, sel):
+        found = [ctx.root_ns]
+    return found
+
+
+def credential_problem(secret: Secret, now: datetime | None) -> str:
+    """Why istiod cannot serve this Secret as a gateway certificate ("" if it can): the keys it
+    looks for (cert/key, then tls.crt/tls.key, non-empty), then the certificate itself
+    (pilot/pkg/credentials/kube ExtractCertInfo and xds.ValidateCertificate)."""
+    data = secret.contents
+    if data.has_values("cert", "key"):
+        cert = data.certs.get("cert")
+    elif data.has_values("tls.crt", "tls.key"):
+        cert = data.certs.get("tls.crt")
+    else:
+        for a, b in (("cert", "key"), ("tls.crt", "tls.key")):
+            if a in data.keys and b in data.keys:
+                return f"it has the keys {a} and {b}, but they are empty"
+        found = ", ".join(data.keys) or "no keys"
+        return f"it has neither the keys cert and key nor tls.crt and tls.key (found: {found})"
+    if cert is None or cert.error:
+        return f"its certificate does not parse ({cert.error if cert else 'empty'})"
+    if now is not None and cert.not_before is not None and cert.not_after is not None \
+            and not cert.not_before <= now <= cert.not_after:
+        when = "expired on" if now > cert.not_after else "is valid only from"
+        at = cert.not_after if now > cert.not_after else cert.not_before
+        return f"its certificate {when} {at:%Y-%m-%d %H:%M} UTC"
+    return ""
+
+
+@analyzer("gateway.CredentialSecrets", ("IST0101", "IST0161"),
+          "Checks that each Gateway credentialName names a Secret in the gateway proxy's namespace that holds a "
+          "valid certificate and key",
+          inputs=("Gateway", "Secret"), istio="gateway.SecretAnalyzer")
+def credential_secrets(ctx: Context) -> Iterator[Message]:
+    for gw in ctx.with_rejected("Gateway"):
+        namespaces = _gateway_namespaces(ctx, gw)
+        if not namespaces:
+            yield _selects_nothing(ctx, gw, selector_text(gw.spec.selector))
+            continue
+        for i, srv in enumerate(gw.spec.servers):
+            name = srv.tls.credential_name if srv.tls is not None else ""
+            if not name:
+                continue
+            path = f"spec.servers[{i}].tls.credentialName"
+            for ns in namespaces:
+                sns, _, sname = name.rpartition("/")
+                secret = ctx.snap.get("Secret", sns or ns, sname)
+                if not isinstance(secret, Secret):
+                    yield ctx.report("IST0101", gw, path=path, reftype="credentialName", ref=name,
+                                     detail=f"The gateway proxies of this Gateway run in namespace {ns}, and istiod reads "
+                                            f"the certificate from there: there is no Secret {sns or ns}/{sname}, so "
+                                            "this server has no certificate and its TLS handshakes fail. Create the "
+                                            "Secret in that namespace.")
+                    continue
+                why = credential_problem(secret, ctx.now)
+                if why:
+                    yield ctx.report("IST0161", gw, path=path, gateway=gw.name, namespace=ns,
+                                     detail=f"Secret {secret.ref} cannot be served: {why}. The server has no "
+                                            "certificate and its TLS handshakes fail.")
 
 
 def _same_proxies(ctx: Context, a: dict[str, str], b: dict[str, str]) -> bool:

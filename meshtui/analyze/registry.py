@@ -18,6 +18,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from fnmatch import fnmatchcase
 
 from meshtui.analyze.context import Context
@@ -101,12 +102,14 @@ def plan(snapshot: MeshSnapshot, only: Iterable[str] | None = None,
 
 def analyze(snapshot: MeshSnapshot, diagnostics: Iterable[Diagnostic] | None = None, *,
             only: Iterable[str] | None = None, tracer: object = None,
-            loaded: Iterable[str] | None = None) -> list[Message]:
+            loaded: Iterable[str] | None = None, now: datetime | None = None) -> list[Message]:
     """Every message for this snapshot. `diagnostics` are the loader's (default: the snapshot's
     own); `only` picks analyzers by name (fnmatch patterns); `tracer` overrides the tracer used by
     the checks that replay requests (default: meshtui's translate + simulate); `loaded` names the
-    kinds the sources provided (default: see the module docstring)."""
+    kinds the sources provided (default: see the module docstring); `now` is when certificates
+    are judged valid (default: their validity window is not checked)."""
     ctx = Context(snapshot, tracer)
+    ctx.now = now
     ctx.diagnostics = list(snapshot.diagnostics if diagnostics is None else diagnostics)
     run, _ = plan(snapshot, only, loaded)
     out: list[Message] = []

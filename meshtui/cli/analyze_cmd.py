@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 
 from meshtui.analyze import CODES, LEVELS, Message, Suppression, all_analyzers, analyze, at_or_above, parse_level
 from meshtui.analyze.codes import level_rank
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--analyzer {unknown[0]!r} matches no analyzer; `meshtui analyze -L` lists them")
     paths = list(args.filename) + list(args.paths)
     result, what = _load(args, paths)
-    messages = analyze(result.snapshot, result.diagnostics, only=args.analyzer)
+    # certificates (a Gateway's credentialName Secret) are judged valid now
+    messages = analyze(result.snapshot, result.diagnostics, only=args.analyzer, now=datetime.now(UTC))
     kept = apply_suppressions(messages, suppressions)
     shown = at_or_above(kept, args.output_threshold)
     _print(args, shown)

@@ -108,7 +108,9 @@ class HTTPMatchRequest(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class HTTPRouteDestination(Node):
-    destination: Destination | None = fld(None, required=True)
+    # required (validate/virtualservice.py says so): a route entry without one still parses, so the
+    # VirtualService is kept for the checks that mirror istioctl's, which report the missing host
+    destination: Destination | None = fld(None)
     weight: int | None = fld(None)
     headers: Headers | None = fld(None)
 
@@ -247,7 +249,7 @@ class TLSMatchAttributes(Node):
 
 @dataclass(frozen=True, kw_only=True)
 class RouteDestination(Node):
-    destination: Destination | None = fld(None, required=True)
+    destination: Destination | None = fld(None)  # required: see HTTPRouteDestination
     weight: int | None = fld(None)
 
 

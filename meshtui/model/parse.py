@@ -12,7 +12,7 @@ from typing import Any
 
 from meshtui.model import validate
 from meshtui.model.istio import ISTIO_KINDS, ISTIO_VERSIONS, Resource
-from meshtui.model.k8s import K8S_KINDS
+from meshtui.model.k8s import K8S_KINDS, LAST_APPLIED, NO_RAW_KINDS
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.schema import Ctx, parse_into, type_name
 from meshtui.model.security import SECURITY_KINDS, SECURITY_VERSIONS
@@ -178,6 +178,9 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
         obj = parse_into(cls, data, "", ctx)
         if not obj.metadata.namespace and kind != "Namespace":
             object.__setattr__(obj.metadata, "namespace", ns)
+        if kind in NO_RAW_KINDS and LAST_APPLIED in obj.metadata.annotations:
+            object.__setattr__(obj.metadata, "annotations",
+                               {k: v for k, v in obj.metadata.annotations.items() if k != LAST_APPLIED})
         invalid_only = ctx.errors == 0  # parsed; what follows is Istio's validation
         if is_istio and getattr(obj, "spec", None) is None:  # every Istio kind has a spec; a missing one parses as None
             line, col = locate(data, "spec")
@@ -203,7 +206,7 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
             diags.append(Diagnostic(WARNING, f"defined twice: {prev.at() or prev.file} and {obj.src.at() or obj.src.file}; the later one is used",
                                     obj.src, kind, ns, name, code="MT0001"))
         kept[key] = (obj, obj.src)
-        if keep_raw is None or keep_raw(doc.file):
+        if kind not in NO_RAW_KINDS and (keep_raw is None or keep_raw(doc.file)):
             raws[key] = data
         else:
             raws.pop(key, None)  # an earlier duplicate's

@@ -264,9 +264,23 @@ _SIMPLE: dict[Any, Conv] = {
 }
 
 
+def _custom(tp: Any) -> Conv:
+    def conv(v, path, ctx, c, k):
+        try:
+            return tp.from_yaml(v)
+        except ValueError as exc:
+            raise _Bad(str(exc)) from None
+
+    return conv
+
+
 def _converter(tp: Any) -> Conv:
     if tp in _SIMPLE:
         return _SIMPLE[tp]
+    if isinstance(tp, type) and hasattr(tp, "from_yaml"):
+        # a value the model keeps only a summary of (a Secret's data): `from_yaml(value)` builds
+        # it, raising ValueError with the reason for a bad value
+        return _custom(tp)
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
         args = [a for a in get_args(tp) if a is not type(None)]

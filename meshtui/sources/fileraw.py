@@ -106,9 +106,13 @@ def _is(data: Any, key: Key) -> bool:
 def file_backed(raw: Mapping[Key, Any], objects: Mapping[Key, Any]) -> FileRaw:
     """FileRaw for a freshly built snapshot: `raw` holds the raw objects that cannot be read again
     (stdin), kept as they are; every other object is read back from its file when needed."""
+    from meshtui.model.k8s import NO_RAW_KINDS
+
     where: dict[Key, tuple[str, int | None]] = {}
     for key, obj in objects.items():
         file = obj.src.file
+        if key[0] in NO_RAW_KINDS:
+            continue  # a Secret's values are never read back
         if key not in raw and file and not file.startswith("<"):
             where[key] = (file, obj.src.line)
     return FileRaw(where, dict(raw))

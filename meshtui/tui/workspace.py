@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot, parse_docs
@@ -89,7 +90,7 @@ def run_analysis(snapshot: MeshSnapshot, diagnostics: list[Diagnostic]) -> tuple
     from meshtui.analyze import analyze
 
     try:
-        return analyze(snapshot, diagnostics), ""
+        return analyze(snapshot, diagnostics, now=datetime.now(UTC)), ""
     except Exception as exc:  # noqa: BLE001 - a broken check must not hide the rest of the app
         return None, f"the analyzer failed ({type(exc).__name__}: {exc}); this is a bug in meshtui"
 

@@ -10,11 +10,12 @@ from analyze_helpers import FIXTURES, ROOT
 
 from meshtui.analyze import CODES, all_analyzers, analyze
 from meshtui.analyze.registry import ALWAYS_LOADED, plan
+from meshtui.model.k8s import K8S_KINDS
 from meshtui.sources.loader import load_sources
 
 PACKAGE = ROOT / "meshtui" / "analyze"
 # every kind meshtui reads (an analyzer's inputs must be among them)
-KINDS = ALWAYS_LOADED | {"Pod", "Deployment", "StatefulSet", "Endpoints", "EndpointSlice", "Namespace"}
+KINDS = ALWAYS_LOADED | set(K8S_KINDS)
 
 
 def test_every_declared_analyzer_is_discovered():

@@ -40,7 +40,7 @@ REFUSED = [
     (svc([{"port": 80, "targetPort": "99999"}]), "spec.ports[0].targetPort", "1..65535"),
     (svc([{"port": 80, "targetPort": "Http_Port"}]), "spec.ports[0].targetPort", "lower-case"),
     (svc([{"port": 80, "targetPort": "a-very-long-port-name"}]), "spec.ports[0].targetPort", "15 characters"),
-    (svc([{"port": 80, "protocol": "HTTP"}]), "spec.ports[0].protocol", "TCP, UDP or SCTP"),
+    (svc([{"port": 80, "protocol": "FOO"}]), "spec.ports[0].protocol", "TCP, UDP or SCTP"),
     (svc([{"name": "a", "port": 80}, {"port": 81}]), "spec.ports[1].name", "name each"),
     (svc([{"port": 80}], clusterIP="10.0.0.300"), "spec.clusterIP", "not a valid IP"),
     (svc([{"port": 80}], clusterIPs=["10.0.0.1", "fe80::1%eth0"]), "spec.clusterIPs[1]", "not a valid IP"),
@@ -82,6 +82,19 @@ def test_accepted_as_the_api_server_accepts(obj):
     result = load(obj)
     assert [str(d) for d in result.diagnostics if d.level in (ERROR, WARNING)] == []
     assert result.loaded == 1
+
+
+def test_an_application_protocol_in_a_service_port_is_kept_with_a_warning():
+    """`protocol: HTTP` on a Service port: the API server refuses it, Istio's file readers take the
+    port as TCP with its protocol from the name. meshtui keeps the Service (as Istio's analyzer
+    testdata expects) and warns at the field, naming both."""
+    result = load(svc([{"name": "grpc-api", "port": 80, "protocol": "HTTP"}, {"name": "udp-dns", "port": 53,
+                                                                             "protocol": "UDP"}]))
+    assert result.loaded == 1 and not result.errors
+    [w] = [d for d in result.diagnostics if d.level == WARNING]
+    assert w.source.path == "spec.ports[0].protocol" and "API server refuses protocol 'HTTP'" in w.message
+    [rs] = result.snapshot.registry
+    assert [p.protocol for p in rs.ports] == ["GRPC", "UDP"]  # from the name, as istiod reads it
 
 
 BAD_MESH = """\

@@ -45,7 +45,8 @@ def _field_names() -> list[str]:
             names.append(yname)
             hint = cls.__dataclass_fields__[attr].type
             for other in (*istio.__dict__.values(), *k8s.__dict__.values()):
-                if isinstance(other, type) and other.__name__ in str(hint) and hasattr(other, "__dataclass_fields__"):
+                if isinstance(other, type) and other.__name__ in str(hint) and hasattr(other, "__dataclass_fields__") \
+                        and not hasattr(other, "from_yaml"):  # a summary built by its own parser (SecretData)
                     todo.append(other)
     return sorted(set(names))
 

@@ -9,6 +9,7 @@ import re
 import subprocess
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -46,8 +47,14 @@ def oracle_analyze(paths: list[Path] | list[str], mesh_config: str | None = None
     return json.loads(proc.stdout)
 
 
-def meshtui_analyze(paths: list[Path] | list[str], mesh_config: str | None = None, only: list[str] | None = None):
+def meshtui_analyze(paths: list[Path] | list[str], mesh_config: str | None = None, only: list[str] | None = None,
+                    as_cluster: bool = False):
+    """meshtui's findings for these files. `as_cluster`: the files are the whole cluster (every
+    kind counts as read, so no analyzer is skipped for lack of an input), as Istio's analyzer
+    tests read their testdata (AddTestReaderKubeSource). Certificates are judged now, as
+    istioctl judges them."""
     from meshtui.analyze import analyze
+    from meshtui.analyze.registry import ALWAYS_LOADED
     from meshtui.sources.loader import load_sources
 
     kwargs = {}
@@ -56,7 +63,14 @@ def meshtui_analyze(paths: list[Path] | list[str], mesh_config: str | None = Non
 
         kwargs["mesh"] = read_mesh_config(mesh_config, [])
     result = load_sources([str(p) for p in paths], default_namespace="default", **kwargs)
-    return analyze(result.snapshot, result.diagnostics, only=only)
+    loaded = ALWAYS_LOADED | CLUSTER_KINDS if as_cluster else None
+    return analyze(result.snapshot, result.diagnostics, only=only, loaded=loaded, now=datetime.now(UTC))
+
+
+# what a cluster read provides besides the configuration kinds (Istio's analyzer tests read
+# testdata as a cluster: Pods, Nodes, Secrets, ... absent from a file are absent from the cluster)
+CLUSTER_KINDS = frozenset({"Namespace", "Pod", "Node", "Secret", "EndpointSlice", "Endpoints", "Deployment",
+                           "StatefulSet", "RequestAuthentication"})
 
 
 def ist_keys(messages) -> Counter[Key]:

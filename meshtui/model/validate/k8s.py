@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterator
 
 from meshtui.model.k8s import Deployment, Endpoints, EndpointSlice, Pod, PodSpec, Service, StatefulSet
-from meshtui.model.validate.common import Problem, is_dns_label
+from meshtui.model.protocol import UNSUPPORTED, parse_protocol
+from meshtui.model.validate.common import Problem, Warn, is_dns_label
 
 # IsValidPortName: an IANA service name
 _PORT_NAME = re.compile(r"[-a-z0-9]+\Z")
@@ -59,6 +60,19 @@ def _protocol(value: str, path: str) -> Iterator[Problem]:
         yield path, f"protocol {value!r} is not supported: use TCP, UDP or SCTP"
 
 
+def _service_protocol(value: str, path: str) -> Iterator[Problem]:
+    """A Service port's protocol. An application protocol written there (`HTTP`, `GRPC`, ...) is
+    refused by the API server, but Istio's own readers of files (istioctl analyze, its analyzer
+    tests) take such a port as TCP and its application protocol from the port name or
+    appProtocol, as istiod does for any protocol but UDP: kept, with a warning saying both."""
+    if value in _PROTOCOLS or parse_protocol(value) == UNSUPPORTED:
+        yield from _protocol(value, path)
+        return
+    yield Warn(path, f"the API server refuses protocol {value!r} (TCP, UDP or SCTP); Istio reads the port as TCP, with "
+                     "its application protocol from the port name or appProtocol, and so does meshtui: write "
+                     f"protocol: TCP (and appProtocol: {value.lower()} if the name does not say it)")
+
+
 def service(svc: Service) -> Iterator[Problem]:
     s = svc.spec
     names: set[str] = set()
@@ -76,7 +90,7 @@ def service(svc: Service) -> Iterator[Problem]:
                 yield f"{pp}.targetPort", err
         if p.node_port:
             yield from _port_number(p.node_port, f"{pp}.nodePort")
-        yield from _protocol(p.protocol, f"{pp}.protocol")
+        yield from _service_protocol(p.protocol, f"{pp}.protocol")
         if p.name:
             if not is_dns_label(p.name) or p.name != p.name.lower():
                 yield f"{pp}.name", f"port name {p.name!r} must be a lower-case DNS label"

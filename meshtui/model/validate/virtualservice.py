@@ -89,6 +89,8 @@ def _destinations(routes: tuple[RouteDestination | HTTPRouteDestination, ...], p
     total = 0
     for i, d in enumerate(routes):
         p = f"{path}[{i}]"
+        if d.destination is None:
+            yield f"{p}.destination", "destination is required"
         yield from destination(d.destination, f"{p}.destination")
         w = d.weight or 0
         if w < 0:
