@@ -180,10 +180,10 @@ class Seen:
         return json.loads(self.body) if self.headers.get("x-oracle-backend") == "1" else None
 
 
-def send(address: str, path: str, headers: dict[str, str]) -> Seen:
+def send(address: str, path: str, headers: dict[str, str], method: str = "GET", host: str = "ratings:9080") -> Seen:
     conn = http.client.HTTPConnection(address, PORT, timeout=10)
     try:
-        conn.request("GET", path, headers={"Host": "ratings:9080", **headers})
+        conn.request(method, path, headers={"Host": host, **headers})
         r = conn.getresponse()
         return Seen(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
     finally:
@@ -256,6 +256,51 @@ CASES: dict[str, tuple[list[str], dict[str, str], Outcome]] = {
 }
 
 
+class Pair:
+    """The two sidecars of one mesh, running; stopped by PID on exit."""
+
+    def __init__(self, s: MeshSnapshot, trace: Trace, certs: Certs, workdir: Path):
+        self.s, self.trace, self.certs, self.workdir = s, trace, certs, workdir
+        self.pool = EchoPool()
+        self.started: list[EnvoyProcess] = []
+        self.client_addr = ""
+
+    def __enter__(self) -> Pair:
+        try:
+            backend = self.pool.add(Identity(f"inbound|{PORT}||", SERVER))
+            server_addr = pick_bind_address([PORT])
+            self.client_addr = pick_bind_address([PORT])
+            server = EnvoyProcess(server_bootstrap(self.s, self.certs, "bookinfo-ratings", server_addr, backend),
+                                  self.workdir / "server", name="mtls-server", concurrency=1, log_level="warning")
+            self.started.append(server)
+            server.start(wait_ready=True, timeout=30.0)
+            client = EnvoyProcess(client_bootstrap(self.s, self.trace, self.certs, self.client_addr, server_addr),
+                                  self.workdir / "client", name="mtls-client", concurrency=1, log_level="warning")
+            self.started.append(client)
+            client.start(wait_ready=True, timeout=30.0)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in self.started:
+            p.stop()
+        self.pool.close()
+
+    def send(self, path: str, headers: dict[str, str], method: str = "GET", host: str = "ratings:9080") -> Seen:
+        return send(self.client_addr, path, headers, method, host)
+
+
+def load_mesh(tmp_path: Path, docs: list[str]) -> MeshSnapshot:
+    overlays = []
+    for i, doc in enumerate(docs):
+        p = tmp_path / f"overlay-{i}.yaml"
+        p.write_text(doc)
+        overlays.append(str(p))
+    return load_sources([str(BOOKINFO), *overlays]).snapshot
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Certs:
     return make_certs(tmp_path_factory.mktemp("certs"), ["bookinfo-productpage", "bookinfo-ratings"])
@@ -264,35 +309,12 @@ def certs(tmp_path_factory) -> Certs:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_client_and_server_sidecars_agree_with_the_trace(case: str, certs: Certs, tmp_path: Path) -> None:
     docs, headers, expected = CASES[case]
-    overlays = []
-    for i, doc in enumerate(docs):
-        p = tmp_path / f"overlay-{i}.yaml"
-        p.write_text(doc)
-        overlays.append(str(p))
-    s = load_sources([str(BOOKINFO), *overlays]).snapshot
+    s = load_mesh(tmp_path, docs)
     trace = simulate(translate(s, CLIENT), Request.parse(f"http://ratings:{PORT}/ratings/1", headers=headers))
     assert trace.outcome == expected, f"{case}: the trace says {trace.outcome}: {[st.detail for st in trace.steps[-4:]]}"
     verdict = trace.server[0]
-
-    pool = EchoPool()
-    started: list[EnvoyProcess] = []
-    try:
-        backend = pool.add(Identity(f"inbound|{PORT}||", SERVER))
-        server_addr = pick_bind_address([PORT])
-        client_addr = pick_bind_address([PORT])
-        server = EnvoyProcess(server_bootstrap(s, certs, "bookinfo-ratings", server_addr, backend), tmp_path / "server",
-                              name="mtls-server", concurrency=1, log_level="warning")
-        started.append(server)
-        server.start(wait_ready=True, timeout=30.0)
-        client = EnvoyProcess(client_bootstrap(s, trace, certs, client_addr, server_addr), tmp_path / "client",
-                              name="mtls-client", concurrency=1, log_level="warning")
-        started.append(client)
-        client.start(wait_ready=True, timeout=30.0)
-        seen = send(client_addr, "/ratings/1", headers)
-    finally:
-        for p in started:
-            p.stop()
-        pool.close()
+    with Pair(s, trace, certs, tmp_path) as pair:
+        seen = pair.send("/ratings/1", headers)
 
     if expected is Outcome.ROUTED:
         assert seen.status == 200 and seen.backend is not None, f"{case}: {seen.status} {seen.body[:200]!r}"
@@ -309,3 +331,107 @@ def test_client_and_server_sidecars_agree_with_the_trace(case: str, certs: Certs
         assert verdict.outcome is ServerOutcome.TLS_REFUSED and trace.status == 503
         assert seen.status == 503 and b"upstream connect error or disconnect/reset before headers" in seen.body, \
             f"{case}: {seen.status} {seen.body[:200]!r}"
+
+
+# ------------------------------------------------------------------ the RBAC matrix
+
+# one mesh, many policies and requests: every field form istiod generates (exact, prefix*,
+# *suffix, *, notValues, hosts ignoring case, ports, namespaces, serviceAccounts, when on headers,
+# a rule-less ALLOW) against one pair of Envoys; each request's verdict and deciding policy must
+# be Envoy's
+MATRIX = """apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  action: DENY
+  rules:
+  - to:
+    - operation: {paths: ["/admin*"]}
+  - to:
+    - operation: {methods: [DELETE], notPaths: ["*/keep"]}
+  - when:
+    - key: request.headers[x-block]
+      values: ["*"]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-reads, namespace: default}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  action: ALLOW
+  rules:
+  - from:
+    - source: {namespaces: ["def*"], serviceAccounts: [bookinfo-productpage]}
+    to:
+    - operation: {methods: [GET, HEAD], paths: ["/ratings/*", "*.json"]}
+  - to:
+    - operation: {hosts: ["RATINGS.default.svc.cluster.local", "ratings:*"], ports: ["9080"], methods: [PUT]}
+  - from:
+    - source: {principals: ["*/sa/bookinfo-productpage"]}
+    to:
+    - operation: {methods: [POST]}
+    when:
+    - key: request.headers[x-team]
+      values: [blue, "gr*"]
+      notValues: [grey]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-nobody, namespace: default}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  action: ALLOW
+"""
+
+# (method, path, headers, Host)
+REQUESTS: list[tuple[str, str, dict[str, str], str]] = [
+    ("GET", "/ratings/1", {}, "ratings:9080"),
+    ("GET", "/ratings", {}, "ratings:9080"),
+    ("GET", "/data.json", {}, "ratings:9080"),
+    ("GET", "/data.json?x=/admin", {}, "ratings:9080"),
+    ("HEAD", "/ratings/2", {}, "ratings:9080"),
+    ("GET", "/admin", {}, "ratings:9080"),
+    ("GET", "/administrator/ratings/1", {}, "ratings:9080"),
+    ("GET", "/ratings/1", {"x-block": "1"}, "ratings:9080"),
+    ("GET", "/ratings/1", {"x-block": ""}, "ratings:9080"),
+    ("DELETE", "/ratings/1", {}, "ratings:9080"),
+    ("DELETE", "/ratings/keep", {}, "ratings:9080"),
+    ("PUT", "/anything", {}, "ratings:9080"),
+    ("PUT", "/anything", {}, "ratings.default.svc.cluster.local"),
+    ("PUT", "/anything", {}, "ratings.default.svc.cluster.local:9080"),
+    ("PUT", "/anything", {}, "ratings"),
+    ("POST", "/ratings/1", {"x-team": "blue"}, "ratings:9080"),
+    ("POST", "/ratings/1", {"x-team": "green"}, "ratings:9080"),
+    ("POST", "/ratings/1", {"x-team": "grey"}, "ratings:9080"),
+    ("POST", "/ratings/1", {"x-team": "red"}, "ratings:9080"),
+    ("POST", "/ratings/1", {}, "ratings:9080"),
+    ("PATCH", "/ratings/1", {}, "ratings:9080"),
+]
+
+
+def test_rbac_matrix_agrees_with_envoy(certs: Certs, tmp_path: Path) -> None:
+    s = load_mesh(tmp_path, [MATRIX])
+    cfg = translate(s, CLIENT)
+    traces = []
+    for method, path, headers, host in REQUESTS:
+        t = simulate(cfg, Request.parse(f"http://{host}{path}", method=method, headers=headers))
+        assert t.server and t.server[0].client_tls == "mtls", (method, path, host, t.outcome)
+        traces.append(t)
+    verdicts = {str(t.outcome) for t in traces}
+    assert verdicts == {"routed", "denied"}, verdicts  # the matrix exercises both answers
+    disagree = []
+    with Pair(s, traces[0], certs, tmp_path) as pair:
+        for (method, path, headers, host), t in zip(REQUESTS, traces, strict=True):
+            seen = pair.send(path, headers, method, host)
+            v = t.server[0]
+            if t.outcome is Outcome.ROUTED:
+                ok = seen.status == 200 and seen.headers.get("x-oracle-backend") == "1"
+                want = "200 from the backend"
+            else:
+                want = f"403 rbac_access_denied_matched_policy[{v.rbac_policy or 'none'}]"
+                ok = seen.status == 403 and seen.headers.get(DETAILS_HEADER) == want[4:]
+            if not ok:
+                disagree.append(f"{method} {host}{path} {headers}: meshtui {want}, Envoy {seen.status} "
+                                f"{seen.headers.get(DETAILS_HEADER, '')} {seen.body[:80]!r}")
+    assert not disagree, "\n".join(disagree)
