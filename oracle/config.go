@@ -74,9 +74,26 @@ func startMesh(t test.Failer, in *Inputs) *meshRun {
 	})
 	// The server's own pushes race the config events still arriving; once every controller has
 	// synced, one push context built from scratch sees every config (as istiod's full push does).
-	pc := model.NewPushContext()
-	pc.InitContext(s.Env(), nil, nil)
-	s.Env().SetPushContext(pc)
+	// The Gateway API controller recomputes its outputs after each push context: wait for them to
+	// settle, and build the push context again until they no longer change.
+	gwc := s.Env().GatewayAPIController
+	before := ""
+	if gwc != nil && hasGatewayAPI(in) {
+		before = settle(gwc, 5)
+	}
+	for i := 0; i < 3; i++ {
+		pc := model.NewPushContext()
+		pc.InitContext(s.Env(), nil, nil)
+		s.Env().SetPushContext(pc)
+		if gwc == nil || !hasGatewayAPI(in) {
+			break
+		}
+		after := settle(gwc, 5)
+		if after == before {
+			break
+		}
+		before = after
+	}
 	return &meshRun{in: in, s: s}
 }
 
@@ -157,6 +174,9 @@ func (m *meshRun) proxy(ref, proxyType string) (*model.Proxy, error) {
 }
 
 func (m *meshRun) gatewaySelects(ns string, labels map[string]string) bool {
+	if m.in.kubeGatewayPod(ns, labels) {
+		return true
+	}
 	for _, c := range m.in.Configs {
 		if c.GroupVersionKind.Kind != "Gateway" || c.GroupVersionKind.Group != "networking.istio.io" {
 			continue
@@ -197,6 +217,8 @@ type proxyConfig struct {
 	Endpoints []json.RawMessage `json:"endpoints"`
 	Error     string            `json:"error,omitempty"`
 }
+
+func hasGatewayAPI(in *Inputs) bool { return in.GatewayAPI > 0 }
 
 // runInMesh loads the inputs, starts the fake istiod under a test.Failer that turns a Fatal into
 // an error, and runs fn; stdout is written by fn only.
@@ -243,7 +265,17 @@ func runConfig(args []string) int {
 			Proxies  []proxyConfig `json:"proxies"`
 			Rejected []Rejected    `json:"rejected"`
 			Calls    []Result      `json:"calls,omitempty"`
+			// the status istiod's gateway controller writes on each Gateway API object
+			GatewayStatus []GatewayStatus `json:"gatewayStatus,omitempty"`
+			GatewayError  string          `json:"gatewayStatusError,omitempty"`
 		}{Rejected: m.in.Rejected}
+		if hasGatewayAPI(m.in) {
+			st, err := gatewayStatuses(m.s.Env().GatewayAPIController)
+			out.GatewayStatus = st
+			if err != nil {
+				out.GatewayError = err.Error()
+			}
+		}
 		for _, ref := range c.proxies {
 			pc := proxyConfig{Proxy: ref}
 			p, err := m.proxy(ref, c.proxyType)

@@ -17,6 +17,7 @@ import (
 
 	meshconfig "istio.io/api/mesh/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -38,6 +39,9 @@ type Inputs struct {
 	Mesh       *meshconfig.MeshConfig
 	Rejected   []Rejected
 	Deployment map[string]map[string]string // ns/name -> pod template labels
+	// Gateway API Gateways: ns/name -> gatewayClassName (a Pod labelled with the name is a router)
+	KubeGateways map[string]string
+	GatewayAPI   int // how many Gateway API objects the sources hold
 }
 
 // Rejected is a document istiod would not accept (validation) or this reader does not handle.
@@ -134,12 +138,19 @@ func readDocs(paths []string) ([]doc, error) {
 
 func isIstioGroup(apiVersion string) bool {
 	for _, g := range []string{"networking.istio.io/", "security.istio.io/", "telemetry.istio.io/",
-		"extensions.istio.io/", "gateway.networking.k8s.io/", "gateway.networking.x-k8s.io/"} {
+		"extensions.istio.io/"} {
 		if strings.HasPrefix(apiVersion, g) {
 			return true
 		}
 	}
 	return false
+}
+
+// Gateway API objects are not configs to istiod: its gateway controller reads them from the
+// Kubernetes API (informers on the fake client) and turns them into Gateways, VirtualServices
+// and DestinationRules itself.
+func isGatewayAPIGroup(apiVersion string) bool {
+	return strings.HasPrefix(apiVersion, "gateway.networking.k8s.io/") || strings.HasPrefix(apiVersion, "gateway.networking.x-k8s.io/")
 }
 
 // Kubernetes kinds the discovery server reads; others (Deployments, ConfigMaps...) are not
@@ -152,7 +163,7 @@ func loadInputs(paths []string, meshFile string) (*Inputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Inputs{Deployment: map[string]map[string]string{}}
+	in := &Inputs{Deployment: map[string]map[string]string{}, KubeGateways: map[string]string{}}
 	meshText := ""
 	decode := kubelib.IstioCodec.UniversalDeserializer().Decode
 	for _, d := range docs {
@@ -207,17 +218,33 @@ func loadInputs(paths []string, meshFile string) (*Inputs, error) {
 				ns = "default"
 			}
 			in.Deployment[ns+"/"+m.Metadata.Name] = dep.Spec.Template.Metadata.Labels
-		case kubeKinds[m.Kind]:
-			obj, _, err := decode(d.raw, nil, nil)
+		case kubeKinds[m.Kind] || isGatewayAPIGroup(m.APIVersion):
+			raw := d.raw
+			if isGatewayAPIGroup(m.APIVersion) {
+				raw = servedVersion(raw, m.APIVersion, m.Kind)
+				in.GatewayAPI++
+			}
+			obj, _, err := decode(raw, nil, nil)
 			if err != nil {
 				in.Rejected = append(in.Rejected, Rejected{File: d.file, Kind: m.Kind, Name: m.Metadata.Name, Reason: err.Error()})
 				continue
 			}
-			if mo, ok := obj.(metav1.Object); ok && mo.GetNamespace() == "" && m.Kind != "Namespace" && m.Kind != "Node" {
+			clusterScoped := m.Kind == "Namespace" || m.Kind == "Node" || m.Kind == "GatewayClass"
+			if mo, ok := obj.(metav1.Object); ok && mo.GetNamespace() == "" && !clusterScoped {
 				mo.SetNamespace("default")
+			}
+			if mo, ok := obj.(metav1.Object); ok && isGatewayAPIGroup(m.APIVersion) && mo.GetCreationTimestamp().Time.IsZero() {
+				// route precedence falls back to creation time, then namespace/name (as for configs)
+				mo.SetCreationTimestamp(metav1.NewTime(fixedCreation))
+			}
+			if gw, ok := obj.(*gatewayv1.Gateway); ok {
+				in.KubeGateways[gw.Namespace+"/"+gw.Name] = string(gw.Spec.GatewayClassName)
 			}
 			if p, ok := obj.(*corev1.Pod); ok {
 				in.Pods = append(in.Pods, p)
+			}
+			if svc, ok := obj.(*corev1.Service); ok {
+				defaultTargetPorts(svc)
 			}
 			in.Kube = append(in.Kube, obj)
 		}
@@ -245,6 +272,7 @@ func loadInputs(paths []string, meshFile string) (*Inputs, error) {
 		in.Mesh = mc
 	}
 	in.Kube = dedupeKube(in.Kube)
+	in.Kube = append(in.Kube, managedGateways(in)...)
 	in.Kube = append(in.Kube, deriveEndpointSlices(in.Kube)...)
 	return in, nil
 }
@@ -377,6 +405,15 @@ func resolveTargetPort(sp corev1.ServicePort, p *corev1.Pod) (int, bool) {
 		return int(tp.IntVal), true
 	default:
 		return int(sp.Port), true
+	}
+}
+
+// defaultTargetPorts does what the API server does on create: an unset targetPort is the port.
+func defaultTargetPorts(svc *corev1.Service) {
+	for i, p := range svc.Spec.Ports {
+		if p.TargetPort.Type == intstr.Int && p.TargetPort.IntVal == 0 {
+			svc.Spec.Ports[i].TargetPort = intstr.FromInt32(p.Port)
+		}
 	}
 }
 
