@@ -12,6 +12,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
+	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/simulation"
 	"istio.io/istio/pilot/test/xdstest"
 )
@@ -33,6 +34,11 @@ type Call struct {
 	// a header sent more than once: each value in order (Headers holds them joined by ",")
 	Repeated map[string][]string `json:"repeated,omitempty"`
 	CallMode string              `json:"callMode,omitempty"` // outbound | inbound | gateway
+	// an inbound call to a gateway pod, run in gateway mode (its server side is still reported)
+	inboundToGateway bool
+	// inbound calls: the client's identity (its SPIFFE id; sent only over mTLS) and address
+	SourcePrincipal string `json:"sourcePrincipal,omitempty"`
+	SourceIP        string `json:"sourceIp,omitempty"`
 }
 
 // Result is Istio's simulation result, plus what the simulation leaves out: it matches a
@@ -49,6 +55,8 @@ type Result struct {
 	Cluster     string     `json:"cluster,omitempty"`
 	Error       string     `json:"error,omitempty"`
 	Full        *FullRoute `json:"full,omitempty"`
+	// an inbound call: the server sidecar's verdict (TLS, then the RBAC filters)
+	Server *ServerResult `json:"server,omitempty"`
 }
 
 type FullRoute struct {
@@ -131,6 +139,7 @@ func readCalls(file, one string) ([]Call, error) {
 // simulateAll runs every call; the listeners, routes and clusters are built once per proxy.
 func simulateAll(m *meshRun, calls []Call, proxies []string, proxyType string) []Result {
 	sims := map[string]*simulation.Simulation{}
+	routers := map[string]bool{}
 	out := make([]Result, 0, len(calls))
 	for _, call := range calls {
 		ref := call.Proxy
@@ -154,6 +163,12 @@ func simulateAll(m *meshRun, calls []Call, proxies []string, proxyType string) [
 			// which becomes a recovered panic below, reported for that call.
 			sim = &simulation.Simulation{Listeners: ls, Clusters: m.s.Clusters(p), Routes: m.s.RoutesFromListeners(p, ls)}
 			sims[key] = sim
+			routers[key] = p.Type == model.Router
+		}
+		if call.CallMode == string(simulation.CallModeInbound) && routers[key] {
+			// a gateway has no virtualInbound: a connection to its pod meets the gateway's own listener
+			call.CallMode = string(simulation.CallModeGateway)
+			call.inboundToGateway = true
 		}
 		out = append(out, simulateOne(sim, call))
 	}
@@ -177,6 +192,9 @@ func simulateOne(sim *simulation.Simulation, call Call) (res Result) {
 	}
 	if r.Error != nil {
 		res.Error = r.Error.Error()
+	}
+	if call.CallMode == string(simulation.CallModeInbound) || call.inboundToGateway {
+		res.Server = serverSide(sim, call, r)
 	}
 	if r.Error == nil && res.VirtualHost == "" && res.Cluster == "" {
 		// a weighted tcp_proxy: the simulation names no cluster; report the split

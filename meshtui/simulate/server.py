@@ -97,7 +97,9 @@ def client_tls(snapshot: MeshSnapshot, cluster: Cluster | None, pod: Pod, port: 
     ns_mode = compose_peer_authn(snapshot, svc.namespace if svc is not None else pod.namespace, None).mode
     if ns_mode.mode == "DISABLE":
         return "plaintext", f"auto-mTLS: {ns_mode.ref.short() if ns_mode.ref else 'the namespace'} is DISABLE"
-    if has_sidecar(pod):
+    # istiod keys auto-mTLS on the endpoint's label (the injector sets it), not on the containers:
+    # a gateway pod runs istio-proxy without it and is sent plaintext
+    if pod.metadata.labels.get(TLS_MODE_LABEL) == "istio":
         own = compose_peer_authn(snapshot, pod.namespace, pod.metadata.labels).for_port(port)
         if own.mode == "DISABLE":
             return "plaintext", f"auto-mTLS: the endpoint's workload is DISABLE on port {port} ({own.why})"

@@ -10,7 +10,8 @@ from typing import Any
 
 from istio_normal import NOT_MODELLED_LISTENERS, Normal
 
-CATEGORIES = ("listeners", "route_configs", "virtual_hosts", "routes", "clusters", "endpoints", "traces")
+CATEGORIES = ("listeners", "route_configs", "virtual_hosts", "routes", "clusters", "endpoints", "traces", "inbound",
+              "server", "gateway_status")
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,16 @@ def compare(proxy: str, ours: Normal, theirs: Normal) -> Tally:
                                   ("targets", _chain_targets(a), _chain_targets(b))])
         if b["chains"] and any(ch["tls"] for ch in b["chains"]) and not any(ch["tls"] for ch in a["chains"]):
             t.not_modelled["listener TLS termination"] += 1
+    # the inbound side: virtualInbound's filter chains (TLS, RBAC filters, target), once meshtui generates it
+    if ours.inbound is not None and theirs.inbound is not None:
+        for key in sorted(set(ours.inbound) | set(theirs.inbound)):
+            a, b = ours.inbound.get(key), theirs.inbound.get(key)
+            if a is None or b is None:
+                c.missing("inbound", key, a is not None)
+                continue
+            c.one("inbound", key, [(k, a[k], b[k]) for k in ("tls", "authz", "target")])
+    elif theirs.inbound is not None:
+        t.not_modelled["inbound filter chains (virtualInbound: mTLS modes, RBAC filters)"] += len(theirs.inbound)
     # route configs, virtual hosts, routes
     for rc in sorted(set(ours.route_configs) | set(theirs.route_configs)):
         a, b = ours.route_configs.get(rc), theirs.route_configs.get(rc)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 import istio_oracle
 from istio_diff import Diff, Tally, compare
 from istio_normal import Normal, normalise
+from istio_server import VARIANTS, ServerCall, compare_server, istio_client_tls, server_calls
 from oracle_requests import Probe, probes_for
 
 from meshtui.errors import UsageError
@@ -141,6 +142,8 @@ class MeshResult:
     tally: Tally = field(default_factory=Tally)
     rejected: list[dict] = field(default_factory=list)
     requests: int = 0
+    server: int = 0  # server-side verdicts compared
+    gateway_status: list[dict] = field(default_factory=list)
 
 
 def run_mesh(snap: MeshSnapshot, paths, proxies: list[tuple[str, ProxyConfig]], traces: bool = True,
@@ -150,8 +153,21 @@ def run_mesh(snap: MeshSnapshot, paths, proxies: list[tuple[str, ProxyConfig]], 
     if traces:
         for name, cfg in proxies:
             sent += probes(snap, name, cfg, probe_limit)
-    istio, rejected, results = istio_oracle.config_and_calls(
-        paths, [(n, cfg.proxy.type) for n, cfg in proxies], [s.call for s in sent], mesh_config)
+    # the server side of every traced request: its inbound call to each destination pod, per TLS variant
+    server: list[ServerCall] = []
+    cfgs = dict(proxies)
+    for s in sent:
+        if s.trace is not None:
+            server += server_calls(s.proxy, s.probe.describe(), cfgs[s.proxy], s.trace)
+    inbound = [sc.calls[v] for sc in server for v in VARIANTS]
+    run = istio_oracle.run(paths, [(n, cfg.proxy.type) for n, cfg in proxies], [s.call for s in sent] + inbound,
+                           mesh_config)
+    istio, rejected = run.configs, run.rejected
+    results = run.calls[:len(sent)]
+    flat = run.calls[len(sent):]
+    server_results = [dict(zip(VARIANTS, flat[i * len(VARIANTS):(i + 1) * len(VARIANTS)], strict=True))
+                      for i in range(len(server))]
+    res.gateway_status = run.gateway_status
     res.rejected = rejected
     for name, cfg in proxies:
         ic = istio[f"{name}@{cfg.proxy.type}"]
@@ -169,6 +185,16 @@ def run_mesh(snap: MeshSnapshot, paths, proxies: list[tuple[str, ProxyConfig]], 
         else:
             res.tally.agreed["traces"] += 1
     res.requests = len(sent)
+    for sc, rs in zip(server, server_results, strict=True):
+        ic = istio[f"{sc.proxy}@{dict(proxies)[sc.proxy].proxy.type}"]
+        sent_tls = istio_client_tls(ic.clusters, ic.endpoints, sc.verdict.cluster, sc.address, sc.port)
+        res.tally.compared["server"] += 1
+        diffs = compare_server(sc, sent_tls, rs)
+        if diffs:
+            res.tally.diffs += diffs
+        else:
+            res.tally.agreed["server"] += 1
+    res.server = len(server)
     return res
 
 

@@ -6,6 +6,7 @@ default are filled with that default so an omitted value and a written default c
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +187,8 @@ class Normal:
     route_configs: dict[str, dict[str, VHost]] = field(default_factory=dict)
     clusters: dict[str, dict] = field(default_factory=dict)
     endpoints: dict[str, list] = field(default_factory=dict)
+    # the virtualInbound listener's filter chains (inbound_chains), when the side generates one
+    inbound: dict[str, dict] | None = None
 
 
 def _filters(chain: dict) -> dict:
@@ -265,10 +268,79 @@ def endpoints(cla: dict) -> list:
     return sorted(out)
 
 
+RBAC_HTTP = "envoy.filters.http.rbac"
+RBAC_NETWORK = "envoy.filters.network.rbac"
+EXT_AUTHZ = ("envoy.filters.http.ext_authz", "envoy.filters.network.ext_authz")
+
+
+def _rbac(kind: str, tc: dict) -> dict:
+    """One RBAC filter: its enforcing rules (action and each policy's permissions and principals,
+    as sorted-key JSON so either side's field order compares equal) and its shadow rules' policy
+    names (dry-run: they only log)."""
+    rules = tc.get("rules")
+    return {"filter": kind,
+            "action": None if rules is None else rules.get("action", "ALLOW"),
+            "policies": None if rules is None else {
+                name: {"permissions": json.dumps(pol.get("permissions", []), sort_keys=True),
+                       "principals": json.dumps(pol.get("principals", []), sort_keys=True)}
+                for name, pol in sorted(rules.get("policies", {}).items())},
+            "shadow": sorted(tc.get("shadow_rules", {}).get("policies", {}))}
+
+
+def _inbound_chain(ch: dict) -> dict:
+    ts = ch.get("transport_socket")
+    tls = "none"
+    if ts:
+        tc = ts.get("typed_config", {})
+        req = tc.get("require_client_certificate")
+        req = bool(req.get("value", req) if isinstance(req, dict) else req)
+        tls = "mtls-required" if req else "tls"
+    authz: list[dict] = []
+    target: list[str] = []
+    for f in ch.get("filters", []):
+        tc = f.get("typed_config", {})
+        if f["name"] == RBAC_NETWORK:
+            authz.append(_rbac("network", tc))
+        elif f["name"] in EXT_AUTHZ:
+            authz.append({"filter": "network", "action": "CUSTOM"})
+        elif f["name"] == TCP:
+            target.append(f"tcp:{tc.get('cluster', '')}")
+        elif f["name"] == HCM:
+            for hf in tc.get("http_filters", []):
+                if hf["name"] == RBAC_HTTP:
+                    authz.append(_rbac("http", hf.get("typed_config", {})))
+                elif hf["name"] in EXT_AUTHZ:
+                    authz.append({"filter": "http", "action": "CUSTOM"})
+            rc = tc.get("route_config")
+            if rc is not None:
+                for vh in rc.get("virtual_hosts", []):
+                    for r in vh.get("routes", []):
+                        target.append(f"http:{r.get('route', {}).get('cluster', '')}")
+            elif "rds" in tc:
+                target.append(f"rds:{tc['rds'].get('route_config_name', '')}")
+    return {"tls": tls, "authz": authz, "target": sorted(set(target))}
+
+
+def inbound_chains(ls: dict) -> dict[str, dict]:
+    """The virtualInbound listener, one entry per filter chain keyed by its name and match
+    (destination port, transport, ALPN): whether it terminates TLS and requires a client
+    certificate (mTLS), its authorization filters in order, and where it sends traffic."""
+    out = {}
+    for ch in ls.get("filter_chains", []):
+        m = ch.get("filter_chain_match", {})
+        port = m.get("destination_port")
+        key = (f"{ch.get('name', '')} port={port if port is not None else '*'} "
+               f"{m.get('transport_protocol') or '*'} [{','.join(sorted(m.get('application_protocols', [])))}]")
+        out[key] = _inbound_chain(ch)
+    return out
+
+
 def normalise(listeners: list[dict], routes: list[dict], clusters: list[dict], cla: list[dict]) -> Normal:
     n = Normal()
     for ls in listeners:
         n.listeners[ls["name"]] = listener(ls)
+        if ls["name"] == "virtualInbound":
+            n.inbound = inbound_chains(ls)
     for rc in routes:
         vhs = {}
         for vh in rc.get("virtual_hosts", []):

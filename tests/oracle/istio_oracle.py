@@ -4,6 +4,7 @@ in one invocation, since starting the fake istiod costs far more than one proxy'
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -36,22 +37,30 @@ def _stale() -> bool:
 
 
 def ensure_binary() -> Path:
-    """The oracle binary, rebuilt when a source is newer (Go's build cache makes that quick)."""
-    if not _stale():
+    """The oracle binary, rebuilt when a source is newer (Go's build cache makes that quick). The
+    xdist workers share one build: the first takes a file lock and builds, the others wait on the
+    lock and find the binary fresh. A binary named by MESHTUI_ORACLE is used as it is."""
+    if os.environ.get("MESHTUI_ORACLE") or not _stale():
         return BINARY
     if not go_available():
         raise OracleError(GO_MISSING)
     BINARY.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS", "-mod=mod")}
-    proc = subprocess.run(["go", "build", "-o", str(BINARY), "."], cwd=SRC, env=env, capture_output=True,
-                          text=True, timeout=3600)
-    if proc.returncode != 0:
-        raise OracleError(f"go build failed:\n{proc.stderr}")
+    with open(BINARY.parent / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _stale():
+            return BINARY
+        env = {**os.environ, "GOFLAGS": os.environ.get("GOFLAGS", "-mod=mod")}
+        tmp = BINARY.with_name(BINARY.name + ".tmp")
+        proc = subprocess.run(["go", "build", "-o", str(tmp), "."], cwd=SRC, env=env, capture_output=True,
+                              text=True, timeout=3600)
+        if proc.returncode != 0:
+            raise OracleError(f"go build failed:\n{proc.stderr}")
+        tmp.replace(BINARY)  # atomic: a worker never runs a half-written binary
     return BINARY
 
 
 def available() -> tuple[bool, str]:
-    if BINARY.exists() and not _stale():
+    if BINARY.exists() and (os.environ.get("MESHTUI_ORACLE") or not _stale()):
         return True, ""
     if not go_available():
         return False, GO_MISSING
@@ -89,23 +98,40 @@ class IstioConfig:
     endpoints: list[dict]
 
 
-def config_and_calls(paths, proxies: list[tuple[str, str]], calls: list[dict], mesh_config: str | None = None
-                     ) -> tuple[dict[str, IstioConfig], list[dict], list[dict]]:
-    """istiod's config for each (proxy, sidecar|router) of one mesh, keyed NAME@TYPE; the documents
-    it rejected; and Istio's simulation of each call (each call names its proxy NAME@TYPE)."""
+@dataclass
+class OracleRun:
+    configs: dict[str, IstioConfig]  # keyed NAME@TYPE
+    rejected: list[dict]  # the documents istiod would not take
+    calls: list[dict]  # Istio's simulation of each call, in order
+    gateway_status: list[dict]  # the status istiod's gateway controller writes on each Gateway API object
+
+
+def run(paths, proxies: list[tuple[str, str]], calls: list[dict], mesh_config: str | None = None) -> OracleRun:
+    """One fake istiod for a mesh: the config of each (proxy, sidecar|router), and Istio's simulation
+    of each call (each call names its proxy NAME@TYPE)."""
     args = ["config", *_sources(paths, mesh_config)]
     for n, kind in proxies:
         args += ["--proxy", f"{n}@{kind}"]
     if calls:
         args += ["--calls", "-"]
     doc = _run(args, stdin=json.dumps(calls) if calls else None)
+    if doc.get("gatewayStatusError"):
+        raise OracleError(f"oracle gateway status: {doc['gatewayStatusError']}")
     out: dict[str, IstioConfig] = {}
     for p in doc["proxies"]:
         if p.get("error"):
             raise OracleError(f"oracle config {p['proxy']}: {p['error']}")
         out[p["proxy"]] = IstioConfig(p["proxy"], p["type"], p["listeners"] or [], p["routes"] or [],
                                       p["clusters"] or [], p["endpoints"] or [])
-    return out, doc.get("rejected") or [], doc.get("calls") or []
+    return OracleRun(out, doc.get("rejected") or [], doc.get("calls") or [], doc.get("gatewayStatus") or [])
+
+
+def config_and_calls(paths, proxies: list[tuple[str, str]], calls: list[dict], mesh_config: str | None = None
+                     ) -> tuple[dict[str, IstioConfig], list[dict], list[dict]]:
+    """istiod's config for each (proxy, sidecar|router) of one mesh, keyed NAME@TYPE; the documents
+    it rejected; and Istio's simulation of each call (each call names its proxy NAME@TYPE)."""
+    r = run(paths, proxies, calls, mesh_config)
+    return r.configs, r.rejected, r.calls
 
 
 def simulate(paths, calls: list[dict], mesh_config: str | None = None) -> list[dict]:
