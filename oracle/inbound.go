@@ -62,6 +62,7 @@ func serverSide(sim *simulation.Simulation, call Call, r simulation.Result) *Ser
 		return &ServerResult{Outcome: "undecided", Detail: "filter chain " + r.FilterChainMatched + " not found"}
 	}
 	req := newRequest(call)
+	allowedBy := "" // the ALLOW policy that let the request through, as Envoy reports it
 	p := peer{principal: call.SourcePrincipal, ip: call.SourceIP, mtls: call.TLS == "mtls", port: call.Port, address: call.Address, sni: call.Sni, req: req}
 	for _, f := range fc.GetFilters() {
 		switch f.GetName() {
@@ -73,7 +74,7 @@ func serverSide(sim *simulation.Simulation, call Call, r simulation.Result) *Ser
 				return &ServerResult{Outcome: "undecided", Detail: err.Error()}
 			}
 			p.http = false
-			if res := engine(cfg.GetRules(), p, "network"); res != nil {
+			if res := engine(cfg.GetRules(), p, "network", &allowedBy); res != nil {
 				return res
 			}
 		case "envoy.filters.network.http_connection_manager":
@@ -91,12 +92,15 @@ func serverSide(sim *simulation.Simulation, call Call, r simulation.Result) *Ser
 					if err := hf.GetTypedConfig().UnmarshalTo(cfg); err != nil {
 						return &ServerResult{Outcome: "undecided", Detail: err.Error()}
 					}
-					if res := engine(cfg.GetRules(), p, "http"); res != nil {
+					if res := engine(cfg.GetRules(), p, "http", &allowedBy); res != nil {
 						return res
 					}
 				}
 			}
 		}
+	}
+	if allowedBy != "" {
+		return &ServerResult{Outcome: "allowed", Action: "ALLOW", Policy: allowedBy}
 	}
 	return &ServerResult{Outcome: "allowed"}
 }
@@ -153,8 +157,9 @@ type peer struct {
 	req       *request
 }
 
-// engine: nil when this filter lets the request on, else the denial.
-func engine(rules *rbacv3.RBAC, p peer, filter string) *ServerResult {
+// engine: nil when this filter lets the request on (an ALLOW engine's matching policy goes to
+// allowedBy), else the denial.
+func engine(rules *rbacv3.RBAC, p peer, filter string, allowedBy *string) *ServerResult {
 	if rules == nil {
 		return nil // shadow rules only
 	}
@@ -176,6 +181,7 @@ func engine(rules *rbacv3.RBAC, p peer, filter string) *ServerResult {
 		if matched == "" {
 			return &ServerResult{Outcome: "denied", Action: "ALLOW", Filter: filter}
 		}
+		*allowedBy = matched
 	case rbacv3.RBAC_DENY:
 		if matched != "" {
 			return &ServerResult{Outcome: "denied", Action: "DENY", Filter: filter, Policy: matched}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -57,6 +58,8 @@ type Result struct {
 	Full        *FullRoute `json:"full,omitempty"`
 	// an inbound call: the server sidecar's verdict (TLS, then the RBAC filters)
 	Server *ServerResult `json:"server,omitempty"`
+	// an inbound call to a gateway pod: run against the gateway's own listeners
+	Gateway bool `json:"gateway,omitempty"`
 }
 
 type FullRoute struct {
@@ -195,6 +198,11 @@ func simulateOne(sim *simulation.Simulation, call Call) (res Result) {
 	}
 	if call.CallMode == string(simulation.CallModeInbound) || call.inboundToGateway {
 		res.Server = serverSide(sim, call, r)
+		res.Gateway = call.inboundToGateway
+		if call.inboundToGateway && errors.Is(r.Error, simulation.ErrNoListener) {
+			// no Gateway server binds the port: the pod refuses the connection
+			res.Server = &ServerResult{Outcome: "refused", Detail: r.Error.Error()}
+		}
 	}
 	if r.Error == nil && res.VirtualHost == "" && res.Cluster == "" {
 		// a weighted tcp_proxy: the simulation names no cluster; report the split

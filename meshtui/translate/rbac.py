@@ -213,10 +213,11 @@ def rule_model(ap: AuthorizationPolicy, i: int, rule: AuthorizationRule,
         if op is not None:
             p = f"{base}.to[{j}].operation"
             line = op.src.line
-            for attr, name, vals, nots in (("destination.port", "ports", op.ports, op.not_ports),
-                                           ("url_path", "paths", op.paths, op.not_paths),
+            # istiod's order (model.go inserts ports, paths, methods, hosts each at the front)
+            for attr, name, vals, nots in ((":authority", "hosts", op.hosts, op.not_hosts),
                                            (":method", "methods", op.methods, op.not_methods),
-                                           (":authority", "hosts", op.hosts, op.not_hosts)):
+                                           ("url_path", "paths", op.paths, op.not_paths),
+                                           ("destination.port", "ports", op.ports, op.not_ports)):
                 cond = _cond(attr, name, vals, nots, f"{p}.{name}", line, ns, tds)
                 if cond is not None:
                     conds.append(cond)

@@ -57,6 +57,17 @@ KNOWN: tuple[Known, ...] = (
           "istiod keeps a Gateway server host's namespace/ prefix in an httpsRedirect-only vhost (an Istio bug)",
           lambda d: bool(_extra_vhosts(d)) and all("/" in v for v in _extra_vhosts(d)),
           "oracle-corners"),
+    Known("gateway-pod-as-sidecar-server",
+          "meshtui continues a request to a gateway pod into a sidecar's virtualInbound (PeerAuthentication, "
+          "inbound chains); istiod's gateway pod has no virtualInbound, its own listener takes the connection (open)",
+          lambda d: d.category == "server" and d.field.endswith("(gateway pod)"),
+          "security-strict-mesh"),
+    Known("inbound-cluster-traffic-policy",
+          "istiod applies the service's DestinationRule connectionPool (and connect timeout) to the inbound|PORT|| "
+          "cluster; meshtui does not yet (open)",
+          lambda d: d.category == "clusters" and d.key.startswith("inbound|") and d.field in (
+              "circuit_breakers", "connect_timeout"),
+          "fixture-bookinfo"),
     Known("port80-losing-virtualservice",
           "on port 80, istiod builds a vhost from a second VirtualService of a host whose winning VirtualService "
           "has no rule for port 80; meshtui keeps one VirtualService per host",

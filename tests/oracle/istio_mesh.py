@@ -22,13 +22,14 @@ from meshtui.simulate.trace import Outcome, Trace
 from meshtui.translate import translate
 from meshtui.translate.config import ProxyConfig
 from meshtui.translate.envoy_json import render
+from meshtui.translate.inbound_json import InboundRender
 
 # An address no listener binds: where a client's connection to a host outside the registry goes.
 OUTSIDE = "240.240.240.240"
 
 
 def meshtui_normal(cfg: ProxyConfig) -> Normal:
-    res = render(cfg, {})
+    res = render(cfg, {}, inbound=InboundRender())  # virtualInbound with Istio's SDS names, as istiod sends it
     return normalise(res.listeners, res.routes, res.clusters, res.endpoints)
 
 
