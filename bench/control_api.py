@@ -77,7 +77,7 @@ def main() -> None:
         finally:
             server_side.append(time.perf_counter() - t0)
 
-    cp.add_edit = timed_add  # type: ignore[method-assign]
+    cp.add_edit = timed_add  # type: ignore[method-assign]  # wrapped to time each call
     checkpoints = sorted({int(x) for x in args.checkpoints.split(",") if x} | set())
     print(f"demo mesh, proxy {proxy}; AddFault over gRPC; {args.sample} timed adds per checkpoint")
     print(f"{'faults':>7}  {'median':>8}  {'p90':>8}  {'max':>8}  {'server median':>13}")

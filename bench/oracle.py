@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 for p in (REPO, REPO / "tests", REPO / "tests" / "envoy", REPO / "tests" / "oracle"):
     sys.path.insert(0, str(p))
 
-import istio_oracle  # noqa: E402
+import istio_oracle
 
 
 def main() -> int:

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import scale_mesh  # noqa: E402
+import scale_mesh
 
 # ---------------------------------------------------------------------------- children
 

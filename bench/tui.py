@@ -97,8 +97,9 @@ async def _first_paint_in_process() -> float:
 
 def synthetic_mesh(services: int) -> Path:
     spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    assert spec is not None and spec.loader is not None, "bench/load.py is part of the repository"
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
     folder = Path(tempfile.mkdtemp(prefix="meshtui-bench-tui-"))
     mod.generate(folder, services)
     return folder
@@ -142,7 +143,7 @@ async def _keystrokes(folder: Path, keys: int) -> dict:
             frames.append(time.perf_counter())
             original_hook()
 
-        app.post_display_hook = hook  # type: ignore[method-assign]
+        app.post_display_hook = hook  # type: ignore[method-assign]  # the hook that records paint times
         shown, painted = [], []
         for i in range(keys):
             ch = str(i % 10)

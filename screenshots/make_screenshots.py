@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ["MESHTUI_CONFIG_FILE"] = "/nonexistent/meshtui/config.yaml"  # the defaults, not yours
 
-from meshtui.tui.app import MeshtuiApp  # noqa: E402
-from meshtui.tui.config import TuiConfig  # noqa: E402
-from meshtui.tui.tracing import TraceQuery  # noqa: E402
-from meshtui.tui.workspace import SourceInfo  # noqa: E402
+from meshtui.tui.app import MeshtuiApp
+from meshtui.tui.config import TuiConfig
+from meshtui.tui.tracing import TraceQuery
+from meshtui.tui.workspace import SourceInfo
 
 
 async def settle(pilot, rounds: int = 3) -> None:

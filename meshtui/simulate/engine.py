@@ -213,11 +213,11 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
 def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_name: str = "") -> Trace:
     chosen: Route | None = None
     chosen_index = -1
-    for chosen_index, r in enumerate(vh.routes):  # noqa: B007 - read after the loop: the route that matched
+    for i, r in enumerate(vh.routes):
         why = explain_route(r, req)
         label = _route_label(r)
         if why is None:
-            chosen = r
+            chosen, chosen_index = r, i
             t.add(Stage.ROUTE, Verdict.SELECTED, f"{label} matches: {match_text(r.match)}", r.match_ref or r.ref)
             break
         t.add(Stage.ROUTE, Verdict.NO_MATCH, f"{label}: {why}", r.match_ref or r.ref)

@@ -340,7 +340,7 @@ def route_config_json(rc: RouteConfig, prearm: bool = False) -> dict[str, Any]:
             "max_direct_response_body_size_bytes": 1048576}
 
 
-def _hcm(stat: str, chain: FilterChain, cfg: ProxyConfig, inline: bool, route_config: dict[str, Any] | None = None) -> dict[str, Any]:
+def _hcm(stat: str, chain: FilterChain, cfg: ProxyConfig | None, inline: bool, route_config: dict[str, Any] | None = None) -> dict[str, Any]:
     hcm: dict[str, Any] = {
         "@type": HCM, "stat_prefix": stat, "normalize_path": True, "path_with_escaped_slashes_action": "KEEP_UNCHANGED",
         "http_filters": [
@@ -352,7 +352,7 @@ def _hcm(stat: str, chain: FilterChain, cfg: ProxyConfig, inline: bool, route_co
     if route_config is not None:
         hcm["route_config"] = route_config
     elif inline:
-        rc = cfg.route_configs.get(chain.rds or "")
+        rc = cfg.route_configs.get(chain.rds or "") if cfg is not None else None
         hcm["route_config"] = route_config_json(rc) if rc is not None else {"name": chain.rds or "", "virtual_hosts": []}
     else:
         hcm["rds"] = {"route_config_name": chain.rds, "config_source": ADS}
@@ -362,7 +362,7 @@ def _hcm(stat: str, chain: FilterChain, cfg: ProxyConfig, inline: bool, route_co
 def _inbound_hcm(stat: str, chain: FilterChain, rbac: list[dict[str, Any]], route_config: dict[str, Any]) -> dict[str, Any]:
     """An inbound chain's HCM: the RBAC filters first, then the same filters as outbound, and
     the route configuration inline (istiod sends no RDS for inbound)."""
-    hcm = _hcm(stat, chain, None, inline=True, route_config=route_config)  # type: ignore[arg-type]
+    hcm = _hcm(stat, chain, None, inline=True, route_config=route_config)
     hcm["http_filters"] = rbac + hcm["http_filters"]
     # the peer certificate goes to the application (istiod's sidecar inbound default)
     hcm["forward_client_cert_details"] = "APPEND_FORWARD"

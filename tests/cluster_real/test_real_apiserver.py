@@ -157,7 +157,9 @@ def test_watch_ended_by_the_server_resumes_without_losing_events(real_api, ns, k
             real_api.apply({"apiVersion": ISTIO, "kind": "VirtualService", "metadata": {"name": name, "namespace": ns},
                             "spec": {"hosts": [f"h{i}"], "http": [{"route": [{"destination": {"host": "reviews"}}]}]}})
             time.sleep(1.7)
-        got = lambda: {c.name for u in updates for c in u.changes if c.kind == "VirtualService"}  # noqa: E731
+        def got() -> set[str]:
+            return {c.name for u in updates for c in u.changes if c.kind == "VirtualService"}
+
         wait_for(lambda: set(names) <= got(), what="every VirtualService across the watch ends")
         assert not any(u.relisted for u in updates)
         assert "relisting" not in states

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import random
 
-try:  # Python 3.11+: re._parser; older: sre_parse
-    from re import _constants as sre_c  # type: ignore[attr-defined]
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_constants as sre_c  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+# Python's own regex parser (private since 3.11, which the project requires; typeshed has no stubs for it)
+from re import _constants as sre_c  # type: ignore[attr-defined]  # private module: no stubs
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # private module: no stubs
 
 from meshtui.model.regex import full_match
 

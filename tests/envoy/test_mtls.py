@@ -35,12 +35,12 @@ from meshtui.translate.inbound_json import InboundRender, TlsFiles
 from meshtui.xds.envoy_process import EnvoyProcess
 
 cryptography = pytest.importorskip("cryptography", reason="the mTLS oracle makes its certificates with `cryptography`")
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
-from oracle_echo import EchoPool, Identity  # noqa: E402
-from oracle_envoy import pick_bind_address  # noqa: E402
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from oracle_echo import EchoPool, Identity
+from oracle_envoy import pick_bind_address
 
 pytestmark = pytest.mark.envoy
 

@@ -15,7 +15,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "envoy"))  # the Envoy oracle's cases and request generator
 
-import istio_oracle  # noqa: E402
+import istio_oracle
 
 TALLY_DIR = istio_oracle.REPO / ".cache" / "oracle" / "tally"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from istio_diff import CATEGORIES  # noqa: E402
-from istio_known import KNOWN  # noqa: E402
+from istio_diff import CATEGORIES
+from istio_known import KNOWN
 
 TALLY = HERE.parents[1] / ".cache" / "oracle" / "tally"
 

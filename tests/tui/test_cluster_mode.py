@@ -53,7 +53,7 @@ async def test_cluster_watch_marks_changes_and_retraces(cluster):
     api, kc = cluster
     src = open_cluster(str(kc), None, None, timeout=5)
     real_watch = src.watch
-    src.watch = lambda cb, **kw: real_watch(cb, **{**kw, "options": WatchOptions(coalesce=0.05)})  # type: ignore[method-assign]
+    src.watch = lambda cb, **kw: real_watch(cb, **{**kw, "options": WatchOptions(coalesce=0.05)})  # type: ignore[method-assign]  # a faster coalesce for this test only
     try:
         app = MeshtuiApp(load=lambda progress: src.load([]), cluster=src, config=TuiConfig(), cursor_blink=False,
                          source=SourceInfo("cluster", "cluster test-ctx", context="test-ctx"))

@@ -24,7 +24,7 @@ def demo(tmp_path_factory):
     session = DemoSession(journal=JournalFile(tmp / "journal.jsonl"), workdir=tmp / "work", restore=False)
     try:
         session.start(timeout=60)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - whatever stops the demo here (ports, Envoy) is a skip, said with its cause
         session.stop()
         pytest.skip(f"the demo cannot start here: {exc}")
     yield session
@@ -37,7 +37,7 @@ def clean(demo):
     for e in demo.edits():
         try:
             demo.remove(e["id"], "test cleanup")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - cleanup of an edit that may already be gone must not fail the test
             pass
 
 
