@@ -156,7 +156,7 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
             t.outcome = Outcome.BLACKHOLE
             t.add(Stage.OUTCOME, Verdict.FINAL, "TCP chain without a destination")
             return t
-        return _l4_terminal(t, config, tcp.clusters[0].cluster, tcp)
+        return _l4_terminal(t, config, tcp.clusters[0].cluster, tcp, request)
 
     # -- the HTTP codec and connection manager answer some requests themselves (400, 431)
     refused = request.refusal()
@@ -519,7 +519,7 @@ def _missing_subset(config: ProxyConfig, host: str, subset: str) -> tuple[str, R
             f"from this proxy ({tier} tier){also}", dr)
 
 
-def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp: TcpRoute | None = None) -> Trace:
+def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp: TcpRoute | None = None, req: Request | None = None) -> Trace:
     if cluster == "PassthroughCluster":
         t.outcome = Outcome.PASSTHROUGH
         t.add(Stage.CLUSTER, Verdict.SELECTED, f"PassthroughCluster: the connection goes to its original destination ({_outbound_from(config)})",
@@ -531,6 +531,8 @@ def _l4_terminal(t: Trace, config: ProxyConfig, cluster: str, tcp: TcpRoute | No
     else:
         if tcp is not None:
             _destinations(t, config, tcp.clusters)
+            if req is not None and t.outcome == Outcome.ROUTED:
+                server_side(t, config, req, http=False)  # the server's TCP chain and network RBAC
             return t
     t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
     return t

@@ -163,7 +163,7 @@ def _authorize(chain: FilterChain, req: RbacRequest, steps: list[Step]
                 misses = policy_misses(p, req)
                 if not misses and not p.never:
                     steps.append(Step(Stage.AUTHORIZATION, Verdict.FINAL, f"DENY policy {_label(p)} matches ({p.name}): "
-                                      "403 RBAC: access denied", p.ref))
+                                      + ("the network RBAC filter closes the connection" if f.tcp else "403 RBAC: access denied"), p.ref))
                     return ServerOutcome.DENIED, f"denied by DENY policy {_label(p)}", p.ref, p.rule, p.name
                 head = f"DENY policy {_label(p)} does not match" + (" (it has no rules)" if p.never else "")
                 steps.append(_miss_step(Stage.AUTHORIZATION, Verdict.NO_MATCH, head, p, misses))
@@ -183,7 +183,7 @@ def _authorize(chain: FilterChain, req: RbacRequest, steps: list[Step]
             names = ", ".join(sorted({f"{p.ref.namespace}/{p.ref.name}" for p in f.policies})) or "every rule left out on this chain"
             ref = last.ref if last is not None else None
             steps.append(Step(Stage.AUTHORIZATION, Verdict.FINAL, f"ALLOW policies select this workload ({names}) and none "
-                              "matches: 403 RBAC: access denied", ref,
+                              "matches: " + ("the network RBAC filter closes the connection" if f.tcp else "403 RBAC: access denied"), ref,
                               expected=last.expected if last else None, actual=last.actual if last else None))
             return ServerOutcome.DENIED, f"no ALLOW policy matches ({names})", ref, None, ""
     steps.append(Step(Stage.AUTHORIZATION, Verdict.INFO, "no DENY matched and no ALLOW policy applies: allowed"))
@@ -248,7 +248,7 @@ def server_verdict(snapshot: MeshSnapshot, cluster: Cluster | None, cluster_name
     hdrs.update({":authority": host, ":method": method, ":path": path})
     req = RbacRequest(principal, client_ip, address, port, hdrs, sni if sent != "plaintext" else "", http)
     outcome, detail, ref, rule, name = _authorize(chain, req, steps)
-    status = 403 if outcome is ServerOutcome.DENIED else None
+    status = 403 if outcome is ServerOutcome.DENIED and http else None
     return ServerVerdict(pod_name, cluster_name, outcome, status, mode.mode, sent, detail, ref, rule, steps, chain.name, name)
 
 
@@ -262,9 +262,10 @@ def _service_account(config: ProxyConfig) -> str:
     return getattr(getattr(template, "spec", None), "service_account_name", "") or "default"
 
 
-def server_side(t: Trace, config: ProxyConfig, req: Request) -> None:
+def server_side(t: Trace, config: ProxyConfig, req: Request, http: bool = True) -> None:
     """Continue a routed trace into each destination's server sidecar (its first endpoint pod):
-    the steps, a verdict per destination, and the outcome when every share is refused or denied."""
+    the steps, a verdict per destination, and the outcome when every share is refused or denied.
+    `http` False: a TCP connection (the server's TCP chains and network RBAC; no HTTP status)."""
     snapshot = config.snapshot
     if snapshot is None or not t.destinations:
         return
@@ -289,7 +290,7 @@ def server_side(t: Trace, config: ProxyConfig, req: Request) -> None:
         if inbound is None and wl is not None:
             inbound = inbound_by_pod[ep.pod] = build_inbound(snapshot, wl)
         v = server_verdict(snapshot, config.clusters.get(d.cluster), d.cluster, pod, ep.port, config.proxy.namespace,
-                           sa, config.proxy.ip, req.method, host, path, headers, ep.address, inbound=inbound)
+                           sa, config.proxy.ip, req.method, host, path, headers, ep.address, http=http, inbound=inbound)
         t.server.append(v)
         for step in v.steps:
             t.steps.append(Step(step.stage, step.verdict, f"{d.subset or d.host}: {step.detail}" if several else step.detail,
@@ -300,10 +301,10 @@ def server_side(t: Trace, config: ProxyConfig, req: Request) -> None:
     if verdicts and refused >= 0.999999:
         worst = verdicts[0]
         t.outcome = Outcome.DENIED if worst.outcome is ServerOutcome.DENIED else Outcome.TLS_REFUSED
-        t.status = worst.status
+        t.status = worst.status if http else None
         t.response_flags = "" if worst.outcome is ServerOutcome.DENIED else "UC"
-        t.add(Stage.OUTCOME, Verdict.FINAL, f"{t.status}{' ' + t.response_flags if t.response_flags else ''} from the server side: "
-              f"{worst.detail}", worst.policy)
+        head = f"{t.status}{' ' + t.response_flags if t.response_flags else ''}" if http else "connection closed"
+        t.add(Stage.OUTCOME, Verdict.FINAL, f"{head} from the server side: {worst.detail}", worst.policy)
         return
     if verdicts:
         t.add(Stage.OUTCOME, Verdict.WARNING, f"{refused:.0%} of requests are refused at the server: "

@@ -287,7 +287,10 @@ class Trace:
         if self.outcome == Outcome.REJECTED:
             return f"Envoy answers {self.status} itself, before any routing"
         if self.outcome in (Outcome.DENIED, Outcome.TLS_REFUSED):
-            what = "403 RBAC: access denied by" if self.outcome == Outcome.DENIED else "503: the connection is refused by"
+            if self.status is None:  # a TCP connection: the server closes it, there is no HTTP answer
+                what = "connection closed by" if self.outcome == Outcome.DENIED else "connection refused by"
+            else:
+                what = "403 RBAC: access denied by" if self.outcome == Outcome.DENIED else "503: the connection is refused by"
             return f"{what} the server sidecar of {', '.join(v.pod for v in self.server)}"
         if self.outcome == Outcome.PASSTHROUGH:
             return "passthrough (PassthroughCluster: sent to the original destination, no mesh policy)"

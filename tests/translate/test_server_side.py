@@ -112,3 +112,17 @@ def test_plaintext_into_a_permissive_server_has_no_identity_to_match():
 ])
 def test_istio_string_matching(pattern, value, expected):
     assert string_match(pattern, value) is expected
+
+
+def test_a_tcp_connection_meets_the_network_rbac_filter():
+    s = snap("tcp-db.yaml")
+    t = trace(s, "http://db:5432/")
+    assert t.outcome == Outcome.DENIED and t.status is None
+    v = t.server[0]
+    assert v.outcome is ServerOutcome.DENIED and v.filter_chain == "0.0.0.0_5432"
+    text = " ".join(steps(t, Stage.AUTHORIZATION))
+    # the method rule is not in the TCP chain's filter; the principal rule is, and names who is admitted
+    assert "rule 1" not in text and "principals must be one of ['cluster.local/ns/default/sa/bookinfo-reviews']" in text
+    assert "the network RBAC filter closes the connection" in text
+    ok = trace(s, "http://db:5432/", source="default/reviews-v2")
+    assert ok.outcome == Outcome.ROUTED and ok.server[0].rbac_policy == "ns[default]-policy[db-clients]-rule[0]"
