@@ -92,6 +92,11 @@ _ALL = [
          "Subset in virtual service {vs} has no effect on ingress gateway {gateway} requests."),
     Code("IST0145", "ConflictingGateways", ERROR, "Gateways with the same selector, port and overlapping hosts",
          "Conflict with gateways {gateways} (workload selector {selector}, port {port}, hosts {hosts})."),
+    Code("IST0149", "JwtClaimBasedRoutingWithoutRequestAuthN", ERROR,
+         "a gateway route matches JWT claims but no RequestAuthentication applies to the gateway pods",
+         "The virtual service uses the JWT claim based routing (key: {key}) but found no request authentication for "
+         "the gateway ({gateway}) pod ({pod}). The request authentication must first be applied for the gateway pods "
+         "to validate the JWT token and make the claims available for routing."),
     Code("IST0161", "InvalidGatewayCredential", ERROR, "a Gateway's credentialName Secret holds no usable certificate",
          "The credential referenced by the Gateway {gateway} in namespace {namespace} is invalid, which can cause the "
          "traffic not to work as expected."),

@@ -31,7 +31,8 @@ Run = Callable[[Context], Iterable[Message]]
 
 # kinds a source of configuration always provides in full (absent means none exist)
 ALWAYS_LOADED = frozenset({"VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry",
-                           "Service", "MeshConfig", "PeerAuthentication", "AuthorizationPolicy"})
+                           "Service", "MeshConfig", "PeerAuthentication", "AuthorizationPolicy",
+                           "RequestAuthentication"})
 
 
 @dataclass(frozen=True)

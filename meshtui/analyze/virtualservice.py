@@ -1,6 +1,7 @@
 """VirtualService references: destination hosts, ports and subsets (IST0101, IST0112), gateways
 (IST0101, IST0132, IST0165), hosts claimed twice on the mesh (IST0109) and gateway routes that
-mesh subset routing does not reach (IST0140). VirtualServices that fail validation are checked
+mesh subset routing does not reach (IST0140), and gateway routes on JWT claims without a
+RequestAuthentication on the gateway pods (IST0149). VirtualServices that fail validation are checked
 too, as istioctl does."""
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from meshtui.analyze import hosts
-from meshtui.analyze.context import Context, export_set, mesh_bound
+from meshtui.analyze.context import STAND_IN_GATEWAY_LABELS, Context, export_set, mesh_bound
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.analyze.walk import RoutedDestination, destinations
 from meshtui.model.istio import DestinationRule, Gateway, VirtualService
-from meshtui.model.snapshot import exported_to
+from meshtui.model.snapshot import exported_to, labels_match
+from meshtui.translate.match import JWT_CLAIM_PREFIX
 
 
 def _vs_viewers(ctx: Context, vs: VirtualService) -> set[str]:
@@ -261,3 +263,55 @@ def ingress_subset_routing(ctx: Context) -> Iterator[Message]:
                                          detail=f"Requests through this gateway route go to {d.host} with no subset, so "
                                                 f"the subset split of VirtualService {o.ref} does not apply to them; "
                                                 "route to the subsets here too.")
+
+
+def jwt_claim_key(vs: VirtualService) -> str:
+    """The first header (or withoutHeaders) key of an HTTP match that routes on a JWT claim
+    (`@request.auth.claims.groups`, `@request.auth.claims[groups]`), as Istio recognises it."""
+    for r in vs.spec.http:
+        for m in r.match:
+            for key in (*m.headers, *m.without_headers):
+                rest = key[len(JWT_CLAIM_PREFIX):] if key.lower().startswith(JWT_CLAIM_PREFIX) else ""
+                if (rest.startswith(".") and len(rest) > 1) or (rest.startswith("[") and rest.endswith("]") and len(rest) > 2):
+                    return key
+    return ""
+
+
+def _authenticated(ctx: Context, namespace: str, labels: dict[str, str]) -> bool:
+    """Does a RequestAuthentication in the root namespace or the pod's own select this pod?"""
+    for (kind, ns, _), ra in ctx.snap.by_key.items():
+        if kind != "RequestAuthentication" or ns not in (ctx.root_ns, namespace):
+            continue
+        sel = ra.spec.selector.match_labels if ra.spec.selector is not None else {}
+        if labels_match(sel, labels):
+            return True
+    return False
+
+
+@analyzer("virtualservice.JwtClaimRoutes", ("IST0149",),
+          "Checks that a gateway VirtualService routing on JWT claims has a RequestAuthentication on the gateway pods "
+          "(without one, no claims are validated and the claim matches never succeed)",
+          inputs=("VirtualService", "Gateway"), istio="virtualservice.JWTClaimRouteAnalyzer")
+def jwt_claim_routes(ctx: Context) -> Iterator[Message]:
+    for vs in ctx.with_rejected("VirtualService"):
+        key = jwt_claim_key(vs)
+        if not key:
+            continue
+        for name in vs.spec.gateways:
+            if name == "mesh":
+                continue
+            ref = hosts.gateway_ref(name, vs.namespace)
+            gw = ctx.gateways.get(ref)
+            if gw is None:
+                continue  # a missing gateway is IST0101's
+            sel = gw.spec.selector
+            pods = [(w.namespace, w.name, w.labels) for w in ctx.selected_workloads(sel)]
+            if not pods and ctx.files_only and labels_match(sel, STAND_IN_GATEWAY_LABELS):
+                pods = [(ctx.root_ns, "istio-ingressgateway", dict(STAND_IN_GATEWAY_LABELS))]
+            for ns, pod, labels in pods:
+                if _authenticated(ctx, ns, labels):
+                    continue
+                yield ctx.report("IST0149", vs, path="spec.http", key=key, gateway=ref, pod=pod,
+                                 detail=f"Without a RequestAuthentication selecting {ns}/{pod} (in {ns} or "
+                                        f"{ctx.root_ns}), no JWT is validated there, so the match on {key} never "
+                                        "succeeds and those requests fall through to the next rule.")

@@ -1,5 +1,5 @@
-"""security.istio.io resources: PeerAuthentication and AuthorizationPolicy (v1 and v1beta1 share
-one schema). They decide the server side of a request: whether the server sidecar accepts the
+"""security.istio.io resources: PeerAuthentication, AuthorizationPolicy and RequestAuthentication
+(v1 and v1beta1 share one schema). They decide the server side of a request: whether the server sidecar accepts the
 connection (mTLS mode) and whether it lets the request through (authorization)."""
 
 from __future__ import annotations
@@ -138,8 +138,22 @@ class AuthorizationPolicy(Resource):
     spec: AuthorizationPolicySpec = fld(None)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RequestAuthenticationSpec(Node):
+    selector: SecuritySelector | None = fld(None)
+    target_ref: PolicyTargetReference | None = fld(None)
+    target_refs: tuple[PolicyTargetReference, ...] = fld(())
+    jwt_rules: tuple[Any, ...] = fld(())  # issuers and keys: only their presence is read (JWT claim routes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestAuthentication(Resource):
+    spec: RequestAuthenticationSpec = fld(None)
+
+
 SECURITY_KINDS: dict[str, type[Resource]] = {
     "PeerAuthentication": PeerAuthentication,
     "AuthorizationPolicy": AuthorizationPolicy,
+    "RequestAuthentication": RequestAuthentication,
 }
 SECURITY_VERSIONS = ("security.istio.io/v1", "security.istio.io/v1beta1")

@@ -19,7 +19,6 @@ ROWS: list[GridRow] = grid_rows(MODULE) if MODULE is not None else []
 
 # row name -> why meshtui is deliberately different (docs/oracle-differences.md, "analyze")
 KNOWN: dict[str, str] = {
-    "virtualServiceJWTClaimRoute": "meshtui does not read RequestAuthentication, so IST0149 is not checked",
     "dupmatches": "meshtui proves more: a rule whose every match is implied by earlier ones (prefixes, not only "
                   "duplicates) is IST0130, and a match implied by an earlier match of the same rule is IST0131",
 }
