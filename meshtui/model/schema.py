@@ -265,7 +265,7 @@ _SIMPLE: dict[Any, Conv] = {
 
 
 def _custom(tp: Any) -> Conv:
-    def conv(v, path, ctx, c, k):
+    def conv(v: Any, path: str, ctx: Ctx, c: Any, k: Any) -> Any:
         try:
             return tp.from_yaml(v)
         except ValueError as exc:
