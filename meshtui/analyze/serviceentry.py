@@ -16,8 +16,10 @@ from meshtui.model.istio import ServiceEntry
           "Checks that ServiceEntries with TCP (or unset-protocol) ports have addresses",
           inputs=("ServiceEntry",), istio="serviceentry.Analyzer")
 def protocol_addresses(ctx: Context) -> Iterator[Message]:
+    if ctx.snap.mesh.dns_auto_allocate:
+        return  # every entry without addresses gets one from the proxies' DNS (MeshConfig defaultConfig.proxyMetadata)
     for se in ctx.snap.service_entries:
-        if se.spec.addresses:
+        if se.spec.addresses or se.allocated_addresses:  # written, or allocated by istiod (status.addresses)
             continue
         for _i, p in enumerate(se.spec.ports):
             if p.protocol.upper() not in ("", "TCP"):

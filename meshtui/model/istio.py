@@ -667,6 +667,16 @@ class Gateway(Resource):
 class ServiceEntry(Resource):
     spec: ServiceEntrySpec = fld(None)
 
+    @property
+    def allocated_addresses(self) -> tuple[str, ...]:
+        """`status.addresses`: the addresses istiod allocated to an entry written without any
+        (IP auto-allocation); read as written, the status being istiod's."""
+        st = self.status
+        found = st.get("addresses") if isinstance(st, dict) else None
+        if not isinstance(found, list):
+            return ()
+        return tuple(a["value"] for a in found if isinstance(a, dict) and isinstance(a.get("value"), str))
+
 
 @dataclass(frozen=True, kw_only=True)
 class Sidecar(Resource):

@@ -74,6 +74,13 @@ class ServiceSettings(Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProxyConfigDefaults(Node):
+    """`defaultConfig`: the proxies' defaults; only the metadata istiod's features read."""
+
+    proxy_metadata: dict[str, str] = fld({})
+
+
+@dataclass(frozen=True, kw_only=True)
 class MeshConfigSpec(Node):
     """The parsed `mesh` document: only the routing fields; unknown fields are ignored."""
 
@@ -91,6 +98,7 @@ class MeshConfigSpec(Node):
     default_traffic_policy: MeshDefaultTrafficPolicy | None = fld(None)
     discovery_selectors: tuple[NamespaceSelector, ...] | None = fld(None)
     service_settings: tuple[ServiceSettings, ...] = fld(())
+    default_config: ProxyConfigDefaults | None = fld(None)
 
 
 # ------------------------------------------------------------------ the resolved values
@@ -147,6 +155,8 @@ class MeshConfig:
     discovery_selectors: tuple[NamespaceSelector, ...] = ()
     cluster_local_hosts: tuple[str, ...] = ()  # serviceSettings clusterLocal: true
     cluster_global_hosts: tuple[str, ...] = ()  # serviceSettings clusterLocal: false (overrides Istio's defaults)
+    # defaultConfig.proxyMetadata, as (name, value) pairs: the environment every proxy starts with
+    proxy_metadata: tuple[tuple[str, str], ...] = ()
     origin: MeshOrigin | None = None
     explicit: frozenset[str] = frozenset()
 
@@ -186,6 +196,18 @@ class MeshConfig:
             return False
         return hit((f"*.kube-system.svc.{self.domain_suffix}", f"kubernetes.default.svc.{self.domain_suffix}"))
 
+    def proxy_env(self, name: str) -> str:
+        return dict(self.proxy_metadata).get(name, "")
+
+    @property
+    def dns_auto_allocate(self) -> bool:
+        """The proxies' DNS proxy captures queries and gives ServiceEntries without addresses an
+        automatic one (ISTIO_META_DNS_CAPTURE with ISTIO_META_DNS_AUTO_ALLOCATE, or
+        PILOT_ENABLE_IP_AUTOALLOCATE, as istioctl's ServiceEntry analyzer reads them)."""
+        return self.proxy_env("ISTIO_META_DNS_CAPTURE") == "true" and (
+            self.proxy_env("ISTIO_META_DNS_AUTO_ALLOCATE") == "true"
+            or self.proxy_env("PILOT_ENABLE_IP_AUTOALLOCATE") == "true")
+
     def namespace_discovered(self, labels: dict[str, str]) -> bool:
         """discoverySelectors: empty selects every namespace; otherwise any selector that matches."""
         return not self.discovery_selectors or any(s.matches(labels) for s in self.discovery_selectors)
@@ -208,6 +230,7 @@ _FIELDS = {
     "defaultTrafficPolicy": "default_traffic_policy",
     "discoverySelectors": "discovery_selectors",
     "serviceSettings": "cluster_local_hosts",
+    "defaultConfig": "proxy_metadata",
 }
 
 
@@ -261,6 +284,7 @@ def mesh_from_data(data: Any, file: str, origin: MeshOrigin, diagnostics: list[D
         discovery_selectors=spec.discovery_selectors or (),
         cluster_local_hosts=cluster_local,
         cluster_global_hosts=cluster_global,
+        proxy_metadata=tuple(sorted(spec.default_config.proxy_metadata.items())) if spec.default_config else (),
         origin=origin,
         explicit=explicit,
     )

@@ -23,12 +23,7 @@ KNOWN: dict[str, str] = {
                   "duplicates) is IST0130, and a match implied by an earlier match of the same rule is IST0131",
 }
 # row name -> MeshConfig setting the row depends on that meshtui does not model
-NEEDS_MESH: dict[str, str] = {
-    "missing Addresses and Protocol in Service Entry with ISTIO_META_DNS_AUTO_ALLOCATE enabled":
-        "MeshConfig defaultConfig.proxyMetadata (ISTIO_META_DNS_AUTO_ALLOCATE) is not modelled",
-    "ServiceEntry Addresses Allocated": "MeshConfig defaultConfig.proxyMetadata (DNS capture) and ServiceEntry "
-                                        "status.addresses are not read",
-}
+NEEDS_MESH: dict[str, str] = {}
 
 
 def _compare(row: GridRow) -> tuple[Counter, Counter]:

@@ -331,3 +331,41 @@ def test_cli_mesh_config_flag(tmp_path, capsys):
     bad.write_text("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\n")
     assert main(["analyze", "-f", "fixtures/bookinfo", "--mesh-config", str(bad)]) == 2
     assert "not a VirtualService" in capsys.readouterr().err
+
+
+SE_WITHOUT_ADDRESSES = """\
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db, namespace: default}
+spec:
+  hosts: [db.example.com]
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  resolution: DNS
+"""
+
+
+@pytest.mark.parametrize(("metadata", "reported"), [
+    (["ISTIO_META_DNS_CAPTURE", "ISTIO_META_DNS_AUTO_ALLOCATE"], False),
+    (["ISTIO_META_DNS_CAPTURE", "PILOT_ENABLE_IP_AUTOALLOCATE"], False),
+    (["ISTIO_META_DNS_CAPTURE"], True),  # capture alone allocates nothing
+    (["ISTIO_META_DNS_AUTO_ALLOCATE"], True),  # nor allocation without capture
+])
+def test_proxy_metadata_dns_auto_allocation(tmp_path, metadata, reported):
+    """defaultConfig.proxyMetadata: with the proxies' DNS capture and auto-allocation on, a TCP
+    ServiceEntry without addresses gets one, so IST0134 does not apply."""
+    mc, _ = mesh_file(tmp_path, "defaultConfig:\n  proxyMetadata:\n" + "".join(f"    {k}: 'true'\n" for k in metadata))
+    assert mc.dns_auto_allocate is not reported
+    result = snap(SE_WITHOUT_ADDRESSES, mc)
+    codes = [m.code for m in analyze(result.snapshot, result.diagnostics)]
+    assert ("IST0134" in codes) is reported
+
+
+def test_service_entry_status_addresses_count_as_addresses():
+    """An entry istiod already allocated addresses to (status.addresses) needs none written."""
+    allocated = SE_WITHOUT_ADDRESSES + "status:\n  addresses: [{host: db.example.com, value: 240.240.0.1}]\n"
+    result = snap(allocated, MeshConfig())
+    se = result.snapshot.service_entries[0]
+    assert se.allocated_addresses == ("240.240.0.1",)
+    assert "IST0134" not in [m.code for m in analyze(result.snapshot, result.diagnostics)]
+    plain = snap(SE_WITHOUT_ADDRESSES, MeshConfig())
+    assert "IST0134" in [m.code for m in analyze(plain.snapshot, plain.diagnostics)]
