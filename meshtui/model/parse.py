@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.model import validate
+from meshtui.model.gatewayapi import MESHTUI_KIND, gateway_api_class
 from meshtui.model.istio import ISTIO_KINDS, ISTIO_VERSIONS, Resource
 from meshtui.model.k8s import K8S_KINDS, LAST_APPLIED, NO_RAW_KINDS
 from meshtui.model.meshconfig import MeshConfig
@@ -76,6 +77,9 @@ def _kind_class(api_version: str, kind: str) -> tuple[type[Resource] | None, boo
         return ISTIO_KINDS[kind], True
     if kind in SECURITY_KINDS and api_version in SECURITY_VERSIONS:
         return SECURITY_KINDS[kind], True
+    gw_api = gateway_api_class(api_version, kind)
+    if gw_api is not None:
+        return gw_api, True
     spec = K8S_KINDS.get(kind)
     if spec is not None:
         prefix, cls = spec
@@ -176,6 +180,8 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
         ctx = Ctx(doc.file, diags, strict=is_istio)
         ctx.kind, ctx.namespace, ctx.name = kind, ns, name
         obj = parse_into(cls, data, "", ctx)
+        if kind in MESHTUI_KIND and api.startswith("gateway.networking.k8s.io/"):
+            object.__setattr__(obj, "kind", MESHTUI_KIND[kind])  # keyed apart from Istio's Gateway
         if not obj.metadata.namespace and kind != "Namespace":
             object.__setattr__(obj.metadata, "namespace", ns)
         if kind in NO_RAW_KINDS and LAST_APPLIED in obj.metadata.annotations:

@@ -11,6 +11,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from meshtui.model.gatewayapi import (
+    GatewayClass,
+    GRPCRoute,
+    HTTPRoute,
+    KubernetesGateway,
+    ReferenceGrant,
+    TCPRoute,
+    TLSRoute,
+)
+from meshtui.model.gatewayapi_convert import Conversion, convert
 from meshtui.model.istio import (
     DestinationRule,
     Gateway,
@@ -166,6 +176,17 @@ class MeshSnapshot:
     workload_entries: tuple[WorkloadEntry, ...] = ()
     peer_authentications: tuple[PeerAuthentication, ...] = ()
     authorization_policies: tuple[AuthorizationPolicy, ...] = ()
+    # the Kubernetes Gateway API as read; what istiod derives from it (Istio Gateways,
+    # VirtualServices, the managed Gateways' Deployments and Services) is in the tuples above and
+    # below but not in by_key, and `gateway_api` holds it with the status istiod would write
+    gateway_classes: tuple[GatewayClass, ...] = ()
+    k8s_gateways: tuple[KubernetesGateway, ...] = ()
+    http_routes: tuple[HTTPRoute, ...] = ()
+    grpc_routes: tuple[GRPCRoute, ...] = ()
+    tcp_routes: tuple[TCPRoute, ...] = ()
+    tls_routes: tuple[TLSRoute, ...] = ()
+    reference_grants: tuple[ReferenceGrant, ...] = ()
+    gateway_api: Conversion = Conversion()
     namespaces: tuple[Namespace, ...] = ()
     services: tuple[Service, ...] = ()
     endpoint_slices: tuple[EndpointSlice, ...] = ()
@@ -418,6 +439,10 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
     for obj in objects:
         groups[obj.kind].append(obj)
         by_key[obj.key] = obj
+    # istiod's Gateway API controller: its output joins the config it translates (not by_key)
+    gateway_api = convert(objects, mesh.domain_suffix)
+    for derived in (*gateway_api.services, *gateway_api.deployments, *gateway_api.gateways, *gateway_api.virtual_services):
+        groups[derived.kind].append(derived)
 
     pods: list[Pod] = groups.get("Pod", [])  # type: ignore[assignment]  # groups is keyed by kind: "Pod" holds Pods
     pod_index = PodIndex(pods)
@@ -480,6 +505,9 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         gateways=ordered("Gateway"), service_entries=ordered("ServiceEntry"), sidecars=ordered("Sidecar"),
         workload_entries=ordered("WorkloadEntry"), namespaces=ordered("Namespace"), services=ordered("Service"),
         peer_authentications=ordered("PeerAuthentication"), authorization_policies=ordered("AuthorizationPolicy"),
+        gateway_classes=ordered("GatewayClass"), k8s_gateways=ordered("KubernetesGateway"), http_routes=ordered("HTTPRoute"),
+        grpc_routes=ordered("GRPCRoute"), tcp_routes=ordered("TCPRoute"), tls_routes=ordered("TLSRoute"),
+        reference_grants=ordered("ReferenceGrant"), gateway_api=gateway_api,
         endpoint_slices=ordered("EndpointSlice"), endpoints=ordered("Endpoints"), pods=tuple(pods),
         deployments=ordered("Deployment"), statefulsets=ordered("StatefulSet"), mesh=mesh,
         diagnostics=tuple(diagnostics), registry=tuple(registry),
