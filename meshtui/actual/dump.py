@@ -255,8 +255,7 @@ def _route_match(m: Json) -> RouteMatch:
         kind, path = "regex", str(m["safe_regex"].get("regex", ""))
     elif "path_separated_prefix" in m:
         # the prefix as a whole path segment: /api matches /api and /api/x, not /apix
-        p = str(m["path_separated_prefix"]).rstrip("/")
-        kind, path = "regex", ("" if cs else "(?i)") + re.escape(p) + "(/.*)?"
+        kind, path = "path_separated_prefix", str(m["path_separated_prefix"])
     else:
         kind, path = "prefix", str(m.get("prefix", "/"))
     headers = tuple(_header_matcher(h) for h in m.get("headers", []) if isinstance(h, dict))
@@ -409,7 +408,8 @@ def _route(r: Json, runtime: dict[str, float]) -> Route:
                         for m in a.get("request_mirror_policies", []))
         action = RouteAction(clusters, _duration(a.get("timeout")) or 0.0, retry, a.get("prefix_rewrite"),
                              (str(rr["pattern"].get("regex", "")), str(rr.get("substitution", ""))) if isinstance(rr, dict) else None,
-                             a.get("host_rewrite_literal"), mirrors, weighted=weighted)
+                             a.get("host_rewrite_literal"), mirrors, weighted=weighted,
+                             cluster_not_found_status=500 if a.get("cluster_not_found_response_code") == "INTERNAL_SERVER_ERROR" else 503)
     elif isinstance(r.get("redirect"), dict):
         d = r["redirect"]
         redirect = Redirect(_REDIRECT_CODES.get(str(d.get("response_code", "MOVED_PERMANENTLY")), 301),

@@ -73,7 +73,8 @@ def listeners_table(cfg: ProxyConfig) -> str:
 
 def _match_text(r) -> str:
     m = r.match
-    kind = {"prefix": "/*" if m.path == "/" else f"{m.path}*", "path": m.path, "regex": f"{m.path} (regex)"}[m.path_kind]
+    kind = {"prefix": "/*" if m.path == "/" else f"{m.path}*", "path": m.path, "regex": f"{m.path} (regex)",
+            "path_separated_prefix": f"{m.path}[/*]"}[m.path_kind]
     extra = [("!" if h.invert else "") + h.name for h in m.headers] + [f"?{q.name}" for q in m.query]
     return kind + (f" [{', '.join(extra)}]" if extra else "")
 

@@ -52,6 +52,8 @@ GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
 NAME_OVERRIDE = "gateway.istio.io/name-override"
 TLS_TERMINATE_MODE = "gateway.istio.io/tls-terminate-mode"
+# kinds that own routes in a trace: Istio's, then the Gateway API routes istiod converts
+ROUTE_OWNER_KINDS = ("VirtualService", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
 RETRY_ON = ("connect-failure", "refused-stream", "unavailable", "cancelled")
 
 # Route condition reasons (gateway-api RouteConditionReason and istiod's own)
@@ -70,6 +72,11 @@ INVALID_FILTER = "InvalidFilter"
 def _q(text: str) -> str:
     """Go's %q for the plain strings these messages quote."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def go_quote_meta(text: str) -> str:
+    """Go's regexp.QuoteMeta (Python's re.escape escapes more characters)."""
+    return "".join("\\" + c if c in "\\.+*?()|[]{}^$" else c for c in text)
 
 
 def is_gateway_semantics(vs: i.VirtualService) -> bool:
@@ -101,9 +108,17 @@ class DerivedVirtualService(i.VirtualService):
     (per section: http, tcp, tls), and each rule's, match's and destination's `src` is the
     route field it came from."""
 
-    owners: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict, compare=False, repr=False, init=False)
+    # the route of each rule, per section (http, tcp, tls), as Origin with an empty path
+    owners: dict[str, tuple[Origin, ...]] = field(default_factory=dict, compare=False, repr=False, init=False)
 
     def origin(self, path: str) -> Origin | None:
+        """The route field behind `path` (`spec.http[2].match[0]`); for the whole object (empty
+        path), the route of its first rule."""
+        if not path:
+            for owners in self.owners.values():
+                if owners:
+                    return owners[0]
+            return None
         m = _VS_PATH.match(path)
         if m is None:
             return None
@@ -118,8 +133,8 @@ class DerivedVirtualService(i.VirtualService):
             j = int(m.group(4))
             if j < len(items):
                 node = items[j]
-        kind, ns, name = owners[idx]
-        return Origin(kind, ns, name, node.src.path, node.src.file, node.src.line)
+        o = owners[idx]
+        return Origin(o.kind, o.namespace, o.name, node.src.path, node.src.file, node.src.line)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -456,7 +471,8 @@ def _server_tls(gw: g.KubernetesGateway, lst: g.Listener, inp: _Inputs) -> tuple
     src = t.src
     if t.mode == "Passthrough":
         return i.ServerTLSSettings(mode="PASSTHROUGH", src=src), "", ""
-    mode = {"MUTUAL": "MUTUAL", "OPTIONAL_MUTUAL": "OPTIONAL_MUTUAL", "ISTIO_MUTUAL": "ISTIO_MUTUAL"}.get(t.options.get(TLS_TERMINATE_MODE, ""), "SIMPLE")
+    wanted = t.options.get(TLS_TERMINATE_MODE, "")
+    mode = wanted if wanted in ("MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL") else "SIMPLE"
     if t.options.get(TLS_TERMINATE_MODE) == "ISTIO_SIMPLE":
         return i.ServerTLSSettings(mode="SIMPLE", credential_name="builtin://", src=src), "", ""
     if mode == "ISTIO_MUTUAL":
@@ -788,7 +804,7 @@ def _header_ops(f: g.HeaderFilter | None) -> i.HeaderOperations | None:
     if f is None:
         return None
     for h in (*f.set, *f.add):
-        if any(not (c == "\t" or (" " <= c and c != "\x7f")) for c in h.value):
+        if any(not (c == "\t" or (c >= " " and c != "\x7f")) for c in h.value):
             raise _HardError(INVALID_FILTER, f"header {_q(h.name)} value contains invalid characters")
 
     def to_map(hs: tuple[g.HTTPHeader, ...]) -> dict[str, str]:
@@ -971,7 +987,7 @@ def _http_rule(ctx: _Ctx, route: g.HTTPRoute | g.GRPCRoute, rule: g.HTTPRouteRul
                                           per_try_timeout=backend, src=retries.src)
                 else:
                     timeout = backend
-    headers = i.Headers(request=req_h, response=resp_h, src=rsrc) if (req_h or resp_h) else None
+    hdrs = i.Headers(request=req_h, response=resp_h, src=rsrc) if (req_h or resp_h) else None
     weight_sum = sum(r.weight if r.weight is not None else 1 for r in rule.backend_refs)
     direct = dests = None
     if weight_sum == 0 and redirect is None:
@@ -981,13 +997,14 @@ def _http_rule(ctx: _Ctx, route: g.HTTPRoute | g.GRPCRoute, rule: g.HTTPRouteRul
     if mirror_err is not None:
         ctx.soft.append(mirror_err)
     return i.HTTPRoute(name=name, match=matches, route=dests or (), redirect=redirect, direct_response=direct, rewrite=rewrite,
-                       timeout=timeout, retries=retries, mirrors=tuple(mirrors), headers=headers, src=rsrc)
+                       timeout=timeout, retries=retries, mirrors=tuple(mirrors), headers=hdrs, src=rsrc)
 
 
 def _convert_http(ctx: _Ctx, route: g.HTTPRoute | g.GRPCRoute) -> list[i.HTTPRoute]:
     """Every rule, split so each Istio rule has at most one match (istiod sorts by match[0])."""
     out: list[i.HTTPRoute] = []
-    for n, rule in enumerate(route.spec.rules):
+    rules: tuple[g.HTTPRouteRule | g.GRPCRouteRule, ...] = route.spec.rules
+    for n, rule in enumerate(rules):
         ms: list[tuple[Any, int | None]] = [(m, k) for k, m in enumerate(rule.matches)] or [(None, None)]
         for m, k in ms:
             out.append(_http_rule(ctx, route, rule, n, m, k))
@@ -1026,7 +1043,7 @@ class _BaseVS:
     route: Any
     host: str
     gateway: str
-    rules: list[tuple[i.HTTPRoute, tuple[str, str, str]]]
+    rules: list[tuple[i.HTTPRoute, Origin]]
 
 
 def _l4_dest(ctx: _Ctx, rule: g.L4RouteRule, n: int) -> tuple[i.RouteDestination, ...]:
@@ -1111,7 +1128,7 @@ def convert(objects: Iterable[Any], suffix: str = "cluster.local") -> Conversion
         mesh_res, mesh_err = run(route, True, fn) if needs_mesh else (None, None)
         gw_res, gw_err = run(route, False, fn) if needs_gw else (None, None)
         statuses.extend(_route_status(route, parents, mesh_err, gw_err))
-        owner = (route.kind, route.namespace, route.name)
+        owner = Origin(route.kind, route.namespace, route.name, "", route.src.file, route.src.line)
         kept = sorted((p for p in parents if p.denied is None), key=lambda p: p.internal_name)
         counter = [0]  # VirtualService names count per route
         for p in kept:
@@ -1144,6 +1161,7 @@ def convert(objects: Iterable[Any], suffix: str = "cluster.local") -> Conversion
                         continue
                     bases.append(_BaseVS(f"{key}/{h}", route, h, p.internal_name, [(r, owner) for r in rules]))
             else:
+                assert isinstance(route, (g.TCPRoute, g.TLSRoute))
                 l4.extend(_l4_vs(route, p, res, vs_hosts, suffix, owner, counter))
     vss = _merge(bases) + l4
     gstatus = []
@@ -1179,7 +1197,7 @@ def _merge(bases: list[_BaseVS]) -> list[i.VirtualService]:
     for key, group in by_key.items():
         group.sort(key=lambda b: _creation(b.route))
         first = group[0]
-        rules: list[tuple[i.HTTPRoute, tuple[str, str, str]]] = []
+        rules: list[tuple[i.HTTPRoute, Origin]] = []
         for b in group:
             rules.extend(b.rules)
         rules = sort_http_routes(rules)
@@ -1198,7 +1216,7 @@ def _merge(bases: list[_BaseVS]) -> list[i.VirtualService]:
 
 
 def _l4_vs(route: g.TCPRoute | g.TLSRoute, p: _RouteParent, dests: list[tuple[i.RouteDestination, ...]], vs_hosts: list[str],
-           suffix: str, owner: tuple[str, str, str], counter: list[int]) -> list[DerivedVirtualService]:
+           suffix: str, owner: Origin, counter: list[int]) -> list[DerivedVirtualService]:
     """TCPRouteCollection / TLSRouteCollection: one VirtualService per host, named
     `<route>~tcp~N~...` / `<route>~tls~N~...` (N counts per route)."""
     out = []

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from meshtui.errors import UsageError
+from meshtui.model.gatewayapi_convert import ROUTE_OWNER_KINDS
 from meshtui.model.hosts import is_ip, strip_port
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService
 from meshtui.simulate.chains import connection_for, select_chain
@@ -191,9 +192,9 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
     t.add(Stage.VIRTUAL_HOST, Verdict.SELECTED, f"{vh.name}: domain {domain!r} matches {host_for_vhost!r}", vh.ref)
     for note in vh.notes:
         t.add(Stage.VIRTUAL_SERVICE, Verdict.INFO, note)
-    if vh.ref is not None and vh.ref.kind == "VirtualService":
+    if vh.ref is not None and vh.ref.kind in ROUTE_OWNER_KINDS:  # a VirtualService, or a Gateway API route istiod converted
         t.virtual_service = vh.ref
-        t.add(Stage.VIRTUAL_SERVICE, Verdict.SELECTED, f"VirtualService {vh.ref.namespace}/{vh.ref.name} owns this host", vh.ref)
+        t.add(Stage.VIRTUAL_SERVICE, Verdict.SELECTED, f"{vh.ref.kind} {vh.ref.namespace}/{vh.ref.name} owns this host", vh.ref)
     elif vh.kind == "service":
         t.add(Stage.VIRTUAL_SERVICE, Verdict.INFO, "no VirtualService applies to this host: the default route")
     elif vh.kind == "allow_any":
@@ -292,7 +293,7 @@ def _routes(t: Trace, config: ProxyConfig, vh: VirtualHost, req: Request, rc_nam
               "PassthroughCluster: ALLOW_ANY sends the request to its original destination, outside the mesh's routing policy")
         t.add(Stage.OUTCOME, Verdict.FINAL, t.summary())
         return t
-    _destinations(t, config, action.clusters)
+    _destinations(t, config, action.clusters, not_found_status=action.cluster_not_found_status)
     if t.outcome == Outcome.ROUTED:
         server_side(t, config, req)
     return t
@@ -440,6 +441,8 @@ def _prearm_prefix(config: ProxyConfig, rc_name: str, vh_name: str, index: int) 
 
 
 def _route_label(r: Route) -> str:
+    if r.ref is not None and r.ref.kind in ROUTE_OWNER_KINDS[1:]:  # a Gateway API route's rule
+        return f"{r.ref.kind} {r.ref.name} {r.ref.path.partition('.matches')[0]}" + (f" ({r.name})" if r.name else "")
     if r.rule_index is not None:
         name = f" ({r.name})" if r.name else ""
         m = f".match[{r.match_index}]" if r.match_index is not None else ""
@@ -447,7 +450,8 @@ def _route_label(r: Route) -> str:
     return f"route {r.name!r}"
 
 
-def _destinations(t: Trace, config: ProxyConfig, clusters: Sequence[WeightedCluster], quiet: bool = False) -> None:
+def _destinations(t: Trace, config: ProxyConfig, clusters: Sequence[WeightedCluster], quiet: bool = False,
+                  not_found_status: int = 503) -> None:
     total = sum(c.weight for c in clusters) or 1
     found_any = False
     healthy_any = False
@@ -490,8 +494,10 @@ def _destinations(t: Trace, config: ProxyConfig, clusters: Sequence[WeightedClus
     if quiet:
         return
     if not found_any:
-        t.outcome, t.status, t.response_flags = Outcome.CLUSTER_NOT_FOUND, 503, "NC"
-        t.add(Stage.OUTCOME, Verdict.FINAL, "503 cluster_not_found (NC): the route names a cluster Envoy does not have")
+        t.outcome, t.status, t.response_flags = Outcome.CLUSTER_NOT_FOUND, not_found_status, "NC"
+        why = " (cluster_not_found_response_code: Gateway API routes answer 500 for a backend that is missing or not permitted)" \
+            if not_found_status != 503 else ""
+        t.add(Stage.OUTCOME, Verdict.FINAL, f"{not_found_status} cluster_not_found (NC): the route names a cluster Envoy does not have{why}")
     elif not healthy_any:
         t.outcome, t.status, t.response_flags = Outcome.NO_HEALTHY_UPSTREAM, 503, "UH"
         t.add(Stage.OUTCOME, Verdict.FINAL, "503 no healthy upstream (UH): the cluster has no endpoints")
@@ -584,7 +590,7 @@ def _rewrite(r: Route, req: Request) -> Rewrite:
     path = req.path
     if a.prefix_rewrite is not None:
         m = r.match
-        if m.path_kind == "prefix":
+        if m.path_kind in ("prefix", "path_separated_prefix"):
             matched = m.path if m.case_sensitive else path[: len(m.path)]
             path = a.prefix_rewrite + path[len(matched):]
         elif m.path_kind == "path":

@@ -46,10 +46,13 @@ def path_matches(m: RouteMatch, req: Request) -> bool:
         return target.lower().startswith(p.lower()) if not m.case_sensitive else target.startswith(p)
     if m.path_kind == "path":
         return req.path.lower() == m.path.lower() if not m.case_sensitive else req.path == m.path
+    if m.path_kind == "path_separated_prefix":  # the whole path, or it followed by `/` (query ignored)
+        p, target = (m.path, req.path) if m.case_sensitive else (m.path.lower(), req.path.lower())
+        return target == p or target.startswith(p.rstrip("/") + "/")
     return full_match(m.path, req.path)
 
 
-_PATH_WORD = {"prefix": "prefix", "path": "exact", "regex": "regex"}
+_PATH_WORD = {"prefix": "prefix", "path": "exact", "regex": "regex", "path_separated_prefix": "path prefix"}
 
 
 def explain_route(route: Route, req: Request) -> str | None:

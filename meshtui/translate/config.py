@@ -84,7 +84,7 @@ class QueryMatcher:
 
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
-    path_kind: str = "prefix"  # prefix | path | regex
+    path_kind: str = "prefix"  # prefix | path | regex | path_separated_prefix (Gateway API PathPrefix)
     path: str = "/"
     case_sensitive: bool = True
     headers: tuple[HeaderMatcher, ...] = ()
@@ -194,6 +194,8 @@ class RouteAction:
     mirrors: tuple[Mirror, ...] = ()
     hash_policy: tuple[HashPolicy, ...] = ()
     weighted: bool = False
+    # what Envoy answers when the chosen cluster does not exist (Gateway API routes: 500)
+    cluster_not_found_status: int = 503
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,7 +230,8 @@ def prearm_runtime(route_configs: Iterable[RouteConfig]) -> dict[str, Any]:
 
 def route_json(r: Route, prearm_key: str | None = None) -> dict[str, Any]:
     m = r.match
-    match: dict[str, Any] = {{"prefix": "prefix", "path": "path", "regex": "safe_regex"}[m.path_kind]:
+    match: dict[str, Any] = {{"prefix": "prefix", "path": "path", "regex": "safe_regex",
+                              "path_separated_prefix": "path_separated_prefix"}[m.path_kind]:
                              ({"regex": m.path} if m.path_kind == "regex" else m.path)}
     match["case_sensitive"] = m.case_sensitive
     if m.headers:
@@ -274,6 +275,8 @@ def route_json(r: Route, prearm_key: str | None = None) -> dict[str, Any]:
         else:
             act["cluster"] = a.clusters[0].cluster if a.clusters else "BlackHoleCluster"
         act["timeout"] = dur(a.timeout)
+        if a.cluster_not_found_status == 500:
+            act["cluster_not_found_response_code"] = "INTERNAL_SERVER_ERROR"
         if a.retry is not None:
             act["retry_policy"] = _retry(a.retry)
         if a.prefix_rewrite is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from meshtui.model.gatewayapi_convert import origin_of
 from meshtui.model.hosts import subset_of
 from meshtui.model.istio import Gateway, Server, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, labels_match
@@ -43,6 +44,9 @@ class BoundServer:
         return f"{self.gateway.namespace}/{self.gateway.name}"
 
     def ref(self) -> Ref:
+        o = origin_of(self.gateway, f"spec.servers[{self.index}]")
+        if o is not None:  # a Gateway API listener, as istiod converts it
+            return Ref(o.kind, o.namespace, o.name, o.path, o.file, o.line)
         return Ref("Gateway", self.gateway.namespace, self.gateway.name, f"spec.servers[{self.index}]",
                    self.gateway.src.file, self.server.src.line)
 

@@ -26,22 +26,23 @@ def l4_chains(vs: VirtualService, tls: bool, ctx: RouteContext, *, gateway: bool
     out: list[FilterChain] = []
     rules: tuple[TLSRoute | TCPRoute, ...] = vs.spec.tls if tls else vs.spec.tcp
     for i, rule in enumerate(rules):
-        ref = vs_ref(vs, f"spec.{kind}[{i}]", rule.src.line)
+        vpath = f"spec.{kind}[{i}]"  # the VirtualService's own path (ref.path is the route's when istiod derived it)
+        ref = vs_ref(vs, vpath, rule.src.line)
         dests: list[WeightedCluster] = []
         for k, d in enumerate(rule.route):
             if d.destination is None:
                 continue
             name, host, dport = destination_cluster(d.destination, vs.namespace, ctx, http=False)
             dests.append(WeightedCluster(name, (d.weight or 0) if len(rule.route) > 1 else 100, host, dport, d.destination.subset,
-                                         ref=vs_ref(vs, f"{ref.path}.route[{k}]", d.src.line)))
+                                         ref=vs_ref(vs, f"{vpath}.route[{k}]", d.src.line)))
         for j, m in enumerate(rule.match or (None,)):
             verdict = verdict_of(m, side, vs.namespace)
             if not verdict:
                 assert m is not None and verdict.field is not None
-                ctx.dropped.append(DroppedMatch(vs_ref(vs, f"{ref.path}.match[{j}]", m.src.line), f"{kind}[{i}].match[{j}]",
+                ctx.dropped.append(DroppedMatch(vs_ref(vs, f"{vpath}.match[{j}]", m.src.line), f"{kind}[{i}].match[{j}]",
                                                 verdict.field, verdict.reason))
                 continue
-            ctx.notes.extend(f"{vs.namespace}/{vs.name} {ref.path}.match[{j}]: {why}" for _, why in ignored_fields(m, gateway))
+            ctx.notes.extend(f"{vs.namespace}/{vs.name} {vpath}.match[{j}]: {why}" for _, why in ignored_fields(m, gateway))
             sni = tuple(m.sni_hosts) if isinstance(m, TLSMatchAttributes) else ()
             if gateway and tls and m is not None:
                 sni = tuple(h for h in sni if any(subset_of(h, s) or subset_of(s, h) for s in server_hosts or ()))
@@ -49,7 +50,7 @@ def l4_chains(vs: VirtualService, tls: bool, ctx: RouteContext, *, gateway: bool
                     continue
             subnets = tuple(m.destination_subnets) if m is not None and not gateway else ()
             transport = "tls" if (tls if gateway else sni) else ""
-            out.append(FilterChain(ref.path, "tcp", tcp=TcpRoute(tuple(dests), ref), server_names=sni,
+            out.append(FilterChain(vpath, "tcp", tcp=TcpRoute(tuple(dests), ref), server_names=sni,
                                    prefix_ranges=subnets, transport=transport, ref=ref))
             if not gateway and not sni and not subnets:
                 return out, True

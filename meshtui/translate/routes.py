@@ -11,6 +11,7 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from meshtui.model.gatewayapi_convert import go_quote_meta, is_gateway_semantics, origin_of
 from meshtui.model.hosts import resolve_short
 from meshtui.model.istio import (
     Destination,
@@ -81,6 +82,9 @@ class RouteContext:
 
 
 def vs_ref(vs: VirtualService, path: str = "", line: int | None = None) -> Ref:
+    o = origin_of(vs, path)
+    if o is not None:  # istiod derived this rule from a Gateway API route: point at the route
+        return Ref(o.kind, o.namespace, o.name, o.path, o.file, o.line)
     return Ref("VirtualService", vs.namespace, vs.name, path, vs.src.file, line if line is not None else vs.src.line)
 
 
@@ -270,6 +274,7 @@ def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: Rout
     """Envoy routes of one VS for one port, in order, stopping after the first catch-all.
     `rules` come after delegate expansion."""
     routes: list[Route] = []
+    gateway_semantics = is_gateway_semantics(vs)
     for src in rules:
         rule, path, i, owner = src.rule, src.path, src.index, src.owner
         rule_ref = vs_ref(owner, path, rule.src.line)
@@ -283,6 +288,9 @@ def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: Rout
                 ctx.dropped.append(DroppedMatch(vs_ref(owner, f"{path}.match[{j}]", m.src.line), label, verdict.field, verdict.reason))
                 continue
             rm = route_match(m)
+            if gateway_semantics and rm.path_kind == "prefix" and rm.path != "/":
+                # istiod's Gateway API semantics: PathPrefix matches whole path segments
+                rm = replace(rm, path_kind="path_separated_prefix", path=rm.path.rstrip("/"))
             ctx.notes.extend(f"{owner.namespace}/{owner.name} {path}.match[{j}]: {why}" for why in ignored_request_keys(m))
             name = rule.name
             if m is not None and m.name:
@@ -296,7 +304,7 @@ def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: Rout
                                  "on a real proxy Envoy rejects this whole route configuration and keeps the previous one. "
                                  "meshtui leaves the route out")
                 continue
-            routes.append(_route(owner, rule, rm, name, rule_ref, match_ref, i, j, m, ctx, root=vs))
+            routes.append(_route(owner, rule, rm, name, rule_ref, match_ref, i, j, m, ctx, root=vs, rule_path=path))
             if rm.catch_all:
                 return routes
     return routes
@@ -329,7 +337,7 @@ def _redirect_port(rd, ctx: RouteContext) -> int | None:
 
 
 def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_ref: Ref, match_ref: Ref, i: int,
-           j: int | None, m: HTTPMatchRequest | None, ctx: RouteContext, root: VirtualService) -> Route:
+           j: int | None, m: HTTPMatchRequest | None, ctx: RouteContext, root: VirtualService, rule_path: str = "") -> Route:
     """`vs` defines the rule (a delegate, or the root itself); `root` owns the host."""
     req_ops = _strip_pseudo(_header_ops(rule.headers, "request"))
     resp_ops = _header_ops(rule.headers, "response")
@@ -339,6 +347,7 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
         rd = rule.redirect
         code = rd.redirect_code or 301
         return Route(redirect=Redirect(code=code, scheme=rd.scheme, host=rd.authority, port=_redirect_port(rd, ctx), path=rd.uri,
+                                       prefix_rewrite=rd.prefix_rewrite or None,
                                        derive_port_from_request=rd.derive_port == "FROM_REQUEST_PORT"),
                      request_headers=req_ops, response_headers=resp_ops, **common)
     if rule.direct_response is not None:
@@ -358,15 +367,19 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
         cname, host, port = destination_cluster(d.destination, vs.namespace, ctx)
         clusters.append(WeightedCluster(cname, weight if weighted else 100, host, port, d.destination.subset,
                                         _strip_pseudo(_header_ops(d.headers, "request")), _header_ops(d.headers, "response"),
-                                        vs_ref(vs, f"{rule_ref.path}.route[{k}]", d.src.line)))
+                                        vs_ref(vs, f"{rule_path or rule_ref.path}.route[{k}]", d.src.line)))
     if not weighted and clusters:
         # a single destination's header operations apply at the route, after the rule's own
         req_ops = _merge_ops(req_ops, clusters[0].request_headers)
         resp_ops = _merge_ops(resp_ops, clusters[0].response_headers)
     rewrite = rule.rewrite
     prefix_rewrite = regex_rewrite = None
+    gateway_semantics = is_gateway_semantics(root)
     if rewrite is not None:
-        if rewrite.uri is not None:
+        if rewrite.uri == "/" and gateway_semantics and rm.path_kind == "path_separated_prefix":
+            # istiod removes the matched prefix with a regex, keeping the `/` after it
+            regex_rewrite = (f"^{go_quote_meta(rm.path)}(/?)(.*)", r"/\2")
+        elif rewrite.uri is not None:
             prefix_rewrite = rewrite.uri
         elif rewrite.uri_regex_rewrite is not None:
             regex_rewrite = (rewrite.uri_regex_rewrite.match, rewrite.uri_regex_rewrite.rewrite)
@@ -381,6 +394,7 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
         timeout=rule.timeout.seconds if rule.timeout is not None else 0.0,
         retry=retry, prefix_rewrite=prefix_rewrite, regex_rewrite=regex_rewrite, host_rewrite=_host_rewrite(rule),
         mirrors=_mirrors(rule, vs, ctx), hash_policy=hash_policy, weighted=weighted,
+        cluster_not_found_status=500 if gateway_semantics else 503,  # Gateway API: a missing backend is a 500
     )
     decorator = f"{clusters[0].host}:{clusters[0].port}/*" if len(clusters) == 1 else f"{root.name}:{ctx.listen_port}/*"
     return Route(action=action, fault=_fault(rule, rule_ref), request_headers=req_ops, response_headers=resp_ops,

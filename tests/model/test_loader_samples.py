@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from istio_samples import PRESENT, SAMPLES, SKIP_REASON
 
+from meshtui.model.gatewayapi import gateway_api_class
 from meshtui.model.source import ERROR, WARNING
 from meshtui.sources.loader import expand_paths, load_sources
 
@@ -31,19 +32,24 @@ def _kinds(path: str) -> Counter:
     return out
 
 
+def _used(api: str, kind: str) -> bool:
+    """Istio and Kubernetes kinds meshtui reads, and the Gateway API at the versions istiod reads."""
+    if api.startswith("gateway.networking.k8s.io"):
+        return gateway_api_class(api, kind) is not None
+    return kind in USED
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p).split("samples/istio/")[-1])
 def test_each_sample_file_loads(path):
     result = load_sources([path])
     assert result.errors == [], "\n".join(map(str, result.errors))
     kinds = _kinds(path)
-    used = sum(n for (api, kind), n in kinds.items()
-               if kind in USED and not api.startswith("gateway.networking.k8s.io"))
+    used = sum(n for (api, kind), n in kinds.items() if _used(api, kind))
     # every object of a kind meshtui uses is loaded (or reported as a duplicate inside the file)
     dups = sum(1 for d in result.diagnostics if d.code == "MT0001")
     assert result.loaded + dups == used
     # every other kind is counted and skipped
-    skipped = {f"{api}/{kind}": n for (api, kind), n in kinds.items()
-               if kind not in USED or api.startswith("gateway.networking.k8s.io")}
+    skipped = {f"{api}/{kind}": n for (api, kind), n in kinds.items() if not _used(api, kind)}
     assert result.skipped_kinds == skipped
 
 
@@ -54,10 +60,11 @@ def test_all_samples_together():
     assert others == [], "\n".join(map(str, others))
     assert "v1/Secret" not in result.skipped_kinds  # read, as a summary (gateway credentials)
     assert result.skipped_kinds["v1/ServiceAccount"] >= 1
-    assert "gateway.networking.k8s.io/v1/HTTPRoute" in result.skipped_kinds
+    assert "gateway.networking.k8s.io/v1/HTTPRoute" not in result.skipped_kinds
     snap = result.snapshot
     assert len(snap.virtual_services) > 5 and len(snap.destination_rules) > 3 and len(snap.gateways) >= 3
     assert len(snap.service_entries) >= 3 and len(snap.services) > 10
+    assert len(snap.http_routes) >= 3 and len(snap.k8s_gateways) >= 1
     # there are no Pods in the samples: every selecting Service's endpoints come from templates
     assert snap.pods == ()
     reviews = snap.services_by_host["reviews.default.svc.cluster.local"][0]

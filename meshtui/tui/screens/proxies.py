@@ -339,7 +339,7 @@ def _ref_of(resource):
 
 def route_match_text(r) -> str:
     m = r.match
-    text = {"prefix": f"{m.path}*", "path": m.path, "regex": f"~{m.path}"}.get(m.path_kind, m.path)
+    text = {"prefix": f"{m.path}*", "path": m.path, "regex": f"~{m.path}", "path_separated_prefix": f"{m.path}[/*]"}.get(m.path_kind, m.path)
     extra = [f"{h.name}{'!' if h.invert else ''}={h.match.value}" for h in m.headers if not h.name.startswith(":authority")]
     extra += [f"?{q.name}={q.match.value}" for q in m.query]
     return " ".join([text, *extra])[:50]
