@@ -22,6 +22,7 @@ from meshtui.model.snapshot import MeshSnapshot
 from meshtui.simulate.chains import Connection, select_chain
 from meshtui.simulate.trace import Outcome, Stage, Step, Trace, Verdict
 from meshtui.translate.config import Cluster, FilterChain, ProxyConfig, Ref
+from meshtui.translate.gateway import is_gateway_workload
 from meshtui.translate.inbound import (
     INBOUND_PASSTHROUGH,
     MTLS_HTTP_ALPN,
@@ -209,6 +210,11 @@ def server_verdict(snapshot: MeshSnapshot, cluster: Cluster | None, cluster_name
                           "AuthorizationPolicy is enforced on the server side"))
         return ServerVerdict(pod_name, cluster_name, ServerOutcome.NO_SIDECAR, None, "-", "plaintext", "no server sidecar", steps=steps)
     wl = snapshot.find_workload(pod_name)
+    if wl is not None and is_gateway_workload(snapshot, wl):
+        steps.append(Step(Stage.INBOUND, Verdict.INFO, f"{pod_name} is a gateway: its own listeners take the connection "
+                          "(a gateway has no virtualInbound, and its PeerAuthentication and AuthorizationPolicies apply to "
+                          "what it serves); the trace stops here"))
+        return ServerVerdict(pod_name, cluster_name, ServerOutcome.NO_SIDECAR, None, "-", "-", "a gateway pod", steps=steps)
     if inbound is None and wl is not None:
         inbound = build_inbound(snapshot, wl)
     assert inbound is not None  # a Pod in the snapshot is always a workload
@@ -288,7 +294,7 @@ def server_side(t: Trace, config: ProxyConfig, req: Request, http: bool = True) 
         wl = snapshot.find_workload(ep.pod)
         inbound = inbound_by_pod.get(ep.pod)
         if inbound is None and wl is not None:
-            inbound = inbound_by_pod[ep.pod] = build_inbound(snapshot, wl)
+            inbound = inbound_by_pod[ep.pod] = build_inbound(snapshot, wl, config.drs)
         v = server_verdict(snapshot, config.clusters.get(d.cluster), d.cluster, pod, ep.port, config.proxy.namespace,
                            sa, config.proxy.ip, req.method, host, path, headers, ep.address, http=http, inbound=inbound)
         t.server.append(v)

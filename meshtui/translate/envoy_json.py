@@ -552,6 +552,8 @@ def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, st
         # istiod's PassthroughCluster carries the same unlimited thresholds as service clusters
         limits = ("max_connections", "max_pending_requests", "max_requests", "max_retries")
         out["circuit_breakers"] = {"thresholds": [dict.fromkeys(limits, 4294967295)]}
+        if c.direction == "inbound" and c.policy:  # the service's connection pool, server side
+            _cluster_policy(c, out)
     else:  # STATIC (BlackHoleCluster) and dynamic-forward-proxy clusters rendered as empty static ones
         out["type"] = "STATIC"
         out["lb_policy"] = "ROUND_ROBIN"

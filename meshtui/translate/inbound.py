@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from meshtui.model.istio import ConnectionPoolSettings, TrafficPolicy
 from meshtui.model.k8s import Pod
 from meshtui.model.protocol import HTTP_FAMILY, UNSUPPORTED
 from meshtui.model.security import AuthorizationPolicy, PeerAuthentication
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, creation_key, labels_match
+from meshtui.translate.clusters import mesh_cluster_policy
 from meshtui.translate.config import (
     Cluster,
     FilterChain,
@@ -38,6 +40,7 @@ from meshtui.translate.config import (
     VirtualHost,
     WeightedCluster,
 )
+from meshtui.translate.policy import DRIndex, effective_policy, policy_json
 from meshtui.translate.rbac import RbacFilter, build_filters
 from meshtui.translate.scope import select_sidecar
 
@@ -317,8 +320,33 @@ def _service_ports(snapshot: MeshSnapshot, wl: Workload) -> list[tuple[int, int,
     return out
 
 
-def build_inbound(snapshot: MeshSnapshot, wl: Workload) -> Inbound:
-    """The inbound listener and clusters of a sidecar workload."""
+def _inbound_cluster(snapshot: MeshSnapshot, drs: DRIndex, wl: Workload, port: InboundPort, svc: RegistryService | None,
+                     sidecar_pool: ConnectionPoolSettings | None) -> Cluster:
+    """`inbound|PORT||` (istiod's buildInboundCluster): ORIGINAL_DST, with the connection pool of
+    the service's DestinationRule as this workload sees it (port level first), over MeshConfig's
+    defaultTrafficPolicy, and the Sidecar's inboundConnectionPool over both; so the server has
+    the capacity its clients are given."""
+    dr = drs.lookup(svc.hostname, svc.namespace, wl.namespace, wl.labels) if svc is not None else None
+    tp = effective_policy(dr, port.service_port)
+    if svc is not None:
+        tp, _ = mesh_cluster_policy(snapshot.mesh, tp, svc)
+    pool = tp.connection_pool if tp is not None else None
+    if sidecar_pool is not None:
+        pool = sidecar_pool
+    connect = snapshot.mesh.connect_timeout
+    if pool is not None and pool.tcp is not None and pool.tcp.connect_timeout is not None:
+        connect = pool.tcp.connect_timeout.seconds
+    policy = {"connectionPool": policy_json(TrafficPolicy(connection_pool=pool))["connectionPool"]} if pool is not None else {}
+    return Cluster(port.cluster, "ORIGINAL_DST", port=port.port, lb_policy="CLUSTER_PROVIDED", direction="inbound",
+                   policy=policy, destination_rule=dr.ref() if dr is not None and pool is not None else None,
+                   connect_timeout=connect)
+
+
+def build_inbound(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex | None = None) -> Inbound:
+    """The inbound listener and clusters of a sidecar workload (`drs`: the snapshot's
+    DestinationRule index, when the caller has one)."""
+    drs = drs if drs is not None else DRIndex(snapshot)
+    services: dict[int, RegistryService] = {}
     notes: list[str] = []
     tds = trust_domains(snapshot)
     authn = compose_peer_authn(snapshot, wl.namespace, wl.labels)
@@ -349,6 +377,7 @@ def build_inbound(snapshot: MeshSnapshot, wl: Workload) -> Inbound:
             ref = Ref("Service", svc.namespace, svc.name, "spec.ports", svc.resource.src.file, svc.resource.src.line)
             ports[target] = InboundPort(target, sport, listener_protocol(proto), authn.for_port(target),
                                         f"inbound|{target}||", svc.hostname, ref)
+            services[target] = svc
             if proto == "GRPC":
                 grpc_ports.add(target)
     chains: list[FilterChain] = [FilterChain(BLACKHOLE_CHAIN, "tcp", tcp=TcpRoute((WeightedCluster("BlackHoleCluster", 100, "", 0),)),
@@ -362,7 +391,8 @@ def build_inbound(snapshot: MeshSnapshot, wl: Workload) -> Inbound:
     for port in sorted(ports):
         ip = ports[port]
         chains += _chains(ip, chain_options(ip.mtls.mode, ip.protocol), False, tds, http_rbac, tcp_rbac, port in grpc_ports)
-        clusters[ip.cluster] = Cluster(ip.cluster, "ORIGINAL_DST", port=port, lb_policy="CLUSTER_PROVIDED", direction="inbound")
+        clusters[ip.cluster] = _inbound_cluster(snapshot, drs, wl, ip, services.get(port),
+                                                sc.spec.inbound_connection_pool if sc is not None else None)
     clusters[INBOUND_PASSTHROUGH] = Cluster(INBOUND_PASSTHROUGH, "ORIGINAL_DST", lb_policy="CLUSTER_PROVIDED", direction="inbound")
     listener = Listener(VIRTUAL_INBOUND, "0.0.0.0", INBOUND_PORT, chains, None, bind_to_port=True, kind="inbound")
     return Inbound(listener, clusters, authn, policies, notes)

@@ -199,7 +199,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
     vo_loop = FilterChain("virtualOutbound-blackhole", "tcp", destination_port=15001,
                           tcp=TcpRoute((WeightedCluster("BlackHoleCluster", 100, "", 0),)))
     listeners["virtualOutbound"] = Listener("virtualOutbound", "0.0.0.0", 15001, [vo_loop], vo_chain, bind_to_port=True, kind="virtual")
-    inbound = build_inbound(snapshot, wl)  # virtualInbound and the inbound|PORT|| clusters
+    inbound = build_inbound(snapshot, wl, drs)  # virtualInbound and the inbound|PORT|| clusters
     listeners[inbound.listener.name] = inbound.listener
     for name, c in inbound.clusters.items():
         cb.clusters[name] = c

@@ -176,3 +176,28 @@ def test_trust_domain_is_read_from_a_meshconfig_file_and_names_the_peer(tmp_path
     s = MeshSnapshot(**{**s.__dict__, "mesh": mesh})
     t = simulate(translate(s, "default/productpage-v1"), Request.parse("http://ratings:9080/ratings/1"))
     assert any("peer identity spiffe://example.org/ns/default/sa/bookinfo-productpage" in st.detail for st in t.steps)
+
+
+def test_inbound_cluster_carries_the_services_connection_pool(tmp_path):
+    # bookinfo's ratings DestinationRule: maxConnections 100, connectTimeout 2s (istiod sets them server side too)
+    s = snap(tmp_path)
+    c = build_inbound(s, s.find_workload("default/ratings-v1")).clusters["inbound|9080||"]
+    assert c.connect_timeout == 2.0 and c.policy["connectionPool"]["tcp"]["maxConnections"] == 100
+    assert c.destination_rule is not None and c.destination_rule.name == "ratings"
+    from meshtui.translate.envoy_json import render
+
+    j = next(x for x in render(translate(s, "default/ratings-v1"), {}).clusters if x["name"] == "inbound|9080||")
+    assert j["circuit_breakers"]["thresholds"][0]["max_connections"] == 100 and j["connect_timeout"] == "2s"
+    # details has no DestinationRule: the mesh's defaults
+    d = build_inbound(s, s.find_workload("default/details-v1")).clusters["inbound|9080||"]
+    assert d.policy == {} and d.connect_timeout == 10.0
+
+
+def test_a_request_to_a_gateway_pod_does_not_enter_a_virtual_inbound(tmp_path):
+    from meshtui.simulate import Request, simulate
+    from meshtui.simulate.server import ServerOutcome
+
+    s = snap(tmp_path)
+    t = simulate(translate(s, "default/productpage-v1"), Request.parse("http://istio-ingressgateway.istio-system:80/"))
+    gw = [v for v in t.server if "ingressgateway" in v.pod]
+    assert gw and all(v.outcome is ServerOutcome.NO_SIDECAR and v.detail == "a gateway pod" for v in gw)
