@@ -20,6 +20,7 @@ from dataclasses import fields
 from meshtui.model.snapshot import Endpoint, RegistryService
 from meshtui.translate.clusters import ClusterBuilder
 from meshtui.translate.config import Cluster, DroppedMatch, Ref, Route, VirtualHost
+from meshtui.translate.policy import DRIndex
 
 # (routes, owner ref, notes, dropped matches) of one virtual host
 VHostParts = tuple[tuple[Route, ...], "Ref | None", tuple[str, ...], tuple[DroppedMatch, ...]]
@@ -147,8 +148,9 @@ class LazyClusterBuilder(ClusterBuilder):
     """ClusterBuilder that records services and builds their clusters when first asked for. The
     build order of clusters is the order services were added (as the eager builder's is)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, drs: DRIndex, client_ns: str, labels: dict[str, str], router: bool = False,
+                 proxy_cluster: str = "") -> None:
+        super().__init__(drs, client_ns, labels, router, proxy_cluster)
         self.clusters: dict[str, Cluster] = _LazyMap(self)
         self.endpoints: dict[str, tuple[Endpoint, ...]] = _LazyMap(self)
         self._pending: dict[str, list[RegistryService]] = {}

@@ -5,10 +5,12 @@ per service in scope, VS routes by ownership, the allow_any/block_all catch-all,
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from meshtui.model.hosts import is_wildcard, matches, resolve_short
-from meshtui.model.istio import VirtualService
+from meshtui.model.istio import Destination, VirtualService
 from meshtui.model.protocol import HTTP_FAMILY, TLS_FAMILY, UNSUPPORTED
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload
 from meshtui.translate.clusters import ClusterBuilder
@@ -33,7 +35,10 @@ from meshtui.translate.inbound import build_inbound
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, default_route, vs_ref
-from meshtui.translate.scope import EgressListener, compute_scope, ordered_mesh_vs, vs_hosts
+from meshtui.translate.scope import EgressListener, Scope, compute_scope, ordered_mesh_vs, vs_hosts
+
+if TYPE_CHECKING:
+    from meshtui.translate.lazy import VHostParts
 
 HTTP_ALPN = ("http/1.1", "h2c")
 
@@ -45,10 +50,10 @@ class VSOwnership:
     def __init__(self, vss: list[VirtualService], suffix: str):
         self.exact: dict[str, list[VirtualService]] = defaultdict(list)
         self.wild: list[tuple[str, VirtualService]] = []
-        self.hosts: dict[int, list[str]] = {}
+        self.hosts: dict[tuple[str, str, str], list[str]] = {}  # VirtualService key -> its hosts
         for vs in vss:
             hosts = vs_hosts(vs, suffix)
-            self.hosts[id(vs)] = hosts
+            self.hosts[vs.key] = hosts
             for h in hosts:
                 if is_wildcard(h):
                     self.wild.append((h, vs))
@@ -132,6 +137,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
     visible_by_host: dict[str, list[RegistryService]] = defaultdict(list)
     for s in visible:
         visible_by_host[s.hostname].append(s)
+    cb: ClusterBuilder
     if lazy:
         from meshtui.translate.lazy import LazyClusterBuilder
 
@@ -160,7 +166,9 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
         for vs in imported_vs:  # destinations of imported VSs get clusters (not listeners or vhosts):
             # routes, mirrors, TCP and TLS routes alike (istiod's virtualServiceDestinations feed the
             # SidecarScope's services, which CDS reads; LDS/RDS read the egress listener's own)
-            dests = [d.destination for rule in (*vs.spec.http, *vs.spec.tcp, *vs.spec.tls) for d in rule.route]
+            dests: list[Destination | None] = [d.destination for rule in vs.spec.http for d in rule.route]
+            dests += [d.destination for rule in vs.spec.tcp for d in rule.route]
+            dests += [d.destination for rule in vs.spec.tls for d in rule.route]
             dests += [rule.mirror for rule in vs.spec.http] + [m.destination for rule in vs.spec.http for m in rule.mirrors]
             for dest_ in dests:
                 if dest_ is None:
@@ -210,12 +218,13 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
                        outbound_ref=scope.outbound_ref, drs=drs, service_namespaces=cb.service_namespaces)
 
 
-def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[RegistryService], ownership: VSOwnership,
-                imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder, lookup_service,
+def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, port: int, svcs: list[RegistryService],
+                ownership: VSOwnership, imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder,
+                lookup_service: Callable[[str, str], RegistryService | None],
                 listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str],
                 aliases: dict[str, list[RegistryService]] | None = None, lazy: bool = False) -> None:
     suffix = snapshot.mesh.domain_suffix
-    on_port = [(s, s.port(port)) for s in svcs if s.port(port) is not None]
+    on_port = [(s, p) for s in svcs if (p := s.port(port)) is not None]
     http = [s for s, p in on_port if p.protocol in HTTP_FAMILY]
     sniffed = [s for s, p in on_port if p.protocol == UNSUPPORTED]
     tcp = [s for s, p in on_port if p.protocol not in HTTP_FAMILY and p.protocol not in (UNSUPPORTED, "UDP")]
@@ -225,7 +234,7 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
     ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service,
                        lambda h, p: cb.hash_policy(lookup_service(h, proxy.namespace), p), mesh=snapshot.mesh)
 
-    def vhost_parts(s: RegistryService, ctx: RouteContext):
+    def vhost_parts(s: RegistryService, ctx: RouteContext) -> VHostParts:
         """(routes, owner ref, notes, dropped matches) of the service's virtual host."""
         vs, losers, _ = ownership.owner(s.hostname)
         vnotes = tuple(f"VirtualService {lv.namespace}/{lv.name} also names this host and is ignored: "
@@ -268,7 +277,7 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
             # VS host naming a service without port 80 gets a vhost here too)
             known = {s.hostname for s, _ in on_port}
             for vs in imported_vs:
-                for h in ownership.hosts[id(vs)]:
+                for h in ownership.hosts[vs.key]:
                     if h in known or any(matches(h, k) for k in known):
                         continue
                     owner, _, _ = ownership.owner(h) if not is_wildcard(h) else (vs, [], h)
@@ -310,13 +319,14 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
     for s in tcp:
         addr = s.addresses[0] if s.addresses else "0.0.0.0"
         lname = f"{addr}_{port}"
-        tls = s.port(port).protocol in TLS_FAMILY
+        sp = s.port(port)
+        tls = sp is not None and sp.protocol in TLS_FAMILY
         shared = listeners.get(lname)
         if shared is not None and tls and addr == "0.0.0.0" and shared.default_chain is not None \
                 and shared.default_chain.name == "PassthroughFilterChain":
             # several TLS services without a VIP share 0.0.0.0_PORT, told apart by SNI
-            vs, _, _ = ownership.owner(s.hostname)
-            more = _sni_chains(s, port, _tcp_chains(s, port, vs, ctx, tls, notes)[0])
+            owner_vs, _, _ = ownership.owner(s.hostname)
+            more = _sni_chains(s, port, _tcp_chains(s, port, owner_vs, ctx, tls, notes)[0])
             taken = {n for c in shared.chains for n in c.server_names}
             shared.chains.extend(c for c in more if not set(c.server_names) & taken)
             continue
@@ -324,8 +334,8 @@ def _build_port(snapshot, scope, egress: EgressListener, port: int, svcs: list[R
             if addr == "0.0.0.0":
                 notes.append(f"{s.hostname}:{port} is TCP without an address and collides with {lname}; Envoy would not route it")
             continue
-        vs, _, _ = ownership.owner(s.hostname)
-        chains, dropped = _tcp_chains(s, port, vs, ctx, tls, notes)
+        owner_vs, _, _ = ownership.owner(s.hostname)
+        chains, dropped = _tcp_chains(s, port, owner_vs, ctx, tls, notes)
         if tls and addr == "0.0.0.0":
             # No VIP: SNI is the only way to tell services apart on the shared listener. istiod
             # matches the VS's sniHosts, else the service's own hostname, and lets any other SNI
