@@ -7,18 +7,27 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from meshtui.analyze import hosts
 from meshtui.analyze.codes import CODES, level_of
 from meshtui.analyze.message import Message
-from meshtui.model.istio import DestinationRule, Resource, VirtualService
+from meshtui.analyze.walk import rules_by_kind
+from meshtui.model.istio import DestinationRule, Gateway, Resource, ServiceEntry, Sidecar, VirtualService
 from meshtui.model.parse import locate
+from meshtui.model.schema import Node
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, labels_match
 from meshtui.model.source import Diagnostic
 
-_FIELDS = {"VirtualService": "virtual_services", "DestinationRule": "destination_rules", "Gateway": "gateways",
-           "ServiceEntry": "service_entries", "Sidecar": "sidecars"}
+if TYPE_CHECKING:
+    from meshtui.simulate.tracer import Tracer
+    from meshtui.translate.policy import DRIndex
+
+R = TypeVar("R", bound=Resource)
+
+# the snapshot field that holds each Istio kind
+_FIELDS: dict[type[Resource], str] = {VirtualService: "virtual_services", DestinationRule: "destination_rules",
+                                      Gateway: "gateways", ServiceEntry: "service_entries", Sidecar: "sidecars"}
 
 
 def export_set(values: tuple[str, ...], default: tuple[str, ...] = ("*",)) -> tuple[str, ...]:
@@ -50,24 +59,27 @@ STAND_IN_GATEWAY_PORTS = frozenset({80, 443, 8080, 8443, 31400, 15443})
 
 
 class Context:
-    def __init__(self, snapshot: MeshSnapshot, tracer: Any = None) -> None:
+    def __init__(self, snapshot: MeshSnapshot, tracer: Tracer | None = None) -> None:
         self.snap = snapshot
         self.suffix = snapshot.mesh.domain_suffix
         self.root_ns = snapshot.mesh.root_namespace
-        self.tracer = tracer  # meshtui.analyze.tracing.Tracer or None
+        self.tracer = tracer
         self.diagnostics: list[Diagnostic] = []  # the loader's, set by analyze()
         # the time certificates are judged at, given by the caller (the core reads no clock);
         # None: validity windows are not checked
         self.now: datetime | None = None
+        # selected_workloads' answers: (namespace or None, sorted selector) -> workloads
+        self._selected: dict[tuple[str | None, tuple[tuple[str, str], ...]], list[Workload]] = {}
 
     # ---------------------------------------------------------------- what was read
 
-    def with_rejected(self, kind: str) -> list[Any]:
-        """The objects of `kind`, including those that fail validation (IST0106): the checks
+    def with_rejected(self, cls: type[R]) -> list[R]:
+        """The objects of one kind, including those that fail validation (IST0106): the checks
         that mirror istioctl's analyze them too, as istioctl does."""
-        valid = [o for o in self.snap.all_resources() if o.kind == kind] if kind not in _FIELDS else list(
-            getattr(self.snap, _FIELDS[kind]))
-        return valid + [o for o in self.snap.rejected if o.kind == kind and o.spec is not None]
+        field = _FIELDS.get(cls)
+        pool = getattr(self.snap, field) if field is not None else self.snap.all_resources()
+        valid = [o for o in pool if isinstance(o, cls)]
+        return valid + [o for o in self.snap.rejected if isinstance(o, cls) and not o.spec_missing]
 
     @cached_property
     def files_only(self) -> bool:
@@ -112,7 +124,7 @@ class Context:
         return [(dr, self.fqdn(dr.spec.host, dr.namespace)) for dr in self.snap.destination_rules]
 
     @cached_property
-    def _dr_index(self) -> tuple[dict, dict]:
+    def _dr_index(self) -> tuple[dict[str, dict[str, list[DestinationRule]]], dict[str, list[tuple[DestinationRule, str]]]]:
         """Per namespace: exact host -> rules, and the wildcard (host, rule) pairs."""
         exact: dict[str, dict[str, list[DestinationRule]]] = defaultdict(lambda: defaultdict(list))
         wild: dict[str, list[tuple[DestinationRule, str]]] = defaultdict(list)
@@ -134,7 +146,7 @@ class Context:
         return export_set(dr.spec.export_to, self.snap.mesh.default_destination_rule_export_to)
 
     @cached_property
-    def dr_index(self):
+    def dr_index(self) -> DRIndex:
         """The translator's DestinationRule lookup, so analysis and traces agree on which rule applies."""
         from meshtui.translate import dr_index
 
@@ -148,16 +160,20 @@ class Context:
         out: dict[str, list[VirtualService]] = defaultdict(list)
         for vs in self.snap.virtual_services:
             names = set(vs.spec.gateways)
-            for r in (*vs.spec.http, *vs.spec.tcp, *vs.spec.tls):
-                for m in r.match:
-                    names.update(m.gateways)
+            for _, rules in rules_by_kind(vs):
+                names.update(g for r in rules for m in r.match for g in m.gateways)
             for g in sorted({hosts.gateway_ref(n, vs.namespace) for n in names} - {"mesh"}):
                 out[g].append(vs)
         return out
 
     @cached_property
-    def gateways(self) -> dict[str, Resource]:
+    def gateways(self) -> dict[str, Gateway]:
         return {g.ref: g for g in self.snap.gateways}
+
+    @cached_property
+    def node_labels(self) -> dict[str, dict[str, str]]:
+        """Each Node's labels by node name (topology labels for locality checks)."""
+        return {o.name: dict(o.metadata.labels) for (kind, _, _), o in self.snap.by_key.items() if kind == "Node"}
 
     @cached_property
     def workloads_by_ns(self) -> dict[str, list[Workload]]:
@@ -168,7 +184,7 @@ class Context:
 
     def selected_workloads(self, selector: dict[str, str], namespace: str | None = None) -> list[Workload]:
         key = (namespace, tuple(sorted(selector.items())))
-        cache = self.__dict__.setdefault("_selected", {})
+        cache = self._selected
         if key not in cache:
             pool = self.snap.workloads if namespace is None else self.workloads_by_ns.get(namespace, [])
             cache[key] = [w for w in pool if labels_match(selector, w.labels)]
@@ -176,7 +192,7 @@ class Context:
 
     # ---------------------------------------------------------------- messages
 
-    def report(self, code: str, obj: Resource, node: Any = None, *, path: str | None = None, detail: str = "",
+    def report(self, code: str, obj: Resource, node: Node | None = None, *, path: str | None = None, detail: str = "",
                level: str | None = None, **fields: object) -> Message:
         """A located message whose text is the code's template filled with `fields`, then
         `detail` (meshtui's explanation and fix)."""
@@ -185,9 +201,9 @@ class Context:
             text = f"{text} {detail}"
         return self._located(code, obj, text, node, path, level)
 
-    def _located(self, code: str, obj: Resource, text: str, node: Any = None, path: str | None = None,
+    def _located(self, code: str, obj: Resource, text: str, node: Node | None = None, path: str | None = None,
                  level: str | None = None) -> Message:
-        src = getattr(node, "src", None) if node is not None else None
+        src = node.src if node is not None else None
         file, line, where = obj.src.file, obj.src.line, ""
         if src is not None and src.file:
             file, line, where = src.file, src.line, src.path

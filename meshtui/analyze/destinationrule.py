@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from meshtui.analyze.codes import INFO
 from meshtui.analyze.context import Context, viewers_of
@@ -19,7 +20,7 @@ from meshtui.model.snapshot import Endpoint, RegistryService, Workload, labels_m
 _VERIFYING = ("SIMPLE", "MUTUAL")
 
 
-def _unverified(tls: ClientTLSSettings | None, dr: DestinationRule) -> bool:
+def _unverified(tls: ClientTLSSettings | None, dr: DestinationRule) -> TypeGuard[ClientTLSSettings]:
     if tls is None or tls.mode not in _VERIFYING or tls.ca_certificates:
         return False
     # a credentialName secret carries its own CA, honoured for workloadSelector rules (istioctl)
@@ -94,13 +95,6 @@ TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 
-def _node_labels(ctx: Context) -> dict[str, dict[str, str]]:
-    cache = ctx.__dict__.setdefault("_node_labels", {})
-    if not cache:
-        cache.update({o.name: dict(o.metadata.labels) for (kind, _, _), o in ctx.snap.by_key.items() if kind == "Node"})
-    return cache
-
-
 def augmented(ctx: Context, w: Workload) -> dict[str, str]:
     """A workload's labels as istiod matches subsets against them: its own, plus its Node's
     region, zone and subzone (where set and not empty) and the node name as kubernetes.io/hostname."""
@@ -109,7 +103,7 @@ def augmented(ctx: Context, w: Workload) -> dict[str, str]:
     if not node:
         return w.labels
     out = dict(w.labels)
-    nl = _node_labels(ctx).get(node, {})
+    nl = ctx.node_labels.get(node, {})
     region, zone, subzone = (nl.get(k, "") for k in TOPOLOGY_LABELS)
     # istiod writes the node's locality as region/zone/subzone and splits it back: a subzone
     # without a zone does not survive that

@@ -54,7 +54,7 @@ def _stand_in_selected(ctx: Context, sel: dict[str, str]) -> bool:
           inputs=("Gateway",), istio="gateway.IngressGatewayPortAnalyzer")
 def ingress_gateway_port(ctx: Context) -> Iterator[Message]:
     seen: dict[str, tuple[list[Workload], set[int], bool]] = {}
-    for gw in ctx.with_rejected("Gateway"):
+    for gw in ctx.with_rejected(Gateway):
         sel = gw.spec.selector
         if not sel:
             continue  # an empty selector selects every workload
@@ -131,7 +131,7 @@ def credential_problem(secret: Secret, now: datetime | None) -> str:
           "valid certificate and key",
           inputs=("Gateway", "Secret"), istio="gateway.SecretAnalyzer")
 def credential_secrets(ctx: Context) -> Iterator[Message]:
-    for gw in ctx.with_rejected("Gateway"):
+    for gw in ctx.with_rejected(Gateway):
         namespaces = _gateway_namespaces(ctx, gw)
         if not namespaces:
             yield _selects_nothing(ctx, gw, selector_text(gw.spec.selector))
@@ -174,7 +174,7 @@ def _same_proxies(ctx: Context, a: dict[str, str], b: dict[str, str]) -> bool:
           inputs=("Gateway",), istio="gateway.ConflictingGatewayAnalyzer")
 def conflicting_gateways(ctx: Context) -> Iterator[Message]:
     by_port: dict[int, list[tuple[Gateway, int]]] = defaultdict(list)
-    for gw in ctx.with_rejected("Gateway"):
+    for gw in ctx.with_rejected(Gateway):
         for i, srv in enumerate(gw.spec.servers):
             if srv.port is not None:
                 by_port[srv.port.number].append((gw, i))
@@ -209,7 +209,7 @@ def _same_certificate(a: ServerTLSSettings, b: ServerTLSSettings) -> bool:
           "sends requests for one host to the other's server)",
           inputs=("Gateway",), istio="gateway.CertificateAnalyzer")
 def duplicate_certificate(ctx: Context) -> Iterator[Message]:
-    gws = ctx.with_rejected("Gateway")
+    gws = ctx.with_rejected(Gateway)
     for gw in gws:
         sel = gw.spec.selector
         for other in gws:

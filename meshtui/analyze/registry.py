@@ -20,12 +20,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from meshtui.analyze.context import Context
 from meshtui.analyze.message import Message, sort_key
 from meshtui.analyze.suppress import annotation_codes
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.model.source import Diagnostic
+
+if TYPE_CHECKING:
+    from meshtui.simulate.tracer import Tracer
 
 Run = Callable[[Context], Iterable[Message]]
 
@@ -102,7 +106,7 @@ def plan(snapshot: MeshSnapshot, only: Iterable[str] | None = None,
 
 
 def analyze(snapshot: MeshSnapshot, diagnostics: Iterable[Diagnostic] | None = None, *,
-            only: Iterable[str] | None = None, tracer: object = None,
+            only: Iterable[str] | None = None, tracer: Tracer | None = None,
             loaded: Iterable[str] | None = None, now: datetime | None = None) -> list[Message]:
     """Every message for this snapshot. `diagnostics` are the loader's (default: the snapshot's
     own); `only` picks analyzers by name (fnmatch patterns); `tracer` overrides the tracer used by

@@ -39,8 +39,8 @@ def _ambient_pod(w: Workload) -> bool:
 
 def _all_sidecars(ctx: Context) -> list[Sidecar]:
     """With those that fail validation, as istioctl; one without spec is an empty Sidecar to Istio."""
-    spec_less = [o for o in ctx.snap.rejected if isinstance(o, Sidecar) and o.spec is None]
-    return [*ctx.with_rejected("Sidecar"), *spec_less]
+    spec_less = [o for o in ctx.snap.rejected if isinstance(o, Sidecar) and o.spec_missing]
+    return [*ctx.with_rejected(Sidecar), *spec_less]
 
 
 @analyzer("sidecar.Selectors", ("IST0101", "IST0110", "IST0167"),

@@ -13,9 +13,10 @@ from meshtui.analyze import hosts
 from meshtui.analyze.context import STAND_IN_GATEWAY_LABELS, Context, export_set, mesh_bound
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
-from meshtui.analyze.walk import RoutedDestination, destinations
+from meshtui.analyze.walk import RoutedDestination, destinations, rules_by_kind
 from meshtui.model.istio import DestinationRule, Gateway, VirtualService
-from meshtui.model.snapshot import exported_to, labels_match
+from meshtui.model.security import RequestAuthentication
+from meshtui.model.snapshot import RegistryService, exported_to, labels_match
 from meshtui.translate.match import JWT_CLAIM_PREFIX
 
 
@@ -77,7 +78,7 @@ def _dest_host(ctx: Context, vs: VirtualService, d: RoutedDestination) -> Iterat
                                 "requests on any other port.")
 
 
-def _port_pinned_by_match(vs: VirtualService, d: RoutedDestination, svc) -> bool:
+def _port_pinned_by_match(vs: VirtualService, d: RoutedDestination, svc: RegistryService) -> bool:
     """A mesh rule whose every match names a port of the service only runs on that port, so the
     port Istio infers (the listener's) is right; istioctl still asks for one, needlessly."""
     if d.kind != "http" or not mesh_bound(vs) or any(g != "mesh" for g in vs.spec.gateways):
@@ -90,8 +91,8 @@ def _port_pinned_by_match(vs: VirtualService, d: RoutedDestination, svc) -> bool
           "Checks that every destination and mirror host exists and exposes the port a route names",
           inputs=("VirtualService",), istio="virtualservice.DestinationHostAnalyzer")
 def destination_hosts(ctx: Context) -> Iterator[Message]:
-    for vs in ctx.with_rejected("VirtualService"):
-        for kind, rules in (("http", vs.spec.http), ("tcp", vs.spec.tcp), ("tls", vs.spec.tls)):
+    for vs in ctx.with_rejected(VirtualService):
+        for kind, rules in rules_by_kind(vs):
             for i, r in enumerate(rules):
                 for j, rd in enumerate(r.route):
                     if rd.destination is None:  # only in a rejected VirtualService
@@ -105,7 +106,7 @@ def destination_hosts(ctx: Context) -> Iterator[Message]:
           "Checks that every subset a route names is defined by a DestinationRule for that host",
           inputs=("VirtualService",), istio="virtualservice.DestinationRuleAnalyzer")
 def destination_subsets(ctx: Context) -> Iterator[Message]:
-    for vs in ctx.with_rejected("VirtualService"):
+    for vs in ctx.with_rejected(VirtualService):
         viewers = _vs_viewers(ctx, vs)
         for d in destinations(vs):
             if not d.dest.subset:
@@ -154,10 +155,10 @@ def _server_hosts_for(gw: Gateway, vs_ns: str) -> list[str]:
           "Checks that the Gateways a VirtualService binds to exist and serve at least one of its hosts",
           inputs=("VirtualService",), istio="virtualservice.GatewayAnalyzer")
 def gateways(ctx: Context) -> Iterator[Message]:
-    known = {g.ref: g for g in ctx.with_rejected("Gateway")}
-    for vs in ctx.with_rejected("VirtualService"):
+    known = {g.ref: g for g in ctx.with_rejected(Gateway)}
+    for vs in ctx.with_rejected(VirtualService):
         refs: list[tuple[str, str, bool]] = [(g, f"spec.gateways[{i}]", True) for i, g in enumerate(vs.spec.gateways)]
-        for kind, rules in (("http", vs.spec.http), ("tcp", vs.spec.tcp), ("tls", vs.spec.tls)):
+        for kind, rules in rules_by_kind(vs):
             for i, r in enumerate(rules):
                 for j, m in enumerate(r.match):
                     refs.extend((g, f"spec.{kind}[{i}].match[{j}].gateways[{k}]", False) for k, g in enumerate(m.gateways))
@@ -210,7 +211,7 @@ def conflicting_mesh_hosts(ctx: Context) -> Iterator[Message]:
     # overlaps it: in that namespace the scoped one wins and the public one is silently ignored.
     keyed: dict[tuple[str, str], list[tuple[VirtualService, int]]] = defaultdict(list)
     default = ctx.snap.mesh.default_virtual_service_export_to
-    for vs in ctx.with_rejected("VirtualService"):
+    for vs in ctx.with_rejected(VirtualService):
         if not vs.spec.hosts or not mesh_bound(vs):
             continue
         for scope in sorted(_scopes(vs, default)):
@@ -245,7 +246,7 @@ def conflicting_mesh_hosts(ctx: Context) -> Iterator[Message]:
           "requests go to the host directly and skip that split",
           inputs=("VirtualService",), istio="virtualservice.DestinationHostAnalyzer")
 def ingress_subset_routing(ctx: Context) -> Iterator[Message]:
-    vss = ctx.with_rejected("VirtualService")
+    vss = ctx.with_rejected(VirtualService)
     # VirtualServices that route one of their own hosts to a subset (as written, like istioctl)
     splitters = [o for o in vss if any(d.dest.subset and d.dest.host in o.spec.hosts for d in destinations(o)
                                        if d.kind == "http" and not d.mirror)]
@@ -279,8 +280,8 @@ def jwt_claim_key(vs: VirtualService) -> str:
 
 def _authenticated(ctx: Context, namespace: str, labels: dict[str, str]) -> bool:
     """Does a RequestAuthentication in the root namespace or the pod's own select this pod?"""
-    for (kind, ns, _), ra in ctx.snap.by_key.items():
-        if kind != "RequestAuthentication" or ns not in (ctx.root_ns, namespace):
+    for (_, ns, _), ra in ctx.snap.by_key.items():
+        if not isinstance(ra, RequestAuthentication) or ns not in (ctx.root_ns, namespace):
             continue
         sel = ra.spec.selector.match_labels if ra.spec.selector is not None else {}
         if labels_match(sel, labels):
@@ -293,7 +294,7 @@ def _authenticated(ctx: Context, namespace: str, labels: dict[str, str]) -> bool
           "(without one, no claims are validated and the claim matches never succeed)",
           inputs=("VirtualService", "Gateway"), istio="virtualservice.JWTClaimRouteAnalyzer")
 def jwt_claim_routes(ctx: Context) -> Iterator[Message]:
-    for vs in ctx.with_rejected("VirtualService"):
+    for vs in ctx.with_rejected(VirtualService):
         key = jwt_claim_key(vs)
         if not key:
             continue

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from meshtui.model.istio import Destination, TCPRoute, TLSRoute, VirtualService
+from meshtui.model.istio import (
+    Destination,
+    HTTPMatchRequest,
+    HTTPRouteDestination,
+    L4MatchAttributes,
+    RouteDestination,
+    TCPRoute,
+    TLSMatchAttributes,
+    TLSRoute,
+    VirtualService,
+)
+
+
+class Rule(Protocol):
+    """What the three kinds of rule (http, tcp, tls) have in common."""
+
+    @property
+    def route(self) -> Sequence[HTTPRouteDestination | RouteDestination]: ...
+
+    @property
+    def match(self) -> Sequence[HTTPMatchRequest | L4MatchAttributes | TLSMatchAttributes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +72,11 @@ def destinations(vs: VirtualService) -> Iterator[RoutedDestination]:
             for j, rd in enumerate(l4.route):
                 if rd.destination is not None:
                     yield RoutedDestination(rd.destination, kind, i, j, False, shares[j])
+
+
+def rules_by_kind(vs: VirtualService) -> tuple[tuple[str, Sequence[Rule]], ...]:
+    """The rules of `vs` by kind: ("http", spec.http), ("tcp", spec.tcp), ("tls", spec.tls)."""
+    return (("http", vs.spec.http), ("tcp", vs.spec.tcp), ("tls", vs.spec.tls))
 
 
 def rule_label(name: str, index: int) -> str:

@@ -647,6 +647,12 @@ class Resource(Node):
     def ref(self) -> str:
         return f"{self.metadata.namespace}/{self.metadata.name}"
 
+    @property
+    def spec_missing(self) -> bool:
+        """Written without `spec`. Istio requires one, so only a rejected object (snapshot.rejected)
+        lacks it: the kinds type `spec` as present, which holds for every object the snapshot keeps."""
+        return getattr(self, "spec", None) is None
+
 
 @dataclass(frozen=True, kw_only=True)
 class VirtualService(Resource):

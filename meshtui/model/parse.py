@@ -188,7 +188,7 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
             object.__setattr__(obj.metadata, "annotations",
                                {k: v for k, v in obj.metadata.annotations.items() if k != LAST_APPLIED})
         invalid_only = ctx.errors == 0  # parsed; what follows is Istio's validation
-        if is_istio and getattr(obj, "spec", None) is None:  # every Istio kind has a spec; a missing one parses as None
+        if is_istio and obj.spec_missing:
             line, col = locate(data, "spec")
             diags.append(Diagnostic(ERROR, "spec is required", Source(doc.file, line, col, "spec"), kind, ns, name))
             ctx.errors += 1
