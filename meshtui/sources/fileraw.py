@@ -24,18 +24,21 @@ _FILES_KEPT = 64
 class FileRaw(Mapping):
     """key -> the raw object, read back from its file on first use."""
 
-    def __init__(self, where: dict[Key, tuple[str, int | None]], kept: dict[Key, Any] | None = None):
+    def __init__(self, where: dict[Key, tuple[str, int | None]], kept: dict[Key, Any] | None = None) -> None:
+        self._setup(where, kept)
+
+    def _setup(self, where: dict[Key, tuple[str, int | None]], kept: dict[Key, Any] | None) -> None:
         self._where = where  # key -> (file, line where the object's mapping starts)
         self._kept = dict(kept or {})
         self._files: OrderedDict[str, dict[int | None, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     # pickled (the snapshot cache) without the parsed files or the lock
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {"where": self._where, "kept": self._kept}
 
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["where"], state["kept"])
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._setup(state["where"], state["kept"])
 
     def _parsed(self, file: str) -> dict[int | None, Any]:
         with self._lock:
