@@ -9,15 +9,15 @@ where it is certain (regexes only when identical or when an exact value is teste
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from meshtui.analyze.context import Context
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.analyze.walk import rule_label
-from meshtui.model.istio import HTTPMatchRequest, StringMatch, VirtualService
+from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, StringMatch, TLSMatchAttributes, VirtualService
 from meshtui.model.regex import RegexError, full_match
 from meshtui.translate.match import REQUEST_FIELDS, URI, RequestField, Where, config_covers, is_presence
 
@@ -105,7 +105,7 @@ def match_implies(b: HTTPMatchRequest | None, a: HTTPMatchRequest | None) -> boo
     return config_covers(a, b)  # and kept on every proxy and port that keeps b
 
 
-def _l4_implies(b: Any, a: Any) -> bool:
+def _l4_implies(b: L4MatchAttributes | TLSMatchAttributes | None, a: L4MatchAttributes | TLSMatchAttributes | None) -> bool:
     """TCP/TLS matches: no match takes everything; otherwise only identical matches."""
     if a is None:
         return True
@@ -123,13 +123,28 @@ class Dead:
     reason: str = ""
 
 
-def static_dead(rules: tuple, implies) -> list[Dead]:
+M = TypeVar("M")
+M_co = TypeVar("M_co", covariant=True)
+
+
+class _Matched(Protocol[M_co]):
+    """A rule of some kind: its matches (none: it takes every request)."""
+
+    @property
+    def match(self) -> Sequence[M_co]: ...
+
+
+# does every request that matches b (None: no match, everything) also match a?
+Implies = Callable[[M | None, M | None], bool]
+
+
+def static_dead(rules: Sequence[_Matched[M]], implies: Implies[M]) -> list[Dead]:
     """Rules wholly taken by earlier rules, and single matches taken by earlier matches."""
     out: list[Dead] = []
-    earlier: list[tuple[int, int, Any]] = []  # (rule, match, match-or-None) of the rules before
+    earlier: list[tuple[int, int, M | None]] = []  # (rule, match, match-or-None) of the rules before
     catch_all: int | None = None  # first earlier rule that takes every request
     for i, rule in enumerate(rules):
-        matches = list(rule.match) or [None]
+        matches: list[M | None] = [*rule.match] or [None]
         if catch_all is not None:
             reason = "only the last rule can have no matches" if not rule.match else "route without matches defined before"
             if rules[catch_all].match:
@@ -156,7 +171,7 @@ def static_dead(rules: tuple, implies) -> list[Dead]:
     return out
 
 
-def _reachability(ctx: Context, vs: VirtualService, kind: str, rules: tuple, implies) -> Iterator[Message]:
+def _reachability(ctx: Context, vs: VirtualService, kind: str, rules: Sequence[_Matched[M]], implies: Implies[M]) -> Iterator[Message]:
     def name(i: int) -> str:
         return rule_label(getattr(rules[i], "name", ""), i)
 

@@ -10,7 +10,7 @@ could not be built) leaves the rule unreported, so the check never guesses."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -25,6 +25,7 @@ from meshtui.analyze.witness import Judge, variants, witnesses
 from meshtui.model.istio import HTTPMatchRequest, VirtualService
 from meshtui.model.protocol import is_http
 from meshtui.model.snapshot import exported_to
+from meshtui.translate.config import ProxyConfig
 from meshtui.translate.match import ProxySide, http_verdict, source_covers
 
 BUDGET = 64  # replays through the tracer per (match, proxy)
@@ -175,7 +176,7 @@ class Prober:
         return out[:2], ports
 
 
-def _config(build):
+def _config(build: Callable[[], ProxyConfig]) -> ProxyConfig | None:
     """A probe's proxy config, or None if the translator cannot build it (then nothing is claimed)."""
     try:
         return build()

@@ -59,7 +59,7 @@ def selectors(ctx: Context) -> Iterator[Message]:
                                     "to nothing; fix the labels.")
         for w in picked:
             by_workload[(w.namespace, w.name)].append(sc)
-    reported: set[tuple] = set()
+    reported: set[tuple[tuple[str, str, str], tuple[str, ...]]] = set()  # (Sidecar, the Sidecars it clashes with)
     ineffective: set[tuple[str, str, str]] = set()
     for (ns, wname), scs in sorted(by_workload.items()):
         if any(x.name == wname and _ambient_pod(x) for x in ctx.workloads_by_ns.get(ns, [])):
@@ -108,7 +108,7 @@ def namespace_defaults(ctx: Context) -> Iterator[Message]:
 
 
 def _entries(sc: Sidecar, config_ns: str) -> list[tuple[str, str, int]]:
-    out = []
+    out: list[tuple[str, str, int]] = []
     for i, eg in enumerate(sc.spec.egress):
         for h in eg.hosts:
             ns, slash, dns = h.partition("/")
@@ -118,12 +118,12 @@ def _entries(sc: Sidecar, config_ns: str) -> list[tuple[str, str, int]]:
     return out
 
 
-def _imports_service(entries, rs: RegistryService) -> bool:
+def _imports_service(entries: list[tuple[str, str, int]], rs: RegistryService) -> bool:
     return any((ns == "*" or ns == rs.namespace) and (dns == "*" or hosts.matches(dns, rs.hostname))
                for ns, dns, _ in entries)
 
 
-def _imports_vs(ctx: Context, entries, vs: VirtualService) -> bool:
+def _imports_vs(ctx: Context, entries: list[tuple[str, str, int]], vs: VirtualService) -> bool:
     fq = [ctx.fqdn(h, vs.namespace) for h in vs.spec.hosts]
     return any((ns == "*" or ns == vs.namespace) and (dns == "*" or any(hosts.matches(dns, h) for h in fq))
                for ns, dns, _ in entries)
@@ -167,12 +167,11 @@ def _tracer_sees_vs(ctx: Context, sc: Sidecar, cns: str, rs: RegistryService, vs
 
     if ctx.tracer is None:
         ctx.tracer = default_tracer(ctx.snap)
-    if ctx.tracer is None:
-        return False
+    tracer = ctx.tracer
     sel = _selector(sc)
     picked = ctx.selected_workloads(sel, cns) if sel else []
     labels = dict(picked[0].labels) if picked else dict(sel)
-    cfg = _config(lambda: ctx.tracer.sidecar(cns, labels))
+    cfg = _config(lambda: tracer.sidecar(cns, labels))
     if cfg is None:
         return False
     for p in rs.ports:
