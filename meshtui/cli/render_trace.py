@@ -7,7 +7,16 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from meshtui.simulate.present import SHOWS_DESTINATIONS, fault_texts, outcome_look, policy_parts, stage_label, verdict_look
+from meshtui.simulate.present import (
+    SHOWS_DESTINATIONS,
+    fault_texts,
+    header_flags,
+    outcome_look,
+    policy_parts,
+    request_text,
+    stage_label,
+    verdict_look,
+)
 from meshtui.simulate.trace import Trace
 
 
@@ -24,14 +33,13 @@ def outcome_line(t: Trace) -> Text:
 def trace_lines(t: Trace) -> list[Text]:
     out: list[Text] = []
     r = t.request
-    hdrs = " ".join(f"-H '{k}: {v}'" for k, v in r.headers.items())
     who = f"{t.proxy.type} {t.proxy.namespace}/{t.proxy.workload}"
     assumed = ""
     if not r.port_explicit and r.port:  # the URL had none: say which one the trace used, and why
         default = 443 if r.scheme == "https" else 80
         assumed = (f"   (no port given: {r.port} assumed, the {r.scheme} default)" if r.port == default else
                    f"   (no port given: {r.port} assumed, the service's only port; curl would dial {default})")
-    out.append(Text(f"{r.method} {r.scheme}://{r.authority or r.host}{r.path_with_query} {hdrs}".rstrip() + f"   from {who}{assumed}",
+    out.append(Text(f"{request_text(r)} {header_flags(r)}".rstrip() + f"   from {who}{assumed}",
                     style="bold"))
     out.append(outcome_line(t))
     if t.outcome in SHOWS_DESTINATIONS:

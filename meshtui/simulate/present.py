@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshtui.simulate.request import Request
 from meshtui.simulate.trace import Outcome, Stage, Trace, TraceFault, TraceRetries, Verdict
 
 
@@ -111,3 +112,13 @@ def policy_parts(t: Trace, retry_width: int = 32) -> list[str]:
     if t.mirrors:
         parts.append(f"mirrors to {', '.join(short_cluster(m.cluster) for m in t.mirrors)}")
     return parts
+
+
+def request_text(r: Request) -> str:
+    """The request as the trace's first line shows it: method and URL, with the Host header as sent."""
+    return f"{r.method} {r.scheme}://{r.authority or r.host}{r.path_with_query}"
+
+
+def header_flags(r: Request) -> str:
+    """The request's headers as curl's -H flags (empty without headers)."""
+    return " ".join(f"-H '{k}: {v}'" for k, v in r.headers.items())

@@ -13,8 +13,10 @@ from textual.content import Content
 from meshtui.simulate.present import (
     SHOWS_DESTINATIONS,
     fault_texts,
+    header_flags,
     outcome_look,
     policy_parts,
+    request_text,
     short_cluster,
     stage_label,
     verdict_look,
@@ -82,11 +84,9 @@ def policy_line(t: Trace) -> Content:
 
 
 def request_line(t: Trace) -> Content:
-    r = t.request
-    hdrs = " ".join(f"-H '{k}: {v}'" for k, v in r.headers.items())
     p = t.proxy
-    return Content.assemble((f"{r.method} {r.scheme}://{r.authority or r.host}{r.path_with_query}", "bold"),
-                            (f" {hdrs}" if hdrs else "", ""),
+    hdrs = header_flags(t.request)
+    return Content.assemble((request_text(t.request), "bold"), (f" {hdrs}" if hdrs else "", ""),
                             (f"  from {p.type} {p.namespace}/{p.workload}", "$text-muted"))
 
 
