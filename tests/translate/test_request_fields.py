@@ -11,7 +11,7 @@ from tracer_kit import client, mesh, svc
 
 from meshtui.analyze.rules import match_implies
 from meshtui.analyze.witness import satisfies, variants, witnesses
-from meshtui.model.istio import HTTPMatchRequest, StringMatch
+from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, StringMatch, TLSMatchAttributes
 from meshtui.model.schema import camel
 from meshtui.simulate import Request, explain_route
 from meshtui.translate import translate
@@ -39,6 +39,10 @@ def test_every_model_field_of_a_match_has_one_home():
     assert len(homes) == len(set(homes))
     for f in REQUEST_FIELDS:  # each entry names a real attribute
         assert camel(f.attr) == f.name
+    # TCP/TLS matches: config-time fields, and SNI (the chain's server names)
+    for cls in (L4MatchAttributes, TLSMatchAttributes):
+        fields = {camel(f.name) for f in dataclasses.fields(cls) if f.name != "src"}
+        assert fields <= {str(f) for f in MatchField} | {"sniHosts"}, fields
 
 
 FULL = HTTPMatchRequest(uri=sm(prefix="/api"), ignore_uri_case=True, method=sm(exact="GET"), authority=sm(prefix="shop"),
