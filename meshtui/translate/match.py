@@ -88,11 +88,6 @@ class MatchVerdict:
 KEPT = MatchVerdict(True)
 
 
-def gateway_ref(name: str, vs_namespace: str) -> str:
-    """A `gateways` entry as `ns/name` (or `mesh`), resolved against the VirtualService's namespace."""
-    return resolve_gateway_name(name, vs_namespace)
-
-
 def _labels_text(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(none)"
 
@@ -104,8 +99,8 @@ def _port(m: ConfigMatch, side: ProxySide) -> MatchVerdict:
 
 
 def _gateways(m: ConfigMatch, side: ProxySide, vs_ns: str) -> MatchVerdict:
-    if m.gateways and not any(gateway_ref(g, vs_ns) in side.gateways for g in m.gateways):
-        names = ", ".join(gateway_ref(g, vs_ns) for g in m.gateways)
+    if m.gateways and not any(resolve_gateway_name(g, vs_ns) in side.gateways for g in m.gateways):
+        names = ", ".join(resolve_gateway_name(g, vs_ns) for g in m.gateways)
         return MatchVerdict(False, MatchField.GATEWAYS, f"gateways [{names}] do not include this proxy ({', '.join(sorted(side.gateways))})")
     return KEPT
 
@@ -260,7 +255,7 @@ class RequestField:
             return []
         if isinstance(value, dict):
             return list(value.items())
-        return [("", value)] if value is not None else []
+        return [("", value)]
 
     def get(self, m: HTTPMatchRequest | None, key: str = "") -> StringMatch | None:
         """The match this field sets on `m` for `key` (as written), or None."""
@@ -272,18 +267,12 @@ class RequestField:
             return self.envoy
         return key.lower() if self.where is Where.HEADER else key
 
-    def label(self, key: str = "") -> str:
-        """How the trace names the request property: `method`, `header 'x-user'`, `query parameter 'v'`."""
-        if self.envoy or self.where is Where.PATH:
-            return self.name
-        return f"header {self.envoy_name(key)!r}" if self.where is Where.HEADER else f"query parameter {key!r}"
-
 
 URI = RequestField("uri", "uri", Where.PATH, vary=Vary.PATHS)
 METHOD = RequestField("method", "method", Where.HEADER, ":method", vary=Vary.METHODS)
 # The order is that of the header matchers in a translated route (headers, withoutHeaders, then the
 # pseudo-headers), which the trace reports in. Authority is not varied (it also picks the virtual
-# host, so another value leaves the VirtualService), nor is scheme (the tracer's client is fixed).
+# host, so another value leaves the VirtualService), nor is scheme (a witness keeps the one it was built with).
 REQUEST_FIELDS: tuple[RequestField, ...] = (
     URI,
     RequestField("headers", "headers", Where.HEADER, vary=Vary.VALUES),
