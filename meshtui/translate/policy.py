@@ -34,8 +34,86 @@ class EffectiveDR:
         return Ref("DestinationRule", dr.namespace, dr.name, "", dr.src.file, dr.src.line)
 
 
+@dataclass
+class _Consolidated:
+    """One entry of istiod's DestinationRule index for a host (ConsolidatedDestRule): a rule and
+    the later rules merged into it (their subsets appended; the first traffic policy wins)."""
+
+    export: frozenset[str]  # the base rule's exportTo as written (empty: not written)
+    rules: list[DestinationRule]
+    traffic_policy: TrafficPolicy | None
+    subsets: dict[str, Subset]
+
+    @property
+    def base(self) -> DestinationRule:
+        return self.rules[0]
+
+    @property
+    def selector(self) -> dict[str, str] | None:
+        sel = self.base.spec.workload_selector
+        return None if sel is None else sel.match_labels
+
+
+_Index = dict[str, list[_Consolidated]]  # resolved host -> entries, in index order
+
+
+def _new(dr: DestinationRule, export: frozenset[str]) -> _Consolidated:
+    return _Consolidated(export, [dr], dr.spec.traffic_policy, {s.name: s for s in dr.spec.subsets})
+
+
+def _merge_into(index: _Index, host: str, dr: DestinationRule, export: frozenset[str]) -> None:
+    """istiod's mergeDestinationRule (ENABLE_ENHANCED_DESTINATIONRULE_MERGE, the default): a rule
+    merges into an entry for the same host whose exportTo equals its own (or is a subset of it)
+    and whose workload selector agrees; otherwise it becomes an entry of its own."""
+    entries = index.get(host)
+    if not entries:
+        index[host] = [_new(dr, export)]
+        return
+    separately = True
+    sel = dr.spec.workload_selector
+    for e in entries:
+        if export == e.export:
+            separately = False
+        elif e.export and export >= e.export:
+            separately = True
+        else:
+            separately = True
+            continue
+        both_without = sel is None and e.selector is None
+        both_with = sel is not None and e.selector is not None
+        if both_with and e.selector != (sel.match_labels if sel is not None else None):
+            separately = True
+            continue
+        if both_without or both_with:
+            separately = False
+        e.rules.append(dr)
+        for sub in dr.spec.subsets:
+            e.subsets.setdefault(sub.name, sub)
+        if e.traffic_policy is None:
+            e.traffic_policy = dr.spec.traffic_policy
+    if separately:
+        entries.append(_new(dr, export))
+
+
+def _most_specific(index: _Index | None, host: str) -> tuple[str, list[_Consolidated]] | None:
+    """The entries of the most specific DestinationRule host covering `host`: the host itself,
+    else the longest wildcard that covers it (MostSpecificHostMatch)."""
+    if not index:
+        return None
+    if host in index and not is_wildcard(host):
+        return host, index[host]
+    best: tuple[str, list[_Consolidated]] | None = None
+    for h, entries in index.items():
+        if is_wildcard(h) and (h == "*" or host.endswith(h[1:]) or h == host):
+            if best is None or len(h) > len(best[0]):
+                best = (h, entries)
+    return best
+
+
 class DRIndex:
-    """DestinationRules by namespace and resolved host, ordered oldest first."""
+    """DestinationRules as istiod indexes them (push_context.go setDestinationRules): per
+    namespace, the rules its own proxies see (private and public), the rules it exports, and the
+    root namespace's private ones; each host's rules consolidated as istiod merges them."""
 
     def __init__(self, snapshot: MeshSnapshot):
         self.mesh = snapshot.mesh
@@ -43,61 +121,76 @@ class DRIndex:
         self.suffix = snapshot.mesh.domain_suffix
         self.default_export = snapshot.mesh.default_destination_rule_export_to
         by_ns: dict[str, dict[str, list[DestinationRule]]] = defaultdict(lambda: defaultdict(list))
+        self.local: dict[str, _Index] = defaultdict(dict)
+        self.exported: dict[str, _Index] = defaultdict(dict)
+        self.root_local: _Index = {}
+        # oldest first, rules with a workload selector before the rest (sortConfigBySelectorAndCreationTime)
         for dr in sorted(snapshot.destination_rules, key=lambda d: (d.spec.workload_selector is None, creation_key(d))):
             host = resolve_short(dr.spec.host, dr.namespace, self.suffix)
             by_ns[dr.namespace][host].append(dr)
+            ns = dr.namespace
+            # a rule with a workload selector is never exported
+            export = frozenset(dr.spec.export_to) if dr.spec.workload_selector is None else frozenset({"."})
+            if not export or "*" in export or "." in export or ns in export:
+                _merge_into(self.local[ns], host, dr, export)
+            private_only = (not export and "." in self.default_export) or (
+                len(export) == 1 and ("." in export or ns in export))
+            if not private_only:
+                _merge_into(self.exported[ns], host, dr, export)
+            elif ns == self.root:
+                _merge_into(self.root_local, host, dr, export)
         self.by_ns = by_ns
         self._cache: dict[tuple[str, str, str, tuple], EffectiveDR | None] = {}
 
-    def _tier(self, ns: str, host: str, client_ns: str, labels: dict[str, str], private_only: bool) -> tuple[str, list[DestinationRule]] | None:
-        hosts = self.by_ns.get(ns)
-        if not hosts:
+    def _exported_from(self, ns: str, host: str, client_ns: str) -> tuple[str, list[_Consolidated]] | None:
+        found = _most_specific(self.exported.get(ns), host)
+        if found is None:
             return None
+        h, entries = found
+        visible = [e for e in entries if not e.export or "*" in e.export or client_ns in e.export]
+        return (h, visible) if visible else None
 
-        def usable(dr: DestinationRule) -> bool:
-            sel = dr.spec.workload_selector
-            if sel is not None:  # selector DRs: same namespace only, never exported
-                return dr.namespace == client_ns and labels_match(sel.match_labels, labels)
-            exp = dr.spec.export_to or self.default_export  # MeshConfig defaultDestinationRuleExportTo
-            if private_only:
-                return exp == (".",) or exp == (client_ns,)
-            return exported_to(frozenset(exp), dr.namespace, client_ns)
-
-        exact = [d for d in hosts.get(host, ()) if usable(d)]
-        if exact:
-            return host, exact
-        best: tuple[str, list[DestinationRule]] | None = None
-        for h, drs in hosts.items():
-            if not is_wildcard(h):
-                continue
-            if h == "*" or host.endswith(h[1:]):
-                ok = [d for d in drs if usable(d)]
-                if ok and (best is None or len(h) > len(best[0])):
-                    best = (h, ok)
-        return best
+    @staticmethod
+    def _for_proxy(entries: list[_Consolidated], client_ns: str, labels: dict[str, str]) -> _Consolidated | None:
+        """The entry a proxy uses (SidecarScope.DestinationRule): the first whose workload selector
+        (in the proxy's namespace) selects it, else the last one without a selector."""
+        catch_all = None
+        for e in entries:
+            sel = e.selector
+            if sel is None:
+                catch_all = e
+            elif e.base.namespace == client_ns and labels_match(sel, labels):
+                return e
+        return catch_all
 
     def lookup(self, host: str, service_ns: str, client_ns: str, labels: dict[str, str] | None = None) -> EffectiveDR | None:
+        """The DestinationRule in effect for `host` from a proxy in `client_ns` (push_context.go
+        destinationRule): the proxy's namespace (the root namespace's private rules for a proxy
+        there), then the rules the service's namespace exports to it, then the root namespace's."""
         labels = labels or {}
         key = (host, service_ns, client_ns, tuple(sorted(labels.items())))
         if key in self._cache:
             return self._cache[key]
+        tiers: list[tuple[str, str, tuple[str, list[_Consolidated]] | None]] = []
+        own = self.root_local if client_ns == self.root else self.local.get(client_ns)
+        tiers.append(("client-namespace", client_ns, _most_specific(own, host)))
+        tiers.append(("service-namespace", service_ns, None))
+        tiers.append(("root-namespace", self.root, None))
         result = None
-        tiers = [("client-namespace", client_ns, client_ns == self.root), ("service-namespace", service_ns, False),
-                 ("root-namespace", self.root, False)]
-        seen: set[str] = set()
-        for tier, ns, private_only in tiers:
-            if ns in seen:
+        for tier, ns, found in tiers:
+            if tier != "client-namespace":
+                found = self._exported_from(ns, host, client_ns)
+            if not found:
                 continue
-            if not private_only:  # a root-namespace client's own tier is its private rules only:
-                seen.add(ns)      # its exported ones still come last, as the root tier (destinationRule())
-            found = self._tier(ns, host, client_ns, labels, private_only)
-            if found:
-                result = self._merge(found[0], found[1], tier)
-                if tier == "client-namespace" and is_wildcard(found[0]):
-                    for later_ns in (service_ns, self.root):
-                        if later_ns != ns:
-                            result.shadowed.extend(self.by_ns.get(later_ns, {}).get(host, []))
-                break
+            entry = self._for_proxy(found[1], client_ns, labels)
+            if entry is None:
+                break  # istiod stops at the first tier with rules, even when none applies to this proxy
+            result = EffectiveDR(found[0], list(entry.rules), entry.traffic_policy, dict(entry.subsets), tier)
+            if tier == "client-namespace" and is_wildcard(found[0]):
+                for later_ns in (service_ns, self.root):
+                    if later_ns != ns:
+                        result.shadowed.extend(self.by_ns.get(later_ns, {}).get(host, []))
+            break
         self._cache[key] = result
         return result
 
@@ -125,6 +218,9 @@ class DRIndex:
                     why = "it is not exported to this proxy's namespace"
                 elif eff is not None and tiers[ns] > mine:
                     why = f"the {eff.tier} DestinationRule {eff.primary.namespace}/{eff.primary.name} shadows it"
+                elif eff is not None and ns == eff.primary.namespace:
+                    why = (f"istiod keeps it apart from DestinationRule {eff.primary.namespace}/{eff.primary.name} "
+                           "(their exportTo or workloadSelector differ) and gives this proxy that one")
                 else:
                     why = f"an older DestinationRule for the host in {ns} takes precedence"
                 ref = Ref("DestinationRule", dr.namespace, dr.name, "", dr.src.file, dr.src.line)
@@ -133,20 +229,6 @@ class DRIndex:
             return DRChoice(host, None, "", (), tuple(others))
         tier = eff.tier if eff.tier in names else ""
         return DRChoice(host, eff.ref(), tier, tuple(eff.subsets), tuple(others))
-
-    @staticmethod
-    def _merge(host: str, drs: list[DestinationRule], tier: str) -> EffectiveDR:
-        # selector DRs win over selector-less ones; within each, oldest first
-        with_sel = [d for d in drs if d.spec.workload_selector is not None]
-        group = with_sel if with_sel else drs
-        subsets: dict[str, Subset] = {}
-        tp = None
-        for dr in group:
-            if tp is None and dr.spec.traffic_policy is not None:
-                tp = dr.spec.traffic_policy
-            for s in dr.spec.subsets:
-                subsets.setdefault(s.name, s)
-        return EffectiveDR(host, list(group), tp, subsets, tier)
 
 
 _BLOCKS = ("load_balancer", "connection_pool", "outlier_detection", "tls")

@@ -7,11 +7,16 @@ simulation. A difference is a failure unless docs/oracle-differences.md document
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from istio_check import check
 from oracle_cases import Case, cases
 
-CASES = [c for c in cases() if not c.faults]  # live game-day faults are meshtui's own edits
+HERE = Path(__file__).resolve().parent
+# divergences the hypothesis sweep found, fixed, and kept as concrete meshes (each file says what)
+REGRESSIONS = [Case(f"regression-{p.stem}", (str(p),)) for p in sorted((HERE / "regressions").glob("*.yaml"))]
+CASES = [c for c in cases() if not c.faults] + REGRESSIONS  # live game-day faults are meshtui's own edits
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

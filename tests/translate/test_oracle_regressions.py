@@ -42,3 +42,18 @@ def test_port_scoped_egress_listener_imports_one_port():
     clusters = _cfg("multi-namespace", "frontend/web").clusters
     assert "outbound|8080||api.backend.svc.cluster.local" in clusters
     assert "outbound|9090||api.backend.svc.cluster.local" not in clusters
+
+
+def test_destination_rules_with_different_export_to_are_kept_apart():
+    # found by the hypothesis sweep (tests/oracle/regressions/dr-exportto-kept-apart.yaml): istiod
+    # merges DestinationRules of one host and namespace only when their exportTo sets are equal;
+    # a sidecar takes the last rule without a selector, here beta/b-public alone
+    snap = load_sources([str(REPO / "tests" / "oracle" / "regressions" / "dr-exportto-kept-apart.yaml")]).snapshot
+    clusters = translate(snap, "beta/client-0").clusters
+    web = clusters["outbound|80||web.alpha.svc.cluster.local"]
+    assert web.lb_policy == "LEAST_REQUEST" and "outlierDetection" not in web.policy
+    assert web.destination_rule is not None and web.destination_rule.name == "b-public" and web.connect_timeout == 3.0
+    assert "outbound|80|v2|web.alpha.svc.cluster.local" in clusters
+    assert "outbound|80|v1|web.alpha.svc.cluster.local" not in clusters  # a-private's subset is not merged in
+    # the root namespace: no exportTo and exportTo ["*"] are different sets as well
+    assert clusters["outbound|9080||api.alpha.svc.cluster.local"].lb_policy == "ROUND_ROBIN"
