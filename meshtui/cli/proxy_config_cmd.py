@@ -113,8 +113,9 @@ def endpoints_table(cfg: ProxyConfig) -> str:
 
 
 def config_dump(cfg: ProxyConfig, what: str) -> dict:
-    # the inbound listener as istiod sends it: certificates from the istio-agent's SDS
-    return as_dump(render(cfg, {}, inbound=InboundRender()), what)
+    # the mesh's mTLS as istiod sends it (the inbound listener, auto-mTLS on outbound clusters):
+    # certificates from the istio-agent's SDS
+    return as_dump(render(cfg, {}, inbound=InboundRender(client_mtls=True)), what)
 
 
 def run(args: argparse.Namespace) -> int:

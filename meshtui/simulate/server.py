@@ -21,17 +21,16 @@ from meshtui.model.k8s import Pod
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.simulate.chains import Connection, select_chain
 from meshtui.simulate.trace import Outcome, Stage, Step, Trace, Verdict
+from meshtui.translate.client_tls import endpoint_tls
 from meshtui.translate.config import Cluster, FilterChain, ProxyConfig, Ref
 from meshtui.translate.gateway import is_gateway_workload
 from meshtui.translate.inbound import (
     INBOUND_PASSTHROUGH,
     MTLS_HTTP_ALPN,
     MTLS_TCP_ALPN,
-    TLS_MODE_LABEL,
     Inbound,
     MtlsDecision,
     build_inbound,
-    compose_peer_authn,
     has_sidecar,
     principal_of,
 )
@@ -75,37 +74,7 @@ class ServerVerdict:
 
 # ------------------------------------------------------------------ what the client sends
 
-
-def client_tls(snapshot: MeshSnapshot, cluster: Cluster | None, pod: Pod, port: int = 0) -> tuple[str, str]:
-    """(mtls | plaintext | tls, why) for what the client's Envoy sends to this endpoint (`port`:
-    its target port). Auto-mTLS follows istiod's EDS: an endpoint gets the mTLS transport only
-    when its pod carries a sidecar and its own PeerAuthentication on that port is not DISABLE."""
-    policy = cluster.policy if cluster is not None else {}
-    mode = (policy.get("tls") or {}).get("mode") if isinstance(policy, dict) else None
-    dr = (f"DestinationRule {cluster.destination_rule.namespace}/{cluster.destination_rule.name}"
-          if cluster and cluster.destination_rule else "the DestinationRule")
-    if mode == "ISTIO_MUTUAL":
-        return "mtls", f"{dr} sets tls.mode ISTIO_MUTUAL"
-    if mode == "DISABLE":
-        return "plaintext", f"{dr} sets tls.mode DISABLE (which also turns auto-mTLS off)"
-    if mode in ("SIMPLE", "MUTUAL"):
-        return "tls", f"{dr} sets tls.mode {mode}: TLS with certificates that are not the mesh's"
-    if not snapshot.mesh.enable_auto_mtls:
-        return "plaintext", f"no tls.mode and auto-mTLS is off ({snapshot.mesh.where('enable_auto_mtls')})"
-    svc = cluster.service if cluster is not None else None
-    if svc is not None and svc.mesh_external:
-        return "plaintext", "an external service: auto-mTLS does not apply"
-    ns_mode = compose_peer_authn(snapshot, svc.namespace if svc is not None else pod.namespace, None).mode
-    if ns_mode.mode == "DISABLE":
-        return "plaintext", f"auto-mTLS: {ns_mode.ref.short() if ns_mode.ref else 'the namespace'} is DISABLE"
-    # istiod keys auto-mTLS on the endpoint's label (the injector sets it), not on the containers:
-    # a gateway pod runs istio-proxy without it and is sent plaintext
-    if pod.metadata.labels.get(TLS_MODE_LABEL) == "istio":
-        own = compose_peer_authn(snapshot, pod.namespace, pod.metadata.labels).for_port(port)
-        if own.mode == "DISABLE":
-            return "plaintext", f"auto-mTLS: the endpoint's workload is DISABLE on port {port} ({own.why})"
-        return "mtls", f"auto-mTLS: the endpoint's pod carries a sidecar ({TLS_MODE_LABEL}: istio)"
-    return "plaintext", "auto-mTLS: the endpoint's pod has no sidecar"
+client_tls = endpoint_tls  # what the client's Envoy sends to one endpoint (translate/client_tls.py)
 
 
 def _connection(sent: str, http: bool, address: str, port: int, source_ip: str, sni: str) -> Connection:

@@ -4,10 +4,11 @@ parses into protobufs and what a static bootstrap embeds. Pure data; no protobuf
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from meshtui.model.snapshot import Endpoint
+from meshtui.translate.client_tls import cluster_mtls, endpoint_gets_mtls
 from meshtui.translate.config import (
     Cluster,
     EnvoyResources,
@@ -25,7 +26,7 @@ from meshtui.translate.config import (
     VirtualHost,
     WeightedCluster,
 )
-from meshtui.translate.inbound_json import InboundRender, inbound_listener_json
+from meshtui.translate.inbound_json import TLS_MATCH_METADATA, InboundRender, apply_client_mtls, inbound_listener_json
 
 T = "type.googleapis.com/"
 HCM = T + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
@@ -517,22 +518,39 @@ def _cluster_policy(c: Cluster, out: dict[str, Any]) -> None:
             "use_downstream_protocol_config": {}}}
 
 
-def cla_json(name: str, eps: Iterable[Endpoint], remap: dict[str, str]) -> dict[str, Any]:
+def cla_json(name: str, eps: Iterable[Endpoint], remap: dict[str, str],
+             mtls_endpoint: Callable[[Endpoint], bool] | None = None) -> dict[str, Any]:
+    """`mtls_endpoint`: which endpoints auto-mTLS sends Istio mTLS to (their tlsMode metadata)."""
     lbs = []
     for e in eps:
         lb: dict[str, Any] = {"endpoint": {"address": {"socket_address": {"address": remap.get(e.address, e.address), "port_value": e.port}}}}
         if e.weight:
             lb["load_balancing_weight"] = e.weight
+        if mtls_endpoint is not None and mtls_endpoint(e):
+            lb["metadata"] = {"filter_metadata": {TLS_MATCH_METADATA: {"tlsMode": "istio"}}}
         lbs.append(lb)
     return {"cluster_name": name, "endpoints": [{"lb_endpoints": lbs}] if lbs else []}
 
 
-def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, str]) -> dict[str, Any]:
+def _mtls_endpoints(cfg: ProxyConfig, mesh_tls: InboundRender | None) -> Callable[[Endpoint], bool] | None:
+    if mesh_tls is None or not mesh_tls.client_mtls or cfg.snapshot is None:
+        return None
+    snapshot = cfg.snapshot
+    return lambda e: endpoint_gets_mtls(snapshot, e)
+
+
+def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, str],
+                 mesh_tls: InboundRender | None = None) -> dict[str, Any]:
+    """`mesh_tls` with client_mtls: the cluster's Istio mTLS too (translate/client_tls.py)."""
     out: dict[str, Any] = {"name": c.name, "connect_timeout": dur(c.connect_timeout)}
+    if mesh_tls is not None and mesh_tls.client_mtls and cfg.snapshot is not None:
+        m = cluster_mtls(cfg.snapshot, c)
+        if m is not None:
+            apply_client_mtls(out, m, mesh_tls.tls)
     if c.type == "EDS":
         if inline:
             out["type"] = "STATIC"
-            out["load_assignment"] = cla_json(c.name, cfg.endpoints.get(c.name, ()), remap)
+            out["load_assignment"] = cla_json(c.name, cfg.endpoints.get(c.name, ()), remap, _mtls_endpoints(cfg, mesh_tls))
         else:
             out["type"] = "EDS"
             out["eds_cluster_config"] = {"eds_config": ADS, "service_name": c.name}
@@ -544,7 +562,7 @@ def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, st
             eps = tuple(e for e in eps if e.address in remap)
         else:
             out["type"] = c.type
-        out["load_assignment"] = cla_json(c.name, eps, remap)
+        out["load_assignment"] = cla_json(c.name, eps, remap, _mtls_endpoints(cfg, mesh_tls))
         out["lb_policy"] = c.lb_policy if c.lb_policy in ("ROUND_ROBIN", "LEAST_REQUEST", "RANDOM") else "LEAST_REQUEST"
     elif c.type == "ORIGINAL_DST":
         out["type"] = "ORIGINAL_DST"
@@ -575,8 +593,9 @@ def render(cfg: ProxyConfig, remap: dict[str, str], bind_address: str | None = N
     virtualInbound listener, with its certificates from there (inbound_json.InboundRender)."""
     listeners = [j for j in (listener_json(ls, cfg, inline, bind_address, inbound) for ls in cfg.listeners) if j is not None]
     routes = [] if inline else [route_config_json(rc, prearm) for rc in cfg.route_configs.values()]
-    clusters = [cluster_json(c, cfg, inline, remap) for c in cfg.clusters.values()]
-    endpoints = [] if inline else [cla_json(n, cfg.endpoints.get(n, ()), remap) for n, c in cfg.clusters.items() if c.type == "EDS"]
+    clusters = [cluster_json(c, cfg, inline, remap, inbound) for c in cfg.clusters.values()]
+    tls_eps = _mtls_endpoints(cfg, inbound)
+    endpoints = [] if inline else [cla_json(n, cfg.endpoints.get(n, ()), remap, tls_eps) for n, c in cfg.clusters.items() if c.type == "EDS"]
     runtime = prearm_runtime(cfg.route_configs.values()) if prearm else {k: fraction(v) for k, v in cfg.runtime.items()}
     return EnvoyResources(listeners, routes, clusters, endpoints, runtime)
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from meshtui.translate.client_tls import UpstreamMtls
 from meshtui.translate.config import FilterChain, Listener
 from meshtui.translate.rbac import SPIFFE, Cond, RbacAction, RbacFilter, RbacPolicy
 
@@ -17,6 +18,7 @@ T = "type.googleapis.com/"
 RBAC_HTTP = T + "envoy.extensions.filters.http.rbac.v3.RBAC"
 RBAC_TCP = T + "envoy.extensions.filters.network.rbac.v3.RBAC"
 DOWNSTREAM_TLS = T + "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+UPSTREAM_TLS = T + "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 URI_TEMPLATE = T + "envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig"
 JWT_FILTER = "envoy.filters.http.jwt_authn"
 CIPHERS = ("ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256",
@@ -35,13 +37,56 @@ class TlsFiles:
 
 @dataclass(frozen=True)
 class InboundRender:
-    """How to render the inbound listener: `tls` None means SDS under Istio's names; with
-    `bind_address`, the listener binds that address on `port` for real (no iptables: the
-    connection's own destination port selects the chains)."""
+    """How to render the mesh's mTLS: the inbound listener, and with `client_mtls` the Istio mTLS
+    of outbound clusters (auto-mTLS transport socket matches and the endpoints' tlsMode). `tls`
+    None means SDS under Istio's names; with `bind_address`, the listener binds that address on
+    `port` for real (no iptables: the connection's own destination port selects the chains)."""
 
     tls: TlsFiles | None = None
     bind_address: str | None = None
     port: int = 0
+    client_mtls: bool = False
+
+
+def _sds(name: str) -> dict[str, Any]:
+    return {"name": name, "sds_config": {
+        "api_config_source": {"api_type": "GRPC", "transport_api_version": "V3", "set_node_on_first_message_only": True,
+                              "grpc_services": [{"envoy_grpc": {"cluster_name": "sds-grpc"}}]},
+        "resource_api_version": "V3"}}
+
+
+def upstream_mtls_socket(m: UpstreamMtls, files: TlsFiles | None) -> dict[str, Any]:
+    """The client side of Istio mTLS (istiod's ISTIO_MUTUAL UpstreamTlsContext)."""
+    sans = [{"san_type": "URI", "matcher": {"exact": s}} for s in m.sans]
+    common: dict[str, Any] = {"tls_params": {"tls_minimum_protocol_version": "TLSv1_2", "tls_maximum_protocol_version": "TLSv1_3"},
+                              "alpn_protocols": list(m.alpn)}
+    if files is None:
+        common["tls_certificate_sds_secret_configs"] = [_sds("default")]
+        common["combined_validation_context"] = {"default_validation_context": {"match_typed_subject_alt_names": sans},
+                                                 "validation_context_sds_secret_config": _sds("ROOTCA")}
+    else:
+        common["tls_certificates"] = [{"certificate_chain": {"filename": files.cert_chain},
+                                       "private_key": {"filename": files.private_key}}]
+        common["validation_context"] = {"trusted_ca": {"filename": files.ca}, "match_typed_subject_alt_names": sans}
+    return {"name": "envoy.transport_sockets.tls",
+            "typed_config": {"@type": UPSTREAM_TLS, "common_tls_context": common, "sni": m.sni}}
+
+
+def apply_client_mtls(out: dict[str, Any], m: UpstreamMtls, files: TlsFiles | None) -> None:
+    """An outbound cluster's transport: auto-mTLS picks per endpoint (tlsMode istio: mTLS, any
+    other: plaintext); an explicit ISTIO_MUTUAL applies to every endpoint."""
+    socket = upstream_mtls_socket(m, files)
+    if m.auto:
+        out["transport_socket_matches"] = [
+            {"name": "tlsMode-istio", "match": {"tlsMode": "istio"}, "transport_socket": socket},
+            {"name": "tlsMode-disabled", "match": {}, "transport_socket": {"name": "envoy.transport_sockets.raw_buffer", "typed_config": {
+                "@type": T + "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer"}}},
+        ]
+    else:
+        out["transport_socket"] = socket
+
+
+TLS_MATCH_METADATA = "envoy.transport_socket_match"
 
 
 def quote_meta(s: str) -> str:
@@ -184,12 +229,9 @@ def _tls_socket(ch: FilterChain, files: TlsFiles | None) -> dict[str, Any]:
         "alpn_protocols": list(ch.tls.alpn),
     }
     if files is None:
-        sds = {"api_config_source": {"api_type": "GRPC", "transport_api_version": "V3", "set_node_on_first_message_only": True,
-                                     "grpc_services": [{"envoy_grpc": {"cluster_name": "sds-grpc"}}]},
-               "resource_api_version": "V3"}
-        common["tls_certificate_sds_secret_configs"] = [{"name": "default", "sds_config": sds}]
+        common["tls_certificate_sds_secret_configs"] = [_sds("default")]
         common["combined_validation_context"] = {"default_validation_context": {"match_typed_subject_alt_names": sans},
-                                                 "validation_context_sds_secret_config": {"name": "ROOTCA", "sds_config": sds}}
+                                                 "validation_context_sds_secret_config": _sds("ROOTCA")}
     else:
         common["tls_certificates"] = [{"certificate_chain": {"filename": files.cert_chain},
                                        "private_key": {"filename": files.private_key}}]

@@ -4,8 +4,8 @@
 The server runs meshtui's `virtualInbound` listener (its chains, the Istio mTLS they terminate and
 the RBAC filters built from the AuthorizationPolicies) bound on the port the client dials, so the
 connection's own destination port picks the chain as iptables' original destination would. The
-client's cluster to ratings carries the workload certificate exactly when meshtui's server verdict
-says the client sends mTLS (auto-mTLS or the DestinationRule), so both sides follow meshtui.
+client runs meshtui's outbound config with its mesh mTLS (auto-mTLS transport socket matches on the
+endpoint's tlsMode, or the DestinationRule's mode), certificates from files instead of SDS.
 
 For each mesh, the trace's verdict and what the Envoys do must agree: STRICT refuses plaintext
 (the client answers 503 upstream reset), a DENY answers 403 `RBAC: access denied` from the named
@@ -49,7 +49,6 @@ BOOKINFO = REPO / "fixtures" / "bookinfo"
 CLIENT, SERVER = "default/productpage-v1", "default/ratings-v1"
 PORT = 9080
 DETAILS_HEADER = "x-server-details"
-UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 
 
 # ------------------------------------------------------------------ certificates
@@ -137,34 +136,25 @@ def server_bootstrap(s: MeshSnapshot, certs: Certs, sa: str, bind: str, backend:
 
 
 def client_bootstrap(s: MeshSnapshot, trace: Trace, certs: Certs, bind: str, server: str) -> dict[str, Any]:
-    """The client sidecar: meshtui's static bootstrap with only the 9080 listener bound on `bind`;
-    ratings' cluster goes to the server Envoy, with Istio mTLS when meshtui says the client sends
-    it; every other cluster is emptied (nothing leaves loopback)."""
+    """The client sidecar: meshtui's static bootstrap with its mesh mTLS (auto-mTLS transport
+    socket matches, the endpoints' tlsMode, or the DestinationRule's mode) from the client's
+    certificate files; only the 9080 listener, bound on `bind`; the traced cluster's endpoint is
+    the server Envoy, every other cluster is emptied (nothing leaves loopback)."""
     cfg = translate(s, CLIENT)
-    boot = static_bootstrap(cfg, "127.0.0.1", 0, bind_address=bind)
+    target = trace.destinations[0].cluster  # the cluster (subset) meshtui routes the request to
+    remap = {e.address: server for e in cfg.endpoints.get(target, ())}
+    boot = static_bootstrap(cfg, "127.0.0.1", 0, bind_address=bind, endpoint_remap=remap,
+                            inbound=InboundRender(certs.files["bookinfo-productpage"], client_mtls=True))
     res = boot["static_resources"]
     res["listeners"] = [ls for ls in res["listeners"] if ls["name"] == f"0.0.0.0_{PORT}"]
     assert res["listeners"], "meshtui gives productpage an HTTP listener on 9080"
+    res["clusters"] = [c if c["name"] == target else _static(c["name"]) for c in res["clusters"]]
     sent = trace.server[0].client_tls if trace.server else "plaintext"
-    target = trace.destinations[0].cluster  # the cluster (subset) meshtui routes the request to
-    clusters = []
-    for c in res["clusters"]:
-        if c["name"] != target:
-            clusters.append(_static(c["name"]))
-            continue
-        c = {k: v for k, v in c.items() if k not in ("load_assignment", "type", "eds_cluster_config")}
-        c.update(_static(target, server, PORT))
-        if sent == "mtls":
-            f = certs.files["bookinfo-productpage"]
-            c["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
-                "@type": UPSTREAM_TLS, "sni": "outbound_.9080_{}_.ratings.default.svc.cluster.local".format(target.split("|")[2]),
-                "common_tls_context": {
-                    "alpn_protocols": ["istio-http/1.1", "istio"],
-                    "tls_certificates": [{"certificate_chain": {"filename": f.cert_chain}, "private_key": {"filename": f.private_key}}],
-                    "validation_context": {"trusted_ca": {"filename": f.ca}, "match_typed_subject_alt_names": [
-                        {"san_type": "URI", "matcher": {"exact": "spiffe://cluster.local/ns/default/sa/bookinfo-ratings"}}]}}}}
-        clusters.append(c)
-    res["clusters"] = clusters
+    rendered = next(c for c in res["clusters"] if c["name"] == target)
+    # what the trace says the client sends is what meshtui renders for the endpoint
+    has_tls = "transport_socket" in rendered or ("transport_socket_matches" in rendered and any(
+        lb.get("metadata") for g in rendered["load_assignment"]["endpoints"] for lb in g["lb_endpoints"]))
+    assert has_tls == (sent == "mtls"), (sent, rendered.get("transport_socket_matches"), rendered["load_assignment"])
     boot.pop("layered_runtime", None)
     return boot
 

@@ -201,3 +201,34 @@ def test_a_request_to_a_gateway_pod_does_not_enter_a_virtual_inbound(tmp_path):
     t = simulate(translate(s, "default/productpage-v1"), Request.parse("http://istio-ingressgateway.istio-system:80/"))
     gw = [v for v in t.server if "ingressgateway" in v.pod]
     assert gw and all(v.outcome is ServerOutcome.NO_SIDECAR and v.detail == "a gateway pod" for v in gw)
+
+
+def test_client_mtls_follows_the_endpoint_tls_decision(tmp_path):
+    """The renderer's auto-mTLS (transport socket matches, endpoint tlsMode) and the tracer's
+    endpoint_tls are one decision: per DestinationRule mode and workload PeerAuthentication."""
+    from meshtui.translate.client_tls import cluster_mtls, endpoint_gets_mtls
+    from meshtui.translate.envoy_json import render
+    from meshtui.translate.inbound_json import InboundRender
+
+    def ratings(s: MeshSnapshot) -> tuple[dict, dict]:
+        cfg = translate(s, "default/productpage-v1")
+        res = render(cfg, {}, inbound=InboundRender(client_mtls=True))
+        name = "outbound|9080|v1|ratings.default.svc.cluster.local"
+        return (next(c for c in res.clusters if c["name"] == name), next(e for e in res.endpoints if e["cluster_name"] == name))
+
+    auto, eps = ratings(snap(tmp_path))
+    assert [m["name"] for m in auto["transport_socket_matches"]] == ["tlsMode-istio", "tlsMode-disabled"]
+    tls = auto["transport_socket_matches"][0]["transport_socket"]["typed_config"]
+    assert tls["sni"] == "outbound_.9080_.v1_.ratings.default.svc.cluster.local"
+    assert tls["common_tls_context"]["alpn_protocols"] == ["istio-peer-exchange", "istio"]
+    assert eps["endpoints"][0]["lb_endpoints"][0]["metadata"]["filter_metadata"]["envoy.transport_socket_match"] == {"tlsMode": "istio"}
+    # the workload DISABLE on its port: the endpoint loses its tlsMode, plaintext (the cluster keeps the matches)
+    off, eps = ratings(snap(tmp_path, PA.format(name="d", ns="default", body="  selector: {matchLabels: {app: ratings}}\n  mtls: {mode: DISABLE}")))
+    assert "transport_socket_matches" in off and "metadata" not in eps["endpoints"][0]["lb_endpoints"][0]
+    # the namespace DISABLE: no mTLS on the cluster at all
+    ns_off, _ = ratings(snap(tmp_path, PA.format(name="n", ns="default", body="  mtls: {mode: DISABLE}")))
+    assert "transport_socket_matches" not in ns_off and "transport_socket" not in ns_off
+    s = snap(tmp_path)
+    c = translate(s, "default/productpage-v1").clusters["outbound|9080||ratings.default.svc.cluster.local"]
+    assert cluster_mtls(s, c) is not None and cluster_mtls(s, c).sans == ("spiffe://cluster.local/ns/default/sa/bookinfo-ratings",)
+    assert all(endpoint_gets_mtls(s, e) for e in translate(s, "default/productpage-v1").endpoints[c.name])
