@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime
 import http.client
 import json
-import socket
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,12 +101,6 @@ def make_certs(tmp: Path, accounts: list[str], trust_domain: str = "cluster.loca
 # ------------------------------------------------------------------ the two sidecars
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _static(name: str, address: str | None = None, port: int = 0) -> dict[str, Any]:
     eps = [{"endpoint": {"address": {"socket_address": {"address": address, "port_value": port}}}}] if address else []
     return {"name": name, "type": "STATIC", "connect_timeout": "2s", "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": eps}] if eps else []}}
@@ -117,37 +112,49 @@ def _replies_with_details(hcm: dict[str, Any]) -> None:
         {"header": {"key": DETAILS_HEADER, "value": "%RESPONSE_CODE_DETAILS%"}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]}]}
 
 
-def server_bootstrap(s: MeshSnapshot, certs: Certs, sa: str, bind: str, backend: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Sides:
+    """Who calls whom: the client and server workloads, their service accounts, the port."""
+
+    client: str = CLIENT
+    server: str = SERVER
+    client_sa: str = "bookinfo-productpage"
+    server_sa: str = "bookinfo-ratings"
+    port: int = PORT
+
+
+def server_bootstrap(s: MeshSnapshot, certs: Certs, bind: str, backend: int, sides: Sides = Sides()) -> dict[str, Any]:
     """The server sidecar: meshtui's virtualInbound, bound on bind:PORT, its inbound cluster sent
     to the echo backend (there is no iptables original destination on loopback)."""
-    cfg = translate(s, SERVER)
-    res = render(cfg, {}, inline=True, inbound=InboundRender(certs.files[sa], bind, PORT))
+    cfg = translate(s, sides.server)
+    port = sides.port
+    res = render(cfg, {}, inline=True, inbound=InboundRender(certs.files[sides.server_sa], bind, port))
     listeners = [ls for ls in res.listeners if ls["name"] == "virtualInbound"]
-    assert listeners and listeners[0]["address"]["socket_address"] == {"address": bind, "port_value": PORT}
+    assert listeners and listeners[0]["address"]["socket_address"] == {"address": bind, "port_value": port}
     for ch in listeners[0]["filter_chains"]:
         for f in ch["filters"]:
             if f["name"] == "envoy.filters.network.http_connection_manager":
                 _replies_with_details(f["typed_config"])
-    clusters = [_static(f"inbound|{PORT}||", "127.0.0.1", backend), _static("InboundPassthroughCluster", "127.0.0.1", backend),
+    clusters = [_static(f"inbound|{port}||", "127.0.0.1", backend), _static("InboundPassthroughCluster", "127.0.0.1", backend),
                 _static("BlackHoleCluster")]
     return {"node": {"id": "sidecar~127.0.0.1~ratings-v1.default~default.svc.cluster.local", "cluster": "ratings.default"},
             "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
             "static_resources": {"listeners": listeners, "clusters": clusters}}
 
 
-def client_bootstrap(s: MeshSnapshot, trace: Trace, certs: Certs, bind: str, server: str) -> dict[str, Any]:
+def client_bootstrap(s: MeshSnapshot, trace: Trace, certs: Certs, bind: str, server: str, sides: Sides = Sides()) -> dict[str, Any]:
     """The client sidecar: meshtui's static bootstrap with its mesh mTLS (auto-mTLS transport
     socket matches, the endpoints' tlsMode, or the DestinationRule's mode) from the client's
     certificate files; only the 9080 listener, bound on `bind`; the traced cluster's endpoint is
     the server Envoy, every other cluster is emptied (nothing leaves loopback)."""
-    cfg = translate(s, CLIENT)
+    cfg = translate(s, sides.client)
     target = trace.destinations[0].cluster  # the cluster (subset) meshtui routes the request to
     remap = {e.address: server for e in cfg.endpoints.get(target, ())}
     boot = static_bootstrap(cfg, "127.0.0.1", 0, bind_address=bind, endpoint_remap=remap,
-                            inbound=InboundRender(certs.files["bookinfo-productpage"], client_mtls=True))
+                            inbound=InboundRender(certs.files[sides.client_sa], client_mtls=True))
     res = boot["static_resources"]
-    res["listeners"] = [ls for ls in res["listeners"] if ls["name"] == f"0.0.0.0_{PORT}"]
-    assert res["listeners"], "meshtui gives productpage an HTTP listener on 9080"
+    res["listeners"] = [ls for ls in res["listeners"] if ls["name"] == f"0.0.0.0_{sides.port}"]
+    assert res["listeners"], f"meshtui gives {sides.client} a listener on {sides.port}"
     res["clusters"] = [c if c["name"] == target else _static(c["name"]) for c in res["clusters"]]
     sent = trace.server[0].client_tls if trace.server else "plaintext"
     rendered = next(c for c in res["clusters"] if c["name"] == target)
@@ -170,8 +177,9 @@ class Seen:
         return json.loads(self.body) if self.headers.get("x-oracle-backend") == "1" else None
 
 
-def send(address: str, path: str, headers: dict[str, str], method: str = "GET", host: str = "ratings:9080") -> Seen:
-    conn = http.client.HTTPConnection(address, PORT, timeout=10)
+def send(address: str, path: str, headers: dict[str, str], method: str = "GET", host: str = "ratings:9080",
+         port: int = PORT) -> Seen:
+    conn = http.client.HTTPConnection(address, port, timeout=10)
     try:
         conn.request(method, path, headers={"Host": host, **headers})
         r = conn.getresponse()
@@ -249,22 +257,23 @@ CASES: dict[str, tuple[list[str], dict[str, str], Outcome]] = {
 class Pair:
     """The two sidecars of one mesh, running; stopped by PID on exit."""
 
-    def __init__(self, s: MeshSnapshot, trace: Trace, certs: Certs, workdir: Path):
-        self.s, self.trace, self.certs, self.workdir = s, trace, certs, workdir
+    def __init__(self, s: MeshSnapshot, trace: Trace, certs: Certs, workdir: Path, sides: Sides = Sides()):
+        self.s, self.trace, self.certs, self.workdir, self.sides = s, trace, certs, workdir, sides
         self.pool = EchoPool()
         self.started: list[EnvoyProcess] = []
         self.client_addr = ""
 
     def __enter__(self) -> Pair:
         try:
-            backend = self.pool.add(Identity(f"inbound|{PORT}||", SERVER))
-            server_addr = pick_bind_address([PORT])
-            self.client_addr = pick_bind_address([PORT])
-            server = EnvoyProcess(server_bootstrap(self.s, self.certs, "bookinfo-ratings", server_addr, backend),
+            port = self.sides.port
+            backend = self.pool.add(Identity(f"inbound|{port}||", self.sides.server))
+            server_addr = pick_bind_address([port])
+            self.client_addr = pick_bind_address([port])
+            server = EnvoyProcess(server_bootstrap(self.s, self.certs, server_addr, backend, self.sides),
                                   self.workdir / "server", name="mtls-server", concurrency=1, log_level="warning")
             self.started.append(server)
             server.start(wait_ready=True, timeout=30.0)
-            client = EnvoyProcess(client_bootstrap(self.s, self.trace, self.certs, self.client_addr, server_addr),
+            client = EnvoyProcess(client_bootstrap(self.s, self.trace, self.certs, self.client_addr, server_addr, self.sides),
                                   self.workdir / "client", name="mtls-client", concurrency=1, log_level="warning")
             self.started.append(client)
             client.start(wait_ready=True, timeout=30.0)
@@ -278,12 +287,26 @@ class Pair:
             p.stop()
         self.pool.close()
 
+    def server_stats(self, prefix: str) -> dict[str, int]:
+        """The server Envoy's counters under `prefix` (its admin /stats), once they show a decision."""
+        admin = self.started[0].admin
+        assert admin is not None
+        out: dict[str, int] = {}
+        for _ in range(50):  # bounded: counters flush within a few polls
+            with urllib.request.urlopen(f"http://{admin}/stats?filter=^{prefix}", timeout=5) as r:
+                out = {k.strip(): int(v) for k, _, v in (line.partition(":") for line in r.read().decode().splitlines())
+                       if v.strip().isdigit()}
+            if any(out.values()):
+                break
+            time.sleep(0.1)
+        return out
+
     def send(self, path: str, headers: dict[str, str], method: str = "GET", host: str = "ratings:9080") -> Seen:
-        return send(self.client_addr, path, headers, method, host)
+        return send(self.client_addr, path, headers, method, host, self.sides.port)
 
 
-def load_mesh(tmp_path: Path, docs: list[str]) -> MeshSnapshot:
-    overlays = []
+def load_mesh(tmp_path: Path, docs: list[str], files: tuple[str, ...] = ()) -> MeshSnapshot:
+    overlays = list(files)
     for i, doc in enumerate(docs):
         p = tmp_path / f"overlay-{i}.yaml"
         p.write_text(doc)
@@ -293,7 +316,7 @@ def load_mesh(tmp_path: Path, docs: list[str]) -> MeshSnapshot:
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("certs"), ["bookinfo-productpage", "bookinfo-ratings"])
+    return make_certs(tmp_path_factory.mktemp("certs"), ["bookinfo-productpage", "bookinfo-ratings", "bookinfo-reviews", "db"])
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -425,3 +448,35 @@ def test_rbac_matrix_agrees_with_envoy(certs: Certs, tmp_path: Path) -> None:
                 disagree.append(f"{method} {host}{path} {headers}: meshtui {want}, Envoy {seen.status} "
                                 f"{seen.headers.get(DETAILS_HEADER, '')} {seen.body[:80]!r}")
     assert not disagree, "\n".join(disagree)
+
+
+# ------------------------------------------------------------------ TCP: the network RBAC filter
+
+SECURITY = REPO / "fixtures" / "security"
+
+
+@pytest.mark.parametrize("client, sa, allowed", [("default/productpage-v1", "bookinfo-productpage", False),
+                                                 ("default/reviews-v2", "bookinfo-reviews", True)])
+def test_tcp_connection_meets_the_network_rbac_filter(client: str, sa: str, allowed: bool, certs: Certs, tmp_path: Path) -> None:
+    """fixtures/security/tcp-db.yaml: a TCP database admitting reviews' identity only. The server's
+    TCP chain (Istio mTLS, ALPN istio-peer-exchange/istio) runs the network RBAC filter: reviews'
+    connection reaches the database, productpage's is closed; the trace says the same."""
+    s = load_mesh(tmp_path, [], (str(SECURITY / "tcp-db.yaml"),))
+    trace = simulate(translate(s, client), Request.parse("http://db:5432/"))
+    v = trace.server[0]
+    assert v.client_tls == "mtls" and v.filter_chain == "0.0.0.0_5432"
+    assert (trace.outcome is Outcome.ROUTED) is allowed and (v.outcome is ServerOutcome.DENIED) is not allowed
+    sides = Sides(client=client, server="default/db-0", client_sa=sa, server_sa="db", port=5432)
+    with Pair(s, trace, certs, tmp_path, sides) as pair:
+        try:
+            seen: Seen | None = pair.send("/", {}, host="db:5432")
+        except (ConnectionError, http.client.HTTPException):
+            seen = None  # the server closed the connection: the client's tcp_proxy closes ours
+        stats = pair.server_stats("tcp.rbac.")
+    if allowed:
+        assert seen is not None and seen.status == 200 and seen.headers.get("x-oracle-backend") == "1"
+        assert "URI=spiffe://cluster.local/ns/default/sa/bookinfo-reviews" not in str(seen.body)  # raw TCP: no XFCC
+    else:
+        assert seen is None, f"Envoy let productpage's connection through: {seen.status} {seen.body[:100]!r}"
+    # the server's network RBAC filter is what decided
+    assert stats.get("tcp.rbac.allowed", 0) == (1 if allowed else 0) and stats.get("tcp.rbac.denied", 0) == (0 if allowed else 1), stats
