@@ -21,6 +21,9 @@ How to add a request-property field:
 3. simulate/request.py, only if the request carries a property it did not have: `Request.value`
    reads it by its Envoy name and `Request.with_value` sets it.
 4. tests: tests/translate/test_request_fields.py (every model field is in one of the tables).
+A field that needs a kind of Envoy matcher RouteMatch does not have yet (dynamic metadata, a
+path_separated_prefix) also needs it in translate/config.py (RouteMatch), translate/envoy_json.py
+(rendered), actual/dump.py (read back) and simulate/matching.py (evaluated and explained).
 A config-time field: a predicate here, called from `http_verdict`/the L4 verdicts, and a
 `MatchField`. A field Istio parses but does not route on: `ignored_fields`/`ignored_request_keys`
 report it, so no field is dropped silently.
