@@ -14,7 +14,7 @@ def load_clusters(args, contexts: list[str], overlays: list[RawDoc], default_ns:
     """List every context (the -f files layer over the first), then merge. Any cluster that cannot
     be read stops the load with its error (exit 69): a mesh with a cluster missing would trace
     wrong endpoint sets without saying so."""
-    from meshtui.cluster.source import mesh_settings_from_args, open_cluster, stderr_progress
+    from meshtui.cluster.source import StderrProgress, mesh_settings_from_args, open_cluster, stderr_progress
 
     namespaces = None if getattr(args, "all_namespaces", False) else getattr(args, "namespace", None)
     timeout = float(getattr(args, "request_timeout", 10.0) or 10.0)
@@ -22,8 +22,12 @@ def load_clusters(args, contexts: list[str], overlays: list[RawDoc], default_ns:
     diagnostics = []
     files: list[str] = []
     left_out = loaded = 0
-    own = progress is None
-    say = stderr_progress() if progress is None else progress
+    own: StderrProgress | None = None  # the progress line this load opens, and closes
+    say: Callable[[str], None]
+    if progress is not None:
+        say = progress
+    else:
+        say = own = stderr_progress()
     try:
         for i, ctx in enumerate(contexts):
             with open_cluster(getattr(args, "kubeconfig", None), ctx, namespaces, timeout, progress=say) as src:
@@ -35,8 +39,8 @@ def load_clusters(args, contexts: list[str], overlays: list[RawDoc], default_ns:
             left_out += result.left_out
             loaded += result.loaded
     finally:
-        if own:
-            say.done()  # type: ignore[union-attr]  # own: say is the stderr progress, which has done()
+        if own is not None:
+            own.done()
     snapshot, merge_diags = merge(parts)
     out = LoadResult(snapshot, diagnostics + merge_diags, left_out=left_out, loaded=loaded)
     out.files = [*files, *sorted({d.file for d in overlays})]

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from typing import Any
 
+from meshtui.model.istio import Resource
+from meshtui.model.k8s import Pod
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, PodIndex, RegistryService, Workload
 from meshtui.model.source import WARNING, Diagnostic, Source
 
@@ -50,10 +53,10 @@ def merge(parts: list[ClusterPart]) -> tuple[MeshSnapshot, list[Diagnostic]]:
     k8s_index: dict[tuple[str, str], int] = {}
     by_key = dict(first.by_key)
     raw = dict(first.raw)
-    config: dict[str, list] = defaultdict(list)
+    config: dict[str, list[Resource]] = defaultdict(list)  # snapshot field -> its objects
     config_keys: set[tuple[str, str, str]] = set()
     workloads: list[Workload] = []
-    pods = []
+    pods: list[Pod] = []
     seen_wl: set[tuple[str, str, str, str]] = set()
     for part in parts:
         snap = part.snapshot
@@ -89,8 +92,8 @@ def merge(parts: list[ClusterPart]) -> tuple[MeshSnapshot, list[Diagnostic]]:
                 config_keys.add(obj.key)
                 config[attr].append(obj)
                 by_key.setdefault(obj.key, obj)
-        for key, data in snap.raw.items():
-            raw.setdefault(key, data)
+        for raw_key, data in snap.raw.items():
+            raw.setdefault(raw_key, data)
         pods.extend(snap.pods)
         for w in snap.workloads:
             k = (part.name, w.kind, w.namespace, w.name)
@@ -100,10 +103,12 @@ def merge(parts: list[ClusterPart]) -> tuple[MeshSnapshot, list[Diagnostic]]:
     by_host: dict[str, list[RegistryService]] = defaultdict(list)
     for rs in registry:
         by_host[rs.hostname].append(rs)
-    merged = replace(
-        first, **{attr: tuple(objs) for attr, objs in config.items()}, pods=tuple(pods),
+    # the config fields by name, as the loop above collected them (each a tuple of its kind)
+    fields: dict[str, Any] = {attr: tuple(objs) for attr, objs in config.items()}
+    snapshot = replace(
+        first, **fields, pods=tuple(pods),
         registry=tuple(registry), services_by_host={h: tuple(v) for h, v in by_host.items()}, by_key=by_key,
         workloads=tuple(workloads), raw=raw, pod_index=PodIndex(pods),
         diagnostics=tuple(d for p in parts for d in p.snapshot.diagnostics) + tuple(diags),
         clusters=tuple(p.name for p in parts))
-    return merged, diags
+    return snapshot, diags
