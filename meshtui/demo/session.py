@@ -41,20 +41,27 @@ import socket
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from meshtui.demo.backends import Backend, Identity
-from meshtui.edits.model import FaultEdit, FaultTarget, ScopeEdit
+from meshtui.edits.journal import JournalEntry
+from meshtui.edits.model import Edit, FaultEdit, FaultTarget, ScopeEdit
 from meshtui.errors import MeshtuiError, UsageError
+from meshtui.model.snapshot import MeshSnapshot
+from meshtui.translate.config import ProxyConfig
 from meshtui.xds.bootstrap import ads_bootstrap
 from meshtui.xds.control_plane import ControlPlane, default_owner, new_edit_id, settle_heap
 from meshtui.xds.credentials import Authenticator, load_or_create_token
 from meshtui.xds.envoy_process import EnvoyProcess
+from meshtui.xds.events import XdsEvent
 from meshtui.xds.journal_file import JournalFile, state_dir
 from meshtui.xds.loop_thread import LoopThread
 from meshtui.xds.translator import MeshTranslator
+
+T = TypeVar("T")
 
 MESH_DIR = Path(__file__).parent / "mesh"
 SIDECAR_APP = "productpage"
@@ -128,7 +135,7 @@ class DemoSession:
         self.workdir = workdir
         self.loop: LoopThread | None = None
         self.cp: ControlPlane | None = None
-        self.base_snapshot = None
+        self.base_snapshot: MeshSnapshot | None = None
         self.translator: MeshTranslator | None = None
         self.backends: list[Backend] = []
         self.envoys: list[EnvoyProcess] = []
@@ -172,11 +179,11 @@ class DemoSession:
             gw_addr = self.remap.get(gateway.ip, prefix + "100")
             self._options[gateway.ref] = TranslateOptions(proxy_type="router", bind_address=gw_addr,
                                                           endpoint_remap=dict(self.remap))
-        self.translator = MeshTranslator(snap, self._options.get, prearm=self.prearm_faults)
+        self.translator = translator = MeshTranslator(snap, self._options.get, prearm=self.prearm_faults)
 
-        self.loop = LoopThread("meshtui-demo")
+        self.loop = loop = LoopThread("meshtui-demo")
         self.token = load_or_create_token(self.token_path)
-        self.cp = ControlPlane(self.translator, journal=self.journal, runtime_ttl=self.runtime_ttl,
+        self.cp = cp = ControlPlane(translator, journal=self.journal, runtime_ttl=self.runtime_ttl,
                                auth=Authenticator(self.token),
                                loopback_only=True, restore=self.restore,
                                readonly=self.readonly)
@@ -191,20 +198,20 @@ class DemoSession:
                     ident = Identity(labels.get("app", p.metadata.name), labels.get("version", ""),
                                      p.metadata.name, p.metadata.namespace)
                     self.backends.append(await Backend(ident, ip, port).start())
-            addr = await self.cp.start("127.0.0.1:0")
+            addr = await cp.start("127.0.0.1:0")
             for proxy in self._options:
-                self.cp.add_proxy(proxy)
+                cp.add_proxy(proxy)
             return addr
 
-        server = self.loop.run(boot(), timeout)
+        server = loop.run(boot(), timeout)
         for proxy in self._options:
-            err = self.loop.call(lambda p=proxy: self.cp.translate_errors.get(p))
+            err = loop.call(cp.translate_errors.get, proxy)
             if err:
                 raise DemoError(err)
         side_env = self._start_envoy(server, sidecar.ref, "sidecar", "sidecar", timeout)
         gw_env = self._start_envoy(server, gateway.ref, "gateway", "gateway", timeout) if gateway else None
         for proxy in self._options:
-            if not self.loop.run(self.cp.wait_synced(proxy, timeout), timeout + 5):
+            if not loop.run(cp.wait_synced(proxy, timeout), timeout + 5):
                 raise DemoError(f"proxy {proxy} did not sync with the control plane within {timeout:.0f}s")
         settle_heap()
         self.info = DemoInfo(
@@ -227,6 +234,8 @@ class DemoSession:
         return env
 
     def _listener_addresses(self, proxy: str) -> dict[str, str]:
+        if self.translator is None:
+            raise DemoError("the demo is not running")
         res = self.translator.resources(proxy, self.active_edits(), time.time())
         out: dict[str, str] = {}
         for lst in res.listeners:
@@ -264,13 +273,21 @@ class DemoSession:
 
     # ---- thread-safe API ---------------------------------------------------------------------
 
-    def _call(self, fn, *args):
+    def _running(self) -> tuple[LoopThread, ControlPlane]:
         if self.loop is None or self.cp is None:
             raise DemoError("the demo is not running")
-        return self.loop.call(fn, *args)
+        return self.loop, self.cp
 
-    def proxies(self) -> list[dict]:
-        return self._call(self.cp.proxies)
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on the loop thread (the control plane is single-threaded)."""
+        loop, _ = self._running()
+        return loop.call(fn, *args)
+
+    def _cp(self) -> ControlPlane:
+        return self._running()[1]
+
+    def proxies(self) -> list[dict[str, Any]]:
+        return self._call(self._cp().proxies)
 
     def add_fault(self, *, host: str | None = None, subset: str | None = None,
                   virtual_service: str | None = None, rule: int | None = None,
@@ -280,7 +297,7 @@ class DemoSession:
                                                                  host=host, subset=subset),
                          percent=percent, abort_status=abort, delay_seconds=delay, ttl_seconds=ttl,
                          created_at=time.time(), reason=reason, owner=owner or default_owner())
-        return self._call(self.cp.add_edit, edit)
+        return self._call(self._cp().add_edit, edit)
 
     def set_scope(self, *, namespace: str, egress_hosts: list[str] | tuple[str, ...] = (),
                   outbound_policy: str | None = None, workload_labels: dict[str, str] | None = None,
@@ -288,44 +305,48 @@ class DemoSession:
         edit = ScopeEdit(id=new_edit_id("s"), namespace=namespace, egress_hosts=tuple(egress_hosts),
                          outbound_traffic_policy=outbound_policy, workload_labels=dict(workload_labels or {}),
                          ttl_seconds=ttl, created_at=time.time(), reason=reason, owner=owner or default_owner())
-        return self._call(self.cp.add_edit, edit)
+        return self._call(self._cp().add_edit, edit)
 
-    def remove(self, edit_id: str, reason: str = "") -> dict:
-        return self._call(self.cp.remove_edit, edit_id, reason)
+    def remove(self, edit_id: str, reason: str = "") -> dict[str, Any]:
+        return self._call(self._cp().remove_edit, edit_id, reason)
 
     def clear_faults(self) -> list[str]:
-        return self._call(self.cp.clear_faults)
+        return self._call(self._cp().clear_faults)
 
-    def faults(self, include_ended: bool = False) -> list[dict]:
-        return self._call(self.cp.edits, "fault", include_ended)
+    def faults(self, include_ended: bool = False) -> list[dict[str, Any]]:
+        return self._call(self._cp().edits, "fault", include_ended)
 
-    def scopes(self, include_ended: bool = False) -> list[dict]:
-        return self._call(self.cp.edits, "scope", include_ended)
+    def scopes(self, include_ended: bool = False) -> list[dict[str, Any]]:
+        return self._call(self._cp().edits, "scope", include_ended)
 
-    def edits(self, include_ended: bool = False) -> list[dict]:
-        return self._call(self.cp.edits, None, include_ended)
+    def edits(self, include_ended: bool = False) -> list[dict[str, Any]]:
+        return self._call(self._cp().edits, None, include_ended)
 
-    def active_edits(self) -> list:
-        return self._call(self.cp.active_edits)
+    def active_edits(self) -> list[Edit]:
+        return self._call(self._cp().active_edits)
 
-    def subscribe(self, callback) -> Any:
-        return self._call(self.cp.subscribe, callback)
+    def subscribe(self, callback: Callable[[XdsEvent], None]) -> Callable[[], None]:
+        """Events of the control plane; returns the unsubscribe function."""
+        return self._call(self._cp().subscribe, callback)
 
-    def journal_entries(self) -> list:
-        return self._call(self.cp.journal_entries)
+    def journal_entries(self) -> list[JournalEntry]:
+        return self._call(self._cp().journal_entries)
 
     def wait_synced(self, proxy: str | None = None, timeout: float = 10.0) -> bool:
+        loop, cp = self._running()
         proxies = [proxy] if proxy else list(self._options)
-        return all(self.loop.run(self.cp.wait_synced(p, timeout), timeout + 5) for p in proxies)
+        return all(loop.run(cp.wait_synced(p, timeout), timeout + 5) for p in proxies)
 
-    def snapshot(self):
+    def snapshot(self) -> MeshSnapshot:
         """The mesh with the active edits overlaid, as it is being pushed."""
         from meshtui.edits.overlay import apply_edits
 
+        if self.base_snapshot is None:
+            raise DemoError("the demo is not running")
         edits = self.active_edits()
         return apply_edits(self.base_snapshot, edits, time.time()) if edits else self.base_snapshot
 
-    def proxy_config(self, proxy: str):
+    def proxy_config(self, proxy: str) -> ProxyConfig:
         from meshtui.translate import translate
 
         return translate(self.snapshot(), proxy, self._options.get(proxy))

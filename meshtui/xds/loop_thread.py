@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -26,10 +26,10 @@ class LoopThread:
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return fut.result(timeout)
 
-    def call(self, fn, *args, timeout: float | None = 30.0):
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float | None = 30.0) -> T:
         """Call a plain function on the loop thread (the control plane is single-threaded)."""
 
-        async def _call():
+        async def _call() -> T:
             return fn(*args)
 
         return self.run(_call(), timeout)
