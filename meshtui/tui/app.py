@@ -8,6 +8,7 @@ directly and drive it with `App.run_test()`."""
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from meshtui.model.parse import LoadResult
 from meshtui.tui import themes
 from meshtui.tui.commands import Command, parse
 from meshtui.tui.config import TuiConfig, load_config
-from meshtui.tui.tracing import TraceEngine, TraceQuery
+from meshtui.tui.tracing import TraceEngine, TraceQuery, TraceResult
 from meshtui.tui.workspace import SourceInfo, Workspace, run_analysis
 
 Key = tuple[str, str, str]
@@ -95,7 +96,7 @@ class MeshtuiApp(App[int]):
         from meshtui.tui.screens import VIEW_SCREENS, make_view
 
         for mode in VIEW_SCREENS:
-            self.add_mode(mode, lambda m=mode: make_view(m))
+            self.add_mode(mode, functools.partial(make_view, mode))
         for t in themes.THEMES:
             self.register_theme(t)
         self.theme = themes.DEFAULT_DARK
@@ -118,7 +119,7 @@ class MeshtuiApp(App[int]):
         self.start_view = start_view if start_view in VIEW_SCREENS else "resources"
         self.engine = TraceEngine()
         self.trace_query: TraceQuery | None = trace
-        self.last_trace = None  # TraceResult shown last in the trace view
+        self.last_trace: TraceResult | None = None  # shown last in the trace view
         self.whatif_key: Key | None = None
         self.ns_filter: str | None = None
         self.analyze_enabled = analyze
@@ -249,10 +250,10 @@ class MeshtuiApp(App[int]):
     def prepare_screen(self, screen: Screen) -> None:
         """Called by every screen and dialog once mounted."""
         if not self.cursor_blink:
-            for w in screen.query(Input):
-                w.cursor_blink = False
-            for w in screen.query(TextArea):
-                w.cursor_blink = False
+            for field in screen.query(Input):
+                field.cursor_blink = False
+            for area in screen.query(TextArea):
+                area.cursor_blink = False
 
     def bump(self) -> None:
         """The data changed: every view redraws (the visible one now, the others on resume)."""
@@ -391,7 +392,7 @@ class MeshtuiApp(App[int]):
                 self.pop_screen()
         self.call_after_refresh(self._show_busy)
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:  # async as textual's own, which it replaces
         screen = self.screen
         if isinstance(screen, ModalScreen):
             screen.dismiss(None)
@@ -426,8 +427,8 @@ class MeshtuiApp(App[int]):
         current = self.available_themes.get(self.theme)
         self.theme = themes.DEFAULT_LIGHT if current is None or current.dark else themes.DEFAULT_DARK
 
-    def action_screenshot(self) -> None:
-        path = self.save_screenshot(path=os.getcwd())
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        path = self.save_screenshot(filename, path=path or os.getcwd())
         self.notify(f"screenshot saved: {path}")
 
     def get_system_commands(self, screen: Screen):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshtui.model.hosts import is_wildcard, matches, resolve_gateway_name, resolve_short
+from meshtui.model.istio import DestinationRule, Gateway, ServiceEntry, Sidecar, TCPRoute, TLSRoute, VirtualService, WorkloadEntry
+from meshtui.model.k8s import Deployment, Pod, Service, StatefulSet
 from meshtui.model.snapshot import MeshSnapshot, labels_match
 
 Key = tuple[str, str, str]
@@ -49,11 +51,15 @@ def _svc_keys_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
     return out
 
 
+def _controllers(snap: MeshSnapshot) -> tuple[Deployment | StatefulSet, ...]:
+    return (*snap.deployments, *snap.statefulsets)
+
+
 def _pods_of(snap: MeshSnapshot, ns: str, selector: dict[str, str]) -> list[Key]:
     if not selector:
         return []
     keys = [p.key for p in snap.pods_matching(ns, selector)]
-    for d in (*snap.deployments, *snap.statefulsets):
+    for d in _controllers(snap):
         tl = d.spec.template.metadata.labels if d.spec and d.spec.template and d.spec.template.metadata else {}
         if d.namespace == ns and labels_match(selector, tl):
             keys.append(d.key)
@@ -62,21 +68,19 @@ def _pods_of(snap: MeshSnapshot, ns: str, selector: dict[str, str]) -> list[Key]
 
 def _workload_labels(snap: MeshSnapshot, key: Key) -> dict[str, str]:
     obj = snap.by_key.get(key)
-    if obj is None:
-        return {}
-    if key[0] == "Pod":
+    if isinstance(obj, Pod):
         return dict(obj.metadata.labels)
-    spec = getattr(obj, "spec", None)
+    spec = obj.spec if isinstance(obj, (Deployment, StatefulSet)) else None
     if spec is not None and spec.template is not None and spec.template.metadata is not None:
         return dict(spec.template.metadata.labels)
     return {}
 
 
-def _vs_hosts(snap: MeshSnapshot, vs) -> list[str]:
+def _vs_hosts(snap: MeshSnapshot, vs: VirtualService) -> list[str]:
     return [resolve_short(h, vs.namespace, _suffix(snap)) for h in vs.spec.hosts]
 
 
-def _vs_destinations(snap: MeshSnapshot, vs) -> list[tuple[str, str]]:
+def _vs_destinations(snap: MeshSnapshot, vs: VirtualService) -> list[tuple[str, str]]:
     """(FQDN, subset) of every destination a VirtualService routes or mirrors to."""
     out: list[tuple[str, str]] = []
     for r in vs.spec.http:
@@ -85,11 +89,11 @@ def _vs_destinations(snap: MeshSnapshot, vs) -> list[tuple[str, str]]:
                 out.append((resolve_short(d.destination.host, vs.namespace, _suffix(snap)), d.destination.subset))
         if r.mirror is not None:
             out.append((resolve_short(r.mirror.host, vs.namespace, _suffix(snap)), r.mirror.subset))
-    for group in (vs.spec.tcp, vs.spec.tls):
-        for r in group:
-            for d in r.route:
-                if d.destination is not None:
-                    out.append((resolve_short(d.destination.host, vs.namespace, _suffix(snap)), d.destination.subset))
+    l4: tuple[TCPRoute | TLSRoute, ...] = (*vs.spec.tcp, *vs.spec.tls)
+    for rule in l4:
+        for rd in rule.route:
+            if rd.destination is not None:
+                out.append((resolve_short(rd.destination.host, vs.namespace, _suffix(snap)), rd.destination.subset))
     return out
 
 
@@ -177,7 +181,7 @@ def _services_selecting(snap: MeshSnapshot, ns: str, labels: dict[str, str]) -> 
 
 def related(snap: MeshSnapshot, key: Key) -> list[Related]:
     """Objects related to `key`, most useful first, without duplicates or `key` itself."""
-    kind, ns, name = key
+    _, ns, name = key
     obj = snap.by_key.get(key)
     out: list[Related] = []
     if obj is None:
@@ -189,7 +193,7 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
                 out.append(Related(k, why))
 
     suffix = _suffix(snap)
-    if kind == "VirtualService":
+    if isinstance(obj, VirtualService):
         for host in _vs_hosts(snap, obj):
             if host != "*":  # a catch-all host (gateway VirtualServices) is not "related" to everything
                 add(_svc_keys_for_host(snap, host), "host")
@@ -207,26 +211,26 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
         for host, _ in _vs_destinations(snap, obj):
             for sk in _svc_keys_for_host(snap, host):
                 svc = snap.by_key.get(sk)
-                if sk[0] == "Service" and svc is not None:
+                if isinstance(svc, Service):
                     add(_pods_of(snap, sk[1], dict(svc.spec.selector)), "endpoint of a destination")
-    elif kind == "DestinationRule":
+    elif isinstance(obj, DestinationRule):
         host = resolve_short(obj.spec.host, ns, suffix)
         svcs = _svc_keys_for_host(snap, host)
         add(svcs, "host")
         add(_vss_for_host(snap, host), "routes here")
         for sk in svcs:
             svc = snap.by_key.get(sk)
-            if sk[0] != "Service" or svc is None:
+            if not isinstance(svc, Service):
                 continue
             for sub in obj.spec.subsets:
                 add(_pods_of(snap, sk[1], {**svc.spec.selector, **sub.labels}), f"in subset {sub.name}")
             add(_pods_of(snap, sk[1], dict(svc.spec.selector)), "endpoint")
-    elif kind in ("Service", "ServiceEntry"):
+    elif isinstance(obj, (Service, ServiceEntry)):
         hosts = [rs.hostname for rs in snap.registry if rs.resource.key == key]
         for h in hosts:
             add(_vss_for_host(snap, h), "routes this host")
             add(_drs_for_host(snap, h), "policy")
-        if kind == "Service":
+        if isinstance(obj, Service):
             add(_pods_of(snap, ns, dict(obj.spec.selector)), "selected")
             for pk in _pods_of(snap, ns, dict(obj.spec.selector))[:1]:
                 add(_sidecars_for(snap, ns, _workload_labels(snap, pk)), "scope of its pods")
@@ -236,7 +240,7 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
                 add([we.key for we in snap.workload_entries if we.namespace == ns
                      and labels_match(sel, {**we.metadata.labels, **we.spec.labels})], "selected")
                 add(_pods_of(snap, ns, dict(sel)), "selected")
-    elif kind in ("Pod", "Deployment", "StatefulSet"):
+    elif isinstance(obj, (Pod, Deployment, StatefulSet)):
         labels = _workload_labels(snap, key)
         add(_services_selecting(snap, ns, labels), "selects it")
         add(_sidecars_for(snap, ns, labels), "its Sidecar scope")
@@ -246,18 +250,19 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
             host = f"{sk[2]}.{sk[1]}.svc.{suffix}"
             for dr_key in _drs_for_host(snap, host):
                 dr = snap.by_key.get(dr_key)
-                subs = [s.name for s in dr.spec.subsets if s.labels and labels_match(s.labels, labels)] if dr else []
+                subs = [s.name for s in dr.spec.subsets if s.labels and labels_match(s.labels, labels)] \
+                    if isinstance(dr, DestinationRule) else []
                 add([dr_key], f"subset {', '.join(subs)}" if subs else "policy")
             add(_vss_for_host(snap, host), "routes to it")
-        if kind == "Pod":
-            for d in (*snap.deployments, *snap.statefulsets):
+        if isinstance(obj, Pod):
+            for d in _controllers(snap):
                 sel = d.spec.selector.match_labels if d.spec and d.spec.selector else {}
                 if d.namespace == ns and sel and labels_match(sel, labels):
                     add([d.key], "owner")
         else:
             sel = obj.spec.selector.match_labels if obj.spec and obj.spec.selector else labels
             add([p.key for p in snap.pods_matching(ns, dict(sel))] if sel else [], "its pod")
-    elif kind == "Gateway":
+    elif isinstance(obj, Gateway):
         sel = dict(obj.spec.selector)
         if sel:
             for w in snap.workloads:
@@ -266,7 +271,7 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
         for vs in snap.virtual_services:
             if any(resolve_gateway_name(g, vs.namespace) == f"{ns}/{name}" for g in vs.spec.gateways):
                 add([vs.key], "binds it")
-    elif kind == "Sidecar":
+    elif isinstance(obj, Sidecar):
         sel = obj.spec.workload_selector.labels if obj.spec.workload_selector else {}
         if sel:
             add(_pods_of(snap, ns, dict(sel)), "applies to")
@@ -279,7 +284,7 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
                     continue
                 add(_svc_keys_for_host(snap, hhost if "." in hhost else resolve_short(hhost, ns if hns in (".", "") else hns, suffix)),
                     "imported")
-    elif kind == "WorkloadEntry":
+    elif isinstance(obj, WorkloadEntry):
         labels = {**obj.metadata.labels, **obj.spec.labels}
         for se in snap.service_entries:
             sel = se.spec.workload_selector.labels if se.spec.workload_selector else {}

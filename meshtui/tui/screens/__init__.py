@@ -6,6 +6,10 @@ costs a few hundred milliseconds at start-up, and most sessions open one or two 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 # mode -> (module, class)
 VIEW_SCREENS: dict[str, tuple[str, str]] = {
@@ -18,9 +22,10 @@ VIEW_SCREENS: dict[str, tuple[str, str]] = {
 }
 
 
-def make_view(mode: str):
+def make_view(mode: str) -> Screen:
     module, name = VIEW_SCREENS[mode]
-    return getattr(importlib.import_module(module), name)()
+    screen: Screen = getattr(importlib.import_module(module), name)()
+    return screen
 
 
 __all__ = ["VIEW_SCREENS", "make_view"]

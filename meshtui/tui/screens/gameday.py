@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import CellDoesNotExist
@@ -289,13 +290,13 @@ class GameDayScreen(MeshScreen):
         if table.has_focus or not self.query_one("#gd-scopes", DataTable).has_focus:
             if table.row_count and table.cursor_row is not None:
                 try:
-                    key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+                    key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
                 except CellDoesNotExist:
                     return None
                 return next((f for f in self.faults if f.get("id") == key), None)
         st = self.query_one("#gd-scopes", DataTable)
         if st.row_count and st.cursor_row is not None:
-            key = st.coordinate_to_cell_key((st.cursor_row, 0)).row_key.value
+            key = st.coordinate_to_cell_key(Coordinate(st.cursor_row, 0)).row_key.value
             return next((s for s in self.scopes if s.get("id") == key), None)
         return None
 
@@ -322,7 +323,12 @@ class GameDayScreen(MeshScreen):
             return
         q = self.mapp.trace_query
         ns = q.source.split("/")[0] if q and q.source and "/" in q.source else None
-        self.app.push_screen(ScopeScreen(snap, ns), lambda form: self._push("set_scope", form, "scope") if form else None)
+
+        def chosen(form: dict | None) -> None:
+            if form:
+                self._push("set_scope", form, "scope")
+
+        self.app.push_screen(ScopeScreen(snap, ns), chosen)
 
     def action_revert(self) -> None:
         item = self._selected()

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher
@@ -146,7 +147,7 @@ class ProxiesScreen(MeshScreen):
         focused = self.focused
         if not isinstance(focused, DataTable) or not focused.row_count or focused.cursor_row is None:
             return
-        key = focused.coordinate_to_cell_key((focused.cursor_row, 0)).row_key.value
+        key = focused.coordinate_to_cell_key(Coordinate(focused.cursor_row, 0)).row_key.value
         if key:
             self.app.push_screen(ProxyConfigScreen(key, live=focused.id == "px-connected"))
 
@@ -314,12 +315,12 @@ class ProxyConfigScreen(MeshScreen):
         table = self.query_one(f"#pc-{name}", DataTable)
         if not table.row_count or table.cursor_row is None:
             return
-        k = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        ref = self.refs.get(name, {}).get(k)
+        k = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        ref = self.refs.get(name, {}).get(k) if k is not None else None
         if ref is None:
             self.notify("this row comes from no object in the sources (a default or generated piece)", severity="information")
         elif isinstance(ref, tuple):
-            self.mapp.show_resource(ref)  # type: ignore[arg-type]  # refs are (kind, namespace, name)
+            self.mapp.show_resource(ref)  # a (kind, namespace, name) key
         else:
             self.mapp.open_ref(ref)
 

@@ -248,7 +248,7 @@ class ResourcesScreen(MeshScreen):
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         data = event.node.data
         if isinstance(data, tuple) and len(data) == 3 and data != self.selected:
-            self.show_object(data)  # type: ignore[arg-type]  # a 3-tuple: kind, namespace, name
+            self.show_object(data)  # a 3-tuple: kind, namespace, name
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         data = event.node.data
@@ -336,11 +336,12 @@ class ResourcesScreen(MeshScreen):
             self.mapp.trace_from(f"{ns}/{name}", gateway=bool(wl and is_gateway_workload(snap, wl)))
             return
         if kind == "Gateway":
+            from meshtui.model.istio import Gateway
             from meshtui.model.snapshot import labels_match
 
             gw = snap.by_key[key]
             for w in snap.workloads:
-                if gw.spec.selector and labels_match(gw.spec.selector, w.labels):
+                if isinstance(gw, Gateway) and gw.spec.selector and labels_match(gw.spec.selector, w.labels):
                     self.mapp.trace_from(w.ref, gateway=True)
                     return
             self.notify("no workload runs this gateway (its selector matches no pod)", severity="warning")

@@ -263,7 +263,7 @@ class TraceScreen(MeshScreen):
             self._start(q, gen)
             return
         self.mapp.clear_busy("trace")
-        if event.state == WorkerState.SUCCESS:
+        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, TraceResult):
             self.show_result(event.worker.result)
         elif event.state == WorkerState.ERROR:
             self.show_result(TraceResult(self.current_query(), error=f"internal error: {event.worker.error}"))
