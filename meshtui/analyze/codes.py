@@ -153,6 +153,16 @@ _ALL = [
     Code("MT0205", "IdentityDenyBypassedByPlaintext", WARNING, "a DENY rule on peer identity for a workload that accepts plaintext (PERMISSIVE)",
          "Rule {rule} denies by {field}, but {pod} accepts plaintext on port {port} (PERMISSIVE): a plaintext request has "
          "no peer identity, so the same client in plaintext is not denied."),
+    Code("MT0301", "RouteNotAccepted", ERROR, "a Gateway API route is not accepted by a parent it names (istiod's Accepted condition)",
+         "{route} parentRef {parent}: Accepted False, reason {reason}: {message}."),
+    Code("MT0302", "RouteRefsNotResolved", ERROR, "a Gateway API route has a backend or filter istiod cannot use (ResolvedRefs)",
+         "{route} parentRef {parent}: ResolvedRefs False, reason {reason}: {message}."),
+    Code("MT0303", "RouteParentNotFound", WARNING, "a Gateway API route names a parent istiod does not manage: nothing attaches, no status",
+         "{route} parentRefs[{index}] {parent}: {why}."),
+    Code("MT0304", "GatewayListenerNotAccepted", ERROR, "a Gateway listener istiod rejects or cannot program (listener conditions)",
+         "Gateway {gateway} listener {listener}: {type} {status}, reason {reason}: {message}."),
+    Code("MT0305", "GatewayNotAccepted", ERROR, "istiod does not accept a Gateway (Accepted False)",
+         "Gateway {gateway}: Accepted False, reason {reason}: {message}."),
     Code("MT0601", "ClusterReadWarning", WARNING, "part of the cluster could not be read", "{text}"),
     Code("MT0602", "FileOverCluster", INFO, "a -f file replaces or adds an object read from the cluster", "{text}"),
 ]

@@ -60,7 +60,8 @@ STAND_IN_GATEWAY_PORTS = frozenset({80, 443, 8080, 8443, 31400, 15443})
 
 class Context:
     def __init__(self, snapshot: MeshSnapshot, tracer: Tracer | None = None) -> None:
-        self.snap = snapshot
+        self.full = snapshot  # with the config istiod derives from the Gateway API: what traces run on
+        self.snap = snapshot.as_written()
         self.suffix = snapshot.mesh.domain_suffix
         self.root_ns = snapshot.mesh.root_namespace
         self.tracer = tracer

@@ -36,7 +36,9 @@ Run = Callable[[Context], Iterable[Message]]
 # kinds a source of configuration always provides in full (absent means none exist)
 ALWAYS_LOADED = frozenset({"VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry",
                            "Service", "MeshConfig", "PeerAuthentication", "AuthorizationPolicy",
-                           "RequestAuthentication"})
+                           "RequestAuthentication",
+                           # the Kubernetes Gateway API (gateway.networking.k8s.io; its Gateway keyed as KubernetesGateway)
+                           "GatewayClass", "KubernetesGateway", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute", "ReferenceGrant"})
 
 
 @dataclass(frozen=True)

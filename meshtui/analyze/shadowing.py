@@ -221,7 +221,7 @@ def _escapes_locally(judge: Judge, vs: VirtualService, i: int, m: HTTPMatchReque
           "Finds rules no request can reach by replaying requests built from each rule's match",
           inputs=("VirtualService",), uses_tracer=True)
 def shadowed_rules(ctx: Context) -> Iterator[Message]:
-    tracer = ctx.tracer if ctx.tracer is not None else default_tracer(ctx.snap)
+    tracer = ctx.tracer if ctx.tracer is not None else default_tracer(ctx.full)
     if tracer is None:
         return
     prober = Prober(ctx, tracer)

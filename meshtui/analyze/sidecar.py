@@ -166,7 +166,7 @@ def _tracer_sees_vs(ctx: Context, sc: Sidecar, cns: str, rs: RegistryService, vs
     from meshtui.model.protocol import is_http
 
     if ctx.tracer is None:
-        ctx.tracer = default_tracer(ctx.snap)
+        ctx.tracer = default_tracer(ctx.full)
     tracer = ctx.tracer
     sel = _selector(sc)
     picked = ctx.selected_workloads(sel, cns) if sel else []

@@ -175,6 +175,8 @@ class RouteParentStatus:
     route: g.HTTPRoute | g.GRPCRoute | g.TCPRoute | g.TLSRoute
     parent_ref: g.ParentReference
     conditions: tuple[Condition, ...]
+    index: int = 0  # of the parentRef in spec.parentRefs
+    unresolved_path: str = ""  # the field behind ResolvedRefs False, when one is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,7 +718,7 @@ _RANK = {None: 0, NOT_ALLOWED: 1, NO_HOSTNAME: 2, "ParentRefConflict": 3, NO_MAT
 
 
 def _route_status(route: g.HTTPRoute | g.GRPCRoute | g.TCPRoute | g.TLSRoute, parents: list[_RouteParent],
-                  mesh_err: tuple[str, str] | None, gw_err: tuple[str, str] | None) -> list[RouteParentStatus]:
+                  mesh_err: tuple[str, str, str] | None, gw_err: tuple[str, str, str] | None) -> list[RouteParentStatus]:
     """createRouteStatus: one entry per parentRef; Accepted from the best listener it reached,
     ResolvedRefs from the route's own errors (mesh or gateway conversion)."""
     by_ref: dict[int, list[_RouteParent]] = defaultdict(list)
@@ -742,16 +744,16 @@ def _route_status(route: g.HTTPRoute | g.GRPCRoute | g.TCPRoute | g.TLSRoute, pa
             accepted = _cond(ACCEPTED, True, ACCEPTED, msg)
         err = mesh_err if pick.is_mesh else gw_err
         resolved = _cond(RESOLVED_REFS, False, err[0], err[1]) if err else _cond(RESOLVED_REFS, True, RESOLVED_REFS, "All references resolved")
-        out.append(RouteParentStatus(route, pick.ref, (accepted, resolved)))
+        out.append(RouteParentStatus(route, pick.ref, (accepted, resolved), idx, err[2] if err else ""))
     return out
 
 
 class _HardError(Exception):
     """A route error that drops every rule of the route (istiod returns no routes at all)."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: str, message: str, path: str = ""):
         super().__init__(message)
-        self.reason, self.message = reason, message
+        self.reason, self.message, self.path = reason, message, path
 
 
 @dataclass
@@ -760,7 +762,7 @@ class _Ctx:
     ns: str
     route_kind: str
     enforce_grant: bool
-    soft: list[tuple[str, str]] = field(default_factory=list)  # invalid backends (reason, message)
+    soft: list[tuple[str, str, str]] = field(default_factory=list)  # invalid backends (reason, message, field path)
 
 
 def _destination(ctx: _Ctx, ref: g.BackendRef, src: Source) -> i.Destination:
@@ -773,25 +775,25 @@ def _destination(ctx: _Ctx, ref: g.BackendRef, src: Source) -> i.Destination:
     if ctx.enforce_grant and ref.namespace and ref.namespace != ctx.ns and (grp, kind) in (("", "Service"), ("networking.istio.io", "Hostname")):
         if not _grant_allows(ctx.inp, ctx.route_kind, ctx.ns, (grp, kind), ref.namespace, ref.name):
             ctx.soft.append((REF_NOT_PERMITTED, f"backendRef {ref.name}/{ref.namespace} not accessible to a {ctx.route_kind} "
-                                                f"in namespace \"{ctx.ns}\" (missing a ReferenceGrant?)"))
+                                                f"in namespace \"{ctx.ns}\" (missing a ReferenceGrant?)", src.path))
             return i.Destination(host="", src=src)
     if (grp, kind) == ("", "Service"):
         if "." in ref.name:
-            raise _HardError(INVALID_DESTINATION, "service name invalid; the name of the Service must be used, not the hostname.")
+            raise _HardError(INVALID_DESTINATION, "service name invalid; the name of the Service must be used, not the hostname.", src.path)
         host = f"{ref.name}.{to_ns}.svc.{ctx.inp.suffix}"
         if (to_ns, ref.name) not in ctx.inp.services:
-            ctx.soft.append((BACKEND_NOT_FOUND, f"backend({host}) not found"))
+            ctx.soft.append((BACKEND_NOT_FOUND, f"backend({host}) not found", src.path))
     elif (grp, kind) == ("networking.istio.io", "Hostname"):
         if ref.namespace:
-            raise _HardError(INVALID_DESTINATION, "namespace may not be set with Hostname type")
+            raise _HardError(INVALID_DESTINATION, "namespace may not be set with Hostname type", src.path)
         host = ref.name
         if not any(host in hs or any(subset_of(host, h) for h in hs) for hs in ctx.inp.service_entries.values()):
-            ctx.soft.append((BACKEND_NOT_FOUND, f"backend({host}) not found"))
+            ctx.soft.append((BACKEND_NOT_FOUND, f"backend({host}) not found", src.path))
     else:
-        ctx.soft.append((INVALID_KIND, f"referencing unsupported backendRef: group {_q(grp)} kind {_q(kind)}"))
+        ctx.soft.append((INVALID_KIND, f"referencing unsupported backendRef: group {_q(grp)} kind {_q(kind)}", src.path))
         return i.Destination(host="", src=src)
     if ref.port is None:
-        raise _HardError(INVALID_DESTINATION, "port is required in backendRef")
+        raise _HardError(INVALID_DESTINATION, "port is required in backendRef", src.path)
     return i.Destination(host=host, port=i.PortSelector(number=ref.port, src=src), src=src)
 
 
@@ -837,7 +839,7 @@ def _http_destinations(ctx: _Ctx, refs: tuple[g.BackendRef, ...], rule_path: str
             elif f.type == "ResponseHeaderModifier":
                 resp = _header_ops(f.response_header_modifier) or resp
             else:
-                raise _HardError(INVALID_FILTER, f"unsupported filter type {_q(f.type)}")
+                raise _HardError(INVALID_FILTER, f"unsupported filter type {_q(f.type)}", f"{path}.filters")
         headers = i.Headers(request=req, response=resp, src=ref.src) if (req or resp) else None
         out.append(i.HTTPRouteDestination(destination=dest, weight=w, headers=headers, src=_rsrc(ref, path)))
     return tuple(out)
@@ -908,7 +910,7 @@ def _mirror(ctx: _Ctx, f: g.MirrorFilter, path: str) -> i.HTTPMirrorPolicy:
     soft_before = len(ctx.soft)
     dest = _destination(ctx, f.backend_ref, _rsrc(f.backend_ref, f"{path}.requestMirror.backendRef"))
     if len(ctx.soft) > soft_before:  # istiod: a bad mirror backend drops the mirror, reported like a backend
-        raise _MirrorError(*ctx.soft.pop())
+        raise _MirrorError(*ctx.soft.pop()[:2])
     pct = None
     if f.fraction is not None:
         pct = i.Percent(value=100.0 * f.fraction.numerator / (f.fraction.denominator or 100), src=f.src)
@@ -949,7 +951,7 @@ def _http_rule(ctx: _Ctx, route: g.HTTPRoute | g.GRPCRoute, rule: g.HTTPRouteRul
     req_h = resp_h = None
     redirect = rewrite = None
     mirrors: list[i.HTTPMirrorPolicy] = []
-    mirror_err: tuple[str, str] | None = None
+    mirror_err: tuple[str, str, str] | None = None
     for fi, f in enumerate(rule.filters):
         fpath = f"{rule_path}.filters[{fi}]"
         if f.type == "RequestHeaderModifier":
@@ -966,11 +968,11 @@ def _http_rule(ctx: _Ctx, route: g.HTTPRoute | g.GRPCRoute, rule: g.HTTPRouteRul
             except _MirrorError as exc:
                 if isinstance(route, g.GRPCRoute):
                     raise _HardError(exc.reason, exc.message) from None
-                mirror_err = (exc.reason, exc.message)
+                mirror_err = (exc.reason, exc.message, f"{fpath}.requestMirror.backendRef")
         elif f.type == "CORS" and isinstance(route, g.HTTPRoute):
             continue  # not modelled: meshtui keeps the route without the CORS policy
         else:
-            raise _HardError(INVALID_FILTER, f"unsupported filter type {_q(f.type)}")
+            raise _HardError(INVALID_FILTER, f"unsupported filter type {_q(f.type)}", fpath)
     retries = None
     timeout = None
     if isinstance(rule, g.HTTPRouteRule):
@@ -1105,12 +1107,12 @@ def convert(objects: Iterable[Any], suffix: str = "cluster.local") -> Conversion
     bases: list[_BaseVS] = []
     l4: list[DerivedVirtualService] = []
 
-    def run(route: Any, mesh: bool, fn: Any) -> tuple[Any, tuple[str, str] | None]:
+    def run(route: Any, mesh: bool, fn: Any) -> tuple[Any, tuple[str, str, str] | None]:
         ctx = _Ctx(inp, route.namespace, route.kind, enforce_grant=not mesh)
         try:
             res = fn(ctx, route)
         except _HardError as exc:
-            return None, (exc.reason, exc.message)
+            return None, (exc.reason, exc.message, exc.path)
         return res, ctx.soft[-1] if ctx.soft else None
 
     for route in sorted(routes, key=_creation):

@@ -248,6 +248,17 @@ class MeshSnapshot:
         names |= {f"{d.namespace}/{d.name}" for d in (*self.deployments, *self.statefulsets)}
         return sorted(names)
 
+    def as_written(self) -> MeshSnapshot:
+        """Without the Istio config istiod derives from the Gateway API: what the checks of
+        Istio's own kinds read (traces still run on the whole snapshot)."""
+        if not self.gateway_api.gateways and not self.gateway_api.virtual_services:
+            return self
+        from dataclasses import replace
+
+        from meshtui.model.gatewayapi_convert import DerivedGateway, DerivedVirtualService
+        return replace(self, virtual_services=tuple(v for v in self.virtual_services if not isinstance(v, DerivedVirtualService)),
+                       gateways=tuple(g for g in self.gateways if not isinstance(g, DerivedGateway)))
+
     def content_hash(self) -> str:
         h = hashlib.sha256()
         for key in sorted(self.by_key):

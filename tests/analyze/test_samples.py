@@ -1,7 +1,7 @@
 """Istio's own samples (../shared/samples/istio when present, see tests/istio_samples.py), applied as their authors intend: the platform
 files with the networking files of the same task, over the ingress gateway of a demo-profile
 install (fixtures/analyze/platform). Every message is listed here and is a true finding; the
-only Info allowed besides is MT0002 (kinds meshtui skips, e.g. ServiceAccount, HTTPRoute)."""
+only Info allowed besides is MT0002 (kinds meshtui skips, e.g. ServiceAccount)."""
 
 from __future__ import annotations
 
@@ -64,10 +64,17 @@ CASES: dict[str, tuple[list[str], dict[tuple[str, str], int]]] = {
     "bookinfo-parts": ([P + "bookinfo-details.yaml", P + "bookinfo-ratings.yaml", P + "productpage-nodeport.yaml",
                         P + "bookinfo-ingress.yaml", P + "bookinfo-certificate.yaml",
                         "bookinfo/policy/productpage_envoy_ratelimit.yaml"], {}),
-    "bookinfo-gateway-api": ([B, "bookinfo/gateway-api"], {}),
+    # Gateway API: the Gateway with the per-version Services, then one route file at a time (as the task applies them)
+    **{f"bookinfo-gateway-api-{r}": ([B, P + "bookinfo-versions.yaml", "bookinfo/gateway-api/bookinfo-gateway.yaml",
+                                      f"bookinfo/gateway-api/{r}.yaml"], {})
+       for r in ("route-all-v1", "route-reviews-50-v3", "route-reviews-90-10", "route-reviews-v1", "route-reviews-v3")},
     "helloworld": (["helloworld/helloworld.yaml", "helloworld/helloworld-gateway.yaml"], {}),
     "helloworld-dual-stack": (["helloworld/helloworld-dual-stack.yaml", "helloworld/helloworld-gateway.yaml"], {}),
-    "helloworld-gateway-api": (["helloworld/helloworld.yaml", "helloworld/gateway-api"], {}),
+    "helloworld-gateway-api": (["helloworld/helloworld.yaml", "helloworld/gateway-api/helloworld-gateway.yaml"], {}),
+    # the versions task replaces the first file's HTTPRoute: the loader says which one wins
+    "helloworld-gateway-api-versions": (["helloworld/helloworld.yaml", "helloworld/gateway-api/helloworld-gateway.yaml",
+                                         "helloworld/gateway-api/helloworld-versions.yaml", "helloworld/gateway-api/helloworld-route.yaml"],
+                                        {("MT0001", "HTTPRoute default/helloworld"): 1}),
     "httpbin": (["httpbin/httpbin.yaml", "httpbin/httpbin-gateway.yaml", "httpbin/sample-client/fortio-deploy.yaml"], {}),
     "httpbin-nodeport": (["httpbin/httpbin-nodeport.yaml", "httpbin/gateway-api"], {}),
     "tcp-echo-all-v1": (["tcp-echo/tcp-echo-services.yaml", "tcp-echo/tcp-echo-all-v1.yaml"], {}),

@@ -93,6 +93,10 @@ def cases() -> list[Case]:
         Case("fixture-bookinfo", (str(REPO / "fixtures" / "bookinfo"),), min_sent=100),
         Case("fixture-multi-namespace", (str(REPO / "fixtures" / "multi-namespace"),), min_sent=100),
         Case("demo-mesh", (str(REPO / "meshtui" / "demo" / "mesh"),), min_sent=50),
+        # the Kubernetes Gateway API as istiod converts it: the managed gateway and every sidecar
+        Case("fixture-gatewayapi", (str(REPO / "fixtures" / "gatewayapi" / "mesh"),), min_sent=100),
+        Case("fixture-gatewayapi+status", (str(REPO / "fixtures" / "gatewayapi" / "mesh"), str(REPO / "fixtures" / "gatewayapi" / "status")),
+             ("infra/public-istio", "infra/clashing-istio"), min_sent=50),
         Case("oracle-corners", (str(HERE / "meshes" / "corners"),), min_sent=200),
         Case("oracle-corners+live-faults", (str(HERE / "meshes" / "corners"),),
              ("corners/client-0", "istio-system/corners-gateway-0"), min_sent=200, faults=LIVE_FAULTS),

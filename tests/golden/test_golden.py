@@ -32,6 +32,8 @@ BI = "fixtures/bookinfo"
 SEC = "fixtures/security/"
 BPP = "default/productpage-v1"
 RV = "default/reviews-v2"
+GWAPI = "fixtures/gatewayapi/mesh"
+GWPROXY = "infra/public-istio"  # the proxy istiod deploys for Gateway infra/public
 
 # name: (sources, --from or None, --gateway or None, method, headers, url)
 CASES: dict[str, tuple[list[str], str | None, str | None, str, list[str], str]] = {
@@ -70,6 +72,22 @@ CASES: dict[str, tuple[list[str], str | None, str | None, str, list[str], str]] 
     "server-allow-nothing": ([BI, SEC + "details-allow-nothing.yaml"], BPP, None, "GET", [], "http://details:9080/details/1"),
     "server-deny-one-share": ([BI, SEC + "deny-reviews-v3.yaml"], BPP, None, "GET", [], "http://reviews:9080/"),
     "server-plaintext-no-identity": ([BI, SEC + "permissive-principal.yaml"], BPP, None, "GET", [], "http://ratings:9080/ratings/1"),
+    # the Kubernetes Gateway API (fixtures/gatewayapi/mesh): istiod's conversion, then the one translation
+    "gwapi-ingress-split": ([GWAPI], None, GWPROXY, "GET", [], "http://shop.example.com/api/users"),
+    "gwapi-ingress-canary-header": ([GWAPI], None, GWPROXY, "GET", ["x-canary: true"], "http://shop.example.com/api/users"),
+    "gwapi-path-prefix-segment": ([GWAPI], None, GWPROXY, "GET", [], "http://shop.example.com/apix"),
+    "gwapi-redirect": ([GWAPI], None, GWPROXY, "GET", [], "http://shop.example.com/old"),
+    "gwapi-rewrite-mirror": ([GWAPI], None, GWPROXY, "GET", ["x-debug: 1"], "http://shop.example.com/static/app.css?v=2"),
+    "gwapi-https-granted": ([GWAPI], None, GWPROXY, "GET", [], "https://shop.example.com/checkout/42"),
+    "gwapi-ref-not-permitted-500": ([GWAPI], None, GWPROXY, "GET", [], "http://legacy.example.com/"),
+    "gwapi-no-route-404": ([GWAPI], None, GWPROXY, "GET", [], "http://other.example.com/"),
+    "gwapi-grpc-method": ([GWAPI], None, GWPROXY, "POST", ["content-type: application/grpc"], "http://grpc.example.com/shop.Catalog/List"),
+    "gwapi-grpc-zero-weight-500": ([GWAPI], None, GWPROXY, "POST", ["content-type: application/grpc"], "http://grpc.example.com/shop.Catalog/Get"),
+    "gwapi-tls-passthrough": ([GWAPI], None, GWPROXY, "GET", [], "https://secure.example.com:8443/"),
+    "gwapi-mesh-weights": ([GWAPI], "shop/client", None, "GET", [], "http://reviews.shop:9080/reviews/1"),
+    "gwapi-mesh-jason": ([GWAPI], "shop/client", None, "GET", ["end-user: jason"], "http://reviews.shop:9080/reviews/1"),
+    "gwapi-backend-not-found-500": ([GWAPI, "fixtures/gatewayapi/status/backend-not-found.yaml"], None, GWPROXY, "GET", [],
+                                    "http://missing.example.com/"),
 }
 
 
