@@ -79,7 +79,8 @@ func startMesh(t test.Failer, in *Inputs) *meshRun {
 	gwc := s.Env().GatewayAPIController
 	before := ""
 	if gwc != nil && hasGatewayAPI(in) {
-		before = settle(gwc, 5)
+		announceGatewayCRDs(t, s.KubeClient())
+		before = settle(gwc, 20)
 	}
 	for i := 0; i < 3; i++ {
 		pc := model.NewPushContext()
@@ -88,7 +89,7 @@ func startMesh(t test.Failer, in *Inputs) *meshRun {
 		if gwc == nil || !hasGatewayAPI(in) {
 			break
 		}
-		after := settle(gwc, 5)
+		after := settle(gwc, 20)
 		if after == before {
 			break
 		}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
@@ -27,6 +29,10 @@ import (
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/status"
 	"istio.io/istio/pkg/config/schema/gvk"
+	"istio.io/istio/pkg/config/schema/gvr"
+	"istio.io/istio/pkg/kube"
+	"istio.io/istio/pkg/kube/kclient/clienttest"
+	"istio.io/istio/pkg/test"
 )
 
 const gatewayNameLabel = "gateway.networking.k8s.io/gateway-name"
@@ -78,7 +84,24 @@ func managedGateways(in *Inputs) []runtime.Object {
 			name = v
 		}
 		if _, found := in.Deployment[gw.Namespace+"/"+name]; !found {
-			in.Deployment[gw.Namespace+"/"+name] = map[string]string{gatewayNameLabel: gw.Name}
+			labels := map[string]string{gatewayNameLabel: gw.Name, "gateway.networking.k8s.io/gateway-class-name": "istio",
+				"gateway.istio.io/managed": "istio.io-gateway-controller", "service.istio.io/canonical-name": name,
+				"sidecar.istio.io/inject": "false"}
+			in.Deployment[gw.Namespace+"/"+name] = labels
+			if !in.hasPod(gw.Namespace, labels) {
+				// The deployment controller's Deployment and its Pod, so the gateway proxy exists for
+				// istiod (its service targets come from the Pod, and the Gateway is Programmed once
+				// its Service has endpoints). Its address is made up (240.0.0.0/24), as meshtui
+				// makes up its own for a Deployment without Pods.
+				pod := &corev1.Pod{
+					TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+					ObjectMeta: metav1.ObjectMeta{Name: name + "-oracle-0", Namespace: gw.Namespace, Labels: labels, CreationTimestamp: metav1.NewTime(fixedCreation)},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "istio-proxy", Image: "auto"}}},
+					Status:     corev1.PodStatus{Phase: corev1.PodRunning, PodIP: fmt.Sprintf("240.0.0.%d", len(out)+1)},
+				}
+				in.Pods = append(in.Pods, pod)
+				out = append(out, pod)
+			}
 		}
 		if have[gw.Namespace+"/"+name] {
 			continue
@@ -117,12 +140,43 @@ func managedGateways(in *Inputs) []runtime.Object {
 				Ports:    ports,
 				Selector: map[string]string{gatewayNameLabel: gw.Name},
 			},
+			// the address a cloud load balancer would assign (without it istiod reports the
+			// Gateway Programmed False, AddressNotAssigned, as on a cluster with no LB provider)
+			Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{
+				{IP: fmt.Sprintf("240.0.1.%d", len(out)+1)}}}},
 		}
 		defaultTargetPorts(svc)
 		out = append(out, svc)
 	}
 	// the derived EndpointSlices are built after this, so the new Services get theirs
 	return out
+}
+
+func (in *Inputs) hasPod(ns string, labels map[string]string) bool {
+	for _, p := range in.Pods {
+		if p.Namespace == ns && selects(map[string]string{gatewayNameLabel: labels[gatewayNameLabel]}, p.Labels) {
+			return true
+		}
+	}
+	return false
+}
+
+// announceGatewayCRDs: the fake server registers the Gateway API CRDs without the bundle-version
+// annotation a real install carries, and Istio's CRD watcher ignores the kinds it requires a
+// minimum version of (GRPCRoute, TCPRoute, TLSRoute, BackendTLSPolicy), so their routes would
+// never be read. The CRDs are announced again as the installed bundle (this module's Gateway API).
+func announceGatewayCRDs(t test.Failer, c kube.Client) {
+	version := "v0.0.0"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "sigs.k8s.io/gateway-api" {
+				version = d.Version
+			}
+		}
+	}
+	for _, g := range []schema.GroupVersionResource{gvr.GRPCRoute, gvr.TCPRoute, gvr.TLSRoute, gvr.BackendTLSPolicy} {
+		clienttest.MakeCRDWithAnnotations(t, c, g, map[string]string{"gateway.networking.k8s.io/bundle-version": version})
+	}
 }
 
 // managed mirrors gatewaycommon.IsManaged: no address, or one IP address, means Istio deploys it.

@@ -221,7 +221,12 @@ func loadInputs(paths []string, meshFile string) (*Inputs, error) {
 		case kubeKinds[m.Kind] || isGatewayAPIGroup(m.APIVersion):
 			raw := d.raw
 			if isGatewayAPIGroup(m.APIVersion) {
-				raw = servedVersion(raw, m.APIVersion, m.Kind)
+				admitted, err := admitGatewayAPI(servedVersion(raw, m.APIVersion, m.Kind))
+				if err != nil {
+					in.Rejected = append(in.Rejected, Rejected{File: d.file, Kind: m.Kind, Name: m.Metadata.Name, Reason: err.Error()})
+					continue
+				}
+				raw = admitted
 				in.GatewayAPI++
 			}
 			obj, _, err := decode(raw, nil, nil)
