@@ -4,6 +4,7 @@ difference or on a documented one that no longer occurs in its witness case."""
 
 from __future__ import annotations
 
+from istio_gatewayapi import compare_status
 from istio_known import KNOWN, classify
 from istio_mesh import MeshResult, distinct, run_mesh
 from oracle_cases import load
@@ -21,6 +22,8 @@ def check(case_id: str, paths: tuple[str, ...], proxies: tuple[str, ...], record
     snap = load(paths)
     chosen = distinct(snap, list(proxies) or None)
     res = run_mesh(snap, paths, chosen)
+    if snap.gateway_api or res.gateway_status:
+        res.tally.add(compare_status(snap, res.gateway_status))
     unknown, hits = classify(res.tally.diffs)
     record_tally({"kind": kind, "case": case_id, "meshes": 1, "proxies": len(chosen), "requests": res.requests,
                   **res.tally.to_json(), "known": hits, "unknown": len(unknown)})

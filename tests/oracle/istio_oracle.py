@@ -104,6 +104,7 @@ class OracleRun:
     rejected: list[dict]  # the documents istiod would not take
     calls: list[dict]  # Istio's simulation of each call, in order
     gateway_status: list[dict]  # the status istiod's gateway controller writes on each Gateway API object
+    proxy_errors: dict[str, str]  # NAME@TYPE -> why istiod has no such proxy
 
 
 def run(paths, proxies: list[tuple[str, str]], calls: list[dict], mesh_config: str | None = None) -> OracleRun:
@@ -118,12 +119,14 @@ def run(paths, proxies: list[tuple[str, str]], calls: list[dict], mesh_config: s
     if doc.get("gatewayStatusError"):
         raise OracleError(f"oracle gateway status: {doc['gatewayStatusError']}")
     out: dict[str, IstioConfig] = {}
+    errors: dict[str, str] = {}
     for p in doc["proxies"]:
         if p.get("error"):
-            raise OracleError(f"oracle config {p['proxy']}: {p['error']}")
+            errors[p["proxy"]] = p["error"]
+            continue
         out[p["proxy"]] = IstioConfig(p["proxy"], p["type"], p["listeners"] or [], p["routes"] or [],
                                       p["clusters"] or [], p["endpoints"] or [])
-    return OracleRun(out, doc.get("rejected") or [], doc.get("calls") or [], doc.get("gatewayStatus") or [])
+    return OracleRun(out, doc.get("rejected") or [], doc.get("calls") or [], doc.get("gatewayStatus") or [], errors)
 
 
 def config_and_calls(paths, proxies: list[tuple[str, str]], calls: list[dict], mesh_config: str | None = None
@@ -131,6 +134,8 @@ def config_and_calls(paths, proxies: list[tuple[str, str]], calls: list[dict], m
     """istiod's config for each (proxy, sidecar|router) of one mesh, keyed NAME@TYPE; the documents
     it rejected; and Istio's simulation of each call (each call names its proxy NAME@TYPE)."""
     r = run(paths, proxies, calls, mesh_config)
+    if r.proxy_errors:
+        raise OracleError(f"oracle config: {r.proxy_errors}")
     return r.configs, r.rejected, r.calls
 
 
