@@ -159,6 +159,8 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                     continue
                 routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
                 notes, dropped = ctx.take_notes()
+                if not routes:
+                    continue  # istiod: "no routes matched" for this port, so the VS adds no virtual host
                 for h in inter:
                     if h not in per_host:
                         per_host[h] = []
