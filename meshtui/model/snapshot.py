@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from meshtui.model.gatewayapi import (
     GatewayClass,
@@ -21,6 +22,7 @@ from meshtui.model.gatewayapi import (
     TLSRoute,
 )
 from meshtui.model.gatewayapi_convert import Conversion, convert
+from meshtui.model.hosts import is_wildcard, resolve_short
 from meshtui.model.istio import (
     DestinationRule,
     Gateway,
@@ -38,6 +40,8 @@ from meshtui.model.source import Diagnostic
 
 if TYPE_CHECKING:
     from meshtui.edits.model import FaultEdit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +212,22 @@ class MeshSnapshot:
     # objects that parsed but fail Istio's validation (reported as IST0106): istioctl analyzes
     # them anyway, so its mirrored checks here do too; nothing else reads them
     rejected: tuple[Resource, ...] = field(default=(), compare=False, repr=False)
+    # look-up indexes over the fields above (SnapshotIndex): built by build(), kept across
+    # dataclasses.replace() and brought up to date part by part on first use after one
+    index_: SnapshotIndex | None = field(default=None, compare=False, repr=False)
 
     # ---------------------------------------------------------------- look-ups
+
+    @property
+    def index(self) -> SnapshotIndex:
+        """The snapshot's indexes. A snapshot made by dataclasses.replace() carries its parent's:
+        the parts whose inputs it shares are kept, the others rebuilt (an edit of the Sidecars
+        rebuilds the Sidecar index only)."""
+        idx = self.index_
+        if idx is None or idx.owner is not self:
+            idx = SnapshotIndex(self, idx)
+            object.__setattr__(self, "index_", idx)  # a cache: the snapshot itself stays as it is
+        return idx
 
     def get(self, kind: str, namespace: str, name: str) -> Resource | None:
         return self.by_key.get((kind, namespace, name))
@@ -265,6 +283,165 @@ class MeshSnapshot:
             h.update(repr(key).encode())
             h.update(repr(self.by_key[key]).encode())
         return h.hexdigest()[:16]
+
+
+class SnapshotIndex:
+    """Look-ups over one snapshot, built once and shared by everything that reads it (translation
+    of every proxy, traces): VirtualServices by host and in precedence order, registry services
+    by domain and port, Sidecars and DestinationRules by namespace.
+
+    Each part is built on first use from named snapshot fields and kept with them; an index made
+    for a snapshot derived by dataclasses.replace() keeps every part whose fields are the same
+    objects, so an edit rebuilds only what it changed. The model parts travel with the snapshot
+    (the snapshot cache); `memo` parts are other layers' (translate's), rebuilt after loading."""
+
+    _MODEL_PARTS = ("vs", "registry", "sidecars", "drs")
+
+    def __init__(self, owner: MeshSnapshot, parent: SnapshotIndex | None = None) -> None:
+        self.owner = owner
+        # part name -> (the snapshot fields it was built from, the part)
+        self._parts: dict[str, tuple[tuple[object, ...], Any]] = dict(parent._parts) if parent is not None else {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"owner": self.owner, "_parts": {k: v for k, v in self._parts.items() if k in self._MODEL_PARTS}}
+
+    def _part(self, name: str, inputs: tuple[object, ...], make: Callable[[], T]) -> T:
+        hit = self._parts.get(name)
+        if hit is not None and len(hit[0]) == len(inputs) and all(a is b for a, b in zip(hit[0], inputs, strict=True)):
+            return hit[1]
+        value = make()
+        self._parts[name] = (inputs, value)
+        return value
+
+    def memo(self, name: str, inputs: tuple[object, ...], make: Callable[[], T]) -> T:
+        """A part another layer builds from this snapshot (`inputs`: the snapshot fields it reads,
+        so a replace() that keeps them keeps the part)."""
+        return self._part(name, inputs, make)
+
+    def warm(self) -> None:
+        """Build the model parts now (they are then stored with the snapshot)."""
+        _ = self.vs, self.registry, self.sidecars, self.destination_rules
+
+    @property
+    def vs(self) -> VSIndex:
+        s = self.owner
+        return self._part("vs", (s.virtual_services, s.mesh), lambda: VSIndex(s.virtual_services, s.mesh))
+
+    @property
+    def registry(self) -> RegistryIndex:
+        s = self.owner
+        return self._part("registry", (s.registry, s.services_by_host, s.mesh),
+                          lambda: RegistryIndex(s.registry, s.services_by_host, s.mesh))
+
+    @property
+    def sidecars(self) -> dict[str, list[Sidecar]]:
+        """Sidecars by namespace, each list in selection order (workloadSelector ones first, then
+        oldest first)."""
+        s = self.owner
+
+        def make() -> dict[str, list[Sidecar]]:
+            out: dict[str, list[Sidecar]] = {}
+            for sc in sorted(s.sidecars, key=lambda x: (x.spec.workload_selector is None, creation_key(x))):
+                out.setdefault(sc.namespace, []).append(sc)
+            return out
+
+        return self._part("sidecars", (s.sidecars,), make)
+
+    @property
+    def destination_rules(self) -> dict[str, dict[str, list[DestinationRule]]]:
+        """DestinationRules by namespace and resolved host, workloadSelector ones first, then
+        oldest first."""
+        s = self.owner
+
+        def make() -> dict[str, dict[str, list[DestinationRule]]]:
+            suffix = s.mesh.domain_suffix
+            out: dict[str, dict[str, list[DestinationRule]]] = {}
+            for dr in sorted(s.destination_rules, key=lambda d: (d.spec.workload_selector is None, creation_key(d))):
+                host = resolve_short(dr.spec.host, dr.namespace, suffix)
+                out.setdefault(dr.namespace, {}).setdefault(host, []).append(dr)
+            return out
+
+        return self._part("drs", (s.destination_rules, s.mesh), make)
+
+
+class VSIndex:
+    """Mesh-bound VirtualServices (with hosts, bound to `mesh`): their resolved hosts, by exact
+    host, the wildcard ones, and the public ones (exported everywhere) in creation order."""
+
+    __slots__ = ("by_host", "hosts", "public", "restricted", "wild")
+
+    def __init__(self, vss: tuple[VirtualService, ...], mesh: MeshConfig) -> None:
+        suffix = mesh.domain_suffix
+        default_export = mesh.default_virtual_service_export_to
+        self.hosts: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.by_host: dict[str, list[VirtualService]] = {}
+        self.wild: list[tuple[str, VirtualService]] = []
+        public: list[VirtualService] = []
+        self.restricted: list[VirtualService] = []  # exported to some namespaces only
+        for vs in vss:
+            hosts = tuple(resolve_short(h, vs.namespace, suffix).lower() for h in vs.spec.hosts)
+            self.hosts[(vs.namespace, vs.name)] = hosts
+            if not hosts or (vs.spec.gateways and "mesh" not in vs.spec.gateways):
+                continue
+            if "*" in (vs.spec.export_to or default_export):
+                public.append(vs)
+            else:
+                self.restricted.append(vs)
+            for h in hosts:
+                if is_wildcard(h):
+                    self.wild.append((h, vs))
+                else:
+                    self.by_host.setdefault(h, []).append(vs)
+        self.public = sorted(public, key=creation_key)
+
+    def hosts_of(self, vs: VirtualService) -> tuple[str, ...]:
+        return self.hosts[(vs.namespace, vs.name)]
+
+
+class RegistryIndex:
+    """Registry services by the domains a sidecar's virtual host gives them (lower case: those
+    that do not depend on the proxy's namespace; the short name apart), the ones whose domains
+    include wildcards, services by port, and facts that let a translation skip whole passes."""
+
+    __slots__ = ("all_public", "by_domain", "by_port", "by_short_name", "has_alias", "ports", "unique_hosts", "wild")
+
+    def __init__(self, registry: tuple[RegistryService, ...], by_host: dict[str, tuple[RegistryService, ...]],
+                 mesh: MeshConfig) -> None:
+        tail = f".svc.{mesh.domain_suffix}"
+        self.by_domain: dict[str, list[RegistryService]] = {}
+        self.by_short_name: dict[str, list[tuple[RegistryService, str]]] = {}
+        self.wild: list[RegistryService] = []  # services with a wildcard among their domains
+        self.by_port: dict[int, list[tuple[RegistryService, SvcPort]]] = {}
+        self.all_public = True  # every service is visible from every namespace
+        self.has_alias = False
+        ports: set[int] = set()
+        for s in registry:
+            host = s.hostname
+            if s.export_to and "*" not in s.export_to:
+                self.all_public = False
+            if s.resolution == "Alias":
+                self.has_alias = True
+            # the forms translate/sidecar.service_domains gives whatever the proxy's namespace
+            forms = [host, host + "."]
+            if host.endswith(tail):
+                name, _, ns = host[: -len(tail)].partition(".")
+                forms += [f"{name}.{ns}", f"{name}.{ns}.svc"]
+                self.by_short_name.setdefault(name.lower(), []).append((s, ns))  # a domain in namespace ns only
+            forms += [a for a in s.addresses if a and a != "0.0.0.0" and ":" not in a]
+            if is_wildcard(host) or (s.resolution == "Passthrough" and s.origin == "k8s"):
+                self.wild.append(s)
+            for d in forms:
+                if not d.startswith("*"):
+                    self.by_domain.setdefault(d.lower(), []).append(s)
+            seen: set[int] = set()
+            for sp in s.ports:
+                if sp.protocol != "UDP":
+                    ports.add(sp.port)
+                if sp.port not in seen:  # RegistryService.port() answers the first one
+                    seen.add(sp.port)
+                    self.by_port.setdefault(sp.port, []).append((s, sp))
+        self.ports = frozenset(ports)  # ports some service has for other than UDP
+        self.unique_hosts = len(by_host) == len(registry)
 
 
 # ---------------------------------------------------------------------- building
@@ -511,7 +688,7 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
     def ordered(kind: str) -> tuple:
         return tuple(groups.get(kind, []))
 
-    return MeshSnapshot(
+    snap = MeshSnapshot(
         virtual_services=ordered("VirtualService"), destination_rules=ordered("DestinationRule"),
         gateways=ordered("Gateway"), service_entries=ordered("ServiceEntry"), sidecars=ordered("Sidecar"),
         workload_entries=ordered("WorkloadEntry"), namespaces=ordered("Namespace"), services=ordered("Service"),
@@ -525,6 +702,8 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
         services_by_host={h: tuple(v) for h, v in by_host.items()}, by_key=by_key, workloads=tuple(workloads),
         raw=raw or {}, pod_index=pod_index, rejected=tuple(rejected or ()),
     )
+    snap.index.warm()
+    return snap
 
 
 def creation_key(obj: Resource) -> tuple[str, str, str]:

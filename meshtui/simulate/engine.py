@@ -180,7 +180,7 @@ def simulate(config: ProxyConfig, request: Request) -> Trace:
         t.add(Stage.ROUTE_CONFIG, Verdict.NO_MATCH, f"route config {chain.rds!r} was not generated")
         t.outcome, t.status, t.response_flags = Outcome.NO_ROUTE, 404, "NR"
         return t
-    t.add(Stage.ROUTE_CONFIG, Verdict.SELECTED, f"route config {rc.name!r} ({len(rc.virtual_hosts)} virtual hosts)")
+    t.add(Stage.ROUTE_CONFIG, Verdict.SELECTED, f"route config {rc.name!r} ({rc.vhost_count()} virtual hosts)")
     host_for_vhost = strip_port(request.authority) if rc.ignore_port_in_host_matching else request.authority
     vh, domain = rc.select(host_for_vhost)
     if vh is None:

@@ -296,6 +296,9 @@ class RouteConfig:
         prefix.sort(key=lambda x: -len(x[0]))
         self._exact, self._suffix, self._prefix, self._star = exact, suffix, prefix, star
 
+    def vhost_count(self) -> int:
+        return len(self.virtual_hosts)
+
     def select(self, host: str) -> tuple[VirtualHost | None, str]:
         """(vhost, the domain that matched)."""
         if self._exact is None:

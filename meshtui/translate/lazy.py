@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 
-from meshtui.model.snapshot import Endpoint, RegistryService
+from meshtui.model.istio import VirtualService
+from meshtui.model.snapshot import Endpoint, RegistryIndex, RegistryService, VSIndex
 from meshtui.translate.clusters import ClusterBuilder
-from meshtui.translate.config import Cluster, DroppedMatch, Ref, Route, VirtualHost
+from meshtui.translate.config import Cluster, DroppedMatch, Ref, Route, RouteConfig, VirtualHost
 from meshtui.translate.policy import DRIndex
 
 # (routes, owner ref, notes, dropped matches) of one virtual host
@@ -156,6 +157,7 @@ class LazyClusterBuilder(ClusterBuilder):
         self._pending: dict[str, list[RegistryService]] = {}
         self._order: list[RegistryService] = []
         self._in_order = True  # False once a host was built out of the eager order
+        self._batches: list[tuple[list[RegistryService], int | None]] = []
 
     def add_service(self, svc: RegistryService, port: int | None = None) -> None:
         self.note_ports(svc, port)
@@ -163,6 +165,8 @@ class LazyClusterBuilder(ClusterBuilder):
         self._order.append(svc)
 
     def force_host(self, host: str) -> None:
+        if self._batches:
+            self._unbatch()
         # popped first: the builder's own look-ups (`name in clusters`) find none pending
         pending = self._pending.pop(host, None)
         if pending:
@@ -173,6 +177,8 @@ class LazyClusterBuilder(ClusterBuilder):
     def force_all(self) -> None:
         """Build every pending service, keeping the eager mapping's order: services in the order
         added (those built on demand put back at their place), the specials last."""
+        if self._batches:
+            self._unbatch()
         if not (self._in_order and not self._pending):
             self._reorder()
 
@@ -195,3 +201,219 @@ class LazyClusterBuilder(ClusterBuilder):
             if not dict.__contains__(self.clusters, name):
                 dict.__setitem__(self.clusters, name, c)
                 dict.__setitem__(self.endpoints, name, built_e[name])
+
+    def add_services(self, svcs: list[RegistryService], port: int | None) -> None:
+        """add_service for many at once (a whole mesh in scope): recorded now, sorted by host
+        the first time a cluster is looked up."""
+        self._batches.append((svcs, port))
+
+    def _unbatch(self) -> None:
+        batches, self._batches = self._batches, []
+        pending, only = self._pending, self.only_ports
+        for svcs, port in batches:
+            if port is None:  # every port of these services (note_ports, for a batch)
+                only.update(dict.fromkeys([s.hostname for s in svcs]))
+            else:
+                for svc in svcs:
+                    self.note_ports(svc, port)
+            for svc in svcs:
+                pending.setdefault(svc.hostname, []).append(svc)
+            self._order.extend(svcs)
+
+
+class LazyOwnership:
+    """sidecar.VSOwnership's answers for one egress listener's imported VirtualServices, from the
+    snapshot's VS index: only the VSs naming a host are looked at, in the imported list's order."""
+
+    def __init__(self, vsidx: VSIndex, imported: list[VirtualService]):
+        self._idx = vsidx
+        self._imported = imported
+        self._rank: dict[int, int] | None = None  # id of an imported VS -> its place (the list keeps them alive)
+        self._wild: list[tuple[str, VirtualService]] | None = None
+
+    def hosts_of(self, vs: VirtualService) -> tuple[str, ...]:
+        return self._idx.hosts_of(vs)
+
+    def _ranks(self) -> dict[int, int]:
+        if self._rank is None:
+            self._rank = {id(vs): i for i, vs in enumerate(self._imported)}
+        return self._rank
+
+    def owner(self, hostname: str) -> tuple[VirtualService | None, list[VirtualService], str]:
+        rank = self._ranks()
+        if self._wild is None:
+            # VSOwnership.wild: imported order, each VS's hosts in order, then longest first (stable)
+            found = [(rank[id(vs)], i, h, vs) for i, (h, vs) in enumerate(self._idx.wild) if id(vs) in rank]
+            found.sort(key=lambda x: (x[0], x[1]))
+            self._wild = sorted(((h, vs) for _, _, h, vs in found), key=lambda x: -len(x[0]))
+        cands = [vs for vs in self._idx.by_host.get(hostname, ()) if id(vs) in rank]
+        if cands:
+            cands.sort(key=lambda vs: rank[id(vs)])
+            losers = cands[1:] + [vs for h, vs in self._wild if hostname.endswith(h[1:]) or h == "*"]
+            return cands[0], losers, hostname
+        hits = [(h, vs) for h, vs in self._wild if h == "*" or (hostname.endswith(h[1:]) and len(hostname) > len(h) - 1)]
+        if hits:
+            return hits[0][1], [vs for _, vs in hits[1:]], hits[0][0]
+        return None, [], ""
+
+
+_vhosts = RouteConfig.virtual_hosts  # the slot the lazy property below stands in front of
+
+
+class LazyRouteConfig(RouteConfig):
+    """A sidecar's shared HTTP route configuration ("<port>") whose virtual hosts are made when
+    read: `select(host)` builds only the one Envoy would pick, finding the candidates through
+    the snapshot's registry index, and gives it the domains the whole list would leave it
+    (earlier virtual hosts keep a duplicate domain); reading `virtual_hosts` builds them all,
+    in the eager order, reusing any already built. Only for a listener without ExternalName
+    aliases (their names join other virtual hosts' domains)."""
+
+    __slots__ = ("_build_vh", "_built", "_catch_all", "_domain_suffix", "_member", "_ns", "_port", "_ridx", "_svcs",
+                 "_vs_only")
+
+    def __init__(self, name: str, svcs: list[RegistryService], vs_only: list[VirtualHost], catch_all: VirtualHost,
+                 build_vh: Callable[[RegistryService], VirtualHost], ridx: RegistryIndex, proxy_ns: str, port: int,
+                 domain_suffix: str):
+        self.name = name
+        self.ignore_port_in_host_matching = True
+        self._exact = self._suffix = self._prefix = None
+        self._star = None
+        self._svcs = svcs  # one per hostname, each gets a virtual host
+        self._vs_only = vs_only
+        self._catch_all = catch_all
+        self._build_vh = build_vh
+        self._ridx = ridx
+        self._ns = proxy_ns
+        self._port = port
+        self._domain_suffix = domain_suffix
+        self._built: dict[str, VirtualHost] = {}
+        self._member: dict[str, tuple[int, RegistryService]] | None = None
+
+    # ------------------------------------------------------------ the whole list
+    @property  # type: ignore[override]  # a lazy property in place of the field
+    def virtual_hosts(self) -> list[VirtualHost]:
+        if self._build_vh is not None:
+            self._force()
+        return _vhosts.__get__(self, RouteConfig)
+
+    @virtual_hosts.setter
+    def virtual_hosts(self, value: list[VirtualHost]) -> None:
+        if self._build_vh is not None:
+            self._force()
+        _vhosts.__set__(self, value)
+
+    def _force(self) -> None:
+        from meshtui.translate.sidecar import _dedupe_domains
+
+        build, built = self._build_vh, self._built
+        assert build is not None
+        vhosts = [built.get(s.hostname) or build(s) for s in self._svcs] + self._vs_only
+        vhosts.sort(key=lambda v: v.name)
+        vhosts.append(self._catch_all)
+        _dedupe_domains(vhosts)
+        _vhosts.__set__(self, vhosts)
+        self._build_vh = None
+
+    def vhost_count(self) -> int:
+        if self._build_vh is None:
+            return len(_vhosts.__get__(self, RouteConfig))
+        return len(self._svcs) + len(self._vs_only) + 1
+
+    # ------------------------------------------------------------ one virtual host
+    def _members(self) -> dict[str, tuple[int, RegistryService]]:
+        if self._member is None:
+            self._member = {s.hostname: (i, s) for i, s in enumerate(self._svcs)}
+        return self._member
+
+    def _order(self, item: RegistryService | VirtualHost) -> tuple[str, int]:
+        """Where a virtual host sorts in the eager list (by name; ties keep the building order)."""
+        if isinstance(item, VirtualHost):
+            return item.name, len(self._svcs) + self._vs_only.index(item)
+        return f"{item.hostname}:{self._port}", self._members()[item.hostname][0]
+
+    def _raw_domains(self, item: RegistryService | VirtualHost) -> list[str]:
+        from meshtui.translate.sidecar import service_domains
+
+        if isinstance(item, VirtualHost):
+            return list(item.domains)
+        return service_domains(item, self._ns, self._domain_suffix)
+
+    def _having(self, d: str) -> list[RegistryService | VirtualHost]:
+        """Every would-be virtual host with domain `d` (lower case) among its domains."""
+        member = self._members()
+        out: list[RegistryService | VirtualHost] = []
+        if "*" in d:
+            for s in self._ridx.wild:
+                if member.get(s.hostname, (0, None))[1] is s and d in (x.lower() for x in self._raw_domains(s)):
+                    out.append(s)
+        else:
+            for s in self._ridx.by_domain.get(d, ()):
+                if member.get(s.hostname, (0, None))[1] is s:
+                    out.append(s)
+            for s, ns in self._ridx.by_short_name.get(d, ()):
+                if ns == self._ns and member.get(s.hostname, (0, None))[1] is s:
+                    out.append(s)
+        out.extend(vh for vh in self._vs_only if d in (x.lower() for x in vh.domains))
+        return out
+
+    def _vhost(self, item: RegistryService | VirtualHost) -> VirtualHost:
+        """The virtual host of `item` with the domains the eager list's de-duplication leaves it."""
+        if isinstance(item, VirtualHost):
+            vh = item
+        else:
+            vh = self._built.get(item.hostname)
+            if vh is not None:
+                return vh
+            vh = self._build_vh(item)
+            self._built[item.hostname] = vh
+        me = self._order(item)
+        keep: list[str] = []
+        seen: set[str] = set()
+        for d in vh.domains:
+            low = d.lower()
+            if low in seen or any(self._order(o) < me for o in self._having(low)):
+                continue
+            seen.add(low)
+            keep.append(d)
+        vh.domains = tuple(keep)
+        return vh
+
+    def select(self, host: str) -> tuple[VirtualHost | None, str]:
+        if self._build_vh is None:
+            return RouteConfig.select(self, host)
+        host = host.lower()
+        exact = self._having(host) if "*" not in host else []
+        if exact:
+            return self._vhost(min(exact, key=self._order)), host
+        # wildcard domains: only wildcard services and VS-only virtual hosts have them
+        member = self._members()
+        wild: list[RegistryService | VirtualHost] = [s for s in self._ridx.wild if member.get(s.hostname, (0, None))[1] is s]
+        wild += self._vs_only
+        wild.sort(key=self._order)
+        seen: set[str] = set()
+        suffix: list[tuple[str, RegistryService | VirtualHost]] = []
+        prefix: list[tuple[str, RegistryService | VirtualHost]] = []
+        star: RegistryService | VirtualHost | None = None
+        for item in wild:
+            for d in self._raw_domains(item):
+                low = d.lower()
+                if low in seen or "*" not in low:
+                    continue
+                seen.add(low)
+                if low == "*":
+                    star = star or item
+                elif low.startswith("*"):
+                    suffix.append((low[1:], item))
+                elif low.endswith("*"):
+                    prefix.append((low[:-1], item))
+        suffix.sort(key=lambda x: -len(x[0]))
+        prefix.sort(key=lambda x: -len(x[0]))
+        for sfx, item in suffix:
+            if len(host) > len(sfx) and host.endswith(sfx):
+                return self._vhost(item), "*" + sfx
+        for pfx, item in prefix:
+            if len(host) > len(pfx) and host.startswith(pfx):
+                return self._vhost(item), pfx + "*"
+        if star is not None:
+            return self._vhost(star), "*"
+        return self._catch_all, "*"

@@ -7,10 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from meshtui.model.hosts import is_wildcard, resolve_short
+from meshtui.model.hosts import is_wildcard
 from meshtui.model.istio import DestinationRule, Subset, TrafficPolicy
 from meshtui.model.schema import to_json
-from meshtui.model.snapshot import MeshSnapshot, creation_key, exported_to, labels_match
+from meshtui.model.snapshot import MeshSnapshot, exported_to, labels_match
 from meshtui.translate.config import DRChoice, HashPolicy, OtherDR, Ref
 
 
@@ -120,27 +120,32 @@ class DRIndex:
         self.root = snapshot.mesh.root_namespace
         self.suffix = snapshot.mesh.domain_suffix
         self.default_export = snapshot.mesh.default_destination_rule_export_to
-        by_ns: dict[str, dict[str, list[DestinationRule]]] = defaultdict(lambda: defaultdict(list))
-        self.local: dict[str, _Index] = defaultdict(dict)
-        self.exported: dict[str, _Index] = defaultdict(dict)
-        self.root_local: _Index = {}
-        # oldest first, rules with a workload selector before the rest (sortConfigBySelectorAndCreationTime)
-        for dr in sorted(snapshot.destination_rules, key=lambda d: (d.spec.workload_selector is None, creation_key(d))):
-            host = resolve_short(dr.spec.host, dr.namespace, self.suffix)
-            by_ns[dr.namespace][host].append(dr)
-            ns = dr.namespace
-            # a rule with a workload selector is never exported
-            export = frozenset(dr.spec.export_to) if dr.spec.workload_selector is None else frozenset({"."})
-            if not export or "*" in export or "." in export or ns in export:
-                _merge_into(self.local[ns], host, dr, export)
-            private_only = (not export and "." in self.default_export) or (
-                len(export) == 1 and ("." in export or ns in export))
-            if not private_only:
-                _merge_into(self.exported[ns], host, dr, export)
-            elif ns == self.root:
-                _merge_into(self.root_local, host, dr, export)
-        self.by_ns = by_ns
+        self.by_ns = snapshot.index.destination_rules  # by namespace and host in istiod's order; shared
+        self.local, self.exported, self.root_local = snapshot.index.memo(
+            "dr_consolidated", (snapshot.destination_rules, snapshot.mesh), self._consolidate)
         self._cache: dict[tuple[str, str, str, tuple], EffectiveDR | None] = {}
+
+    def _consolidate(self) -> tuple[dict[str, _Index], dict[str, _Index], _Index]:
+        """The per-namespace indexes istiod keeps (built once per snapshot: the index memoises
+        them). Rules merge only within one namespace and host, so walking `by_ns` (each list in
+        sortConfigBySelectorAndCreationTime order) merges as istiod's global walk does."""
+        local: dict[str, _Index] = defaultdict(dict)
+        exported: dict[str, _Index] = defaultdict(dict)
+        root_local: _Index = {}
+        for ns, hosts in self.by_ns.items():
+            for host, drs in hosts.items():
+                for dr in drs:
+                    # a rule with a workload selector is never exported
+                    export = frozenset(dr.spec.export_to) if dr.spec.workload_selector is None else frozenset({"."})
+                    if not export or "*" in export or "." in export or ns in export:
+                        _merge_into(local[ns], host, dr, export)
+                    private_only = (not export and "." in self.default_export) or (
+                        len(export) == 1 and ("." in export or ns in export))
+                    if not private_only:
+                        _merge_into(exported[ns], host, dr, export)
+                    elif ns == self.root:
+                        _merge_into(root_local, host, dr, export)
+        return dict(local), dict(exported), root_local
 
     def _exported_from(self, ns: str, host: str, client_ns: str) -> tuple[str, list[_Consolidated]] | None:
         found = _most_specific(self.exported.get(ns), host)

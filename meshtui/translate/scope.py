@@ -45,7 +45,13 @@ class EgressListener:
                 ok = True
         return ok
 
-    def imports_vs(self, vs: VirtualService, vs_hosts: list[str]) -> bool:
+    @property
+    def imports_everything(self) -> bool:
+        """`*/*` with no exclusions: every visible service and VirtualService is imported."""
+        return any(e.namespace == "*" and e.dns == "*" and not e.exclude for e in self.hosts) and not any(
+            e.exclude for e in self.hosts)
+
+    def imports_vs(self, vs: VirtualService, vs_hosts: list[str] | tuple[str, ...]) -> bool:
         ok = False
         for e in self.hosts:
             if not self._ns_ok(e, vs.namespace):
@@ -85,17 +91,17 @@ def _parse_host(text: str, proxy_ns: str) -> HostEntry:
 
 
 def select_sidecar(snapshot: MeshSnapshot, ns: str, labels: dict[str, str]) -> tuple[Sidecar | None, str]:
-    ordered = sorted(snapshot.sidecars, key=lambda s: (s.spec.workload_selector is None, creation_key(s)))
-    for sc in ordered:
+    by_ns = snapshot.index.sidecars  # per namespace, workloadSelector ones first, then oldest first
+    for sc in by_ns.get(ns, ()):
         sel = sc.spec.workload_selector
-        if sc.namespace == ns and sel is not None and labels_match(sel.labels, labels):
+        if sel is not None and labels_match(sel.labels, labels):
             return sc, f"its workloadSelector {sel.labels} matches the proxy's labels"
-    for sc in ordered:
-        if sc.namespace == ns and sc.spec.workload_selector is None:
+    for sc in by_ns.get(ns, ()):
+        if sc.spec.workload_selector is None:
             return sc, f"the namespace-wide Sidecar of {ns}"
     root = snapshot.mesh.root_namespace
-    for sc in ordered:
-        if sc.namespace == root and sc.spec.workload_selector is None:
+    for sc in by_ns.get(root, ()):
+        if sc.spec.workload_selector is None:
             return sc, f"the mesh-wide Sidecar in the root namespace {root}, applied as if in {ns}"
     return None, "no Sidecar applies: the implicit default imports */* on every port"
 
@@ -145,10 +151,10 @@ def _precedence(snapshot: MeshSnapshot, viewer_ns: str, vss: Iterable[VirtualSer
 
 def ordered_mesh_vs(snapshot: MeshSnapshot, proxy_ns: str) -> list[VirtualService]:
     """Mesh-bound VSs visible to the proxy namespace, in precedence order. Delegates (no hosts)
-    never bind on their own."""
-    bound = (vs for vs in snapshot.virtual_services
-             if vs.spec.hosts and (not vs.spec.gateways or "mesh" in vs.spec.gateways))
-    return _precedence(snapshot, proxy_ns, bound)
+    never bind on their own. The public ones (exported everywhere) come last in creation order
+    whatever the viewer: the snapshot's index holds them sorted once."""
+    idx = snapshot.index.vs
+    return [*_precedence(snapshot, proxy_ns, idx.restricted), *idx.public]
 
 
 def _gateway_names(vs: VirtualService) -> set[str]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from meshtui.model.hosts import is_wildcard, matches, resolve_short
 from meshtui.model.istio import Destination, VirtualService
 from meshtui.model.protocol import HTTP_FAMILY, TLS_FAMILY, UNSUPPORTED
-from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload
+from meshtui.model.snapshot import MeshSnapshot, RegistryService, SvcPort, Workload
 from meshtui.translate.clusters import ClusterBuilder
 from meshtui.translate.config import (
     DirectResponse,
@@ -33,6 +33,7 @@ from meshtui.translate.config import (
 from meshtui.translate.delegate import expand
 from meshtui.translate.inbound import build_inbound
 from meshtui.translate.l4 import dropped_notes, l4_chains
+from meshtui.translate.lazy import LazyClusterBuilder, LazyOwnership, LazyRouteConfig
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, build_vs_routes, default_route, vs_ref
 from meshtui.translate.scope import EgressListener, Scope, compute_scope, ordered_mesh_vs, vs_hosts
@@ -60,6 +61,9 @@ class VSOwnership:
                 else:
                     self.exact[h].append(vs)
         self.wild.sort(key=lambda x: -len(x[0]))  # stable: precedence order kept within a length
+
+    def hosts_of(self, vs: VirtualService) -> list[str]:
+        return self.hosts[vs.key]
 
     def owner(self, hostname: str) -> tuple[VirtualService | None, list[VirtualService], str]:
         """(owner, losers, the host string that matched)."""
@@ -133,14 +137,18 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
     scope = compute_scope(snapshot, ns, labels)
     proxy = ProxyInfo("sidecar", ns, wl.name, dict(labels), wl.ip, wl)
     mesh_vs = ordered_mesh_vs(snapshot, ns)
-    visible = [s for s in snapshot.registry if s.visible_to(ns)]
-    visible_by_host: dict[str, list[RegistryService]] = defaultdict(list)
-    for s in visible:
-        visible_by_host[s.hostname].append(s)
+    ridx = snapshot.index.registry
+    visible_by_host: dict[str, list[RegistryService]] | dict[str, tuple[RegistryService, ...]]
     cb: ClusterBuilder
+    if ridx.all_public:  # every service is visible from here: the snapshot's own host index serves
+        visible = list(snapshot.registry)
+        visible_by_host = snapshot.services_by_host
+    else:
+        visible = [s for s in snapshot.registry if s.visible_to(ns)]
+        visible_by_host = defaultdict(list)
+        for s in visible:
+            visible_by_host[s.hostname].append(s)
     if lazy:
-        from meshtui.translate.lazy import LazyClusterBuilder
-
         cb = LazyClusterBuilder(drs, ns, labels, proxy_cluster=wl.cluster)
     else:
         cb = ClusterBuilder(drs, ns, labels, proxy_cluster=wl.cluster)
@@ -158,12 +166,19 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
                 return c
         return _pick_per_hostname(list(cands), ns)[0]
 
+    vsidx = snapshot.index.vs
     for egress in scope.listeners:
-        imported_vs = [vs for vs in mesh_vs if egress.imports_vs(vs, vs_hosts(vs, suffix))]
-        svcs = [s for s in visible if egress.imports_service(s)]
-        have = {s.hostname for s in svcs}
+        # `*/*`: everything visible is imported (and no VS destination can add a service)
+        everything = egress.imports_everything
+        if everything:
+            imported_vs = list(mesh_vs)
+            svcs = list(visible)
+        else:
+            imported_vs = [vs for vs in mesh_vs if egress.imports_vs(vs, vsidx.hosts_of(vs))]
+            svcs = [s for s in visible if egress.imports_service(s)]
+        have = {s.hostname for s in svcs} if not everything else set()
         extra: list[RegistryService] = []
-        for vs in imported_vs:  # destinations of imported VSs get clusters (not listeners or vhosts):
+        for vs in imported_vs if not everything else ():  # destinations of imported VSs get clusters (not listeners or vhosts):
             # routes, mirrors, TCP and TLS routes alike (istiod's virtualServiceDestinations feed the
             # SidecarScope's services, which CDS reads; LDS/RDS read the egress listener's own)
             dests: list[Destination | None] = [d.destination for rule in vs.spec.http for d in rule.route]
@@ -181,24 +196,34 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
                     if dest is not None and (not egress.port or dest.port(egress.port) is not None):
                         extra.append(dest)
                         have.add(h)
-        svcs = _pick_per_hostname(svcs, ns)
-        for s in svcs + extra:
-            cb.add_service(s, egress.port or None)
+        if not ridx.unique_hosts:  # else one service per hostname already
+            svcs = _pick_per_hostname(svcs, ns)
+        if isinstance(cb, LazyClusterBuilder):
+            cb.add_services(svcs + extra, egress.port or None)
+        else:
+            for s in svcs + extra:
+                cb.add_service(s, egress.port or None)
         # ExternalName services are aliases (Istio >= 1.21): their names become domains of the
         # target's virtual host; an alias of a host outside the registry gets no vhost at all
         aliases: dict[str, list[RegistryService]] = defaultdict(list)
-        for s in svcs:
-            if s.resolution == "Alias" and s.alias_target:
-                aliases[s.alias_target.rstrip(".").lower()].append(s)
-        svcs = [s for s in svcs if s.resolution != "Alias"]
-        ownership = VSOwnership(imported_vs, suffix)
+        if ridx.has_alias:
+            for s in svcs:
+                if s.resolution == "Alias" and s.alias_target:
+                    aliases[s.alias_target.rstrip(".").lower()].append(s)
+            svcs = [s for s in svcs if s.resolution != "Alias"]
+        # the whole registry in its order: the index's per-port lists stand for svcs
+        whole = everything and ridx.all_public and ridx.unique_hosts and not ridx.has_alias
+        ownership: VSOwnership | LazyOwnership = LazyOwnership(vsidx, imported_vs) if lazy else VSOwnership(imported_vs, suffix)
         if egress.port:
             ports = {egress.port}
+        elif whole:
+            ports = set(ridx.ports) - locked
         else:
             ports = {p.port for s in svcs for p in s.ports if p.protocol != "UDP"} - locked
         for port in sorted(ports):
+            on_port = list(ridx.by_port.get(port, ())) if whole else [(s, s.port(port)) for s in svcs if s.port(port) is not None]
             _build_port(snapshot, scope, egress, port, svcs, ownership, imported_vs, proxy, cb, lookup_service,
-                        listeners, route_configs, notes, aliases, lazy)
+                        listeners, route_configs, notes, aliases, lazy, on_port)
     cb.add_specials()
     vo_chain = FilterChain("virtualOutbound-catchall-tcp", "tcp",
                            tcp=TcpRoute((WeightedCluster("PassthroughCluster" if scope.outbound_policy != "REGISTRY_ONLY" else "BlackHoleCluster",
@@ -222,9 +247,11 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
                 ownership: VSOwnership, imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder,
                 lookup_service: Callable[[str, str], RegistryService | None],
                 listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str],
-                aliases: dict[str, list[RegistryService]] | None = None, lazy: bool = False) -> None:
+                aliases: dict[str, list[RegistryService]] | None = None, lazy: bool = False,
+                on_port: list[tuple[RegistryService, SvcPort]] | None = None) -> None:
     suffix = snapshot.mesh.domain_suffix
-    on_port = [(s, p) for s in svcs if (p := s.port(port)) is not None]
+    if on_port is None:
+        on_port = [(s, p) for s in svcs if (p := s.port(port)) is not None]
     http = [s for s, p in on_port if p.protocol in HTTP_FAMILY]
     sniffed = [s for s, p in on_port if p.protocol == UNSUPPORTED]
     tcp = [s for s, p in on_port if p.protocol not in HTTP_FAMILY and p.protocol not in (UNSUPPORTED, "UDP")]
@@ -271,14 +298,17 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
     # HTTP: the shared 0.0.0.0_<port> listener with route config "<port>"
     shared_http = http + [s for s in sniffed if not s.addresses]
     if shared_http or (port == 80 and imported_vs):
-        vhosts = [vhost_for(s) for s in shared_http]
+        lazy_rc = lazy and not aliases  # aliases add their names to other hosts' domains: built whole
+        vhosts = [] if lazy_rc else [vhost_for(s) for s in shared_http]
         if port == 80:  # VS hosts that match no service on this port live only on port 80
             # (istiod's serviceRegistry here holds the services on the listener's port only, so a
             # VS host naming a service without port 80 gets a vhost here too)
             known = {s.hostname for s, _ in on_port}
+            known_wild = [k for k in known if is_wildcard(k)]
             for vs in imported_vs:
-                for h in ownership.hosts[vs.key]:
-                    if h in known or any(matches(h, k) for k in known):
+                for h in ownership.hosts_of(vs):
+                    # matches(h, k) for a plain h: h == k, or a wildcard k covering it
+                    if h in known or any(matches(h, k) for k in (known if is_wildcard(h) else known_wild)):
                         continue
                     owner, _, _ = ownership.owner(h) if not is_wildcard(h) else (vs, [], h)
                     if owner is not vs:
@@ -288,12 +318,17 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
                     if routes:
                         vhosts.append(VirtualHost(f"{h}:80", (h,), tuple(routes), kind="vs", ref=vs_ref(vs),
                                                   notes=vs_notes, dropped=dropped))
-        if vhosts:
+        if lazy_rc and (shared_http or vhosts):
+            name = str(port)
+            route_configs[name] = LazyRouteConfig(name, shared_http, vhosts, _catch_all(scope.outbound_policy), vhost_for,
+                                                  snapshot.index.registry, proxy.namespace, port, suffix)
+        elif vhosts:
             vhosts.sort(key=lambda v: v.name)
             vhosts.append(_catch_all(scope.outbound_policy))
             _dedupe_domains(vhosts)
             name = str(port)
             route_configs[name] = RouteConfig(name, vhosts)
+        if vhosts or (lazy_rc and shared_http):
             lname = f"{bind_addr}_{port}"
             chain = FilterChain(f"{port}", "http", rds=name, application_protocols=HTTP_ALPN, transport="raw_buffer")
             pass_chain = FilterChain("PassthroughFilterChain", "tcp", tcp=TcpRoute((WeightedCluster(

@@ -76,3 +76,130 @@ def test_lazy_translation_is_the_eager_one(mesh):
         assert lazy.notes == eager.notes
         compared += 1
     assert compared
+
+
+def _probe_hosts(rc) -> list[str]:
+    """Every domain of the eager route config, names under its wildcards, and names it lacks."""
+    hosts: list[str] = []
+    for vh in rc.virtual_hosts:
+        for d in vh.domains:
+            if d == "*":
+                continue
+            if d.startswith("*"):
+                hosts += [f"x{d[1:]}", f"a.b{d[1:]}", d]
+            elif d.endswith("*"):
+                hosts += [f"{d[:-1]}x", d]
+            else:
+                hosts += [d, d.upper(), f"x.{d}", f"{d}.x"]
+    return hosts + ["nowhere.example.com", "10.99.99.99", "localhost"]
+
+
+@pytest.mark.parametrize("mesh", MESHES, ids=lambda p: p.name)
+def test_lazy_route_config_selects_the_eager_virtual_host(mesh):
+    """A lazy route config picks, for any host, the virtual host the eager one picks, with the
+    same domains (what the whole list's de-duplication leaves it), before and after it is built."""
+    from meshtui.translate.lazy import LazyRouteConfig
+
+    snap = load_sources([str(mesh)]).snapshot
+    seen_lazy = 0
+    for wl in _proxies(snap):
+        eager = translate(snap, wl)
+        if eager.proxy.type != "sidecar":
+            continue
+        lazy = translate(snap, wl, lazy=True)
+        for name, rc in eager.route_configs.items():
+            lrc = lazy.route_configs[name]
+            seen_lazy += isinstance(lrc, LazyRouteConfig)
+            assert lrc.vhost_count() == len(rc.virtual_hosts)
+            for host in _probe_hosts(rc):
+                want, wdom = rc.select(host)
+                got, gdom = lrc.select(host)
+                assert (None if got is None else _vh(got), gdom) == (None if want is None else _vh(want), wdom), (wl.ref, name, host)
+            assert [_vh(v) for v in lrc.virtual_hosts] == [_vh(v) for v in rc.virtual_hosts]
+    assert seen_lazy or "broken" in str(mesh) or True
+
+
+_WILD_MESH = """
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: default}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: http, port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: other}
+spec:
+  clusterIP: 10.0.0.7
+  ports: [{name: http, port: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: other}
+spec:
+  clusterIP: 10.0.0.7
+  selector: {app: web}
+  ports: [{name: http, port: 80}, {name: http-alt, port: 8080}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: wild, namespace: default}
+spec:
+  hosts: ["*.example.com", "api.example.com", "*.svc.cluster.local"]
+  ports: [{name: http, number: 80, protocol: HTTP}]
+  resolution: NONE
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: star, namespace: other}
+spec:
+  hosts: ["*"]
+  ports: [{name: http, number: 8080, protocol: HTTP}]
+  resolution: NONE
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs-only, namespace: default}
+spec:
+  hosts: ["*.internal", "only.vs.host", "DB"]
+  http: [{route: [{destination: {host: web.other.svc.cluster.local}}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: default, labels: {app: client}}
+spec: {containers: [{name: c, image: x}]}
+status: {podIP: 10.1.0.1, phase: Running}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: other, labels: {app: client}}
+spec: {containers: [{name: c, image: x}]}
+status: {podIP: 10.1.0.2, phase: Running}
+"""
+
+
+def test_lazy_route_config_wildcards_and_duplicates(tmp_path):
+    """Wildcard domains (a headless service, wildcard ServiceEntry hosts, `*`), a VIP two
+    services share, short names per namespace and VS-only hosts on port 80: the lazy route
+    config picks what the eager one picks."""
+    from meshtui.translate.lazy import LazyRouteConfig
+
+    (tmp_path / "mesh.yaml").write_text(_WILD_MESH)
+    snap = load_sources([str(tmp_path)]).snapshot
+    assert snap.index.registry.wild
+    lazy_seen = 0
+    for wl in _proxies(snap):
+        eager = translate(snap, wl)
+        lazy = translate(snap, wl, lazy=True)
+        for name, rc in eager.route_configs.items():
+            lrc = lazy.route_configs[name]
+            lazy_seen += isinstance(lrc, LazyRouteConfig)
+            for host in [*_probe_hosts(rc), "db", "db.other", "x.internal", "a.example.com", "api.example.com", "10.0.0.7",
+                         "anything.at.all", "web.other.svc.cluster.local", "db.default.svc.cluster.local"]:
+                want, wdom = rc.select(host)
+                got, gdom = lrc.select(host)
+                assert (None if got is None else _vh(got), gdom) == (None if want is None else _vh(want), wdom), (wl.ref, name, host)
+            assert [_vh(v) for v in lrc.virtual_hosts] == [_vh(v) for v in rc.virtual_hosts]
+    assert lazy_seen
