@@ -228,27 +228,27 @@ class LazyOwnership:
     def __init__(self, vsidx: VSIndex, imported: list[VirtualService]):
         self._idx = vsidx
         self._imported = imported
-        self._rank: dict[int, int] | None = None  # id of an imported VS -> its place (the list keeps them alive)
+        self._rank: dict[tuple[str, str, str], int] | None = None  # an imported VS's key -> its place
         self._wild: list[tuple[str, VirtualService]] | None = None
 
     def hosts_of(self, vs: VirtualService) -> tuple[str, ...]:
         return self._idx.hosts_of(vs)
 
-    def _ranks(self) -> dict[int, int]:
+    def _ranks(self) -> dict[tuple[str, str, str], int]:
         if self._rank is None:
-            self._rank = {id(vs): i for i, vs in enumerate(self._imported)}
+            self._rank = {vs.key: i for i, vs in enumerate(self._imported)}
         return self._rank
 
     def owner(self, hostname: str) -> tuple[VirtualService | None, list[VirtualService], str]:
         rank = self._ranks()
         if self._wild is None:
             # VSOwnership.wild: imported order, each VS's hosts in order, then longest first (stable)
-            found = [(rank[id(vs)], i, h, vs) for i, (h, vs) in enumerate(self._idx.wild) if id(vs) in rank]
+            found = [(rank[vs.key], i, h, vs) for i, (h, vs) in enumerate(self._idx.wild) if vs.key in rank]
             found.sort(key=lambda x: (x[0], x[1]))
             self._wild = sorted(((h, vs) for _, _, h, vs in found), key=lambda x: -len(x[0]))
-        cands = [vs for vs in self._idx.by_host.get(hostname, ()) if id(vs) in rank]
+        cands = [vs for vs in self._idx.by_host.get(hostname, ()) if vs.key in rank]
         if cands:
-            cands.sort(key=lambda vs: rank[id(vs)])
+            cands.sort(key=lambda vs: rank[vs.key])
             losers = cands[1:] + [vs for h, vs in self._wild if hostname.endswith(h[1:]) or h == "*"]
             return cands[0], losers, hostname
         hits = [(h, vs) for h, vs in self._wild if h == "*" or (hostname.endswith(h[1:]) and len(hostname) > len(h) - 1)]

@@ -5,7 +5,7 @@ per service in scope, VS routes by ownership, the allow_any/block_all catch-all,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -138,16 +138,17 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
     proxy = ProxyInfo("sidecar", ns, wl.name, dict(labels), wl.ip, wl)
     mesh_vs = ordered_mesh_vs(snapshot, ns)
     ridx = snapshot.index.registry
-    visible_by_host: dict[str, list[RegistryService]] | dict[str, tuple[RegistryService, ...]]
+    visible_by_host: Mapping[str, Sequence[RegistryService]]
     cb: ClusterBuilder
     if ridx.all_public:  # every service is visible from here: the snapshot's own host index serves
         visible = list(snapshot.registry)
         visible_by_host = snapshot.services_by_host
     else:
         visible = [s for s in snapshot.registry if s.visible_to(ns)]
-        visible_by_host = defaultdict(list)
+        by_host: dict[str, list[RegistryService]] = defaultdict(list)
         for s in visible:
-            visible_by_host[s.hostname].append(s)
+            by_host[s.hostname].append(s)
+        visible_by_host = by_host
     if lazy:
         cb = LazyClusterBuilder(drs, ns, labels, proxy_cluster=wl.cluster)
     else:
@@ -221,7 +222,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
         else:
             ports = {p.port for s in svcs for p in s.ports if p.protocol != "UDP"} - locked
         for port in sorted(ports):
-            on_port = list(ridx.by_port.get(port, ())) if whole else [(s, s.port(port)) for s in svcs if s.port(port) is not None]
+            on_port = list(ridx.by_port.get(port, ())) if whole else [(s, p) for s in svcs if (p := s.port(port)) is not None]
             _build_port(snapshot, scope, egress, port, svcs, ownership, imported_vs, proxy, cb, lookup_service,
                         listeners, route_configs, notes, aliases, lazy, on_port)
     cb.add_specials()
@@ -244,7 +245,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
 
 
 def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, port: int, svcs: list[RegistryService],
-                ownership: VSOwnership, imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder,
+                ownership: VSOwnership | LazyOwnership, imported_vs: list[VirtualService], proxy: ProxyInfo, cb: ClusterBuilder,
                 lookup_service: Callable[[str, str], RegistryService | None],
                 listeners: dict[str, Listener], route_configs: dict[str, RouteConfig], notes: list[str],
                 aliases: dict[str, list[RegistryService]] | None = None, lazy: bool = False,
