@@ -47,15 +47,78 @@ OptionsFor = Callable[[str], Any]
 
 @dataclass
 class _Base:
-    """A proxy's config translated without faults, for one set of scope edits."""
+    """A config translated without faults, for one set of scope edits: one proxy's, or the
+    outbound part shared by every proxy of one sharing class (see share_key)."""
 
     scope_key: tuple[str, ...]
     config: Any  # ProxyConfig
-    resources: Any  # EnvoyResources rendered from it (never mutated: the packer keeps them)
+    resources: Any  # EnvoyResources rendered from it (never mutated: the packer keeps them);
+    # for a shared base, without the representative's own inbound listener and clusters
     # pre-armed mode: each fault's runtime values on this config, computed once per fault
     # (by identity: the control plane hands the same edit objects back on every push)
     contrib: dict[int, tuple[FaultEdit, dict[str, Any]]] = field(default_factory=dict)
     merged: tuple[list[FaultEdit], dict[str, Any]] | None = None  # the last push's faults and values
+    shared: bool = False
+
+
+@dataclass
+class _Member:
+    """One proxy on a shared base: the base's outbound resources plus its own inbound ones. The
+    lists are kept, so a push that changes nothing else hands the packer the very same lists."""
+
+    base: _Base
+    share: tuple  # its sharing class (share_key)
+    listeners: list[dict]
+    clusters: list[dict]
+    endpoints: list[dict]
+
+
+@dataclass
+class _View:
+    """The snapshot with one set of scope edits applied, its Translator (indexes shared by every
+    proxy translated from it) and the label keys outbound config depends on."""
+
+    snapshot: Any
+    translator: Any  # meshtui.translate.Translator
+    label_keys: frozenset[str]
+
+
+def outbound_label_keys(snapshot: Any) -> frozenset[str]:
+    """The label keys a sidecar's outbound config can depend on: Sidecar workloadSelectors,
+    DestinationRule workloadSelectors and VirtualService sourceLabels (http, tcp and tls
+    matches). Two sidecars of one namespace whose labels agree on these keys get the same
+    listeners, routes and clusters; only the inbound side (which Services select the pod,
+    its PeerAuthentications and AuthorizationPolicies) is the pod's own."""
+    keys: set[str] = set()
+    for sc in getattr(snapshot, "sidecars", ()):
+        sel = sc.spec.workload_selector
+        if sel is not None:
+            keys.update(sel.labels)
+    for dr in getattr(snapshot, "destination_rules", ()):
+        sel = dr.spec.workload_selector
+        if sel is not None:
+            keys.update(sel.match_labels)
+    for vs in getattr(snapshot, "virtual_services", ()):
+        for rule in vs.spec.http:
+            for m in rule.match:
+                keys.update(m.source_labels)
+        for l4 in (*vs.spec.tcp, *vs.spec.tls):
+            for m in l4.match:
+                keys.update(m.source_labels)
+    return frozenset(keys)
+
+
+def share_key(snapshot: Any, workload: Any, label_keys: frozenset[str]) -> tuple | None:
+    """The sharing class of a sidecar (namespace, cluster, the labels on `label_keys`), or None
+    for a proxy that gets a translation of its own (gateways: few, and their Gateway
+    selectors pick them by any label)."""
+    from meshtui.translate.gateway import is_gateway_workload
+
+    if is_gateway_workload(snapshot, workload):
+        return None
+    labels = workload.labels
+    return ("sidecar", workload.namespace, workload.cluster,
+            tuple(sorted((k, labels[k]) for k in label_keys if k in labels)))
 
 
 class MeshTranslator:
@@ -68,7 +131,12 @@ class MeshTranslator:
     a fault change re-renders only the virtual hosts whose routes it touches. Every other
     resource is handed back as the very same dict, which the packer recognises by identity: a
     fault toggle on a 1,000-service mesh costs a few milliseconds instead of a full translation.
-    `fast=False` always translates from scratch (tests compare both)."""
+
+    Sidecars without options of their own share: the proxies of one sharing class (share_key:
+    namespace, cluster, the labels outbound config reads) get one translation and one rendering
+    of their listeners, routes and clusters per snapshot version, and each adds only its own
+    inbound listener and clusters. `translations` counts real translations (the test of that
+    sharing reads it). `fast=False` always translates from scratch (tests compare both)."""
 
     def __init__(self, snapshot: Any, options_for: OptionsFor | None = None, fast: bool = True,
                  prearm: bool = True) -> None:
@@ -76,10 +144,15 @@ class MeshTranslator:
         self.prearm = prearm  # faults as runtime-layer pushes only (see _prearmed)
         self.options_for = options_for or (lambda _proxy: None)
         self.fast = fast
-        self._base: dict[str, _Base] = {}
+        self.translations = 0
+        self._base: dict[tuple, _Base] = {}  # (scope key, share key or proxy) -> base
+        self._members: dict[str, _Member] = {}
+        self._views: dict[tuple[str, ...], _View] = {}
 
     def invalidate(self) -> None:
         self._base.clear()
+        self._members.clear()
+        self._views.clear()
 
     def resources(self, proxy: str, edits: list[Edit], now: float) -> Any:
         try:
@@ -88,23 +161,84 @@ class MeshTranslator:
             faults = [e for e in edits if isinstance(e, FaultEdit) and (e.expires_at > now)]
             scopes = [e for e in edits if isinstance(e, ScopeEdit)]
             key = tuple(sorted(e.id for e in scopes))
-            base = self._base.get(proxy)
-            if base is None or base.scope_key != key:
-                cfg = self._translate(proxy, scopes, now)
-                base = self._base[proxy] = _Base(key, cfg, cfg.envoy_resources())
+            member = self._member(proxy, key, scopes, now)
+            base = member.base if member is not None else self._own_base(proxy, key, scopes, now)
             if not faults:
-                return base.resources
-            if _is_prearmed(base):
-                return _prearmed_faults(base, faults)
-            return _with_faults(base, faults)
+                res = base.resources
+            elif _is_prearmed(base):
+                res = _prearmed_faults(base, faults)
+            else:
+                res = _with_faults(base, faults)
+            if member is None:
+                return res
+            from meshtui.translate import EnvoyResources
+
+            return EnvoyResources(member.listeners, res.routes, member.clusters, member.endpoints, res.runtime)
         except TranslateFailed:
             raise
         except Exception as exc:
             raise TranslateFailed(f"cannot translate the mesh for proxy {proxy}: {exc}") from exc
 
+    # ---- one translation per proxy, or per sharing class --------------------------------------
+
+    def _view(self, key: tuple[str, ...], scopes: Sequence[Edit], now: float) -> _View:
+        view = self._views.get(key)
+        if view is None:
+            from meshtui.translate import Translator
+
+            snap = self.snapshot
+            if scopes:
+                from meshtui.edits.overlay import apply_edits
+
+                snap = apply_edits(self.snapshot, scopes, now)
+            if len(self._views) > 8:  # scope edit sets come and go: forget the old ones
+                self._views.clear()
+                self._members.clear()
+                self._base = {k: b for k, b in self._base.items() if k[0] == "own"}
+            view = self._views[key] = _View(snap, Translator(snap), outbound_label_keys(snap))
+        return view
+
+    def _own_base(self, proxy: str, key: tuple[str, ...], scopes: Sequence[Edit], now: float) -> _Base:
+        base = self._base.get(("own", proxy))
+        if base is None or base.scope_key != key:
+            cfg = self._translate(proxy, scopes, now)
+            base = self._base[("own", proxy)] = _Base(key, cfg, cfg.envoy_resources())
+        return base
+
+    def _member(self, proxy: str, key: tuple[str, ...], scopes: Sequence[Edit], now: float) -> _Member | None:
+        """This proxy on its shared base, or None when it gets a translation of its own."""
+        member = self._members.get(proxy)
+        if member is not None and self._base.get((key, member.share)) is member.base:
+            return member
+        if self.options_for(proxy) is not None:
+            return None  # its own bind address or endpoint map: rendered for it alone
+        from meshtui.translate import resolve_workload
+
+        view = self._view(key, scopes, now)
+        wl = resolve_workload(view.snapshot, proxy)
+        cls = share_key(view.snapshot, wl, view.label_keys)
+        if cls is None:
+            return None
+        base = self._base.get((key, cls))
+        if base is None:
+            cfg = self._translate_in(view, wl)
+            base = _Base(key, cfg, _outbound_only(cfg, cfg.envoy_resources()), shared=True)
+            self._base[(key, cls)] = base
+        own = _inbound_resources(view.snapshot, wl, base.config)
+        res = base.resources
+        member = _Member(base, cls, [*res.listeners, *own.listeners], [*res.clusters, *own.clusters],
+                         [*res.endpoints, *own.endpoints] if own.endpoints else res.endpoints)
+        self._members[proxy] = member
+        return member
+
+    def _translate_in(self, view: _View, proxy: Any) -> Any:
+        self.translations += 1
+        return view.translator.translate(proxy, _prearmed(None) if self.prearm else None)
+
     def _translate(self, proxy: str, edits: Sequence[Edit], now: float) -> Any:
         from meshtui.translate import translate
 
+        self.translations += 1
         snap = self.snapshot
         if edits:
             from meshtui.edits.overlay import apply_edits
@@ -158,6 +292,32 @@ class MeshTranslator:
 
     def proxies(self) -> list[str]:
         return sorted({w.ref for w in getattr(self.snapshot, "workloads", ())})
+
+
+def _outbound_only(cfg: Any, res: Any) -> Any:
+    """`res` without the representative proxy's own inbound listener and clusters."""
+    from meshtui.translate import EnvoyResources
+
+    own_l = {ls.name for ls in cfg.listeners if ls.kind == "inbound"}
+    own_c = {n for n, c in cfg.clusters.items() if c.direction == "inbound"}
+    return EnvoyResources([x for x in res.listeners if x.get("name") not in own_l],
+                          res.routes, [x for x in res.clusters if x.get("name") not in own_c],
+                          [x for x in res.endpoints if x.get("cluster_name") not in own_c], res.runtime)
+
+
+def _inbound_resources(snapshot: Any, wl: Any, shared: Any) -> Any:
+    """One proxy's inbound listener and clusters, rendered as its own full translation would:
+    the inbound side is built for the workload and rendered on the shared config's options."""
+    from dataclasses import replace
+
+    from meshtui.translate.config import ProxyInfo
+    from meshtui.translate.inbound import build_inbound
+
+    inbound = build_inbound(snapshot, wl)
+    mini = replace(shared, proxy=ProxyInfo("sidecar", wl.namespace, wl.name, dict(wl.labels), wl.ip, wl),
+                   listeners=[inbound.listener], route_configs={}, clusters=dict(inbound.clusters),
+                   endpoints=dict.fromkeys(inbound.clusters, ()), runtime={}, _listener_index=None)
+    return mini.envoy_resources()
 
 
 def _prearmed(options: Any) -> Any:
