@@ -87,6 +87,10 @@ class TypeState:
     pushes: int = 0
     acks: int = 0
     nacks: int = 0
+    # what _push worked out last time from the same inputs (by identity): with thousands of
+    # clusters, set work per push and stream would dominate a fan-out of a small RTDS change
+    desired_memo: tuple | None = None
+    names_memo: tuple | None = None
 
 
 @dataclass
@@ -298,7 +302,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         st.wildcard = t in WILDCARD_TYPES and (not names or "*" in names)
         if names != st.names:
             st.need_reply = True
-        st.names = names
+            st.names = names  # an equal set keeps the old object: the memos below key on it
         st.subscribed = True
         if st.force:
             st.need_reply = True
@@ -365,10 +369,29 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             # Clusters kept for make-before-break (or sent just before an edit took them away)
             # still need their endpoints, or they warm forever and hold back the CDS ACK.
             hist = self.cache.memory(stream.proxy).cla_history
+            memo = st.desired_memo
+            if memo is not None and memo[0] is want and memo[1] is st.names and memo[2] == len(hist):
+                return memo[3]
+            got = want
             missing = {n: hist[n] for n in st.names if n not in want.resources and n in hist}
             if missing:
-                want = TypeResources.build(t, {**missing, **want.resources})
+                got = TypeResources.build(t, {**missing, **want.resources})
+            st.desired_memo = (want, st.names, len(hist), got)
+            return got
         return want
+
+    @staticmethod
+    def _names(st: TypeState, want: TypeResources) -> frozenset[str]:
+        """The names a response of this type carries: all (wildcard) or the subscribed ones."""
+        memo = st.names_memo
+        if memo is not None and memo[0] is want and memo[1] is st.names and memo[2] == st.wildcard:
+            return memo[3]
+        if st.wildcard:
+            names = frozenset(want.resources)
+        else:
+            names = frozenset(n for n in st.names if n in want.resources)
+        st.names_memo = (want, st.names, st.wildcard, names)
+        return names
 
     async def _push(self, stream: StreamState, context) -> None:
         if not stream.proxy:
@@ -384,11 +407,9 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             want = self._desired(stream, t)
             if want is None:
                 continue
-            if st.wildcard:
-                names = frozenset(want.resources)
-            else:
-                names = frozenset(n for n in st.names if n in want.resources)
-            if not (st.need_reply or st.force or want.version != st.sent_version or names != st.sent_names):
+            names = self._names(st, want)
+            if not (st.need_reply or st.force or want.version != st.sent_version
+                    or (names is not st.sent_names and names != st.sent_names)):
                 continue
             if want.version in self.cache.memory(stream.proxy).rejected.get(t, {}) and not st.need_reply:
                 continue

@@ -59,6 +59,9 @@ class _Base:
     contrib: dict[int, tuple[FaultEdit, dict[str, Any]]] = field(default_factory=dict)
     merged: tuple[list[FaultEdit], dict[str, Any]] | None = None  # the last push's faults and values
     shared: bool = False
+    # where a fault can land: target host or "ns/name" of a VirtualService -> route config ->
+    # the indexes of its virtual hosts that route there (built on the first fault)
+    targets: dict[str, dict[str, list[int]]] | None = None
 
 
 @dataclass
@@ -381,10 +384,18 @@ def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
 
     targets = tl.fault_targets
     cfg = base.config
+    where = _fault_index(base)
+    candidates: dict[str, set[int]] = {}
+    for f in faults:
+        for name, idx in where.get(f.target.virtual_service or f.target.host or "", {}).items():
+            candidates.setdefault(name, set()).update(idx)
     subset: dict[str, RouteConfig] = {}
     touched: dict[str, list[int]] = {}
     for name, rc in cfg.route_configs.items():
-        idx = [i for i, v in enumerate(rc.virtual_hosts) if any(targets(r, f) for r in v.routes for f in faults)]
+        near = candidates.get(name)
+        if not near:
+            continue
+        idx = [i for i in sorted(near) if any(targets(r, f) for r in rc.virtual_hosts[i].routes for f in faults)]
         if not idx:
             continue
         subset[name] = RouteConfig(rc.name, [rc.virtual_hosts[i] for i in idx], rc.ignore_port_in_host_matching)
@@ -411,6 +422,26 @@ def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
         routes.append(bj if new_vhs is None else {**bj, "virtual_hosts": new_vhs})
     return EnvoyResources(res.listeners, routes, res.clusters, res.endpoints,
                           {k: fraction(v) for k, v in cfg2.runtime.items()})
+
+
+def _fault_index(base: _Base) -> dict[str, dict[str, list[int]]]:
+    """base.targets, built once: a fault names a host or a VirtualService, and only the virtual
+    hosts routing there can take it (fault_targets then decides), so adding a fault to a
+    1,000-vhost config looks at a handful of vhosts instead of all of them."""
+    if base.targets is None:
+        out: dict[str, dict[str, list[int]]] = {}
+        for name, rc in base.config.route_configs.items():
+            for i, vh in enumerate(rc.virtual_hosts):
+                keys: set[str] = set()
+                for r in vh.routes:
+                    if r.virtual_service is not None:
+                        keys.add(f"{r.virtual_service[0]}/{r.virtual_service[1]}")
+                    if r.action is not None:
+                        keys.update(c.host for c in r.action.clusters)
+                for k in keys:
+                    out.setdefault(k, {}).setdefault(name, []).append(i)
+        base.targets = out
+    return base.targets
 
 
 def _find_virtual_service(snapshot: Any, ns: str, name: str) -> Any:

