@@ -92,6 +92,22 @@ def content_version(resources: dict[str, any_pb2.Any]) -> str:
     return h.hexdigest()[:16]
 
 
+class Joined(list):
+    """A resource list made of a part many proxies share and a proxy's own part (its inbound
+    listener and clusters): the packer packs the shared part once for all of them."""
+
+    def __init__(self, shared: list[dict], own: list[dict]) -> None:
+        super().__init__(shared)
+        self.extend(own)
+        self.shared = shared
+        self.own = own
+
+
+def joined_version(*versions: str) -> str:
+    """The version of a Joined list's content: stable across restarts, as content_version."""
+    return hashlib.sha256("+".join(versions).encode()).hexdigest()[:16]
+
+
 @dataclass(slots=True)
 class _MemoEntry:
     source: dict
@@ -110,6 +126,8 @@ class Packer:
     max_variants: int = 4
     _memo: dict[tuple, list[_MemoEntry]] = field(default_factory=dict)
     _chunks: dict[int, tuple[dict, bytes]] = field(default_factory=dict)  # id(vhost dict) -> wire chunk
+    # id(list) -> (list, its TypeResources): a list many proxies share is packed and hashed once
+    _lists: dict[int, tuple[list, TypeResources]] = field(default_factory=dict)
     parsed: int = 0
     reused: int = 0
 
@@ -193,6 +211,27 @@ class Packer:
         if prev is not None and prev.source is resources:
             self.reused += len(prev.resources)
             return prev
+        hit = self._lists.get(id(resources))
+        if hit is not None and hit[0] is resources and hit[1].type_url == type_url:
+            self.reused += len(hit[1].resources)
+            return hit[1]
+        got = self._pack_list(type_url, resources, prev)
+        if len(self._lists) > 4096:  # lists of older snapshots: let them go
+            self._lists.clear()
+        self._lists[id(resources)] = (resources, got)
+        return got
+
+    def _pack_list(self, type_url: str, resources: list[dict], prev: TypeResources | None) -> TypeResources:
+        if isinstance(resources, Joined):
+            shared = self.pack_all(type_url, resources.shared)
+            own = self.pack_all(type_url, resources.own)
+            for name in own.resources:
+                if name in shared.resources:
+                    raise ResourceError(f"{SHORT.get(type_url, type_url)} resource {name!r}: duplicate name")
+            if not own.resources:
+                return TypeResources(type_url, shared.resources, shared.version, resources)
+            return TypeResources(type_url, {**shared.resources, **own.resources},
+                                 joined_version(shared.version, own.version), resources)
         out: dict[str, any_pb2.Any] = {}
         for res in resources:
             name = resource_name(type_url, res)

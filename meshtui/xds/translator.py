@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
+from meshtui.xds.resources import Joined
 
 
 @dataclass
@@ -229,8 +230,8 @@ class MeshTranslator:
             self._base[(key, cls)] = base
         own = _inbound_resources(view.snapshot, wl, base.config)
         res = base.resources
-        member = _Member(base, cls, [*res.listeners, *own.listeners], [*res.clusters, *own.clusters],
-                         [*res.endpoints, *own.endpoints] if own.endpoints else res.endpoints)
+        member = _Member(base, cls, Joined(res.listeners, own.listeners), Joined(res.clusters, own.clusters),
+                         Joined(res.endpoints, own.endpoints) if own.endpoints else res.endpoints)
         self._members[proxy] = member
         return member
 

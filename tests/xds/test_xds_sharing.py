@@ -122,3 +122,24 @@ def test_proxies_of_one_scope_share_one_translation(tmp_path):
     for p in proxies:
         assert by_name(tr.resources(p, [s], 1001.0)) == by_name(own.resources(p, [s], 1001.0)), p
     assert tr.translations == 3 + 3  # a new snapshot version (the edited one): each class once again
+
+
+def test_joined_lists_pack_as_their_content(tmp_path):
+    """The packer packs a Joined list's shared part once (the very same TypeResources for every
+    proxy that shares it), and a Joined list holds exactly the resources of the plain list."""
+    from meshtui.xds.resources import CLUSTER, Joined, Packer, ResourceError
+
+    write_mesh(tmp_path)
+    snap = load_sources([str(tmp_path)]).snapshot
+    tr = MeshTranslator(snap)
+    a, b = tr.resources("shop/cart-v1", [], 1001.0), tr.resources("shop/pay-v1", [], 1001.0)
+    assert isinstance(a.clusters, Joined) and a.clusters.shared is b.clusters.shared
+    packer = Packer()
+    pa, pb = packer.pack_all(CLUSTER, a.clusters), packer.pack_all(CLUSTER, b.clusters)
+    plain = Packer().pack_all(CLUSTER, list(a.clusters))
+    assert set(pa.resources) == set(plain.resources)
+    assert all(pa.resources[n].value == plain.resources[n].value for n in plain.resources)
+    assert packer.pack_all(CLUSTER, a.clusters.shared) is packer.pack_all(CLUSTER, b.clusters.shared)
+    assert pa.version != pb.version or pa.resources == pb.resources
+    with pytest.raises(ResourceError, match="duplicate name"):
+        packer.pack_all(CLUSTER, Joined(a.clusters.shared, [a.clusters.shared[0]]))
