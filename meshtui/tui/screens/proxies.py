@@ -13,9 +13,11 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher
+from meshtui.tui.widgets.lazy_table import LazyTable
 from meshtui.tui.widgets.trace_render import row
 
 TYPES = ("CDS", "EDS", "LDS", "RDS", "RTDS")
+WORKLOADS_TITLE = "Generated config, per workload (⏎)"
 
 NO_SERVER = ("No Envoy is connected: proxies connect to meshtui's own xDS server (`meshtui demo`, or "
              "`meshtui serve` with `meshtui envoy-bootstrap`). Below, the config meshtui generates for "
@@ -69,15 +71,15 @@ class ProxiesScreen(MeshScreen):
                 yield DataTable(id="px-connected", cursor_type="row", zebra_stripes=True)
             else:
                 yield Static(Content.styled(" " + NO_SERVER, "$text-muted"), id="px-none", classes="notice-small")
-            yield DataTable(id="px-workloads", cursor_type="row", zebra_stripes=True)
+            yield LazyTable(id="px-workloads", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         if self.mapp.demo is not None:
             t = self.query_one("#px-connected", DataTable)
             t.border_title = "Connected Envoys (xDS)"
             t.add_columns("proxy", "state", *TYPES, "drift", "last NACK")
-        w = self.query_one("#px-workloads", DataTable)
-        w.border_title = "Generated config, per workload (⏎)"
+        w = self.query_one("#px-workloads", LazyTable)
+        w.border_title = WORKLOADS_TITLE
         w.add_columns("workload", "kind", "proxy", "labels")
         super().on_mount()
         (self.query_one("#px-connected", DataTable) if self.mapp.demo is not None else w).focus()
@@ -120,24 +122,26 @@ class ProxiesScreen(MeshScreen):
             t.move_cursor(row=min(keep, t.row_count - 1))
 
     def _workloads(self) -> None:
+        """The workloads, a page of rows at a time (20,000 at 10,000 services)."""
         ws = self.mapp.workspace
-        table = self.query_one("#px-workloads", DataTable)
-        table.clear()
+        table = self.query_one("#px-workloads", LazyTable)
         if ws is None:
+            table.clear()
             return
         from meshtui.translate.gateway import is_gateway_workload
 
         snap = ws.snapshot
-        match = make_matcher(self.filter_text)
-        for w in snap.workloads:
-            if self.mapp.ns_filter and w.namespace != self.mapp.ns_filter:
-                continue
-            labels = ",".join(f"{k}={v}" for k, v in sorted(w.labels.items()))
-            if not match(f"{w.ref} {labels}"):
-                continue
+        items = [w for w in snap.workloads if not self.mapp.ns_filter or w.namespace == self.mapp.ns_filter]
+        if self.filter_text.strip():
+            match = make_matcher(self.filter_text)
+            items = [w for w in items if match(f"{w.ref} {_labels(w)}")]
+
+        def render(w) -> tuple[list, str]:
             kind = "router" if is_gateway_workload(snap, w) else "sidecar"
-            table.add_row(*row(self.app, Content.styled(w.ref, "bold"), w.kind + (" (no pods: synthesized)" if w.synthesized else ""),
-                               kind, Content.styled(labels, "$text-muted")), key=w.ref)
+            return row(self.app, Content.styled(w.ref, "bold"), w.kind + (" (no pods: synthesized)" if w.synthesized else ""),
+                       kind, Content.styled(_labels(w), "$text-muted")), w.ref
+
+        table.show_items(items, render, WORKLOADS_TITLE)
 
     def apply_filter(self, text: str) -> None:
         super().apply_filter(text)
@@ -326,6 +330,10 @@ class ProxyConfigScreen(MeshScreen):
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_source()
+
+
+def _labels(w) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(w.labels.items()))
 
 
 def _short(host: str) -> str:
