@@ -45,12 +45,13 @@ class LazyTable(DataTable):
 
     def _extend(self, upto: int | None = None) -> None:
         end = min(len(self._items), max(upto or 0, self._shown + self.PAGE))
-        if end <= self._shown:
+        start = self._shown
+        if end <= start:
             return
-        for item in self._items[self._shown:end]:
+        self._shown = end  # first: adding a row can move the cursor, which comes back here
+        for item in self._items[start:end]:
             cells, key = self._render_row(item)
             self.add_row(*cells, key=key)
-        self._shown = end
         if self._title:
             n = len(self._items)
             more = f" ({n:,}; {self._shown:,} shown: scroll for more, / to filter)" if self._shown < n else ""
