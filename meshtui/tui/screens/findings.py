@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from meshtui.tui.screens.base import MeshScreen, make_matcher
+from meshtui.tui.widgets.lazy_table import LazyTable
 from meshtui.tui.widgets.trace_render import row
 from meshtui.tui.yamltext import short_path
 
@@ -24,13 +25,12 @@ class FindingsScreen(MeshScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: dict[str, object] = {}
         self.show_info = True
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="fd-main"):
             yield Static(id="fd-head", classes="pane-title")
-            yield DataTable(id="fd-table", cursor_type="row", zebra_stripes=True)
+            yield LazyTable(id="fd-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="fd-detail", classes="findings-strip")
 
     def on_mount(self) -> None:
@@ -41,15 +41,14 @@ class FindingsScreen(MeshScreen):
     def on_data(self) -> None:
         ws = self.mapp.workspace
         head = self.query_one("#fd-head", Static)
-        table = self.query_one(DataTable)
-        table.clear()
-        self.rows = {}
+        table = self.query_one(LazyTable)
         if ws is None:
+            table.clear()
             return
         if ws.findings is None:
+            table.clear()
             head.update(Content.styled(f" {ws.analyzer_note or 'analyzing…'}", "$warning"))
             return
-        match = make_matcher(self.filter_text)
         msgs = [m for m in ws.findings if (self.show_info or m.level != "Info")
                 and (self.mapp.ns_filter is None or m.namespace in ("", self.mapp.ns_filter))]
         e = sum(1 for m in msgs if m.level == "Error")
@@ -62,24 +61,26 @@ class FindingsScreen(MeshScreen):
                                          (f", {w} warning{'s' if w != 1 else ''}", "$warning" if w else ""),
                                          (f", {i} info" if self.show_info else " (info hidden: w)", "$text-muted"),
                                          ("  ·  IST codes as istioctl analyze, MT codes are meshtui's own  ·  ⏎ opens the field", "$text-muted")))
-        n = 0
-        for m in msgs:
-            where = f"{short_path(m.file)}:{m.line}" if m.file and m.line else (short_path(m.file) or "-")
-            if not match(f"{m.level} {m.code} {m.resource} {where} {m.message}"):
-                continue
-            n += 1
+        if self.filter_text.strip():
+            match = make_matcher(self.filter_text)
+            msgs = [m for m in msgs if match(f"{m.level} {m.code} {m.resource} {_where(m)} {m.message}")]
+        numbered = list(enumerate(msgs, 1))
+
+        def render(item) -> tuple[list, str]:
+            n, m = item
             label, style = LEVEL_STYLE.get(m.level, (m.level, ""))
-            k = f"f{n}"
-            self.rows[k] = m
-            table.add_row(*row(self.app, Content.styled(label, style), Content.styled(m.code, "bold"), m.resource or "-",
-                               Content.styled(_short_path(where), "$text-muted"), m.message), key=k)
+            return row(self.app, Content.styled(label, style), Content.styled(m.code, "bold"), m.resource or "-",
+                       Content.styled(_short_path(_where(m)), "$text-muted"), m.message), f"f{n}"
+
+        table.show_items(numbered, render, "")
         self._detail()
 
     def _selected(self):
-        table = self.query_one(DataTable)
+        table = self.query_one(LazyTable)
         if not table.row_count or table.cursor_row is None:
             return None
-        return self.rows.get(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        item = table.row_item(table.cursor_row)
+        return item[1] if item is not None else None
 
     def _detail(self) -> None:
         m = self._selected()
@@ -110,6 +111,10 @@ class FindingsScreen(MeshScreen):
     def action_toggle_info(self) -> None:
         self.show_info = not self.show_info
         self.on_data()
+
+
+def _where(m) -> str:
+    return f"{short_path(m.file)}:{m.line}" if m.file and m.line else (short_path(m.file) or "-")
 
 
 def _short_path(where: str) -> str:

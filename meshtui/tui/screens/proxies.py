@@ -64,6 +64,7 @@ class ProxiesScreen(MeshScreen):
     def __init__(self) -> None:
         super().__init__()
         self.connected: list[dict] = []
+        self._reload_due = False
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="px-main"):
@@ -90,8 +91,14 @@ class ProxiesScreen(MeshScreen):
             self.reload()
 
     def on_xds_event(self, ev) -> None:
-        if ev.kind in ("connect", "disconnect", "ack", "nack", "push") and self.is_mounted:
-            self.reload()
+        # a push to 200 proxies is 400 events: one reload for a burst, not one per event
+        if ev.kind in ("connect", "disconnect", "ack", "nack", "push") and self.is_mounted and not self._reload_due:
+            self._reload_due = True
+            self.set_timer(0.2, self._reload_now)
+
+    def _reload_now(self) -> None:
+        self._reload_due = False
+        self.reload()
 
     @work(thread=True, exclusive=True, group="proxies-reload", exit_on_error=False)
     def reload(self) -> None:
@@ -181,7 +188,7 @@ class ProxyConfigScreen(MeshScreen):
         with TabbedContent(id="pc-tabs"):
             for name in ("listeners", "routes", "clusters", "endpoints") + (("drift",) if self.live else ()):
                 with TabPane(name.capitalize(), id=f"pc-tab-{name}"):
-                    yield DataTable(id=f"pc-{name}", cursor_type="row", zebra_stripes=True)
+                    yield LazyTable(id=f"pc-{name}", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         cols = {"listeners": ("name", "address", "chains", "kind"),
@@ -258,54 +265,56 @@ class ProxyConfigScreen(MeshScreen):
              f"{len(cfg.clusters)} clusters  ·  {scope}  ·  outbound {cfg.outbound_policy}", "$text-muted"),
             ("  ·  as pushed to the live proxy" if self.live else "", "$accent"),
             (self._show_drift(drift) if self.live else "", "bold $error" if drift is not None and drift.found else "$success")))
-        lt = self.query_one("#pc-listeners", DataTable)
-        lt.clear()
+        # tables of thousands of rows at 10,000 services: filtered here, rows made a page at a time
         self.refs = {"listeners": {}, "routes": {}, "clusters": {}, "endpoints": {}}
-        for i, ls in enumerate(cfg.listeners):
-            if not match(f"{ls.name} {ls.address}:{ls.port}"):
-                continue
+        refs = self.refs
+        listeners = [(f"l{i}", ls) for i, ls in enumerate(cfg.listeners) if match(f"{ls.name} {ls.address}:{ls.port}")]
+
+        def listener_row(item) -> tuple[list, str]:
+            k, ls = item
             chains = ", ".join(sorted({c.kind + (f"→{c.rds}" if c.rds else "") for c in ls.chains}))[:60]
-            k = f"l{i}"
-            lt.add_row(*row(self.app, ls.name, f"{ls.address}:{ls.port}", chains, ls.kind), key=k)
-            self.refs["listeners"][k] = ls.ref
-        rt = self.query_one("#pc-routes", DataTable)
-        rt.clear()
-        n = 0
+            refs["listeners"][k] = ls.ref
+            return row(self.app, ls.name, f"{ls.address}:{ls.port}", chains, ls.kind), k
+
+        self.query_one("#pc-listeners", LazyTable).show_items(listeners, listener_row)
+        routes = []
         for rc_name, rc in cfg.route_configs.items():
             for vh in rc.virtual_hosts:
                 for r in vh.routes:
                     vs = f"{r.virtual_service[1]}.{r.virtual_service[0]}" if r.virtual_service else "-"
-                    m = route_match_text(r)
-                    action = route_action_text(r)
-                    if not match(f"{rc_name} {vh.name} {' '.join(vh.domains)} {m} {action} {vs}"):
+                    if self.filter_text.strip() and not match(
+                            f"{rc_name} {vh.name} {' '.join(vh.domains)} {route_match_text(r)} {route_action_text(r)} {vs}"):
                         continue
-                    n += 1
-                    k = f"r{n}"
-                    domains = ", ".join(_short(d) for d in vh.domains[:2]) + (f" +{len(vh.domains) - 2}" if len(vh.domains) > 2 else "")
-                    rt.add_row(*row(self.app, rc_name, _short(vh.name), m, action, vs, domains), key=k)
-                    self.refs["routes"][k] = r.ref or vh.ref
-        ct = self.query_one("#pc-clusters", DataTable)
-        ct.clear()
-        for i, (name, c) in enumerate(sorted(cfg.clusters.items())):
-            if not match(name):
-                continue
+                    routes.append((f"r{len(routes) + 1}", rc_name, vh, r, vs))
+
+        def route_row(item) -> tuple[list, str]:
+            k, rc_name, vh, r, vs = item
+            domains = ", ".join(_short(d) for d in vh.domains[:2]) + (f" +{len(vh.domains) - 2}" if len(vh.domains) > 2 else "")
+            refs["routes"][k] = r.ref or vh.ref
+            return row(self.app, rc_name, _short(vh.name), route_match_text(r), route_action_text(r), vs, domains), k
+
+        self.query_one("#pc-routes", LazyTable).show_items(routes, route_row)
+        clusters = [(f"c{i}", name, c) for i, (name, c) in enumerate(sorted(cfg.clusters.items())) if match(name)]
+
+        def cluster_row(item) -> tuple[list, str]:
+            k, name, c = item
             dr = f"{c.destination_rule.name}.{c.destination_rule.namespace}" if c.destination_rule else "-"
             eps = len(cfg.endpoints.get(name, ()))
-            labels = ",".join(f"{k}={v}" for k, v in sorted(c.subset_labels.items())) or "-"
-            k = f"c{i}"
-            ct.add_row(*row(self.app, name, c.type, c.lb_policy, dr, labels, str(eps) if c.type == "EDS" else "-"), key=k)
-            self.refs["clusters"][k] = c.destination_rule or (c.service.resource and _ref_of(c.service.resource) if c.service else None)
-        et = self.query_one("#pc-endpoints", DataTable)
-        et.clear()
-        i = 0
-        for cname, eps in sorted(cfg.endpoints.items()):
-            for e in eps:
-                if not match(f"{e.address}:{e.port} {cname} {e.pod}"):
-                    continue
-                i += 1
-                k = f"e{i}"
-                et.add_row(*row(self.app, f"{e.address}:{e.port}", cname, e.pod or "-", Content.styled(e.origin, "$text-muted")), key=k)
-                self.refs["endpoints"][k] = ("Pod", *e.pod.split("/", 1)) if e.pod and "/" in e.pod else None
+            labels = ",".join(f"{a}={b}" for a, b in sorted(c.subset_labels.items())) or "-"
+            refs["clusters"][k] = c.destination_rule or (c.service.resource and _ref_of(c.service.resource) if c.service else None)
+            return row(self.app, name, c.type, c.lb_policy, dr, labels, str(eps) if c.type == "EDS" else "-"), k
+
+        self.query_one("#pc-clusters", LazyTable).show_items(clusters, cluster_row)
+        endpoints = [(cname, e) for cname, eps in sorted(cfg.endpoints.items()) for e in eps
+                     if match(f"{e.address}:{e.port} {cname} {e.pod}")]
+        numbered = [(f"e{i}", cname, e) for i, (cname, e) in enumerate(endpoints, 1)]
+
+        def endpoint_row(item) -> tuple[list, str]:
+            k, cname, e = item
+            refs["endpoints"][k] = ("Pod", *e.pod.split("/", 1)) if e.pod and "/" in e.pod else None
+            return row(self.app, f"{e.address}:{e.port}", cname, e.pod or "-", Content.styled(e.origin, "$text-muted")), k
+
+        self.query_one("#pc-endpoints", LazyTable).show_items(numbered, endpoint_row)
         active = self.query_one("#pc-tabs", TabbedContent).active.removeprefix("pc-tab-") or "routes"
         self.query_one(f"#pc-{active}", DataTable).focus()
 
