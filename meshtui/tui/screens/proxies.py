@@ -4,6 +4,8 @@ it, as tables in istioctl proxy-config's vocabulary, each row one ⏎ away from 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +17,9 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from meshtui.tui.screens.base import MeshScreen, make_matcher
 from meshtui.tui.widgets.lazy_table import LazyTable
 from meshtui.tui.widgets.trace_render import row
+
+if TYPE_CHECKING:
+    from meshtui.translate.config import Route, VirtualHost
 
 TYPES = ("CDS", "EDS", "LDS", "RDS", "RTDS")
 WORKLOADS_TITLE = "Generated config, per workload (⏎)"
@@ -277,7 +282,7 @@ class ProxyConfigScreen(MeshScreen):
             return row(self.app, ls.name, f"{ls.address}:{ls.port}", chains, ls.kind), k
 
         self.query_one("#pc-listeners", LazyTable).show_items(listeners, listener_row)
-        routes = []
+        routes: list[tuple[str, str, VirtualHost, Route, str]] = []
         for rc_name, rc in cfg.route_configs.items():
             for vh in rc.virtual_hosts:
                 for r in vh.routes:
