@@ -55,11 +55,9 @@ def _sds(name: str) -> dict[str, Any]:
         "resource_api_version": "V3"}}
 
 
-def upstream_mtls_socket(m: UpstreamMtls, files: TlsFiles | None) -> dict[str, Any]:
-    """The client side of Istio mTLS (istiod's ISTIO_MUTUAL UpstreamTlsContext)."""
-    sans = [{"san_type": "URI", "matcher": {"exact": s}} for s in m.sans]
-    common: dict[str, Any] = {"tls_params": {"tls_minimum_protocol_version": "TLSv1_2", "tls_maximum_protocol_version": "TLSv1_3"},
-                              "alpn_protocols": list(m.alpn)}
+def _identity(common: dict[str, Any], sans: list[dict[str, Any]], files: TlsFiles | None) -> None:
+    """The workload certificate and the peer check of a CommonTlsContext, either side: istio-agent's
+    SDS secrets `default` and `ROOTCA`, or (the real-Envoy tests) the files of `files`."""
     if files is None:
         common["tls_certificate_sds_secret_configs"] = [_sds("default")]
         common["combined_validation_context"] = {"default_validation_context": {"match_typed_subject_alt_names": sans},
@@ -68,6 +66,14 @@ def upstream_mtls_socket(m: UpstreamMtls, files: TlsFiles | None) -> dict[str, A
         common["tls_certificates"] = [{"certificate_chain": {"filename": files.cert_chain},
                                        "private_key": {"filename": files.private_key}}]
         common["validation_context"] = {"trusted_ca": {"filename": files.ca}, "match_typed_subject_alt_names": sans}
+
+
+def upstream_mtls_socket(m: UpstreamMtls, files: TlsFiles | None) -> dict[str, Any]:
+    """The client side of Istio mTLS (istiod's ISTIO_MUTUAL UpstreamTlsContext)."""
+    sans = [{"san_type": "URI", "matcher": {"exact": s}} for s in m.sans]
+    common: dict[str, Any] = {"tls_params": {"tls_minimum_protocol_version": "TLSv1_2", "tls_maximum_protocol_version": "TLSv1_3"},
+                              "alpn_protocols": list(m.alpn)}
+    _identity(common, sans, files)
     return {"name": "envoy.transport_sockets.tls",
             "typed_config": {"@type": UPSTREAM_TLS, "common_tls_context": common, "sni": m.sni}}
 
@@ -228,14 +234,7 @@ def _tls_socket(ch: FilterChain, files: TlsFiles | None) -> dict[str, Any]:
                        "cipher_suites": list(CIPHERS)},
         "alpn_protocols": list(ch.tls.alpn),
     }
-    if files is None:
-        common["tls_certificate_sds_secret_configs"] = [_sds("default")]
-        common["combined_validation_context"] = {"default_validation_context": {"match_typed_subject_alt_names": sans},
-                                                 "validation_context_sds_secret_config": _sds("ROOTCA")}
-    else:
-        common["tls_certificates"] = [{"certificate_chain": {"filename": files.cert_chain},
-                                       "private_key": {"filename": files.private_key}}]
-        common["validation_context"] = {"trusted_ca": {"filename": files.ca}, "match_typed_subject_alt_names": sans}
+    _identity(common, sans, files)
     return {"name": "envoy.transport_sockets.tls",
             "typed_config": {"@type": DOWNSTREAM_TLS, "common_tls_context": common,
                              "require_client_certificate": ch.tls.require_client_certificate}}
