@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from meshtui.model.istio import TrafficPolicy
 from meshtui.model.meshconfig import MeshConfig
-from meshtui.model.snapshot import Endpoint, RegistryService, labels_match
+from meshtui.model.snapshot import Endpoint, RegistryService, SvcPort, labels_match
 from meshtui.translate.config import Cluster, HashPolicy, Ref, mesh_ref
 from meshtui.translate.policy import DRIndex, EffectiveDR, effective_policy, hash_policies, lb_policy, policy_json
 
@@ -64,7 +64,7 @@ class ClusterBuilder:
                 for name in dr.subsets:
                     self._add(svc, sp, name, dr)
 
-    def _add(self, svc: RegistryService, sp, subset: str, dr: EffectiveDR | None) -> None:
+    def _add(self, svc: RegistryService, sp: SvcPort, subset: str, dr: EffectiveDR | None) -> None:
         name = f"outbound|{sp.port}|{subset}|{svc.hostname}"
         if name in self.clusters:
             return
@@ -119,13 +119,17 @@ def mesh_cluster_policy(mesh: MeshConfig, tp: TrafficPolicy | None, svc: Registr
     notes: list[tuple[str, Ref | None]] = []
     dflt = mesh.default_traffic_policy
     if dflt is not None:
-        fill = {}
-        if dflt.connection_pool is not None and (tp is None or tp.connection_pool is None):
-            fill["connection_pool"] = dflt.connection_pool
-        if dflt.outlier_detection is not None and (tp is None or tp.outlier_detection is None):
-            fill["outlier_detection"] = dflt.outlier_detection
+        fill: list[str] = []
+        pool, outlier_policy = (tp.connection_pool, tp.outlier_detection) if tp is not None else (None, None)
+        if dflt.connection_pool is not None and pool is None:
+            pool = dflt.connection_pool
+            fill.append("connection_pool")
+        if dflt.outlier_detection is not None and outlier_policy is None:
+            outlier_policy = dflt.outlier_detection
+            fill.append("outlier_detection")
         if fill:
-            tp = replace(tp, **fill) if tp is not None else TrafficPolicy(**fill)
+            tp = (replace(tp, connection_pool=pool, outlier_detection=outlier_policy) if tp is not None
+                  else TrafficPolicy(connection_pool=pool, outlier_detection=outlier_policy))
             blocks = " and ".join(camel for camel, attr in (("connectionPool", "connection_pool"), ("outlierDetection", "outlier_detection"))
                                   if attr in fill)
             notes.append((f"{blocks} from {mesh.where('default_traffic_policy')} defaultTrafficPolicy (no DestinationRule sets it)",

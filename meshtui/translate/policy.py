@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from meshtui.model.hosts import is_wildcard
 from meshtui.model.istio import DestinationRule, Subset, TrafficPolicy
@@ -55,6 +55,7 @@ class _Consolidated:
 
 
 _Index = dict[str, list[_Consolidated]]  # resolved host -> entries, in index order
+_T = TypeVar("_T")
 
 
 def _new(dr: DestinationRule, export: frozenset[str]) -> _Consolidated:
@@ -123,7 +124,7 @@ class DRIndex:
         self.by_ns = snapshot.index.destination_rules  # by namespace and host in istiod's order; shared
         self.local, self.exported, self.root_local = snapshot.index.memo(
             "dr_consolidated", (snapshot.destination_rules, snapshot.mesh), self._consolidate)
-        self._cache: dict[tuple[str, str, str, tuple], EffectiveDR | None] = {}
+        self._cache: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], EffectiveDR | None] = {}
 
     def _consolidate(self) -> tuple[dict[str, _Index], dict[str, _Index], _Index]:
         """The per-namespace indexes istiod keeps (built once per snapshot: the index memoises
@@ -236,8 +237,8 @@ class DRIndex:
         return DRChoice(host, eff.ref(), tier, tuple(eff.subsets), tuple(others))
 
 
-_BLOCKS = ("load_balancer", "connection_pool", "outlier_detection", "tls")
-_EXTRA = ("tunnel", "proxy_protocol", "retry_budget")
+def _first(a: _T | None, b: _T | None) -> _T | None:
+    return a if a is not None else b
 
 
 def effective_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> TrafficPolicy | None:
@@ -249,7 +250,8 @@ def effective_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> Tra
     if base is not None:
         pl = next((p for p in base.port_level_settings if p.port is not None and p.port.number == port), None)
         if pl is not None:
-            base = TrafficPolicy(**{b: getattr(pl, b) for b in _BLOCKS})
+            base = TrafficPolicy(load_balancer=pl.load_balancer, connection_pool=pl.connection_pool,
+                                 outlier_detection=pl.outlier_detection, tls=pl.tls)
         else:
             base = replace(base, port_level_settings=())
     if subset:
@@ -257,15 +259,21 @@ def effective_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> Tra
         stp = sub.traffic_policy if sub is not None else None
         if stp is not None:
             spl = next((p for p in stp.port_level_settings if p.port is not None and p.port.number == port), None)
-            cur = {b: getattr(base, b) if base else None for b in (*_BLOCKS, *_EXTRA)}
+            inherited = base if base is not None else TrafficPolicy()
             if spl is not None:
-                for b in _BLOCKS:
-                    cur[b] = getattr(spl, b)
+                base = TrafficPolicy(load_balancer=spl.load_balancer, connection_pool=spl.connection_pool,
+                                     outlier_detection=spl.outlier_detection, tls=spl.tls,
+                                     tunnel=inherited.tunnel, proxy_protocol=inherited.proxy_protocol,
+                                     retry_budget=inherited.retry_budget)
             else:
-                for b in (*_BLOCKS, *_EXTRA):
-                    if getattr(stp, b) is not None:
-                        cur[b] = getattr(stp, b)
-            base = TrafficPolicy(**cur)
+                base = TrafficPolicy(
+                    load_balancer=_first(stp.load_balancer, inherited.load_balancer),
+                    connection_pool=_first(stp.connection_pool, inherited.connection_pool),
+                    outlier_detection=_first(stp.outlier_detection, inherited.outlier_detection),
+                    tls=_first(stp.tls, inherited.tls),
+                    tunnel=_first(stp.tunnel, inherited.tunnel),
+                    proxy_protocol=_first(stp.proxy_protocol, inherited.proxy_protocol),
+                    retry_budget=_first(stp.retry_budget, inherited.retry_budget))
     return base
 
 

@@ -10,6 +10,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, TypedDict
 
 from meshtui.model.gatewayapi_convert import go_quote_meta, is_gateway_semantics, origin_of
 from meshtui.model.hosts import resolve_short
@@ -17,8 +18,10 @@ from meshtui.model.istio import (
     Destination,
     Headers,
     HTTPMatchRequest,
+    HTTPRedirect,
     HTTPRetry,
     HTTPRoute,
+    Percent,
     VirtualService,
 )
 from meshtui.model.meshconfig import DEFAULT_MESH, MeshConfig
@@ -123,7 +126,7 @@ def destination_cluster(dest: Destination, vs_ns: str, ctx: RouteContext, http: 
     return f"outbound|{port}|{dest.subset}|{host}", host, port
 
 
-def _percent(p, default: float) -> float:
+def _percent(p: Percent | None, default: float) -> float:
     return default if p is None else p.value
 
 
@@ -212,11 +215,11 @@ def _mirrors(r: HTTPRoute, vs: VirtualService, ctx: RouteContext) -> tuple[Mirro
     return tuple(out)
 
 
-def _cors(r: HTTPRoute) -> dict | None:
+def _cors(r: HTTPRoute) -> dict[str, Any] | None:
     c = r.cors_policy
     if c is None:
         return None
-    out: dict = {}
+    out: dict[str, Any] = {}
     origins = [{"kind": sm.kind, "value": sm.value} for sm in c.allow_origins] + [{"kind": "exact", "value": o} for o in c.allow_origin]
     if origins:
         out["allowOrigins"] = origins
@@ -322,7 +325,7 @@ def _body_bytes(text: str | None) -> str | None:
         return text
 
 
-def _redirect_port(rd, ctx: RouteContext) -> int | None:
+def _redirect_port(rd: HTTPRedirect, ctx: RouteContext) -> int | None:
     """Istio's ApplyRedirect: derivePort FROM_REQUEST_PORT becomes the listener port (Envoy cannot
     derive it), and a port that is the scheme's default (80 for http, 443 for https; the scheme
     is the redirect's, else the listener's) is left out, because Envoy writes any port_redirect
@@ -336,13 +339,26 @@ def _redirect_port(rd, ctx: RouteContext) -> int | None:
     return port or None
 
 
+class _RouteCommon(TypedDict):
+    """What every Route made from one VirtualService match carries, whatever its action."""
+
+    name: str
+    match: RouteMatch
+    ref: Ref
+    match_ref: Ref
+    rule_index: int
+    match_index: int | None
+    virtual_service: tuple[str, str]
+    stat_prefix: str
+
+
 def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_ref: Ref, match_ref: Ref, i: int,
            j: int | None, m: HTTPMatchRequest | None, ctx: RouteContext, root: VirtualService, rule_path: str = "") -> Route:
     """`vs` defines the rule (a delegate, or the root itself); `root` owns the host."""
     req_ops = _strip_pseudo(_header_ops(rule.headers, "request"))
     resp_ops = _header_ops(rule.headers, "response")
-    common = dict(name=name, match=rm, ref=rule_ref, match_ref=match_ref, rule_index=i, match_index=j,
-                  virtual_service=(root.namespace, root.name), stat_prefix=m.stat_prefix if m else "")
+    common = _RouteCommon(name=name, match=rm, ref=rule_ref, match_ref=match_ref, rule_index=i, match_index=j,
+                          virtual_service=(root.namespace, root.name), stat_prefix=m.stat_prefix if m else "")
     if rule.redirect is not None:
         rd = rule.redirect
         code = rd.redirect_code or 301
@@ -357,15 +373,15 @@ def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_
             body = dr.body.string if dr.body.string is not None else _body_bytes(dr.body.bytes)
         return Route(direct_response=DirectResponse(dr.status, body), request_headers=req_ops,
                      response_headers=resp_ops, **common)
-    dests = [d for d in rule.route if d.destination is not None]
+    dests = [(d, d.destination) for d in rule.route if d.destination is not None]
     weighted = len(dests) > 1
     clusters: list[WeightedCluster] = []
-    for k, d in enumerate(dests):
+    for k, (d, dest) in enumerate(dests):
         weight = d.weight or 0
         if weighted and weight == 0:
             continue  # zero-weight destinations are dropped
-        cname, host, port = destination_cluster(d.destination, vs.namespace, ctx)
-        clusters.append(WeightedCluster(cname, weight if weighted else 100, host, port, d.destination.subset,
+        cname, host, port = destination_cluster(dest, vs.namespace, ctx)
+        clusters.append(WeightedCluster(cname, weight if weighted else 100, host, port, dest.subset,
                                         _strip_pseudo(_header_ops(d.headers, "request")), _header_ops(d.headers, "response"),
                                         vs_ref(vs, f"{rule_path or rule_ref.path}.route[{k}]", d.src.line)))
     if not weighted and clusters:
