@@ -35,6 +35,7 @@ from meshtui.model.istio import (
 from meshtui.model.k8s import Deployment, Endpoints, EndpointSlice, Namespace, Pod, Service, StatefulSet
 from meshtui.model.meshconfig import DEFAULT_MESH, MeshConfig
 from meshtui.model.protocol import k8s_port_protocol, se_port_protocol
+from meshtui.model.schema import IntOrString
 from meshtui.model.security import AuthorizationPolicy, PeerAuthentication
 from meshtui.model.source import Diagnostic
 
@@ -59,7 +60,7 @@ class Endpoint:
     cluster: str = ""  # several clusters (multi-primary): the one it lives in
     network: str = ""
 
-    def __reduce__(self):  # pickled by value (the snapshot cache): faster than slots __setstate__
+    def __reduce__(self) -> tuple[type[Endpoint], tuple[object, ...]]:  # pickled by value (the snapshot cache): faster than slots __setstate__
         return (Endpoint, (self.address, self.port, self.port_name, self.labels, self.pod, self.ready,
                            self.synthesized, self.origin, self.locality, self.weight, self.cluster, self.network))
 
@@ -71,7 +72,7 @@ class SvcPort:
     protocol: str  # Istio protocol: HTTP, HTTP2, GRPC, TCP, HTTPS, TLS, UNSUPPORTED, ...
     target_port: int | str | None = None
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[SvcPort], tuple[object, ...]]:
         return (SvcPort, (self.name, self.port, self.protocol, self.target_port))
 
 
@@ -255,7 +256,7 @@ class MeshSnapshot:
                 owner = w
         if owner is None:
             return None
-        spec = owner.resource.spec if owner.resource is not None else None
+        spec = owner.resource.spec if isinstance(owner.resource, (Deployment, StatefulSet)) else None
         sel = spec.selector.match_labels if spec is not None and spec.selector is not None else owner.labels
         pods = sorted((w for w in self.workloads if w.kind == "Pod" and w.namespace == ns and sel
                        and labels_match(sel, w.labels)), key=lambda w: w.name)
@@ -308,7 +309,8 @@ class SnapshotIndex:
     def _part(self, name: str, inputs: tuple[object, ...], make: Callable[[], T]) -> T:
         hit = self._parts.get(name)
         if hit is not None and len(hit[0]) == len(inputs) and all(a is b for a, b in zip(hit[0], inputs, strict=True)):
-            return hit[1]
+            kept: T = hit[1]  # stored by this method under `name`, from a `make` of the same type
+            return kept
         value = make()
         self._parts[name] = (inputs, value)
         return value
@@ -473,13 +475,18 @@ def _resolve_target(sp_target: int | str | None, svc_port: int, pod: Pod | None)
     return svc_port
 
 
+def _int_or_string(value: IntOrString | None) -> int | str | None:
+    """A parsed int-or-string field's value (the parser gives an int or a str for IntOrString)."""
+    return value if isinstance(value, int | str) else None
+
+
 def _synth_ip(seed: str) -> str:
     d = hashlib.sha256(seed.encode()).digest()
     return f"10.255.{d[0]}.{max(d[1], 1)}"
 
 
 def _k8s_endpoints(svc: Service, snap_pods: PodIndex, slices: dict[tuple[str, str], list[EndpointSlice]],
-                   eps: dict[tuple[str, str], Endpoints], workloads_by_ns: dict[str, list[Resource]],
+                   eps: dict[tuple[str, str], Endpoints], workloads_by_ns: dict[str, list[Deployment | StatefulSet]],
                    pod_by_name: dict[tuple[str, str], Pod]) -> tuple[tuple[Endpoint, ...], str]:
     ns, name = svc.namespace, svc.name
     selector = svc.spec.selector
@@ -521,7 +528,7 @@ def _k8s_endpoints(svc: Service, snap_pods: PodIndex, slices: dict[tuple[str, st
                 continue
             ready = pod.ready or svc.spec.publish_not_ready_addresses
             for sp in ports:
-                target = _resolve_target(sp.target_port, sp.port, pod)
+                target = _resolve_target(_int_or_string(sp.target_port), sp.port, pod)
                 if target is None:
                     continue
                 out.append(Endpoint(pod.status.pod_ip, target, sp.name,
@@ -539,7 +546,7 @@ def _k8s_endpoints(svc: Service, snap_pods: PodIndex, slices: dict[tuple[str, st
             podname = f"{wl.name}-{i}" if wl.kind == "StatefulSet" else f"{wl.name}-synth-{i}"
             fake = Pod(kind="Pod", metadata=wl.metadata, spec=spec.template.spec)
             for sp in ports:
-                target = _resolve_target(sp.target_port, sp.port, fake)
+                target = _resolve_target(_int_or_string(sp.target_port), sp.port, fake)
                 if target is None:
                     continue
                 out.append(Endpoint(_synth_ip(f"{ns}/{podname}"), target, sp.name,
@@ -569,15 +576,15 @@ def _se_services(se: ServiceEntry, mesh: MeshConfig, pods: PodIndex, wes: list[W
                 for sp in ports:
                     eps.append(Endpoint(pod.status.pod_ip, int(sp.target_port or sp.port), sp.name, dict(pod.metadata.labels),
                                         f"{pod.namespace}/{pod.name}", pod.ready, origin=f"Pod {pod.namespace}/{pod.name}"))
-        for we in wes:
+        for wle in wes:
             # Istio merges the entry's labels with its metadata labels, metadata first
             # (serviceentry/conversion.go convertWorkloadEntryToWorkloadInstance)
-            we_labels = {**we.spec.labels, **we.metadata.labels}
-            if we.namespace == se.namespace and labels_match(sel, we_labels):
+            we_labels = {**wle.spec.labels, **wle.metadata.labels}
+            if wle.namespace == se.namespace and labels_match(sel, we_labels):
                 for sp in ports:
-                    target = we.spec.ports.get(sp.name) or sp.target_port or sp.port
-                    eps.append(Endpoint(we.spec.address, int(target), sp.name, we_labels,
-                                        f"{we.namespace}/{we.name}", True, origin=f"WorkloadEntry {we.namespace}/{we.name}"))
+                    target = wle.spec.ports.get(sp.name) or sp.target_port or sp.port
+                    eps.append(Endpoint(wle.spec.address, int(target), sp.name, we_labels,
+                                        f"{wle.namespace}/{wle.name}", True, origin=f"WorkloadEntry {wle.namespace}/{wle.name}"))
     elif resolution in ("DNSLB", "DNSRoundRobinLB"):
         origin = "DNS"
     out = []
@@ -616,6 +623,14 @@ def _discovered(objects: list[Resource], diagnostics: list[Diagnostic], mesh: Me
     return keep
 
 
+R = TypeVar("R", bound=Resource)
+
+
+def _of_kind(groups: dict[str, list[Resource]], kind: str, cls: type[R]) -> list[R]:
+    """The objects of one kind (`cls` is that kind's model class): groups is keyed by kind."""
+    return groups.get(kind, [])  # type: ignore[return-value]  # groups[kind] holds only `cls` objects
+
+
 def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConfig = DEFAULT_MESH,
           raw: dict[tuple[str, str, str], Any] | None = None, rejected: list[Resource] | None = None) -> MeshSnapshot:
     """Index validated objects into a snapshot. `objects` are already de-duplicated; `rejected`
@@ -632,24 +647,28 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
     for derived in (*gateway_api.services, *gateway_api.deployments, *gateway_api.gateways, *gateway_api.virtual_services):
         groups[derived.kind].append(derived)
 
-    pods: list[Pod] = groups.get("Pod", [])  # type: ignore[assignment]  # groups is keyed by kind: "Pod" holds Pods
+    pods = _of_kind(groups, "Pod", Pod)
     pod_index = PodIndex(pods)
     pod_by_name: dict[tuple[str, str], Pod] = {(p.namespace, p.name): p for p in pods}
     slices: dict[tuple[str, str], list[EndpointSlice]] = defaultdict(list)
-    for sl in groups.get("EndpointSlice", []):
+    for sl in _of_kind(groups, "EndpointSlice", EndpointSlice):
         svc_name = sl.metadata.labels.get("kubernetes.io/service-name")
         if svc_name:
-            slices[(sl.namespace, svc_name)].append(sl)  # type: ignore[arg-type]  # groups is keyed by kind: these are EndpointSlices
-    eps = {(e.namespace, e.name): e for e in groups.get("Endpoints", [])}
-    wl_by_ns: dict[str, list[Resource]] = defaultdict(list)
-    for w in (*groups.get("Deployment", []), *groups.get("StatefulSet", [])):
+            slices[(sl.namespace, svc_name)].append(sl)
+    eps = {(e.namespace, e.name): e for e in _of_kind(groups, "Endpoints", Endpoints)}
+    wl_by_ns: dict[str, list[Deployment | StatefulSet]] = defaultdict(list)
+    deploys = _of_kind(groups, "Deployment", Deployment)
+    statefulsets = _of_kind(groups, "StatefulSet", StatefulSet)
+    deploy_like: list[Deployment | StatefulSet] = [*deploys, *statefulsets]
+    for w in deploy_like:
         wl_by_ns[w.namespace].append(w)
 
     registry: list[RegistryService] = []
-    for svc in groups.get("Service", []):
+    for svc in _of_kind(groups, "Service", Service):
         spec = svc.spec
         host = _fqdn(svc.name, svc.namespace, mesh.domain_suffix)
-        ports = tuple(SvcPort(p.name, p.port, k8s_port_protocol(p.name, p.port, p.protocol, p.app_protocol), p.target_port)
+        ports = tuple(SvcPort(p.name, p.port, k8s_port_protocol(p.name, p.port, p.protocol, p.app_protocol),
+                              _int_or_string(p.target_port))
                       for p in spec.ports)
         headless = spec.cluster_ip == "None"
         if spec.type == "ExternalName":
@@ -658,16 +677,16 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
             resolution, alias = ("Passthrough" if headless else "ClientSideLB"), ""
         addresses = tuple(a for a in (spec.cluster_ips or ((spec.cluster_ip,) if spec.cluster_ip else ())) if a and a != "None")
         export = svc.metadata.annotations.get("networking.istio.io/exportTo", "")
-        endpoints, origin = _k8s_endpoints(svc, pod_index, slices, eps, wl_by_ns, pod_by_name)  # type: ignore[arg-type]  # groups is keyed by kind
+        endpoints, origin = _k8s_endpoints(svc, pod_index, slices, eps, wl_by_ns, pod_by_name)
         registry.append(RegistryService(
             hostname=host, namespace=svc.namespace, name=svc.name, origin="k8s", resource=svc, ports=ports,
             addresses=addresses, resolution=resolution,
             export_to=_export_set(tuple(x.strip() for x in export.split(",") if x.strip()), mesh.default_service_export_to),
             mesh_external=resolution == "Alias", selector=dict(spec.selector), endpoints=endpoints, alias_target=alias,
             endpoint_origin=origin))
-    wes = groups.get("WorkloadEntry", [])
-    for se in groups.get("ServiceEntry", []):
-        registry.extend(_se_services(se, mesh, pod_index, wes))  # type: ignore[arg-type]  # groups is keyed by kind
+    wes = _of_kind(groups, "WorkloadEntry", WorkloadEntry)
+    for se in _of_kind(groups, "ServiceEntry", ServiceEntry):
+        registry.extend(_se_services(se, mesh, pod_index, wes))
 
     by_host: dict[str, list[RegistryService]] = defaultdict(list)
     for rs in registry:
@@ -677,15 +696,15 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
     for p in pods:
         workloads.append(Workload("Pod", p.namespace, p.name, dict(p.metadata.labels),
                                   p.status.pod_ip if p.status else "", resource=p))
-    for wl in (*groups.get("Deployment", []), *groups.get("StatefulSet", [])):
-        spec = wl.spec
-        tl = dict(spec.template.metadata.labels) if spec and spec.template and spec.template.metadata else {}
-        sel = spec.selector.match_labels if spec and spec.selector else tl
+    for wl in deploy_like:
+        wspec = wl.spec
+        tl = dict(wspec.template.metadata.labels) if wspec and wspec.template and wspec.template.metadata else {}
+        sel = wspec.selector.match_labels if wspec and wspec.selector else tl
         has_pods = bool(pod_index.select(wl.namespace, sel)) if sel else False
         workloads.append(Workload(wl.kind, wl.namespace, wl.name, tl, "" if has_pods else _synth_ip(f"{wl.namespace}/{wl.name}-synth-0"),
                                   synthesized=not has_pods, resource=wl))
 
-    def ordered(kind: str) -> tuple:
+    def ordered(kind: str) -> tuple[Any, ...]:
         return tuple(groups.get(kind, []))
 
     snap = MeshSnapshot(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import fields
+from types import MemberDescriptorType
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from meshtui.model.istio import VirtualService
 from meshtui.model.snapshot import Endpoint, RegistryIndex, RegistryService, VSIndex
@@ -23,13 +25,17 @@ from meshtui.translate.clusters import ClusterBuilder
 from meshtui.translate.config import Cluster, DroppedMatch, Ref, Route, RouteConfig, VirtualHost
 from meshtui.translate.policy import DRIndex
 
+if TYPE_CHECKING:
+    from _collections_abc import dict_items, dict_keys, dict_values
+
 # (routes, owner ref, notes, dropped matches) of one virtual host
 VHostParts = tuple[tuple[Route, ...], "Ref | None", tuple[str, ...], tuple[DroppedMatch, ...]]
 
-_routes = VirtualHost.routes  # the slot descriptors the properties below stand in front of
-_ref = VirtualHost.ref
-_notes = VirtualHost.notes
-_dropped = VirtualHost.dropped
+# the slot descriptors the properties below stand in front of
+_routes: MemberDescriptorType = VirtualHost.__dict__["routes"]
+_ref: MemberDescriptorType = VirtualHost.__dict__["ref"]
+_notes: MemberDescriptorType = VirtualHost.__dict__["notes"]
+_dropped: MemberDescriptorType = VirtualHost.__dict__["dropped"]
 # Single-threaded, like the rest of the core (which takes no locks): a shell that reads one lazy
 # config from several threads serialises those reads (the TUI's TraceEngine runs a whole trace,
 # translation and simulation, under one lock).
@@ -38,6 +44,22 @@ _dropped = VirtualHost.dropped
 # LazyVirtualHost.__init__ sets the other fields itself: a new VirtualHost field must be added there
 assert [f.name for f in fields(VirtualHost)] == ["name", "domains", "routes", "require_tls", "kind", "service", "ref",
                                                  "notes", "dropped"], "LazyVirtualHost.__init__ needs the new field"
+
+
+def _lazy_slot(slot: MemberDescriptorType) -> property:
+    """A property that builds a LazyVirtualHost's pending parts before reading or writing `slot`."""
+
+    def get(self: LazyVirtualHost) -> object:
+        if self._build is not None:
+            self._force()
+        return slot.__get__(self, VirtualHost)
+
+    def put(self: LazyVirtualHost, value: object) -> None:
+        if getattr(self, "_build", None) is not None:
+            self._force()
+        slot.__set__(self, value)
+
+    return property(get, put)
 
 
 class LazyVirtualHost(VirtualHost):
@@ -53,7 +75,7 @@ class LazyVirtualHost(VirtualHost):
         self.require_tls = False
         self.kind = kind
         self.service = service
-        self._build = build
+        self._build: Callable[[], VHostParts] | None = build
 
     def _force(self) -> None:
         build = self._build
@@ -66,31 +88,21 @@ class LazyVirtualHost(VirtualHost):
         _dropped.__set__(self, dropped)
         self._build = None
 
-    def _get(slot):  # a property factory, used in the class body only
-        def get(self):
-            if self._build is not None:
-                self._force()
-            return slot.__get__(self, VirtualHost)
-
-        def put(self, value):
-            if getattr(self, "_build", None) is not None:
-                self._force()
-            slot.__set__(self, value)
-
-        return property(get, put)
-
-    routes = _get(_routes)  # type: ignore[assignment]  # a lazy property in place of the field
-    ref = _get(_ref)  # type: ignore[assignment]  # a lazy property in place of the field
-    notes = _get(_notes)  # type: ignore[assignment]  # a lazy property in place of the field
-    dropped = _get(_dropped)  # type: ignore[assignment]  # a lazy property in place of the field
-    del _get
+    routes = _lazy_slot(_routes)  # a lazy property in place of the field
+    ref = _lazy_slot(_ref)  # a lazy property in place of the field
+    notes = _lazy_slot(_notes)  # a lazy property in place of the field
+    dropped = _lazy_slot(_dropped)  # a lazy property in place of the field
 
     @property
     def built(self) -> bool:
         return self._build is None
 
 
-class _LazyMap(dict):
+V = TypeVar("V")
+D = TypeVar("D")
+
+
+class _LazyMap(dict[str, V]):
     """A dict whose entries for a host appear when a key of that host is first looked up; any
     walk over the whole mapping (iteration, len, items) builds every pending host first."""
 
@@ -98,23 +110,28 @@ class _LazyMap(dict):
         super().__init__()
         self._owner = owner
 
-    def _key(self, key: str) -> None:
+    def _key(self, key: object) -> None:
         if isinstance(key, str) and not dict.__contains__(self, key):
             self._owner.force_host(key.rpartition("|")[2])
 
-    def get(self, key, default=None):
+    @overload
+    def get(self, key: str, default: None = None) -> V | None: ...
+    @overload
+    def get(self, key: str, default: V | D) -> V | D: ...
+
+    def get(self, key: str, default: V | D | None = None) -> V | D | None:
         self._key(key)
         return dict.get(self, key, default)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> V:
         self._key(key)
         return dict.__getitem__(self, key)
 
-    def __contains__(self, key) -> bool:
+    def __contains__(self, key: object) -> bool:
         self._key(key)
         return dict.__contains__(self, key)
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[str]:
         self._owner.force_all()
         return dict.__iter__(self)
 
@@ -122,27 +139,27 @@ class _LazyMap(dict):
         self._owner.force_all()
         return dict.__len__(self)
 
-    def keys(self):
+    def keys(self) -> dict_keys[str, V]:
         self._owner.force_all()
         return dict.keys(self)
 
-    def values(self):
+    def values(self) -> dict_values[str, V]:
         self._owner.force_all()
         return dict.values(self)
 
-    def items(self):
+    def items(self) -> dict_items[str, V]:
         self._owner.force_all()
         return dict.items(self)
 
-    def copy(self) -> dict:
+    def copy(self) -> dict[str, V]:
         self._owner.force_all()
         return dict(dict.items(self))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         self._owner.force_all()
         return dict.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]  # unhashable, as the mutable dataclass it stands for
+    __hash__ = None  # unhashable, as the mutable dataclass it stands for
 
 
 class LazyClusterBuilder(ClusterBuilder):
@@ -152,8 +169,8 @@ class LazyClusterBuilder(ClusterBuilder):
     def __init__(self, drs: DRIndex, client_ns: str, labels: dict[str, str], router: bool = False,
                  proxy_cluster: str = "") -> None:
         super().__init__(drs, client_ns, labels, router, proxy_cluster)
-        self.clusters: dict[str, Cluster] = _LazyMap(self)
-        self.endpoints: dict[str, tuple[Endpoint, ...]] = _LazyMap(self)
+        self.clusters: dict[str, Cluster] = _LazyMap[Cluster](self)
+        self.endpoints: dict[str, tuple[Endpoint, ...]] = _LazyMap[tuple[Endpoint, ...]](self)
         self._pending: dict[str, list[RegistryService]] = {}
         self._order: list[RegistryService] = []
         self._in_order = True  # False once a host was built out of the eager order
@@ -257,7 +274,7 @@ class LazyOwnership:
         return None, [], ""
 
 
-_vhosts = RouteConfig.virtual_hosts  # the slot the lazy property below stands in front of
+_vhosts: MemberDescriptorType = RouteConfig.__dict__["virtual_hosts"]  # the slot the lazy property below stands in front of
 
 
 class LazyRouteConfig(RouteConfig):
@@ -281,7 +298,7 @@ class LazyRouteConfig(RouteConfig):
         self._svcs = svcs  # one per hostname, each gets a virtual host
         self._vs_only = vs_only
         self._catch_all = catch_all
-        self._build_vh = build_vh
+        self._build_vh: Callable[[RegistryService], VirtualHost] | None = build_vh
         self._ridx = ridx
         self._ns = proxy_ns
         self._port = port
@@ -290,11 +307,12 @@ class LazyRouteConfig(RouteConfig):
         self._member: dict[str, tuple[int, RegistryService]] | None = None
 
     # ------------------------------------------------------------ the whole list
-    @property  # type: ignore[override]  # a lazy property in place of the field
+    @property  # a lazy property in place of the field
     def virtual_hosts(self) -> list[VirtualHost]:
         if self._build_vh is not None:
             self._force()
-        return _vhosts.__get__(self, RouteConfig)
+        vhosts: list[VirtualHost] = _vhosts.__get__(self, RouteConfig)
+        return vhosts
 
     @virtual_hosts.setter
     def virtual_hosts(self, value: list[VirtualHost]) -> None:
@@ -316,7 +334,7 @@ class LazyRouteConfig(RouteConfig):
 
     def vhost_count(self) -> int:
         if self._build_vh is None:
-            return len(_vhosts.__get__(self, RouteConfig))
+            return len(self.virtual_hosts)
         return len(self._svcs) + len(self._vs_only) + 1
 
     # ------------------------------------------------------------ one virtual host
@@ -361,9 +379,10 @@ class LazyRouteConfig(RouteConfig):
         if isinstance(item, VirtualHost):
             vh = item
         else:
-            vh = self._built.get(item.hostname)
-            if vh is not None:
-                return vh
+            done = self._built.get(item.hostname)
+            if done is not None:
+                return done
+            assert self._build_vh is not None  # select() asks only while the list is unbuilt
             vh = self._build_vh(item)
             self._built[item.hostname] = vh
         me = self._order(item)
