@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshtui.simulate.request import Request
 from meshtui.translate.config import ProxyInfo, Ref
+
+if TYPE_CHECKING:  # simulate.server builds on this module's types
+    from meshtui.simulate.server import ServerVerdict
 
 
 class Stage(StrEnum):
@@ -71,8 +74,8 @@ class Step:
     verdict: Verdict
     detail: str
     ref: Ref | None = None
-    expected: Any = None  # a value from the config (str, int, list), shown beside `actual`
-    actual: Any = None
+    expected: str | None = None  # what the config asks for, shown beside `actual`
+    actual: str | None = None  # what the request has
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"stage": str(self.stage), "verdict": str(self.verdict), "detail": self.detail}
@@ -270,10 +273,10 @@ class Trace:
     request_headers: dict[str, str] | None = None
     response_headers: ResponseHeaderOps | None = None
     mirrors: list[TraceMirror] = field(default_factory=list)
-    server: list[Any] = field(default_factory=list)  # simulate.server.ServerVerdict, one per destination pod
+    server: list[ServerVerdict] = field(default_factory=list)  # one per destination pod
 
-    def add(self, stage: Stage, verdict: Verdict, detail: str, ref: Ref | None = None, expected: Any = None,
-            actual: Any = None) -> Step:
+    def add(self, stage: Stage, verdict: Verdict, detail: str, ref: Ref | None = None, expected: str | None = None,
+            actual: str | None = None) -> Step:
         s = Step(stage, verdict, detail, ref, expected, actual)
         self.steps.append(s)
         return s

@@ -378,6 +378,23 @@ def test_redirect_location_and_direct_response(trace):
     assert (t.outcome, t.status, t.body) == ("direct-response", 200, "ok")
 
 
+def test_redirect_location_keeps_the_host_case_as_sent(trace):
+    """Envoy writes the Host header into a redirect's Location as the client sent it (the virtual
+    host is still chosen without case); tests/envoy/test_redirect_case.py checks Envoy agrees."""
+    m = mesh(svc("web", port=80) + client() + vs("web", """
+  hosts: [web]
+  http:
+  - match: [{uri: {exact: /old}}]
+    redirect: {uri: /new}
+  - route: [{destination: {host: web}}]
+"""))
+    for host in ("WEB", "Web.Default.svc.cluster.local"):
+        t = trace(m, f"http://{host}/old")
+        assert (t.outcome, t.location) == ("redirect", f"http://{host}/new")
+    t = trace(m, "http://web/old", headers=["Host: Web:80"])
+    assert t.location == "http://Web:80/new"
+
+
 def test_delegate_merges_matches(trace):
     m = mesh(svc("reviews", versions=("v1", "v2")) + client() + dr("r", "reviews") + vs("root", """
   hosts: [reviews]
