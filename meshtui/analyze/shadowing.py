@@ -19,12 +19,13 @@ from meshtui.analyze.context import Context, export_set
 from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.analyze.rules import match_implies, static_dead
-from meshtui.analyze.tracing import default_tracer
+from meshtui.analyze.tracing import Tracer, default_tracer
 from meshtui.analyze.walk import rule_label
 from meshtui.analyze.witness import Judge, variants, witnesses
-from meshtui.model.istio import HTTPMatchRequest, VirtualService
+from meshtui.model.istio import Gateway, HTTPMatchRequest, VirtualService
 from meshtui.model.protocol import is_http
 from meshtui.model.snapshot import exported_to
+from meshtui.simulate import Request
 from meshtui.translate.config import ProxyConfig
 from meshtui.translate.match import ProxySide, http_verdict, source_covers
 
@@ -51,26 +52,27 @@ def _config_time_implied(captor: HTTPMatchRequest | None, m: HTTPMatchRequest | 
     return source_covers(captor, m, only_ns)
 
 
-def _describe(req) -> str:
+def _describe(req: Request) -> str:
     hdrs = "".join(f" -H '{k}: {v}'" for k, v in sorted(req.headers.items()))
     q = f"?{req.query}" if req.query else ""
     return f"{req.method} {req.scheme}://{req.host}:{req.port}{req.path}{q}{hdrs}"
 
 
 class Prober:
-    def __init__(self, ctx: Context, tracer) -> None:
+    def __init__(self, ctx: Context, tracer: Tracer) -> None:
         self.ctx = ctx
         self.tracer = tracer
         self.judge = Judge()  # every match translated once per analysis
 
-    def search(self, vs: VirtualService, i: int, m: HTTPMatchRequest | None, config, targets: list[tuple[str, int]],
+    def search(self, vs: VirtualService, i: int, m: HTTPMatchRequest | None, config: ProxyConfig,
+               targets: list[tuple[str, int]],
                ports: list[int], gateway: bool, only_ns: str | None) -> Search:
         res = Search()
         for host, port in targets:
             queue = witnesses(m, host, port, judge=self.judge)
             if not queue:
                 return res  # no witness could be built (an unusual regex): do not guess
-            seen: set = set()
+            seen: set[tuple[str, str, str, tuple[tuple[str, str], ...], int | None]] = set()
             known: list[tuple[HTTPMatchRequest | None, tuple[str, str, int]]] = []  # captors met so far
             examined = 0
             landed_here = abandoned = False
@@ -108,7 +110,7 @@ class Prober:
                     if not same and not gateway:
                         abandoned = True  # another VirtualService owns this host for sidecars (IST0109's business)
                         break
-                    owner = vs if same else self.ctx.snap.get("VirtualService", ref.namespace, ref.name)
+                    owner = vs if same else _virtual_service(self.ctx, ref.namespace, ref.name)
                     captor = None
                     if owner is not None and trace.rule_index < len(owner.spec.http):
                         rule = owner.spec.http[trace.rule_index]
@@ -152,7 +154,8 @@ class Prober:
             ports.extend(http_ports)
         return out[:2], sorted(set(ports))
 
-    def gateway_targets(self, vs: VirtualService, m: HTTPMatchRequest | None, gw) -> tuple[list[tuple[str, int]], list[int]]:
+    def gateway_targets(self, vs: VirtualService, m: HTTPMatchRequest | None,
+                        gw: Gateway) -> tuple[list[tuple[str, int]], list[int]]:
         out: list[tuple[str, int]] = []
         vs_hosts = [self.ctx.fqdn(h, vs.namespace) for h in vs.spec.hosts]
         for srv in gw.spec.servers:
@@ -174,6 +177,11 @@ class Prober:
                     out.append((concrete, srv.port.number))
         ports = sorted({p for _, p in out})
         return out[:2], ports
+
+
+def _virtual_service(ctx: Context, namespace: str, name: str) -> VirtualService | None:
+    got = ctx.snap.get("VirtualService", namespace, name)
+    return got if isinstance(got, VirtualService) else None
 
 
 def _config(build: Callable[[], ProxyConfig]) -> ProxyConfig | None:
@@ -202,7 +210,8 @@ def _applies(e: HTTPMatchRequest | None, port: int, ns: str, labels: dict[str, s
     return bool(http_verdict(e, ProxySide(port, frozenset({gateway}), labels, ns), vs_ns or ns))
 
 
-def _escapes_locally(judge: Judge, vs: VirtualService, i: int, m: HTTPMatchRequest | None, targets, ns: str,
+def _escapes_locally(judge: Judge, vs: VirtualService, i: int, m: HTTPMatchRequest | None, targets: list[tuple[str, int]],
+                     ns: str,
                      gateway: str = "mesh") -> bool:
     """A shortcut before translating a proxy: is there a witness that no earlier rule of this
     VirtualService can take, judged by the tracer's own matcher? Then the rule is reachable (a
@@ -290,7 +299,7 @@ def shadowed_rules(ctx: Context) -> Iterator[Message]:
             captors = sorted({c for v in verdicts for c in v.captors}, key=lambda c: (c[0] != vs.namespace or c[1] != vs.name, c))
             names = []
             for ns, name, r in captors:
-                owner = vs if (ns, name) == (vs.namespace, vs.name) else ctx.snap.get("VirtualService", ns, name)
+                owner = vs if (ns, name) == (vs.namespace, vs.name) else _virtual_service(ctx, ns, name)
                 label = rule_label(owner.spec.http[r].name if owner is not None else "", r)
                 names.append(f"rule {label}" if owner is vs else f"rule {label} of VirtualService {ns}/{name}")
             tries = sum(v.tries for v in verdicts)
