@@ -69,11 +69,14 @@ def endpoint_tls(snapshot: MeshSnapshot, c: Cluster | None, pod: Pod, port: int 
     off = _auto_off(snapshot, c, pod.namespace)
     if off is not None:
         return "plaintext", off
-    if has_sidecar(pod):
+    if pod.metadata.labels.get(TLS_MODE_LABEL) == "istio":  # the endpoint metadata auto-mTLS matches on
         own = compose_peer_authn(snapshot, pod.namespace, pod.metadata.labels).for_port(port)
         if own.mode == "DISABLE":
             return "plaintext", f"auto-mTLS: the endpoint's workload is DISABLE on port {port} ({own.why})"
         return "mtls", f"auto-mTLS: the endpoint's pod carries a sidecar ({TLS_MODE_LABEL}: istio)"
+    if has_sidecar(pod):  # an istio-proxy container without the injector's label: a gateway, or a hand-made pod
+        return "plaintext", (f"auto-mTLS: the endpoint's pod runs istio-proxy but is not labelled {TLS_MODE_LABEL}: istio "
+                             "(a gateway pod), so istiod's transport socket match sends it plaintext")
     return "plaintext", "auto-mTLS: the endpoint's pod has no sidecar"
 
 
