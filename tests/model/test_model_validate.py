@@ -128,6 +128,21 @@ REFUSED = [
     ("Sidecar", {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY", "egressProxy": {"host": "a.com", "port": {"number": 80}}}},
      ("spec.outboundTrafficPolicy.egressProxy", "ALLOW_ANY")),
     ("WorkloadEntry", {"labels": {"a": "b"}}, ("spec.address", "address is required")),
+    # labels.Instance.Validate: Kubernetes label syntax wherever Istio takes a label set
+    ("VirtualService", vs(http=[{"route": ROUTE, "match": [{"sourceLabels": {"app!": "a"}}]}]),
+     ("spec.http[0].match[0].sourceLabels.app!", "invalid tag key")),
+    ("VirtualService", vs(http=[{"route": ROUTE, "match": [{"sourceLabels": {"app": "-a"}}]}]),
+     ("spec.http[0].match[0].sourceLabels.app", "invalid tag value")),
+    ("VirtualService", vs(tcp=[{"match": [{"sourceLabels": {"k" * 64: "a"}}], "route": ROUTE}]),
+     (f"spec.tcp[0].match[0].sourceLabels.{'k' * 64}", "name is too long")),
+    ("VirtualService", vs(tls=[{"match": [{"sniHosts": ["reviews"], "sourceLabels": {"a/b/c": "x"}}], "route": ROUTE}]),
+     ("spec.tls[0].match[0].sourceLabels.a/b/c", "invalid tag key")),
+    ("DestinationRule", {"host": "r", "subsets": [{"name": "v1", "labels": {"version": "v 1"}}]},
+     ("spec.subsets[0].labels.version", "invalid tag value")),
+    ("WorkloadEntry", {"address": "10.0.0.1", "labels": {"_app": "a"}}, ("spec.labels._app", "invalid tag key")),
+    ("ServiceEntry", {"hosts": ["a.com"], "resolution": "STATIC", "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+                      "endpoints": [{"address": "10.0.0.1", "labels": {"app": "a" * 64 + "!"}}]},
+     ("spec.endpoints[0].labels.app", "invalid tag value")),
 ]
 
 ACCEPTED = [
@@ -157,6 +172,9 @@ ACCEPTED = [
     ("Sidecar", {"egress": [{"hosts": ["~/a.example.com", "*/*.example.com", "~prod/*"]}]}),
     ("Sidecar", {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}),
     ("WorkloadEntry", {"address": "vm.example.com"}),
+    # a DNS-prefixed key, an empty value and a value longer than 63 (Istio sets no length on values)
+    ("VirtualService", vs(http=[{"route": ROUTE, "match": [{"sourceLabels": {"app.kubernetes.io/name": "web", "track": ""}}]}])),
+    ("DestinationRule", {"host": "r", "subsets": [{"name": "v1", "labels": {"build": "b" * 80, "x_y.z": "A-1_b.c"}}]}),
 ]
 
 WARNED = [

@@ -19,8 +19,9 @@ class Warn(tuple[str, str]):
 
 Problem = tuple[str, str]
 
-_LABEL = re.compile(r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?\Z")
-_WILDCARD_LABEL = re.compile(r"(?:\*|(?:\*|\*-)?[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)\Z")
+_DNS_LABEL = r"[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?"
+_LABEL = re.compile(rf"{_DNS_LABEL}\Z")
+_WILDCARD_LABEL = re.compile(rf"(?:\*|(?:\*|\*-)?{_DNS_LABEL})\Z")
 
 
 # ---------------------------------------------------------------- primitives (istio agent/validation.go)
@@ -144,6 +145,27 @@ def gateway_names(names: tuple[str, ...], path: str) -> Iterator[Problem]:
             yield p, f"invalid value for namespace: {ns!r}"
         elif not is_dns_label(name):
             yield p, f"invalid value for gateway name: {name!r}"
+
+
+_QUALIFIED = r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"  # a Kubernetes qualified name
+_TAG_KEY = re.compile(rf"({_DNS_LABEL}(?:\.{_DNS_LABEL})*/)?({_QUALIFIED})\Z")
+_TAG_VALUE = re.compile(rf"(?:{_QUALIFIED})?\Z")
+
+
+def labels(values: dict[str, str], path: str) -> Iterator[Problem]:
+    """labels.Instance.Validate (sourceLabels of a match, subset labels, an endpoint's labels):
+    Kubernetes label keys (an optional DNS prefix of at most 253 characters, a name of at most
+    63) and values (no length limit here, as in Istio)."""
+    for k, v in values.items():
+        m = _TAG_KEY.match(k)
+        if m is None:
+            yield f"{path}.{k}", f"invalid tag key: {k!r}"
+        elif m.group(1) and len(m.group(1)) - 1 > 253:
+            yield f"{path}.{k}", f"invalid tag key: {k!r} (DNS prefix is too long)"
+        elif len(m.group(2)) > 63:
+            yield f"{path}.{k}", f"invalid tag key: {k!r} (name is too long)"
+        if not _TAG_VALUE.match(v):
+            yield f"{path}.{k}", f"invalid tag value: {v!r}"
 
 
 def selector(labels: dict[str, str], path: str, what: str) -> Iterator[Problem]:

@@ -20,6 +20,7 @@ from meshtui.model.validate.common import (
     fqdn_error,
     is_dns_label,
     is_ip,
+    labels,
     port_range,
     wildcard_domain_error,
 )
@@ -207,5 +208,6 @@ def destination_rule(dr: DestinationRule) -> Iterator[Problem]:
             yield f"spec.subsets[{i}].name", "subset name cannot be empty"
         elif not is_dns_label(sub.name):
             yield f"spec.subsets[{i}].name", f"subset name is invalid: {sub.name}"
+        yield from labels(sub.labels, f"spec.subsets[{i}].labels")
         yield from _traffic_policy(sub.traffic_policy, f"spec.subsets[{i}].trafficPolicy")
     yield from export_to(s.export_to, dr.namespace, "spec.exportTo", dr_selector=s.workload_selector is not None)

@@ -17,6 +17,7 @@ from meshtui.model.validate.common import (
     fqdn_error,
     is_dns_label,
     is_ip,
+    labels,
     port_range,
     selector,
     subnet_error,
@@ -122,6 +123,7 @@ def _workload_entry_spec(we: WorkloadEntrySpec, path: str, service_ports: set[st
         if not is_dns_label(name):
             yield f"{path}.ports.{name}", f"invalid port name: {name!r}"
         yield from port_range(port, f"{path}.ports.{name}")
+    yield from labels(we.labels, f"{path}.labels")
 
 
 def workload_entry(we: WorkloadEntry) -> Iterator[Problem]:

@@ -11,8 +11,10 @@ from meshtui.model.istio import (
     Headers,
     HTTPRoute,
     HTTPRouteDestination,
+    L4MatchAttributes,
     RouteDestination,
     StringMatch,
+    TLSMatchAttributes,
     VirtualService,
 )
 from meshtui.model.regex import regex_error
@@ -24,6 +26,7 @@ from meshtui.model.validate.common import (
     gateway_names,
     is_dns_label,
     is_ip,
+    labels,
     port_range,
     subnet_error,
     wildcard_domain_error,
@@ -175,6 +178,7 @@ def _http_route(r: HTTPRoute, path: str, delegate_vs: bool) -> Iterator[Problem]
             yield from _string_match(getattr(m, fname), f"{mp}.{fname}")
         for qk, qv in m.query_params.items():
             yield from _string_match(qv, f"{mp}.queryParams.{qk}")
+        yield from labels(m.source_labels, f"{mp}.sourceLabels")
         yield from gateway_names(m.gateways, f"{mp}.gateways")
         if m.source_namespace and not is_dns_label(m.source_namespace):
             yield f"{mp}.sourceNamespace", f"sourceNamespace match {m.source_namespace!r} is invalid"
@@ -308,6 +312,16 @@ def _http_route(r: HTTPRoute, path: str, delegate_vs: bool) -> Iterator[Problem]
     yield from duration(r.timeout, f"{path}.timeout")
 
 
+def _l4_match(m: L4MatchAttributes | TLSMatchAttributes, path: str) -> Iterator[Problem]:
+    """What validateTCPMatch and validateTLSMatch share (the port is checked as it is parsed)."""
+    for k, sub in enumerate(m.destination_subnets):
+        err = subnet_error(sub)
+        if err:
+            yield f"{path}.destinationSubnets[{k}]", err
+    yield from labels(m.source_labels, f"{path}.sourceLabels")
+    yield from gateway_names(m.gateways, f"{path}.gateways")
+
+
 def virtual_service(vs: VirtualService) -> Iterator[Problem]:
     s = vs.spec
     delegate = not s.hosts
@@ -359,22 +373,14 @@ def virtual_service(vs: VirtualService) -> Iterator[Problem]:
                 elif not any(host_subset_of(sni, h) for h in s.hosts):
                     yield f"{mp}.sniHosts[{k}]", (f"SNI host {sni!r} is not a compatible subset of any of the "
                                                   f"virtual service hosts: [{', '.join(s.hosts)}]")
-            for k, sub in enumerate(sm.destination_subnets):
-                err = subnet_error(sub)
-                if err:
-                    yield f"{mp}.destinationSubnets[{k}]", err
-            yield from gateway_names(sm.gateways, f"{mp}.gateways")
+            yield from _l4_match(sm, mp)
         if not tls.route:
             yield f"{p}.route", "a TLS route needs a route"
         yield from _destinations(tls.route, f"{p}.route")
     for i, tcp in enumerate(s.tcp):
         p = f"spec.tcp[{i}]"
         for j, lm in enumerate(tcp.match):
-            for k, sub in enumerate(lm.destination_subnets):
-                err = subnet_error(sub)
-                if err:
-                    yield f"{p}.match[{j}].destinationSubnets[{k}]", err
-            yield from gateway_names(lm.gateways, f"{p}.match[{j}].gateways")
+            yield from _l4_match(lm, f"{p}.match[{j}]")
         if not tcp.route:
             yield f"{p}.route", "a TCP route needs a route"
         yield from _destinations(tcp.route, f"{p}.route")
