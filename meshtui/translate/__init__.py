@@ -167,4 +167,4 @@ def with_live_faults(cfg: ProxyConfig, faults: Iterable[FaultEdit]) -> ProxyConf
                 changed = True
             vhosts.append(vh)
         route_configs[name] = RouteConfig(rc.name, vhosts, rc.ignore_port_in_host_matching) if changed else rc
-    return replace(cfg, route_configs=route_configs, runtime=runtime, _listener_index=None)
+    return replace(cfg, route_configs=route_configs, runtime=runtime)

@@ -459,7 +459,10 @@ class ProxyConfig:
     # the lookup used it: the trace asks which rule applies (and which it hides) only when needed
     drs: DRIndex | None = field(default=None, repr=False, compare=False)
     service_namespaces: dict[str, str] = field(default_factory=dict, repr=False)
-    _listener_index: dict[tuple[str, int], Listener] | None = None
+    # (address, port) -> listener, made on the first listener_for: not an init field, so a
+    # replace()d config (other listeners) starts without one instead of inheriting a stale one
+    _listener_index: dict[tuple[str, int], Listener] | None = field(default=None, init=False, repr=False,
+                                                                     compare=False)
 
     def dr_choice(self, host: str) -> DRChoice | None:
         """Which DestinationRule this proxy uses for `host`, and the ones for it that it does not."""

@@ -54,8 +54,10 @@ from meshtui.xds.resources import (
     PUSH_ORDER,
     RUNTIME,
     SHORT,
+    Joined,
     Packer,
     ResourceError,
+    SharedList,
     TypeResources,
     non_loopback_addresses,
     runtime_layer,
@@ -158,7 +160,6 @@ class ControlPlane:
         self.journal_report = ""  # a torn journal tail found and repaired at start
         self._restore = restore and not readonly
         self._stopping = False
-        self._clean: dict[int, dict] = {}  # id -> dict known to hold loopback addresses only
         self._sync_waiters: list[tuple[str, asyncio.Future]] = []
         self.cache.on_new_key(self._on_proxy_connected)
         self.bus.subscribe(self._on_event)
@@ -438,8 +439,7 @@ class ControlPlane:
         except TranslateFailed as exc:
             return str(exc)
         if self.loopback_only:
-            bad = (self._non_loopback(LISTENER, list(res.listeners))
-                   + self._non_loopback(ENDPOINT, list(res.endpoints)))
+            bad = self._non_loopback(LISTENER, res.listeners) + self._non_loopback(ENDPOINT, res.endpoints)
             if bad:
                 return "refusing to push: not loopback in demo/test mode: " + ", ".join(sorted(set(bad))[:5])
         try:
@@ -506,16 +506,15 @@ class ControlPlane:
         return out
 
     def _non_loopback(self, type_url: str, resources: list[dict]) -> list[str]:
-        """non_loopback_addresses, skipping dicts already found clean (the translator hands
-        back the same dicts for unchanged resources)."""
-        fresh = [r for r in resources if self._clean.get(id(r)) is not r]
-        bad = non_loopback_addresses(type_url, fresh)
-        if not bad:
-            if len(self._clean) > 200_000:
-                self._clean.clear()
-            for r in fresh:
-                self._clean[id(r)] = r
-        return bad
+        """non_loopback_addresses, looked for once per SharedList (the translator hands back the
+        same lists for unchanged resources and keeps them as long as their snapshot version)."""
+        if isinstance(resources, Joined):
+            return self._non_loopback(type_url, resources.shared) + self._non_loopback(type_url, resources.own)
+        if isinstance(resources, SharedList):
+            if resources.non_loopback is None:
+                resources.non_loopback = non_loopback_addresses(type_url, resources)
+            return resources.non_loopback
+        return non_loopback_addresses(type_url, resources)
 
     def _translate_error(self, proxy: str, detail: str) -> None:
         self.translate_errors[proxy] = detail

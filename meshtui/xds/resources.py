@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import ipaddress
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any as AnyT
 
@@ -92,6 +93,24 @@ def content_version(resources: dict[str, any_pb2.Any]) -> str:
     return h.hexdigest()[:16]
 
 
+class SharedList(list):
+    """A resource list rendered once and then handed, unchanged, to every push and every proxy
+    that holds it (one sharing class's outbound listeners, one proxy's own base, a member's
+    inbound part). What is worked out from its content is kept on the list itself: its packed
+    form per type (Packer.pack_all) and the non-loopback addresses it holds (control plane, demo
+    mode). So that memo lives exactly as long as the list, which the translator's base for one
+    snapshot version owns and drops with that version; no cache outlives what it describes.
+
+    Contract: never mutated once built (the translator builds it and lets go of the dicts)."""
+
+    __slots__ = ("non_loopback", "packed")
+
+    def __init__(self, items: Iterable[dict] = ()) -> None:
+        super().__init__(items)
+        self.packed: dict[str, TypeResources] = {}
+        self.non_loopback: list[str] | None = None  # None: not looked at yet
+
+
 class Joined(list):
     """A resource list made of a part many proxies share and a proxy's own part (its inbound
     listener and clusters): the packer packs the shared part once for all of them."""
@@ -124,10 +143,9 @@ class Packer:
     Contract: a dict handed to the packer is not mutated afterwards (it is kept for comparison)."""
 
     max_variants: int = 4
+    # (type, name) or ("vhost", route config, vhost name) -> the last few dicts seen under that
+    # key with their packed form (a vhost's already carries its field tag and length)
     _memo: dict[tuple, list[_MemoEntry]] = field(default_factory=dict)
-    _chunks: dict[int, tuple[dict, bytes]] = field(default_factory=dict)  # id(vhost dict) -> wire chunk
-    # id(list) -> (list, its TypeResources): a list many proxies share is packed and hashed once
-    _lists: dict[int, tuple[list, TypeResources]] = field(default_factory=dict)
     parsed: int = 0
     reused: int = 0
 
@@ -166,7 +184,9 @@ class Packer:
         self._remember(key, resource, packed)
         return packed
 
-    def _part(self, key: tuple, part: dict, msg_cls, what: str) -> bytes:
+    def _part(self, key: tuple, part: dict, msg_cls, what: str, tag: bytes = b"") -> bytes:
+        """`part` serialized as `msg_cls`, prefixed by `tag` and its length when a tag is given
+        (a repeated message field as it appears inside its parent)."""
         hit = self._lookup(key, part)
         if hit is not None:
             self.reused += 1
@@ -178,6 +198,8 @@ class Packer:
         except json_format.ParseError as exc:
             raise ResourceError(f"{what}: {exc}") from None
         data = msg.SerializeToString(deterministic=True)
+        if tag:
+            data = tag + _varint(len(data)) + data
         self.parsed += 1
         self._remember(key, part, data)
         return data
@@ -185,41 +207,32 @@ class Packer:
     def _pack_route(self, name: str, resource: dict) -> any_pb2.Any:
         # RouteConfiguration.virtual_hosts is field 2: each vhost is encoded as tag 0x12, length,
         # bytes. Protobuf parsers accept fields in any order, so the unchanged vhosts' bytes are
-        # reused as they are and appended after the other fields.
+        # reused as they are and appended after the other fields. An unchanged vhost is the very
+        # dict seen before under its name (the memo's first check), so this costs a look-up.
         rest = {k: v for k, v in resource.items() if k != "virtual_hosts"}
         chunks = [self._part(("rds-rest", name), rest, route_pb2.RouteConfiguration, f"RDS resource {name!r}")]
-        known = self._chunks
         for i, vh in enumerate(resource["virtual_hosts"]):
-            hit = known.get(id(vh))
-            if hit is not None and hit[0] is vh:
-                chunks.append(hit[1])
-                continue
             vname = vh.get("name", f"#{i}") if isinstance(vh, dict) else f"#{i}"
-            data = self._part(("vhost", name, vname), vh, route_components_pb2.VirtualHost,
-                              f"RDS resource {name!r} virtual host {vname!r}")
-            chunk = b"\x12" + _varint(len(data)) + data
-            if len(known) > 100_000:
-                known.clear()
-            known[id(vh)] = (vh, chunk)
-            chunks.append(chunk)
+            chunks.append(self._part(("vhost", name, vname), vh, route_components_pb2.VirtualHost,
+                                     f"RDS resource {name!r} virtual host {vname!r}", tag=b"\x12"))
         return any_pb2.Any(type_url=ROUTE, value=b"".join(chunks))
 
     def pack_all(self, type_url: str, resources: list[dict], prev: TypeResources | None = None) -> TypeResources:
         """All resources of a type; `prev` (the last result for this proxy) is returned as is
         when it was packed from this very list, or when every packed resource is the very same
-        object, sparing the version hash."""
+        object, sparing the version hash. A SharedList is packed once, whichever proxy hands it
+        over first, and keeps the result (see SharedList)."""
         if prev is not None and prev.source is resources:
             self.reused += len(prev.resources)
             return prev
-        hit = self._lists.get(id(resources))
-        if hit is not None and hit[0] is resources and hit[1].type_url == type_url:
-            self.reused += len(hit[1].resources)
-            return hit[1]
-        got = self._pack_list(type_url, resources, prev)
-        if len(self._lists) > 4096:  # lists of older snapshots: let them go
-            self._lists.clear()
-        self._lists[id(resources)] = (resources, got)
-        return got
+        if isinstance(resources, SharedList):
+            hit = resources.packed.get(type_url)
+            if hit is not None:
+                self.reused += len(hit.resources)
+                return hit
+            got = resources.packed[type_url] = self._pack_list(type_url, resources, prev)
+            return got
+        return self._pack_list(type_url, resources, prev)
 
     def _pack_list(self, type_url: str, resources: list[dict], prev: TypeResources | None) -> TypeResources:
         if isinstance(resources, Joined):

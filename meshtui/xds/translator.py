@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
-from meshtui.xds.resources import Joined
+from meshtui.xds.resources import Joined, SharedList
+
+if TYPE_CHECKING:
+    from meshtui.translate import EnvoyResources, ProxyConfig
 
 
 @dataclass
@@ -52,12 +55,13 @@ class _Base:
     outbound part shared by every proxy of one sharing class (see share_key)."""
 
     scope_key: tuple[str, ...]
-    config: Any  # ProxyConfig
-    resources: Any  # EnvoyResources rendered from it (never mutated: the packer keeps them);
-    # for a shared base, without the representative's own inbound listener and clusters
-    # pre-armed mode: each fault's runtime values on this config, computed once per fault
-    # (by identity: the control plane hands the same edit objects back on every push)
-    contrib: dict[int, tuple[FaultEdit, dict[str, Any]]] = field(default_factory=dict)
+    config: ProxyConfig
+    # rendered from it, as SharedLists (never mutated: the packer keeps their packed form on
+    # them); for a shared base, without the representative's own inbound listener and clusters
+    resources: EnvoyResources
+    # pre-armed mode: each fault's runtime values on this config, computed once per fault (an
+    # edit is a frozen value: equal edits give equal values)
+    contrib: dict[FaultEdit, dict[str, Any]] = field(default_factory=dict)
     merged: tuple[list[FaultEdit], dict[str, Any]] | None = None  # the last push's faults and values
     shared: bool = False
     # where a fault can land: target host or "ns/name" of a VirtualService -> route config ->
@@ -206,7 +210,7 @@ class MeshTranslator:
         base = self._base.get(("own", proxy))
         if base is None or base.scope_key != key:
             cfg = self._translate(proxy, scopes, now)
-            base = self._base[("own", proxy)] = _Base(key, cfg, cfg.envoy_resources())
+            base = self._base[("own", proxy)] = _Base(key, cfg, _kept(cfg.envoy_resources()))
         return base
 
     def _member(self, proxy: str, key: tuple[str, ...], scopes: Sequence[Edit], now: float) -> _Member | None:
@@ -228,7 +232,7 @@ class MeshTranslator:
             cfg = self._translate_in(view, wl)
             base = _Base(key, cfg, _outbound_only(cfg, cfg.envoy_resources()), shared=True)
             self._base[(key, cls)] = base
-        own = _inbound_resources(view.snapshot, wl, base.config)
+        own = _kept(_inbound_resources(view.snapshot, wl, base.config))
         res = base.resources
         member = _Member(base, cls, Joined(res.listeners, own.listeners), Joined(res.clusters, own.clusters),
                          Joined(res.endpoints, own.endpoints) if own.endpoints else res.endpoints)
@@ -304,9 +308,19 @@ def _outbound_only(cfg: Any, res: Any) -> Any:
 
     own_l = {ls.name for ls in cfg.listeners if ls.kind == "inbound"}
     own_c = {n for n, c in cfg.clusters.items() if c.direction == "inbound"}
-    return EnvoyResources([x for x in res.listeners if x.get("name") not in own_l],
-                          res.routes, [x for x in res.clusters if x.get("name") not in own_c],
-                          [x for x in res.endpoints if x.get("cluster_name") not in own_c], res.runtime)
+    return _kept(EnvoyResources([x for x in res.listeners if x.get("name") not in own_l],
+                                res.routes, [x for x in res.clusters if x.get("name") not in own_c],
+                                [x for x in res.endpoints if x.get("cluster_name") not in own_c], res.runtime))
+
+
+def _kept(res: EnvoyResources) -> EnvoyResources:
+    """`res` with its lists as SharedLists: a base's (or a member's own) resources are handed to
+    every push of this snapshot version unchanged, so their packed form and loopback check are
+    worked out once and kept on them (resources.SharedList)."""
+    from meshtui.translate import EnvoyResources
+
+    return EnvoyResources(SharedList(res.listeners), SharedList(res.routes), SharedList(res.clusters),
+                          SharedList(res.endpoints), res.runtime)
 
 
 def _inbound_resources(snapshot: Any, wl: Any, shared: Any) -> Any:
@@ -320,7 +334,7 @@ def _inbound_resources(snapshot: Any, wl: Any, shared: Any) -> Any:
     inbound = build_inbound(snapshot, wl)
     mini = replace(shared, proxy=ProxyInfo("sidecar", wl.namespace, wl.name, dict(wl.labels), wl.ip, wl),
                    listeners=[inbound.listener], route_configs={}, clusters=dict(inbound.clusters),
-                   endpoints=dict.fromkeys(inbound.clusters, ()), runtime={}, _listener_index=None)
+                   endpoints=dict.fromkeys(inbound.clusters, ()), runtime={})
     return mini.envoy_resources()
 
 
@@ -358,12 +372,12 @@ def _prearmed_faults(base: _Base, faults: list[FaultEdit]) -> Any:
             start = n
             runtime = dict(prev_runtime)
     for f in faults[start:]:
-        hit = contrib.get(id(f))
-        if hit is None or hit[0] is not f:
-            hit = contrib[id(f)] = (f, _with_faults(base, [f]).runtime)
-        runtime.update(hit[1])
+        values = contrib.get(f)
+        if values is None:
+            values = contrib[f] = _with_faults(base, [f]).runtime
+        runtime.update(values)
     if len(contrib) > 2 * len(faults) + 256:  # forget removed faults, keep the live ones
-        live = {id(f) for f in faults}
+        live = set(faults)
         for k in [k for k in contrib if k not in live]:
             del contrib[k]
     base.merged = (list(faults), runtime)

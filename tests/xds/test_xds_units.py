@@ -36,6 +36,37 @@ def test_versions_are_content_hashes_and_packing_is_memoised():
     assert rs.Packer().pack_all(rs.CLUSTER, [eds_cluster("a"), eds_cluster("b")]).version == a.version
 
 
+def test_a_shared_list_is_packed_once_and_keeps_it():
+    """A SharedList carries its packed form: whichever proxy hands it over first pays for it,
+    every later pack_all of the same list (any proxy, no prev) gets that very TypeResources. A
+    plain list equal to it is packed by content (per-resource memo), not by identity."""
+    p = rs.Packer()
+    shared = rs.SharedList([eds_cluster("a"), eds_cluster("b")])
+    first = p.pack_all(rs.CLUSTER, shared)
+    parsed, reused = p.parsed, p.reused
+    assert p.pack_all(rs.CLUSTER, shared) is first and shared.packed[rs.CLUSTER] is first
+    assert p.parsed == parsed and p.reused == reused + 2
+    # another packer (a second control plane) reads the same content off the list: same version
+    assert rs.Packer().pack_all(rs.CLUSTER, shared).version == first.version
+    plain = p.pack_all(rs.CLUSTER, list(shared))
+    assert plain is not first and plain.version == first.version and p.parsed == parsed
+    # a list made later with other content is packed for itself
+    other = rs.SharedList([eds_cluster("a", "2s")])
+    assert p.pack_all(rs.CLUSTER, other).version != first.version
+
+
+def test_the_loopback_check_of_a_shared_list_is_kept_on_it():
+    from meshtui.xds.control_plane import ControlPlane
+
+    cp = ControlPlane(StandinTranslator(listen_port=1234, backends={}), loopback_only=True, restore=False)
+    ok = rs.SharedList([listener(9080, "127.1.2.3")])
+    assert cp._non_loopback(rs.LISTENER, ok) == [] and ok.non_loopback == []
+    bad = rs.SharedList([listener(9080, "0.0.0.0")])
+    found = cp._non_loopback(rs.LISTENER, rs.Joined(ok, bad))
+    assert len(found) == 1 and "0.0.0.0" in found[0] and bad.non_loopback == found
+    assert cp._non_loopback(rs.LISTENER, [listener(1, "10.0.0.1")]) != []  # a plain list: looked at every time
+
+
 def test_route_configs_pack_per_virtual_host():
     from envoy.config.route.v3 import route_pb2
     from google.protobuf import json_format
