@@ -2,7 +2,9 @@
 that does not exist (IST0101), and meshtui's own: a DestinationRule that sends plaintext to
 STRICT workloads (MT0201), principals or namespaces that cannot match without mTLS (MT0202 on a
 DISABLE port, MT0204 behind a plaintext DestinationRule), an ALLOW rule a broader DENY rule makes
-dead (MT0203), and a DENY on identity that plaintext clients slip past (MT0205)."""
+dead (MT0203), and a DENY on identity that plaintext clients slip past (MT0205); and istioctl's
+validation warning (IST0133) for a DENY rule of HTTP attributes only, which closes every TCP port
+of the workloads it selects."""
 
 from __future__ import annotations
 
@@ -238,3 +240,36 @@ def identity(ctx: Context) -> Iterator[Message]:
                         yield ctx.report("MT0204", ap, path=f"spec.rules[{i}]", rule=i, field=needs, pod=name,
                                          port=open_ports[0], dr=f"DestinationRule {dr.namespace}/{dr.name}",
                                          detail="Remove its tls block (auto-mTLS) or set ISTIO_MUTUAL.")
+
+
+# the source fields Istio's TCP RBAC filter can match (validation.go: tcpRulesInFrom)
+_TCP_SOURCE_FIELDS = ("principals", "not_principals", "ip_blocks", "not_ip_blocks", "namespaces", "not_namespaces",
+                      "remote_ip_blocks", "not_remote_ip_blocks", "service_accounts", "not_service_accounts")
+
+
+def denies_tcp_for_http_only(rule: AuthorizationRule) -> bool:
+    """Istio's validation test for a DENY rule: it names `from` sources with no attribute a TCP
+    filter can read (and no `to`), or `to` operations without ports. On a TCP chain istiod drops
+    the attributes it cannot check there (model.go checkError: a DENY must not fail open), so
+    what is left of the rule matches every connection to the TCP ports it covers."""
+    sources = [f.source for f in rule.from_ if f.source is not None]
+    operations = [t.operation for t in rule.to if t.operation is not None]
+    tcp_from = any(getattr(s, name) for s in sources for name in _TCP_SOURCE_FIELDS)
+    tcp_to = any(op.ports or op.not_ports for op in operations)
+    return bool((sources and not operations and not tcp_from) or (operations and not tcp_to))
+
+
+@analyzer("security.DenyHttpOnly", ("IST0133",),
+          "Warns of DENY rules of HTTP attributes only, which deny every connection to the TCP ports they cover",
+          inputs=("AuthorizationPolicy",), istio="schema.ValidationAnalyzer.AuthorizationPolicy")
+def deny_http_only(ctx: Context) -> Iterator[Message]:
+    for ap in ctx.snap.authorization_policies:
+        if ap.spec.action != "DENY":
+            continue
+        rules = [i for i, rule in enumerate(ap.spec.rules or ()) if denies_tcp_for_http_only(rule)]
+        if rules:  # istioctl says it once per policy (its messages are de-duplicated)
+            yield ctx.report("IST0133", ap, path=f"spec.rules[{rules[0]}]", warning=(
+                "configured AuthorizationPolicy will deny all traffic to TCP ports under its scope due to the use of "
+                "only HTTP attributes in a DENY rule; it is recommended to explicitly specify the port"),
+                detail=f"Rule{'s' if len(rules) > 1 else ''} {', '.join(map(str, rules))}: add `to.operation.ports` "
+                       "naming the HTTP ports, so TCP ports keep working.")

@@ -124,10 +124,6 @@ KNOWN: tuple[Known, ...] = (
     Known("kind-not-read", "samples/bookinfo-parts",
           "istioctl's validation warns (IST0133) of every EnvoyFilter; meshtui does not read EnvoyFilters (MT0002)",
           lambda f, seen: f.side == "istioctl" and f.resource.split(" ")[0] in seen.unread_kinds),
-    Known("authorization-policy-validation-warning", "fixtures/security",
-          "istioctl's validation warns (IST0133) of a DENY AuthorizationPolicy with only HTTP attributes; "
-          "meshtui's loader does not model that warning",
-          lambda f, _: f.side == "istioctl" and f.code == "IST0133" and f.resource.startswith("AuthorizationPolicy ")),
 )
 
 
