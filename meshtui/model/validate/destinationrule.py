@@ -10,6 +10,7 @@ from meshtui.model.istio import (
     DestinationRule,
     LoadBalancerSettings,
     OutlierDetection,
+    PortTrafficPolicy,
     TrafficPolicy,
 )
 from meshtui.model.validate.common import (
@@ -157,6 +158,14 @@ def _client_tls(t: ClientTLSSettings | None, path: str) -> Iterator[Problem]:
             yield f"{path}.privateKey", "private key required for mutual TLS"
 
 
+def _policy_parts(tp: TrafficPolicy | PortTrafficPolicy, path: str) -> Iterator[Problem]:
+    """What a policy and a port-level policy both carry."""
+    yield from _outlier(tp.outlier_detection, f"{path}.outlierDetection")
+    yield from connection_pool(tp.connection_pool, f"{path}.connectionPool")
+    yield from _load_balancer(tp.load_balancer, f"{path}.loadBalancer")
+    yield from _client_tls(tp.tls, f"{path}.tls")
+
+
 def _traffic_policy(tp: TrafficPolicy | None, path: str) -> Iterator[Problem]:
     if tp is None:
         return
@@ -167,10 +176,7 @@ def _traffic_policy(tp: TrafficPolicy | None, path: str) -> Iterator[Problem]:
     if tp.tunnel is not None and tp.proxy_protocol is not None:
         yield path, "tunnel and proxyProtocol must not be set together"
         return
-    yield from _outlier(tp.outlier_detection, f"{path}.outlierDetection")
-    yield from connection_pool(tp.connection_pool, f"{path}.connectionPool")
-    yield from _load_balancer(tp.load_balancer, f"{path}.loadBalancer")
-    yield from _client_tls(tp.tls, f"{path}.tls")
+    yield from _policy_parts(tp, path)
     for i, pl in enumerate(tp.port_level_settings):
         p = f"{path}.portLevelSettings[{i}]"
         if pl.port is None:
@@ -180,10 +186,7 @@ def _traffic_policy(tp: TrafficPolicy | None, path: str) -> Iterator[Problem]:
         if pl.outlier_detection is None and pl.connection_pool is None and pl.load_balancer is None and pl.tls is None:
             yield p, "port traffic policy must have at least one field"
             continue
-        yield from _outlier(pl.outlier_detection, f"{p}.outlierDetection")
-        yield from connection_pool(pl.connection_pool, f"{p}.connectionPool")
-        yield from _load_balancer(pl.load_balancer, f"{p}.loadBalancer")
-        yield from _client_tls(pl.tls, f"{p}.tls")
+        yield from _policy_parts(pl, p)
     t = tp.tunnel
     if t is not None:
         if t.protocol and t.protocol not in ("CONNECT", "POST"):

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from meshtui.model.istio import Sidecar
+from meshtui.model.istio import Sidecar, SidecarPort
 from meshtui.model.protocol import UNSUPPORTED, parse_protocol
 from meshtui.model.validate.common import Problem, Warn, fqdn_error, is_dns_label, is_ip, ns_slash_host, port_range, selector
 from meshtui.model.validate.destinationrule import connection_pool
 from meshtui.model.validate.virtualservice import destination
+
+
+def _sidecar_port(port: SidecarPort, path: str) -> Iterator[Problem]:
+    """What ingress and egress listener ports share (ValidateSidecar, validateSidecar*Port*)."""
+    if port.target_port:
+        yield f"{path}.targetPort", "targetPort has no impact on Sidecars"
+    if port.name and not is_dns_label(port.name):
+        yield f"{path}.name", f"invalid port name: {port.name!r}"
+    if port.protocol and parse_protocol(port.protocol) == UNSUPPORTED:
+        yield f"{path}.protocol", f"unsupported protocol: {port.protocol}"
 
 
 def sidecar(sc: Sidecar) -> Iterator[Problem]:
@@ -23,12 +33,7 @@ def sidecar(sc: Sidecar) -> Iterator[Problem]:
         p = f"spec.ingress[{i}]"
         if ing.port is None:
             continue  # reported as required by the parser
-        if ing.port.target_port:
-            yield f"{p}.port.targetPort", "targetPort has no impact on Sidecars"
-        if ing.port.name and not is_dns_label(ing.port.name):
-            yield f"{p}.port.name", f"invalid port name: {ing.port.name!r}"
-        if ing.port.protocol and parse_protocol(ing.port.protocol) == UNSUPPORTED:
-            yield f"{p}.port.protocol", f"unsupported protocol: {ing.port.protocol}"
+        yield from _sidecar_port(ing.port, f"{p}.port")
         yield from port_range(ing.port.number, f"{p}.port.number")
         if ing.port.number in seen_ports:
             yield f"{p}.port", "ports on IP bound listeners must be unique"
@@ -48,12 +53,7 @@ def sidecar(sc: Sidecar) -> Iterator[Problem]:
             else:
                 yield p, "the egress listener without a port must be the last one"
         else:
-            if eg.port.target_port:
-                yield f"{p}.port.targetPort", "targetPort has no impact on Sidecars"
-            if eg.port.name and not is_dns_label(eg.port.name):
-                yield f"{p}.port.name", f"invalid port name: {eg.port.name!r}"
-            if eg.port.protocol and parse_protocol(eg.port.protocol) == UNSUPPORTED:
-                yield f"{p}.port.protocol", f"unsupported protocol: {eg.port.protocol}"
+            yield from _sidecar_port(eg.port, f"{p}.port")
             if eg.port.number == 0:
                 if not eg.bind.startswith("unix://"):
                     yield f"{p}.bind", "an egress port 0 needs a unix:// bind address"
