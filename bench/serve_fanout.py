@@ -39,117 +39,21 @@ sys.path.insert(0, str(ROOT))
 
 
 def ack_clients(addr: str, token: str, proxies: list[str], conn) -> None:
-    """Runs in a spawned process: one ADS stream per proxy, ACKing everything; tells the parent
-    "ready" once every stream has ACKed all five types, then runs until told "stop"."""
+    """Runs in a spawned process: one ADS stream per proxy, ACKing everything
+    (meshtui.xds.ack_client); tells the parent "ready" once every stream has ACKed all five
+    types, then runs until told "stop"."""
     asyncio.run(_ack_clients(addr, token, proxies, conn))
 
 
 async def _ack_clients(addr: str, token: str, proxies: list[str], conn) -> None:
-    import grpc
-    from envoy.config.cluster.v3 import cluster_pb2
-    from envoy.config.core.v3 import base_pb2
-    from envoy.config.listener.v3 import listener_pb2
-    from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2 as hcm_pb2
-    from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
+    from meshtui.xds.ack_client import AckingStreams
 
-    from meshtui.xds.credentials import METADATA_KEY, SCHEME
-    from meshtui.xds.resources import CLUSTER, ENDPOINT, FAULT_LAYER, LISTENER, ROUTE, RUNTIME
-    from meshtui.xds.server import GRPC_OPTIONS, PROXY_METADATA_KEY
-
-    eds_names: dict[str, list[str]] = {}  # CDS version -> EDS cluster names (same for a class)
-    rds_names: dict[str, list[str]] = {}
-
-    def clusters_of(resp) -> list[str]:
-        hit = eds_names.get(resp.version_info)
-        if hit is None:
-            out = []
-            for a in resp.resources:
-                c = cluster_pb2.Cluster()
-                c.ParseFromString(a.value)
-                if c.type == cluster_pb2.Cluster.EDS:
-                    out.append(c.eds_cluster_config.service_name or c.name)
-            hit = eds_names[resp.version_info] = sorted(out)
-        return hit
-
-    def routes_of(resp) -> list[str]:
-        hit = rds_names.get(resp.version_info)
-        if hit is None:
-            out: set[str] = set()
-            for a in resp.resources:
-                ls = listener_pb2.Listener()
-                ls.ParseFromString(a.value)
-                for ch in [*ls.filter_chains, ls.default_filter_chain]:
-                    for f in ch.filters:
-                        if f.typed_config.type_url.endswith("HttpConnectionManager"):
-                            h = hcm_pb2.HttpConnectionManager()
-                            h.ParseFromString(f.typed_config.value)
-                            if h.HasField("rds"):
-                                out.add(h.rds.route_config_name)
-            hit = rds_names[resp.version_info] = sorted(out)
-        return hit
-
-    ready = 0
-    done = asyncio.Event()
-    channels = [grpc.aio.insecure_channel(addr, options=GRPC_OPTIONS) for _ in range(max(1, len(proxies) // 25))]
-
-    async def stream(i: int, proxy: str) -> None:
-        nonlocal ready
-        node = base_pb2.Node(id=f"sidecar~{proxy}", cluster=proxy.split("/")[1])
-        node.metadata.fields[PROXY_METADATA_KEY].string_value = proxy
-        out: asyncio.Queue = asyncio.Queue()
-
-        async def requests():
-            while True:
-                req = await out.get()
-                if req is None:
-                    return
-                yield req
-
-        def req(t: str, names=(), version: str = "", nonce: str = ""):
-            out.put_nowait(discovery_pb2.DiscoveryRequest(node=node, type_url=t, resource_names=list(names),
-                                                          version_info=version, response_nonce=nonce))
-
-        stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channels[i % len(channels)])
-        call = stub.StreamAggregatedResources(requests(), metadata=((METADATA_KEY, SCHEME + token),))
-        req(CLUSTER)
-        req(LISTENER)
-        req(RUNTIME, [FAULT_LAYER])
-        subscribed = {CLUSTER: (), LISTENER: (), RUNTIME: (FAULT_LAYER,)}
-        acked: set[str] = set()
-        try:
-            async for resp in call:
-                t = resp.type_url
-                req(t, subscribed.get(t, ()), resp.version_info, resp.nonce)  # the ACK
-                if t == CLUSTER:
-                    names = tuple(clusters_of(resp))
-                    if subscribed.get(ENDPOINT) != names:
-                        subscribed[ENDPOINT] = names
-                        req(ENDPOINT, names)
-                elif t == LISTENER:
-                    names = tuple(routes_of(resp))
-                    if subscribed.get(ROUTE) != names:
-                        subscribed[ROUTE] = names
-                        req(ROUTE, names)
-                if len(acked) < 5:
-                    acked.add(t)
-                    if len(acked) == 5:
-                        ready += 1
-                        if ready == len(proxies):
-                            done.set()
-        except grpc.aio.AioRpcError:
-            pass
-        finally:
-            out.put_nowait(None)
-
-    tasks = [asyncio.create_task(stream(i, p)) for i, p in enumerate(proxies)]
-    loop = asyncio.get_running_loop()
-    await asyncio.wait_for(done.wait(), 600)
+    streams = AckingStreams(addr, token, proxies)
+    await streams.start()
+    await asyncio.wait_for(streams.ready.wait(), 600)
     conn.send("ready")
-    await loop.run_in_executor(None, conn.recv)  # "stop"
-    for t in tasks:
-        t.cancel()
-    for ch in channels:
-        await ch.close()
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
+    await streams.close()
 
 
 # ---- the bench ------------------------------------------------------------------------------
@@ -191,6 +95,7 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=2, help="processes for the ACKing gRPC clients")
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--mesh", help="an already generated mesh folder (default: a fresh one)")
+    ap.add_argument("--profile", metavar="FILE", help="cProfile the control plane's loop thread over the edits into FILE")
     args = ap.parse_args()
     os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="meshtui-bench-state-"))
 
@@ -291,6 +196,12 @@ def main() -> int:
         def versions() -> dict[str, str]:
             return loop.call(lambda: {p: cp.cache.get(p).types[RUNTIME].version for p in proxies})
 
+        prof = None
+        if args.profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            loop.call(prof.enable)  # the profiler follows the thread that enables it
         fid = ""
         for _ in range(args.repeat):
             for phase in ("add", "remove"):
@@ -316,6 +227,9 @@ def main() -> int:
                     r["first"].append(min(times) - t_edit)  # type: ignore[type-var]
                 time.sleep(0.2)
         client.close()
+        if prof is not None:
+            loop.call(prof.disable)
+            prof.dump_stats(args.profile)
         print(f"fault on {host}: {args.repeat} adds and {args.repeat} removes "
               f"(load average {os.getloadavg()[0]:.1f})")
         for phase, r in results.items():

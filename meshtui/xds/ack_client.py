@@ -1,0 +1,172 @@
+"""ADS clients that subscribe and ACK the way Envoy does, many streams in one asyncio loop: the
+stand-ins for Envoys where a machine cannot run hundreds of them (the fan-out bench and its
+test, issue 15). They do not apply config; they record what they were sent.
+
+Per stream, as Envoy's SotW ADS: CDS and LDS as wildcards and the RTDS fault layer by name;
+then EDS for the EDS clusters a CDS response names and RDS for the route configs an LDS
+response names; every response is ACKed with its version and nonce. Work that depends only on
+a response's content (which clusters, which route names) is done once per version and shared
+by every stream that gets that version.
+
+    streams = AckingStreams("127.0.0.1:15010", token, ["ns/pod-a", ...])
+    await streams.start()
+    await asyncio.wait_for(streams.ready.wait(), 60)   # every stream ACKed all five types
+    streams.acked_runtime["ns/pod-a"]                   # (version, layer dict) it last ACKed
+    await streams.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from envoy.config.cluster.v3 import cluster_pb2
+from envoy.config.core.v3 import base_pb2
+from envoy.config.listener.v3 import listener_pb2
+from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2 as hcm_pb2
+from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
+from envoy.service.runtime.v3 import rtds_pb2
+from google.protobuf import json_format
+
+from meshtui.xds.credentials import METADATA_KEY, SCHEME
+from meshtui.xds.resources import CLUSTER, ENDPOINT, FAULT_LAYER, LISTENER, RESOURCE_WRAPPER, ROUTE, RUNTIME
+from meshtui.xds.server import GRPC_OPTIONS, PROXY_METADATA_KEY
+
+ALL_TYPES = (CLUSTER, ENDPOINT, LISTENER, ROUTE, RUNTIME)
+
+
+@dataclass
+class AckingStreams:
+    """One ADS stream per proxy name; `streams_per_connection` streams share a TCP connection
+    (Envoys have one each; channels with equal arguments would otherwise share one)."""
+
+    addr: str
+    token: str
+    proxies: Sequence[str]
+    streams_per_connection: int = 10
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # proxy -> (RTDS version, the fault layer as a dict) of the last RTDS response it ACKed
+    acked_runtime: dict[str, tuple[str, dict[str, object]]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    _eds_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # CDS version -> EDS names
+    _rds_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # LDS version -> route names
+    _layers: dict[str, dict[str, object]] = field(default_factory=dict)  # RTDS version -> layer
+    _channels: list[grpc.aio.Channel] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _ready: int = 0
+
+    async def start(self) -> None:
+        n = max(1, -(-len(self.proxies) // max(1, self.streams_per_connection)))
+        options = [*GRPC_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
+        self._channels = [grpc.aio.insecure_channel(self.addr, options=options) for _ in range(n)]
+        self._tasks = [asyncio.get_running_loop().create_task(self._stream(p, self._channels[i % n]))
+                       for i, p in enumerate(self.proxies)]
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for ch in self._channels:
+            await ch.close()
+
+    # ---- what a response's content asks for (once per version) ------------------------------
+
+    def _clusters_of(self, resp: discovery_pb2.DiscoveryResponse) -> tuple[str, ...]:
+        hit = self._eds_names.get(resp.version_info)
+        if hit is None:
+            out = []
+            for a in resp.resources:
+                c = cluster_pb2.Cluster()
+                c.ParseFromString(a.value)
+                if c.type == cluster_pb2.Cluster.EDS:
+                    out.append(c.eds_cluster_config.service_name or c.name)
+            hit = self._eds_names[resp.version_info] = tuple(sorted(out))
+        return hit
+
+    def _routes_of(self, resp: discovery_pb2.DiscoveryResponse) -> tuple[str, ...]:
+        hit = self._rds_names.get(resp.version_info)
+        if hit is None:
+            out: set[str] = set()
+            for a in resp.resources:
+                ls = listener_pb2.Listener()
+                ls.ParseFromString(a.value)
+                for ch in [*ls.filter_chains, ls.default_filter_chain]:
+                    for f in ch.filters:
+                        if f.typed_config.type_url.endswith("HttpConnectionManager"):
+                            h = hcm_pb2.HttpConnectionManager()
+                            h.ParseFromString(f.typed_config.value)
+                            if h.HasField("rds"):
+                                out.add(h.rds.route_config_name)
+            hit = self._rds_names[resp.version_info] = tuple(sorted(out))
+        return hit
+
+    def _layer_of(self, resp: discovery_pb2.DiscoveryResponse) -> dict[str, object]:
+        hit = self._layers.get(resp.version_info)
+        if hit is None:
+            hit = {}
+            for a in resp.resources:
+                body = a
+                if a.type_url == RESOURCE_WRAPPER:  # the TTL'd wrapper (server.py)
+                    res = discovery_pb2.Resource()
+                    res.ParseFromString(a.value)
+                    body = res.resource
+                rt = rtds_pb2.Runtime()
+                rt.ParseFromString(body.value)
+                if rt.name == FAULT_LAYER:
+                    hit = json_format.MessageToDict(rt.layer)
+            self._layers[resp.version_info] = hit
+        return hit
+
+    # ---- one stream ----------------------------------------------------------------------------
+
+    async def _stream(self, proxy: str, channel: grpc.aio.Channel) -> None:
+        node = base_pb2.Node(id=f"sidecar~{proxy}", cluster=proxy.split("/")[-1])
+        node.metadata.fields[PROXY_METADATA_KEY].string_value = proxy
+        out: asyncio.Queue[discovery_pb2.DiscoveryRequest | None] = asyncio.Queue()
+
+        async def requests() -> AsyncIterator[discovery_pb2.DiscoveryRequest]:
+            while True:
+                req = await out.get()
+                if req is None:
+                    return
+                yield req
+
+        def req(t: str, names: Sequence[str] = (), version: str = "", nonce: str = "") -> None:
+            out.put_nowait(discovery_pb2.DiscoveryRequest(node=node, type_url=t, resource_names=list(names),
+                                                          version_info=version, response_nonce=nonce))
+
+        stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
+        call = stub.StreamAggregatedResources(requests(), metadata=((METADATA_KEY, SCHEME + self.token),))
+        subscribed: dict[str, tuple[str, ...]] = {CLUSTER: (), LISTENER: (), RUNTIME: (FAULT_LAYER,)}
+        for t, names in subscribed.items():
+            req(t, names)
+        acked: set[str] = set()
+        try:
+            async for resp in call:
+                t = resp.type_url
+                if t == RUNTIME:
+                    self.acked_runtime[proxy] = (resp.version_info, self._layer_of(resp))
+                req(t, subscribed.get(t, ()), resp.version_info, resp.nonce)  # the ACK
+                if t == CLUSTER:
+                    names = self._clusters_of(resp)
+                    if subscribed.get(ENDPOINT) != names:
+                        subscribed[ENDPOINT] = names
+                        req(ENDPOINT, names)
+                elif t == LISTENER:
+                    names = self._routes_of(resp)
+                    if subscribed.get(ROUTE) != names:
+                        subscribed[ROUTE] = names
+                        req(ROUTE, names)
+                if len(acked) < len(ALL_TYPES):
+                    acked.add(t)
+                    if len(acked) == len(ALL_TYPES):
+                        self._ready += 1
+                        if self._ready == len(self.proxies):
+                            self.ready.set()
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.CANCELLED:
+                self.errors.append(f"{proxy}: {exc.code().name} {exc.details()}")
+        finally:
+            out.put_nowait(None)
