@@ -1048,6 +1048,11 @@ class _BaseVS:
     rules: list[tuple[i.HTTPRoute, Origin]]
 
 
+def _convert_l4(ctx: _Ctx, route: g.TCPRoute | g.TLSRoute) -> list[tuple[i.RouteDestination, ...]]:
+    """Each rule's destinations, in order (a TCPRoute and a TLSRoute alike)."""
+    return [_l4_dest(ctx, rule, n) for n, rule in enumerate(route.spec.rules)]
+
+
 def _l4_dest(ctx: _Ctx, rule: g.L4RouteRule, n: int) -> tuple[i.RouteDestination, ...]:
     """convertTCPRoute / convertTLSRoute destinations; no backend with weight > 0 goes to a
     cluster that never exists (istiod's `internal.cluster.local` zero-weight stand-in)."""
@@ -1121,12 +1126,7 @@ def convert(objects: Iterable[Any], suffix: str = "cluster.local") -> Conversion
         needs_mesh = any(p.is_mesh for p in parents)
         needs_gw = any(not p.is_mesh for p in parents)
         is_http = isinstance(route, (g.HTTPRoute, g.GRPCRoute))
-        if is_http:
-            fn: Any = _convert_http
-        elif isinstance(route, g.TCPRoute):
-            fn = lambda ctx, r: [_l4_dest(ctx, rule, n) for n, rule in enumerate(r.spec.rules)]  # noqa: E731
-        else:
-            fn = lambda ctx, r: [_l4_dest(ctx, rule, n) for n, rule in enumerate(r.spec.rules)]  # noqa: E731
+        fn: Any = _convert_http if is_http else _convert_l4
         mesh_res, mesh_err = run(route, True, fn) if needs_mesh else (None, None)
         gw_res, gw_err = run(route, False, fn) if needs_gw else (None, None)
         statuses.extend(_route_status(route, parents, mesh_err, gw_err))
