@@ -105,6 +105,8 @@ _ALL = [
          "its workload instances (Pod selector {selector})."),
     Code("IST0165", "ReferencedInternalGateway", WARNING, "a VirtualService binds a Gateway generated from a Kubernetes Gateway",
          "Gateway reference in VirtualService {vs} is to an implementation-generated internal Gateway: {gateway}."),
+    Code("IST0166", "IneffectiveSelector", WARNING, "a policy selects a Kubernetes Gateway's pods by label instead of targetRef",
+         "Ineffective selector on Kubernetes Gateway {gateway}. Use the TargetRef field instead."),
     Code("IST0167", "IneffectivePolicy", WARNING, "a policy that has no effect (e.g. a Sidecar in an ambient namespace)",
          "The policy has no impact: {why}."),
     Code("IST0173", "DestinationRuleSubsetNotSelectPods", ERROR, "a subset whose labels select no pod",

@@ -4,7 +4,8 @@ STRICT workloads (MT0201), principals or namespaces that cannot match without mT
 DISABLE port, MT0204 behind a plaintext DestinationRule), an ALLOW rule a broader DENY rule makes
 dead (MT0203), and a DENY on identity that plaintext clients slip past (MT0205); and istioctl's
 validation warning (IST0133) for a DENY rule of HTTP attributes only, which closes every TCP port
-of the workloads it selects."""
+of the workloads it selects, and its IST0166 for a policy that selects a Kubernetes Gateway's pods
+by label instead of naming the Gateway with targetRef."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.model.istio import DestinationRule
 from meshtui.model.k8s import Pod
-from meshtui.model.security import AuthorizationPolicy, AuthorizationRule, Operation, RuleSource
+from meshtui.model.security import AuthorizationPolicy, AuthorizationRule, Operation, RequestAuthentication, RuleSource
 from meshtui.model.snapshot import labels_match
 from meshtui.translate.inbound import compose_peer_authn, has_sidecar, policies_for
 
@@ -29,26 +30,45 @@ def _selector_text(sel: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
 
 
+def in_mesh(ctx: Context, pod: Pod) -> bool:
+    """Does a proxy enforce policy for this pod? A sidecar (the istio-proxy container, or the
+    tlsMode label injection adds), or, as Istio's analyzers read a pod (util.PodInMesh and
+    PodInAmbientMode), its sidecar.istio.io/inject label or annotation, else its namespace's
+    istio-injection label; or ambient redirection. A pod outside the mesh enforces nothing."""
+    if has_sidecar(pod):
+        return True
+    if pod.metadata.annotations.get("ambient.istio.io/redirection") == "enabled":
+        return True
+    for marks in (pod.metadata.labels, pod.metadata.annotations):
+        if "sidecar.istio.io/inject" in marks:
+            return marks["sidecar.istio.io/inject"] == "true"
+    ns = ctx.snap.get("Namespace", "", pod.namespace)
+    return ns is not None and ns.metadata.labels.get("istio-injection") == "enabled"
+
+
 @analyzer("security.AuthorizationPolicies", ("IST0127", "IST0101"),
-          "Checks that AuthorizationPolicies select workloads and name namespaces that exist",
+          "Checks that AuthorizationPolicies select workloads in the mesh and name namespaces that exist",
           inputs=("AuthorizationPolicy", "Pod"), istio="auth.AuthorizationPoliciesAnalyzer")
 def authorization_policies(ctx: Context) -> Iterator[Message]:
     root = ctx.snap.mesh.root_namespace
-    pods = ctx.snap.pods
-    namespaces = {n.name for n in ctx.snap.namespaces} | {p.namespace for p in pods} | {s.namespace for s in ctx.snap.services}
+    namespaces = ({n.name for n in ctx.snap.namespaces} | {p.namespace for p in ctx.snap.pods}
+                  | {s.namespace for s in ctx.snap.services})
+    pods = [p for p in ctx.snap.pods if in_mesh(ctx, p)]  # a pod without a proxy enforces no policy
     for ap in ctx.snap.authorization_policies:
         sel = dict(ap.spec.selector.match_labels) if ap.spec and ap.spec.selector else {}
         if ap.namespace == root:
             if sel and not any(labels_match(sel, p.metadata.labels) for p in pods):
                 yield ctx.report("IST0127", ap, path="spec.selector", labels=_selector_text(sel),
-                                 detail="No pod in the mesh has them, so this policy applies to nothing; fix the selector.")
+                                 detail="No pod in the mesh (with a proxy) has them, so this policy applies to nothing; "
+                                        "fix the selector.")
         elif not sel:
             if not any(p.namespace == ap.namespace for p in pods):
                 yield ctx.report("IST0127", ap, path="metadata.namespace", labels="",
-                                 detail=f"Namespace {ap.namespace} has no pods, so this policy applies to nothing.")
+                                 detail=f"Namespace {ap.namespace} has no pods with a proxy, so this policy applies to nothing.")
         elif not any(p.namespace == ap.namespace and labels_match(sel, p.metadata.labels) for p in pods):
             yield ctx.report("IST0127", ap, path="spec.selector", labels=_selector_text(sel),
-                             detail=f"No pod in namespace {ap.namespace} has them; fix the selector.")
+                             detail=f"No pod with a proxy in namespace {ap.namespace} has them (a pod outside the mesh "
+                                    "enforces nothing); fix the selector, or inject the workload.")
         for i, rule in enumerate(ap.spec.rules or ()):
             for j, f in enumerate(rule.from_):
                 src = f.source
@@ -273,3 +293,32 @@ def deny_http_only(ctx: Context) -> Iterator[Message]:
                 "only HTTP attributes in a DENY rule; it is recommended to explicitly specify the port"),
                 detail=f"Rule{'s' if len(rules) > 1 else ''} {', '.join(map(str, rules))}: add `to.operation.ports` "
                        "naming the HTTP ports, so TCP ports keep working.")
+
+
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"  # on the pods istiod deploys for a Kubernetes Gateway
+
+
+@analyzer("security.GatewaySelector", ("IST0166",),
+          "Warns of AuthorizationPolicies and RequestAuthentications that select a Kubernetes Gateway's pods by label",
+          inputs=("Pod",), istio="k8sgateway.SelectorAnalyzer")
+def gateway_selector(ctx: Context) -> Iterator[Message]:
+    gateway_pods: dict[str, list[dict[str, str]]] = {}
+    for pod in ctx.snap.pods:
+        if GATEWAY_NAME_LABEL in pod.metadata.labels:
+            gateway_pods.setdefault(pod.namespace, []).append(dict(pod.metadata.labels))
+    if not gateway_pods:
+        return
+    policies: list[AuthorizationPolicy | RequestAuthentication] = [
+        *ctx.snap.authorization_policies,
+        *sorted((r for r in ctx.snap.by_key.values() if isinstance(r, RequestAuthentication)), key=lambda r: r.key)]
+    for policy in policies:
+        # as Istio's analyzer: a targetRef makes the selector moot; with no selector nothing is claimed
+        if policy.spec.target_ref is not None or policy.spec.selector is None:
+            continue
+        sel = dict(policy.spec.selector.match_labels)
+        names = sorted({labels[GATEWAY_NAME_LABEL] for labels in gateway_pods.get(policy.namespace, ())
+                        if labels_match(sel, labels)})
+        for name in names:
+            yield ctx.report("IST0166", policy, path="spec.selector", gateway=name, detail=(
+                "istiod applies a label selector to a Gateway API gateway only while ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY "
+                f"is on (its default; a waypoint never does): name the Gateway in targetRef (kind Gateway, name {name})."))

@@ -17,6 +17,9 @@ import istio_oracle
 
 # the Istio analyzers whose rows the grid test compares (networking), by Go package
 NETWORKING = ("gateway", "virtualservice", "destinationrule", "serviceentry", "sidecar")
+# issue 13's security analyzers: AuthorizationPolicy selectors and namespaces, and policies that
+# select a Gateway API gateway's pods instead of naming it with targetRef
+SECURITY = ("authz", "k8sgateway.SelectorAnalyzer")
 GRID_MISSING = "Istio's module is not in the Go module cache (go mod download in oracle/): the analyzer grid is skipped"
 
 Key = tuple[str, str]  # (code, "Kind ns/name")
@@ -119,8 +122,9 @@ def _analyzer_name(module: Path, expr: str) -> str | None:
     return None
 
 
-def grid_rows(module: Path) -> list[GridRow]:
-    """The networking rows of testGrid in analyzers_test.go (Gateway, VirtualService,
+def grid_rows(module: Path, packages: tuple[str, ...] = NETWORKING) -> list[GridRow]:
+    """The rows of testGrid in analyzers_test.go whose analyzer is in `packages` (a Go package, or
+    package.Type for one analyzer of it). By default the networking rows (Gateway, VirtualService,
     DestinationRule, ServiceEntry and Sidecar analyzers, and the VirtualService schema rows)."""
     src = (module / "pkg/config/analysis/analyzers/analyzers_test.go").read_text()
     start = src.index("var testGrid = []testCase{")
@@ -132,8 +136,9 @@ def grid_rows(module: Path) -> list[GridRow]:
         if expr is None:
             continue
         expr_text = expr.group(1).strip()
-        pkg = re.match(r"&?(\w+)\.", expr_text)
-        if not (pkg and pkg.group(1) in NETWORKING) and "collections.VirtualService)" not in expr_text:
+        pkg = re.match(r"&?(\w+)\.(\w+)", expr_text)
+        wanted = pkg is not None and (pkg.group(1) in packages or f"{pkg.group(1)}.{pkg.group(2)}" in packages)
+        if not wanted and not (packages == NETWORKING and "collections.VirtualService)" in expr_text):
             continue
         name = _analyzer_name(module, expr_text)
         if name is None:
