@@ -76,6 +76,19 @@ def test_routed_trace_json_shape(trace):
     assert all(set(s["ref"]) <= {"kind", "namespace", "name", "path", "file", "line"} for s in j["steps"] if "ref" in s)
 
 
+def test_step_keys_and_compared_values_are_strings(trace):
+    """A step is stage, verdict, detail, then `expected`/`actual` (strings) when it compares a
+    value, then `ref`."""
+    j = trace(mesh(MESH), "http://reviews:9080/api/../api/%7Ex").to_json()
+    keys = [list(s) for s in j["steps"]]
+    assert all(k in (["stage", "verdict", "detail"], ["stage", "verdict", "detail", "ref"],
+                     ["stage", "verdict", "detail", "expected", "actual"], ["stage", "verdict", "detail", "expected", "actual", "ref"])
+               for k in keys), keys
+    compared = [s for s in j["steps"] if "expected" in s]
+    assert compared and all(isinstance(s["expected"], str) and isinstance(s["actual"], str) for s in compared)
+    assert compared[0]["expected"] == "/api/../api/%7Ex" and compared[0]["actual"] == "/api/~x"
+
+
 def test_other_outcomes_json(trace):
     m = mesh(MESH)
     j = trace(m, "http://reviews:9080/moved").to_json()
