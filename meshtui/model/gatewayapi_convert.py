@@ -12,8 +12,8 @@ each Gateway server at its listener (`Derived*.origin`), and the route and Gatew
 istiod would write are returned beside them for the analyzer.
 
 Pure: no I/O. Not modelled: ListenerSets, BackendTLSPolicy, InferencePools, waypoints (ambient),
-Secret contents (a certificateRef in the Gateway's namespace is taken as valid; cluster mode
-never reads Secrets)."""
+Secret contents (a certificateRef to a Secret the sources hold, or to any Secret when they hold
+none, as in cluster mode, which never reads Secrets, is taken as valid)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from meshtui.model.k8s import (
     Namespace,
     PodSpec,
     PodTemplate,
+    Secret,
     Service,
     ServicePort,
     ServiceSpec,
@@ -236,6 +237,7 @@ class _Inputs:
     namespaces: dict[str, dict[str, str]]  # name -> labels
     present: set[tuple[str, str, str]]  # keys of every object read (not to synthesize twice)
     suffix: str
+    secrets_read: bool = False  # the sources hold Secrets (files may; a cluster read never does)
 
 
 def _creation(o: Any) -> tuple[str, str, str]:
@@ -465,8 +467,9 @@ def _grant_allows(inp: _Inputs, from_kind: str, from_ns: str, to_kind: tuple[str
 
 
 def _server_tls(gw: g.KubernetesGateway, lst: g.Listener, inp: _Inputs) -> tuple[i.ServerTLSSettings | None, str, str]:
-    """buildTLS: (settings, error reason, message). Secrets are not read: a certificateRef is
-    taken as valid when it names a Secret the Gateway may use."""
+    """buildTLS: (settings, error reason, message). A certificateRef is taken as valid when it
+    names a Secret the Gateway may use and, if the sources hold Secrets at all, one they hold
+    (its contents are not judged here)."""
     t = lst.tls
     if t is None:
         return None, "", ""
@@ -491,6 +494,11 @@ def _server_tls(gw: g.KubernetesGateway, lst: g.Listener, inp: _Inputs) -> tuple
         if ns != gw.namespace and not _grant_allows(inp, "Gateway", gw.namespace, ("", "Secret"), ns, ref.name):
             errors.append(("RefNotPermitted", f"certificateRef {ref.name}/{ns} not accessible to a Gateway in namespace "
                                               f"\"{gw.namespace}\" (missing a ReferenceGrant?)"))
+            continue
+        if inp.secrets_read and ("Secret", ns, ref.name) not in inp.present:
+            # buildSecretReference; only when the sources hold Secrets (a cluster read never does)
+            errors.append(("InvalidCertificateRef", f"invalid certificate reference {ref.group or ''}/{ref.kind or 'Secret'}/"
+                                                    f"{ref.name}.{ref.namespace or ''}, secret {ns}/{ref.name} not found"))
             continue
         creds.append(f"kubernetes-gateway://{ns}/{ref.name}")
     settings = i.ServerTLSSettings(mode=mode, credential_name=creds[0] if len(creds) == 1 else "",  # type: ignore[arg-type]  # mode is one of the Literal's values
@@ -1102,6 +1110,7 @@ def convert(objects: Iterable[Any], suffix: str = "cluster.local") -> Conversion
         namespaces={o.name: dict(o.metadata.labels) for o in objs if isinstance(o, Namespace)},
         present={o.key for o in objs},
         suffix=suffix,
+        secrets_read=any(isinstance(o, Secret) for o in objs),
     )
     gout = _convert_gateways(inp)
     # managed Gateways' Services count as existing Services (a mesh route may name one)
