@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshtui.model.istio import ServiceEntry, WorkloadEntry
 from meshtui.model.k8s import Pod
 from meshtui.model.snapshot import Endpoint, MeshSnapshot
 from meshtui.translate.config import Cluster
@@ -41,6 +42,48 @@ def _dr_mode(c: Cluster | None) -> str | None:
     return (policy.get("tls") or {}).get("mode") if isinstance(policy, dict) else None
 
 
+def endpoint_tls_mode(snapshot: MeshSnapshot, e: Endpoint) -> str:
+    """istiod's TLSMode of an endpoint: its `security.istio.io/tlsMode` label (a Pod's, the
+    injector's); a WorkloadEntry (or a ServiceEntry's inline endpoint) without the label is `istio`
+    when it names a service account (serviceentry/conversion.go getTLSModeFromWorkloadEntry);
+    anything else `disabled`."""
+    mode = e.labels.get(TLS_MODE_LABEL)
+    if mode is not None:
+        return mode
+    ref, _, inline = e.pod.partition("#endpoints[")
+    ns, _, name = ref.partition("/")
+    if inline:
+        se = snapshot.get("ServiceEntry", ns, name)
+        i = int(inline.rstrip("]")) if inline.rstrip("]").isdigit() else -1
+        if isinstance(se, ServiceEntry) and se.spec is not None and 0 <= i < len(se.spec.endpoints):
+            return "istio" if se.spec.endpoints[i].service_account else "disabled"
+    elif e.origin.startswith("WorkloadEntry "):
+        we = snapshot.get("WorkloadEntry", ns, name)
+        if isinstance(we, WorkloadEntry) and we.spec is not None and we.spec.service_account:
+            return "istio"
+    return "disabled"
+
+
+def _passthrough_disabled(snapshot: MeshSnapshot, c: Cluster | None) -> str | None:
+    """BestEffortInferServiceMTLSMode for a passthrough service (headless, resolution NONE, or a
+    DestinationRule loadBalancer PASSTHROUGH): mTLS only when the port has endpoints and none of
+    them is TLS-disabled."""
+    svc = c.service if c is not None else None
+    if c is None or svc is None:
+        return None
+    lb = c.policy.get("loadBalancer") if isinstance(c.policy, dict) else None
+    if svc.resolution != "Passthrough" and not (isinstance(lb, dict) and lb.get("simple") == "PASSTHROUGH"):
+        return None
+    sp = svc.port(c.port)
+    eps = [e for e in svc.endpoints if sp is not None and e.port_name == sp.name]
+    if not eps:
+        return "auto-mTLS: a passthrough service (headless or PASSTHROUGH) whose port has no endpoints is sent plaintext"
+    if any(endpoint_tls_mode(snapshot, e) == "disabled" for e in eps):
+        return ("auto-mTLS: a passthrough service (headless or PASSTHROUGH) with an endpoint that has no sidecar "
+                f"({TLS_MODE_LABEL} not istio) is sent plaintext")
+    return None
+
+
 def _auto_off(snapshot: MeshSnapshot, c: Cluster | None, namespace: str) -> str | None:
     """Why auto-mTLS does not apply to this cluster at all (None: it does)."""
     if not snapshot.mesh.enable_auto_mtls:
@@ -51,7 +94,7 @@ def _auto_off(snapshot: MeshSnapshot, c: Cluster | None, namespace: str) -> str 
     ns_mode = compose_peer_authn(snapshot, svc.namespace if svc is not None else namespace, None).mode
     if ns_mode.mode == "DISABLE":
         return f"auto-mTLS: {ns_mode.ref.short() if ns_mode.ref else 'the namespace'} is DISABLE"
-    return None
+    return _passthrough_disabled(snapshot, c)
 
 
 def endpoint_tls(snapshot: MeshSnapshot, c: Cluster | None, pod: Pod, port: int = 0) -> tuple[str, str]:
@@ -80,11 +123,15 @@ def endpoint_tls(snapshot: MeshSnapshot, c: Cluster | None, pod: Pod, port: int 
     return "plaintext", "auto-mTLS: the endpoint's pod has no sidecar"
 
 
-def endpoint_gets_mtls(snapshot: MeshSnapshot, e: Endpoint) -> bool:
-    """istiod's EDS mTLS checker: the endpoint carries tlsMode istio and its workload is not
-    DISABLE on the endpoint's port (the metadata auto-mTLS matches on)."""
-    if e.labels.get(TLS_MODE_LABEL) != "istio":
+def endpoint_gets_mtls(snapshot: MeshSnapshot, e: Endpoint, c: Cluster | None = None) -> bool:
+    """istiod's EDS mTLS checker: the metadata auto-mTLS matches on. Only an endpoint whose TLSMode
+    is istio carries it; then a DestinationRule tls.mode of the cluster decides (ISTIO_MUTUAL: yes,
+    any other: no), and without one the endpoint's workload must not be DISABLE on its port."""
+    if endpoint_tls_mode(snapshot, e) != "istio":
         return False
+    mode = _dr_mode(c)
+    if mode is not None:
+        return mode == "ISTIO_MUTUAL"
     ns = e.pod.partition("/")[0] if e.pod else ""
     return compose_peer_authn(snapshot, ns, e.labels).for_port(e.port).mode != "DISABLE" if ns else True
 

@@ -532,11 +532,13 @@ def cla_json(name: str, eps: Iterable[Endpoint], remap: dict[str, str],
     return {"cluster_name": name, "endpoints": [{"lb_endpoints": lbs}] if lbs else []}
 
 
-def _mtls_endpoints(cfg: ProxyConfig, mesh_tls: InboundRender | None) -> Callable[[Endpoint], bool] | None:
+def _mtls_endpoints(cfg: ProxyConfig, mesh_tls: InboundRender | None, c: Cluster | None = None
+                    ) -> Callable[[Endpoint], bool] | None:
+    """Which endpoints of cluster `c` carry the tlsMode metadata (its DestinationRule's tls.mode decides for all)."""
     if mesh_tls is None or not mesh_tls.client_mtls or cfg.snapshot is None:
         return None
     snapshot = cfg.snapshot
-    return lambda e: endpoint_gets_mtls(snapshot, e)
+    return lambda e: endpoint_gets_mtls(snapshot, e, c)
 
 
 def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, str],
@@ -550,7 +552,7 @@ def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, st
     if c.type == "EDS":
         if inline:
             out["type"] = "STATIC"
-            out["load_assignment"] = cla_json(c.name, cfg.endpoints.get(c.name, ()), remap, _mtls_endpoints(cfg, mesh_tls))
+            out["load_assignment"] = cla_json(c.name, cfg.endpoints.get(c.name, ()), remap, _mtls_endpoints(cfg, mesh_tls, c))
         else:
             out["type"] = "EDS"
             out["eds_cluster_config"] = {"eds_config": ADS, "service_name": c.name}
@@ -562,7 +564,7 @@ def cluster_json(c: Cluster, cfg: ProxyConfig, inline: bool, remap: dict[str, st
             eps = tuple(e for e in eps if e.address in remap)
         else:
             out["type"] = c.type
-        out["load_assignment"] = cla_json(c.name, eps, remap, _mtls_endpoints(cfg, mesh_tls))
+        out["load_assignment"] = cla_json(c.name, eps, remap, _mtls_endpoints(cfg, mesh_tls, c))
         out["lb_policy"] = c.lb_policy if c.lb_policy in ("ROUND_ROBIN", "LEAST_REQUEST", "RANDOM") else "LEAST_REQUEST"
     elif c.type == "ORIGINAL_DST":
         out["type"] = "ORIGINAL_DST"
@@ -594,8 +596,8 @@ def render(cfg: ProxyConfig, remap: dict[str, str], bind_address: str | None = N
     listeners = [j for j in (listener_json(ls, cfg, inline, bind_address, inbound) for ls in cfg.listeners) if j is not None]
     routes = [] if inline else [route_config_json(rc, prearm) for rc in cfg.route_configs.values()]
     clusters = [cluster_json(c, cfg, inline, remap, inbound) for c in cfg.clusters.values()]
-    tls_eps = _mtls_endpoints(cfg, inbound)
-    endpoints = [] if inline else [cla_json(n, cfg.endpoints.get(n, ()), remap, tls_eps) for n, c in cfg.clusters.items() if c.type == "EDS"]
+    endpoints = [] if inline else [cla_json(n, cfg.endpoints.get(n, ()), remap, _mtls_endpoints(cfg, inbound, c))
+                                   for n, c in cfg.clusters.items() if c.type == "EDS"]
     runtime = prearm_runtime(cfg.route_configs.values()) if prearm else {k: fraction(v) for k, v in cfg.runtime.items()}
     return EnvoyResources(listeners, routes, clusters, endpoints, runtime)
 

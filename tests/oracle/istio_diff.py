@@ -140,9 +140,9 @@ def compare(proxy: str, ours: Normal, theirs: Normal) -> Tally:
             c.missing("clusters", name, a is not None)
             continue
         pairs = [(k, a[k], b[k]) for k in a if k != "tls"]
-        if b["tls"] == "auto-mtls" and a["tls"] == "plaintext":
-            t.not_modelled["cluster auto-mTLS transport socket (istio-mutual to sidecar endpoints)"] += 1
-        elif b["tls"] != "plaintext" and a["tls"] == "plaintext":
+        # Istio mTLS (auto-mTLS matches, ISTIO_MUTUAL) is modelled and compared; TLS a DestinationRule
+        # originates with its own certificates (SIMPLE, MUTUAL) is not
+        if b["tls"] in ("simple", "mutual") and a["tls"] == "plaintext":
             t.not_modelled[f"cluster TLS origination from a DestinationRule ({b['tls']} transport socket)"] += 1
         else:
             pairs.append(("tls", a["tls"], b["tls"]))

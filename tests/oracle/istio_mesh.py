@@ -29,7 +29,9 @@ OUTSIDE = "240.240.240.240"
 
 
 def meshtui_normal(cfg: ProxyConfig) -> Normal:
-    res = render(cfg, {}, inbound=InboundRender())  # virtualInbound with Istio's SDS names, as istiod sends it
+    # virtualInbound with Istio's SDS names, and outbound clusters' Istio mTLS (auto-mTLS transport
+    # socket matches, endpoints' tlsMode metadata), as istiod sends them
+    res = render(cfg, {}, inbound=InboundRender(client_mtls=True))
     return normalise(res.listeners, res.routes, res.clusters, res.endpoints)
 
 

@@ -264,7 +264,9 @@ def endpoints(cla: dict) -> list:
     for le in cla.get("endpoints", []):
         for e in le.get("lb_endpoints", []):
             sa = e.get("endpoint", {}).get("address", {}).get("socket_address", {})
-            out.append((sa.get("address"), sa.get("port_value"), e.get("health_status", "HEALTHY")))
+            # the metadata auto-mTLS matches on: Istio mTLS to this endpoint or not
+            tls_mode = e.get("metadata", {}).get("filter_metadata", {}).get("envoy.transport_socket_match", {}).get("tlsMode")
+            out.append((sa.get("address"), sa.get("port_value"), e.get("health_status", "HEALTHY"), tls_mode or "-"))
     return sorted(out)
 
 
