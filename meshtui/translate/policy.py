@@ -252,7 +252,7 @@ def effective_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> Tra
         if pl is not None:
             base = TrafficPolicy(load_balancer=pl.load_balancer, connection_pool=pl.connection_pool,
                                  outlier_detection=pl.outlier_detection, tls=pl.tls)
-        else:
+        elif base.port_level_settings:
             base = replace(base, port_level_settings=())
     if subset:
         sub = dr.subsets.get(subset)

@@ -91,12 +91,15 @@ def vs_ref(vs: VirtualService, path: str = "", line: int | None = None) -> Ref:
     return Ref("VirtualService", vs.namespace, vs.name, path, vs.src.file, line if line is not None else vs.src.line)
 
 
+_NO_OPS = HeaderOps()  # frozen: one shared empty value (most rules set no headers)
+
+
 def _header_ops(h: Headers | None, which: str) -> HeaderOps:
     if h is None:
-        return HeaderOps()
+        return _NO_OPS
     ops = getattr(h, which)
     if ops is None:
-        return HeaderOps()
+        return _NO_OPS
     return HeaderOps(tuple(sorted(ops.set.items())), tuple(sorted(ops.add.items())), tuple(ops.remove))
 
 
@@ -251,6 +254,9 @@ def _host_rewrite(r: HTTPRoute) -> str | None:
 
 
 def _strip_pseudo(ops: HeaderOps) -> HeaderOps:
+    if not ops:
+        return ops
+
     def keep(k: str) -> bool:
         return not k.startswith(":") and k.lower() != "host"
 
