@@ -72,12 +72,13 @@ def _pick_proxies(services: int) -> tuple[str, str]:
 
 
 def child_stages(folder: str, services: int, skip: set[str]) -> dict:
-    from meshtui.sources.loader import load_sources
+    from meshtui.sources.loader import load_sources, settle
 
     out: dict = {}
     t = clock()
     result = load_sources([folder])
     out["load"] = clock() - t
+    settle()  # as the CLI does once it has its snapshot (the collector's thresholds included)
     snap = result.snapshot
     out["objects"] = len(snap.by_key)
     p1, p2 = _pick_proxies(services)
@@ -193,6 +194,21 @@ def run_child(argv: list[str], env: dict | None = None) -> tuple[float, float, s
 last_wall = [0.0]
 
 
+def child_env(**extra: str) -> dict:
+    """The children's environment: this tree first, and bytecode as an installed meshtui has it
+    (PYTHONDONTWRITEBYTECODE, set on some machines, would have every run compile every module
+    again: half a second of each whole-process figure)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+def compile_once() -> None:
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "meshtui"), quiet=1)
+
+
 def me(*args: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), *args]
 
@@ -212,7 +228,7 @@ def measure(services: int, skip: set[str], keep: bool) -> dict:
         fig["bare"] = json.loads(text)["seconds"]
         fig["bare_rss"] = rss
         print(f"[{services}] bare parse {fig['bare']:.2f} s", flush=True)
-        env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(ROOT), NO_COLOR="1")
+        env = child_env(XDG_CACHE_HOME=str(cache), NO_COLOR="1")
         cmd = [sys.executable, "-m", "meshtui", "trace", "-f", str(folder), "--from", _pick_proxies(services)[0],
                "-H", "x-canary: true", scale_mesh.a_url(services)]
         for which in ("trace1", "trace2"):
@@ -221,7 +237,7 @@ def measure(services: int, skip: set[str], keep: bool) -> dict:
             print(f"[{services}] {which} {wall:.2f} s CPU ({last_wall[0]:.2f} s wall), peak {rss:.0f} MB, exit {rc}", flush=True)
         fig["trace_out"] = text[-400:]
         wall, rss, text, rc = run_child(me("--child", "stages", str(folder), str(services), ",".join(skip)),
-                                        dict(os.environ, PYTHONPATH=str(ROOT)))
+                                        child_env())
         if rc == 0:
             fig.update(json.loads(text.strip().splitlines()[-1]))
             fig["stages_rss"] = rss
@@ -229,7 +245,7 @@ def measure(services: int, skip: set[str], keep: bool) -> dict:
             print(f"[{services}] stages {json.dumps(stages)}", flush=True)
         if "tui" not in skip:
             wall, rss, text, rc = run_child(me("--child", "tui", str(folder), str(services)),
-                                            dict(os.environ, PYTHONPATH=str(ROOT)))
+                                            child_env())
             if rc == 0:
                 fig["tui"] = json.loads(text.strip().splitlines()[-1])
                 print(f"[{services}] tui {fig['tui']}", flush=True)
@@ -297,6 +313,7 @@ def main() -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the figures here")
     args = ap.parse_args()
     skip = {s for s in args.skip.split(",") if s}
+    compile_once()
     figs = [measure(int(n), skip, args.keep) for n in args.sizes.split(",")]
     print()
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

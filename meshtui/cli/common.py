@@ -102,11 +102,10 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False, require: bool 
         mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
         result = load_sources(files, ns, mesh, cache=getattr(args, "cache", True))
         result.diagnostics[:0] = mesh_diags
-    # One-shot commands keep this snapshot to the end: move it out of the cyclic collector's
-    # generations (it is millions of acyclic objects that each collection would rescan)
-    import gc
+    # Commands keep this snapshot to their end: out of the cyclic collector's way
+    from meshtui.sources.loader import settle
 
-    gc.freeze()
+    settle()
     if not quiet:
         report_diagnostics(result)
     message = nothing_loaded(result, files)
