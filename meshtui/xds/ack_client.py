@@ -35,6 +35,7 @@ from meshtui.xds.resources import CLUSTER, ENDPOINT, FAULT_LAYER, LISTENER, RESO
 from meshtui.xds.server import GRPC_OPTIONS, PROXY_METADATA_KEY
 
 ALL_TYPES = (CLUSTER, ENDPOINT, LISTENER, ROUTE, RUNTIME)
+RETRIES = 20
 
 
 @dataclass
@@ -55,7 +56,7 @@ class AckingStreams:
     _layers: dict[str, dict[str, object]] = field(default_factory=dict)  # RTDS version -> layer
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _ready: int = 0
+    _synced: set[str] = field(default_factory=set)  # proxies whose stream ACKed all five types
 
     async def start(self) -> None:
         n = max(1, -(-len(self.proxies) // max(1, self.streams_per_connection)))
@@ -122,6 +123,22 @@ class AckingStreams:
     # ---- one stream ----------------------------------------------------------------------------
 
     async def _stream(self, proxy: str, channel: grpc.aio.Channel) -> None:
+        """The stream of one proxy, opened again (as Envoy does) when the server is unavailable
+        (a connection that timed out on a busy machine), at most `RETRIES` times."""
+        for attempt in range(RETRIES + 1):
+            try:
+                await self._one_stream(proxy, channel)
+                return
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.CANCELLED:
+                    return
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == RETRIES:
+                    self.errors.append(f"{proxy}: {exc.code().name} {exc.details()}")
+                    return
+                await asyncio.sleep(0.5)
+
+    async def _one_stream(self, proxy: str, channel: grpc.aio.Channel) -> None:
+        """One ADS stream until the server ends it."""
         node = base_pb2.Node(id=f"sidecar~{proxy}", cluster=proxy.split("/")[-1])
         node.metadata.fields[PROXY_METADATA_KEY].string_value = proxy
         out: asyncio.Queue[discovery_pb2.DiscoveryRequest | None] = asyncio.Queue()
@@ -138,7 +155,9 @@ class AckingStreams:
                                                           version_info=version, response_nonce=nonce))
 
         stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
-        call = stub.StreamAggregatedResources(requests(), metadata=((METADATA_KEY, SCHEME + self.token),))
+        # wait_for_ready: a connection still being set up (or backing off) is waited for
+        call = stub.StreamAggregatedResources(requests(), metadata=((METADATA_KEY, SCHEME + self.token),),
+                                              wait_for_ready=True)
         subscribed: dict[str, tuple[str, ...]] = {CLUSTER: (), LISTENER: (), RUNTIME: (FAULT_LAYER,)}
         for t, names in subscribed.items():
             req(t, names)
@@ -159,14 +178,11 @@ class AckingStreams:
                     if subscribed.get(ROUTE) != names:
                         subscribed[ROUTE] = names
                         req(ROUTE, names)
-                if len(acked) < len(ALL_TYPES):
+                if proxy not in self._synced:
                     acked.add(t)
                     if len(acked) == len(ALL_TYPES):
-                        self._ready += 1
-                        if self._ready == len(self.proxies):
+                        self._synced.add(proxy)
+                        if len(self._synced) == len(set(self.proxies)):
                             self.ready.set()
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.CANCELLED:
-                self.errors.append(f"{proxy}: {exc.code().name} {exc.details()}")
         finally:
             out.put_nowait(None)

@@ -22,7 +22,6 @@ from meshtui.xds.resources import (
     RUNTIME,
     Packer,
     TypeResources,
-    runtime_layer,
 )
 
 
@@ -51,6 +50,8 @@ class NodeMemory:
     # the latest endpoints of every cluster this proxy was ever given: while old clusters are
     # kept for make-before-break, Envoy may still (re)request their endpoints
     cla_history: dict[str, object] = field(default_factory=dict)
+    cla_from: TypeResources | None = None  # the EDS content cla_history last took in
+    cla_updates: int = 0  # bumped whenever cla_history takes in new content
 
 
 _gen = itertools.count(1)
@@ -83,7 +84,7 @@ def build_snapshot(
         ENDPOINT: packer.pack_all(ENDPOINT, endpoints, p(ENDPOINT)),
         LISTENER: packer.pack_all(LISTENER, listeners, p(LISTENER)),
         ROUTE: packer.pack_all(ROUTE, routes, p(ROUTE)),
-        RUNTIME: TypeResources.build(RUNTIME, {runtime_layer_name: runtime_layer(runtime or {}, runtime_layer_name)}),
+        RUNTIME: packer.pack_runtime(runtime or {}, runtime_layer_name),
     }
     return NodeSnapshot(types=types, generation=next(_gen), cause=cause)
 
@@ -108,8 +109,11 @@ class SnapshotCache:
         for t, tr in snap.types.items():
             mem.causes.setdefault((t, tr.version), snap.cause)
         eds = snap.types.get(ENDPOINT)
-        if eds is not None:
+        if eds is not None and eds is not mem.cla_from:
+            # a fault push leaves EDS as it was: thousands of entries are not walked again
             mem.cla_history.update(eds.resources)
+            mem.cla_from = eds
+            mem.cla_updates += 1
         for cb in list(self._watchers.get(key, ())):
             cb(key)
 

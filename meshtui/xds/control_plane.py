@@ -557,7 +557,7 @@ class ControlPlane:
         snap = self.cache.get(proxy)
         if snap is None:
             return
-        streams = [s for s in self.ads.streams.values() if s.proxy == proxy]
+        streams = self.ads.streams_of(proxy)
         if not streams:
             return
         for s in streams:

@@ -21,6 +21,13 @@ class LoopThread:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
+    @property
+    def thread_id(self) -> int:
+        """The loop thread's id (threading.get_ident), e.g. for its CPU clock."""
+        ident = self._thread.ident
+        assert ident is not None  # started in __init__
+        return ident
+
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
         """Run a coroutine on the loop and wait for its result."""
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)

@@ -148,6 +148,19 @@ class Packer:
     _memo: dict[tuple, list[_MemoEntry]] = field(default_factory=dict)
     parsed: int = 0
     reused: int = 0
+    # runtime layer content (its values, in key order) -> the packed layer: the proxies of one
+    # sharing class get the same fault values, so a fault push packs and hashes the layer once
+    _layers: dict[tuple, TypeResources] = field(default_factory=dict)
+
+    def pack_runtime(self, values: dict, layer: str = FAULT_LAYER) -> TypeResources:
+        """The RTDS fault layer of these values, packed and versioned (see runtime_layer)."""
+        key = (layer, *((k, repr(values[k])) for k in sorted(values)))
+        hit = self._layers.get(key)
+        if hit is None:
+            if len(self._layers) > 256:
+                self._layers.clear()
+            hit = self._layers[key] = TypeResources.build(RUNTIME, {layer: runtime_layer(values, layer)})
+        return hit
 
     def _lookup(self, key: tuple, resource: dict):
         variants = self._memo.get(key)

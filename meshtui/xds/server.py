@@ -50,6 +50,8 @@ log = logging.getLogger("meshtui.xds")
 WILDCARD_TYPES = (CLUSTER, LISTENER)
 PROXY_METADATA_KEY = "meshtui.proxy"
 
+HEARTBEAT_SLICES = 8
+
 _WAKE = object()
 _HEARTBEAT = object()
 _CLOSE = object()
@@ -163,6 +165,8 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         self.bus = bus or ev.EventBus()
         self.runtime_ttl = runtime_ttl
         self.streams: dict[int, StreamState] = {}
+        self._by_proxy: dict[str, dict[int, StreamState]] = {}  # proxy -> its streams (usually one)
+        self._wrapped: dict[tuple[str, str], any_pb2.Any] = {}  # (name, version) -> TTL'd resource
         self._ids = itertools.count(1)
         self._nonces = itertools.count(1)
         self._hb_task: asyncio.Task | None = None
@@ -193,13 +197,23 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             self._hb_task = None
 
     async def _heartbeat_loop(self) -> None:
+        """Every stream gets a heartbeat every `interval`, in HEARTBEAT_SLICES groups spread over
+        the interval (by stream id): 200 streams do not all resend the layer, and all ACK it,
+        in the same instant, where it would hold up an edit's fan-out that falls on it."""
         interval = max(0.05, (self.runtime_ttl or 3.0) / 3.0)
+        k = 0
         while True:
-            await asyncio.sleep(interval)
-            for st in list(self.streams.values()):
-                st.queue.put_nowait(_HEARTBEAT)
+            await asyncio.sleep(interval / HEARTBEAT_SLICES)
+            for sid, st in list(self.streams.items()):
+                if sid % HEARTBEAT_SLICES == k:
+                    st.queue.put_nowait(_HEARTBEAT)
+            k = (k + 1) % HEARTBEAT_SLICES
 
     # ---- status for the control API / TUI ---------------------------------------------------
+
+    def streams_of(self, proxy: str) -> list[StreamState]:
+        """The streams of one proxy (an ACK looks at its own proxy's, not at every stream)."""
+        return list(self._by_proxy.get(proxy, {}).values())
 
     def status(self) -> list[dict]:
         return [s.status() for s in sorted(self.streams.values(), key=lambda s: s.id)]
@@ -252,6 +266,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                             stream.proxy = ""  # nothing is remembered for a name meshtui does not serve
                             await context.abort(grpc.StatusCode.NOT_FOUND, why[:1000])
                         self.cache.watch(stream.proxy, wake)
+                        self._by_proxy.setdefault(stream.proxy, {})[stream.id] = stream
                     await self._on_request(stream, item, context)
         except (asyncio.CancelledError, grpc.RpcError, ConnectionError):
             pass
@@ -259,6 +274,11 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             reader_task.cancel()
             if stream.proxy:
                 self.cache.unwatch(stream.proxy, wake)
+                mine = self._by_proxy.get(stream.proxy)
+                if mine is not None:
+                    mine.pop(stream.id, None)
+                    if not mine:
+                        del self._by_proxy[stream.proxy]
             self.streams.pop(stream.id, None)
             self.bus.emit(ev.XdsEvent(ev.DISCONNECT, stream.proxy, stream.id))
 
@@ -368,15 +388,16 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         elif t == ENDPOINT:
             # Clusters kept for make-before-break (or sent just before an edit took them away)
             # still need their endpoints, or they warm forever and hold back the CDS ACK.
-            hist = self.cache.memory(stream.proxy).cla_history
+            mem = self.cache.memory(stream.proxy)
+            hist = mem.cla_history
             memo = st.desired_memo
-            if memo is not None and memo[0] is want and memo[1] is st.names and memo[2] == len(hist):
+            if memo is not None and memo[0] is want and memo[1] is st.names and memo[2] == mem.cla_updates:
                 return memo[3]
             got = want
             missing = {n: hist[n] for n in st.names if n not in want.resources and n in hist}
             if missing:
                 got = TypeResources.build(t, {**missing, **want.resources})
-            st.desired_memo = (want, st.names, len(hist), got)
+            st.desired_memo = (want, st.names, mem.cla_updates, got)
             return got
         return want
 
@@ -419,12 +440,11 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                     names: frozenset[str], context) -> None:
         t = st.type_url
         nonce = str(next(self._nonces))
-        resources: list[any_pb2.Any] = []
-        for n in sorted(names):
-            packed = want.resources[n]
-            if t == RUNTIME and self.runtime_ttl:
-                packed = wrap_with_ttl(n, want.version, packed, self.runtime_ttl)
-            resources.append(packed)
+        ordered = sorted(names)
+        if t == RUNTIME and self.runtime_ttl:
+            resources = [self._with_ttl(n, want) for n in ordered]
+        else:
+            resources = [want.resources[n] for n in ordered]
         resp = discovery_pb2.DiscoveryResponse(version_info=want.version, type_url=t, nonce=nonce,
                                                resources=resources)
         st.last_nonce = nonce
@@ -446,7 +466,19 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         stream.remember(nonce, t, want.version, names)
         await context.write(resp)
         self.bus.emit(ev.XdsEvent(ev.PUSH, stream.proxy, stream.id, SHORT.get(t, t), want.version, nonce,
-                                  names=tuple(sorted(names)), cause=cause))
+                                  names=tuple(ordered), cause=cause))
+
+    def _with_ttl(self, name: str, tr: TypeResources) -> any_pb2.Any:
+        """Resource `name` of `tr` wrapped with the runtime TTL, made once per content version:
+        every stream that gets this layer (all proxies of a sharing class) sends the same bytes."""
+        assert self.runtime_ttl
+        key = (name, tr.version)
+        hit = self._wrapped.get(key)
+        if hit is None:
+            if len(self._wrapped) > 4096:
+                self._wrapped.clear()
+            hit = self._wrapped[key] = wrap_with_ttl(name, tr.version, tr.resources[name], self.runtime_ttl)
+        return hit
 
     async def _heartbeat(self, stream: StreamState, context) -> None:
         """Refresh the fault layer's TTL by resending it, body included, at the same version.
@@ -459,9 +491,12 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         if (st is None or not st.subscribed or st.outstanding is not None or not self.runtime_ttl
                 or st.sent is None or st.sent_version is None or st.sent_version != st.acked_version):
             return
+        if time.monotonic() - st.sent_at < self.runtime_ttl / 6.0:
+            # the layer went out (and set its TTL) less than half an interval ago: the next
+            # heartbeat comes within 1.5 intervals of it, well inside the TTL of 3
+            return
         nonce = str(next(self._nonces))
-        resources = [wrap_with_ttl(n, st.sent_version, st.sent.resources[n], self.runtime_ttl)
-                     for n in sorted(st.sent_names) if n in st.sent.resources]
+        resources = [self._with_ttl(n, st.sent) for n in sorted(st.sent_names) if n in st.sent.resources]
         resp = discovery_pb2.DiscoveryResponse(version_info=st.sent_version, type_url=RUNTIME, nonce=nonce,
                                                resources=resources)
         st.last_nonce = nonce

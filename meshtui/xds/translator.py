@@ -211,6 +211,7 @@ class MeshTranslator:
         if base is None or base.scope_key != key:
             cfg = self._translate(proxy, scopes, now)
             base = self._base[("own", proxy)] = _Base(key, cfg, _kept(cfg.envoy_resources()))
+            _fault_index(base)  # with the translation, not on the first fault edit (see _fault_index)
         return base
 
     def _member(self, proxy: str, key: tuple[str, ...], scopes: Sequence[Edit], now: float) -> _Member | None:
@@ -231,6 +232,7 @@ class MeshTranslator:
         if base is None:
             cfg = self._translate_in(view, wl)
             base = _Base(key, cfg, _outbound_only(cfg, cfg.envoy_resources()), shared=True)
+            _fault_index(base)
             self._base[(key, cls)] = base
         own = _kept(_inbound_resources(view.snapshot, wl, base.config))
         res = base.resources
@@ -442,7 +444,9 @@ def _with_faults(base: _Base, faults: list[FaultEdit]) -> Any:
 def _fault_index(base: _Base) -> dict[str, dict[str, list[int]]]:
     """base.targets, built once: a fault names a host or a VirtualService, and only the virtual
     hosts routing there can take it (fault_targets then decides), so adding a fault to a
-    1,000-vhost config looks at a handful of vhosts instead of all of them."""
+    1,000-vhost config looks at a handful of vhosts instead of all of them. Built with the base
+    (a walk of every route, tens of ms at 1,000 services): on the first fault it held up that
+    edit's push to every proxy of the base."""
     if base.targets is None:
         out: dict[str, dict[str, list[int]]] = {}
         for name, rc in base.config.route_configs.items():
