@@ -38,7 +38,7 @@ class LayerResult:
     added: list[LayerKey] = field(default_factory=list)
 
 
-CLUSTER_SCOPED = frozenset({"Namespace"})
+CLUSTER_SCOPED = frozenset({"Namespace", "GatewayClass"})
 
 
 def _flatten(docs: Sequence[RawDoc]) -> list[RawDoc]:

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from meshtui.cluster.errors import Action, ClusterError, ClusterForbidden, ClusterNotFound, ClusterTimeout
 from meshtui.cluster.http import KubeHttp, parse_json
 from meshtui.cluster.kinds import (
+    GROUP_TITLES,
     ISTIO_GROUP,
     ISTIO_KINDS,
     ISTIO_VERSIONS,
     KUBE_KINDS,
     NAMESPACE,
+    OPTIONAL_GROUPS,
+    OPTIONAL_KINDS,
     ResourceKind,
 )
 from meshtui.model.schema import type_name
@@ -30,54 +33,99 @@ Progress = Callable[[str], None]
 
 @dataclass
 class Discovery:
-    """What the server serves: the resolved kinds, and warnings such as missing Istio CRDs."""
+    """What the server serves: the resolved kinds, warnings such as missing Istio CRDs, and notes
+    (an optional API that is not installed: nothing to read, nothing wrong)."""
 
     kinds: list[ResourceKind]
     istio_versions: list[str]  # every networking.istio.io version served, preferred first
     warnings: list[str] = field(default_factory=list)
     istio_missing: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _served(http: KubeHttp, group: str, action: Action) -> dict[str, set[str]] | None:
+    """version -> the resources (plurals) the server serves there, every served version of the
+    group in the server's preference order; None when the group is not served at all."""
+    try:
+        data = http.get_json(f"/apis/{group}", action)
+    except ClusterNotFound:
+        return None
+    versions = [str(v.get("version")) for v in data.get("versions", []) if isinstance(v, dict) and v.get("version")]
+    out: dict[str, set[str]] = {}
+    for v in versions:
+        try:
+            lst = http.get_json(f"/apis/{group}/{v}", action)
+        except ClusterNotFound:  # the group was just removed, or is still being set up
+            continue
+        out[v] = {str(r.get("name", "")) for r in lst.get("resources", []) if isinstance(r, dict)}
+    return out
+
+
+def _optional_group(http: KubeHttp, group: str, kinds: list[ResourceKind],
+                    warnings: list[str], notes: list[str]) -> list[ResourceKind]:
+    """The kinds of one optional CRD group at the versions meshtui reads them, as served."""
+    title = GROUP_TITLES.get(group, group)
+    served = _served(http, group, Action("discover", "", group))
+    names = ", ".join(k.kind for k in kinds)
+    if served is None:
+        notes.append(f"{http.endpoint.describe()} serves no {group} API group (the {title} CRDs are not "
+                     f"installed): no {names} objects to read")
+        return []
+    out: list[ResourceKind] = []
+    missing: list[str] = []
+    for k in kinds:
+        version = next((v for v in k.versions if k.plural in served.get(v, set())), None)
+        if version is not None:
+            out.append(k.at_version(version))
+            continue
+        elsewhere = [v for v, plurals in served.items() if k.plural in plurals]
+        if elsewhere:
+            warnings.append(
+                f"{http.endpoint.describe()} serves {k.kind} ({k.resource}) only at {', '.join(elsewhere)}; istiod "
+                f"watches it at {' or '.join(k.versions)} and processes none at another version, so meshtui reads "
+                f"none either (upgrade the {title} CRDs)")
+        else:
+            missing.append(k.resource)
+    if missing:
+        notes.append(f"{http.endpoint.describe()} serves no {', '.join(missing)} (their CRDs are not installed)")
+    return out
 
 
 def discover(http: KubeHttp) -> Discovery:
-    """Pick, for each Istio kind, the most preferred of v1/v1beta1/v1alpha3 that serves it."""
-    action = Action("discover", "", ISTIO_GROUP)
+    """Pick, for each Istio kind, the most preferred of v1/v1beta1/v1alpha3 that serves it; the
+    security and Gateway API kinds at the versions istiod reads, when their CRDs are served."""
     warnings: list[str] = []
-    try:
-        group = http.get_json(f"/apis/{ISTIO_GROUP}", action)
-    except ClusterNotFound:
-        warnings.append(
+    notes: list[str] = []
+    optional: list[ResourceKind] = []
+    for group in OPTIONAL_GROUPS:
+        optional += _optional_group(http, group, [k for k in OPTIONAL_KINDS if k.group == group], warnings, notes)
+    served = _served(http, ISTIO_GROUP, Action("discover", "", ISTIO_GROUP))
+    if served is None:
+        warnings.insert(0,
             f"the Istio CRDs are not installed on {http.endpoint.describe()}: it serves no "
             f"{ISTIO_GROUP} API group, so there are no VirtualServices, DestinationRules, Gateways, "
             "ServiceEntries, Sidecars or WorkloadEntries to read; meshtui shows only Kubernetes "
             "Services and their default routes (install Istio, or check `kubectl get crd | grep istio`)."
         )
-        return Discovery(list(KUBE_KINDS), [], warnings, istio_missing=True)
-    served = [v.get("version") for v in group.get("versions", []) if isinstance(v, dict)]
+        return Discovery([NAMESPACE, *optional, *KUBE_KINDS[1:]], [], warnings, istio_missing=True, notes=notes)
     ordered = [v for v in ISTIO_VERSIONS if v in served]
-    resources_by_version: dict[str, set[str]] = {}
-    for v in ordered:
-        try:
-            lst = http.get_json(f"/apis/{ISTIO_GROUP}/{v}", action)
-        except ClusterNotFound:
-            continue
-        resources_by_version[v] = {
-            r.get("name", "") for r in lst.get("resources", []) if isinstance(r, dict)
-        }
     kinds: list[ResourceKind] = []
+    istio_warnings: list[str] = []
     for k in ISTIO_KINDS:
-        version = next((v for v in ordered if k.plural in resources_by_version.get(v, set())), None)
+        version = next((v for v in ordered if k.plural in served.get(v, set())), None)
         if version is None:
-            warnings.append(
+            istio_warnings.append(
                 f"{http.endpoint.describe()} serves no {k.kind} ({k.resource}) in "
                 f"{'/'.join(ISTIO_VERSIONS)}: is its Istio CRD installed?"
             )
             continue
         kinds.append(k.at_version(version))
     if not kinds:
-        other = ", ".join(v for v in served if v) or "none"
-        warnings.insert(0, f"the Istio CRDs on {http.endpoint.describe()} serve none of the versions meshtui "
-                           f"reads ({', '.join(ISTIO_VERSIONS)}; served: {other})")
-    return Discovery([NAMESPACE, *kinds, *KUBE_KINDS[1:]], ordered, warnings, istio_missing=not kinds)
+        other = ", ".join(served) or "none"
+        istio_warnings.insert(0, f"the Istio CRDs on {http.endpoint.describe()} serve none of the versions meshtui "
+                                 f"reads ({', '.join(ISTIO_VERSIONS)}; served: {other})")
+    return Discovery([NAMESPACE, *kinds, *optional, *KUBE_KINDS[1:]], ordered, [*istio_warnings, *warnings],
+                     istio_missing=not kinds, notes=notes)
 
 
 @dataclass
@@ -197,7 +245,7 @@ def list_all(http: KubeHttp, kinds: list[ResourceKind], namespaces: list[str] | 
             if namespaces is None:
                 tasks.append((k, None))
             continue
-        if namespaces is None:
+        if namespaces is None or not k.namespaced:  # a cluster-scoped kind (GatewayClass): one list
             tasks.append((k, None))
         else:
             tasks.extend((k, ns) for ns in namespaces)
@@ -227,6 +275,18 @@ def list_all(http: KubeHttp, kinds: list[ResourceKind], namespaces: list[str] | 
         for t, f in zip(tasks, futures, strict=True):
             try:
                 lists.append(f.result())
+            except ClusterForbidden as exc:
+                kind = t[0]
+                if kind.group not in OPTIONAL_GROUPS:
+                    first_error = first_error or exc
+                    continue
+                # The security and Gateway API kinds came after the Istio ones: a role written for
+                # those (the README's before) should not make the whole read fail; say what is missing.
+                where = f" in {t[1]}" if t[1] else ""
+                note = (f"not allowed to list {kind.resource}{where}: read without them, so what they would "
+                        f"change is not shown (grant get/list/watch on {kind.resource})")
+                if note not in warnings:
+                    warnings.append(note)
             except ClusterNotFound:
                 # An old or trimmed server that does not serve this kind (say discovery.k8s.io/v1
                 # before Kubernetes 1.21): go on without it, and say so.

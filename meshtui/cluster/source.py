@@ -35,7 +35,7 @@ from meshtui.cluster.watch import Change, ClusterWatch, WatchOptions, WatchStatu
 from meshtui.errors import UsageError
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
-from meshtui.model.source import WARNING, Diagnostic, Source
+from meshtui.model.source import INFO, WARNING, Diagnostic, Source
 
 __all__ = [
     "Change",
@@ -55,7 +55,7 @@ __all__ = [
     "stderr_progress",
 ]
 
-CLUSTER_DIAG_CODE = "MT0601"  # cluster-mode warnings (missing CRDs, unreadable namespace)
+CLUSTER_DIAG_CODE = "MT0601"  # cluster-mode warnings and notes (missing CRDs, unreadable namespace)
 
 
 def _parse_namespaces(namespaces: str | Sequence[str] | None) -> list[str] | None:
@@ -98,6 +98,7 @@ class ClusterSource:
         self.file = f"cluster:{self.context_name}"
         self.progress = progress
         self.warnings: list[str] = []
+        self.notes: list[str] = []  # an optional API (the Gateway API, ...) not installed: INFO
         self.discovery: Discovery | None = None
         self.store = ObjectStore(self.file)
         self._lists: list[KindList] = []
@@ -112,6 +113,7 @@ class ClusterSource:
             self._say(f"connecting to {self.server} (context '{self.context_name}')")
             self.discovery = discover(self.http)
             self.warnings.extend(self.discovery.warnings)
+            self.notes.extend(self.discovery.notes)
         return self.discovery
 
     @property
@@ -144,6 +146,7 @@ class ClusterSource:
         lr = layer(docs, overlays, default_namespace) if overlays else None
         result = build_snapshot(lr.docs if lr else docs, default_namespace, mesh or self.mesh or MeshConfig())
         extra = [Diagnostic(WARNING, w, Source(file=self.file), code=CLUSTER_DIAG_CODE) for w in self.warnings]
+        extra += [Diagnostic(INFO, n, Source(file=self.file), code=CLUSTER_DIAG_CODE) for n in self.notes]
         extra += self.mesh_diagnostics
         result.diagnostics[:0] = extra
         if lr is not None:
@@ -301,7 +304,6 @@ def load_cluster_snapshot(args, files: Sequence[str] = (), mesh: MeshConfig | No
 
 
 def _layer_notes(lr: LayerResult, file: str) -> list[Diagnostic]:
-    from meshtui.model.source import INFO
 
     out = []
     for what, keys in (("replaces the cluster's", lr.replaced), ("adds", lr.added)):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from meshtui.cluster.kinds import KIND_ORDER
+from meshtui.cluster.kinds import KIND_ORDER, model_kind
 from meshtui.model.parse import RawDoc
 
-Key = tuple[str, str, str]  # kind, namespace ("" when cluster-scoped), name
+# model kind (KubernetesGateway for the Gateway API's Gateway, apart from Istio's Gateway),
+# namespace ("" when cluster-scoped), name
+Key = tuple[str, str, str]
 
 
 def _meta(obj: dict) -> dict:
@@ -18,7 +20,8 @@ def _meta(obj: dict) -> dict:
 
 def key_of(obj: dict) -> Key:
     meta = _meta(obj)
-    return (str(obj.get("kind") or ""), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+    return (model_kind(obj.get("apiVersion"), obj.get("kind")), str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""))
 
 
 def _rv(obj: dict) -> str:
@@ -62,7 +65,8 @@ class ObjectStore:
         return (typ, *key)
 
     def replace(self, kind: str, namespace: str | None, objects: list[dict]) -> list[tuple[str, str, str, str]]:
-        """A relist of one kind (in one namespace, or all): the changes against what we held."""
+        """A relist of one kind (its model kind; in one namespace, or all): the changes against
+        what we held."""
         fresh = {key_of(o): o for o in objects}
         changes: list[tuple[str, str, str, str]] = []
         with self._lock:

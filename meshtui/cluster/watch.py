@@ -32,7 +32,7 @@ ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 @dataclass(frozen=True, slots=True)
 class Change:
     type: str  # ADDED, MODIFIED or DELETED
-    kind: str
+    kind: str  # the model kind: KubernetesGateway for the Gateway API's Gateway
     namespace: str
     name: str
 
@@ -246,7 +246,7 @@ class ClusterWatch:
 
     def _relist(self, s: _Stream) -> None:
         result = list_kind(self._http, s.kind, s.namespace)
-        changes = self._store.replace(s.kind.kind, s.namespace, result.items)
+        changes = self._store.replace(s.kind.model_kind, s.namespace, result.items)
         s.resource_version = result.resource_version
         # A relist that finds nothing new needs no new snapshot; the state change says it happened.
         for c in changes:

@@ -32,6 +32,9 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 ISTIO = "networking.istio.io"
+SECURITY = "security.istio.io"
+GATEWAY = "gateway.networking.k8s.io"
+CRD_GROUPS = (ISTIO, SECURITY, GATEWAY)  # objects carry the version they were asked at
 CREATED = "2024-05-01T10:00:00Z"
 
 
@@ -62,8 +65,38 @@ RESOURCES: list[Res] = [
     Res(ISTIO, "serviceentries", "ServiceEntry"),
     Res(ISTIO, "sidecars", "Sidecar"),
     Res(ISTIO, "workloadentries", "WorkloadEntry"),
+    # served only when a test asks (serve_group): a cluster without these CRDs by default
+    Res(SECURITY, "peerauthentications", "PeerAuthentication"),
+    Res(SECURITY, "authorizationpolicies", "AuthorizationPolicy"),
+    Res(SECURITY, "requestauthentications", "RequestAuthentication"),
+    Res(GATEWAY, "gatewayclasses", "GatewayClass", namespaced=False),
+    Res(GATEWAY, "gateways", "Gateway"),
+    Res(GATEWAY, "httproutes", "HTTPRoute"),
+    Res(GATEWAY, "grpcroutes", "GRPCRoute"),
+    Res(GATEWAY, "tcproutes", "TCPRoute"),
+    Res(GATEWAY, "tlsroutes", "TLSRoute"),
+    Res(GATEWAY, "referencegrants", "ReferenceGrant"),
 ]
-BY_KIND = {r.kind: r for r in RESOURCES}
+BY_GK = {(r.group, r.kind): r for r in RESOURCES}
+# kind -> resource, the core/Istio one where a kind is in two groups (Gateway)
+BY_KIND = {r.kind: r for r in reversed(RESOURCES)}
+# every version each optional group serves in Gateway API v1.6.0 / Istio, and which kinds there
+GATEWAY_V16 = {"v1": ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "tcproutes", "tlsroutes",
+                      "referencegrants"),
+               "v1beta1": ("gatewayclasses", "gateways", "httproutes", "referencegrants"),
+               "v1alpha2": ("tcproutes", "tlsroutes")}
+SECURITY_ALL = {"v1": ("peerauthentications", "authorizationpolicies", "requestauthentications"),
+                "v1beta1": ("peerauthentications", "authorizationpolicies", "requestauthentications")}
+
+
+def res_of(obj: dict) -> Res | None:
+    """The resource an object is of, by its apiVersion's group and kind."""
+    api = str(obj.get("apiVersion") or "")
+    return BY_GK.get((api.split("/", 1)[0] if "/" in api else "", str(obj.get("kind") or "")))
+
+
+def _res(kind: str, group: str | None) -> Res:
+    return BY_KIND[kind] if group is None else BY_GK[(group, kind)]
 GROUP_VERSIONS = {"": ["v1"], "discovery.k8s.io": ["v1"], "apps": ["v1"]}
 SERVER_FIELDS = {"resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"}
 
@@ -164,6 +197,8 @@ class FakeApiServer:
         self.tls = tls
         self.unserved: set[str] = set()  # resources answered with 404, e.g. "endpointslices.discovery.k8s.io"
         self.istio_versions = list(istio_versions)
+        # optional CRD groups: group -> version -> plurals served there (none until serve_group)
+        self.optional: dict[str, dict[str, tuple[str, ...]]] = {}
         self.token = token
         self.user = user
         self.host = host
@@ -237,7 +272,7 @@ class FakeApiServer:
     def add(self, obj: dict, manager: str = "kubectl-client-side-apply") -> dict:
         """Create or replace an object as a client's update would (emits ADDED/MODIFIED)."""
         obj = copy.deepcopy(obj)
-        res = BY_KIND[obj["kind"]]
+        res = res_of(obj) or BY_KIND[obj["kind"]]
         meta = obj.setdefault("metadata", {})
         ns = meta.get("namespace", "default") if res.namespaced else ""
         if res.namespaced:
@@ -249,7 +284,7 @@ class FakeApiServer:
                 meta.pop(f, None)
             meta.setdefault("uid", old["metadata"]["uid"] if old else self._next_uid())
             meta.setdefault("creationTimestamp", CREATED)
-            if res.group == ISTIO:
+            if res.group in CRD_GROUPS:
                 meta["generation"] = (old["metadata"].get("generation", 0) + 1) if old else 1
             self.owners[key] = {manager: leaf_paths(obj)}
             self._store(key, res, obj, "MODIFIED" if old else "ADDED")
@@ -259,8 +294,12 @@ class FakeApiServer:
         for o in objs:
             self.add(o)
 
-    def delete(self, kind: str, namespace: str, name: str) -> None:
-        res = BY_KIND[kind]
+    def serve_group(self, group: str, versions: dict[str, tuple[str, ...]]) -> None:
+        """Serve an optional CRD group (SECURITY, GATEWAY): version -> the plurals served there."""
+        self.optional[group] = dict(versions)
+
+    def delete(self, kind: str, namespace: str, name: str, group: str | None = None) -> None:
+        res = _res(kind, group)
         key = (res.group, res.plural, namespace if res.namespaced else "", name)
         with self.cond:
             obj = self.objects.pop(key)
@@ -271,8 +310,8 @@ class FakeApiServer:
             self.events.append(Event(self.rv, res, key[2], "DELETED", obj))
             self.cond.notify_all()
 
-    def get(self, kind: str, namespace: str, name: str) -> dict | None:
-        res = BY_KIND[kind]
+    def get(self, kind: str, namespace: str, name: str, group: str | None = None) -> dict | None:
+        res = _res(kind, group)
         with self.cond:
             o = self.objects.get((res.group, res.plural, namespace if res.namespaced else "", name))
             return copy.deepcopy(o) if o else None
@@ -330,8 +369,8 @@ class FakeApiServer:
 
     def render(self, obj: dict, res: Res, version: str, key: Key, in_list: bool) -> dict:
         out = copy.deepcopy(obj)
-        if res.group == ISTIO:
-            out["apiVersion"] = f"{ISTIO}/{version}"
+        if res.group in CRD_GROUPS:
+            out["apiVersion"] = f"{res.group}/{version}"
         elif in_list:  # real list items of built-in kinds carry no kind/apiVersion
             out.pop("apiVersion", None)
             out.pop("kind", None)
@@ -472,13 +511,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "groupVersion": f"{group}/{version}" if group else version,
                 "resources": [{"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced,
                                "kind": r.kind, "verbs": ["get", "list", "watch", "patch", "delete"]}
-                              for r in RESOURCES if r.group == group]})
+                              for r in RESOURCES if r.group == group and self._serves(r, version)]})
         ns: str | None = None
         if rest[0] == "namespaces" and len(rest) >= 3:
             ns, rest = rest[1], rest[2:]
         plural, name = rest[0], (rest[1] if len(rest) > 1 else None)
         res = next((r for r in RESOURCES if r.group == group and r.plural == plural), None)
-        if res is None or len(rest) > 2 or res.resource in api.unserved:
+        if res is None or len(rest) > 2 or res.resource in api.unserved or not self._serves(res, version):
             raise HttpError(404, "NotFound", "the server could not find the requested resource")
         watching = q.get("watch") in ("1", "true")
         verb = {"GET": "watch" if watching else ("get" if name else "list"),
@@ -506,7 +545,15 @@ class _Handler(BaseHTTPRequestHandler):
         g = dict(GROUP_VERSIONS)
         if self.api.istio_versions:
             g[ISTIO] = list(self.api.istio_versions)
+        for group, versions in self.api.optional.items():
+            g[group] = list(versions)
         return g
+
+    def _serves(self, res: Res, version: str) -> bool:
+        served = self.api.optional.get(res.group)
+        if res.group in (SECURITY, GATEWAY):
+            return served is not None and res.plural in served.get(version, ())
+        return True
 
     def _group(self, name: str) -> dict:
         versions = [{"groupVersion": f"{name}/{v}", "version": v} for v in self._groups()[name]]
@@ -710,7 +757,7 @@ class _Handler(BaseHTTPRequestHandler):
                 set_path(live, p, copy.deepcopy(get_path(cfg, p)))
             owners[manager] = new
             owners = {m: p for m, p in owners.items() if p}
-            if res.group == ISTIO and (created or live.get("spec") != old_spec):
+            if res.group in CRD_GROUPS and (created or live.get("spec") != old_spec):
                 live["metadata"]["generation"] = live["metadata"].get("generation", 0) + 1
             if created:
                 live["metadata"]["uid"] = api._next_uid()
@@ -737,14 +784,14 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HttpError(404, "NotFound", f'{res.resource} "{name}" not found')
             out = api.render(obj, res, version, key, in_list=False)
             if q.get("dryRun") != "All":
-                api.delete(res.kind, ns, name)
+                api.delete(res.kind, ns, name, res.group)
         self._send_json(200, out)
 
 
 def _render_event(api: FakeApiServer, e: Event, version: str, key: Key) -> dict:
     out = copy.deepcopy(e.obj)
-    if e.res.group == ISTIO:
-        out["apiVersion"] = f"{ISTIO}/{version}"
+    if e.res.group in CRD_GROUPS:
+        out["apiVersion"] = f"{e.res.group}/{version}"
     out["metadata"].pop("managedFields", None)
     return out
 

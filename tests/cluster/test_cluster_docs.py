@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from meshtui.cluster.kinds import ISTIO_KINDS, KUBE_KINDS
+from meshtui.cluster.kinds import ISTIO_KINDS, KUBE_KINDS, OPTIONAL_KINDS
 
 DOC = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -24,7 +24,7 @@ def _grants(role: dict) -> set[tuple[str, str, str]]:
 
 def test_read_role_covers_every_kind_read_and_nothing_else():
     grants = _grants(_roles()["meshtui-read"])
-    needed = {(k.group, k.plural, v) for k in (*ISTIO_KINDS, *KUBE_KINDS) for v in ("get", "list", "watch")}
+    needed = {(k.group, k.plural, v) for k in (*ISTIO_KINDS, *OPTIONAL_KINDS, *KUBE_KINDS) for v in ("get", "list", "watch")}
     assert grants == needed
     assert not any(r == "secrets" for _, r, _ in grants)
 
