@@ -217,7 +217,9 @@ def test_cluster_and_files_over_it(capsys, fake_cluster, tmp_path):
     assert code == 79
     # the stand-in holds no istio ConfigMap: a warning says the MeshConfig defaults are used
     msgs = json.loads(out)
-    assert [x["code"] for x in msgs if x["code"] != "IST0101"] == ["MT0603"]
+    assert [x["code"] for x in msgs if x["code"] != "IST0101"] == ["MT0603", "MT0601"]
+    # and an Info that the stand-in serves no Gateway API (its CRDs are not installed)
+    assert "serves no gateway.networking.k8s.io API group" in msgs[[x["code"] for x in msgs].index("MT0601")]["message"]
     [m] = [x for x in msgs if x["code"] == "IST0101"]
     assert m["code"] == "IST0101" and m["file"] == "cluster:test-ctx" and m["line"] is None
     # the fix, as a file layered over the cluster: "what if I apply this?"
@@ -227,7 +229,8 @@ def test_cluster_and_files_over_it(capsys, fake_cluster, tmp_path):
     fix.write_text(yaml.safe_dump(dr))
     code, out, _err = run(capsys, "--cluster", "--kubeconfig", str(kubeconfig), "-f", str(fix), "-o", "json")
     assert code == 0
-    assert [m["code"] for m in json.loads(out)] == ["MT0603", "MT0602"]  # Info: the file replaced the cluster's object
+    # Info: no Gateway API CRDs; the file replaced the cluster's object
+    assert [m["code"] for m in json.loads(out)] == ["MT0603", "MT0601", "MT0602"]
 
 
 def test_cluster_unreachable_exits_69(capsys, tmp_path):

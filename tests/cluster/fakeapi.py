@@ -197,8 +197,9 @@ class FakeApiServer:
         self.tls = tls
         self.unserved: set[str] = set()  # resources answered with 404, e.g. "endpointslices.discovery.k8s.io"
         self.istio_versions = list(istio_versions)
-        # optional CRD groups: group -> version -> plurals served there (none until serve_group)
-        self.optional: dict[str, dict[str, tuple[str, ...]]] = {}
+        # optional CRD groups: group -> version -> plurals served there. Istio's CRDs come with
+        # security.istio.io; the Gateway API's are installed apart (serve_group).
+        self.optional: dict[str, dict[str, tuple[str, ...]]] = {SECURITY: dict(SECURITY_ALL)} if istio_versions else {}
         self.token = token
         self.user = user
         self.host = host

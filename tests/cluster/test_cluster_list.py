@@ -182,7 +182,7 @@ def test_progress_reports_lists(source):
     source.progress = seen.append
     source.list()
     assert any(m.startswith("listed pods") for m in seen)
-    assert any("12/12 lists" in m for m in seen)
+    assert any("15/15 lists" in m for m in seen)  # 6 Istio, 3 security, 6 Kubernetes kinds
 
 
 def test_kubeconfig_problems_are_usage_errors(tmp_path, api):
