@@ -37,6 +37,22 @@ def client_for(args: argparse.Namespace):
                          insecure=args.insecure, timeout=args.timeout, token_file=args.token_file)
 
 
+def add_list_and_rm(sub: argparse._SubParsersAction[argparse.ArgumentParser], what: str, list_help: str,
+                    rm_help: str) -> None:
+    """The `list` and `rm` actions, alike for every kind of live edit (`what`: faults, scope edits)."""
+    ls = sub.add_parser("list", help=list_help)
+    add_client_flags(ls)
+    ls.add_argument("--all", action="store_true", help=f"also removed, expired and rejected {what}")
+    ls.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    add_cluster_write_flags(ls)
+
+    rm = sub.add_parser("rm", help=rm_help)
+    add_client_flags(rm)
+    rm.add_argument("id", metavar="ID")
+    rm.add_argument("--reason", default="", metavar="TEXT", help="why, for the journal")
+    add_cluster_write_flags(rm)
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", parser_class=type(p))
 
@@ -56,17 +72,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     add.add_argument("-o", "--output", choices=("id", "json"), default="id")
     add_cluster_write_flags(add)
 
-    ls = sub.add_parser("list", help="active faults with their per-proxy push state")
-    add_client_flags(ls)
-    ls.add_argument("--all", action="store_true", help="also removed, expired and rejected faults")
-    ls.add_argument("-o", "--output", choices=("table", "json"), default="table")
-    add_cluster_write_flags(ls)
-
-    rm = sub.add_parser("rm", help="remove one fault")
-    add_client_flags(rm)
-    rm.add_argument("id", metavar="ID")
-    rm.add_argument("--reason", default="", metavar="TEXT")
-    add_cluster_write_flags(rm)
+    add_list_and_rm(sub, "faults", "active faults with their per-proxy push state", "remove one fault")
 
     clear = sub.add_parser("clear", help="the kill switch: remove every fault from every proxy in one push")
     add_client_flags(clear)

@@ -9,7 +9,7 @@ import sys
 import time
 
 from meshtui.cli.cluster_edit import add_cluster_write_flags, cluster_mode
-from meshtui.cli.fault_cmd import add_client_flags, client_for, edit_json
+from meshtui.cli.fault_cmd import add_client_flags, add_list_and_rm, client_for, edit_json
 from meshtui.errors import UsageError
 
 NAME = "scope"
@@ -33,17 +33,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("-o", "--output", choices=("id", "json"), default="id")
     add_cluster_write_flags(s)
 
-    ls = sub.add_parser("list", help="active scope edits")
-    add_client_flags(ls)
-    ls.add_argument("--all", action="store_true")
-    ls.add_argument("-o", "--output", choices=("table", "json"), default="table")
-    add_cluster_write_flags(ls)
-
-    rm = sub.add_parser("rm", help="remove a scope edit (the Sidecar from the sources applies again)")
-    add_client_flags(rm)
-    rm.add_argument("id", metavar="ID")
-    rm.add_argument("--reason", default="", metavar="TEXT")
-    add_cluster_write_flags(rm)
+    add_list_and_rm(sub, "scope edits", "active scope edits",
+                    "remove a scope edit (the Sidecar from the sources applies again)")
 
 
 def _labels(items: list[str]) -> dict[str, str]:
