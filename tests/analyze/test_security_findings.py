@@ -34,6 +34,11 @@ def test_each_security_finding_once_on_its_resource():
     })
 
 
+def test_a_principal_rule_under_mtls_disable_alone():
+    assert findings("analyze-disable-principal.yaml") == Counter({
+        ("MT0202", "AuthorizationPolicy", "default/ratings-reviews-only"): 1})
+
+
 def test_plaintext_to_strict_is_an_error_on_the_destination_rule():
     got = findings("strict-plaintext-client.yaml")
     assert set(got) == {("MT0201", "DestinationRule", "default/reviews")}
