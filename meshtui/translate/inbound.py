@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from meshtui.model.hosts import resolve_short
 from meshtui.model.istio import ConnectionPoolSettings, TrafficPolicy
 from meshtui.model.k8s import Pod
 from meshtui.model.protocol import HTTP_FAMILY, UNSUPPORTED
@@ -42,7 +43,7 @@ from meshtui.translate.config import (
 )
 from meshtui.translate.policy import DRIndex, effective_policy, policy_json
 from meshtui.translate.rbac import RbacFilter, build_filters
-from meshtui.translate.scope import select_sidecar
+from meshtui.translate.scope import compute_scope, ordered_mesh_vs, select_sidecar, vs_hosts
 
 INBOUND_PORT = 15006
 VIRTUAL_INBOUND = "virtualInbound"
@@ -320,13 +321,40 @@ def _service_ports(snapshot: MeshSnapshot, wl: Workload) -> list[tuple[int, int,
     return out
 
 
+def _in_sidecar_scope(snapshot: MeshSnapshot, wl: Workload, svc: RegistryService) -> bool:
+    """istiod reads an inbound cluster's DestinationRule from the proxy's SidecarScope, which holds
+    rules only for the services the scope imports (SidecarScope.selectDestinationRules over
+    sc.services): an egress host's, or a destination of an imported VirtualService. A Sidecar whose
+    egress leaves out the workload's own service leaves its inbound cluster without the rule."""
+    if not svc.visible_to(wl.namespace):
+        return False
+    scope = compute_scope(snapshot, wl.namespace, wl.labels)
+    suffix = snapshot.mesh.domain_suffix
+    for eg in scope.listeners:
+        if eg.port and svc.port(eg.port) is None:
+            continue  # a listener with a port imports only services that have it
+        if eg.imports_everything or eg.imports_service(svc):
+            return True
+        for vs in ordered_mesh_vs(snapshot, wl.namespace):
+            if not eg.imports_vs(vs, vs_hosts(vs, suffix)):
+                continue
+            dests = [d.destination for rule in vs.spec.http for d in rule.route]
+            dests += [d.destination for rule in vs.spec.tcp for d in rule.route]
+            dests += [d.destination for rule in vs.spec.tls for d in rule.route]
+            dests += [rule.mirror for rule in vs.spec.http] + [m.destination for rule in vs.spec.http for m in rule.mirrors]
+            if any(d is not None and resolve_short(d.host, vs.namespace, suffix) == svc.hostname for d in dests):
+                return True
+    return False
+
+
 def _inbound_cluster(snapshot: MeshSnapshot, drs: DRIndex, wl: Workload, port: InboundPort, svc: RegistryService | None,
                      sidecar_pool: ConnectionPoolSettings | None) -> Cluster:
     """`inbound|PORT||` (istiod's buildInboundCluster): ORIGINAL_DST, with the connection pool of
     the service's DestinationRule as this workload sees it (port level first), over MeshConfig's
     defaultTrafficPolicy, and the Sidecar's inboundConnectionPool over both; so the server has
     the capacity its clients are given."""
-    dr = drs.lookup(svc.hostname, svc.namespace, wl.namespace, wl.labels) if svc is not None else None
+    dr = (drs.lookup(svc.hostname, svc.namespace, wl.namespace, wl.labels)
+          if svc is not None and _in_sidecar_scope(snapshot, wl, svc) else None)
     tp = effective_policy(dr, port.service_port)
     if svc is not None:
         tp, _ = mesh_cluster_policy(snapshot.mesh, tp, svc)

@@ -57,3 +57,57 @@ def test_destination_rules_with_different_export_to_are_kept_apart():
     assert "outbound|80|v1|web.alpha.svc.cluster.local" not in clusters  # a-private's subset is not merged in
     # the root namespace: no exportTo and exportTo ["*"] are different sets as well
     assert clusters["outbound|9080||api.alpha.svc.cluster.local"].lb_policy == "ROUND_ROBIN"
+
+
+def _regression(name: str):
+    return load_sources([str(REPO / "tests" / "oracle" / "regressions" / f"{name}.yaml")]).snapshot
+
+
+def test_gateway_virtual_service_without_a_rule_on_the_port_adds_no_virtual_host():
+    # found by the sweep (813f2ff): the VS's only rule is limited to port 443, the server is on 80;
+    # istiod: "no routes matched", so http.8080 holds only its blackhole virtual host
+    rc = translate(_regression("gateway-vs-no-rule-on-port"), "istio-system/istio-ingressgateway-0").route_configs["http.8080"]
+    assert [v.name for v in rc.virtual_hosts] == ["blackhole:80"]
+
+
+def test_inbound_cluster_takes_no_destination_rule_outside_the_sidecar_scope(tmp_path):
+    # found by the sweep: alpha's Sidecar imports beta/* only, so web's own service is outside its
+    # SidecarScope and istiod gives inbound|80|| no DestinationRule (defaults: 10s, no limits)
+    c = translate(_regression("inbound-dr-outside-sidecar-scope"), "alpha/web-v1-0").clusters["inbound|80||"]
+    assert c.destination_rule is None and c.policy == {} and c.connect_timeout == 10.0
+    # without the Sidecar the service is in the default scope and the rule's pool applies
+    text = (REPO / "tests" / "oracle" / "regressions" / "inbound-dr-outside-sidecar-scope.yaml").read_text()
+    (tmp_path / "mesh.yaml").write_text("---\n".join(d for d in text.split("---\n") if "kind: Sidecar" not in d))
+    c = translate(load_sources([str(tmp_path / "mesh.yaml")]).snapshot, "alpha/web-v1-0").clusters["inbound|80||"]
+    assert c.destination_rule is not None and c.destination_rule.name == "web-pool" and c.connect_timeout == 3.0
+
+
+def test_gateway_pod_without_the_tls_mode_label_is_sent_plaintext():
+    # found by the sweep: istio-proxy runs in the ingress gateway's pod, but it has no
+    # security.istio.io/tlsMode label and no Gateway selects it; istiod's auto-mTLS sends plaintext
+    from meshtui.model.k8s import Pod
+    from meshtui.translate.client_tls import endpoint_tls
+
+    snap = _regression("gateway-pod-without-gateway-plaintext")
+    cfg = translate(snap, "alpha/web-v1-0")
+    pod = snap.get("Pod", "istio-system", "istio-ingressgateway-0")
+    assert isinstance(pod, Pod)
+    sent, why = endpoint_tls(snap, cfg.clusters["outbound|80||istio-ingressgateway.istio-system.svc.cluster.local"], pod, 8080)
+    assert sent == "plaintext", why
+
+
+def test_endpoint_tls_metadata_follows_the_endpoint_not_the_destination_rule():
+    # the oracle's mTLS comparison: frontend's ISTIO_MUTUAL rule for api does not mark api's pods
+    # (no tlsMode label) for mTLS; billing's WorkloadEntries name a service account, so they are
+    # istio; corners' headless db (a pod without sidecar) gets no Istio mTLS on the gateway
+    from meshtui.translate.client_tls import cluster_mtls, endpoint_gets_mtls
+
+    mn = load_sources([str(REPO / "fixtures" / "multi-namespace")]).snapshot
+    cfg = translate(mn, "frontend/checkout")
+    api = cfg.clusters["outbound|8080||api.backend.svc.cluster.local"]
+    assert not any(endpoint_gets_mtls(mn, e, api) for e in cfg.endpoints[api.name])
+    billing = cfg.clusters["outbound|8080||billing.internal.example.com"]
+    assert cfg.endpoints[billing.name] and all(endpoint_gets_mtls(mn, e, billing) for e in cfg.endpoints[billing.name])
+    corners = load_sources([str(REPO / "tests" / "envoy" / "meshes" / "corners")]).snapshot
+    gw = translate(corners, "istio-system/corners-gateway-0")
+    assert cluster_mtls(corners, gw.clusters["outbound|8000||db.corners.svc.cluster.local"]) is None
