@@ -13,7 +13,8 @@ ROUTE = [{"destination": {"host": "reviews"}}]
 
 
 def load(kind: str, spec: dict, name: str = "x", ns: str = "default"):
-    doc = {"apiVersion": "networking.istio.io/v1", "kind": kind, "metadata": {"name": name, "namespace": ns}, "spec": spec}
+    group = "security.istio.io" if kind == "PeerAuthentication" else "networking.istio.io"
+    doc = {"apiVersion": f"{group}/v1", "kind": kind, "metadata": {"name": name, "namespace": ns}, "spec": spec}
     return build_snapshot([RawDoc(doc, "t.yaml", 1)])
 
 
@@ -143,6 +144,16 @@ REFUSED = [
     ("ServiceEntry", {"hosts": ["a.com"], "resolution": "STATIC", "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
                       "endpoints": [{"address": "10.0.0.1", "labels": {"app": "a" * 64 + "!"}}]},
      ("spec.endpoints[0].labels.app", "invalid tag value")),
+    # ValidatePeerAuthentication
+    ("PeerAuthentication", {"mtls": {"mode": "STRICT"}, "portLevelMtls": {8080: {"mode": "DISABLE"}}},
+     ("spec.portLevelMtls", "mesh/namespace peer authentication cannot have port level mTLS")),
+    ("PeerAuthentication", {"selector": {"matchLabels": {"app": "a"}}, "portLevelMtls": {0: {"mode": "DISABLE"}}},
+     ("spec.portLevelMtls.0", "range 1..65535")),
+    ("PeerAuthentication", {"selector": {"matchLabels": {"app": "a"}}, "portLevelMtls": {"http": {"mode": "DISABLE"}}},
+     ("spec.portLevelMtls.http", "must be a number")),
+    ("PeerAuthentication", {"selector": {"matchLabels": {"app": "a"}}, "portLevelMtls": {8080: {"mode": "OFF"}}},
+     ("spec.portLevelMtls.8080.mode", "mode must be one of")),
+    ("PeerAuthentication", {"selector": {"matchLabels": {"app": "*"}}}, ("spec.selector.matchLabels.app", "wildcard is not supported")),
 ]
 
 ACCEPTED = [
@@ -175,6 +186,9 @@ ACCEPTED = [
     # a DNS-prefixed key, an empty value and a value longer than 63 (Istio sets no length on values)
     ("VirtualService", vs(http=[{"route": ROUTE, "match": [{"sourceLabels": {"app.kubernetes.io/name": "web", "track": ""}}]}])),
     ("DestinationRule", {"host": "r", "subsets": [{"name": "v1", "labels": {"build": "b" * 80, "x_y.z": "A-1_b.c"}}]}),
+    ("PeerAuthentication", {"selector": {"matchLabels": {"app": "a"}}, "mtls": {"mode": "STRICT"},
+                            "portLevelMtls": {8080: {"mode": "DISABLE"}, "9090": {}}}),
+    ("PeerAuthentication", {"mtls": {"mode": "PERMISSIVE"}}),
 ]
 
 WARNED = [

@@ -26,6 +26,7 @@ from meshtui.model.validate.common import (
 from meshtui.model.validate.destinationrule import destination_rule
 from meshtui.model.validate.gateway import gateway
 from meshtui.model.validate.k8s import endpoint_slice, endpoints, pod, service, workload
+from meshtui.model.validate.security import peer_authentication
 from meshtui.model.validate.serviceentry import service_entry, workload_entry
 from meshtui.model.validate.sidecar import sidecar
 from meshtui.model.validate.virtualservice import virtual_service
@@ -40,6 +41,7 @@ CHECKS: dict[str, Callable[..., Iterator[Problem]]] = {
     "ServiceEntry": service_entry,
     "Sidecar": sidecar,
     "WorkloadEntry": workload_entry,
+    "PeerAuthentication": peer_authentication,
     # Kubernetes kinds: what the API server refuses in the fields that become Envoy config
     "Service": service,
     "Pod": pod,
