@@ -161,6 +161,8 @@ class ControlPlane:
         self._restore = restore and not readonly
         self._stopping = False
         self._sync_waiters: list[tuple[str, asyncio.Future]] = []
+        self._journal_buf: list[jr.JournalEntry] = []  # xDS entries for the end of this loop turn
+        self._stopped = False
         self.cache.on_new_key(self._on_proxy_connected)
         self.bus.subscribe(self._on_event)
 
@@ -228,6 +230,7 @@ class ControlPlane:
             await self._server.stop(grace)
             self._server = None
         self._journal(jr.JournalEntry(self.clock(), jr.SERVER_STOP))
+        self._stopped = True  # streams that end after this are not journaled (nor reopen the file)
         if self.journal is not None:
             self.journal.close()
 
@@ -368,6 +371,7 @@ class ControlPlane:
     def journal_entries(self) -> list[jr.JournalEntry]:
         if self.journal is None:
             return []
+        self._flush_journal()
         entries, _bad = self.journal.read()
         return entries
 
@@ -529,8 +533,8 @@ class ControlPlane:
         jkind = _JOURNALED_XDS.get(e.kind)
         if jkind is not None:
             edit_ids = tuple(c for c in e.cause if c in self.records)
-            self._journal(jr.JournalEntry(e.wall, jkind, proxy=e.proxy, type=e.type, version=e.version,
-                                          detail=e.detail, edit_ids=edit_ids))
+            self._journal_soon(jr.JournalEntry(e.wall, jkind, proxy=e.proxy, type=e.type, version=e.version,
+                                               detail=e.detail, edit_ids=edit_ids))
         if e.kind == ev.ACK:
             self._check_synced(e.proxy)
         elif e.kind == ev.NACK:
@@ -609,9 +613,34 @@ class ControlPlane:
 
     def _journal(self, entry: jr.JournalEntry) -> None:
         if self.journal is not None and not self.readonly:
+            self._flush_journal()  # what the streams reported before this goes first
             try:
                 self.journal.append(entry)
             except Exception as exc:  # noqa: BLE001 - a full disk must not stop a kill switch
+                self.bus.emit(ev.XdsEvent("journal-error", "", detail=str(exc)))
+
+    def _journal_soon(self, entry: jr.JournalEntry) -> None:
+        """xDS traffic (pushes, ACKs, connects) is journaled at the end of the loop turn, in
+        order, in one write: a fault's fan-out to 200 streams is 400 entries, and writing and
+        flushing each on its own sat between one stream's push and the next. Edit entries and
+        journal reads flush these first, so the file keeps the order things happened in."""
+        if self.journal is None or self.readonly or self._stopped:
+            return
+        if not self._journal_buf:
+            try:
+                asyncio.get_running_loop().call_soon(self._flush_journal)
+            except RuntimeError:  # no loop (a synchronous caller): write it now
+                self._journal_buf.append(entry)
+                self._flush_journal()
+                return
+        self._journal_buf.append(entry)
+
+    def _flush_journal(self) -> None:
+        buf, self._journal_buf = self._journal_buf, []
+        if buf and self.journal is not None and not self._stopped:
+            try:
+                self.journal.append_many(buf)
+            except Exception as exc:  # noqa: BLE001 - as in _journal
                 self.bus.emit(ev.XdsEvent("journal-error", "", detail=str(exc)))
 
     def _restore_from_journal(self) -> None:

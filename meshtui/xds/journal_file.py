@@ -116,11 +116,18 @@ class JournalFile:
                 f"{len(torn)} byte(s) {preview!r}{'...' if len(torn) > 60 else ''} moved to {aside}")
 
     def append(self, entry: JournalEntry) -> None:
+        self.append_many([entry])
+
+    def append_many(self, entries: list[JournalEntry]) -> None:
+        """Entries in order, in one write and one flush."""
+        if not entries:
+            return
+        text = "".join(encode_line(e) + "\n" for e in entries)
         with self._lock:
             fh = self._open_locked()
-            fh.write(encode_line(entry) + "\n")
+            fh.write(text)
             fh.flush()
-        if entry.kind in EDIT_KINDS:
+        if any(e.kind in EDIT_KINDS for e in entries):
             if self._syncer is None:
                 self._syncer = threading.Thread(target=self._sync_loop, name="meshtui-journal-fsync", daemon=True)
                 self._syncer.start()

@@ -15,6 +15,7 @@ from meshtui.sources.loader import load_sources
 from meshtui.xds.ack_client import AckingStreams
 from meshtui.xds.control_plane import ControlPlane
 from meshtui.xds.credentials import Authenticator, load_or_create_token
+from meshtui.xds.journal_file import JournalFile
 from meshtui.xds.loop_thread import LoopThread
 from meshtui.xds.resources import RUNTIME
 from meshtui.xds.translator import MeshTranslator
@@ -50,7 +51,8 @@ def test_200_streams_receive_and_ack_a_fault_and_its_rollback(tmp_path):
     proxies = sorted(w.ref for w in snap.workloads)
     assert len(proxies) == STREAMS
     token = load_or_create_token(tmp_path / "token")
-    cp = ControlPlane(MeshTranslator(snap), auth=Authenticator(token), restore=False)
+    cp = ControlPlane(MeshTranslator(snap), auth=Authenticator(token), restore=False,
+                      journal=JournalFile(tmp_path / "journal.jsonl"))
     server, clients = LoopThread(), LoopThread("acking-clients")
     streams: AckingStreams | None = None
     try:
@@ -92,6 +94,16 @@ def test_200_streams_receive_and_ack_a_fault_and_its_rollback(tmp_path):
         wait_until(lambda: all_acked(rolled_back), timeout=60, what="200 streams ACKing the rollback")
         assert all(streams.acked_runtime[p][1] == {} for p in proxies)  # no fault left in any layer
         assert streams.errors == []
+
+        # the journal holds every push and ACK of both, after the edit entry that caused them
+        entries = server.call(cp.journal_entries)
+        kinds = [e.kind for e in entries]
+        add, remove = kinds.index("edit-add"), kinds.index("edit-remove")
+        for lo, hi in ((add, remove), (remove, len(entries))):
+            part = [e for e in entries[lo:hi] if e.type == "RTDS" and e.proxy]
+            assert {e.proxy for e in part if e.kind == "push"} == set(proxies)
+            assert {e.proxy for e in part if e.kind == "ack"} == set(proxies)
+        assert [e.at for e in entries] == sorted(e.at for e in entries)
     finally:
         if streams is not None:
             clients.run(streams.close(), timeout=30)
