@@ -179,6 +179,7 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
             svcs = [s for s in visible if egress.imports_service(s)]
         have = {s.hostname for s in svcs} if not everything else set()
         extra: list[RegistryService] = []
+        extra_ports: dict[str, set[int]] = {}  # the ports VirtualServices name for each (0: none named)
         for vs in imported_vs if not everything else ():  # destinations of imported VSs get clusters (not listeners or vhosts):
             # routes, mirrors, TCP and TLS routes alike (istiod's virtualServiceDestinations feed the
             # SidecarScope's services, which CDS reads; LDS/RDS read the egress listener's own)
@@ -190,20 +191,40 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
                 if dest_ is None:
                     continue
                 h = resolve_short(dest_.host, vs.namespace, suffix)
-                if h not in have and h in visible_by_host:
-                    dest = lookup_service(h, vs.namespace)
-                    # an egress listener with a port only pulls in services that have it
-                    # (serviceMatchingListenerPort in Istio's collectImportedServices)
-                    if dest is not None and (not egress.port or dest.port(egress.port) is not None):
-                        extra.append(dest)
-                        have.add(h)
+                if h in have or h not in visible_by_host:
+                    continue
+                if h in extra_ports:
+                    extra_ports[h].add(dest_.port.number if dest_.port is not None else 0)
+                    continue
+                dest = lookup_service(h, vs.namespace)
+                # an egress listener with a port only pulls in services that have it
+                # (serviceMatchingListenerPort in Istio's collectImportedServices)
+                if dest is not None and (not egress.port or dest.port(egress.port) is not None):
+                    extra.append(dest)
+                    extra_ports[h] = {dest_.port.number if dest_.port is not None else 0}
         if not ridx.unique_hosts:  # else one service per hostname already
             svcs = _pick_per_hostname(svcs, ns)
+        # a destination's service comes on the ports the VirtualServices name (all of them when one
+        # names none; none at all when it has none of them): serviceMatchingVirtualServicePorts
+        extra_on: list[tuple[RegistryService, list[int] | None]] = []
+        for s in extra:
+            named = extra_ports[s.hostname]
+            if egress.port or 0 in named:
+                extra_on.append((s, None))
+            elif have_ports := sorted(n for n in named if s.port(n) is not None):
+                extra_on.append((s, have_ports))
+        whole_extra = [s for s, only in extra_on if only is None]
         if isinstance(cb, LazyClusterBuilder):
-            cb.add_services(svcs + extra, egress.port or None)
+            cb.add_services(svcs + whole_extra, egress.port or None)
+            for s, only in extra_on:
+                for n in only or ():
+                    cb.add_services([s], n)
         else:
-            for s in svcs + extra:
+            for s in svcs + whole_extra:
                 cb.add_service(s, egress.port or None)
+            for s, only in extra_on:
+                for n in only or ():
+                    cb.add_service(s, n)
         # ExternalName services are aliases (Istio >= 1.21): their names become domains of the
         # target's virtual host; an alias of a host outside the registry gets no vhost at all
         aliases: dict[str, list[RegistryService]] = defaultdict(list)

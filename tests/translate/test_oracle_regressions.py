@@ -111,3 +111,12 @@ def test_endpoint_tls_metadata_follows_the_endpoint_not_the_destination_rule():
     corners = load_sources([str(REPO / "tests" / "envoy" / "meshes" / "corners")]).snapshot
     gw = translate(corners, "istio-system/corners-gateway-0")
     assert cluster_mtls(corners, gw.clusters["outbound|8000||db.corners.svc.cluster.local"]) is None
+
+
+def test_virtual_service_destination_comes_on_the_ports_it_names():
+    # found by the sweep: alpha's Sidecar imports beta/store only; store's VS mirrors to web:80, so
+    # istiod's SidecarScope holds web on port 80 alone (serviceMatchingVirtualServicePorts)
+    for lazy in (False, True):
+        clusters = translate(_regression("vs-destination-ports-only"), "alpha/web-v1-0", lazy=lazy).clusters
+        assert "outbound|80||web.alpha.svc.cluster.local" in clusters
+        assert not any(name.startswith("outbound|8080|") for name in clusters)
