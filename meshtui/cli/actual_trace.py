@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 from meshtui.actual.compare import Comparison, compare_traces
 from meshtui.cli.dump_source import actual_config, actual_for, add_actual_flags
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace, snapshot: MeshSnapshot, predicted: ProxyConfig
     return act_trace, compare_traces(simulate(predicted, request), act_trace)
 
 
-def print_comparison(c: Comparison, out=None) -> None:
+def print_comparison(c: Comparison, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     p, a = c.predicted.to_json(), c.actual.to_json()
     rows = [("listener", p.get("listener"), a.get("listener")),

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from meshtui.analyze import CODES, LEVELS, Message, Suppression, all_analyzers, analyze, at_or_above, parse_level
 from meshtui.analyze.codes import level_rank
@@ -16,6 +17,10 @@ from meshtui.analyze.registry import plan
 from meshtui.analyze.suppress import apply as apply_suppressions
 from meshtui.cli.common import add_source_flags, nothing_loaded, use_color
 from meshtui.errors import EXIT_ANALYZE_FAILED, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from meshtui.model.parse import LoadResult
+    from meshtui.model.source import Diagnostic
 
 NAME = "analyze"
 HELP = ("find configuration problems: istioctl-compatible IST codes and meshtui's own MT codes "
@@ -78,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- sources
 
 
-def _load(args: argparse.Namespace, paths: list[str]):
+def _load(args: argparse.Namespace, paths: list[str]) -> tuple[LoadResult, str]:
     namespace = args.namespace or "default"
     if args.cluster or args.context:
         return _load_cluster(args, paths, namespace)
@@ -89,7 +94,7 @@ def _load(args: argparse.Namespace, paths: list[str]):
     from meshtui.model.meshconfig import MeshConfig
     from meshtui.sources.loader import load_sources
 
-    mesh_diags: list = []
+    mesh_diags: list[Diagnostic] = []
     mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
     result = load_sources(paths, default_namespace=namespace, mesh=mesh, cache=args.cache)
     result.diagnostics[:0] = mesh_diags
@@ -99,7 +104,7 @@ def _load(args: argparse.Namespace, paths: list[str]):
     return result, f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
 
 
-def _load_cluster(args: argparse.Namespace, paths: list[str], namespace: str):
+def _load_cluster(args: argparse.Namespace, paths: list[str], namespace: str) -> tuple[LoadResult, str]:
     from meshtui.cluster.source import load_cluster_snapshot
 
     result = load_cluster_snapshot(args, paths)

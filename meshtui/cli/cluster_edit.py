@@ -8,9 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from meshtui.cli.common import ContextAction  # repeated --context is refused, not silently the last
 from meshtui.errors import UsageError
+
+if TYPE_CHECKING:
+    from meshtui.cluster.patch import EditRecord
+    from meshtui.edits.model import Edit
 
 
 def add_cluster_write_flags(p: argparse.ArgumentParser) -> None:
@@ -28,7 +33,7 @@ def cluster_mode(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "cluster", False) or getattr(args, "context", None))
 
 
-def write(args: argparse.Namespace, edit) -> int:
+def write(args: argparse.Namespace, edit: Edit) -> int:
     from meshtui.cli.cluster_write import write_edit
 
     res = write_edit(args, edit)
@@ -37,7 +42,7 @@ def write(args: argparse.Namespace, edit) -> int:
     return 0
 
 
-def _records(args: argparse.Namespace, kind: str | None):
+def _records(args: argparse.Namespace, kind: str | None) -> list[tuple[str, str, str, EditRecord]]:
     from meshtui.cli.cluster_write import writer_from_args
     from meshtui.cluster.source import open_from_args
 

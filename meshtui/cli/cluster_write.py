@@ -4,21 +4,22 @@ confirmation is asked on the terminal, or --yes is required."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import TextIO
 
 from meshtui.cluster.expiry import ExpiryReverter
 from meshtui.cluster.source import ClusterSource, open_from_args
-from meshtui.cluster.writeback import ClusterWriter, WriteRefused, WriteResult, check_allowed, tty_confirm
+from meshtui.cluster.writeback import ClusterWriter, Confirm, WriteRefused, WriteResult, check_allowed, tty_confirm
 from meshtui.edits.model import Edit
 
 
-def writer_from_args(args, source: ClusterSource) -> ClusterWriter:
+def writer_from_args(args: argparse.Namespace, source: ClusterSource) -> ClusterWriter:
     return ClusterWriter.for_source(source, allow_write=bool(getattr(args, "allow_write", False)),
                                     readonly=bool(getattr(args, "readonly", False)))
 
 
-def _confirm_or_refuse(args, diff_text: str, out: TextIO):
+def _confirm_or_refuse(args: argparse.Namespace, diff_text: str, out: TextIO) -> tuple[Confirm | None, bool]:
     if getattr(args, "yes", False):
         out.write(diff_text if diff_text.endswith("\n") else diff_text + "\n")
         return None, True
@@ -29,7 +30,7 @@ def _confirm_or_refuse(args, diff_text: str, out: TextIO):
     return ask, False
 
 
-def write_edit(args, edit: Edit, out: TextIO | None = None) -> WriteResult:
+def write_edit(args: argparse.Namespace, edit: Edit, out: TextIO | None = None) -> WriteResult:
     """Dry run, diff, confirm, apply one edit on the cluster the flags name."""
     out = out or sys.stderr
     check_allowed(bool(getattr(args, "allow_write", False)), bool(getattr(args, "readonly", False)))
@@ -42,7 +43,7 @@ def write_edit(args, edit: Edit, out: TextIO | None = None) -> WriteResult:
         return w.apply(wp, confirm=ask, yes=yes)
 
 
-def revert_edit(args, kind: str, namespace: str, name: str, edit_id: str, out: TextIO | None = None) -> WriteResult:
+def revert_edit(args: argparse.Namespace, kind: str, namespace: str, name: str, edit_id: str, out: TextIO | None = None) -> WriteResult:
     out = out or sys.stderr
     check_allowed(bool(getattr(args, "allow_write", False)), bool(getattr(args, "readonly", False)))
     with open_from_args(args) as src:
@@ -52,7 +53,7 @@ def revert_edit(args, kind: str, namespace: str, name: str, edit_id: str, out: T
         return w.apply(wp, confirm=ask, yes=yes)
 
 
-def start_reverter(args, source: ClusterSource, interval: float = 5.0) -> ExpiryReverter | None:
+def start_reverter(args: argparse.Namespace, source: ClusterSource, interval: float = 5.0) -> ExpiryReverter | None:
     """For long-running commands (TUI, serve) in cluster mode with --allow-write: revert what
     expired while no meshtui ran, then keep reverting at expiry. None without --allow-write."""
     if not getattr(args, "allow_write", False) or getattr(args, "readonly", False):

@@ -6,13 +6,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from meshtui.model.meshconfig import MeshConfig
+    from meshtui.model.parse import LoadResult
+    from meshtui.model.source import Diagnostic
 
 
 class ContextAction(argparse.Action):
     """--context, repeatable: `contexts` gathers them all; `context` stays the first, for the
     commands that talk to one cluster."""
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
         contexts = list(getattr(namespace, "contexts", None) or [])
         if values not in contexts:
             contexts.append(values)
@@ -53,7 +61,7 @@ def add_mesh_flags(p: argparse.ArgumentParser) -> None:
                         "default: the revision namespaces and pods name with istio.io/rev, if only one")
 
 
-def mesh_from_args(args: argparse.Namespace, diagnostics: list):
+def mesh_from_args(args: argparse.Namespace, diagnostics: list[Diagnostic]) -> MeshConfig | None:
     """The MeshConfig of --mesh-config, or None when it is not given (InputError, exit 2, when the
     file is not a MeshConfig)."""
     path = getattr(args, "mesh_config", None)
@@ -68,7 +76,7 @@ def add_color_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
 
-def use_color(args: argparse.Namespace, stream=None) -> bool:
+def use_color(args: argparse.Namespace, stream: IO[str] | None = None) -> bool:
     mode = getattr(args, "color", "auto")
     if mode == "always":
         return True
@@ -78,7 +86,7 @@ def use_color(args: argparse.Namespace, stream=None) -> bool:
     return bool(stream.isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def load_from_args(args: argparse.Namespace, quiet: bool = False, require: bool = False):
+def load_from_args(args: argparse.Namespace, quiet: bool = False, require: bool = False) -> LoadResult:
     """Load the snapshot the flags describe: -f files, --cluster (with -f layered over it).
     Loader diagnostics go to stderr; Errors mean an object was left out, the rest still loads.
     Sources that yield no object get a warning; with `require` (a trace or a proxy's config of
@@ -98,7 +106,7 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False, require: bool 
     else:
         from meshtui.model.meshconfig import MeshConfig
 
-        mesh_diags: list = []
+        mesh_diags: list[Diagnostic] = []
         mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
         result = load_sources(files, ns, mesh, cache=getattr(args, "cache", True))
         result.diagnostics[:0] = mesh_diags
@@ -117,7 +125,7 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False, require: bool 
     return result
 
 
-def nothing_loaded(result, files: list[str]) -> str | None:
+def nothing_loaded(result: LoadResult, files: list[str]) -> str | None:
     """What to tell a user whose sources gave no object at all (None when something loaded)."""
     if result.loaded:
         return None
@@ -128,7 +136,7 @@ def nothing_loaded(result, files: list[str]) -> str | None:
     return f"nothing was loaded from {what}: {why}"
 
 
-def report_diagnostics(result, stream=None) -> None:
+def report_diagnostics(result: LoadResult, stream: IO[str] | None = None) -> None:
     stream = stream or sys.stderr
     from meshtui.model.source import INFO
 
@@ -142,7 +150,7 @@ def report_diagnostics(result, stream=None) -> None:
               f"{'them' if n != 1 else 'it'}; everything else is loaded", file=stream)
 
 
-def dump(data, fmt: str) -> str:
+def dump(data: object, fmt: str) -> str:
     import json
 
     if fmt == "json":

@@ -10,6 +10,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from meshtui.demo.session import DemoSession
 
 NAME = "demo"
 HELP = "the embedded demo: bundled mesh, local backends, real Envoys on meshtui's xDS server, the TUI"
@@ -69,6 +73,6 @@ def run(args: argparse.Namespace) -> int:
                 pass
 
 
-def _run_tui(run_app, session, **options) -> int | None:
+def _run_tui(run_app: Callable[..., int | None], session: DemoSession, **options: object) -> int | None:
     """The TUI gets the live session (see meshtui.demo.session.DemoSession for its API)."""
     return run_app(demo=session, **options)

@@ -8,9 +8,13 @@ import os
 import sys
 import time
 from datetime import UTC
+from typing import TYPE_CHECKING, Any
 
 from meshtui.cli.cluster_edit import add_cluster_write_flags, cluster_mode
 from meshtui.errors import UsageError
+
+if TYPE_CHECKING:
+    from meshtui.xds.control_api import ControlClient
 
 NAME = "fault"
 HELP = "add, list, remove or clear live faults on a running meshtui server"
@@ -30,7 +34,7 @@ def add_client_flags(p: argparse.ArgumentParser) -> None:
                    help="the server's credential (default $MESHTUI_TOKEN_FILE or $XDG_STATE_HOME/meshtui/token)")
 
 
-def client_for(args: argparse.Namespace):
+def client_for(args: argparse.Namespace) -> ControlClient:
     from meshtui.xds.control_api import ControlClient
 
     return ControlClient(args.server, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key,
@@ -144,10 +148,10 @@ def _iso(at: float | None) -> str | None:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def edit_json(view: dict) -> dict:
+def edit_json(view: dict[str, Any]) -> dict[str, Any]:
     """An edit view from the server in the contract's JSON shape (camelCase, docs/CONTRACT.md
     "fault list -o json"); the server's views keep the journal's field names."""
-    out: dict = {"id": view["id"], "kind": view.get("type", "fault")}
+    out: dict[str, Any] = {"id": view["id"], "kind": view.get("type", "fault")}
     if out["kind"] == "fault":
         t = view.get("target") or {}
         out["target"] = {k: v for k, v in (("virtualService", t.get("virtual_service")), ("rule", t.get("rule")),
@@ -169,7 +173,7 @@ def edit_json(view: dict) -> dict:
     return out
 
 
-def print_fault_table(edits: list[dict], now: float) -> None:
+def print_fault_table(edits: list[dict[str, Any]], now: float) -> None:
     from meshtui.edits.ttl import format_duration
 
     rows = [("ID", "TARGET", "KIND", "PERCENT", "EXPIRES", "STATE", "PROXIES")]

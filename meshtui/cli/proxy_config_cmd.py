@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from meshtui.actual.drift import as_dump
 from meshtui.cli.common import add_source_flags, load_from_args
 from meshtui.cli.dump_source import add_actual_flags, wants_actual
 from meshtui.errors import UsageError
 from meshtui.translate import TranslateOptions, translate
-from meshtui.translate.config import ProxyConfig
+from meshtui.translate.config import ProxyConfig, Route
 from meshtui.translate.envoy_json import render
 from meshtui.translate.inbound_json import InboundRender
 
@@ -71,12 +72,12 @@ def listeners_table(cfg: ProxyConfig) -> str:
     return _table(rows, ["ADDRESSES", "PORT", "MATCH", "DESTINATION"])
 
 
-def _match_text(r) -> str:
+def _match_text(r: Route) -> str:
     m = r.match
     kind = {"prefix": "/*" if m.path == "/" else f"{m.path}*", "path": m.path, "regex": f"{m.path} (regex)",
             "path_separated_prefix": f"{m.path}[/*]"}[m.path_kind]
     extra = [("!" if h.invert else "") + h.name for h in m.headers] + [f"?{q.name}" for q in m.query]
-    return kind + (f" [{', '.join(extra)}]" if extra else "")
+    return f"{kind} [{', '.join(extra)}]" if extra else kind
 
 
 def routes_table(cfg: ProxyConfig) -> str:
@@ -112,7 +113,7 @@ def endpoints_table(cfg: ProxyConfig) -> str:
     return _table(rows, ["ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER", "POD"])
 
 
-def config_dump(cfg: ProxyConfig, what: str) -> dict:
+def config_dump(cfg: ProxyConfig, what: str) -> dict[str, Any]:
     # the mesh's mTLS as istiod sends it (the inbound listener, auto-mTLS on outbound clusters):
     # certificates from the istio-agent's SDS
     return as_dump(render(cfg, {}, inbound=InboundRender(client_mtls=True)), what)

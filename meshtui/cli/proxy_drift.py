@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from meshtui.actual.drift import Drift, drift
 from meshtui.sources.envoy_dump import ActualConfig
@@ -21,7 +21,7 @@ def drift_doc(cfg: ProxyConfig, found: list[Drift], unmodelled: dict[str, int], 
             "drift": [d.to_json() for d in found], "notModelled": unmodelled}
 
 
-def print_drift(args: argparse.Namespace, cfg: ProxyConfig, actual: ActualConfig, what: str, out=None) -> int:
+def print_drift(args: argparse.Namespace, cfg: ProxyConfig, actual: ActualConfig, what: str, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     found, unmodelled = drift(cfg, actual.dump, actual_runtime=actual.runtime if actual.runtime_known else None)
     if what != "all":

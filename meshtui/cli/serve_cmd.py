@@ -9,6 +9,14 @@ import asyncio
 import json
 import signal
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from meshtui.cluster.source import ClusterSource, ClusterUpdate
+    from meshtui.model.parse import RawDoc
+    from meshtui.model.snapshot import MeshSnapshot
+    from meshtui.xds.control_plane import ControlPlane
+    from meshtui.xds.translator import MeshTranslator
 
 from meshtui.cli.common import add_source_flags
 from meshtui.errors import UsageError
@@ -47,7 +55,7 @@ def add_tls_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--insecure", action="store_true", help="allow a non-loopback --listen without TLS")
 
 
-def load_snapshot(args: argparse.Namespace):
+def load_snapshot(args: argparse.Namespace) -> MeshSnapshot:
     """The MeshSnapshot for -f/--cluster flags (read once); diagnostics go to stderr."""
     from meshtui.cli.common import load_from_args
 
@@ -79,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     cluster = bool(getattr(args, "cluster", False) or getattr(args, "context", None))
     source = None
     if cluster and not args.no_watch:
-        snapshot, source, watch_args = _open_cluster(args)
+        snapshot, source, overlays, default_ns = _open_cluster(args)
     else:
         snapshot = load_snapshot(args)
     from pathlib import Path
@@ -111,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         if cp.journal_report:
             print(f"meshtui: journal repaired: {cp.journal_report}", file=sys.stderr, flush=True)
         if source is not None:
-            _follow_cluster(source, watch_args, translator, cp, loop)
+            _follow_cluster(source, overlays, default_ns, translator, cp, loop)
         try:
             await stop.wait()
         finally:
@@ -123,8 +131,9 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-def _open_cluster(args: argparse.Namespace):
-    """The cluster's snapshot (files from -f layered over it) and the open source to watch."""
+def _open_cluster(args: argparse.Namespace) -> tuple[MeshSnapshot, ClusterSource, list[RawDoc], str]:
+    """The cluster's snapshot (files from -f layered over it), the open source to watch, and what
+    the watch layers over the cluster's documents (the overlays, the default namespace)."""
     from meshtui.cli.common import report_diagnostics
     from meshtui.cluster.source import open_from_args, read_overlay_docs, stderr_progress
 
@@ -140,15 +149,16 @@ def _open_cluster(args: argparse.Namespace):
     finally:
         progress.done()
     report_diagnostics(result)
-    return result.snapshot, src, {"overlays": overlays, "default_namespace": default_ns}
+    return result.snapshot, src, overlays, default_ns
 
 
-def _follow_cluster(source, watch_args: dict, translator, cp, loop) -> None:
+def _follow_cluster(source: ClusterSource, overlays: list[RawDoc], default_ns: str, translator: MeshTranslator,
+                    cp: ControlPlane, loop: asyncio.AbstractEventLoop) -> None:
     """Re-translate every proxy when the cluster changes. The watch calls back on its own
     thread; updates are coalesced (only the newest is built) and applied on the server's loop."""
     import asyncio
 
-    latest: list = []
+    latest: list[ClusterUpdate] = []
     busy = [False]
 
     async def apply() -> None:
@@ -168,10 +178,13 @@ def _follow_cluster(source, watch_args: dict, translator, cp, loop) -> None:
         finally:
             busy[0] = False
 
-    def on_update(update) -> None:
+    def on_update(update: ClusterUpdate) -> None:
         latest.append(update)
         if not busy[0]:
             busy[0] = True
             loop.create_task(apply())
 
-    source.watch(lambda u: loop.call_soon_threadsafe(on_update, u), **watch_args)
+    def from_watch(update: ClusterUpdate) -> None:  # on the watch's thread
+        loop.call_soon_threadsafe(on_update, update)
+
+    source.watch(from_watch, overlays=overlays, default_namespace=default_ns)

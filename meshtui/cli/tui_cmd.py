@@ -8,9 +8,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from meshtui.cli.common import add_source_flags
 from meshtui.errors import UsageError
+
+if TYPE_CHECKING:
+    from meshtui.model.parse import LoadResult, RawDoc
+    from meshtui.model.source import Diagnostic
+    from meshtui.tui.controlplane import ServeControlPlane
 
 NAME = "tui"
 HELP = "the terminal UI: resources, trace workbench, what-if, game day, proxies, findings"
@@ -59,10 +66,10 @@ def _kubeconfig_context(args: argparse.Namespace) -> bool:
     return bool(current)
 
 
-def _file_overlays(paths: list[str], namespace: str):
+def _file_overlays(paths: list[str], namespace: str) -> list[RawDoc]:
     from meshtui.sources.loader import expand_paths, read_docs
 
-    docs = []
+    docs: list[RawDoc] = []
     for f in expand_paths(paths):
         if f == "-":
             docs.extend(read_docs("<stdin>", sys.stdin.read()))
@@ -72,7 +79,7 @@ def _file_overlays(paths: list[str], namespace: str):
     return docs
 
 
-def _serve_control(args: argparse.Namespace):
+def _serve_control(args: argparse.Namespace) -> ServeControlPlane:
     """The game-day control plane of a running `meshtui serve`, checked before the screen opens."""
     from meshtui.cli.fault_cmd import client_for
     from meshtui.tui.controlplane import ServeControlPlane
@@ -126,10 +133,10 @@ def run(args: argparse.Namespace) -> int:
         from meshtui.cli.common import mesh_from_args
         from meshtui.model.meshconfig import MeshConfig
 
-        mesh_diags: list = []
+        mesh_diags: list[Diagnostic] = []
         mesh = mesh_from_args(args, mesh_diags) or MeshConfig()  # a bad file: exit 2 before the screen opens
 
-        def load_files(progress):
+        def load_files(progress: Callable[[str], None]) -> LoadResult:
             from meshtui.cli.common import nothing_loaded
 
             result = load_sources(files, ns, mesh, cache=args.cache)
@@ -159,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     src.mesh_settings = mesh_settings_from_args(args)
     overlays = _file_overlays(files, args.namespace or "default") if files else []
 
-    def load(progress):
+    def load(progress: Callable[[str], None]) -> LoadResult:
         src.progress = progress
         return src.load(overlays, args.namespace or "default")
 
