@@ -26,6 +26,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 ISTIO_MODULE = "istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad"
 CRD_FILE = "manifests/charts/base/files/crd-all.gen.yaml"
+# the Gateway API CRDs (bundle v1.6.0, experimental channel) Istio's integration tests install,
+# which the Go oracle also reads: from the same module, so both see one schema
+GATEWAY_CRD_FILE = "tests/integration/pilot/testdata/gateway-api-crd.yaml"
 ADMIN_TOKEN = "meshtui-admin-token"
 VIEWER_TOKEN = "meshtui-viewer-token"
 # ServiceEntries skip the watch cache, so a watch from a compacted resourceVersion is answered by
@@ -51,12 +54,16 @@ def gomodcache() -> Path:
     return Path(os.environ.get("GOPATH") or Path.home() / "go") / "pkg" / "mod"
 
 
-def istio_crd_file() -> Path | None:
-    exact = gomodcache() / ISTIO_MODULE / CRD_FILE
+def istio_crd_file(name: str = CRD_FILE) -> Path | None:
+    exact = gomodcache() / ISTIO_MODULE / name
     if exact.exists():
         return exact
-    found = sorted(glob.glob(str(gomodcache() / "istio.io" / "istio@*" / CRD_FILE)))
+    found = sorted(glob.glob(str(gomodcache() / "istio.io" / "istio@*" / name)))
     return Path(found[-1]) if found else None
+
+
+def gateway_crd_file() -> Path | None:
+    return istio_crd_file(GATEWAY_CRD_FILE)
 
 
 def missing() -> str | None:
@@ -121,7 +128,7 @@ class RealCluster:
             "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
             "--service-account-key-file", str(w / "sa.key"), "--service-account-signing-key-file", str(w / "sa.key"),
             "--token-auth-file", str(w / "tokens.csv"), "--authorization-mode", "RBAC",
-            "--service-cluster-ip-range", "10.96.0.0/16",
+            "--service-cluster-ip-range", "10.96.0.0/15",  # the fixtures' Services use 10.96-97.x.x
             # no controller-manager runs: pods need no ServiceAccount object; tests write statuses as a kubelet would
             "--disable-admission-plugins", "ServiceAccount",
             "--etcd-compaction-interval", "0",  # compaction only when a test asks for it
@@ -241,12 +248,26 @@ class RealCluster:
     def install_istio_crds(self, timeout: float) -> None:
         crd_file = istio_crd_file()
         assert crd_file is not None
+        self.install_crds([d for d in yaml.safe_load_all(crd_file.read_text()) if d], timeout)
+        deadline = time.monotonic() + timeout
+        # discovery must serve the group before a client can find it
+        while self.request("GET", "/apis/networking.istio.io/v1")[0] != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError("networking.istio.io/v1 not served after the CRDs were established")
+            time.sleep(0.2)
+
+    def install_crds(self, docs: list[dict], timeout: float = 60.0) -> list[str]:
+        """Apply the CustomResourceDefinitions among `docs` and wait until each is Established
+        and discovery serves every version it serves; their names."""
         names = []
-        for doc in yaml.safe_load_all(crd_file.read_text()):
-            if not doc or doc.get("kind") != "CustomResourceDefinition":
+        served: list[tuple[str, str, str]] = []
+        for doc in docs:
+            if doc.get("kind") != "CustomResourceDefinition":
                 continue
             self.apply(doc, manager="istio-installer")
             names.append(doc["metadata"]["name"])
+            spec = doc["spec"]
+            served += [(spec["group"], v["name"], spec["names"]["plural"]) for v in spec["versions"] if v.get("served")]
         deadline = time.monotonic() + timeout
         for name in names:
             while True:
@@ -257,11 +278,33 @@ class RealCluster:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"CRD {name} not established after {timeout:.0f}s")
                 time.sleep(0.2)
-        # discovery must serve the group before a client can find it
-        while self.request("GET", "/apis/networking.istio.io/v1")[0] != 200:
-            if time.monotonic() > deadline:
-                raise RuntimeError("networking.istio.io/v1 not served after the CRDs were established")
-            time.sleep(0.2)
+        for group, version, plural in served:  # discovery lags the Established condition a little
+            while plural not in self._discovered(group, version):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{plural}.{group}/{version} not in discovery after {timeout:.0f}s")
+                time.sleep(0.2)
+        return names
+
+    def remove_crds(self, names: list[str], timeout: float = 120.0) -> None:
+        """Delete CRDs (and so every object of them) and wait until they are gone."""
+        for name in names:
+            self.call("DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}", ok=(200, 202, 404))
+        deadline = time.monotonic() + timeout
+        for name in names:
+            while True:
+                status, body = self.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+                if status == 404:
+                    break
+                if time.monotonic() > deadline:
+                    conds = (json.loads(body).get("status") or {}).get("conditions") if status == 200 else body[:300]
+                    raise RuntimeError(f"CRD {name} still there after {timeout:.0f}s: {conds}")
+                time.sleep(0.2)
+
+    def _discovered(self, group: str, version: str) -> set[str]:
+        status, body = self.request("GET", f"/apis/{group}/{version}")
+        if status != 200:
+            return set()
+        return {r.get("name", "") for r in json.loads(body).get("resources", [])}
 
     def grant_viewer(self) -> None:
         self.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
