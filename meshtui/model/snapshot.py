@@ -370,7 +370,7 @@ class VSIndex:
     """Mesh-bound VirtualServices (with hosts, bound to `mesh`): their resolved hosts, by exact
     host, the wildcard ones, and the public ones (exported everywhere) in creation order."""
 
-    __slots__ = ("by_host", "hosts", "public", "restricted", "wild")
+    __slots__ = ("by_host", "hosts", "public", "public_rank", "restricted", "wild")
 
     def __init__(self, vss: tuple[VirtualService, ...], mesh: MeshConfig) -> None:
         suffix = mesh.domain_suffix
@@ -395,6 +395,8 @@ class VSIndex:
                 else:
                     self.by_host.setdefault(h, []).append(vs)
         self.public = sorted(public, key=creation_key)
+        # where each public VS stands in `public` (every sidecar's imported list ends with them)
+        self.public_rank: dict[tuple[str, str, str], int] = {vs.key: i for i, vs in enumerate(self.public)}
 
     def hosts_of(self, vs: VirtualService) -> tuple[str, ...]:
         return self.hosts[(vs.namespace, vs.name)]
@@ -405,7 +407,8 @@ class RegistryIndex:
     that do not depend on the proxy's namespace; the short name apart), the ones whose domains
     include wildcards, services by port, and facts that let a translation skip whole passes."""
 
-    __slots__ = ("all_public", "by_domain", "by_port", "by_short_name", "has_alias", "ports", "unique_hosts", "wild")
+    __slots__ = ("all_public", "by_domain", "by_port", "by_short_name", "has_alias", "k8s_selecting", "ports", "unique_hosts",
+                 "wild")
 
     def __init__(self, registry: tuple[RegistryService, ...], by_host: dict[str, tuple[RegistryService, ...]],
                  mesh: MeshConfig) -> None:
@@ -416,9 +419,13 @@ class RegistryIndex:
         self.by_port: dict[int, list[tuple[RegistryService, SvcPort]]] = {}
         self.all_public = True  # every service is visible from every namespace
         self.has_alias = False
+        # Kubernetes Services with a selector, by namespace, in registry order (a workload's inbound side)
+        self.k8s_selecting: dict[str, list[RegistryService]] = {}
         ports: set[int] = set()
         for s in registry:
             host = s.hostname
+            if s.origin == "k8s" and s.selector:
+                self.k8s_selecting.setdefault(s.namespace, []).append(s)
             if s.export_to and "*" not in s.export_to:
                 self.all_public = False
             if s.resolution == "Alias":

@@ -295,8 +295,7 @@ def _service_ports(snapshot: MeshSnapshot, wl: Workload) -> list[tuple[int, int,
     workload, oldest Service first (istiod keeps the oldest on a conflict)."""
     pod = wl.resource if isinstance(wl.resource, Pod) else None
     out = []
-    svcs = [s for s in snapshot.registry if s.origin == "k8s" and s.namespace == wl.namespace and s.selector
-            and labels_match(s.selector, wl.labels)]
+    svcs = [s for s in snapshot.index.registry.k8s_selecting.get(wl.namespace, ()) if labels_match(s.selector, wl.labels)]
     for s in sorted(svcs, key=lambda s: creation_key(s.resource)):
         for sp in s.ports:
             if sp.protocol == "UDP":

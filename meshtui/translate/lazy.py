@@ -245,27 +245,50 @@ class LazyOwnership:
     def __init__(self, vsidx: VSIndex, imported: list[VirtualService]):
         self._idx = vsidx
         self._imported = imported
-        self._rank: dict[tuple[str, str, str], int] | None = None  # an imported VS's key -> its place
+        # an imported VS's key -> its place: those ahead of the index's public VSs here, the public
+        # ones (the tail of every list ordered_mesh_vs makes) from the index, after `_offset`
+        self._head: dict[tuple[str, str, str], int] | None = None
+        self._public: dict[tuple[str, str, str], int] = {}
+        self._offset = 0
         self._wild: list[tuple[str, VirtualService]] | None = None
 
     def hosts_of(self, vs: VirtualService) -> tuple[str, ...]:
         return self._idx.hosts_of(vs)
 
-    def _ranks(self) -> dict[tuple[str, str, str], int]:
-        if self._rank is None:
-            self._rank = {vs.key: i for i, vs in enumerate(self._imported)}
-        return self._rank
+    def _split(self) -> dict[tuple[str, str, str], int]:
+        """Rank the imported list without a key per VS of the mesh: when it ends with the index's
+        public VSs (the same objects, in order), their ranks are the index's, shifted."""
+        imported, public = self._imported, self._idx.public
+        head = imported
+        n = len(public)
+        # list equality tries identity first, in C: the same objects compare without __eq__
+        if n and len(imported) >= n and imported[len(imported) - n:] == public:
+            head = imported[: len(imported) - n]
+            self._public, self._offset = self._idx.public_rank, len(head)
+        self._head = {vs.key: i for i, vs in enumerate(head)}
+        return self._head
+
+    def _rank(self, vs: VirtualService) -> int | None:
+        head = self._head if self._head is not None else self._split()
+        key = vs.key
+        r = head.get(key)
+        if r is None:
+            r = self._public.get(key)
+            if r is not None:
+                r += self._offset
+        return r
 
     def owner(self, hostname: str) -> tuple[VirtualService | None, list[VirtualService], str]:
-        rank = self._ranks()
+        rank = self._rank
         if self._wild is None:
             # VSOwnership.wild: imported order, each VS's hosts in order, then longest first (stable)
-            found = [(rank[vs.key], i, h, vs) for i, (h, vs) in enumerate(self._idx.wild) if vs.key in rank]
+            found = [(r, i, h, vs) for i, (h, vs) in enumerate(self._idx.wild) if (r := rank(vs)) is not None]
             found.sort(key=lambda x: (x[0], x[1]))
             self._wild = sorted(((h, vs) for _, _, h, vs in found), key=lambda x: -len(x[0]))
-        cands = [vs for vs in self._idx.by_host.get(hostname, ()) if vs.key in rank]
-        if cands:
-            cands.sort(key=lambda vs: rank[vs.key])
+        ranked = [(r, vs) for vs in self._idx.by_host.get(hostname, ()) if (r := rank(vs)) is not None]
+        if ranked:
+            ranked.sort(key=lambda x: x[0])
+            cands = [vs for _, vs in ranked]
             losers = cands[1:] + [vs for h, vs in self._wild if hostname.endswith(h[1:]) or h == "*"]
             return cands[0], losers, hostname
         hits = [(h, vs) for h, vs in self._wild if h == "*" or (hostname.endswith(h[1:]) and len(hostname) > len(h) - 1)]
@@ -340,7 +363,8 @@ class LazyRouteConfig(RouteConfig):
     # ------------------------------------------------------------ one virtual host
     def _members(self) -> dict[str, tuple[int, RegistryService]]:
         if self._member is None:
-            self._member = {s.hostname: (i, s) for i, s in enumerate(self._svcs)}
+            svcs = self._svcs
+            self._member = dict(zip([s.hostname for s in svcs], enumerate(svcs), strict=True))
         return self._member
 
     def _order(self, item: RegistryService | VirtualHost) -> tuple[str, int]:
