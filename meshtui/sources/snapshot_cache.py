@@ -76,12 +76,18 @@ def schema_hash() -> str:
         h = hashlib.blake2b(digest_size=12)
         h.update(f"{meshtui.__version__}|{sys.version_info[:2]}|{pickle.HIGHEST_PROTOCOL}".encode())
         root = Path(meshtui.__file__).parent
-        for d in _CODE_DIRS:
-            for f in sorted((root / d).glob("*.py")):
-                h.update(f.name.encode())
-                h.update(f.read_bytes())
+        for f in code_files():
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
         _schema = h.hexdigest()
     return _schema
+
+
+def code_files() -> list[Path]:
+    """The modules whose source is in the schema hash: every one under _CODE_DIRS, subpackages
+    included (model/validate decides which objects a snapshot keeps)."""
+    root = Path(meshtui.__file__).parent
+    return sorted(f for d in _CODE_DIRS for f in (root / d).rglob("*.py"))
 
 
 def cache_dir() -> Path:

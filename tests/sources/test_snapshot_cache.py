@@ -174,3 +174,15 @@ def test_raw_objects_are_read_back_from_their_files(tmp_path):
     f.write_text(SVC)  # the VirtualService is gone from the file
     fresh = load_sources([str(f)]).snapshot.raw
     assert fresh.get(key) is None and raw.get(key) is not None  # the first one kept its parse
+
+
+def test_the_schema_hash_reads_every_module_that_shapes_a_snapshot():
+    """An edit of a validation rule (model/validate, a subpackage) must make old entries misses,
+    as an edit of model/ or sources/ itself does."""
+    import meshtui
+
+    root = Path(meshtui.__file__).parent
+    hashed = {f.relative_to(root).as_posix() for f in snapshot_cache.code_files()}
+    wanted = {f.relative_to(root).as_posix() for d in ("model", "sources") for f in (root / d).rglob("*.py")}
+    assert wanted and hashed == wanted
+    assert any(name.startswith("model/validate/") for name in hashed)
