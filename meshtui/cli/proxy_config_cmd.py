@@ -12,6 +12,7 @@ from meshtui.actual.drift import as_dump
 from meshtui.cli.common import add_source_flags, load_from_args
 from meshtui.cli.dump_source import add_actual_flags, wants_actual
 from meshtui.errors import UsageError
+from meshtui.simulate.present import path_pattern
 from meshtui.translate import TranslateOptions, translate
 from meshtui.translate.config import ProxyConfig, Route
 from meshtui.translate.envoy_json import render
@@ -74,8 +75,7 @@ def listeners_table(cfg: ProxyConfig) -> str:
 
 def _match_text(r: Route) -> str:
     m = r.match
-    kind = {"prefix": "/*" if m.path == "/" else f"{m.path}*", "path": m.path, "regex": f"{m.path} (regex)",
-            "path_separated_prefix": f"{m.path}[/*]"}[m.path_kind]
+    kind = path_pattern(m)
     extra = [("!" if h.invert else "") + h.name for h in m.headers] + [f"?{q.name}" for q in m.query]
     return f"{kind} [{', '.join(extra)}]" if extra else kind
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from meshtui.simulate.request import Request
 from meshtui.simulate.trace import Outcome, Stage, Trace, TraceFault, TraceRetries, Verdict
+from meshtui.translate.config import RouteMatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +123,13 @@ def request_text(r: Request) -> str:
 def header_flags(r: Request) -> str:
     """The request's headers as curl's -H flags (empty without headers)."""
     return " ".join(f"-H '{k}: {v}'" for k, v in r.headers.items())
+
+
+# a route's path condition in a listing column, one form per Envoy path matcher (the trace's
+# sentences say it in words: simulate/matching)
+_PATH_PATTERN = {"prefix": "{}*", "path": "{}", "regex": "~{}", "path_separated_prefix": "{}[/*]"}
+
+
+def path_pattern(m: RouteMatch) -> str:
+    """`/api*` (prefix), `/x` (exact), `~re` (regex), `/p[/*]` (path-separated prefix)."""
+    return _PATH_PATTERN.get(m.path_kind, "{}").format(m.path)

@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from meshtui.simulate.present import path_pattern
 from meshtui.tui.screens.base import MeshScreen, make_matcher
 from meshtui.tui.widgets.lazy_table import LazyTable
 from meshtui.tui.widgets.trace_render import row
@@ -362,7 +363,7 @@ def _ref_of(resource):
 
 def route_match_text(r) -> str:
     m = r.match
-    text = {"prefix": f"{m.path}*", "path": m.path, "regex": f"~{m.path}", "path_separated_prefix": f"{m.path}[/*]"}.get(m.path_kind, m.path)
+    text = path_pattern(m)
     extra = [f"{h.name}{'!' if h.invert else ''}={h.match.value}" for h in m.headers if not h.name.startswith(":authority")]
     extra += [f"?{q.name}={q.match.value}" for q in m.query]
     return " ".join([text, *extra])[:50]
