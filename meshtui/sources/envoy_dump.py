@@ -8,15 +8,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import socket
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from meshtui.actual.dump import ConfigDump, DumpError, parse_runtime, read_dump
 from meshtui.errors import UnreachableError, UsageError
+
+if TYPE_CHECKING:
+    import socket
 
 ADMIN_PORT = 15000
 DUMP_PATH = "/config_dump?include_eds"
@@ -68,6 +69,11 @@ def _admin_base(url: str) -> str:
 
 
 def _http_get(url: str, timeout: float) -> bytes:
+    # imported here: urllib.request brings http.client, ssl and email (a tenth of a second), which
+    # every `meshtui trace` would pay for a flag it seldom has (--envoy-admin)
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:  # loopback http only, checked above
             return resp.read(MAX_DUMP_BYTES + 1)
