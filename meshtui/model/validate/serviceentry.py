@@ -76,7 +76,7 @@ def service_entry(se: ServiceEntry) -> Iterator[Problem]:
     elif res in ("DNS", "DNS_ROUND_ROBIN"):
         if not s.endpoints:
             for i, h in enumerate(s.hosts):
-                err = fqdn_error(h.removeprefix("*."))
+                err = fqdn_error(h)  # the whole name, as agent.ValidateFQDN: a wildcard cannot be resolved
                 if err:
                     yield (f"spec.hosts[{i}]",
                            f"hosts must be FQDN or contain only prefix wildcards if no endpoints are provided for resolution {res}: {err}")
