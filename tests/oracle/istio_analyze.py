@@ -20,6 +20,7 @@ NETWORKING = ("gateway", "virtualservice", "destinationrule", "serviceentry", "s
 # issue 13's security analyzers: AuthorizationPolicy selectors and namespaces, and policies that
 # select a Gateway API gateway's pods instead of naming it with targetRef
 SECURITY = ("authz", "k8sgateway.SelectorAnalyzer")
+ALL: tuple[str, ...] = ("*",)  # every row of the grid, whatever its analyzer
 GRID_MISSING = "Istio's module is not in the Go module cache (go mod download in oracle/): the analyzer grid is skipped"
 
 Key = tuple[str, str]  # (code, "Kind ns/name")
@@ -137,7 +138,7 @@ def grid_rows(module: Path, packages: tuple[str, ...] = NETWORKING) -> list[Grid
             continue
         expr_text = expr.group(1).strip()
         pkg = re.match(r"&?(\w+)\.(\w+)", expr_text)
-        wanted = pkg is not None and (pkg.group(1) in packages or f"{pkg.group(1)}.{pkg.group(2)}" in packages)
+        wanted = packages == ALL or (pkg is not None and (pkg.group(1) in packages or f"{pkg.group(1)}.{pkg.group(2)}" in packages))
         if not wanted and not (packages == NETWORKING and "collections.VirtualService)" in expr_text):
             continue
         name = _analyzer_name(module, expr_text)
