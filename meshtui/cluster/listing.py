@@ -43,14 +43,18 @@ class Discovery:
     notes: list[str] = field(default_factory=list)
 
 
-def _served(http: KubeHttp, group: str, action: Action) -> dict[str, set[str]] | None:
-    """version -> the resources (plurals) the server serves there, every served version of the
-    group in the server's preference order; None when the group is not served at all."""
+def _group_versions(http: KubeHttp, group: str, action: Action) -> list[str] | None:
+    """Every version the server serves of a group, in its preference order; None when the group
+    is not served at all."""
     try:
         data = http.get_json(f"/apis/{group}", action)
     except ClusterNotFound:
         return None
-    versions = [str(v.get("version")) for v in data.get("versions", []) if isinstance(v, dict) and v.get("version")]
+    return [str(v.get("version")) for v in data.get("versions", []) if isinstance(v, dict) and v.get("version")]
+
+
+def _resources(http: KubeHttp, group: str, versions: list[str], action: Action) -> dict[str, set[str]]:
+    """version -> the resources (plurals) served there, for each of `versions`."""
     out: dict[str, set[str]] = {}
     for v in versions:
         try:
@@ -61,16 +65,29 @@ def _served(http: KubeHttp, group: str, action: Action) -> dict[str, set[str]] |
     return out
 
 
+def _served(http: KubeHttp, group: str, action: Action) -> dict[str, set[str]] | None:
+    """version -> the resources served there, every served version of the group in the server's
+    preference order; None when the group is not served at all."""
+    versions = _group_versions(http, group, action)
+    return None if versions is None else _resources(http, group, versions, action)
+
+
 def _optional_group(http: KubeHttp, group: str, kinds: list[ResourceKind],
                     warnings: list[str], notes: list[str]) -> list[ResourceKind]:
     """The kinds of one optional CRD group at the versions meshtui reads them, as served."""
     title = GROUP_TITLES.get(group, group)
-    served = _served(http, group, Action("discover", "", group))
+    action = Action("discover", "", group)
+    versions = _group_versions(http, group, action)
     names = ", ".join(k.kind for k in kinds)
-    if served is None:
+    if versions is None:
         notes.append(f"{http.endpoint.describe()} serves no {group} API group (the {title} CRDs are not "
                      f"installed): no {names} objects to read")
         return []
+    # the versions meshtui reads first; the others only to say where a kind missing there is served
+    wanted = [v for v in versions if any(v in k.versions for k in kinds)]
+    served = _resources(http, group, wanted, action)
+    if any(not any(k.plural in served.get(v, set()) for v in k.versions) for k in kinds):
+        served |= _resources(http, group, [v for v in versions if v not in served], action)
     out: list[ResourceKind] = []
     missing: list[str] = []
     for k in kinds:
