@@ -283,6 +283,20 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
     ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service,
                        lambda h, p: cb.hash_policy(lookup_service(h, proxy.namespace), p), mesh=snapshot.mesh)
 
+    def _next_with_routes(vs: VirtualService, losers: list[VirtualService], host: str
+                          ) -> tuple[VirtualService, list[Route], tuple[str, ...], tuple[DroppedMatch, ...]] | None:
+        """istiod builds a virtual host from every VirtualService naming the host, in precedence
+        order, and keeps the first one per host; one with no rule on this port builds none ("no
+        routes matched"), so the next VirtualService naming the same host takes the port."""
+        for lv in losers:
+            if lv is vs or host not in ownership.hosts_of(lv):
+                continue
+            lroutes = build_vs_routes(lv, expand(lv, snapshot), ctx)
+            lnotes, ldropped = ctx.take_notes()
+            if lroutes:
+                return lv, lroutes, tuple(lnotes), tuple(ldropped)
+        return None
+
     def vhost_parts(s: RegistryService, ctx: RouteContext) -> VHostParts:
         """(routes, owner ref, notes, dropped matches) of the service's virtual host."""
         vs, losers, _ = ownership.owner(s.hostname)
@@ -295,8 +309,16 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
             notes, dropped = ctx.take_notes()
             vnotes += notes
             if not routes:
-                vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port "
-                           "(port, sourceLabels, sourceNamespace or gateways): the default route applies",)
+                nxt = _next_with_routes(vs, losers, s.hostname)
+                if nxt is not None:
+                    vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port: "
+                               f"istiod builds this host's virtual host from the next VirtualService naming it, "
+                               f"{nxt[0].namespace}/{nxt[0].name}",)
+                    vs, routes, more, dropped = nxt
+                    vnotes += more
+                else:
+                    vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port "
+                               "(port, sourceLabels, sourceNamespace or gateways): the default route applies",)
         if not routes:
             routes = [default_route(s, port, cb.hash_policy(s, port), snapshot.mesh)]
         ref = vs_ref(vs) if vs is not None and routes and routes[0].name != "default" else None
@@ -332,9 +354,16 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
                     # matches(h, k) for a plain h: h == k, or a wildcard k covering it
                     if h in known or any(matches(h, k) for k in (known if is_wildcard(h) else known_wild)):
                         continue
-                    owner, _, _ = ownership.owner(h) if not is_wildcard(h) else (vs, [], h)
+                    owner, losers, _ = ownership.owner(h) if not is_wildcard(h) else (vs, [], h)
                     if owner is not vs:
-                        continue
+                        # an earlier VirtualService of the host with no rule on port 80 leaves it to this one
+                        if owner is None or build_vs_routes(owner, expand(owner, snapshot), ctx):
+                            ctx.take_notes()
+                            continue
+                        ctx.take_notes()
+                        nxt = _next_with_routes(owner, losers, h)
+                        if nxt is None or nxt[0] is not vs:
+                            continue
                     routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
                     vs_notes, dropped = ctx.take_notes()  # the vhost's own, not the proxy's `notes`
                     if routes:

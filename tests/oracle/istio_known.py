@@ -77,11 +77,6 @@ KNOWN: tuple[Known, ...] = (
           "unique per listener), so istiod never sees it; meshtui reads it and reports listener conflicts (open)",
           lambda d: d.category == "admission" and d.key.startswith("Gateway "),
           "gatewayapi-admission-listener-conflict"),
-    Known("port80-losing-virtualservice",
-          "on port 80, istiod builds a vhost from a second VirtualService of a host whose winning VirtualService "
-          "has no rule for port 80; meshtui keeps one VirtualService per host",
-          lambda d: _extra_vhosts(d) == {"api.backend.svc.cluster.local:80"},
-          "fixture-multi-namespace"),
 )
 
 

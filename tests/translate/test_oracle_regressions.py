@@ -120,3 +120,14 @@ def test_virtual_service_destination_comes_on_the_ports_it_names():
         clusters = translate(_regression("vs-destination-ports-only"), "alpha/web-v1-0", lazy=lazy).clusters
         assert "outbound|80||web.alpha.svc.cluster.local" in clusters
         assert not any(name.startswith("outbound|8080|") for name in clusters)
+
+
+def test_virtual_service_without_a_rule_on_the_port_leaves_the_host_to_the_next_one():
+    # found by the sweep: alpha/store-alpha (first for alpha) has a rule on port 8080 only, so on
+    # 8000 and on 80 istiod builds store's virtual host from beta/store-beta
+    for lazy in (False, True):
+        cfg = translate(_regression("vs-without-rule-on-port-falls-through"), "alpha/web-v1-0", lazy=lazy)
+        vh = next(v for v in cfg.route_configs["8000"].virtual_hosts if v.name == "store.beta.svc.cluster.local:8000")
+        assert [r.name for r in vh.routes] == ["q-answer"] and vh.routes[0].virtual_service == ("beta", "store-beta")
+        vh80 = next(v for v in cfg.route_configs["80"].virtual_hosts if v.name == "store.beta.svc.cluster.local:80")
+        assert [r.name for r in vh80.routes] == ["q-answer"]
