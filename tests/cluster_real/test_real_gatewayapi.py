@@ -52,8 +52,9 @@ def cluster_diags(result, level: str) -> list[str]:
 
 
 def fixture_objects() -> list[dict]:
+    """fixtures/gatewayapi/mesh, and the golden gwapi-cross-ns-granted's route over it."""
     out = []
-    for f in sorted(GWAPI.glob("*.yaml")):
+    for f in [*sorted(GWAPI.glob("*.yaml")), REPO / "tests" / "golden" / "data" / "gwapi-cross-namespace-http.yaml"]:
         out += [d for d in yaml.safe_load_all(f.read_text()) if d]
     order = {"Namespace": 0, "Secret": 1, "Service": 2, "Deployment": 3, "Pod": 4}
     return sorted(out, key=lambda o: order.get(o["kind"], 9))
@@ -139,7 +140,7 @@ def test_read_at_the_versions_istiod_watches(gateway_api, kubeconfig):
     assert versions == {"GatewayClass": "v1", "Gateway": "v1", "HTTPRoute": "v1", "GRPCRoute": "v1",
                         "TCPRoute": "v1", "TLSRoute": "v1", "ReferenceGrant": "v1beta1"}
     s = result.snapshot
-    assert {r.name for r in s.http_routes} == {"storefront", "reviews", "checkout", "legacy-bridge"}
+    assert {r.name for r in s.http_routes} == {"storefront", "reviews", "checkout", "legacy-bridge", "pay"}
     assert [(g.namespace, g.name) for g in s.k8s_gateways] == [("infra", "public")]
     assert [g.name for g in s.gateway_classes] == ["istio"]
     assert len(s.grpc_routes) == len(s.tcp_routes) == len(s.tls_routes) == len(s.reference_grants) == 1
@@ -156,6 +157,7 @@ GOLDEN_CASES = {
     "gwapi-ingress-canary-header": (None, GWPROXY, "GET", ["x-canary: true"], "http://shop.example.com/api/users"),
     "gwapi-https-granted": (None, GWPROXY, "GET", [], "https://shop.example.com/checkout/42"),
     "gwapi-ref-not-permitted-500": (None, GWPROXY, "GET", [], "http://legacy.example.com/"),
+    "gwapi-cross-ns-granted": (None, GWPROXY, "GET", [], "http://pay.example.com/pay/7"),
     "gwapi-no-route-404": (None, GWPROXY, "GET", [], "http://other.example.com/"),
     "gwapi-grpc-method": (None, GWPROXY, "POST", ["content-type: application/grpc"], "http://grpc.example.com/shop.Catalog/List"),
     "gwapi-tls-passthrough": (None, GWPROXY, "GET", [], "https://secure.example.com:8443/"),
@@ -291,7 +293,7 @@ def test_read_through_the_readme_role(gateway_api, kubeconfig, with_new_kinds):
             result = src.load()
         warnings = cluster_diags(result, WARNING)
         if with_new_kinds:
-            assert not warnings and len(result.snapshot.http_routes) == 4
+            assert not warnings and len(result.snapshot.http_routes) == 5
         else:
             refused = sorted(w.split("not allowed to list ")[1].split(":")[0] for w in warnings)
             assert refused == sorted([*(f"{p}.{GW}" for p in ("gatewayclasses", "gateways", "httproutes", "grpcroutes",

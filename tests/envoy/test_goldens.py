@@ -1,7 +1,7 @@
 """The golden traces of issue 13's outcomes, each checked against a real Envoy running meshtui's own
 translation: the Gateway API (ingress through an HTTPRoute, a mesh HTTPRoute's weights, a
-cross-namespace backendRef refused without a ReferenceGrant, gRPC, redirects, no route) through the
-gateway's or the client's sidecar Envoy, and the server verdicts (allowed, denied by a policy, TLS
+cross-namespace backendRef refused without a ReferenceGrant and routed with one, gRPC, redirects, no
+route) through the gateway's or the client's sidecar Envoy, and the server verdicts (allowed, denied by a policy, TLS
 refused) through two Envoys with mTLS (test_mtls's pair).
 
 Each case sends the golden's own request, and what Envoy does must be what the reviewed golden
@@ -39,7 +39,8 @@ GATEWAY_API = sorted(n for n in GOLDEN_CASES if n.startswith("gwapi-"))
 SERVER = sorted(n for n in GOLDEN_CASES if n.startswith("server-"))
 NOT_REPLAYED = {
     # a terminated HTTPS listener needs its Secret's key pair, which meshtui does not render offline
-    # (tests/envoy/README.md: "what it cannot check"); its routing is the :80 listener's, replayed above
+    # (tests/envoy/README.md: "what it cannot check"); the granted cross-namespace route it shows is
+    # replayed on the HTTP listener as gwapi-cross-ns-granted
     "gwapi-https-granted": "terminated HTTPS: the Gateway's certificate is not rendered offline",
     # SNI passthrough routes on the TLS ClientHello; the harness speaks plaintext HTTP/1.1 only
     "gwapi-tls-passthrough": "TLS passthrough: the harness sends no ClientHello to route on",

@@ -80,6 +80,9 @@ CASES: dict[str, tuple[list[str], str | None, str | None, str, list[str], str]] 
     "gwapi-rewrite-mirror": ([GWAPI], None, GWPROXY, "GET", ["x-debug: 1"], "http://shop.example.com/static/app.css?v=2"),
     "gwapi-https-granted": ([GWAPI], None, GWPROXY, "GET", [], "https://shop.example.com/checkout/42"),
     "gwapi-ref-not-permitted-500": ([GWAPI], None, GWPROXY, "GET", [], "http://legacy.example.com/"),
+    # the same cross-namespace backendRef, granted, on the HTTP listener (Envoy replays it: tests/envoy/test_goldens.py)
+    "gwapi-cross-ns-granted": ([GWAPI, "tests/golden/data/gwapi-cross-namespace-http.yaml"], None, GWPROXY, "GET", [],
+                               "http://pay.example.com/pay/7"),
     "gwapi-no-route-404": ([GWAPI], None, GWPROXY, "GET", [], "http://other.example.com/"),
     "gwapi-grpc-method": ([GWAPI], None, GWPROXY, "POST", ["content-type: application/grpc"], "http://grpc.example.com/shop.Catalog/List"),
     "gwapi-grpc-zero-weight-500": ([GWAPI], None, GWPROXY, "POST", ["content-type: application/grpc"], "http://grpc.example.com/shop.Catalog/Get"),
