@@ -174,3 +174,35 @@ async def test_no_color_is_honoured(monkeypatch):
         assert app.no_color
         names = {type(f).__name__ for f in app._filters}
         assert names & {"NoColor", "Monochrome"}, names
+
+
+def test_every_worker_names_itself():
+    """textual's @work without `description=` reprs every argument on the UI thread to describe
+    the worker: a Workspace or snapshot of a 10,000-service mesh took 15 s to repr (issue 15)."""
+    import ast
+
+    missing = []
+    for path in sorted((Path(__file__).resolve().parents[2] / "meshtui" / "tui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for dec in node.decorator_list:
+                    if (isinstance(dec, ast.Call) and getattr(dec.func, "id", getattr(dec.func, "attr", "")) == "work"
+                            and not any(k.arg == "description" for k in dec.keywords)):
+                        missing.append(f"{path.name}:{node.lineno} {node.name}")
+    assert not missing, missing
+
+
+def test_analysis_worker_does_not_repr_the_workspace(monkeypatch):
+    import asyncio
+
+    calls = []
+    monkeypatch.setattr(Workspace, "__repr__", lambda self: calls.append(1) or "Workspace(...)")
+
+    async def run():
+        app = make_app(analyze=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert app.workspace is not None and app.workspace.findings is not None
+
+    asyncio.run(run())
+    assert calls == []

@@ -49,6 +49,7 @@ class MeshScreen(Screen):
         super().__init__(*args, **kwargs)
         self.filter_text = ""
         self._seen_version = -1
+        self._framed = False
 
     @property
     def mapp(self) -> MeshtuiApp:
@@ -64,6 +65,12 @@ class MeshScreen(Screen):
         yield from ()
 
     def on_mount(self) -> None:
+        # Textual calls the on_mount of every class in the MRO, and the views also call this one
+        # through super() to order it among their own steps: the second call must do nothing
+        # (it rebuilt the whole view again: 0.8 s of a 10,000-service mesh's first paint)
+        if self._framed:
+            return
+        self._framed = True
         self.mapp.views.add(self)
         self.mapp.prepare_screen(self)
         # tables and tree labels carry resolved colours: redraw them in the new theme

@@ -458,7 +458,7 @@ class ScopeScreen(ModalScreen[dict | None]):
         box.update(Content.styled(" preview: computing…", "$text-muted"))
         self._compute(form)
 
-    @work(thread=True, exclusive=True, group="scope-preview", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="scope-preview", exit_on_error=False, description="_compute")
     def _compute(self, form: dict) -> None:
         p = scope_preview(self.snap, form["namespace"], form["workload_labels"], form["egress_hosts"],
                           form["outbound_policy"], time.time())

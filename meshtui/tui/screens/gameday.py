@@ -161,7 +161,7 @@ class GameDayScreen(MeshScreen):
                        "revert", "clear", "translate-error"):
             self.reload()
 
-    @work(thread=True, exclusive=True, group="gameday-reload", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="gameday-reload", exit_on_error=False, description="reload")
     def reload(self) -> None:
         cp = self.control
         try:
@@ -261,7 +261,7 @@ class GameDayScreen(MeshScreen):
                           (f"{ev.type} " if ev.type else "", ""), (ev.detail or "", "$error" if kind == "nack" else ""))
         log.write(text)
 
-    @work(thread=True, group="journal", exit_on_error=False)
+    @work(thread=True, group="journal", exit_on_error=False, description="_journal_tail")
     def _journal_tail(self, n: int = 12) -> None:
         """Before any live event: what the journal says happened last (restored faults too)."""
         try:
@@ -350,7 +350,7 @@ class GameDayScreen(MeshScreen):
         self.app.push_screen(ConfirmScreen(f"Revert all {len(active)} edits on every proxy?",
                                            "Faults are cleared in one push (the kill switch); scopes are removed."), answer)
 
-    @work(thread=True, group="push", exit_on_error=False)
+    @work(thread=True, group="push", exit_on_error=False, description="_revert_all")
     def _revert_all(self, scope_ids: list[str]) -> None:
         cp = self.control
         self.app.call_from_thread(self.mapp.set_busy, "push", "reverting every edit")
@@ -366,7 +366,7 @@ class GameDayScreen(MeshScreen):
             self.app.call_from_thread(self.mapp.clear_busy, "push")
         self.app.call_from_thread(self.reload)
 
-    @work(thread=True, group="push", exit_on_error=False)
+    @work(thread=True, group="push", exit_on_error=False, description="_push")
     def _push(self, method: str, kwargs: dict, what: str) -> None:
         """Plan the change (a cluster dry-runs it here); a plan with a diff is confirmed first."""
         cp = self.control
@@ -396,7 +396,7 @@ class GameDayScreen(MeshScreen):
         self.app.call_from_thread(self.app.push_screen, ConfirmScreen(
             f"Apply to {cp.label.split(':')[0]}? {plan.summary}", "server-side dry run:\n" + shown), answer)
 
-    @work(thread=True, group="push", exit_on_error=False)
+    @work(thread=True, group="push", exit_on_error=False, description="_commit_async")
     def _commit_async(self, plan, method: str) -> None:
         self._commit(plan, method)
 
@@ -422,7 +422,7 @@ class GameDayScreen(MeshScreen):
             return
         self._probe(*target)
 
-    @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="probe", exit_on_error=False, description="_probe")
     def _probe(self, host: str, path: str, headers: dict, port: int, via: str, n: int = 20) -> None:
         demo = self.mapp.demo
         self.app.call_from_thread(self.mapp.set_busy, "probe", f"sending {n} requests to {host}")

@@ -106,7 +106,7 @@ class ProxiesScreen(MeshScreen):
         self._reload_due = False
         self.reload()
 
-    @work(thread=True, exclusive=True, group="proxies-reload", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="proxies-reload", exit_on_error=False, description="reload")
     def reload(self) -> None:
         from meshtui.tui.drift import proxy_drift
 
@@ -215,7 +215,7 @@ class ProxyConfigScreen(MeshScreen):
         self.mapp.set_busy("translate", f"translating for {self.proxy}")
         self.generate()
 
-    @work(thread=True, exclusive=True, group="proxy-config", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="proxy-config", exit_on_error=False, description="generate")
     def generate(self) -> None:
         from meshtui.translate import translate
         from meshtui.tui.drift import proxy_drift

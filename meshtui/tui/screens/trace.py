@@ -134,6 +134,7 @@ class TraceScreen(MeshScreen):
         self._filled = False
         self._steps_width = 0
         self.result: TraceResult | None = None
+        self._traced_snapshot: object = None  # the snapshot the last trace ran against
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="trace-form"):
@@ -182,7 +183,9 @@ class TraceScreen(MeshScreen):
             if self.mapp.trace_query is None:
                 self.mapp.trace_query = default_query(snap)
             self.load_query(self.mapp.trace_query)
-        else:
+        elif snap is not self._traced_snapshot:
+            # the mesh changed (a cluster update, a live edit): trace the form again; the
+            # analyzer's findings arriving leave the snapshot, and so the trace, as they were
             self.request_trace()
 
     def _update_suggestions(self) -> None:
@@ -250,6 +253,7 @@ class TraceScreen(MeshScreen):
         self._trace_busy = True
         self.mapp.set_busy("trace", "tracing")
         snap = self.mapp.trace_snapshot
+        self._traced_snapshot = snap
         engine = self.mapp.engine
         self.run_worker(lambda: engine.run(snap, q, generation), thread=True, group="trace", exit_on_error=False)
 

@@ -153,7 +153,7 @@ class WhatIfScreen(MeshScreen):
         self.mapp.set_busy("whatif", "re-tracing the edit")
         self._compute(self.mapp.trace_snapshot, self.key, text, q, self._generation)
 
-    @work(thread=True, exclusive=True, group="whatif", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="whatif", exit_on_error=False, description="_compute")
     def _compute(self, snap, key: Key, text: str, q, generation: int) -> None:
         engine = self.mapp.engine
         before = engine.run(snap, q, generation)
