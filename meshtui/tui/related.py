@@ -1,10 +1,13 @@
 """Which objects belong together: VirtualService ↔ DestinationRule ↔ Service ↔ pods ↔ Sidecar ↔
-Gateway. The TUI shows these one key away from every object. Pure: reads a snapshot only."""
+Gateway, and the Gateway API's GatewayClass ↔ Gateway ↔ routes ↔ backend Services ↔ the
+ReferenceGrant that allows a cross-namespace backend. The TUI shows these one key away from every
+object. Pure: reads a snapshot only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshtui.model import gatewayapi as gapi
 from meshtui.model.hosts import is_wildcard, matches, resolve_gateway_name, resolve_short
 from meshtui.model.istio import DestinationRule, Gateway, ServiceEntry, Sidecar, TCPRoute, TLSRoute, VirtualService, WorkloadEntry
 from meshtui.model.k8s import Deployment, Pod, Service, StatefulSet
@@ -14,10 +17,20 @@ Key = tuple[str, str, str]
 
 # the order kinds appear in the tree and in related lists
 KIND_ORDER = ("VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry",
+              "PeerAuthentication", "AuthorizationPolicy",
+              "GatewayClass", gapi.KUBERNETES_GATEWAY, "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute", "ReferenceGrant",
               "Service", "Deployment", "StatefulSet", "Pod")
 KIND_SHORT = {"VirtualService": "vs", "DestinationRule": "dr", "Gateway": "gw", "ServiceEntry": "se",
-              "Sidecar": "sc", "WorkloadEntry": "we", "Service": "svc", "Deployment": "deploy",
-              "StatefulSet": "sts", "Pod": "pod"}
+              "Sidecar": "sc", "WorkloadEntry": "we", "PeerAuthentication": "pa", "AuthorizationPolicy": "ap",
+              "GatewayClass": "gc", gapi.KUBERNETES_GATEWAY: "gtw", "HTTPRoute": "httproute", "GRPCRoute": "grpcroute",
+              "TCPRoute": "tcproute", "TLSRoute": "tlsroute", "ReferenceGrant": "refgrant",
+              "Service": "svc", "Deployment": "deploy", "StatefulSet": "sts", "Pod": "pod"}
+# how a kind is named to people: meshtui keys the Gateway API's Gateway apart from Istio's
+KIND_LABEL = {gapi.KUBERNETES_GATEWAY: "Gateway (gateway.networking.k8s.io)"}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABEL.get(kind, kind)
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,12 @@ class _HostIndex:
                     self.vs_exact.setdefault(h, []).append(i)
             for d, _ in _vs_destinations(snap, vs):
                 self.vs_exact.setdefault(d, []).append(i)  # `d == host` hits a non-wildcard host only
+        # Gateway API: who refers to whom, both ways (Services and Gateways -> routes)
+        self.route_refs: dict[Key, list[Related]] = {}
+        for route in _routes(snap):
+            for target, why in _route_targets(snap, route):
+                back = _BACK.get(why, why)
+                self.route_refs.setdefault(target, []).append(Related(route.key, back))
 
 
 _INDEXES: dict[int, tuple[MeshSnapshot, _HostIndex]] = {}
@@ -156,6 +175,95 @@ def _vss_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
     idx = _index(snap)
     hits = set(idx.vs_exact.get(host, ())) | {i for h, i in idx.vs_wild if matches(h, host)}
     return [snap.virtual_services[i].key for i in sorted(hits)]
+
+
+def _routes(snap: MeshSnapshot) -> tuple[gapi.AnyRoute, ...]:
+    return (*snap.http_routes, *snap.grpc_routes, *snap.tcp_routes, *snap.tls_routes)
+
+
+def _parent_key(ref: gapi.ParentReference, ns: str) -> Key | None:
+    group = ref.group if ref.group is not None else gapi.GROUP
+    kind = ref.kind if ref.kind is not None else "Gateway"
+    if (group, kind) == (gapi.GROUP, "Gateway"):
+        return (gapi.KUBERNETES_GATEWAY, ref.namespace or ns, ref.name)
+    if group in ("", "core") and kind == "Service":
+        return ("Service", ref.namespace or ns, ref.name)
+    return None
+
+
+def _backend_refs(route: gapi.AnyRoute) -> list[tuple[gapi.BackendRef, bool]]:
+    """Every backendRef of a route's rules, and the backends its rules mirror to (True)."""
+    out: list[tuple[gapi.BackendRef, bool]] = []
+    for rule in route.spec.rules:
+        out.extend((ref, False) for ref in rule.backend_refs)
+    for rule in route.spec.rules:
+        for f in getattr(rule, "filters", ()):  # TCPRoute and TLSRoute rules have no filters
+            if f.request_mirror is not None and f.request_mirror.backend_ref is not None:
+                out.append((f.request_mirror.backend_ref, True))
+    return out
+
+
+def _backend_keys(snap: MeshSnapshot, ref: gapi.BackendRef, ns: str) -> list[Key]:
+    group = ref.group if ref.group is not None else ""
+    kind = ref.kind if ref.kind is not None else "Service"
+    if group in ("", "core") and kind == "Service":
+        return [("Service", ref.namespace or ns, ref.name)]
+    if (group, kind) == ("networking.istio.io", "Hostname"):
+        return _svc_keys_for_host(snap, ref.name)
+    return []
+
+
+def _grants_for(snap: MeshSnapshot, from_kind: str, from_ns: str, to_kind: tuple[str, str], to_ns: str,
+                to_name: str) -> list[Key]:
+    """The ReferenceGrants (in the target's namespace) that let a `from_kind` in `from_ns` refer
+    to the target, as istiod reads them."""
+    out: list[Key] = []
+    for rg in snap.reference_grants:
+        if rg.namespace != to_ns or not any(f.group == gapi.GROUP and f.kind == from_kind and f.namespace == from_ns
+                                            for f in rg.spec.from_):
+            continue
+        if any((t.group, t.kind) == to_kind and (t.name is None or t.name == to_name) for t in rg.spec.to):
+            out.append(rg.key)
+    return out
+
+
+# a route's relation to a target -> the target's relation back to the route
+_BACK = {"parent Gateway": "attached route", "parent Service (mesh route)": "mesh route for it",
+         "backend": "routes here", "mirrored to": "mirrors here"}
+
+
+def _route_targets(snap: MeshSnapshot, route: gapi.AnyRoute) -> list[tuple[Key, str]]:
+    out: list[tuple[Key, str]] = []
+    ns = route.namespace
+    for pref in route.spec.parent_refs:
+        pk = _parent_key(pref, ns)
+        if pk is not None:
+            out.append((pk, "parent Gateway" if pk[0] == gapi.KUBERNETES_GATEWAY else "parent Service (mesh route)"))
+    for bref, mirrored in _backend_refs(route):
+        for bk in _backend_keys(snap, bref, ns):
+            out.append((bk, "mirrored to" if mirrored else "backend"))
+    return out
+
+
+def _route_related(snap: MeshSnapshot, route: gapi.AnyRoute, add) -> None:
+    ns = route.namespace
+    targets = _route_targets(snap, route)
+    for key, why in targets:
+        if why.startswith("parent"):
+            add([key], why)
+    for key, why in targets:
+        if not why.startswith("parent"):
+            add([key], why)
+    for bref, _ in _backend_refs(route):
+        if bref.namespace and bref.namespace != ns:
+            group = bref.group if bref.group is not None else ""
+            kind = bref.kind if bref.kind is not None else "Service"
+            add(_grants_for(snap, route.kind, ns, (group, kind), bref.namespace, bref.name),
+                f"allows the ref to {bref.namespace}/{bref.name}")
+    for key, why in targets:
+        svc = snap.by_key.get(key)
+        if isinstance(svc, Service) and not why.startswith("parent"):
+            add(_pods_of(snap, key[1], dict(svc.spec.selector)), "endpoint of a backend")
 
 
 def _sidecars_for(snap: MeshSnapshot, ns: str, labels: dict[str, str]) -> list[Key]:
@@ -225,11 +333,36 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
             for sub in obj.spec.subsets:
                 add(_pods_of(snap, sk[1], {**svc.spec.selector, **sub.labels}), f"in subset {sub.name}")
             add(_pods_of(snap, sk[1], dict(svc.spec.selector)), "endpoint")
+    elif isinstance(obj, (gapi.HTTPRoute, gapi.GRPCRoute, gapi.TCPRoute, gapi.TLSRoute)):
+        _route_related(snap, obj, add)
+    elif isinstance(obj, gapi.KubernetesGateway):
+        add([gc.key for gc in snap.gateway_classes if gc.name == obj.spec.gateway_class_name], "its class")
+        for rel in _index(snap).route_refs.get(key, ()):
+            add([rel.key], rel.why)
+        for lst in obj.spec.listeners:
+            for cert in lst.tls.certificate_refs if lst.tls is not None else ():
+                if cert.namespace and cert.namespace != ns:
+                    add(_grants_for(snap, "Gateway", ns, (cert.group or "", cert.kind or "Secret"), cert.namespace, cert.name),
+                        f"allows the certificate {cert.namespace}/{cert.name}")
+    elif isinstance(obj, gapi.GatewayClass):
+        add([gw.key for gw in snap.k8s_gateways if gw.spec.gateway_class_name == name], "a Gateway of this class")
+    elif isinstance(obj, gapi.ReferenceGrant):
+        for route in _routes(snap):
+            if route.namespace == ns:
+                continue
+            for bref, _ in _backend_refs(route):
+                group = bref.group if bref.group is not None else ""
+                to_kind = bref.kind if bref.kind is not None else "Service"
+                if bref.namespace == ns and key in _grants_for(snap, route.kind, route.namespace, (group, to_kind), ns, bref.name):
+                    add([route.key], f"its ref to {bref.name} is allowed")
+                    add(_backend_keys(snap, bref, ns), "the target it may refer to")
     elif isinstance(obj, (Service, ServiceEntry)):
         hosts = [rs.hostname for rs in snap.registry if rs.resource.key == key]
         for h in hosts:
             add(_vss_for_host(snap, h), "routes this host")
             add(_drs_for_host(snap, h), "policy")
+        for rel in _index(snap).route_refs.get(key, ()):
+            add([rel.key], rel.why)
         if isinstance(obj, Service):
             add(_pods_of(snap, ns, dict(obj.spec.selector)), "selected")
             for pk in _pods_of(snap, ns, dict(obj.spec.selector))[:1]:
@@ -254,6 +387,8 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
                     if isinstance(dr, DestinationRule) else []
                 add([dr_key], f"subset {', '.join(subs)}" if subs else "policy")
             add(_vss_for_host(snap, host), "routes to it")
+            add([r.key for r in _index(snap).route_refs.get(sk, ()) if r.why in ("routes here", "mirrors here")],
+                "routes to it")
         if isinstance(obj, Pod):
             for d in _controllers(snap):
                 sel = d.spec.selector.match_labels if d.spec and d.spec.selector else {}

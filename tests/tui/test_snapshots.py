@@ -128,3 +128,32 @@ def test_command_line_open(snap_compare):
         assert pilot.app.screen.query_one("#cmdline", Input).has_focus
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+GWAPI = "fixtures/gatewayapi/mesh"
+
+
+def test_gatewayapi_resources(snap_compare):
+    """An HTTPRoute with a cross-namespace backend: its YAML, its parent Gateway, the
+    ReferenceGrant that allows the backend, the backend and its endpoints."""
+
+    async def run_before(pilot):
+        await _ready(pilot)
+        pilot.app.screen.go_to(("HTTPRoute", "shop", "checkout"))
+        await settle(pilot)
+
+    assert snap_compare(make_app(GWAPI), terminal_size=(120, 36), run_before=run_before)
+
+
+def test_gatewayapi_trace(snap_compare):
+    """A request through the Gateway API Gateway's proxy: the steps name the HTTPRoute's rules."""
+    q = TraceQuery(source="infra/public-istio", gateway=True, url="http://shop.example.com/api/users",
+                   headers=("x-canary: true",))
+
+    async def run_before(pilot):
+        await _ready(pilot)
+        await wait_for(pilot, lambda: pilot.app.last_trace is not None and pilot.app.last_trace.query == q, what="the trace")
+        pilot.app.screen.query_one("#steps").focus()
+        await settle(pilot)
+
+    assert snap_compare(make_app(GWAPI, start_view="trace", trace=q), terminal_size=(120, 36), run_before=run_before)

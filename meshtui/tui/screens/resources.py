@@ -13,8 +13,10 @@ from textual.content import Content
 from textual.widgets import OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
-from meshtui.tui.related import KIND_SHORT, related
+from meshtui.model.gatewayapi import KUBERNETES_GATEWAY
+from meshtui.tui.related import KIND_SHORT, kind_label, related
 from meshtui.tui.screens.base import MeshScreen, make_matcher
+from meshtui.tui.tracing import TraceQuery
 from meshtui.tui.widgets.trace_render import rich_text
 from meshtui.tui.widgets.yaml_view import YamlView
 from meshtui.tui.workspace import fault_targets
@@ -25,7 +27,10 @@ LAZY_TREE = 400  # above this many objects, a kind's leaves are added when it is
 
 PLURAL = {"VirtualService": "VirtualServices", "DestinationRule": "DestinationRules", "Gateway": "Gateways",
           "ServiceEntry": "ServiceEntries", "Sidecar": "Sidecars", "WorkloadEntry": "WorkloadEntries",
-          "Service": "Services", "Deployment": "Deployments", "StatefulSet": "StatefulSets", "Pod": "Pods"}
+          "Service": "Services", "Deployment": "Deployments", "StatefulSet": "StatefulSets", "Pod": "Pods",
+          "PeerAuthentication": "PeerAuthentications", "AuthorizationPolicy": "AuthorizationPolicies",
+          "GatewayClass": "GatewayClasses", KUBERNETES_GATEWAY: "Gateways (Gateway API)", "HTTPRoute": "HTTPRoutes",
+          "GRPCRoute": "GRPCRoutes", "TCPRoute": "TCPRoutes", "TLSRoute": "TLSRoutes", "ReferenceGrant": "ReferenceGrants"}
 
 
 def badges(findings: list, faults: int, changed: bool) -> list[tuple[str, str]]:
@@ -78,7 +83,7 @@ class DetailPane(Vertical):
         yt = ws.yaml(key)
         findings = ws.findings_by_key().get(key, [])
         where = short_path(obj.src.at() or obj.src.file) or "generated"
-        title.update(Content.assemble((f" {kind} ", "bold"), (f"{ns}/{name}", "bold $accent"), (f"  {where}", "$text-muted")))
+        title.update(Content.assemble((f" {kind_label(kind)} ", "bold"), (f"{ns}/{name}", "bold $accent"), (f"  {where}", "$text-muted")))
         if findings:
             lines = []
             for m in findings[:3]:
@@ -346,6 +351,12 @@ class ResourcesScreen(MeshScreen):
                     return
             self.notify("no workload runs this gateway (its selector matches no pod)", severity="warning")
             return
+        q = gateway_api_query(snap, key, (self.mapp.trace_query or TraceQuery()).source)
+        if q is not None:
+            self.mapp.trace_query = q
+            self.mapp.action_view("trace")
+            self.mapp.call_after_refresh(lambda: self.mapp.screen.load_query(q) if hasattr(self.mapp.screen, "load_query") else None)
+            return
         url = url_for(snap, key)
         if url:
             self.mapp.trace_to(url)
@@ -383,4 +394,62 @@ def url_for(snap, key: Key) -> str | None:
             if rs.hostname.startswith(host.split(".")[0] + ".") and rs.ports:
                 return f"http://{host}:{rs.ports[0].port}/"
         return f"http://{host}/"
+    return None
+
+
+
+def _concrete(host: str) -> str:
+    return "www." + host[2:] if host.startswith("*.") else host
+
+
+def gateway_api_query(snap, key: Key, current_source: str = "") -> TraceQuery | None:
+    """A first request through a Gateway API object: from its Gateway's proxy (the Deployment
+    istiod runs for it) to the route's first hostname and path; for a mesh route (a Service
+    parent), from the current source (else a workload in the route's namespace) to the Service.
+    None for other kinds, or when no proxy runs the Gateway."""
+    from meshtui.model import gatewayapi as gapi
+    from meshtui.model.gatewayapi_convert import deployment_name
+
+    def through(gw: gapi.KubernetesGateway, lst: gapi.Listener | None, host: str, path: str, method: str,
+                headers: tuple[str, ...]) -> TraceQuery | None:
+        proxy = f"{gw.namespace}/{deployment_name(gw)}"
+        if snap.find_workload(proxy) is None:
+            return None
+        scheme = "https" if lst is not None and lst.protocol in ("HTTPS", "TLS") else "http"
+        port = lst.port if lst is not None else 80
+        shown = "" if (scheme, port) in (("http", 80), ("https", 443)) else f":{port}"
+        return TraceQuery(source=proxy, gateway=True, method=method, headers=headers, url=f"{scheme}://{host}{shown}{path}")
+
+    obj = snap.by_key.get(key)
+    if isinstance(obj, gapi.KubernetesGateway):
+        first = obj.spec.listeners[0] if obj.spec.listeners else None
+        return through(obj, first, _concrete(first.hostname if first is not None and first.hostname else "example.com"),
+                       "/", "GET", ())
+    if not isinstance(obj, (gapi.HTTPRoute, gapi.GRPCRoute, gapi.TLSRoute, gapi.TCPRoute)):
+        return None
+    method, path = "GET", "/"
+    headers: tuple[str, ...] = ()
+    if isinstance(obj, gapi.HTTPRoute) and obj.spec.rules and obj.spec.rules[0].matches:
+        m = obj.spec.rules[0].matches[0]
+        if m.path is not None and m.path.type != "RegularExpression":
+            path = m.path.value
+        method = m.method or "GET"
+    elif isinstance(obj, gapi.GRPCRoute):
+        method, headers = "POST", ("content-type: application/grpc",)
+        gm = obj.spec.rules[0].matches[0].method if obj.spec.rules and obj.spec.rules[0].matches else None
+        if gm is not None and gm.type == "Exact" and gm.service:
+            path = f"/{gm.service}/{gm.method or 'Call'}"
+    hostnames: tuple[str, ...] = obj.spec.hostnames if isinstance(obj, (gapi.HTTPRoute, gapi.GRPCRoute, gapi.TLSRoute)) else ()
+    for ref in obj.spec.parent_refs:
+        ns = ref.namespace or obj.namespace
+        if (ref.kind or "Gateway") == "Service":
+            svc = snap.by_key.get(("Service", ns, ref.name))
+            port = ref.port or (svc.spec.ports[0].port if svc is not None and svc.spec.ports else 80)
+            source = current_source or next((w.ref for w in snap.workloads if w.namespace == obj.namespace), "")
+            return TraceQuery(source=source, method=method, headers=headers, url=f"http://{ref.name}.{ns}:{port}{path}")
+        gw = snap.by_key.get((gapi.KUBERNETES_GATEWAY, ns, ref.name))
+        if isinstance(gw, gapi.KubernetesGateway):
+            lst = next((x for x in gw.spec.listeners if ref.section_name in (None, x.name) and ref.port in (None, x.port)), None)
+            host = hostnames[0] if hostnames else (lst.hostname if lst is not None and lst.hostname else "example.com")
+            return through(gw, lst, _concrete(host), path, method, headers)
     return None

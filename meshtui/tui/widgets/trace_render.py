@@ -42,6 +42,10 @@ def verdict(t: Trace) -> Content:
 def _routed_summary(t: Trace) -> str:
     who = t.virtual_service
     rule = ""
+    route = next((s.ref for s in t.steps if s.stage == "route" and s.verdict == "selected"), None)
+    if route is not None and route.kind not in ("", "VirtualService"):
+        # a Gateway API route (istiod's VirtualService made from it is not what the user wrote)
+        return f"via {route.kind} {route.namespace}/{route.name}" + (f" {route.path.split('.matches')[0]}" if route.path else "")
     if who is not None:
         rule = f"VirtualService {who.namespace}/{who.name}"
         if t.route_name or t.rule_index is not None:
