@@ -1,5 +1,5 @@
-"""Write the SVGs the README shows: resources, trace, what-if, game day, proxies, drift, and a
-request the server side denies.
+"""Write the SVGs the README shows: resources, trace, what-if, game day, proxies, drift, a
+request the server side denies, and the Gateway API (an HTTPRoute and a trace through it).
 
     make screenshots        (or: .venv/bin/python screenshots/make_screenshots.py [--size 120x34])
 
@@ -154,6 +154,32 @@ async def shoot_denied(out: Path, size: tuple[int, int], theme: str) -> list[Pat
     return [out / "trace-denied.svg"]
 
 
+async def shoot_gatewayapi(out: Path, size: tuple[int, int], theme: str) -> list[Path]:
+    """The Kubernetes Gateway API (fixtures/gatewayapi/mesh, files, no demo needed): an HTTPRoute
+    with a cross-namespace backend and the ReferenceGrant that allows it, then a canary request
+    through the Gateway's proxy, the steps pointing at the HTTPRoute rules."""
+    from meshtui.sources.loader import load_sources
+
+    query = TraceQuery(source="infra/public-istio", gateway=True, url="http://shop.example.com/api/users",
+                       headers=("x-canary: true",))
+    app = MeshtuiApp(result=load_sources([str(ROOT / "fixtures" / "gatewayapi" / "mesh")]),
+                     source=SourceInfo("files", "fixtures/gatewayapi/mesh"), config=TuiConfig(), trace=query,
+                     cursor_blink=False, watch=False)
+    async with app.run_test(size=size) as pilot:
+        app.theme = theme
+        await settle(pilot)
+        await until(pilot, lambda: app.workspace is not None and app.workspace.findings is not None)
+        app.screen.go_to(("HTTPRoute", "shop", "checkout"))
+        await settle(pilot)
+        app.save_screenshot(filename="gatewayapi-resources.svg", path=str(out))
+        await pilot.press("2")
+        await until(pilot, lambda: app.last_trace is not None and app.last_trace.query == query)
+        app.screen.query_one("#steps").focus()
+        await settle(pilot)
+        app.save_screenshot(filename="gatewayapi-trace.svg", path=str(out))
+    return [out / "gatewayapi-resources.svg", out / "gatewayapi-trace.svg"]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="120x34", help="terminal size, COLSxROWS (default 120x34)")
@@ -176,6 +202,7 @@ def main() -> int:
     finally:
         demo.stop()
     written += asyncio.run(shoot_denied(out, (int(cols), int(rows)), args.theme))
+    written += asyncio.run(shoot_gatewayapi(out, (int(cols), int(rows)), args.theme))
     for p in written:
         print(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
     return 0
