@@ -45,9 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ["MESHTUI_CONFIG_FILE"] = "/nonexistent/meshtui/config.yaml"
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
-CACHE_HOME = tempfile.mkdtemp(prefix="meshtui-bench-tui-cache-")
-os.chmod(CACHE_HOME, 0o700)
-os.environ["XDG_CACHE_HOME"] = CACHE_HOME
+CACHE_HOME = ""  # main() makes a private one (importing this module makes nothing)
 
 import scale_mesh  # noqa: E402 - bench/ on the path above
 
@@ -314,6 +312,9 @@ def main() -> int:
     ap.add_argument("--no-tmux", action="store_true", help="skip the real-binary cached run")
     args = ap.parse_args()
     sizes = [int(s) for s in args.services.split(",") if s.strip()]
+    global CACHE_HOME
+    CACHE_HOME = tempfile.mkdtemp(prefix="meshtui-bench-tui-cache-")  # mkdtemp: 0700
+    os.environ["XDG_CACHE_HOME"] = CACHE_HOME
     results: dict[int, Figures] = {}
     try:
         for n in sizes:

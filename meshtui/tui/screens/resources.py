@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import OptionList, Static, Tree
 from textual.widgets.option_list import Option
+from textual.widgets.tree import NodeID, TreeNode
 
 from meshtui.model.gatewayapi import KUBERNETES_GATEWAY
 from meshtui.tui.related import KIND_SHORT, kind_label, related
@@ -23,7 +24,8 @@ from meshtui.tui.workspace import fault_targets
 from meshtui.tui.yamltext import short_path
 
 Key = tuple[str, str, str]
-LAZY_TREE = 400  # above this many objects, a kind's leaves are added when it is expanded
+LAZY_TREE = 400  # above this many objects, groups are filled when they are expanded
+LEAF_PAGE = 200  # objects added to a group at a time
 
 PLURAL = {"VirtualService": "VirtualServices", "DestinationRule": "DestinationRules", "Gateway": "Gateways",
           "ServiceEntry": "ServiceEntries", "Sidecar": "Sidecars", "WorkloadEntry": "WorkloadEntries",
@@ -121,9 +123,13 @@ class ResourcesScreen(MeshScreen):
         super().__init__()
         self.kind: str | None = None
         self.selected: Key | None = None
-        self._tree_nodes: dict[Key, object] = {}
-        self._pending: dict = {}
-        self._groups: dict = {}
+        self._tree_nodes: dict[Key, TreeNode] = {}
+        self._pending: dict[NodeID, list[Key]] = {}  # group -> its objects not in the tree yet
+        self._more: dict[NodeID, TreeNode] = {}  # group -> its "… more" line
+        self._groups: dict[tuple[str, str | None], TreeNode] = {}
+        self._ns_nodes: dict[str, TreeNode] = {}
+        self._ns_pending: dict[NodeID, list[tuple[str, list[Key]]]] = {}  # namespace -> kind groups not added yet
+        self._shown: set[Key] = set()  # what the tree lists (added or pending)
         self._badge_data: tuple = ({}, {}, set())
 
     def compose_body(self) -> ComposeResult:
@@ -149,14 +155,20 @@ class ResourcesScreen(MeshScreen):
         self.rebuild()
 
     def rebuild(self) -> None:
-        """Rebuild the tree. Large meshes get lazy groups: a kind's objects are added when its
-        node is first expanded (5,000 leaves cost half a second to add, and nobody reads them all)."""
+        """Rebuild the tree. Large meshes are lazy at every level: a namespace's kind groups are
+        added when it is expanded, a group's objects when it is expanded, and then a page at a
+        time (LEAF_PAGE), the next page when the cursor reaches the "… more" line (5,000 leaves
+        cost half a second to add, and nobody reads them all)."""
         ws = self.mapp.workspace
         tree: Tree = self.query_one(Tree)
         tree.clear()
         self._tree_nodes = {}
         self._pending = {}
+        self._more = {}
         self._groups = {}
+        self._ns_nodes = {}
+        self._ns_pending = {}
+        self._shown = set()
         if ws is None:
             return
         keep = self.selected
@@ -165,6 +177,7 @@ class ResourcesScreen(MeshScreen):
         if self.filter_text.strip():
             match = make_matcher(self.filter_text)
             keys = [k for k in keys if match(f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}")]
+        self._shown = set(keys)
         title = PLURAL.get(self.kind, "Objects") if self.kind else "Objects"
         tree.border_title = f"{title} ({len(keys)})"
         lazy = len(keys) > LAZY_TREE
@@ -173,52 +186,90 @@ class ResourcesScreen(MeshScreen):
             groups.setdefault((key[1], None if self.kind else key[0]), []).append(key)
         ns_counts = Counter(k[1] for k in keys)
         first_ns = keys[0][1] if keys else None
-        open_group = (keep[1], None if self.kind else keep[0]) if keep in keys else (
+        open_group = (keep[1], None if self.kind else keep[0]) if keep in self._shown else (
             (first_ns, None if self.kind else keys[0][0]) if keys else None)
-        ns_nodes: dict[str, object] = {}
+        open_ns = open_group[0] if open_group else None
         for (ns, kind), members in groups.items():
-            ns_node = ns_nodes.get(ns)
+            ns_node = self._ns_nodes.get(ns)
             if ns_node is None:
-                ns_node = ns_nodes[ns] = tree.root.add(
+                ns_node = self._ns_nodes[ns] = tree.root.add(
                     rich_text(self.app, [(ns, "bold"), (f" {ns_counts[ns]}", "$text-muted")]), data=("ns", ns),
-                    expand=not lazy or ns == (open_group[0] if open_group else None))
-            parent = ns_node
-            if kind is not None:
-                parent = ns_node.add(  # type: ignore[attr-defined]  # the namespace node, made just above
-                    rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {len(members)}", "$text-muted")]),
-                    data=("kind", kind), expand=(not lazy and (kind != "Pod" or len(members) <= 6)) or (ns, kind) == open_group)
-            self._groups[(ns, kind)] = parent
+                    expand=not lazy or ns == open_ns)
+            if kind is None:  # one kind shown: the namespace is the group
+                self._groups[(ns, None)] = ns_node
+                if lazy and (ns, None) != open_group:
+                    self._pending[ns_node.id] = members
+                else:
+                    self._add_leaves(ns_node, members)
+                continue
+            if lazy and ns != open_ns:
+                self._ns_pending.setdefault(ns_node.id, []).append((kind, members))
+                continue
+            group = ns_node.add(
+                rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {len(members)}", "$text-muted")]),
+                data=("kind", kind), expand=(not lazy and (kind != "Pod" or len(members) <= 6)) or (ns, kind) == open_group)
+            self._groups[(ns, kind)] = group
             if lazy and (ns, kind) != open_group:
-                self._pending[parent.id] = members  # type: ignore[attr-defined]  # a tree node here
+                self._pending[group.id] = members
             else:
-                self._add_leaves(parent, members)
+                self._add_leaves(group, members)
         if not keys:
             tree.root.add_leaf(rich_text(self.app, [("nothing matches" if (self.filter_text or self.kind or self.mapp.ns_filter)
                                                      else "no objects in these sources", "$text-muted")]))
-        target = keep if keep in keys else (keys[0] if keys else None)
+        target = keep if keep in self._shown else (keys[0] if keys else None)
         self.call_after_refresh(self._select, target)
 
     def _add_leaves(self, parent, members: list[Key]) -> None:
+        """A page of a group's objects; the rest wait behind a "… N more" line."""
         findings, faults, changed = self._badge_data
-        for key in members:
+        for key in members[:LEAF_PAGE]:
             label = rich_text(self.app, [key[2], *badges(findings.get(key, []), faults.get(key, 0), key in changed)])
             self._tree_nodes[key] = parent.add_leaf(label, data=key)
+        rest = members[LEAF_PAGE:]
+        if rest:
+            self._pending[parent.id] = rest
+            self._more[parent.id] = parent.add_leaf(
+                rich_text(self.app, [(f"… {len(rest)} more (the cursor here shows {min(len(rest), LEAF_PAGE)})", "$text-muted")]),
+                data=("more", parent.id))
+
+    def _add_groups(self, ns_node) -> None:
+        """The kind groups of a namespace added lazily (their objects stay pending)."""
+        ns = ns_node.data[1]
+        for kind, members in self._ns_pending.pop(ns_node.id, ()):
+            group = ns_node.add(rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {len(members)}", "$text-muted")]),
+                                data=("kind", kind))
+            self._groups[(ns, kind)] = group
+            self._pending[group.id] = members
 
     def _populate(self, node) -> None:
+        """The next page of a group's objects (the first, when it is expanded)."""
+        more = self._more.pop(node.id, None)
+        if more is not None:
+            more.remove()
         members = self._pending.pop(node.id, None)
         if members:
             self._add_leaves(node, members)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
-        self._populate(event.node)
+        node = event.node
+        if node.id in self._ns_pending:
+            self._add_groups(node)
+        if node.id in self._pending and node.id not in self._more:
+            self._populate(node)
 
     def _reveal(self, key: Key) -> None:
         """Make sure the leaf of `key` exists and its parents are open."""
+        ns_node = self._ns_nodes.get(key[1])
+        if ns_node is None:
+            return
+        if ns_node.id in self._ns_pending:
+            self._add_groups(ns_node)
         group = self._groups.get((key[1], None if self.kind else key[0]))
         if group is None:
             return
-        self._populate(group)
-        node = group
+        while key not in self._tree_nodes and group.id in self._pending:
+            self._populate(group)
+        node: TreeNode | None = group
         while node is not None:
             node.expand()
             node = node.parent
@@ -241,7 +292,7 @@ class ResourcesScreen(MeshScreen):
                 return
         node = self._tree_nodes.get(key) if key else None
         if node is not None:
-            tree.move_cursor(node)  # type: ignore[arg-type]  # nodes of this tree carry tuples
+            tree.move_cursor(node)
         self.show_object(key)
 
     def show_object(self, key: Key | None, line: int | None = None) -> None:
@@ -252,6 +303,11 @@ class ResourcesScreen(MeshScreen):
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         data = event.node.data
+        if isinstance(data, tuple) and len(data) == 2 and data[0] == "more":
+            group = event.node.parent
+            if group is not None:  # the cursor reached "… more": the next page, after this event
+                self.call_later(self._populate, group)
+            return
         if isinstance(data, tuple) and len(data) == 3 and data != self.selected:
             self.show_object(data)  # a 3-tuple: kind, namespace, name
 
@@ -268,8 +324,7 @@ class ResourcesScreen(MeshScreen):
 
     def go_to(self, key: Key) -> None:
         """Select an object, widening the view (kind, namespace, filter) if it is hidden."""
-        group = self._groups.get((key[1], None if self.kind else key[0]))
-        if key in self._tree_nodes or (group is not None and key in self._pending.get(group.id, ())):
+        if key in self._shown:
             self._select(key)
         else:
             self.kind = None
