@@ -37,6 +37,7 @@ class Workspace:
     version: int = 0
     # objects() per (namespace, kind): the snapshot never changes, so each list is sorted once
     _objects: dict[tuple[str | None, str | None], list[Key]] = field(default_factory=dict, repr=False, compare=False)
+    _texts: dict[tuple[str | None, str | None], list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def snapshot(self) -> MeshSnapshot:
@@ -56,6 +57,17 @@ class Workspace:
             hit.sort(key=lambda k: (k[1], rank[k[0]], k[2]))
             self._objects[(namespace, kind)] = hit
         return list(hit)
+
+    def search_texts(self, namespace: str | None = None, kind: str | None = None) -> list[str]:
+        """What `/` matches for each of objects(namespace, kind), in the same order, made once:
+        "Kind ns/name short" (typing in the filter re-reads these, it does not re-format them)."""
+        hit = self._texts.get((namespace, kind))
+        if hit is None:
+            from meshtui.tui.related import KIND_SHORT
+
+            hit = [f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}" for k in self.objects(namespace, kind)]
+            self._texts[(namespace, kind)] = hit
+        return hit
 
     def yaml(self, key: Key) -> YamlText | None:
         obj = self.snapshot.by_key.get(key)

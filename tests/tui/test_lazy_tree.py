@@ -60,3 +60,25 @@ async def test_a_small_mesh_is_built_whole(tmp_path):
         await settle(pilot)
         tree = app.screen.query_one(Tree)
         assert [len(ns.children[0].children) for ns in tree.root.children] == [20, 20]
+
+
+async def test_filter_typed_a_key_at_a_time_lists_what_a_fresh_filter_lists(tmp_path):
+    from meshtui.tui.screens.base import make_matcher
+
+    app = make_app(_mesh(tmp_path, 120), analyze=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        every = app.workspace.objects()
+
+        def expected(text: str) -> set:
+            match = make_matcher(text)
+            return {k for k in every if match(f"{k[0]} {k[1]}/{k[2]} svc")}
+
+        # literal keys narrow the last result; a regular expression, an inversion or a shorter
+        # text start again from every object
+        for text in ("s", "s-", "s-01", "s-011", "beta/s-011", "s-01.", "!alpha", "!alpha s", "s-0", "S-00"):
+            screen.apply_filter(text)
+            await pilot.pause()
+            assert screen._shown == expected(text), text
+        assert len(screen._shown) == 200  # s-0000 .. s-0099 in both namespaces (case-insensitive)

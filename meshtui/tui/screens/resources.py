@@ -5,6 +5,7 @@ key away (`r`)."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +21,7 @@ from meshtui.tui.screens.base import MeshScreen, make_matcher
 from meshtui.tui.tracing import TraceQuery
 from meshtui.tui.widgets.trace_render import rich_text
 from meshtui.tui.widgets.yaml_view import YamlView
-from meshtui.tui.workspace import fault_targets
+from meshtui.tui.workspace import Workspace, fault_targets
 from meshtui.tui.yamltext import short_path
 
 Key = tuple[str, str, str]
@@ -33,6 +34,23 @@ PLURAL = {"VirtualService": "VirtualServices", "DestinationRule": "DestinationRu
           "PeerAuthentication": "PeerAuthentications", "AuthorizationPolicy": "AuthorizationPolicies",
           "GatewayClass": "GatewayClasses", KUBERNETES_GATEWAY: "Gateways (Gateway API)", "HTTPRoute": "HTTPRoutes",
           "GRPCRoute": "GRPCRoutes", "TCPRoute": "TCPRoutes", "TLSRoute": "TLSRoutes", "ReferenceGrant": "ReferenceGrants"}
+
+
+@dataclass
+class _LastFilter:
+    """The last `/` filter's matches, to narrow from when the next key extends it."""
+
+    workspace: Workspace
+    namespace: str | None
+    kind: str | None
+    text: str
+    matches: list[tuple[Key, str]]
+
+
+def _literal(text: str) -> bool:
+    """A filter a regular expression reads as plain text (letters, digits, - _ / : and spaces; no
+    leading `!`): whatever matches it also matches any part of it."""
+    return not text.startswith("!") and all(c.isalnum() or c in "-_/: " for c in text)
 
 
 def badges(findings: list, faults: int, changed: bool) -> list[tuple[str, str]]:
@@ -130,6 +148,7 @@ class ResourcesScreen(MeshScreen):
         self._ns_nodes: dict[str, TreeNode] = {}
         self._ns_pending: dict[NodeID, list[tuple[str, list[Key]]]] = {}  # namespace -> kind groups not added yet
         self._shown: set[Key] = set()  # what the tree lists (added or pending)
+        self._last_filter: _LastFilter | None = None
         self._badge_data: tuple = ({}, {}, set())
 
     def compose_body(self) -> ComposeResult:
@@ -173,10 +192,7 @@ class ResourcesScreen(MeshScreen):
             return
         keep = self.selected
         self._badge_data = (ws.findings_by_key(), fault_targets(self._faults(), ws.snapshot), ws.changed)
-        keys = ws.objects(self.mapp.ns_filter, self.kind)
-        if self.filter_text.strip():
-            match = make_matcher(self.filter_text)
-            keys = [k for k in keys if match(f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}")]
+        keys = self._filtered(ws)
         self._shown = set(keys)
         title = PLURAL.get(self.kind, "Objects") if self.kind else "Objects"
         tree.border_title = f"{title} ({len(keys)})"
@@ -218,6 +234,24 @@ class ResourcesScreen(MeshScreen):
                                                      else "no objects in these sources", "$text-muted")]))
         target = keep if keep in self._shown else (keys[0] if keys else None)
         self.call_after_refresh(self._select, target)
+
+    def _filtered(self, ws: Workspace) -> list[Key]:
+        """The objects the tree lists: the namespace and kind shown, then the `/` filter. Typing
+        a literal filter one key at a time narrows the last result instead of every object."""
+        ns, kind = self.mapp.ns_filter, self.kind
+        text = self.filter_text.strip()
+        if not text:
+            self._last_filter = None
+            return ws.objects(ns, kind)
+        match = make_matcher(text)
+        last = self._last_filter
+        if (last is not None and last.workspace is ws and (last.namespace, last.kind) == (ns, kind)
+                and _literal(last.text) and _literal(text) and last.text.lower() in text.lower()):
+            pairs = [(k, t) for k, t in last.matches if match(t)]  # a match of `text` contains `last.text`
+        else:
+            pairs = [(k, t) for k, t in zip(ws.objects(ns, kind), ws.search_texts(ns, kind), strict=True) if match(t)]
+        self._last_filter = _LastFilter(ws, ns, kind, text, pairs)
+        return [k for k, _ in pairs]
 
     def _add_leaves(self, parent, members: list[Key]) -> None:
         """A page of a group's objects; the rest wait behind a "… N more" line."""
