@@ -155,6 +155,8 @@ _ALL = [
     Code("MT0205", "IdentityDenyBypassedByPlaintext", WARNING, "a DENY rule on peer identity for a workload that accepts plaintext (PERMISSIVE)",
          "Rule {rule} denies by {field}, but {pod} accepts plaintext on port {port} (PERMISSIVE): a plaintext request has "
          "no peer identity, so the same client in plaintext is not denied."),
+    Code("MT0206", "AuthenticationSelectsNothing", WARNING, "a PeerAuthentication or RequestAuthentication selector matches no workload",
+         "No pod with a proxy in {where} has the labels {labels}, so this {kind} applies to nothing: {effect}."),
     Code("MT0301", "RouteNotAccepted", ERROR, "a Gateway API route is not accepted by a parent it names (istiod's Accepted condition)",
          "{route} parentRef {parent}: Accepted False, reason {reason}: {message}."),
     Code("MT0302", "RouteRefsNotResolved", ERROR, "a Gateway API route has a backend or filter istiod cannot use (ResolvedRefs)",

@@ -5,7 +5,8 @@ DISABLE port, MT0204 behind a plaintext DestinationRule), an ALLOW rule a broade
 dead (MT0203), and a DENY on identity that plaintext clients slip past (MT0205); and istioctl's
 validation warning (IST0133) for a DENY rule of HTTP attributes only, which closes every TCP port
 of the workloads it selects, and its IST0166 for a policy that selects a Kubernetes Gateway's pods
-by label instead of naming the Gateway with targetRef."""
+by label instead of naming the Gateway with targetRef; and a PeerAuthentication or
+RequestAuthentication whose selector matches no workload (MT0206)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.model.istio import DestinationRule
 from meshtui.model.k8s import Pod
-from meshtui.model.security import AuthorizationPolicy, AuthorizationRule, Operation, RequestAuthentication, RuleSource
+from meshtui.model.security import (
+    AuthorizationPolicy,
+    AuthorizationRule,
+    Operation,
+    PeerAuthentication,
+    RequestAuthentication,
+    RuleSource,
+)
 from meshtui.model.snapshot import labels_match
 from meshtui.translate.inbound import compose_peer_authn, has_sidecar, policies_for
 
@@ -293,6 +301,39 @@ def deny_http_only(ctx: Context) -> Iterator[Message]:
                 "only HTTP attributes in a DENY rule; it is recommended to explicitly specify the port"),
                 detail=f"Rule{'s' if len(rules) > 1 else ''} {', '.join(map(str, rules))}: add `to.operation.ports` "
                        "naming the HTTP ports, so TCP ports keep working.")
+
+
+@analyzer("security.AuthenticationSelectors", ("MT0206",),
+          "Checks that PeerAuthentication and RequestAuthentication selectors match workloads in the mesh",
+          inputs=("Pod",))
+def authentication_selectors(ctx: Context) -> Iterator[Message]:
+    """A workload-scoped policy applies to the pods whose labels it selects, in its own namespace,
+    or in every namespace when it lives in the root namespace (istiod's getConfigsForWorkload looks
+    in the workload's namespace and the root's); one that matches none changes nothing, and the
+    workloads it was written for keep the namespace's or the mesh's policy."""
+    pods = [p for p in ctx.snap.pods if in_mesh(ctx, p)]
+    root = ctx.snap.mesh.root_namespace
+    policies: list[PeerAuthentication | RequestAuthentication] = [
+        *ctx.snap.peer_authentications,
+        *sorted((r for r in ctx.snap.by_key.values() if isinstance(r, RequestAuthentication)), key=lambda r: r.key)]
+    for policy in policies:
+        sel = policy.spec.selector
+        if sel is None or not sel.match_labels:
+            continue  # namespace- or mesh-wide
+        if any(policy.namespace in (p.namespace, root) and labels_match(dict(sel.match_labels), p.metadata.labels)
+               for p in pods):
+            continue
+        where = "the mesh" if policy.namespace == root else f"namespace {policy.namespace}"
+        if isinstance(policy, PeerAuthentication):
+            mtls = policy.spec.mtls.mode if policy.spec.mtls is not None else "UNSET"
+            what = f"mTLS {mtls}" if mtls not in ("", "UNSET") else "its port-level modes" if policy.spec.port_modes() else ""
+            effect = (f"{what} reaches no workload; the workloads it was meant for keep the namespace's or the mesh's mode"
+                      if what else "it sets no mode either")
+        else:
+            effect = "no JWT is validated for them, so rules on requestPrincipals never match"
+        yield ctx.report("MT0206", policy, path="spec.selector", where=where, kind=policy.kind,
+                         labels=_selector_text(dict(sel.match_labels)), effect=effect,
+                         detail="Fix the selector, or inject the workloads it is meant for.")
 
 
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"  # on the pods istiod deploys for a Kubernetes Gateway

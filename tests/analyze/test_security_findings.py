@@ -12,7 +12,7 @@ from meshtui.sources.loader import load_sources
 
 REPO = Path(__file__).resolve().parents[2]
 SEC = REPO / "fixtures" / "security"
-SECURITY_CODES = {"IST0127", "MT0201", "MT0202", "MT0203", "MT0204", "MT0205"}
+SECURITY_CODES = {"IST0127", "MT0201", "MT0202", "MT0203", "MT0204", "MT0205", "MT0206"}
 
 
 def findings(*overlays: str) -> Counter:
