@@ -234,8 +234,8 @@ class RealCluster:
         plural = {"Endpoints": "endpoints"}.get(kind) or kind.lower() + ("es" if kind.endswith("s") else "s")
         if kind == "EndpointSlice":
             plural = "endpointslices"
-        if kind == "ServiceEntry":
-            plural = "serviceentries"
+        if kind.endswith("y") and not kind.endswith("ay"):  # ServiceEntry, AuthorizationPolicy (not Gateway)
+            plural = kind.lower()[:-1] + "ies"
         meta = obj.get("metadata") or {}
         base = f"/api/{api}" if "/" not in api else f"/apis/{api}"
         ns = meta.get("namespace")

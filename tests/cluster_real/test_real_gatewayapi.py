@@ -7,7 +7,9 @@ the file the Go oracle reads too): fixtures/gatewayapi/mesh applied as kubectl w
 pruned by the server's own schemas, then read, traced (the goldens of the Gateway API outcomes must
 come out the same from the cluster as from the files), watched, and read through the README's
 ClusterRole and through the role written before meshtui read the Gateway API. The CRDs are removed
-at the end of the module, so the rest of the session sees a cluster without them."""
+at the end of the module, so the rest of the session sees a cluster without them. Last, the server
+side: fixtures/bookinfo with one fixtures/security file at a time, each server-verdict golden
+traced from the PeerAuthentications and AuthorizationPolicies the cluster serves."""
 
 from __future__ import annotations
 
@@ -306,3 +308,84 @@ def test_read_through_the_readme_role(gateway_api, kubeconfig, with_new_kinds):
         gateway_api.delete(binding)
         gateway_api.call("DELETE", f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{role['metadata']['name']}",
                          ok=(200, 202, 404))
+
+
+# ------------------------------------------------------------------ the server side, from the cluster
+
+BOOKINFO = REPO / "fixtures" / "bookinfo"
+SECURITY = REPO / "fixtures" / "security"
+
+
+def _objects(paths: list[Path]) -> list[dict]:
+    out = []
+    for f in paths:
+        out += [d for d in yaml.safe_load_all(f.read_text()) if d]
+    order = {"Namespace": 0, "ServiceAccount": 1, "Service": 2, "Deployment": 3, "Pod": 4}
+    return sorted(out, key=lambda o: order.get(o["kind"], 9))
+
+
+def _apply_all(api: RealCluster, objs: list[dict]) -> None:
+    for obj in objs:
+        obj = json.loads(json.dumps(obj))
+        status = obj.pop("status", None)
+        for i, ref in enumerate(obj["metadata"].get("ownerReferences") or []):  # the server wants a uid there
+            ref.setdefault("uid", f"00000000-0000-4000-8000-{i:012d}")
+        api.apply(obj)
+        if obj["kind"] == "Pod" and status and status.get("podIP"):
+            api.set_status(obj, {**status, "podIPs": [{"ip": status["podIP"]}]})
+
+
+def _key(obj: dict) -> tuple[str, str, str, str]:
+    meta = obj["metadata"]
+    return (obj["apiVersion"].split("/")[0], obj["kind"], meta.get("namespace", ""), meta["name"])
+
+
+def _delete_all(api: RealCluster, objs: list[dict]) -> None:
+    for obj in reversed(objs):
+        if obj["kind"] != "Namespace":
+            api.call("DELETE", api.path_of(obj) + "?gracePeriodSeconds=0", ok=(200, 202, 404))
+
+
+# the server-verdict goldens: their security file over fixtures/bookinfo, read from the cluster
+SERVER_GOLDENS = {
+    "server-strict-auto-mtls": ("strict-mesh.yaml", "default/productpage-v1", ["end-user: jason"], "http://reviews:9080/"),
+    "server-strict-plaintext-refused": ("strict-plaintext-client.yaml", "default/productpage-v1", ["end-user: jason"],
+                                        "http://reviews:9080/"),
+    "server-deny-jason": ("deny-jason.yaml", "default/productpage-v1", ["end-user: jason"], "http://reviews:9080/"),
+    "server-allow-principal-denied": ("ratings-allow-reviews.yaml", "default/productpage-v1", [], "http://ratings:9080/ratings/1"),
+    "server-allow-principal-allowed": ("ratings-allow-reviews.yaml", "default/reviews-v2", [], "http://ratings:9080/ratings/1"),
+    "server-allow-nothing": ("details-allow-nothing.yaml", "default/productpage-v1", [], "http://details:9080/details/1"),
+    "server-deny-one-share": ("deny-reviews-v3.yaml", "default/productpage-v1", [], "http://reviews:9080/"),
+    "server-plaintext-no-identity": ("permissive-principal.yaml", "default/productpage-v1", [], "http://ratings:9080/ratings/1"),
+}
+
+
+def test_server_verdict_goldens_from_the_cluster(real_api, kubeconfig):
+    """PeerAuthentications and AuthorizationPolicies read from security.istio.io: each server-verdict
+    golden comes out the same from the cluster as from fixtures/bookinfo + its fixtures/security file."""
+    from golden.test_golden import essentials
+
+    base = _objects(sorted(BOOKINFO.glob("*.yaml")))
+    _apply_all(real_api, base)
+    wrong: dict[str, object] = {}
+    try:
+        for name, (sec, pod, headers, url) in SERVER_GOLDENS.items():
+            extra = _objects([SECURITY / sec])
+            _apply_all(real_api, extra)
+            try:
+                with open_cluster(str(kubeconfig), "admin", "default,istio-system", timeout=10) as src:
+                    result = src.load()
+                assert not result.errors, (name, [d.message for d in result.errors])
+                assert result.snapshot.peer_authentications or result.snapshot.authorization_policies, name
+                got = essentials(json.loads(json.dumps(build_trace(result.snapshot, pod, None, "GET", headers, url).to_json())))
+                want = json.loads((GOLDEN / f"{name}.json").read_text())
+                if got != want:
+                    wrong[name] = {k: (got.get(k), want.get(k)) for k in sorted(set(got) | set(want)) if got.get(k) != want.get(k)}
+            finally:
+                # the security file's objects go; a base object it replaced (bookinfo's
+                # DestinationRule reviews, given a tls mode) comes back as bookinfo has it
+                _delete_all(real_api, extra)
+                _apply_all(real_api, [o for o in base if _key(o) in {_key(e) for e in extra}])
+    finally:
+        _delete_all(real_api, base)
+    assert not wrong, json.dumps(wrong)[:6000]
