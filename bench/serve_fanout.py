@@ -51,8 +51,14 @@ async def _ack_clients(addr: str, token: str, proxies: list[str], conn) -> None:
 
     streams = AckingStreams(addr, token, proxies)
     await streams.start()
-    await asyncio.wait_for(streams.ready.wait(), 600)
-    conn.send("ready")
+    deadline = time.monotonic() + 900
+    while not streams.ready.is_set() and time.monotonic() < deadline:
+        try:
+            await asyncio.wait_for(streams.ready.wait(), 30)
+        except TimeoutError:  # say how far it got, and why streams failed
+            print(f"  [clients {os.getpid()}] {len(streams.synced)}/{len(proxies)} synced, "
+                  f"{streams.retried} opened again, errors: {streams.errors[:3]}", file=sys.stderr, flush=True)
+    conn.send((streams.ready.is_set(), streams.retried, streams.errors[:3]))
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
     await streams.close()
 
@@ -152,10 +158,6 @@ def main() -> int:
     procs, pipes, running = [], [], []
     t0 = time.perf_counter()
     try:
-        for i, p in enumerate(envoy_proxies):
-            env = EnvoyProcess(ads_bootstrap(addr, p, admin_port=0, token=token), tmp / f"envoy{i}", name=f"envoy{i}")
-            env.start(wait_ready=False, timeout=60)
-            running.append(env)
         rest = proxies[envoys:]
         ctx = mp.get_context("spawn")  # fork() with gRPC threads running can deadlock the child
         n = max(1, min(args.procs, len(rest)))
@@ -168,14 +170,25 @@ def main() -> int:
             proc.start()
             procs.append(proc)
             pipes.append(parent)
+        retried = 0
         for pipe in pipes:
-            if not pipe.poll(600):
-                raise SystemExit("the ACKing clients never got ready")
-            pipe.recv()
+            if not pipe.poll(1000):
+                raise SystemExit("the ACKing clients never reported")
+            ok, n, errors = pipe.recv()
+            retried += n
+            if not ok:
+                raise SystemExit(f"the ACKing clients never got ready: {errors}")
+        # the Envoys after the clients: with Envoys syncing first, some runs at 1,000 services
+        # left most client streams waiting for good (no error, nothing reached the server)
+        for i, p in enumerate(envoy_proxies):
+            env = EnvoyProcess(ads_bootstrap(addr, p, admin_port=0, token=token), tmp / f"envoy{i}", name=f"envoy{i}")
+            env.start(wait_ready=False, timeout=60)
+            running.append(env)
         for p in envoy_proxies:
             if not loop.run(cp.wait_synced(p, 120), 130):
                 raise SystemExit(f"Envoy {p} never synced")
-        print(f"all {len(proxies)} streams connected and synced in {time.perf_counter() - t0:.1f} s")
+        print(f"all {len(proxies)} streams connected and synced in {time.perf_counter() - t0:.1f} s"
+              f" ({retried} client streams opened again)")
         settle_heap()
 
         acks: dict[tuple[str, str], list[float]] = {}  # (proxy, RTDS version) -> when ACKed (monotonic)

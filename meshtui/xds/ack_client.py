@@ -36,6 +36,7 @@ from meshtui.xds.server import GRPC_OPTIONS, PROXY_METADATA_KEY
 
 ALL_TYPES = (CLUSTER, ENDPOINT, LISTENER, ROUTE, RUNTIME)
 RETRIES = 20
+FIRST_RESPONSE_TIMEOUT = 60.0
 
 
 @dataclass
@@ -56,14 +57,25 @@ class AckingStreams:
     _layers: dict[str, dict[str, object]] = field(default_factory=dict)  # RTDS version -> layer
     _channels: list[grpc.aio.Channel] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    retried: int = 0  # streams opened again (UNAVAILABLE, or no first response)
     _synced: set[str] = field(default_factory=set)  # proxies whose stream ACKed all five types
 
     async def start(self) -> None:
         n = max(1, -(-len(self.proxies) // max(1, self.streams_per_connection)))
-        options = [*GRPC_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
-        self._channels = [grpc.aio.insecure_channel(self.addr, options=options) for _ in range(n)]
-        self._tasks = [asyncio.get_running_loop().create_task(self._stream(p, self._channels[i % n]))
+        channels = [self._new_channel() for _ in range(n)]
+        self._tasks = [asyncio.get_running_loop().create_task(self._stream(p, channels[i % n]))
                        for i, p in enumerate(self.proxies)]
+
+    def _new_channel(self) -> grpc.aio.Channel:
+        # a local subchannel pool: channels with equal arguments would share one connection
+        ch = grpc.aio.insecure_channel(self.addr, options=[*GRPC_OPTIONS, ("grpc.use_local_subchannel_pool", 1)])
+        self._channels.append(ch)
+        return ch
+
+    @property
+    def synced(self) -> frozenset[str]:
+        """The proxies whose stream has ACKed all five types."""
+        return frozenset(self._synced)
 
     async def close(self) -> None:
         for t in self._tasks:
@@ -129,12 +141,21 @@ class AckingStreams:
             try:
                 await self._one_stream(proxy, channel)
                 return
+            except TimeoutError:
+                # no answer at all: seen on a loaded machine with connections that were set up
+                # but never carried the stream; a connection of its own, as a restarted Envoy
+                if attempt == RETRIES:
+                    self.errors.append(f"{proxy}: no response in {FIRST_RESPONSE_TIMEOUT:.0f} s, {RETRIES} times")
+                    return
+                self.retried += 1
+                channel = self._new_channel()
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.CANCELLED:
                     return
                 if exc.code() != grpc.StatusCode.UNAVAILABLE or attempt == RETRIES:
                     self.errors.append(f"{proxy}: {exc.code().name} {exc.details()}")
                     return
+                self.retried += 1
                 await asyncio.sleep(0.5)
 
     async def _one_stream(self, proxy: str, channel: grpc.aio.Channel) -> None:
@@ -162,8 +183,20 @@ class AckingStreams:
         for t, names in subscribed.items():
             req(t, names)
         acked: set[str] = set()
+        first = True
         try:
-            async for resp in call:
+            while True:
+                if first:  # bounded: a stream that never answers is opened again (see _stream)
+                    try:
+                        resp = await asyncio.wait_for(call.read(), FIRST_RESPONSE_TIMEOUT)
+                    except TimeoutError:
+                        call.cancel()
+                        raise
+                    first = False
+                else:
+                    resp = await call.read()
+                if resp is grpc.aio.EOF:
+                    return
                 t = resp.type_url
                 if t == RUNTIME:
                     self.acked_runtime[proxy] = (resp.version_info, self._layer_of(resp))
