@@ -78,7 +78,7 @@ def main() -> int:
         med, p90 = statistics.median(times), sorted(times)[int(0.9 * (len(times) - 1))]
         print(f"generated meshes ({len(times)}, 4 proxies, <=80 requests each): median {med:.2f} s/mesh, p90 {p90:.2f} s; "
               f"oracle process median {statistics.median(oracle_times):.2f} s")
-        for n in (150, 2000):  # one hypothesis test runs on one worker: -n 2 does not split it
+        for n in (100, 2000):  # one hypothesis test runs on one worker: -n 2 does not split it
             print(f"  ORACLE_SWEEP={n}: about {n * med / 60:.1f} min")
     return 0
 

@@ -1,10 +1,9 @@
 """The sweep: hypothesis-generated meshes (istio_meshgen.py) through meshtui and istiod, every
 proxy's config and generated requests compared as in test_translation.py. ORACLE_SWEEP sets how
-many meshes (make oracle: 150 for CI; ORACLE_SWEEP=2000 for the large local run; bench/oracle.py
-prints the time per mesh). A failing example is shrunk by hypothesis to a small mesh.
-Off by default (ORACLE_SWEEP=0): it still finds open divergences (docs/oracle-differences.md,
-"Open"), so `make oracle` in CI runs the fixture and sample corpus strictly and the sweep is run
-by hand until those are fixed."""
+many meshes: 100 by default and in CI (make oracle), ORACLE_SWEEP=2000 for the large local run,
+0 to leave it out; bench/oracle.py prints the time per mesh. A failing example is shrunk by
+hypothesis to a small mesh; each divergence it found is fixed in meshtui and kept as a named
+mesh in tests/oracle/regressions (docs/oracle-differences.md, "Fixed")."""
 
 from __future__ import annotations
 
@@ -21,8 +20,8 @@ from istio_meshgen import PROXIES, meshes
 
 from meshtui.sources.loader import load_sources
 
-SWEEP = int(os.environ.get("ORACLE_SWEEP", "0"))
-pytestmark = pytest.mark.skipif(SWEEP == 0, reason="ORACLE_SWEEP=0: the generated-mesh sweep is off (ORACLE_SWEEP=N runs N meshes)")
+SWEEP = int(os.environ.get("ORACLE_SWEEP", "100"))
+pytestmark = pytest.mark.skipif(SWEEP == 0, reason="ORACLE_SWEEP=0: the generated-mesh sweep is left out (ORACLE_SWEEP=N runs N meshes)")
 # requests per proxy in the sweep (the fixtures send every generated one)
 PROBES_PER_PROXY = 80
 
