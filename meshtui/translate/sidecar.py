@@ -283,7 +283,7 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
     ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service,
                        lambda h, p: cb.hash_policy(lookup_service(h, proxy.namespace), p), mesh=snapshot.mesh)
 
-    def _next_with_routes(vs: VirtualService, losers: list[VirtualService], host: str
+    def _next_with_routes(vs: VirtualService, losers: list[VirtualService], host: str, ctx: RouteContext
                           ) -> tuple[VirtualService, list[Route], tuple[str, ...], tuple[DroppedMatch, ...]] | None:
         """istiod builds a virtual host from every VirtualService naming the host, in precedence
         order, and keeps the first one per host; one with no rule on this port builds none ("no
@@ -309,7 +309,7 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
             notes, dropped = ctx.take_notes()
             vnotes += notes
             if not routes:
-                nxt = _next_with_routes(vs, losers, s.hostname)
+                nxt = _next_with_routes(vs, losers, s.hostname, ctx)
                 if nxt is not None:
                     vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port: "
                                f"istiod builds this host's virtual host from the next VirtualService naming it, "
@@ -361,7 +361,7 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
                             ctx.take_notes()
                             continue
                         ctx.take_notes()
-                        nxt = _next_with_routes(owner, losers, h)
+                        nxt = _next_with_routes(owner, losers, h, ctx)
                         if nxt is None or nxt[0] is not vs:
                             continue
                     routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
