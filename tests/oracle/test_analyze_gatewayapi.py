@@ -38,7 +38,8 @@ REFUSED = {"listener-conflict"}
 def _cases() -> dict[str, tuple[str, ...]]:
     out = {"gatewayapi-mesh": (str(GWAPI / "mesh"),),
            "oracle-gatewayapi": (str(Path(__file__).resolve().parent / "gatewayapi"),),
-           # listeners istiod cannot program: a certificateRef to a missing Secret, a protocol it does not serve
+           # listeners istiod cannot program (a certificateRef to a missing Secret, a protocol it does not serve),
+           # and a Gateway none of whose listeners is valid
            "analyze/mt0304-gateway-listeners": (str(REPO / "fixtures" / "analyze" / "mt0304-gateway-listeners.yaml"),)}
     for f in sorted((GWAPI / "status").glob("*.yaml")):
         if f.stem not in REFUSED:
@@ -145,4 +146,4 @@ def test_the_cases_cover_every_finding():
     from meshtui.analyze import analyze
 
     codes = {m.code for paths in CASES.values() for m in analyze(load(paths)) if m.code.startswith("MT03")}
-    assert {"MT0301", "MT0302", "MT0303", "MT0304"} <= codes, codes
+    assert {"MT0301", "MT0302", "MT0303", "MT0304", "MT0305"} <= codes, codes
