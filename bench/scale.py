@@ -1,6 +1,6 @@
 """Scale benchmark (issue 15): meshtui on meshes of 1,000 / 5,000 / 10,000 services, side by side.
 
-    .venv/bin/python bench/scale.py [--sizes 1000,5000,10000] [--skip tui,analyze] [--keep]
+    .venv/bin/python bench/scale.py [--sizes 1000,5000,10000] [--runs 3] [--skip tui,analyze] [--keep]
 
 The mesh is bench/scale_mesh.py's (per service: Service, VirtualService of 3 rules, DestinationRule
 with 2 subsets, 2 Pods; Sidecars in half the namespaces), one file per service. Each figure runs in
@@ -258,6 +258,23 @@ def measure(services: int, skip: set[str], keep: bool) -> dict:
     return fig
 
 
+def median_of(runs: list[dict]) -> dict:
+    """One figure per key: the median of the runs' numbers (nested dicts too), the first run's
+    other values; `runs` keeps them all."""
+    def merge(values: list) -> object:
+        first = values[0]
+        if isinstance(first, dict):
+            return {k: merge([v.get(k) for v in values if isinstance(v, dict)]) for k in first}
+        nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        return statistics.median(nums) if nums and len(nums) == len(values) else first
+
+    out = merge(runs)
+    assert isinstance(out, dict)
+    if len(runs) > 1:
+        out["runs"] = runs
+    return out
+
+
 def table(figs: list[dict]) -> str:
     def ms(x: float | None) -> str:
         return "-" if x is None else (f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s")
@@ -311,10 +328,11 @@ def main() -> int:
     ap.add_argument("--skip", default="", help="comma-separated: tui, analyze")
     ap.add_argument("--keep", action="store_true", help="keep the generated folders")
     ap.add_argument("--json", metavar="FILE", help="also write the figures here")
+    ap.add_argument("--runs", type=int, default=1, help="measure each size this many times; the table shows medians")
     args = ap.parse_args()
     skip = {s for s in args.skip.split(",") if s}
     compile_once()
-    figs = [measure(int(n), skip, args.keep) for n in args.sizes.split(",")]
+    figs = [median_of([measure(int(n), skip, args.keep) for _ in range(args.runs)]) for n in args.sizes.split(",")]
     print()
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(table(figs))
