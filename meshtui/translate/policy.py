@@ -3,7 +3,6 @@ effective traffic policy of a cluster after port-level and subset layering (isti
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -122,34 +121,42 @@ class DRIndex:
         self.suffix = snapshot.mesh.domain_suffix
         self.default_export = snapshot.mesh.default_destination_rule_export_to
         self.by_ns = snapshot.index.destination_rules  # by namespace and host in istiod's order; shared
-        self.local, self.exported, self.root_local = snapshot.index.memo(
-            "dr_consolidated", (snapshot.destination_rules, snapshot.mesh), self._consolidate)
+        # namespace -> its (local, exported, root-local) indexes, each made when a lookup first reads
+        # that namespace (a trace reads two or three) and kept with the snapshot for later proxies
+        self._ns_indexes: dict[str, tuple[_Index, _Index, _Index]] = snapshot.index.memo(
+            "dr_consolidated_by_ns", (snapshot.destination_rules, snapshot.mesh), dict)
         self._cache: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], EffectiveDR | None] = {}
 
-    def _consolidate(self) -> tuple[dict[str, _Index], dict[str, _Index], _Index]:
-        """The per-namespace indexes istiod keeps (built once per snapshot: the index memoises
-        them). Rules merge only within one namespace and host, so walking `by_ns` (each list in
-        sortConfigBySelectorAndCreationTime order) merges as istiod's global walk does."""
-        local: dict[str, _Index] = defaultdict(dict)
-        exported: dict[str, _Index] = defaultdict(dict)
+    def _indexes(self, ns: str) -> tuple[_Index, _Index, _Index]:
+        hit = self._ns_indexes.get(ns)
+        if hit is None:
+            hit = self._ns_indexes[ns] = self._consolidate(ns)
+        return hit
+
+    def _consolidate(self, ns: str) -> tuple[_Index, _Index, _Index]:
+        """The indexes istiod keeps for one namespace's rules: those its own proxies see, those it
+        exports, and (the root namespace) its private ones. Rules merge only within one namespace
+        and host, so walking `by_ns[ns]` (each list in sortConfigBySelectorAndCreationTime order)
+        merges as istiod's global walk does."""
+        local: _Index = {}
+        exported: _Index = {}
         root_local: _Index = {}
-        for ns, hosts in self.by_ns.items():
-            for host, drs in hosts.items():
-                for dr in drs:
-                    # a rule with a workload selector is never exported
-                    export = frozenset(dr.spec.export_to) if dr.spec.workload_selector is None else frozenset({"."})
-                    if not export or "*" in export or "." in export or ns in export:
-                        _merge_into(local[ns], host, dr, export)
-                    private_only = (not export and "." in self.default_export) or (
-                        len(export) == 1 and ("." in export or ns in export))
-                    if not private_only:
-                        _merge_into(exported[ns], host, dr, export)
-                    elif ns == self.root:
-                        _merge_into(root_local, host, dr, export)
-        return dict(local), dict(exported), root_local
+        for host, drs in self.by_ns.get(ns, {}).items():
+            for dr in drs:
+                # a rule with a workload selector is never exported
+                export = frozenset(dr.spec.export_to) if dr.spec.workload_selector is None else frozenset({"."})
+                if not export or "*" in export or "." in export or ns in export:
+                    _merge_into(local, host, dr, export)
+                private_only = (not export and "." in self.default_export) or (
+                    len(export) == 1 and ("." in export or ns in export))
+                if not private_only:
+                    _merge_into(exported, host, dr, export)
+                elif ns == self.root:
+                    _merge_into(root_local, host, dr, export)
+        return local, exported, root_local
 
     def _exported_from(self, ns: str, host: str, client_ns: str) -> tuple[str, list[_Consolidated]] | None:
-        found = _most_specific(self.exported.get(ns), host)
+        found = _most_specific(self._indexes(ns)[1], host)
         if found is None:
             return None
         h, entries = found
@@ -178,7 +185,7 @@ class DRIndex:
         if key in self._cache:
             return self._cache[key]
         tiers: list[tuple[str, str, tuple[str, list[_Consolidated]] | None]] = []
-        own = self.root_local if client_ns == self.root else self.local.get(client_ns)
+        own = self._indexes(self.root)[2] if client_ns == self.root else self._indexes(client_ns)[0]
         tiers.append(("client-namespace", client_ns, _most_specific(own, host)))
         tiers.append(("service-namespace", service_ns, None))
         tiers.append(("root-namespace", self.root, None))
