@@ -137,7 +137,8 @@ def _app(result, **kw):
     from meshtui.tui.config import TuiConfig
     from meshtui.tui.workspace import SourceInfo
 
-    return MeshtuiApp(result=result, source=SourceInfo("files", "synthetic"), config=TuiConfig(), cursor_blink=False, **kw)
+    return MeshtuiApp(result=result, source=SourceInfo("files", "synthetic"), config=TuiConfig(), cursor_blink=False,
+                      own_process=True, **kw)  # as run_app
 
 
 async def _first_paint(result) -> tuple[float, float]:

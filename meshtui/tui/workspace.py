@@ -59,13 +59,14 @@ class Workspace:
         return list(hit)
 
     def search_texts(self, namespace: str | None = None, kind: str | None = None) -> list[str]:
-        """What `/` matches for each of objects(namespace, kind), in the same order, made once:
-        "Kind ns/name short" (typing in the filter re-reads these, it does not re-format them)."""
+        """What `/` matches for each of objects(namespace, kind), in the same order, made once and
+        in lower case (the filter ignores case): "kind ns/name short" (typing in the filter
+        re-reads these, it does not re-format them)."""
         hit = self._texts.get((namespace, kind))
         if hit is None:
             from meshtui.tui.related import KIND_SHORT
 
-            hit = [f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}" for k in self.objects(namespace, kind)]
+            hit = [f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}".lower() for k in self.objects(namespace, kind)]
             self._texts[(namespace, kind)] = hit
         return hit
 
