@@ -206,3 +206,34 @@ def test_analysis_worker_does_not_repr_the_workspace(monkeypatch):
 
     asyncio.run(run())
     assert calls == []
+
+
+def test_t_on_a_route_in_another_namespace_names_its_namespace(tmp_path):
+    """`t` on a VirtualService or DestinationRule outside default: the short host is the one of
+    the object's namespace (a trace from elsewhere would otherwise miss it and pass through)."""
+    from meshtui.tui.screens.resources import url_for
+
+    (tmp_path / "m.yaml").write_text("""apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web]
+  http: [{route: [{destination: {host: web}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: web, namespace: shop}
+spec:
+  host: web
+""")
+    snap = load_mesh(str(tmp_path)).snapshot
+    assert url_for(snap, ("VirtualService", "shop", "web")) == "http://web.shop:8080/"
+    assert url_for(snap, ("DestinationRule", "shop", "web")) == "http://web.shop:8080/"
+    assert url_for(snap, ("Service", "shop", "web")) == "http://web.shop:8080/"

@@ -490,15 +490,21 @@ def url_for(snap, key: Key) -> str | None:
             if rs.hostname.split(".")[0] == host.split(".")[0] and rs.namespace == ns and rs.ports:
                 port = rs.ports[0].port
                 break
-        return f"http://{host}{':' + str(port) if port else ''}/"
+        return f"http://{_qualified(host, ns)}{':' + str(port) if port else ''}/"
     if kind == "DestinationRule":
         host = obj.spec.host
         for rs in snap.registry:
-            if rs.hostname.startswith(host.split(".")[0] + ".") and rs.ports:
-                return f"http://{host}:{rs.ports[0].port}/"
-        return f"http://{host}/"
+            if rs.hostname.startswith(host.split(".")[0] + ".") and rs.namespace == ns and rs.ports:
+                return f"http://{_qualified(host, ns)}:{rs.ports[0].port}/"
+        return f"http://{_qualified(host, ns)}/"
     return None
 
+
+
+def _qualified(host: str, ns: str) -> str:
+    """A short host as the object's namespace reads it, written so a client in any namespace
+    (the trace's source may be elsewhere) reaches the same service."""
+    return host if "." in host or ns == "default" else f"{host}.{ns}"
 
 
 def _concrete(host: str) -> str:
