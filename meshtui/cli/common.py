@@ -92,28 +92,25 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False, require: bool 
     Sources that yield no object get a warning; with `require` (a trace or a proxy's config of
     nothing answers nothing) they are a usage error."""
     from meshtui.errors import UsageError
-    from meshtui.sources.loader import load_sources
+    from meshtui.sources.loader import load_sources, settling
 
     files = list(getattr(args, "filename", []) or [])
     ns = args.namespace or "default"
     cluster = bool(getattr(args, "cluster", False) or getattr(args, "context", None))
-    if cluster:
-        from meshtui.cluster.source import load_cluster_snapshot
-
-        result = load_cluster_snapshot(args, files)
-    elif not files:
+    if not cluster and not files:
         raise UsageError("no sources: give -f PATH (a file, a folder, or - for stdin) or --cluster")
-    else:
-        from meshtui.model.meshconfig import MeshConfig
+    with settling():  # commands keep this snapshot to their end: out of the cyclic collector's way
+        if cluster:
+            from meshtui.cluster.source import load_cluster_snapshot
 
-        mesh_diags: list[Diagnostic] = []
-        mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
-        result = load_sources(files, ns, mesh, cache=getattr(args, "cache", True))
-        result.diagnostics[:0] = mesh_diags
-    # Commands keep this snapshot to their end: out of the cyclic collector's way
-    from meshtui.sources.loader import settle
+            result = load_cluster_snapshot(args, files)
+        else:
+            from meshtui.model.meshconfig import MeshConfig
 
-    settle()
+            mesh_diags: list[Diagnostic] = []
+            mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
+            result = load_sources(files, ns, mesh, cache=getattr(args, "cache", True))
+            result.diagnostics[:0] = mesh_diags
     if not quiet:
         report_diagnostics(result)
     message = nothing_loaded(result, files)

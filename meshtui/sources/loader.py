@@ -8,6 +8,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from meshtui.errors import InputError
@@ -144,6 +145,22 @@ def settle() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
+
+
+@contextmanager
+def settling() -> Iterator[None]:
+    """Load inside this when the process keeps what it loads: the collector stays off until
+    settle() has frozen it all. Turning the collector back on first (as load_sources does when it
+    returns) has the next collection walk every object just made, each still in the youngest
+    generation: 0.8 s after a cached load of 10,000 services."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        settle()
+        if was_on:
+            gc.enable()
 
 
 def _read_bytes(f: str) -> bytes:
