@@ -72,13 +72,13 @@ def _pick_proxies(services: int) -> tuple[str, str]:
 
 
 def child_stages(folder: str, services: int, skip: set[str]) -> dict:
-    from meshtui.sources.loader import load_sources, settle
+    from meshtui.sources.loader import load_sources, settling
 
     out: dict = {}
     t = clock()
-    result = load_sources([folder])
+    with settling():  # as the CLI loads (the collector off until the snapshot is frozen)
+        result = load_sources([folder])
     out["load"] = clock() - t
-    settle()  # as the CLI does once it has its snapshot (the collector's thresholds included)
     snap = result.snapshot
     out["objects"] = len(snap.by_key)
     p1, p2 = _pick_proxies(services)
