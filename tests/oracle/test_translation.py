@@ -16,7 +16,7 @@ from oracle_cases import Case, cases
 HERE = Path(__file__).resolve().parent
 # divergences the hypothesis sweep found, fixed, and kept as concrete meshes (each file says what)
 REGRESSIONS = [Case(f"regression-{p.stem}", (str(p),)) for p in sorted((HERE / "regressions").glob("*.yaml"))]
-# live game-day faults are meshtui's own edits; the Gateway API fixtures are test_gatewayapi.py's,
+# live game-day faults are meshtui's own edits; the Gateway API fixtures are test_gatewayapi_istiod.py's,
 # which compares each status file with the mesh and a Gateway the API server refuses for admission only
 CASES = [c for c in cases() if not c.faults and not c.id.startswith("fixture-gatewayapi")] + REGRESSIONS
 
