@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 # ---- the ACKing clients (in their own processes) ---------------------------------------------
@@ -106,7 +107,7 @@ def main() -> int:
     args = ap.parse_args()
     os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="meshtui-bench-state-"))
 
-    import importlib.util
+    import scale_mesh  # bench/ is on the path (above)
 
     from meshtui.edits.model import FaultTarget  # noqa: F401 - the control API builds the edit
     from meshtui.sources.loader import load_sources
@@ -124,10 +125,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="meshtui-bench-fanout-"))
     mesh = Path(args.mesh) if args.mesh else tmp / "mesh"
     if not args.mesh:
-        spec = importlib.util.spec_from_file_location("scale_mesh", ROOT / "bench" / "scale_mesh.py")
-        mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(mod)  # type: ignore[union-attr]
-        mod.generate(mesh, args.services)
+        scale_mesh.generate(mesh, args.services)
     t0 = time.perf_counter()
     snap = load_sources([str(mesh)]).snapshot
     print(f"meshtui serve fan-out: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
@@ -277,9 +275,10 @@ def main() -> int:
                 r["clients"].append(c1[2] - c0[2])
                 r["call"].append(t_call - t_edit)
                 r["changed"].append(len(changed))
-                if times and all(x is not None for x in times):
-                    r["all"].append(max(times) - t_edit)  # type: ignore[type-var]
-                    r["first"].append(min(times) - t_edit)  # type: ignore[type-var]
+                done = [x for x in times if x is not None]
+                if done and len(done) == len(times):
+                    r["all"].append(max(done) - t_edit)
+                    r["first"].append(min(done) - t_edit)
                 time.sleep(0.2)
         client.close()
         if prof is not None:

@@ -125,14 +125,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_cluster(args: argparse.Namespace, action: str) -> int:
     from meshtui.cli import cluster_edit
-    from meshtui.xds.control_api import _fault_from_request
+    from meshtui.xds.control_api import fault_from_request
 
     if action == "add":
         if args.rule is not None and not args.virtual_service:
             raise UsageError("--rule needs --virtual-service")
         req = {"virtualService": args.virtual_service, "rule": args.rule, "host": args.host, "subset": args.subset,
                "abort": args.abort, "delay": args.delay, "percent": args.percent, "ttl": args.ttl, "reason": args.reason}
-        return cluster_edit.write(args, _fault_from_request(req, time.time()))
+        return cluster_edit.write(args, fault_from_request(req, time.time()))
     if action == "list":
         return cluster_edit.list_edits(args, "fault")
     if action == "rm":

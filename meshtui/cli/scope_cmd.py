@@ -57,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
         if action == "set":
             if not args.egress_host and not args.outbound_policy:
                 raise UsageError("give --egress-host (repeatable) and/or --outbound-policy")
-            from meshtui.xds.control_api import _scope_from_request
+            from meshtui.xds.control_api import scope_from_request
 
-            edit = _scope_from_request({"namespace": args.namespace, "selector": _labels(args.selector),
+            edit = scope_from_request({"namespace": args.namespace, "selector": _labels(args.selector),
                                         "egressHosts": args.egress_host, "outboundTrafficPolicy": args.outbound_policy,
                                         "ttl": args.ttl, "reason": args.reason}, time.time())
             return cluster_edit.write(args, edit)

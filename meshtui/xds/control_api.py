@@ -86,7 +86,7 @@ def _duration(req: dict, key: str, flag: str) -> float | None:
         raise UsageError(f"{flag}: {exc}") from None
 
 
-def _fault_from_request(req: dict, now: float, owner: str | None = None, taken=()) -> FaultEdit:
+def fault_from_request(req: dict, now: float, owner: str | None = None, taken=()) -> FaultEdit:
     """A FaultEdit from a request, types checked; ranges are the control plane's (validate_edit).
     `owner`: the authenticated identity, which wins over what the request says."""
     from meshtui.xds.control_plane import default_owner, new_edit_id
@@ -111,7 +111,7 @@ def _fault_from_request(req: dict, now: float, owner: str | None = None, taken=(
     )
 
 
-def _scope_from_request(req: dict, now: float, owner: str | None = None, taken=()) -> ScopeEdit:
+def scope_from_request(req: dict, now: float, owner: str | None = None, taken=()) -> ScopeEdit:
     from meshtui.xds.control_plane import default_owner, new_edit_id
 
     labels = _field(req, "selector", (dict,), "--selector") or {}
@@ -137,10 +137,10 @@ def add_control_api(server: grpc.aio.Server, cp) -> None:
     """Register the control methods for ControlPlane `cp` on a grpc.aio server."""
 
     def add_fault(req: dict, owner: str | None) -> dict:
-        return cp.add_edit(_fault_from_request(req, cp.clock(), owner, cp.records))
+        return cp.add_edit(fault_from_request(req, cp.clock(), owner, cp.records))
 
     def add_scope(req: dict, owner: str | None) -> dict:
-        return cp.add_edit(_scope_from_request(req, cp.clock(), owner, cp.records))
+        return cp.add_edit(scope_from_request(req, cp.clock(), owner, cp.records))
 
     def remove(req: dict, _owner: str | None) -> dict:
         return cp.remove_edit(str(req.get("id", ""))[:64], detail=str(req.get("reason") or "")[:1024])

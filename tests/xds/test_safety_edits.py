@@ -17,7 +17,7 @@ from meshtui.edits.model import FaultEdit, FaultTarget
 from meshtui.errors import UsageError
 from meshtui.sources.loader import load_sources
 from meshtui.translate import TranslateOptions
-from meshtui.xds.control_api import _fault_from_request, _scope_from_request
+from meshtui.xds.control_api import fault_from_request, scope_from_request
 from meshtui.xds.control_plane import ControlPlane
 from meshtui.xds.resources import RUNTIME, unpack
 
@@ -77,7 +77,7 @@ def test_out_of_range_fields_are_refused_with_the_flag_named(snapshot, over, say
     cp = plane(snapshot)
     before = cp.cache.get(SIDECAR).generation
     with pytest.raises(UsageError) as exc:
-        cp.add_edit(_fault_from_request(fault_req(**over), NOW))
+        cp.add_edit(fault_from_request(fault_req(**over), NOW))
     assert says in str(exc.value)
     assert cp.edits() == [] and cp.cache.get(SIDECAR).generation == before
 
@@ -85,15 +85,15 @@ def test_out_of_range_fields_are_refused_with_the_flag_named(snapshot, over, say
 def test_max_ttl_is_the_servers_choice(snapshot):
     cp = plane(snapshot, limits=EditLimits(max_ttl=60.0))
     with pytest.raises(UsageError, match="at most 1m"):
-        cp.add_edit(_fault_from_request(fault_req(ttl="2m"), NOW))
-    assert cp.add_edit(_fault_from_request(fault_req(ttl="1m"), NOW))["state"] == "active"
+        cp.add_edit(fault_from_request(fault_req(ttl="2m"), NOW))
+    assert cp.add_edit(fault_from_request(fault_req(ttl="1m"), NOW))["state"] == "active"
 
 
 def test_an_edit_that_breaks_translation_is_refused_and_the_proxy_moves_on(snapshot):
     """validate=False lets a 1e308 s delay past the field checks (as the issue found it): it
     must be refused by the dry run, and a fault removed afterwards must really go."""
     cp = plane(snapshot)
-    ok = cp.add_edit(_fault_from_request(fault_req(), NOW))
+    ok = cp.add_edit(fault_from_request(fault_req(), NOW))
     assert any(k.endswith(".abort_percent") for k in runtime_keys(cp))
     huge = FaultEdit(id="huge", target=FaultTarget(host=REVIEWS), percent=50, delay_seconds=1e308,
                      ttl_seconds=60, created_at=NOW)
@@ -108,7 +108,7 @@ def test_a_proxy_that_cannot_translate_drops_its_live_faults(snapshot):
     """Whatever makes translation fail later (a changed mesh), the proxy's faults are withdrawn
     rather than left at their last pushed values."""
     cp = plane(snapshot)
-    cp.add_edit(_fault_from_request(fault_req(), NOW))
+    cp.add_edit(fault_from_request(fault_req(), NOW))
     assert runtime_keys(cp)
     from meshtui.model.snapshot import MeshSnapshot
 
@@ -137,13 +137,13 @@ def test_restore_skips_journaled_edits_out_of_bounds(snapshot, tmp_path):
 
 def test_two_scope_edits_in_one_namespace_are_refused(snapshot):
     cp = plane(snapshot)
-    first = cp.add_edit(_scope_from_request({"namespace": "default", "egressHosts": ["./*"]}, NOW))
+    first = cp.add_edit(scope_from_request({"namespace": "default", "egressHosts": ["./*"]}, NOW))
     with pytest.raises(UsageError, match=f"scope edit {first['id']} already sets the Sidecar scope"):
-        cp.add_edit(_scope_from_request({"namespace": "default", "egressHosts": ["istio-system/*"],
+        cp.add_edit(scope_from_request({"namespace": "default", "egressHosts": ["istio-system/*"],
                                          "selector": {"app": "productpage"}}, NOW))
     assert [e["id"] for e in cp.edits("scope")] == [first["id"]]
     cp.remove_edit(first["id"])
-    cp.add_edit(_scope_from_request({"namespace": "default", "egressHosts": ["istio-system/*"]}, NOW))
+    cp.add_edit(scope_from_request({"namespace": "default", "egressHosts": ["istio-system/*"]}, NOW))
 
 
 # ---- the property: no field value makes the server fail or leaves stale config -------------
@@ -168,7 +168,7 @@ def test_no_edit_field_value_breaks_the_server_or_leaves_stale_config(snapshot, 
     baseline = cp.cache.get(SIDECAR).types
     req = {**fault_req(), **fields}
     try:
-        make = _scope_from_request if scope else _fault_from_request
+        make = scope_from_request if scope else fault_from_request
         view = cp.add_edit(make(scope_fields if scope else req, NOW))
     except UsageError:
         assert cp.edits() == [] and not cp.translate_errors
