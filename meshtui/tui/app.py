@@ -228,7 +228,10 @@ class MeshtuiApp(App[int]):
         self.bump()
         if self.analyze_enabled:
             self.set_busy("analyze", "analyzing")
-            self.analyze_workspace(self.workspace)
+            # once the objects are on screen: the analysis thread holds the GIL for seconds on a
+            # large mesh, and the first paint would share the interpreter with it
+            ws = self.workspace
+            self.call_after_refresh(lambda: self.call_after_refresh(self._analyze_if_current, ws))
         else:
             self.workspace.analyzer_note = "analysis is off"  # type: ignore[union-attr]  # set by the load above
         if self.cluster is not None and self.watch_enabled and self._cluster_watch is None:
@@ -245,6 +248,10 @@ class MeshtuiApp(App[int]):
                 # ~20,000 new objects, as after a freeze the old generation is small) walks it
                 # again: 80 ms at 10,000 services, in the middle of a keystroke
                 gc.freeze()
+
+    def _analyze_if_current(self, ws: Workspace | None) -> None:
+        if ws is not None and ws is self.workspace:
+            self.analyze_workspace(ws)
 
     @work(thread=True, group="analyze", exclusive=True, exit_on_error=False, description="analyze_workspace")
     def analyze_workspace(self, ws: Workspace) -> None:
