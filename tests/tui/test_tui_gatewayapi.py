@@ -72,7 +72,7 @@ async def test_tree_lists_the_kinds_and_t_traces_a_route():
         screen = app.screen
         tree = screen.query_one(Tree)
         groups = {str(n.label).rsplit(" ", 1)[0] for n in tree.root.children for n in n.children}
-        assert {"Gateways (Gateway API)", "HTTPRoutes", "GRPCRoutes", "TCPRoutes", "TLSRoutes", "ReferenceGrants",
+        assert {"Gateway API Gateways", "HTTPRoutes", "GRPCRoutes", "TCPRoutes", "TLSRoutes", "ReferenceGrants",
                 "GatewayClasses"} <= groups
         app.run_command("httproute")
         await settle(pilot)
@@ -110,3 +110,26 @@ async def test_trace_step_opens_the_httproute_rule():
         assert view.doc.lines[at].strip() == "- path:"  # the canary rule's match, its x-canary header below
         assert view.doc.lines[at - 2].strip() == "# canary testers always get v2"
         assert "name: x-canary" in "".join(view.doc.lines[at:at + 6])
+
+
+async def test_whatif_from_a_trace_edits_the_httproute():
+    """ctrl+f on a trace through a mesh HTTPRoute edits the HTTPRoute as written (istiod's
+    VirtualService made from it is not in the sources), and the edit re-routes the request."""
+    from textual.widgets import TextArea
+
+    q = TraceQuery(source="shop/client-0", url="http://reviews.shop:9080/reviews/1")
+    app = make_app(MESH, start_view="trace", trace=q)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await wait_for(pilot, lambda: app.last_trace is not None and app.last_trace.query == q, what="the trace")
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        wi = app.screen
+        assert app.whatif_key == ("HTTPRoute", "shop", "reviews")
+        await wait_for(pilot, lambda: wi.before is not None, what="the route's trace before the edit")
+        editor = wi.query_one("#wi-editor", TextArea)
+        editor.load_text(editor.text.replace("weight: 80", "weight: 0"))
+        await wait_for(pilot, lambda: wi.after is not None and wi.after.trace is not None
+                       and [(d.host, d.weight) for d in wi.after.trace.destinations]
+                       == [("reviews-v2.shop.svc.cluster.local", 100)], what="the edited route's trace")
+        assert [d.weight for d in wi.before.trace.destinations] == [80, 20]

@@ -34,7 +34,7 @@ PLURAL = {"VirtualService": "VirtualServices", "DestinationRule": "DestinationRu
           "ServiceEntry": "ServiceEntries", "Sidecar": "Sidecars", "WorkloadEntry": "WorkloadEntries",
           "Service": "Services", "Deployment": "Deployments", "StatefulSet": "StatefulSets", "Pod": "Pods",
           "PeerAuthentication": "PeerAuthentications", "AuthorizationPolicy": "AuthorizationPolicies",
-          "GatewayClass": "GatewayClasses", KUBERNETES_GATEWAY: "Gateways (Gateway API)", "HTTPRoute": "HTTPRoutes",
+          "GatewayClass": "GatewayClasses", KUBERNETES_GATEWAY: "Gateway API Gateways", "HTTPRoute": "HTTPRoutes",
           "GRPCRoute": "GRPCRoutes", "TCPRoute": "TCPRoutes", "TLSRoute": "TLSRoutes", "ReferenceGrant": "ReferenceGrants"}
 
 

@@ -366,6 +366,11 @@ class TraceScreen(MeshScreen):
         if t is None or t.virtual_service is None:
             self.notify("the trace matched no VirtualService; pick an object to edit in Resources (e)", severity="warning")
             return
+        # a Gateway API route: edit the route as written, not the VirtualService istiod makes of it
+        route = next((st.ref for st in t.steps if st.stage == "virtual-service" and st.ref is not None), None)
+        if route is not None and route.kind not in ("", "VirtualService"):
+            self.mapp.open_whatif((route.kind, route.namespace, route.name))
+            return
         vs = t.virtual_service
         self.mapp.open_whatif(("VirtualService", vs.namespace, vs.name))
 
