@@ -186,3 +186,35 @@ def test_the_schema_hash_reads_every_module_that_shapes_a_snapshot():
     wanted = {f.relative_to(root).as_posix() for d in ("model", "sources") for f in (root / d).rglob("*.py")}
     assert wanted and hashed == wanted
     assert any(name.startswith("model/validate/") for name in hashed)
+
+
+def test_settling_freezes_the_load_before_the_collector_runs_again(mesh):
+    """The CLI loads inside settling(): the collector stays off while loading and until what was
+    loaded is frozen, so no collection walks the new objects; its state is given back after."""
+    import gc
+
+    from meshtui.sources.loader import YOUNG_GC_THRESHOLD, settling
+
+    threshold = gc.get_threshold()
+    collections: list[str] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            collections.append(phase)
+
+    gc.enable()
+    gc.callbacks.append(seen)
+    try:
+        frozen = gc.get_freeze_count()
+        with settling():
+            assert not gc.isenabled()
+            result = load_sources([str(mesh)])
+        assert gc.isenabled()
+        assert collections == []
+        assert gc.get_freeze_count() > frozen
+        assert gc.get_threshold()[0] == YOUNG_GC_THRESHOLD
+        assert result.snapshot.virtual_services
+    finally:
+        gc.callbacks.remove(seen)
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
