@@ -82,3 +82,27 @@ async def test_filter_typed_a_key_at_a_time_lists_what_a_fresh_filter_lists(tmp_
             await pilot.pause()
             assert screen._shown == expected(text), text
         assert len(screen._shown) == 200  # s-0000 .. s-0099 in both namespaces (case-insensitive)
+
+
+async def test_related_objects_are_listed_up_to_a_bound(tmp_path):
+    from textual.widgets import OptionList
+
+    from meshtui.tui.screens.resources import RELATED_SHOWN
+
+    pods = RELATED_SHOWN + 30
+    docs = ["apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
+            "spec:\n  selector: {app: web}\n  ports: [{name: http, port: 80}]\n"]
+    docs += [f"apiVersion: v1\nkind: Pod\nmetadata: {{name: web-{i:04d}, namespace: shop, labels: {{app: web}}}}\n"
+             f"spec:\n  containers: [{{name: app, image: web}}]\nstatus:\n  phase: Running\n  podIP: 10.1.{i // 250}.{i % 250 + 1}\n"
+             for i in range(pods)]
+    (tmp_path / "m.yaml").write_text("---\n".join(docs))
+    app = make_app(str(tmp_path), analyze=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.screen.go_to(("Service", "shop", "web"))
+        await wait_for(pilot, lambda: app.screen.selected == ("Service", "shop", "web"), what="the Service")
+        await settle(pilot)
+        rel = app.screen.query_one("#related", OptionList)
+        assert rel.option_count == RELATED_SHOWN + 1
+        last = rel.get_option_at_index(RELATED_SHOWN)
+        assert last.disabled and str(last.prompt).startswith(f"… {pods - RELATED_SHOWN} more (")

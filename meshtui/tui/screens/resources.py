@@ -29,6 +29,7 @@ from meshtui.tui.yamltext import short_path
 Key = tuple[str, str, str]
 LAZY_TREE = 400  # above this many objects, groups are filled when they are expanded
 LEAF_PAGE = 200  # objects added to a group at a time
+RELATED_SHOWN = 100  # related objects listed under the YAML
 
 PLURAL = {"VirtualService": "VirtualServices", "DestinationRule": "DestinationRules", "Gateway": "Gateways",
           "ServiceEntry": "ServiceEntries", "Sidecar": "Sidecars", "WorkloadEntry": "WorkloadEntries",
@@ -120,9 +121,15 @@ class DetailPane(Vertical):
         view.show(yt, line, finding_marks(findings))
         items = related(ws.snapshot, key)
         if items:
+            # a Service of 2,000 pods relates to all of them: the first RELATED_SHOWN, and how many more
             rel.add_options([Option(Content.assemble((f"{KIND_SHORT.get(r.key[0], r.key[0])} ", "bold"),
                                                      (f"{r.key[1]}/{r.key[2]}", "$accent"), (f"  {r.why}", "$text-muted")),
-                                    id="|".join(r.key)) for r in items])
+                                    id="|".join(r.key)) for r in items[:RELATED_SHOWN]])
+            if len(items) > RELATED_SHOWN:
+                more = Counter(KIND_SHORT.get(r.key[0], r.key[0]) for r in items[RELATED_SHOWN:])
+                rel.add_option(Option(Content.styled(
+                    f"… {len(items) - RELATED_SHOWN} more ({', '.join(f'{n} {k}' for k, n in more.items())}); "
+                    f"the tree's filter finds them", "$text-muted"), disabled=True))
         else:
             rel.add_option(Option(Content.styled("nothing related found", "$text-muted"), disabled=True))
 
