@@ -7,6 +7,7 @@ ServiceEntry host, each with its endpoints already resolved."""
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -225,7 +226,7 @@ class MeshSnapshot:
         the parts whose inputs it shares are kept, the others rebuilt (an edit of the Sidecars
         rebuilds the Sidecar index only)."""
         idx = self.index_
-        if idx is None or idx.owner is not self:
+        if idx is None or not idx.owns(self):
             idx = SnapshotIndex(self, idx)
             object.__setattr__(self, "index_", idx)  # a cache: the snapshot itself stays as it is
         return idx
@@ -286,6 +287,10 @@ class MeshSnapshot:
         return h.hexdigest()[:16]
 
 
+def _no_owner() -> MeshSnapshot | None:
+    return None
+
+
 class SnapshotIndex:
     """Look-ups over one snapshot, built once and shared by everything that reads it (translation
     of every proxy, traces): VirtualServices by host and in precedence order, registry services
@@ -299,12 +304,30 @@ class SnapshotIndex:
     _MODEL_PARTS = ("vs", "registry", "sidecars", "drs")
 
     def __init__(self, owner: MeshSnapshot, parent: SnapshotIndex | None = None) -> None:
-        self.owner = owner
+        # weak: the snapshot holds its index, and a strong reference back would make a cycle that
+        # keeps every replaced snapshot alive in a process that froze its heap (serve, the TUI:
+        # gc.freeze() hides frozen cycles from the collector for good)
+        self._owner: Callable[[], MeshSnapshot | None] = weakref.ref(owner)
         # part name -> (the snapshot fields it was built from, the part)
         self._parts: dict[str, tuple[tuple[object, ...], Any]] = dict(parent._parts) if parent is not None else {}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"owner": self.owner, "_parts": {k: v for k, v in self._parts.items() if k in self._MODEL_PARTS}}
+        return {"_parts": {k: v for k, v in self._parts.items() if k in self._MODEL_PARTS}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # read back without an owner: the snapshot's `index` adopts the parts on first use
+        self._parts = state["_parts"]
+        self._owner = _no_owner
+
+    def owns(self, snapshot: MeshSnapshot) -> bool:
+        return self._owner() is snapshot
+
+    @property
+    def owner(self) -> MeshSnapshot:
+        s = self._owner()
+        if s is None:  # only an index read back from the cache, before its snapshot adopts it
+            raise ReferenceError("this index's snapshot is gone")
+        return s
 
     def _part(self, name: str, inputs: tuple[object, ...], make: Callable[[], T]) -> T:
         hit = self._parts.get(name)
