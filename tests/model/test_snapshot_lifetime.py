@@ -37,7 +37,9 @@ def test_a_replaced_snapshot_and_what_was_built_from_it_are_freed_without_the_co
     with collector_off():
         snap.index.warm()
         tr = Translator(snap)
-        configs = [tr.translate(w) for w in snap.workloads[:4]]
+        configs = [tr.translate(w, lazy=lazy) for w in snap.workloads[:4] for lazy in (False, True)]
+        built = sum(len(rc.virtual_hosts) for cfg in configs for rc in cfg.route_configs.values())  # lazy ones built now
+        assert built
         tracer = Tracer(snap)
         trace = tracer.trace(Request.parse("http://reviews:9080/"), source="default/productpage-v1")
         assert trace.outcome
