@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from meshtui.model.parse import RawDoc
+from meshtui.model.parse import CLUSTER_SCOPED_KINDS, RawDoc
 
 LayerKey = tuple[str, str, str, str]  # api group, kind, namespace, name
 
@@ -38,9 +38,6 @@ class LayerResult:
     added: list[LayerKey] = field(default_factory=list)
 
 
-CLUSTER_SCOPED = frozenset({"Namespace", "GatewayClass"})
-
-
 def _flatten(docs: Sequence[RawDoc]) -> list[RawDoc]:
     """`kind: List` documents (a `kubectl get -o yaml` dump) count item by item."""
     out: list[RawDoc] = []
@@ -64,12 +61,12 @@ def layer(base: Sequence[RawDoc], overlays: Sequence[RawDoc], default_namespace:
     index: dict[LayerKey, int] = {}
     out: list[RawDoc] = list(base)
     for i, d in enumerate(out):
-        k = layer_key(d, default_namespace, CLUSTER_SCOPED)
+        k = layer_key(d, default_namespace, CLUSTER_SCOPED_KINDS)
         if k is not None:
             index[k] = i
     result = LayerResult(out)
     for d in _flatten(overlays):
-        k = layer_key(d, default_namespace, CLUSTER_SCOPED)
+        k = layer_key(d, default_namespace, CLUSTER_SCOPED_KINDS)
         if k is not None and k in index:
             out[index[k]] = d
             if k not in result.replaced:

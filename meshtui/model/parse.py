@@ -112,6 +112,11 @@ def _flat(docs: Iterable[RawDoc], warnings: list[Diagnostic]) -> Iterator[RawDoc
         yield from out
 
 
+# kinds without a namespace (the API server ignores metadata.namespace on them): keyed with "",
+# never given the default namespace of the files or the context
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace", "Node", "GatewayClass"})
+
+
 def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
                rejected: list[Resource] | None = None,
                keep_raw: Callable[[str], bool] | None = None
@@ -169,9 +174,9 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
             left_out += 1
             continue
         name = meta["name"]
-        ns = meta.get("namespace") if kind != "Namespace" else ""
+        ns = meta.get("namespace") if kind not in CLUSTER_SCOPED_KINDS else ""
         if ns is None or ns == "":
-            ns = "" if kind == "Namespace" else default_namespace
+            ns = "" if kind in CLUSTER_SCOPED_KINDS else default_namespace
         if not isinstance(ns, str):
             line, col = locate(data, "metadata.namespace")
             diags.append(Diagnostic(ERROR, "metadata.namespace must be a string", Source(doc.file, line, col, "metadata.namespace"), kind, "", name))

@@ -43,8 +43,8 @@ def test_related_objects_of_each_kind():
     assert {k for k, why in gateway.items() if why == "attached route"} == {
         ("HTTPRoute", "shop", "checkout"), ("HTTPRoute", "shop", "legacy-bridge"), ("HTTPRoute", "shop", "storefront"),
         ("GRPCRoute", "shop", "catalog"), ("TCPRoute", "shop", "db"), ("TLSRoute", "shop", "secure")}
-    assert [k for k, why in gateway.items() if why == "its class"] == [("GatewayClass", "default", "istio")]
-    assert _rel(snap, ("GatewayClass", "default", "istio")) == {gw: "a Gateway of this class"}
+    assert [k for k, why in gateway.items() if why == "its class"] == [("GatewayClass", "", "istio")]
+    assert _rel(snap, ("GatewayClass", "", "istio")) == {gw: "a Gateway of this class"}
     g = _rel(snap, grant)
     assert g == {("HTTPRoute", "shop", "checkout"): "its ref to payments is allowed",
                  ("Service", "payments", "payments"): "the target it may refer to"}

@@ -220,7 +220,9 @@ class ResourcesScreen(MeshScreen):
             ns_node = self._ns_nodes.get(ns)
             if ns_node is None:
                 ns_node = self._ns_nodes[ns] = tree.root.add(
-                    rich_text(self.app, [(ns, "bold"), (f" {ns_counts[ns]}", "$text-muted")]), data=("ns", ns),
+                    # cluster-scoped kinds (Namespace, Node, GatewayClass) are keyed with no namespace
+                    rich_text(self.app, [(ns, "bold") if ns else ("cluster-scoped", "italic"), (f" {ns_counts[ns]}", "$text-muted")]),
+                    data=("ns", ns),
                     expand=not lazy or ns == open_ns)
             if kind is None:  # one kind shown: the namespace is the group
                 self._groups[(ns, None)] = ns_node
