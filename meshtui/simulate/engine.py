@@ -13,6 +13,7 @@ from meshtui.model.gatewayapi_convert import ROUTE_OWNER_KINDS
 from meshtui.model.hosts import is_ip, strip_port
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService
 from meshtui.simulate.chains import connection_for, select_chain
+from meshtui.simulate.grpc import grpc_code_text, grpc_status_of_http
 from meshtui.simulate.matching import explain_route, match_text, string_matches
 from meshtui.simulate.request import Request, remove_dot_segments
 from meshtui.simulate.server import server_side
@@ -66,6 +67,27 @@ def resolve_dns(snapshot: MeshSnapshot | None, proxy_ns: str, host: str) -> tupl
 
 
 def simulate(config: ProxyConfig, request: Request) -> Trace:
+    t = _simulate(config, request)
+    _grpc_local_reply(t)
+    return t
+
+
+def _grpc_local_reply(t: Trace) -> None:
+    """A gRPC request that Envoy answers itself gets the gRPC form of the answer (simulate/grpc.py).
+    Not for `rejected`: the codec refuses those before the request's headers are read as gRPC."""
+    if not t.request.is_grpc or t.status is None or t.outcome in (Outcome.ROUTED, Outcome.REJECTED):
+        return
+    if t.fault is not None and t.fault.abort is not None and t.fault.abort.grpc_status is not None \
+            and t.outcome == Outcome.FAULT_ABORT:
+        t.grpc_status = t.fault.abort.grpc_status  # the fault's own grpc-status, sent as is
+        return
+    t.grpc_status = grpc_status_of_http(t.status)
+    t.add(Stage.OUTCOME, Verdict.INFO,
+          f"a gRPC request (content-type {t.request.headers.get('content-type')}): Envoy sends this local reply as "
+          f"HTTP 200 with no body and grpc-status {grpc_code_text(t.grpc_status)}, the gRPC form of {t.status}")
+
+
+def _simulate(config: ProxyConfig, request: Request) -> Trace:
     snapshot = config.snapshot
     proxy = config.proxy
     t = Trace(request=request, proxy=proxy, sidecar_scope=config.sidecar_scope)

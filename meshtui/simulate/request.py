@@ -52,6 +52,13 @@ class Request:
     repeated: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
+    def is_grpc(self) -> bool:
+        """Envoy's Grpc::Common::hasGrpcContentType: `application/grpc`, or it followed by `+` or `;`.
+        Envoy answers such a request's local replies the gRPC way (HTTP 200 and a grpc-status)."""
+        ct = self.headers.get("content-type", "")
+        return ct == "application/grpc" or ct.startswith(("application/grpc+", "application/grpc;"))
+
+    @property
     def path_with_query(self) -> str:
         return f"{self.path}?{self.query}" if self.query else self.path
 

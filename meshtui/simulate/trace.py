@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from meshtui.simulate.grpc import grpc_code_text
 from meshtui.simulate.request import Request
 from meshtui.translate.config import ProxyInfo, Ref
 
@@ -263,6 +264,8 @@ class Trace:
     outcome: Outcome = Outcome.NO_ROUTE
     status: int | None = None
     response_flags: str = ""
+    # a gRPC request's local reply: Envoy sends HTTP 200 (trailers-only) with this grpc-status
+    grpc_status: int | None = None
     destinations: list[Destination] = field(default_factory=list)
     timeout: float | None = None
     retries: TraceRetries | None = None
@@ -282,6 +285,12 @@ class Trace:
         return s
 
     def summary(self) -> str:
+        text = self._summary()
+        if self.grpc_status is not None:
+            text += f"; a gRPC client reads HTTP 200, grpc-status {grpc_code_text(self.grpc_status)}"
+        return text
+
+    def _summary(self) -> str:
         if self.outcome == Outcome.ROUTED:
             parts = [f"{d.cluster} ({d.probability:.0%})" for d in self.destinations]
             return "routed to " + ", ".join(parts)
@@ -322,6 +331,7 @@ class Trace:
             "outcome": str(self.outcome),
             "status": self.status,
             "responseFlags": self.response_flags or None,
+            "grpcStatus": self.grpc_status,
             "destinations": [d.to_json() for d in self.destinations],
             "timeout": _dur(self.timeout),
             "retries": self.retries.to_json() if self.retries is not None else None,

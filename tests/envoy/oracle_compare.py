@@ -125,6 +125,11 @@ def _compare_outcome(trace: Trace, obs: Observation | None, probe: Probe) -> str
         if b is None or b["cluster"] != "PassthroughCluster":
             return f"predicted PassthroughCluster, Envoy answered {obs.short()}"
         return None
+    if trace.grpc_status is not None:  # a gRPC request's local reply: HTTP 200 and the grpc-status
+        if obs.backend is not None or obs.status != 200 or obs.headers.get("grpc-status") != str(trace.grpc_status):
+            return (f"predicted HTTP 200 grpc-status {trace.grpc_status} (the gRPC form of {trace.status}), "
+                    f"Envoy answered {obs.short()} grpc-status {obs.headers.get('grpc-status')}")
+        return None
     if obs.status != trace.status:
         return f"predicted {trace.summary()}, Envoy answered {obs.short()}"
     if o == "redirect":

@@ -134,6 +134,8 @@ def essentials(j: dict) -> dict:
                            for d in j.get("destinations", [])]
     out["steps"] = [f"{s['stage']} {s['verdict']}{_ref_text(s.get('ref'))}" for s in j.get("steps", [])]
     # the server sidecar's verdict per destination, when a server side was walked
+    if j.get("grpcStatus") is not None:  # only a gRPC request's local reply has one
+        out["grpcStatus"] = j["grpcStatus"]
     server = [{k: v.get(k) for k in SERVER_KEPT} | {"policy": _ref_text(v.get("policy")).strip()} for v in j.get("server") or []]
     if server:
         out["server"] = server

@@ -13,7 +13,7 @@ from meshtui.edits.overlay import apply_edits
 from meshtui.simulate.trace import Outcome, Stage, Verdict
 
 TOP = ["apiVersion", "kind", "request", "proxy", "sidecarScope", "listener", "routeConfig", "virtualHost", "virtualService",
-       "route", "outcome", "status", "responseFlags", "destinations", "timeout", "retries", "fault", "redirect",
+       "route", "outcome", "status", "responseFlags", "grpcStatus", "destinations", "timeout", "retries", "fault", "redirect",
        "directResponse", "rewrite", "requestHeaders", "responseHeaders", "mirrors", "server", "steps"]
 
 MESH = svc("reviews", versions=("v1", "v2")) + client() + dr("r", "reviews") + vs("r", """
@@ -114,3 +114,23 @@ def test_live_fault_json(trace):
     assert j["fault"]["abort"] == {"httpStatus": 503, "grpcStatus": None, "probability": 1.0,
                                    "clusters": ["outbound|9080|v1|reviews.default.svc.cluster.local"], "share": 0.75}
     assert j["fault"]["live"]["id"] == "f1" and all(isinstance(k, str) for k in j["fault"]["live"]["runtimeKeys"])
+
+
+def test_grpc_local_reply_gets_its_grpc_status(trace):
+    """A gRPC request that Envoy answers itself: HTTP 200 with a grpc-status on the wire (Envoy's
+    httpToGrpcStatus), so the trace gives grpcStatus beside the status Envoy decided; a plain
+    request, or a gRPC request routed upstream, has none."""
+    grpc = ["content-type: application/grpc"]
+    teapot = trace(mesh(MESH), "http://reviews:9080/static", headers=grpc)
+    assert (teapot.outcome, teapot.status, teapot.grpc_status) == (Outcome.DIRECT_RESPONSE, 418, 2)  # UNKNOWN
+    assert teapot.to_json()["grpcStatus"] == 2
+    assert teapot.steps[-1].stage == Stage.OUTCOME and "grpc-status 2 UNKNOWN" in teapot.steps[-1].detail
+    missing = trace(mesh(MESH), "http://reviews:9080/none", headers=["content-type: application/grpc+proto"])
+    assert (missing.outcome, missing.status, missing.grpc_status) == ("cluster-not-found", 503, 14)  # UNAVAILABLE
+    plain = trace(mesh(MESH), "http://reviews:9080/static")
+    assert plain.grpc_status is None and plain.to_json()["grpcStatus"] is None
+    routed = trace(mesh(MESH), "http://reviews:9080/api/x", headers=grpc)
+    assert routed.outcome == "routed" and routed.grpc_status is None
+    # not gRPC: a content type that only begins with the word
+    other = trace(mesh(MESH), "http://reviews:9080/static", headers=["content-type: application/grpc-web"])
+    assert other.grpc_status is None
