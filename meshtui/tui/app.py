@@ -199,8 +199,15 @@ class MeshtuiApp(App[int]):
         def progress(msg: str) -> None:
             self.call_from_thread(self.set_busy, "load", msg)
 
+        from meshtui.sources.loader import settling
+
         try:
-            result = self._load(progress)  # type: ignore[misc]  # a callable attribute, not a method
+            # the app keeps this snapshot (millions of acyclic objects) to the end: the collector
+            # stays off while it loads and it is frozen out of the collector's generations before
+            # the collector comes back, or the first collections rescan all of it (0.8 s of CPU
+            # after a cached load at 10,000 services, on the UI's time), as the one-shot commands do
+            with settling():
+                result = self._load(progress)  # type: ignore[misc]  # a callable attribute, not a method
         except MeshtuiError as exc:
             self.call_from_thread(self.exit, None, exc.exit_code, f"meshtui: {exc}")
             return
@@ -208,10 +215,6 @@ class MeshtuiApp(App[int]):
             self.call_from_thread(self.exit, None, 1,
                                   f"meshtui: internal error while loading ({type(exc).__name__}: {exc}); this is a bug in meshtui")
             return
-        # the app keeps this snapshot (millions of acyclic objects) to the end: out of the cyclic
-        # collector's generations, or the first collections after the load rescan all of it
-        # (1.5 s of CPU at 10,000 services, on the UI's time), as the one-shot commands do
-        gc.freeze()
         self.call_from_thread(self._set_workspace, result)
 
     def _set_workspace(self, result: LoadResult, changed: set | None = None) -> None:
