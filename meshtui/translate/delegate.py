@@ -16,24 +16,36 @@ _INHERITED = ("rewrite", "direct_response", "timeout", "retries", "fault", "mirr
 
 
 def _sm_contained(root: StringMatch | None, child: StringMatch | None) -> bool:
-    if root is None:
+    """Not in conflict, as istiod's stringMatchConflict decides: either side unset is fine (the
+    child then inherits the root's); a regex on either side admits nothing else on the other; an
+    exact root needs the same exact; a prefix root needs a child prefix or exact inside it."""
+    if root is None or child is None:
         return True
-    if child is None:
+    r_re, r_ex, r_pre = root.regex or "", root.exact or "", root.prefix or ""
+    c_re, c_ex, c_pre = child.regex or "", child.exact or "", child.prefix or ""
+    if r_re and (c_re or c_pre or c_ex):
         return False
-    if root.regex is not None or child.regex is not None:
-        return root.regex is not None and root.regex == child.regex
-    if root.exact is not None:
-        return child.exact == root.exact
-    if root.prefix is not None:
-        val = child.exact if child.exact is not None else child.prefix
-        return val is not None and val.startswith(root.prefix)
-    return True
+    if c_re and (r_re or r_pre or r_ex):
+        return False
+    if r_ex:
+        return not c_pre and c_ex == r_ex
+    if r_pre:
+        if c_pre:
+            return c_pre.startswith(r_pre)
+        if c_ex:
+            return c_ex.startswith(r_pre)
+    return False
 
 
 def _contained(root: HTTPMatchRequest, child: HTTPMatchRequest) -> bool:
-    # single-valued request fields must stay inside the root's; maps merge (below)
+    # istiod's hasConflict: single-valued request fields, then each of the child's header,
+    # withoutHeaders and query keys against the root's value under the same key
     for f in REQUEST_FIELDS:
-        if not f.keyed and not _sm_contained(f.get(root), f.get(child)):
+        if f.keyed:
+            root_map = dict(f.entries(root))
+            if not all(_sm_contained(root_map.get(k), v) for k, v in f.entries(child)):
+                return False
+        elif not _sm_contained(f.get(root), f.get(child)):
             return False
     if root.ignore_uri_case != child.ignore_uri_case:
         return False
@@ -53,7 +65,7 @@ def _merge_match(root: HTTPMatchRequest, child: HTTPMatchRequest) -> HTTPMatchRe
 
 def expand(vs: VirtualService, snapshot: MeshSnapshot) -> tuple[RuleSource, ...]:
     """The rules of `vs` with delegates expanded. A missing or unexported delegate drops only that
-    root rule; a delegate rule whose match is not inside the root's is dropped."""
+    root rule; a delegate rule with a match inside none of the root's matches is dropped."""
     if not any(r.delegate is not None for r in vs.spec.http):
         return vs_rules(vs)
     out: list[RuleSource] = []
@@ -77,12 +89,17 @@ def expand(vs: VirtualService, snapshot: MeshSnapshot) -> tuple[RuleSource, ...]
             elif not drule.match:
                 merged_matches = list(rule.match)
             else:
+                # istiod's mergeHTTPMatchRequests: each child match merges with every root match it
+                # does not conflict with; one child match that fits no root match drops the rule
+                fits_all = True
                 for dm in drule.match:
-                    root_m = next((rm for rm in rule.match if _contained(rm, dm)), None)
-                    if root_m is not None:
-                        merged_matches.append(_merge_match(root_m, dm))
-                if not merged_matches:
-                    continue  # conflicts with every root match: dropped
+                    found = [_merge_match(rm, dm) for rm in rule.match if _contained(rm, dm)]
+                    if not found:
+                        fits_all = False
+                        break
+                    merged_matches.extend(found)
+                if not fits_all:
+                    continue
             updates = {f: getattr(rule, f) for f in _INHERITED if getattr(drule, f) in (None, ())}
             name = f"{rule.name}-{drule.name}" if rule.name and drule.name else (drule.name or rule.name)
             merged = replace(drule, match=tuple(merged_matches), name=name, **updates)

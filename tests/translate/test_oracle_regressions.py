@@ -131,3 +131,17 @@ def test_virtual_service_without_a_rule_on_the_port_leaves_the_host_to_the_next_
         assert [r.name for r in vh.routes] == ["q-answer"] and vh.routes[0].virtual_service == ("beta", "store-beta")
         vh80 = next(v for v in cfg.route_configs["80"].virtual_hosts if v.name == "store.beta.svc.cluster.local:80")
         assert [r.name for r in vh80.routes] == ["q-answer"]
+
+
+def test_delegate_rule_without_a_uri_inherits_the_root_match():
+    # found by the sweep once it generated delegates: istiod's stringMatchConflict sees no conflict
+    # when either side leaves a field unset, and the merged match takes the root's uri (and headers
+    # by key); a child regex under a root prefix conflicts and is dropped
+    for lazy in (False, True):
+        rc = translate(_regression("delegate-inherits-root-match"), "alpha/web-v1-0", lazy=lazy).route_configs["80"]
+        vh = next(v for v in rc.virtual_hosts if v.name == "web.alpha.svc.cluster.local:80")
+        names = [r.name for r in vh.routes]
+        assert names[:2] == ["to-child-r1", "to-child-r3"] and "to-child-r4" not in names, names
+        r1 = vh.routes[0]
+        assert (r1.match.path_kind, r1.match.path) == ("prefix", "/api")
+        assert {h.name for h in r1.match.headers} >= {"x-user", "x-env", ":method"}
