@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from fakeapi import GATEWAY, GATEWAY_V16, SECURITY, SECURITY_ALL, FakeApiServer, res_of
+from waiting import wait_for
 
 from meshtui.cli.trace_cmd import build_trace
 from meshtui.cluster.source import ClusterUpdate, open_cluster
@@ -38,16 +38,6 @@ def gwapi_objects() -> list[dict]:
 
 def cluster_diags(result, level: str | None = None) -> list[str]:
     return [d.message for d in result.diagnostics if d.code == "MT0601" and (level is None or d.level == level)]
-
-
-def wait_for(cond, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

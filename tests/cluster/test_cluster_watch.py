@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from cluster_helpers import wait_for
 from cluster_mesh import NS
+from waiting import wait_for
 
 from meshtui.cluster.source import ClusterUpdate, WatchOptions
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from cluster_helpers import wait_for
 from cluster_mesh import NS
+from waiting import wait_for
 
 from meshtui.cluster.errors import ClusterConflict
 from meshtui.cluster.expiry import ExpiryReverter

@@ -13,6 +13,7 @@ import time
 import pytest
 import yaml
 from realapi import RealCluster, missing
+from waiting import wait_for
 
 from meshtui.cli import main
 from meshtui.cluster.errors import ClusterConflict, ClusterForbidden
@@ -27,16 +28,6 @@ if _WHY:  # one line for the module, not one per test
 
 ISTIO = "networking.istio.io/v1"
 _n = itertools.count(1)
-
-
-def wait_for(cond, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def mesh(ns: str) -> list[dict]:
@@ -296,7 +287,6 @@ def test_listing_is_bounded_by_rbac_for_the_viewer(real_api, ns, kubeconfig):
             assert 'User "viewer" cannot list' in msg and "networking.istio.io" in msg
         else:
             assert any("forbidden" in w.lower() or "cannot" in w for w in src.warnings), src.warnings
-
 
 
 async def test_tui_game_day_writes_to_the_real_cluster(real_api, ns, kubeconfig):

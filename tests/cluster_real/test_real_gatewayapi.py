@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from realapi import VIEWER_TOKEN, RealCluster, gateway_crd_file, missing
+from waiting import wait_for
 
 from meshtui.cli.trace_cmd import build_trace
 from meshtui.cluster.source import ClusterUpdate, open_cluster
@@ -37,16 +37,6 @@ GOLDEN = REPO / "tests" / "golden" / "expected"
 GW = "gateway.networking.k8s.io"
 GWPROXY = "infra/public-istio"
 FIXTURE_NAMESPACES = ("infra", "shop", "payments", "legacy")
-
-
-def wait_for(cond, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def cluster_diags(result, level: str) -> list[str]:
