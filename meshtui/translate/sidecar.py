@@ -183,20 +183,25 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
         for vs in imported_vs if not everything else ():  # destinations of imported VSs get clusters (not listeners or vhosts):
             # routes, mirrors, TCP and TLS routes alike (istiod's virtualServiceDestinations feed the
             # SidecarScope's services, which CDS reads; LDS/RDS read the egress listener's own)
-            dests: list[Destination | None] = [d.destination for rule in vs.spec.http for d in rule.route]
-            dests += [d.destination for rule in vs.spec.tcp for d in rule.route]
-            dests += [d.destination for rule in vs.spec.tls for d in rule.route]
-            dests += [rule.mirror for rule in vs.spec.http] + [m.destination for rule in vs.spec.http for m in rule.mirrors]
-            for dest_ in dests:
+            # HTTP rules as istiod indexes them, delegates merged in (a delegate's short names are
+            # its own namespace's)
+            http = ([(src.rule, src.owner.namespace) for src in expand(vs, snapshot)]
+                    if any(rule.delegate is not None for rule in vs.spec.http) else [(rule, vs.namespace) for rule in vs.spec.http])
+            dests: list[tuple[Destination | None, str]] = [(d.destination, rns) for rule, rns in http for d in rule.route]
+            dests += [(d.destination, vs.namespace) for rule in vs.spec.tcp for d in rule.route]
+            dests += [(d.destination, vs.namespace) for rule in vs.spec.tls for d in rule.route]
+            dests += [(rule.mirror, rns) for rule, rns in http]
+            dests += [(m.destination, rns) for rule, rns in http for m in rule.mirrors]
+            for dest_, dest_ns in dests:
                 if dest_ is None:
                     continue
-                h = resolve_short(dest_.host, vs.namespace, suffix)
+                h = resolve_short(dest_.host, dest_ns, suffix)
                 if h in have or h not in visible_by_host:
                     continue
                 if h in extra_ports:
                     extra_ports[h].add(dest_.port.number if dest_.port is not None else 0)
                     continue
-                dest = lookup_service(h, vs.namespace)
+                dest = lookup_service(h, dest_ns)
                 # an egress listener with a port only pulls in services that have it
                 # (serviceMatchingListenerPort in Istio's collectImportedServices)
                 if dest is not None and (not egress.port or dest.port(egress.port) is not None):

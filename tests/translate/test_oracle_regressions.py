@@ -145,3 +145,12 @@ def test_delegate_rule_without_a_uri_inherits_the_root_match():
         r1 = vh.routes[0]
         assert (r1.match.path_kind, r1.match.path) == ("prefix", "/api")
         assert {h.name for h in r1.match.headers} >= {"x-user", "x-env", ":method"}
+
+
+def test_delegate_destinations_come_into_the_sidecar_scope():
+    # found by the sweep: istiod reads a VirtualService's destinations after merging its delegates,
+    # so beta/child's route to store (a short name: the delegate's namespace) brings store into
+    # alpha's Sidecar scope (./* only) on every port
+    for lazy in (False, True):
+        clusters = translate(_regression("delegate-destinations-in-scope"), "alpha/web-v1-0", lazy=lazy).clusters
+        assert {"outbound|8000||store.beta.svc.cluster.local", "outbound|5432||store.beta.svc.cluster.local"} <= set(clusters)
