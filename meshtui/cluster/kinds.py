@@ -128,13 +128,6 @@ KIND_ORDER: dict[str, int] = {
 FORBIDDEN_KINDS = frozenset({"Secret"})
 
 
-def model_kind(api_version: object, kind: object) -> str:
-    """The kind meshtui keys an object under: as written, except the Gateway API's Gateway."""
-    text = str(kind or "")
-    group = str(api_version or "").split("/", 1)[0] if "/" in str(api_version or "") else ""
-    return MESHTUI_KIND.get(text, text) if group == GATEWAY_GROUP else text
-
-
 def kind_by_name(kind: str) -> ResourceKind | None:
     for k in (*ISTIO_KINDS, *KUBE_KINDS, *OPTIONAL_KINDS):
         if k.kind == kind or k.model_kind == kind:

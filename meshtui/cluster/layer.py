@@ -16,7 +16,7 @@ def _group(api_version: object) -> str:
     return text.split("/", 1)[0] if "/" in text else ""
 
 
-def layer_key(doc: RawDoc, default_namespace: str, cluster_scoped: frozenset[str]) -> LayerKey | None:
+def layer_key(doc: RawDoc, default_namespace: str) -> LayerKey | None:
     data = doc.data
     if not isinstance(data, dict):
         return None
@@ -26,7 +26,7 @@ def layer_key(doc: RawDoc, default_namespace: str, cluster_scoped: frozenset[str
     kind = data.get("kind")
     if not name or not kind:
         return None
-    ns = "" if kind in cluster_scoped else str(meta.get("namespace") or default_namespace)
+    ns = "" if kind in CLUSTER_SCOPED_KINDS else str(meta.get("namespace") or default_namespace)
     # networking.istio.io/v1 and /v1beta1 name the same object: compare groups, not versions.
     return (_group(data.get("apiVersion")), str(kind), ns, str(name))
 
@@ -61,12 +61,12 @@ def layer(base: Sequence[RawDoc], overlays: Sequence[RawDoc], default_namespace:
     index: dict[LayerKey, int] = {}
     out: list[RawDoc] = list(base)
     for i, d in enumerate(out):
-        k = layer_key(d, default_namespace, CLUSTER_SCOPED_KINDS)
+        k = layer_key(d, default_namespace)
         if k is not None:
             index[k] = i
     result = LayerResult(out)
     for d in _flatten(overlays):
-        k = layer_key(d, default_namespace, CLUSTER_SCOPED_KINDS)
+        k = layer_key(d, default_namespace)
         if k is not None and k in index:
             out[index[k]] = d
             if k not in result.replaced:

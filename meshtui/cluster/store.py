@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from meshtui.cluster.kinds import KIND_ORDER, model_kind
+from meshtui.cluster.kinds import KIND_ORDER
+from meshtui.model.gatewayapi import model_kind
 from meshtui.model.parse import RawDoc
 
 # model kind (KubernetesGateway for the Gateway API's Gateway, apart from Istio's Gateway),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from meshtui.model.istio import Resource
+from meshtui.model.meshconfig import NamespaceSelector
 from meshtui.model.schema import Duration, Node, fld
 
 GROUP = "gateway.networking.k8s.io"
@@ -160,22 +161,9 @@ class ListenerTLS(Node):
 
 
 @dataclass(frozen=True, kw_only=True)
-class LabelSelector(Node):
-    match_labels: dict[str, str] = fld({})
-    match_expressions: tuple[LabelSelectorRequirement, ...] = fld(())
-
-
-@dataclass(frozen=True, kw_only=True)
-class LabelSelectorRequirement(Node):
-    key: str = fld("", required=True)
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = fld("In", required=True)
-    values: tuple[str, ...] = fld(())
-
-
-@dataclass(frozen=True, kw_only=True)
 class RouteNamespaces(Node):
     from_: Literal["All", "Same", "Selector", "None"] = fld("Same", name="from")
-    selector: LabelSelector | None = fld(None)
+    selector: NamespaceSelector | None = fld(None)  # a Kubernetes label selector over namespaces
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -401,6 +389,13 @@ GATEWAY_API_KINDS: dict[str, tuple[type[Resource], tuple[str, ...]]] = {
 }
 # the kind meshtui keys each model under (only Gateway differs from what is written)
 MESHTUI_KIND = {"Gateway": KUBERNETES_GATEWAY}
+
+
+def model_kind(api_version: object, kind: object) -> str:
+    """The kind meshtui keys an object under: as written, except the Gateway API's Gateway."""
+    text = str(kind or "")
+    group = str(api_version or "").split("/", 1)[0] if "/" in str(api_version or "") else ""
+    return MESHTUI_KIND.get(text, text) if group == GROUP else text
 
 
 def gateway_api_class(api_version: str, kind: str) -> type[Resource] | None:

@@ -53,8 +53,9 @@ GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
 NAME_OVERRIDE = "gateway.istio.io/name-override"
 TLS_TERMINATE_MODE = "gateway.istio.io/tls-terminate-mode"
-# kinds that own routes in a trace: Istio's, then the Gateway API routes istiod converts
-ROUTE_OWNER_KINDS = ("VirtualService", "HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
+# the Gateway API routes istiod converts, and every kind that owns routes in a trace
+GATEWAY_API_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute")
+ROUTE_OWNER_KINDS = ("VirtualService", *GATEWAY_API_ROUTE_KINDS)
 RETRY_ON = ("connect-failure", "refused-stream", "unavailable", "cancelled")
 
 # Route condition reasons (gateway-api RouteConditionReason and istiod's own)
@@ -286,23 +287,6 @@ def _supported_kinds(lst: g.Listener) -> tuple[tuple[tuple[str, str], ...], bool
     return tuple(sup), True
 
 
-def _selector_matches(sel: g.LabelSelector, labels: dict[str, str]) -> bool:
-    for k, v in sel.match_labels.items():
-        if labels.get(k) != v:
-            return False
-    for req in sel.match_expressions:
-        have = req.key in labels
-        if req.operator == "In" and (not have or labels[req.key] not in req.values):
-            return False
-        if req.operator == "NotIn" and have and labels[req.key] in req.values:
-            return False
-        if req.operator == "Exists" and not have:
-            return False
-        if req.operator == "DoesNotExist" and have:
-            return False
-    return True
-
-
 def _allowed_namespaces(gw_ns: str, lst: g.Listener, inp: _Inputs) -> list[str]:
     """namespacesFromSelector: Same (default), All (`*`), or the namespaces a selector picks."""
     ar = lst.allowed_routes
@@ -318,7 +302,7 @@ def _allowed_namespaces(gw_ns: str, lst: g.Listener, inp: _Inputs) -> list[str]:
         return ["*"]
     out = []
     for name, labels in inp.namespaces.items():
-        if _selector_matches(sel, {**labels, "kubernetes.io/metadata.name": name}):
+        if sel.matches({**labels, "kubernetes.io/metadata.name": name}):
             out.append(name)
     return sorted(out)
 

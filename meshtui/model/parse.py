@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshtui.model import validate
-from meshtui.model.gatewayapi import MESHTUI_KIND, gateway_api_class
+from meshtui.model.gatewayapi import gateway_api_class, model_kind
 from meshtui.model.istio import ISTIO_KINDS, ISTIO_VERSIONS, Resource
 from meshtui.model.k8s import K8S_KINDS, LAST_APPLIED, NO_RAW_KINDS
 from meshtui.model.meshconfig import MeshConfig
@@ -185,9 +185,9 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
         ctx = Ctx(doc.file, diags, strict=is_istio)
         ctx.kind, ctx.namespace, ctx.name = kind, ns, name
         obj = parse_into(cls, data, "", ctx)
-        if kind in MESHTUI_KIND and api.startswith("gateway.networking.k8s.io/"):
-            object.__setattr__(obj, "kind", MESHTUI_KIND[kind])  # keyed apart from Istio's Gateway
-        if not obj.metadata.namespace and kind != "Namespace":
+        if (keyed := model_kind(api, kind)) != kind:
+            object.__setattr__(obj, "kind", keyed)  # keyed apart from Istio's Gateway
+        if not obj.metadata.namespace and kind not in CLUSTER_SCOPED_KINDS:
             object.__setattr__(obj.metadata, "namespace", ns)
         if kind in NO_RAW_KINDS and LAST_APPLIED in obj.metadata.annotations:
             object.__setattr__(obj.metadata, "annotations",

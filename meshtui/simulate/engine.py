@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from meshtui.errors import UsageError
-from meshtui.model.gatewayapi_convert import ROUTE_OWNER_KINDS
+from meshtui.model.gatewayapi_convert import GATEWAY_API_ROUTE_KINDS, ROUTE_OWNER_KINDS
 from meshtui.model.hosts import is_ip, strip_port
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService
 from meshtui.simulate.chains import connection_for, select_chain
@@ -463,7 +463,7 @@ def _prearm_prefix(config: ProxyConfig, rc_name: str, vh_name: str, index: int) 
 
 
 def _route_label(r: Route) -> str:
-    if r.ref is not None and r.ref.kind in ROUTE_OWNER_KINDS[1:]:  # a Gateway API route's rule
+    if r.ref is not None and r.ref.kind in GATEWAY_API_ROUTE_KINDS:  # a Gateway API route's rule
         return f"{r.ref.kind} {r.ref.name} {r.ref.path.partition('.matches')[0]}" + (f" ({r.name})" if r.name else "")
     if r.rule_index is not None:
         name = f" ({r.name})" if r.name else ""

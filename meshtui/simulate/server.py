@@ -39,7 +39,7 @@ from meshtui.translate.rbac import Miss, RbacAction, RbacPolicy, RbacRequest, fi
 if TYPE_CHECKING:
     from meshtui.simulate.request import Request
 
-__all__ = ["ServerOutcome", "ServerVerdict", "client_tls", "server_side", "server_verdict"]
+__all__ = ["ServerOutcome", "ServerVerdict", "server_side", "server_verdict"]
 
 
 class ServerOutcome(StrEnum):
@@ -74,7 +74,6 @@ class ServerVerdict:
 
 # ------------------------------------------------------------------ what the client sends
 
-client_tls = endpoint_tls  # what the client's Envoy sends to one endpoint (translate/client_tls.py)
 
 
 def _connection(sent: str, http: bool, address: str, port: int, source_ip: str, sni: str) -> Connection:
@@ -187,7 +186,7 @@ def server_verdict(snapshot: MeshSnapshot, cluster: Cluster | None, cluster_name
     if inbound is None and wl is not None:
         inbound = build_inbound(snapshot, wl)
     assert inbound is not None  # a Pod in the snapshot is always a workload
-    sent, sent_why = client_tls(snapshot, cluster, pod, port)
+    sent, sent_why = endpoint_tls(snapshot, cluster, pod, port)
     sni = f"outbound_.{cluster.port}_.{cluster.subset}_.{cluster.host}" if cluster is not None and cluster.host else ""
     conn = _connection(sent, http, address, port, client_ip, sni)
     chain, how = select_chain(inbound.listener, conn)

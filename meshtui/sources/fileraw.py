@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshtui.model.gatewayapi import MESHTUI_KIND  # the Gateway API Gateway is keyed as KubernetesGateway
+from meshtui.model.gatewayapi import model_kind  # the Gateway API Gateway is keyed as KubernetesGateway
 
 Key = tuple[str, str, str]
 _FILES_KEPT = 64
@@ -104,8 +104,7 @@ class FileRaw(Mapping):
 def _is(data: Any, key: Key) -> bool:
     if not isinstance(data, dict):
         return False
-    kind = data.get("kind")
-    if kind != key[0] and MESHTUI_KIND.get(str(kind)) != key[0]:
+    if model_kind(data.get("apiVersion"), data.get("kind")) != key[0]:
         return False
     meta = data.get("metadata")
     return isinstance(meta, dict) and meta.get("name") == key[2]

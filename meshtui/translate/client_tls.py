@@ -19,7 +19,7 @@ from meshtui.model.istio import ServiceEntry, WorkloadEntry
 from meshtui.model.k8s import Pod
 from meshtui.model.snapshot import Endpoint, MeshSnapshot
 from meshtui.translate.config import Cluster
-from meshtui.translate.inbound import TLS_MODE_LABEL, compose_peer_authn, has_sidecar
+from meshtui.translate.inbound import TLS_MODE_LABEL, compose_peer_authn, has_sidecar, principal_of
 
 ALPN_IN_MESH = ("istio-peer-exchange", "istio")
 ALPN_IN_MESH_H2 = ("istio-peer-exchange", "istio", "h2")
@@ -147,13 +147,12 @@ def cluster_mtls(snapshot: MeshSnapshot, c: Cluster) -> UpstreamMtls | None:
         return None
     sp = c.service.port(c.port)
     h2 = sp is not None and sp.protocol in H2_PROTOCOLS
-    td = snapshot.mesh.trust_domain
     accounts = set()
     for e in c.service.endpoints:
         if e.pod:
             ns, _, name = e.pod.partition("/")
             pod = snapshot.get("Pod", ns, name)
             if isinstance(pod, Pod) and pod.spec is not None:
-                accounts.add(f"spiffe://{td}/ns/{ns}/sa/{pod.spec.service_account_name or 'default'}")
+                accounts.add(principal_of(snapshot, ns, pod.spec.service_account_name))
     return UpstreamMtls(f"outbound_.{c.port}_.{c.subset}_.{c.host}", ALPN_IN_MESH_H2 if h2 else ALPN_IN_MESH,
                         tuple(sorted(accounts)), auto=mode is None)

@@ -143,7 +143,10 @@ def compose_peer_authn(snapshot: MeshSnapshot, namespace: str, labels: dict[str,
     workload policy applies, what auto-mTLS asks about a service's namespace)."""
     root = snapshot.mesh.root_namespace
     mesh = ns_wide = workload = None
-    for pa in sorted(snapshot.peer_authentications, key=creation_key):
+    # oldest first; sorted once per snapshot (this runs per endpoint when clusters are rendered)
+    ordered = snapshot.index.memo("peer_authn_by_age", (snapshot.peer_authentications,),
+                                  lambda: sorted(snapshot.peer_authentications, key=creation_key))
+    for pa in ordered:
         if not _has_selector(pa):
             if pa.namespace == root:
                 mesh = mesh or pa

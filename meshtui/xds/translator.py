@@ -65,7 +65,7 @@ class _Base:
     merged: tuple[list[FaultEdit], dict[str, Any]] | None = None  # the last push's faults and values
     shared: bool = False
     # where a fault can land: target host or "ns/name" of a VirtualService -> route config ->
-    # the indexes of its virtual hosts that route there (built on the first fault)
+    # the indexes of its virtual hosts that route there (built with the base: _fault_index)
     targets: dict[str, dict[str, list[int]]] | None = None
 
 
