@@ -106,7 +106,8 @@ class DetailPane(Vertical):
         yt = ws.yaml(key)
         findings = ws.findings_by_key().get(key, [])
         where = short_path(obj.src.at() or obj.src.file) or "generated"
-        title.update(Content.assemble((f" {kind_label(kind)} ", "bold"), (f"{ns}/{name}", "bold $accent"), (f"  {where}", "$text-muted")))
+        shown = f"{ns}/{name}" if ns else name  # a cluster-scoped object has no namespace
+        title.update(Content.assemble((f" {kind_label(kind)} ", "bold"), (shown, "bold $accent"), (f"  {where}", "$text-muted")))
         if findings:
             lines = []
             for m in findings[:3]:
