@@ -1,3 +1,3 @@
-from meshtui.cli import main
+from meshtui.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -6,7 +6,8 @@ Where: $XDG_CACHE_HOME/meshtui (else ~/.cache/meshtui), a folder made 0700. One 
 
     <key>.snap   the LoadResult (snapshot.raw is a FileRaw: where each object is, not its YAML)
 
-Format: pickle. That is safe here only because the cache is the user's own: the folder must be
+Format: pickle, each resource's body packed as bytes of its own and unpacked on first read
+(model/packed: a trace reads a few bodies of thousands). That is safe here only because the cache is the user's own: the folder must be
 owned by this user and not writable by anyone else, and so must each entry, or the cache is not
 used (nothing else is trusted, nothing is read from a shared place). An entry starts with a header
 naming the meshtui version and a hash of the code that builds snapshots; any other header is a
@@ -26,6 +27,7 @@ are kept (least recently used are removed)."""
 
 from __future__ import annotations
 
+import copyreg
 import gc
 import hashlib
 import os
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import meshtui
+from meshtui.model import packed
 from meshtui.model.parse import LoadResult
 
 _MAGIC = b"meshtui-snapshot-cache\n"
@@ -56,6 +59,9 @@ class FileStamp:
     ctime_ns: int
     inode: int
     digest: bytes
+
+    def __reduce__(self) -> tuple[type[FileStamp], tuple[object, ...]]:  # by value: faster to load than slots __setstate__
+        return (FileStamp, (self.path, self.size, self.mtime_ns, self.ctime_ns, self.inode, self.digest))
 
     def same_stat(self, st: os.stat_result) -> bool:
         return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino) == (self.size, self.mtime_ns, self.ctime_ns, self.inode)
@@ -197,7 +203,9 @@ def _atomic_write(d: Path, name: str, header: bytes, obj: Any) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(header)
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = {**copyreg.dispatch_table, **packed.dispatch_table()}
+            pickler.dump(obj)
         os.replace(tmp, d / name)
     except BaseException:
         try:
