@@ -1,10 +1,13 @@
-"""Resource bodies kept packed until first read (issue 15: the snapshot cache).
+"""Resource bodies (and a service's endpoints) kept packed until first read (issue 15: the
+snapshot cache).
 
 A cached snapshot of 10,000 services is about two million small objects, and unpickling them all
 takes well over a second, while a trace reads the spec of a handful of resources. So the cache
 stores each resource's body (every field but its kind and apiVersion) as bytes of its own, and the
 first read of any of those fields unpacks them all into the instance, where every later read finds
 them at plain attribute speed.
+
+A registry service's endpoints are packed the same way (PACKED_FIELDS).
 
 How: each body field of every Resource class gets a non-data descriptor (`_Body`). Python looks in
 the instance's __dict__ before a non-data descriptor, so a resource that is not packed (parsed,
@@ -14,7 +17,8 @@ to_json all read fields through getattr, so they see the same values either way.
 
 A body is pickled alone, so an object shared between two bodies, or between a body and something
 outside it, comes back as two equal objects. Nothing in a snapshot keeps a reference into a body
-(derived data such as the registry builds its own objects), and meshtui keys no cache on id()."""
+(derived data such as the registry builds its own objects; tests/sources/test_packed_snapshot.py
+checks it on every fixture), and meshtui keys no cache on id()."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import pickle
 from collections.abc import Callable
 
 from meshtui.model.istio import Resource
+from meshtui.model.snapshot import RegistryService
 
 PACKED = "_packed"  # the __dict__ key holding a packed body
 # Never packed: the kind, which the cache's readers test without unpacking. Metadata is packed too:
@@ -29,11 +34,14 @@ PACKED = "_packed"  # the __dict__ key holding a packed body
 # are keyed by name already), and 50,000 ObjectMetas with their label maps and sources were a third
 # of what was left to unpickle.
 HEAD = frozenset({"api_version", "kind"})
+# Derived objects with a large part a trace reads for one service in thousands: a service's
+# endpoints (40,000 Endpoints with their label maps at 10,000 services).
+PACKED_FIELDS: dict[type, tuple[str, ...]] = {RegistryService: ("endpoints",)}
 _MISSING = object()
 
 
 class _Body:
-    """A body field of a Resource class: unpacks the instance's body on first read."""
+    """A packed field of a class: unpacks the instance's body on first read."""
 
     __slots__ = ("default", "name")
 
@@ -66,51 +74,59 @@ def unpack(state: dict[str, object]) -> None:
     state.pop(PACKED, None)
 
 
-_ready: set[type] = set()  # classes whose body fields have their descriptors
+# class -> the fields packed (once per class: when the first object of the class is packed or
+# restored, since a class may be imported after this module)
+_body: dict[type, frozenset[str]] = {}
 
 
-def _prepare(cls: type[Resource]) -> None:
-    """Give each body field of `cls` its descriptor (once per class; done when the first resource of
-    the class is packed or restored, since a class may be imported after this module)."""
-    import dataclasses
+def _body_of(cls: type) -> frozenset[str]:
+    names = _body.get(cls)
+    if names is None:
+        import dataclasses
 
-    for f in dataclasses.fields(cls):
-        if f.name in HEAD or isinstance(cls.__dict__.get(f.name), _Body):
-            continue
-        setattr(cls, f.name, _Body(f.name, f.default if f.default is not dataclasses.MISSING else _MISSING))
-    _ready.add(cls)
+        fields = dataclasses.fields(cls)
+        if issubclass(cls, Resource):
+            names = frozenset(f.name for f in fields if f.name not in HEAD)
+        else:
+            names = frozenset(PACKED_FIELDS[cls])
+        for f in fields:
+            if f.name in names and not isinstance(cls.__dict__.get(f.name), _Body):
+                setattr(cls, f.name, _Body(f.name, f.default if f.default is not dataclasses.MISSING else _MISSING))
+        _body[cls] = names
+    return names
 
 
-def _restore(cls: type[Resource], head: dict[str, object], blob: bytes) -> Resource:
-    if cls not in _ready:
-        _prepare(cls)
-    obj = object.__new__(cls)
+def _restore(cls: type, head: dict[str, object], blob: bytes) -> object:
+    if cls not in _body:
+        _body_of(cls)
+    obj: object = object.__new__(cls)
     state = obj.__dict__
     state.update(head)
     state[PACKED] = blob
     return obj
 
 
-Reduced = tuple[Callable[..., Resource], tuple[object, ...]]  # what a pickle reducer returns
+Reduced = tuple[Callable[..., object], tuple[object, ...]]  # what a pickle reducer returns
 
 
-def _pack(obj: Resource) -> Reduced:
+def _pack(obj: object) -> Reduced:
     state = obj.__dict__
-    unpack(state)  # a resource read from a cache and stored again: its body as read
-    head = {k: v for k, v in state.items() if k in HEAD}
-    body = {k: v for k, v in state.items() if k not in HEAD}
+    unpack(state)  # an object read from a cache and stored again: its body as read
+    names = _body_of(type(obj))
+    head = {k: v for k, v in state.items() if k not in names}
+    body = {k: v for k, v in state.items() if k in names}
     return _restore, (type(obj), head, pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def dispatch_table() -> dict[type, Callable[[Resource], Reduced]]:
-    """The reducers a Pickler uses to store resources with packed bodies (as pickle's
-    dispatch_table: only these classes pay for a Python call per object)."""
-    table: dict[type, Callable[[Resource], Reduced]] = {}
+def dispatch_table() -> dict[type, Callable[[object], Reduced]]:
+    """The reducers a Pickler uses to store objects with packed bodies (as pickle's dispatch_table:
+    only these classes pay for a Python call per object)."""
+    table: dict[type, Callable[[object], Reduced]] = dict.fromkeys(PACKED_FIELDS, _pack)
     todo: list[type[Resource]] = [Resource]
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if cls not in _ready:
-            _prepare(cls)
         table[cls] = _pack
+    for cls in table:
+        _body_of(cls)
     return table

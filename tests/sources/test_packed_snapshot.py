@@ -86,3 +86,74 @@ def test_a_resource_read_from_the_cache_can_be_stored_again(tmp_path):
     out = pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
     again = pickle.loads(out)
     assert again == res
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_nothing_outside_a_packed_body_refers_into_it(name):
+    """Packing relies on it: a body comes back as its own objects, so an outside reference to a
+    part of it would come back as a second copy, equal but no longer the same object."""
+    import gc
+
+    result = load_sources([str(REPO / "fixtures" / name)])
+    table = packed.dispatch_table()
+    atoms = (str, bytes, int, float, bool, type(None), type)
+
+    def body_fields(obj: object) -> frozenset[str]:
+        return packed._body_of(type(obj)) if type(obj) in table else frozenset()
+
+    inside: dict[int, str] = {}
+    for obj in _all_objects(result):
+        for f in body_fields(obj):
+            stack = [getattr(obj, f)]
+            while stack:
+                x = stack.pop()
+                if isinstance(x, atoms) or id(x) in inside:
+                    continue
+                inside[id(x)] = f"{type(obj).__name__}.{f}"
+                if type(x) in table:
+                    continue  # packed on its own
+                stack.extend(gc.get_referents(x))
+    shared: list[str] = []
+    seen: set[int] = set()
+    stack = [result]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, atoms) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        # a shared immutable value (a Source a diagnostic also names, a Gateway API listener the
+        # conversion keeps, a tuple) may come back as an equal copy: meshtui compares them by
+        # value. A shared mutable object (a dict, a list, a plain instance) may not.
+        if id(x) in inside:
+            if not _immutable(x):
+                shared.append(f"{type(x).__name__} inside {inside[id(x)]}")
+            continue
+        fields = body_fields(x)
+        if fields:
+            stack.extend(v for k, v in x.__dict__.items() if k not in fields)
+        elif hasattr(x, "__dict__") or isinstance(x, (dict, list, tuple, set, frozenset)) or hasattr(x, "__slots__"):
+            stack.extend(gc.get_referents(x))
+    assert not shared, shared[:10]
+
+
+def _immutable(x: object) -> bool:
+    import dataclasses
+
+    if isinstance(x, (tuple, frozenset)):
+        return True
+    params = getattr(type(x), "__dataclass_params__", None)
+    return dataclasses.is_dataclass(x) and params is not None and params.frozen
+
+
+def _all_objects(result):
+    import gc
+
+    seen: set[int] = set()
+    stack = [result]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (str, bytes, int, float, bool, type(None), type)) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        yield x
+        stack.extend(gc.get_referents(x))
