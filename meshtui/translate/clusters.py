@@ -9,7 +9,7 @@ from meshtui.model.istio import TrafficPolicy
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.snapshot import Endpoint, RegistryService, SvcPort, labels_match
 from meshtui.translate.config import Cluster, HashPolicy, Ref, mesh_ref
-from meshtui.translate.policy import DRIndex, EffectiveDR, effective_policy, hash_policies, lb_policy, policy_json
+from meshtui.translate.policy import DRIndex, EffectiveDR, entry_policy, hash_policies, lb_policy, policy_json
 
 _TYPES = {"ClientSideLB": "EDS", "DNSLB": "STRICT_DNS", "DNSRoundRobinLB": "LOGICAL_DNS",
           "Passthrough": "ORIGINAL_DST", "DynamicDNS": "DYNAMIC_FORWARD_PROXY"}
@@ -36,7 +36,7 @@ class ClusterBuilder:
     def hash_policy(self, svc: RegistryService | None, port: int) -> tuple[HashPolicy, ...]:
         if svc is None:
             return ()
-        return hash_policies(effective_policy(self.dr_for(svc), port))
+        return hash_policies(entry_policy(self.dr_for(svc), port)[0])
 
     def note_ports(self, svc: RegistryService, port: int | None) -> None:
         cur = self.only_ports.get(svc.hostname, set())
@@ -68,7 +68,20 @@ class ClusterBuilder:
         name = f"outbound|{sp.port}|{subset}|{svc.hostname}"
         if name in self.clusters:
             return
-        tp = effective_policy(dr, sp.port, subset)
+        # a cluster depends on the service, its port and subset, the DestinationRule entry in
+        # effect, the proxy kind and (several clusters) the proxy's cluster: built once per
+        # snapshot under the entry (or without one) and shared by every proxy that gets the same
+        cache = dr.entry.clusters if dr is not None and dr.entry is not None else self.drs.clusters_without_dr
+        key = (svc.hostname, svc.namespace, svc.name, sp.name, sp.port, subset, self.router, self.proxy_cluster)
+        hit = cache.get(key)
+        if hit is None or hit[0].service is not svc:  # another registry (an edit) made the one kept
+            hit = cache[key] = self._build(svc, sp, subset, dr, name)
+        self.clusters[name] = hit[0]
+        self.endpoints[name] = hit[1]
+
+    def _build(self, svc: RegistryService, sp: SvcPort, subset: str, dr: EffectiveDR | None, name: str
+               ) -> tuple[Cluster, tuple[Endpoint, ...]]:
+        tp, tp_json = entry_policy(dr, sp.port, subset)
         ctype = _TYPES.get(svc.resolution, "EDS")
         if ctype == "ORIGINAL_DST" and self.router:
             ctype = "EDS"  # gateways use EDS for passthrough services
@@ -79,7 +92,9 @@ class ClusterBuilder:
             lb = "CLUSTER_PROVIDED"
         labels = dict(dr.subsets[subset].labels) if subset and dr is not None else {}
         mesh = self.drs.mesh
-        tp, notes = mesh_cluster_policy(mesh, tp, svc)
+        mesh_tp, notes = mesh_cluster_policy(mesh, tp, svc)
+        if mesh_tp is not tp:  # MeshConfig's defaultTrafficPolicy filled it in
+            tp, tp_json = mesh_tp, policy_json(mesh_tp)
         connect = mesh.connect_timeout
         if tp is not None and tp.connection_pool and tp.connection_pool.tcp and tp.connection_pool.tcp.connect_timeout:
             connect = tp.connection_pool.tcp.connect_timeout.seconds
@@ -95,11 +110,11 @@ class ClusterBuilder:
                     notes.append((f"cluster-local host: only the endpoints of this proxy's cluster {self.proxy_cluster} "
                                   f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")))
                 eps = kept
-        self.clusters[name] = Cluster(
+        cluster = Cluster(
             name=name, type=ctype, host=svc.hostname, port=sp.port, subset=subset, service=svc, lb_policy=lb,
-            policy=policy_json(tp), destination_rule=dr.ref() if dr is not None else None, subset_labels=labels,
+            policy=tp_json, destination_rule=dr.ref() if dr is not None else None, subset_labels=labels,
             connect_timeout=connect, mesh_notes=tuple(notes))
-        self.endpoints[name] = tuple(eps)
+        return cluster, tuple(eps)
 
     def add_specials(self, passthrough: bool = True) -> None:
         """BlackHoleCluster, and PassthroughCluster for sidecars (istiod gives gateways none)."""

@@ -8,8 +8,9 @@ from typing import Any
 
 from meshtui.model.istio import HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, exported_to
+from meshtui.translate.config import Route
 from meshtui.translate.match import REQUEST_FIELDS, delegate_contained, delegate_merged
-from meshtui.translate.routes import RuleSource, vs_rules
+from meshtui.translate.routes import RouteContext, RuleSource, RuleTemplate, build_vs_routes, vs_rules
 
 _INHERITED = ("rewrite", "direct_response", "timeout", "retries", "fault", "mirror", "mirrors",
               "mirror_percentage", "mirror_percent", "cors_policy", "headers")
@@ -107,4 +108,49 @@ def expand(vs: VirtualService, snapshot: MeshSnapshot) -> tuple[RuleSource, ...]
     return tuple(out)
 
 
-__all__ = ["HTTPRoute", "expand"]
+
+
+class RuleTemplates:
+    """Each VirtualService's HTTP rules after delegation and their RuleTemplates: what does not
+    depend on the proxy or the listener port, made once per snapshot (its VirtualServices, the
+    objects delegates are looked up in, MeshConfig) and read by every proxy and port after."""
+
+    def __init__(self, snapshot: MeshSnapshot) -> None:
+        self._suffix = snapshot.mesh.domain_suffix
+        self._mesh = snapshot.mesh  # kept in the snapshot's index: no reference back to the snapshot
+        self._done: dict[tuple[str, str, str], tuple[VirtualService, tuple[RuleSource, ...], tuple[RuleTemplate, ...], bool]] = {}
+        # a sidecar's virtual host parts, shared by the proxies that see the same (translate/sidecar.py)
+        self.vhosts: dict[tuple[object, ...], list[tuple[tuple[object, ...], dict[tuple[int, str, object], object], object]]] = {}
+
+    @staticmethod
+    def of(snapshot: MeshSnapshot) -> RuleTemplates:
+        return snapshot.index.memo("rule_templates", (snapshot.virtual_services, snapshot.by_key, snapshot.mesh),
+                                   lambda: RuleTemplates(snapshot))
+
+    def _get(self, vs: VirtualService, snapshot: MeshSnapshot
+             ) -> tuple[VirtualService, tuple[RuleSource, ...], tuple[RuleTemplate, ...], bool]:
+        hit = self._done.get(vs.key)
+        if hit is None or hit[0] is not vs:  # keyed by kind/namespace/name, checked to be this very object
+            rules = expand(vs, snapshot)
+            templates = tuple(RuleTemplate.of(vs, r, self._suffix, self._mesh) for r in rules)
+            by_source = any(mt.m is not None and (bool(mt.m.source_labels) or bool(mt.m.source_namespace))
+                            for t in templates for mt in t.matches)
+            hit = self._done[vs.key] = (vs, rules, templates, by_source)
+        return hit
+
+    def get(self, vs: VirtualService, snapshot: MeshSnapshot) -> tuple[tuple[RuleSource, ...], tuple[RuleTemplate, ...]]:
+        """`snapshot`: this one's (or one with the same VirtualServices, objects and MeshConfig)."""
+        hit = self._get(vs, snapshot)
+        return hit[1], hit[2]
+
+    def by_source(self, vs: VirtualService, snapshot: MeshSnapshot) -> bool:
+        """Does a match of `vs` name sourceLabels or sourceNamespace (its routes then depend on the proxy's)?"""
+        return self._get(vs, snapshot)[3]
+
+    def routes(self, vs: VirtualService, snapshot: MeshSnapshot, ctx: RouteContext) -> list[Route]:
+        """build_vs_routes of `vs` on the listener `ctx` builds (new Route objects each call)."""
+        rules, templates = self.get(vs, snapshot)
+        return build_vs_routes(vs, rules, ctx, templates)
+
+
+__all__ = ["HTTPRoute", "RuleTemplates", "expand"]

@@ -24,10 +24,10 @@ from meshtui.translate.config import (
     RouteConfig,
     VirtualHost,
 )
-from meshtui.translate.delegate import expand
+from meshtui.translate.delegate import RuleTemplates
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.policy import DRIndex
-from meshtui.translate.routes import RouteContext, build_vs_routes, vs_ref
+from meshtui.translate.routes import RouteContext, vs_ref
 from meshtui.translate.scope import ordered_gateway_vs, vs_hosts
 
 HTTP_PROTOCOLS = {"HTTP", "HTTP2", "GRPC", "GRPC-WEB"}
@@ -157,7 +157,7 @@ def build_gateway(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex) -> ProxyCo
                 inter = list(dict.fromkeys(inter))
                 if not inter:
                     continue
-                routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
+                routes = RuleTemplates.of(snapshot).routes(vs, snapshot, ctx)
                 notes, dropped = ctx.take_notes()
                 if not routes:
                     continue  # istiod: "no routes matched" for this port, so the VS adds no virtual host

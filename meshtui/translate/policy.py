@@ -23,14 +23,20 @@ class EffectiveDR:
     subsets: dict[str, Subset] = field(default_factory=dict)
     tier: str = ""  # client-namespace | service-namespace | root-namespace
     shadowed: list[DestinationRule] = field(default_factory=list)  # exact DRs elsewhere it hides
+    # the index entry it was made from: what is built from this rule alone (its policies, the
+    # clusters under it) is kept there, shared by every proxy that gets the same entry
+    entry: _Consolidated | None = field(default=None, repr=False, compare=False)
+    _ref: Ref | None = field(default=None, repr=False, compare=False)
 
     @property
     def primary(self) -> DestinationRule:
         return self.rules[0]
 
     def ref(self) -> Ref:
-        dr = self.primary
-        return Ref("DestinationRule", dr.namespace, dr.name, "", dr.src.file, dr.src.line)
+        if self._ref is None:
+            dr = self.primary
+            self._ref = Ref("DestinationRule", dr.namespace, dr.name, "", dr.src.file, dr.src.line)
+        return self._ref
 
 
 @dataclass
@@ -42,6 +48,13 @@ class _Consolidated:
     rules: list[DestinationRule]
     traffic_policy: TrafficPolicy | None
     subsets: dict[str, Subset]
+    # built from this entry alone, for every proxy that uses it (translate/clusters.py): the
+    # effective policy and its JSON per (port, subset) as policy_key() folds them, and clusters
+    policies: dict[tuple[int, str], tuple[TrafficPolicy | None, dict[str, Any]]] = field(default_factory=dict, repr=False)
+    clusters: dict[tuple[object, ...], Any] = field(default_factory=dict, repr=False)
+    # the EffectiveDR a proxy gets from this entry, per tier (and, for a client-tier wildcard, the
+    # service namespace and host whose exact rules it hides)
+    effective: dict[tuple[str, str, str], EffectiveDR] = field(default_factory=dict, repr=False)
 
     @property
     def base(self) -> DestinationRule:
@@ -54,6 +67,8 @@ class _Consolidated:
 
 
 _Index = dict[str, list[_Consolidated]]  # resolved host -> entries, in index order
+# an index and its wildcard hosts, longest first (index order among equals): what _most_specific scans
+_Indexed = tuple[_Index, list[tuple[str, list[_Consolidated]]]]
 _T = TypeVar("_T")
 
 
@@ -95,19 +110,25 @@ def _merge_into(index: _Index, host: str, dr: DestinationRule, export: frozenset
         entries.append(_new(dr, export))
 
 
-def _most_specific(index: _Index | None, host: str) -> tuple[str, list[_Consolidated]] | None:
+def _indexed(index: _Index) -> _Indexed:
+    wild = sorted(((h, e) for h, e in index.items() if is_wildcard(h)), key=lambda x: -len(x[0]))
+    return index, wild
+
+
+def _most_specific(indexed: _Indexed, host: str) -> tuple[str, list[_Consolidated]] | None:
     """The entries of the most specific DestinationRule host covering `host`: the host itself,
-    else the longest wildcard that covers it (MostSpecificHostMatch)."""
+    else the longest wildcard that covers it (MostSpecificHostMatch; the first in index order
+    among wildcards of one length)."""
+    index, wild = indexed
     if not index:
         return None
-    if host in index and not is_wildcard(host):
-        return host, index[host]
-    best: tuple[str, list[_Consolidated]] | None = None
-    for h, entries in index.items():
-        if is_wildcard(h) and (h == "*" or host.endswith(h[1:]) or h == host):
-            if best is None or len(h) > len(best[0]):
-                best = (h, entries)
-    return best
+    hit = index.get(host)
+    if hit is not None and not is_wildcard(host):
+        return host, hit
+    for h, entries in wild:
+        if h == "*" or host.endswith(h[1:]) or h == host:
+            return h, entries
+    return None
 
 
 class DRIndex:
@@ -123,14 +144,18 @@ class DRIndex:
         self.by_ns = snapshot.index.destination_rules  # by namespace and host in istiod's order; shared
         # namespace -> its (local, exported, root-local) indexes, each made when a lookup first reads
         # that namespace (a trace reads two or three) and kept with the snapshot for later proxies
-        self._ns_indexes: dict[str, tuple[_Index, _Index, _Index]] = snapshot.index.memo(
+        self._ns_indexes: dict[str, tuple[_Indexed, _Indexed, _Indexed]] = snapshot.index.memo(
             "dr_consolidated_by_ns", (snapshot.destination_rules, snapshot.mesh), dict)
         self._cache: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], EffectiveDR | None] = {}
+        # clusters of services no DestinationRule applies to (translate/clusters.py), shared by proxies
+        self.clusters_without_dr: dict[tuple[object, ...], Any] = snapshot.index.memo(
+            "clusters_without_dr", (snapshot.registry, snapshot.mesh), dict)
 
-    def _indexes(self, ns: str) -> tuple[_Index, _Index, _Index]:
+    def _indexes(self, ns: str) -> tuple[_Indexed, _Indexed, _Indexed]:
         hit = self._ns_indexes.get(ns)
         if hit is None:
-            hit = self._ns_indexes[ns] = self._consolidate(ns)
+            local, exported, root_local = self._consolidate(ns)
+            hit = self._ns_indexes[ns] = (_indexed(local), _indexed(exported), _indexed(root_local))
         return hit
 
     def _consolidate(self, ns: str) -> tuple[_Index, _Index, _Index]:
@@ -179,30 +204,35 @@ class DRIndex:
     def lookup(self, host: str, service_ns: str, client_ns: str, labels: dict[str, str] | None = None) -> EffectiveDR | None:
         """The DestinationRule in effect for `host` from a proxy in `client_ns` (push_context.go
         destinationRule): the proxy's namespace (the root namespace's private rules for a proxy
-        there), then the rules the service's namespace exports to it, then the root namespace's."""
+        there), then the rules the service's namespace exports to it, then the root namespace's.
+        Proxies that get the same index entry in the same tier get the same EffectiveDR (made once
+        per snapshot), so what is built from it is shared too."""
         labels = labels or {}
-        key = (host, service_ns, client_ns, tuple(sorted(labels.items())))
+        key = (host, service_ns, client_ns, tuple(sorted(labels.items())) if labels else ())
         if key in self._cache:
             return self._cache[key]
-        tiers: list[tuple[str, str, tuple[str, list[_Consolidated]] | None]] = []
         own = self._indexes(self.root)[2] if client_ns == self.root else self._indexes(client_ns)[0]
-        tiers.append(("client-namespace", client_ns, _most_specific(own, host)))
-        tiers.append(("service-namespace", service_ns, None))
-        tiers.append(("root-namespace", self.root, None))
+        tiers: tuple[tuple[str, str], ...] = (("client-namespace", client_ns), ("service-namespace", service_ns),
+                                              ("root-namespace", self.root))
         result = None
-        for tier, ns, found in tiers:
-            if tier != "client-namespace":
-                found = self._exported_from(ns, host, client_ns)
+        for tier, ns in tiers:
+            found = _most_specific(own, host) if tier == "client-namespace" else self._exported_from(ns, host, client_ns)
             if not found:
                 continue
             entry = self._for_proxy(found[1], client_ns, labels)
             if entry is None:
                 break  # istiod stops at the first tier with rules, even when none applies to this proxy
-            result = EffectiveDR(found[0], list(entry.rules), entry.traffic_policy, dict(entry.subsets), tier)
-            if tier == "client-namespace" and is_wildcard(found[0]):
-                for later_ns in (service_ns, self.root):
-                    if later_ns != ns:
-                        result.shadowed.extend(self.by_ns.get(later_ns, {}).get(host, []))
+            # the client tier's wildcard hides the host's exact rules elsewhere: one per host and service namespace
+            shadowing = tier == "client-namespace" and is_wildcard(found[0])
+            ekey = (tier, service_ns, host) if shadowing else (tier, "", "")
+            result = entry.effective.get(ekey)
+            if result is None:
+                result = EffectiveDR(found[0], list(entry.rules), entry.traffic_policy, dict(entry.subsets), tier, entry=entry)
+                if shadowing:
+                    for later_ns in (service_ns, self.root):
+                        if later_ns != ns:
+                            result.shadowed.extend(self.by_ns.get(later_ns, {}).get(host, []))
+                entry.effective[ekey] = result
             break
         self._cache[key] = result
         return result
@@ -282,6 +312,32 @@ def effective_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> Tra
                     proxy_protocol=_first(stp.proxy_protocol, inherited.proxy_protocol),
                     retry_budget=_first(stp.retry_budget, inherited.retry_budget))
     return base
+
+
+def entry_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> tuple[TrafficPolicy | None, dict[str, Any]]:
+    """effective_policy(dr, port, subset) and its policy_json, made once per DestinationRule
+    entry for every (port, subset) that gives the same policy: the port only counts when
+    portLevelSettings are set, a subset only when it sets a traffic policy. The JSON is shared:
+    read it, never change it."""
+    if dr is None:
+        return None, {}
+    base = dr.traffic_policy
+    sub = dr.subsets.get(subset) if subset else None
+    stp = sub.traffic_policy if sub is not None else None
+    if stp is None:
+        subset = ""
+    by_port = (base is not None and bool(base.port_level_settings)) or (stp is not None and bool(stp.port_level_settings))
+    key = (port if by_port else -1, subset)
+    cache = dr.entry.policies if dr.entry is not None else None
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    tp = effective_policy(dr, port, subset)
+    out = (tp, policy_json(tp))
+    if cache is not None:
+        cache[key] = out
+    return out
 
 
 def policy_json(tp: TrafficPolicy | None) -> dict[str, Any]:

@@ -114,7 +114,11 @@ def destination_cluster(dest: Destination, vs_ns: str, ctx: RouteContext, http: 
     A sidecar's HTTP routes see each service only through its port on the listener being built
     (istiod's per-port serviceRegistry in buildSidecarOutboundHTTPRouteConfig, whose services
     carry that one port), so there a destination without a port always takes the listener's."""
-    host = resolve_short(dest.host, vs_ns, ctx.domain_suffix)
+    return _cluster_of(dest, resolve_short(dest.host, vs_ns, ctx.domain_suffix), vs_ns, ctx, http)
+
+
+def _cluster_of(dest: Destination, host: str, vs_ns: str, ctx: RouteContext, http: bool = True) -> tuple[str, str, int]:
+    """destination_cluster, its host already resolved in `vs_ns`."""
     svc: RegistryService | None = ctx.lookup_service(host, vs_ns)
     if dest.port is not None and dest.port.number:
         port = dest.port.number
@@ -197,27 +201,6 @@ def convert_retry(rt: HTTPRetry) -> Retry | None:
     )
 
 
-def _mirrors(r: HTTPRoute, vs: VirtualService, ctx: RouteContext) -> tuple[Mirror, ...]:
-    out = []
-    if r.mirror is not None:
-        pct = 100.0
-        if r.mirror_percentage is not None:
-            pct = r.mirror_percentage.value
-        elif r.mirror_percent is not None:
-            pct = float(r.mirror_percent)
-        if pct > 0:
-            name, host, _ = destination_cluster(r.mirror, vs.namespace, ctx)
-            out.append(Mirror(name, host, pct, r.mirror.subset))
-    for mp in r.mirrors:
-        if mp.destination is None:
-            continue
-        pct = _percent(mp.percentage, 100.0)
-        if pct > 0:
-            name, host, _ = destination_cluster(mp.destination, vs.namespace, ctx)
-            out.append(Mirror(name, host, pct, mp.destination.subset))
-    return tuple(out)
-
-
 def _cors(r: HTTPRoute) -> dict[str, Any] | None:
     c = r.cors_policy
     if c is None:
@@ -279,42 +262,36 @@ def vs_rules(vs: VirtualService) -> tuple[RuleSource, ...]:
     return tuple(RuleSource(r, vs, f"spec.http[{i}]", i) for i, r in enumerate(vs.spec.http))
 
 
-def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: RouteContext) -> list[Route]:
+def build_vs_routes(vs: VirtualService, rules: tuple[RuleSource, ...], ctx: RouteContext,
+                    templates: tuple[RuleTemplate, ...] | None = None) -> list[Route]:
     """Envoy routes of one VS for one port, in order, stopping after the first catch-all.
-    `rules` come after delegate expansion."""
+    `rules` come after delegate expansion; `templates`, when given, are theirs (rule_templates:
+    what does not depend on the proxy or the port, made once per snapshot)."""
+    if templates is None:
+        templates = tuple(RuleTemplate.of(vs, src, ctx.domain_suffix, ctx.mesh) for src in rules)
     routes: list[Route] = []
-    gateway_semantics = is_gateway_semantics(vs)
-    for src in rules:
-        rule, path, i, owner = src.rule, src.path, src.index, src.owner
-        rule_ref = vs_ref(owner, path, rule.src.line)
-        matches: list[tuple[HTTPMatchRequest | None, int | None]] = [(m, j) for j, m in enumerate(rule.match)] or [(None, None)]
-        side = ctx.side
-        for m, j in matches:
-            verdict = http_verdict(m, side, vs.namespace)
-            if not verdict:
-                assert m is not None and verdict.field is not None  # only a match block can be left out
-                label = f"http[{i}].match[{j}]" + (f" ({rule.name})" if rule.name else "")
-                ctx.dropped.append(DroppedMatch(vs_ref(owner, f"{path}.match[{j}]", m.src.line), label, verdict.field, verdict.reason))
-                continue
-            rm = route_match(m)
-            if gateway_semantics and rm.path_kind == "prefix" and rm.path != "/":
-                # istiod's Gateway API semantics: PathPrefix matches whole path segments
-                rm = replace(rm, path_kind="path_separated_prefix", path=rm.path.rstrip("/"))
-            ctx.notes.extend(f"{owner.namespace}/{owner.name} {path}.match[{j}]: {why}" for why in ignored_request_keys(m))
-            name = rule.name
-            if m is not None and m.name:
-                name = f"{name}.{m.name}" if name else m.name
-            match_ref = vs_ref(owner, f"{path}.match[{j}]", m.src.line) if m is not None else rule_ref
-            code = rule.redirect.redirect_code if rule.redirect is not None else None
-            if code not in (None, 0, 301, 302, 303, 307, 308):
+    side: ProxySide | None = None
+    for t in templates:
+        for mt in t.matches:
+            m = mt.m
+            if mt.config_time:
+                assert m is not None  # only a match block has config-time fields
+                if side is None:
+                    side = ctx.side
+                verdict = http_verdict(m, side, vs.namespace)
+                if not verdict:
+                    assert verdict.field is not None and mt.drop_ref is not None  # only a match block can be left out
+                    ctx.dropped.append(DroppedMatch(mt.drop_ref, mt.drop_label, verdict.field, verdict.reason))
+                    continue
+            if mt.ignored:
+                ctx.notes.extend(mt.ignored)
+            if t.bad_redirect:
                 # Istio builds this route without an action; Envoy then rejects the whole route
                 # configuration (NACK) and keeps the previous one. meshtui leaves the route out.
-                ctx.notes.append(f"{path} has redirectCode {code}: Istio cannot translate it (only 301, 302, 303, 307, 308); "
-                                 "on a real proxy Envoy rejects this whole route configuration and keeps the previous one. "
-                                 "meshtui leaves the route out")
+                ctx.notes.append(t.bad_redirect)
                 continue
-            routes.append(_route(owner, rule, rm, name, rule_ref, match_ref, i, j, m, ctx, root=vs, rule_path=path))
-            if rm.catch_all:
+            routes.append(t.route(mt, ctx, vs))
+            if mt.rm.catch_all:
                 return routes
     return routes
 
@@ -358,69 +335,188 @@ class _RouteCommon(TypedDict):
     stat_prefix: str
 
 
-def _route(vs: VirtualService, rule: HTTPRoute, rm: RouteMatch, name: str, rule_ref: Ref, match_ref: Ref, i: int,
-           j: int | None, m: HTTPMatchRequest | None, ctx: RouteContext, root: VirtualService, rule_path: str = "") -> Route:
-    """`vs` defines the rule (a delegate, or the root itself); `root` owns the host."""
-    req_ops = _strip_pseudo(_header_ops(rule.headers, "request"))
-    resp_ops = _header_ops(rule.headers, "response")
-    common = _RouteCommon(name=name, match=rm, ref=rule_ref, match_ref=match_ref, rule_index=i, match_index=j,
-                          virtual_service=(root.namespace, root.name), stat_prefix=m.stat_prefix if m else "")
-    if rule.redirect is not None:
-        rd = rule.redirect
-        code = rd.redirect_code or 301
-        return Route(redirect=Redirect(code=code, scheme=rd.scheme, host=rd.authority, port=_redirect_port(rd, ctx), path=rd.uri,
-                                       prefix_rewrite=rd.prefix_rewrite or None,
-                                       derive_port_from_request=rd.derive_port == "FROM_REQUEST_PORT"),
-                     request_headers=req_ops, response_headers=resp_ops, **common)
-    if rule.direct_response is not None:
-        dr = rule.direct_response
-        body = None
-        if dr.body is not None:
-            body = dr.body.string if dr.body.string is not None else _body_bytes(dr.body.bytes)
-        return Route(direct_response=DirectResponse(dr.status, body), request_headers=req_ops,
-                     response_headers=resp_ops, **common)
-    dests = [(d, d.destination) for d in rule.route if d.destination is not None]
-    weighted = len(dests) > 1
-    clusters: list[WeightedCluster] = []
-    for k, (d, dest) in enumerate(dests):
-        weight = d.weight or 0
-        if weighted and weight == 0:
-            continue  # zero-weight destinations are dropped
-        cname, host, port = destination_cluster(dest, vs.namespace, ctx)
-        clusters.append(WeightedCluster(cname, weight if weighted else 100, host, port, dest.subset,
-                                        _strip_pseudo(_header_ops(d.headers, "request")), _header_ops(d.headers, "response"),
-                                        vs_ref(vs, f"{rule_path or rule_ref.path}.route[{k}]", d.src.line)))
-    if not weighted and clusters:
-        # a single destination's header operations apply at the route, after the rule's own
-        req_ops = _merge_ops(req_ops, clusters[0].request_headers)
-        resp_ops = _merge_ops(resp_ops, clusters[0].response_headers)
-    rewrite = rule.rewrite
-    prefix_rewrite = regex_rewrite = None
-    gateway_semantics = is_gateway_semantics(root)
-    if rewrite is not None:
-        if rewrite.uri == "/" and gateway_semantics and rm.path_kind == "path_separated_prefix":
-            # istiod removes the matched prefix with a regex, keeping the `/` after it
-            regex_rewrite = (f"^{go_quote_meta(rm.path)}(/?)(.*)", r"/\2")
-        elif rewrite.uri is not None:
-            prefix_rewrite = rewrite.uri
-        elif rewrite.uri_regex_rewrite is not None:
-            regex_rewrite = (rewrite.uri_regex_rewrite.match, rewrite.uri_regex_rewrite.rewrite)
-    hash_policy: tuple[HashPolicy, ...] = ()
-    if len(clusters) == 1:
-        hash_policy = ctx.hash_policy_for(clusters[0].host, clusters[0].port)
-    retry = _retry(rule, ctx.mesh)
-    if retry is not None and hash_policy and retry.previous_hosts:
-        retry = replace(retry, previous_hosts=False)  # consistent hashing keeps the host
-    action = RouteAction(
-        clusters=tuple(clusters),
-        timeout=rule.timeout.seconds if rule.timeout is not None else 0.0,
-        retry=retry, prefix_rewrite=prefix_rewrite, regex_rewrite=regex_rewrite, host_rewrite=_host_rewrite(rule),
-        mirrors=_mirrors(rule, vs, ctx), hash_policy=hash_policy, weighted=weighted,
-        cluster_not_found_status=500 if gateway_semantics else 503,  # Gateway API: a missing backend is a 500
-    )
-    decorator = f"{clusters[0].host}:{clusters[0].port}/*" if len(clusters) == 1 else f"{root.name}:{ctx.listen_port}/*"
-    return Route(action=action, fault=_fault(rule, rule_ref), request_headers=req_ops, response_headers=resp_ops,
-                 cors=_cors(rule), decorator=decorator, **common)
+@dataclass(frozen=True, slots=True)
+class _DestTemplate:
+    """One destination of a rule, as far as it does not depend on the listener port."""
+
+    dest: Destination
+    host: str  # resolved in the rule's namespace
+    weight: int
+    request_headers: HeaderOps
+    response_headers: HeaderOps
+    ref: Ref
+
+
+@dataclass(frozen=True, slots=True)
+class MatchTemplate:
+    """One match block of a rule (or the rule's lack of one), proxy- and port-independent."""
+
+    m: HTTPMatchRequest | None
+    j: int | None
+    config_time: bool  # port, gateways, sourceLabels or sourceNamespace set: judged per proxy and port
+    drop_ref: Ref | None
+    drop_label: str
+    ignored: tuple[str, ...]  # request keys meshtui does not match on, as notes
+    rm: RouteMatch
+    name: str
+    match_ref: Ref
+    prefix_rewrite: str | None
+    regex_rewrite: tuple[str, str] | None
+
+
+def _config_time(m: HTTPMatchRequest | None) -> bool:
+    return m is not None and (m.port is not None or bool(m.gateways) or bool(m.source_labels) or bool(m.source_namespace))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTemplate:
+    """What one HTTP rule of a VirtualService gives every proxy and port alike (its matches, refs,
+    header operations, retry, fault, CORS...): route() adds the listener's clusters. Made once
+    per snapshot (rule_templates) so neither another port nor another proxy translates it again."""
+
+    src: RuleSource
+    root_ns: str
+    root_name: str
+    gateway_semantics: bool
+    rule_ref: Ref
+    matches: tuple[MatchTemplate, ...]
+    bad_redirect: str  # a note: the route is left out
+    request_headers: HeaderOps
+    response_headers: HeaderOps
+    redirect: HTTPRedirect | None
+    direct_response: DirectResponse | None
+    dests: tuple[_DestTemplate, ...]
+    weighted: bool
+    timeout: float
+    retry: Retry | None
+    host_rewrite: str | None
+    fault: Fault | None
+    cors: dict[str, Any] | None
+    mirrors: tuple[tuple[Destination, str, float], ...]  # (destination, resolved host, percent)
+
+    @staticmethod
+    def of(root: VirtualService, src: RuleSource, suffix: str, mesh: MeshConfig) -> RuleTemplate:
+        rule, path, i, owner = src.rule, src.path, src.index, src.owner
+        rule_ref = vs_ref(owner, path, rule.src.line)
+        gateway_semantics = is_gateway_semantics(root)
+        matches: list[MatchTemplate] = []
+        blocks: list[tuple[int | None, HTTPMatchRequest | None]] = [(j, m) for j, m in enumerate(rule.match)] or [(None, None)]
+        for j, m in blocks:
+            drop_ref, label = None, ""
+            if m is not None:
+                label = f"http[{i}].match[{j}]" + (f" ({rule.name})" if rule.name else "")
+                drop_ref = vs_ref(owner, f"{path}.match[{j}]", m.src.line)
+            rm = route_match(m)
+            if gateway_semantics and rm.path_kind == "prefix" and rm.path != "/":
+                # istiod's Gateway API semantics: PathPrefix matches whole path segments
+                rm = replace(rm, path_kind="path_separated_prefix", path=rm.path.rstrip("/"))
+            ignored = tuple(f"{owner.namespace}/{owner.name} {path}.match[{j}]: {why}" for why in ignored_request_keys(m))
+            name = rule.name
+            if m is not None and m.name:
+                name = f"{name}.{m.name}" if name else m.name
+            match_ref = drop_ref if drop_ref is not None else rule_ref
+            prefix_rewrite = regex_rewrite = None
+            rewrite = rule.rewrite
+            if rewrite is not None:
+                if rewrite.uri == "/" and gateway_semantics and rm.path_kind == "path_separated_prefix":
+                    # istiod removes the matched prefix with a regex, keeping the `/` after it
+                    regex_rewrite = (f"^{go_quote_meta(rm.path)}(/?)(.*)", r"/\2")
+                elif rewrite.uri is not None:
+                    prefix_rewrite = rewrite.uri
+                elif rewrite.uri_regex_rewrite is not None:
+                    regex_rewrite = (rewrite.uri_regex_rewrite.match, rewrite.uri_regex_rewrite.rewrite)
+            matches.append(MatchTemplate(m, j, _config_time(m), drop_ref, label, ignored, rm, name, match_ref,
+                                         prefix_rewrite, regex_rewrite))
+        code = rule.redirect.redirect_code if rule.redirect is not None else None
+        bad_redirect = ""
+        if code not in (None, 0, 301, 302, 303, 307, 308):
+            bad_redirect = (f"{path} has redirectCode {code}: Istio cannot translate it (only 301, 302, 303, 307, 308); "
+                            "on a real proxy Envoy rejects this whole route configuration and keeps the previous one. "
+                            "meshtui leaves the route out")
+        direct = None
+        if rule.redirect is None and rule.direct_response is not None:
+            dr = rule.direct_response
+            body = None
+            if dr.body is not None:
+                body = dr.body.string if dr.body.string is not None else _body_bytes(dr.body.bytes)
+            direct = DirectResponse(dr.status, body)
+        raw = [(d, d.destination) for d in rule.route if d.destination is not None]
+        weighted = len(raw) > 1
+        dests = tuple(_DestTemplate(dest, resolve_short(dest.host, owner.namespace, suffix), d.weight or 0,
+                                    _strip_pseudo(_header_ops(d.headers, "request")), _header_ops(d.headers, "response"),
+                                    vs_ref(owner, f"{path or rule_ref.path}.route[{k}]", d.src.line))
+                      for k, (d, dest) in enumerate(raw))
+        mirrors: list[tuple[Destination, str, float]] = []
+        if rule.mirror is not None:
+            pct = 100.0
+            if rule.mirror_percentage is not None:
+                pct = rule.mirror_percentage.value
+            elif rule.mirror_percent is not None:
+                pct = float(rule.mirror_percent)
+            if pct > 0:
+                mirrors.append((rule.mirror, resolve_short(rule.mirror.host, owner.namespace, suffix), pct))
+        for mp in rule.mirrors:
+            if mp.destination is None:
+                continue
+            pct = _percent(mp.percentage, 100.0)
+            if pct > 0:
+                mirrors.append((mp.destination, resolve_short(mp.destination.host, owner.namespace, suffix), pct))
+        return RuleTemplate(
+            src=src, root_ns=root.namespace, root_name=root.name, gateway_semantics=gateway_semantics, rule_ref=rule_ref,
+            matches=tuple(matches), bad_redirect=bad_redirect,
+            request_headers=_strip_pseudo(_header_ops(rule.headers, "request")), response_headers=_header_ops(rule.headers, "response"),
+            redirect=rule.redirect, direct_response=direct, dests=dests, weighted=weighted,
+            timeout=rule.timeout.seconds if rule.timeout is not None else 0.0, retry=_retry(rule, mesh),
+            host_rewrite=_host_rewrite(rule), fault=_fault(rule, rule_ref), cors=_cors(rule), mirrors=tuple(mirrors))
+
+    def route(self, mt: MatchTemplate, ctx: RouteContext, root: VirtualService) -> Route:
+        """The Envoy route of match `mt` on the listener `ctx` builds (`root` owns the host)."""
+        m = mt.m
+        src = self.src
+        common = _RouteCommon(name=mt.name, match=mt.rm, ref=self.rule_ref, match_ref=mt.match_ref, rule_index=src.index,
+                              match_index=mt.j, virtual_service=(self.root_ns, self.root_name),
+                              stat_prefix=m.stat_prefix if m is not None else "")
+        req_ops, resp_ops = self.request_headers, self.response_headers
+        rd = self.redirect
+        if rd is not None:
+            return Route(redirect=Redirect(code=rd.redirect_code or 301, scheme=rd.scheme, host=rd.authority,
+                                           port=_redirect_port(rd, ctx), path=rd.uri, prefix_rewrite=rd.prefix_rewrite or None,
+                                           derive_port_from_request=rd.derive_port == "FROM_REQUEST_PORT"),
+                         request_headers=req_ops, response_headers=resp_ops, **common)
+        if self.direct_response is not None:
+            return Route(direct_response=self.direct_response, request_headers=req_ops, response_headers=resp_ops,
+                         **common)
+        weighted = self.weighted
+        owner_ns = src.owner.namespace
+        clusters: list[WeightedCluster] = []
+        for d in self.dests:
+            if weighted and d.weight == 0:
+                continue  # zero-weight destinations are dropped
+            cname, host, port = _cluster_of(d.dest, d.host, owner_ns, ctx)
+            clusters.append(WeightedCluster(cname, d.weight if weighted else 100, host, port, d.dest.subset,
+                                            d.request_headers, d.response_headers, d.ref))
+        if not weighted and clusters:
+            # a single destination's header operations apply at the route, after the rule's own
+            req_ops = _merge_ops(req_ops, clusters[0].request_headers)
+            resp_ops = _merge_ops(resp_ops, clusters[0].response_headers)
+        hash_policy: tuple[HashPolicy, ...] = ()
+        if len(clusters) == 1:
+            hash_policy = ctx.hash_policy_for(clusters[0].host, clusters[0].port)
+        retry = self.retry
+        if retry is not None and hash_policy and retry.previous_hosts:
+            retry = replace(retry, previous_hosts=False)  # consistent hashing keeps the host
+        mirrors = tuple(Mirror(name, host, pct, dest.subset)
+                        for dest, resolved, pct in self.mirrors
+                        for name, host, _ in (_cluster_of(dest, resolved, owner_ns, ctx),))
+        action = RouteAction(
+            clusters=tuple(clusters), timeout=self.timeout, retry=retry, prefix_rewrite=mt.prefix_rewrite,
+            regex_rewrite=mt.regex_rewrite, host_rewrite=self.host_rewrite, mirrors=mirrors, hash_policy=hash_policy,
+            weighted=weighted,
+            cluster_not_found_status=500 if self.gateway_semantics else 503,  # Gateway API: a missing backend is a 500
+        )
+        decorator = f"{clusters[0].host}:{clusters[0].port}/*" if len(clusters) == 1 else f"{root.name}:{ctx.listen_port}/*"
+        return Route(action=action, fault=self.fault, request_headers=req_ops, response_headers=resp_ops,
+                     cors=self.cors, decorator=decorator, **common)
 
 
 def default_route(svc: RegistryService, port: int, hash_policy: tuple[HashPolicy, ...], mesh: MeshConfig = DEFAULT_MESH) -> Route:

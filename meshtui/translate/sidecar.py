@@ -18,6 +18,7 @@ from meshtui.translate.config import (
     DirectResponse,
     DroppedMatch,
     FilterChain,
+    HashPolicy,
     Listener,
     ProxyConfig,
     ProxyInfo,
@@ -30,12 +31,12 @@ from meshtui.translate.config import (
     VirtualHost,
     WeightedCluster,
 )
-from meshtui.translate.delegate import expand
+from meshtui.translate.delegate import RuleTemplates, expand
 from meshtui.translate.inbound import build_inbound
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.lazy import LazyClusterBuilder, LazyOwnership, LazyRouteConfig
 from meshtui.translate.policy import DRIndex
-from meshtui.translate.routes import RouteContext, build_vs_routes, default_route, vs_ref
+from meshtui.translate.routes import RouteContext, default_route, vs_ref
 from meshtui.translate.scope import EgressListener, Scope, compute_scope, ordered_mesh_vs, vs_hosts
 
 if TYPE_CHECKING:
@@ -285,8 +286,15 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
     if egress.protocol in HTTP_FAMILY and egress.port:  # an explicit HTTP egress port treats everything as HTTP
         http, sniffed, tcp = http + sniffed + tcp, [], []
     bind_addr = egress.bind or ("127.0.0.1" if egress.capture_none else "0.0.0.0")
-    ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service,
-                       lambda h, p: cb.hash_policy(lookup_service(h, proxy.namespace), p), mesh=snapshot.mesh)
+    def hash_for(h: str, p: int) -> tuple[HashPolicy, ...]:
+        return cb.hash_policy(lookup_service(h, proxy.namespace), p)
+
+    ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service, hash_for,
+                       mesh=snapshot.mesh)
+    templates = RuleTemplates.of(snapshot)
+
+    def vs_routes(vs: VirtualService, ctx: RouteContext) -> list[Route]:
+        return templates.routes(vs, snapshot, ctx)
 
     def _next_with_routes(vs: VirtualService, losers: list[VirtualService], host: str, ctx: RouteContext
                           ) -> tuple[VirtualService, list[Route], tuple[str, ...], tuple[DroppedMatch, ...]] | None:
@@ -296,21 +304,21 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
         for lv in losers:
             if lv is vs or host not in ownership.hosts_of(lv):
                 continue
-            lroutes = build_vs_routes(lv, expand(lv, snapshot), ctx)
+            lroutes = vs_routes(lv, ctx)
             lnotes, ldropped = ctx.take_notes()
             if lroutes:
                 return lv, lroutes, tuple(lnotes), tuple(ldropped)
         return None
 
-    def vhost_parts(s: RegistryService, ctx: RouteContext) -> VHostParts:
-        """(routes, owner ref, notes, dropped matches) of the service's virtual host."""
-        vs, losers, _ = ownership.owner(s.hostname)
+    def build_parts(s: RegistryService, vs: VirtualService | None, losers: list[VirtualService],
+                    alias_of: Sequence[RegistryService], ctx: RouteContext, service_hash: Callable[[int], tuple[HashPolicy, ...]]
+                    ) -> VHostParts:
         vnotes = tuple(f"VirtualService {lv.namespace}/{lv.name} also names this host and is ignored: "
                        f"{vs.namespace}/{vs.name} takes precedence" for lv in losers) if vs else ()
         routes: list[Route] = []
         dropped: tuple[DroppedMatch, ...] = ()
         if vs is not None:
-            routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
+            routes = vs_routes(vs, ctx)
             notes, dropped = ctx.take_notes()
             vnotes += notes
             if not routes:
@@ -325,11 +333,75 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
                     vnotes += (f"every rule of VirtualService {vs.namespace}/{vs.name} is filtered out for this proxy/port "
                                "(port, sourceLabels, sourceNamespace or gateways): the default route applies",)
         if not routes:
-            routes = [default_route(s, port, cb.hash_policy(s, port), snapshot.mesh)]
+            routes = [default_route(s, port, service_hash(port), snapshot.mesh)]
         ref = vs_ref(vs) if vs is not None and routes and routes[0].name != "default" else None
-        for alias in (aliases or {}).get(s.hostname, ()):
+        for alias in alias_of:
             vnotes += (f"ExternalName Service {alias.namespace}/{alias.name} is an alias of this host: its names are domains here",)
         return tuple(routes), ref, vnotes, dropped
+
+    # A virtual host's parts depend on the service, the port, the VirtualServices naming the host
+    # and these answers for the proxy: which service a destination host is (lookup_service), the
+    # hash policies its DestinationRule gives, and (only when a match names sourceLabels or
+    # sourceNamespace) the proxy's labels and namespace. They are kept per snapshot with the
+    # answers they were built from; a proxy with the same answers gets the same parts.
+    kept = templates.vhosts
+    side_key = (proxy.namespace, tuple(sorted(proxy.labels.items())))
+    seen: dict[tuple[int, str, object], object] = {}
+
+    def rec_lookup(host: str, vs_ns: str) -> RegistryService | None:
+        k = (0, host, vs_ns)
+        if k in seen:
+            return seen[k]  # type: ignore[return-value]  # stored below from lookup_service
+        found = seen[k] = lookup_service(host, vs_ns)
+        return found
+
+    def rec_hash(h: str, p: int) -> tuple[HashPolicy, ...]:
+        k = (1, h, p)
+        if k not in seen:
+            seen[k] = hash_for(h, p)
+        return seen[k]  # type: ignore[return-value]  # stored just above from hash_for
+
+    rctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, rec_lookup, rec_hash,
+                        mesh=snapshot.mesh)
+
+    def same_answers(s: RegistryService, answers: dict[tuple[int, str, object], object]) -> bool:
+        for (kind, a, b), ans in answers.items():
+            if kind == 0:
+                if lookup_service(a, b) is not ans:  # type: ignore[arg-type]  # kind 0 keys (host, namespace)
+                    return False
+            elif kind == 1:
+                if hash_for(a, b) != ans:  # type: ignore[arg-type]  # kind 1 keys (host, port)
+                    return False
+            elif cb.hash_policy(s, b) != ans:  # type: ignore[arg-type]  # kind 2 keys ("", port)
+                return False
+        return True
+
+    def vhost_parts(s: RegistryService, _ctx: RouteContext) -> VHostParts:
+        """(routes, owner ref, notes, dropped matches) of the service's virtual host."""
+        nonlocal seen
+        vs, losers, _ = ownership.owner(s.hostname)
+        alias_of = (aliases or {}).get(s.hostname, ())
+        named = [vs, *losers] if vs is not None else losers
+        key = (s.hostname, s.namespace, s.name, port, vs.key if vs is not None else None, tuple(lv.key for lv in losers),
+               tuple((a.namespace, a.name) for a in alias_of),
+               side_key if any(templates.by_source(v, snapshot) for v in named) else None)
+        variants = kept.get(key)
+        for objs, answers, parts in variants or ():
+            if objs[0] is s and len(objs) == len(named) + 1 and all(a is b for a, b in zip(objs[1:], named, strict=False)) \
+                    and same_answers(s, answers):
+                return parts  # type: ignore[return-value]  # stored below from build_parts
+        seen = {}
+
+        def service_hash(p: int) -> tuple[HashPolicy, ...]:
+            found = seen[(2, "", p)] = cb.hash_policy(s, p)
+            return found
+
+        parts = build_parts(s, vs, losers, alias_of, rctx, service_hash)
+        if variants is None:
+            kept[key] = [((s, *named), seen, parts)]
+        elif len(variants) < 8:  # proxies that see this host differently: a few kept, the rest built each time
+            variants.append(((s, *named), seen, parts))
+        return parts
 
     def vhost_for(s: RegistryService) -> VirtualHost:
         domains = service_domains(s, proxy.namespace, suffix)
@@ -338,8 +410,7 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
         if lazy:  # built on first read, with a context of its own (nothing else's notes)
             from meshtui.translate.lazy import LazyVirtualHost
 
-            return LazyVirtualHost(f"{s.hostname}:{port}", tuple(domains), s,
-                                   lambda: vhost_parts(s, replace(ctx, notes=[], dropped=[])))
+            return LazyVirtualHost(f"{s.hostname}:{port}", tuple(domains), s, lambda: vhost_parts(s, ctx))
         routes, ref, vnotes, dropped = vhost_parts(s, ctx)
         return VirtualHost(f"{s.hostname}:{port}", tuple(domains), routes,
                            kind="service", service=s, ref=ref, notes=vnotes, dropped=dropped)
@@ -362,14 +433,14 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
                     owner, losers, _ = ownership.owner(h) if not is_wildcard(h) else (vs, [], h)
                     if owner is not vs:
                         # an earlier VirtualService of the host with no rule on port 80 leaves it to this one
-                        if owner is None or build_vs_routes(owner, expand(owner, snapshot), ctx):
+                        if owner is None or vs_routes(owner, ctx):
                             ctx.take_notes()
                             continue
                         ctx.take_notes()
                         nxt = _next_with_routes(owner, losers, h, ctx)
                         if nxt is None or nxt[0] is not vs:
                             continue
-                    routes = build_vs_routes(vs, expand(vs, snapshot), ctx)
+                    routes = vs_routes(vs, ctx)
                     vs_notes, dropped = ctx.take_notes()  # the vhost's own, not the proxy's `notes`
                     if routes:
                         vhosts.append(VirtualHost(f"{h}:80", (h,), tuple(routes), kind="vs", ref=vs_ref(vs),
