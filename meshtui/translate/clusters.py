@@ -29,9 +29,11 @@ class ClusterBuilder:
         # hostname -> the only ports to build clusters for (a Sidecar egress listener with a port
         # imports a service on that port alone, as istiod's SidecarScope does); absent: every port
         self.only_ports: dict[str, set[int] | None] = {}
+        self._labels_key = tuple(sorted(labels.items()))
+        self._kind = (router, proxy_cluster)  # what a kept cluster depends on besides service, port, subset and rule
 
     def dr_for(self, svc: RegistryService) -> EffectiveDR | None:
-        return self.drs.lookup(svc.hostname, svc.namespace, self.client_ns, self.labels)
+        return self.drs.lookup(svc.hostname, svc.namespace, self.client_ns, self.labels, self._labels_key)
 
     def hash_policy(self, svc: RegistryService | None, port: int) -> tuple[HashPolicy, ...]:
         if svc is None:
@@ -71,13 +73,16 @@ class ClusterBuilder:
         # a cluster depends on the service, its port and subset, the DestinationRule entry in
         # effect, the proxy kind and (several clusters) the proxy's cluster: built once per
         # snapshot under the entry (or without one) and shared by every proxy that gets the same
-        cache = dr.entry.clusters if dr is not None and dr.entry is not None else self.drs.clusters_without_dr
-        key = (svc.hostname, svc.namespace, svc.name, sp.name, sp.port, subset, self.router, self.proxy_cluster)
-        hit = cache.get(key)
-        if hit is None or hit[0].service is not svc:  # another registry (an edit) made the one kept
-            hit = cache[key] = self._build(svc, sp, subset, dr, name)
-        self.clusters[name] = hit[0]
-        self.endpoints[name] = hit[1]
+        kept = (dr.entry.clusters if dr is not None and dr.entry is not None else self.drs.clusters_without_dr).get(self._kind)
+        if kept is None:
+            kept = ({}, {})
+            (dr.entry.clusters if dr is not None and dr.entry is not None else self.drs.clusters_without_dr)[self._kind] = kept
+        cluster = kept[0].get(name)
+        if cluster is None or cluster.service is not svc:  # another registry (an edit) made the one kept
+            cluster, kept[1][name] = self._build(svc, sp, subset, dr, name)
+            kept[0][name] = cluster
+        self.clusters[name] = cluster
+        self.endpoints[name] = kept[1][name]
 
     def _build(self, svc: RegistryService, sp: SvcPort, subset: str, dr: EffectiveDR | None, name: str
                ) -> tuple[Cluster, tuple[Endpoint, ...]]:
@@ -90,7 +95,12 @@ class ClusterBuilder:
             ctype = "ORIGINAL_DST"
         if ctype == "ORIGINAL_DST":
             lb = "CLUSTER_PROVIDED"
-        labels = dict(dr.subsets[subset].labels) if subset and dr is not None else {}
+        labels: dict[str, str] = {}
+        if dr is not None and dr.entry is not None:  # one dict per subset, shared by its clusters (read only)
+            labels = dr.entry.subset_labels.get(subset) or dr.entry.subset_labels.setdefault(
+                subset, dict(dr.subsets[subset].labels) if subset else {})
+        elif subset and dr is not None:
+            labels = dict(dr.subsets[subset].labels)
         mesh = self.drs.mesh
         mesh_tp, notes = mesh_cluster_policy(mesh, tp, svc)
         if mesh_tp is not tp:  # MeshConfig's defaultTrafficPolicy filled it in

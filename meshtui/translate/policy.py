@@ -51,7 +51,8 @@ class _Consolidated:
     # built from this entry alone, for every proxy that uses it (translate/clusters.py): the
     # effective policy and its JSON per (port, subset) as policy_key() folds them, and clusters
     policies: dict[tuple[int, str], tuple[TrafficPolicy | None, dict[str, Any]]] = field(default_factory=dict, repr=False)
-    clusters: dict[tuple[object, ...], Any] = field(default_factory=dict, repr=False)
+    subset_labels: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # one dict per subset, read only
+    clusters: ClusterCache = field(default_factory=dict, repr=False)
     # the EffectiveDR a proxy gets from this entry, per tier (and, for a client-tier wildcard, the
     # service namespace and host whose exact rules it hides)
     effective: dict[tuple[str, str, str], EffectiveDR] = field(default_factory=dict, repr=False)
@@ -67,6 +68,9 @@ class _Consolidated:
 
 
 _Index = dict[str, list[_Consolidated]]  # resolved host -> entries, in index order
+# clusters kept for every proxy (translate/clusters.py): (proxy is a router, proxy's cluster) ->
+# (cluster name -> cluster, cluster name -> its endpoints)
+ClusterCache = dict[tuple[bool, str], tuple[dict[str, Any], dict[str, Any]]]
 # an index and its wildcard hosts, longest first (index order among equals): what _most_specific scans
 _Indexed = tuple[_Index, list[tuple[str, list[_Consolidated]]]]
 _T = TypeVar("_T")
@@ -148,7 +152,7 @@ class DRIndex:
             "dr_consolidated_by_ns", (snapshot.destination_rules, snapshot.mesh), dict)
         self._cache: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], EffectiveDR | None] = {}
         # clusters of services no DestinationRule applies to (translate/clusters.py), shared by proxies
-        self.clusters_without_dr: dict[tuple[object, ...], Any] = snapshot.index.memo(
+        self.clusters_without_dr: ClusterCache = snapshot.index.memo(
             "clusters_without_dr", (snapshot.registry, snapshot.mesh), dict)
 
     def _indexes(self, ns: str) -> tuple[_Indexed, _Indexed, _Indexed]:
@@ -201,14 +205,17 @@ class DRIndex:
                 return e
         return catch_all
 
-    def lookup(self, host: str, service_ns: str, client_ns: str, labels: dict[str, str] | None = None) -> EffectiveDR | None:
+    def lookup(self, host: str, service_ns: str, client_ns: str, labels: dict[str, str] | None = None,
+               labels_key: tuple[tuple[str, str], ...] | None = None) -> EffectiveDR | None:
         """The DestinationRule in effect for `host` from a proxy in `client_ns` (push_context.go
         destinationRule): the proxy's namespace (the root namespace's private rules for a proxy
         there), then the rules the service's namespace exports to it, then the root namespace's.
         Proxies that get the same index entry in the same tier get the same EffectiveDR (made once
         per snapshot), so what is built from it is shared too."""
         labels = labels or {}
-        key = (host, service_ns, client_ns, tuple(sorted(labels.items())) if labels else ())
+        if labels_key is None:  # `labels` sorted (a caller that looks up many hosts passes it once made)
+            labels_key = tuple(sorted(labels.items())) if labels else ()
+        key = (host, service_ns, client_ns, labels_key)
         if key in self._cache:
             return self._cache[key]
         own = self._indexes(self.root)[2] if client_ns == self.root else self._indexes(client_ns)[0]

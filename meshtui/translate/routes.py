@@ -104,6 +104,10 @@ def _header_ops(h: Headers | None, which: str) -> HeaderOps:
 
 
 def _merge_ops(a: HeaderOps, b: HeaderOps) -> HeaderOps:
+    if not b:
+        return a
+    if not a:
+        return b
     return HeaderOps(a.set + b.set, a.add + b.add, a.remove + b.remove)
 
 
@@ -335,7 +339,7 @@ class _RouteCommon(TypedDict):
     stat_prefix: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _DestTemplate:
     """One destination of a rule, as far as it does not depend on the listener port."""
 
@@ -347,7 +351,7 @@ class _DestTemplate:
     ref: Ref
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MatchTemplate:
     """One match block of a rule (or the rule's lack of one), proxy- and port-independent."""
 
@@ -362,21 +366,21 @@ class MatchTemplate:
     match_ref: Ref
     prefix_rewrite: str | None
     regex_rewrite: tuple[str, str] | None
+    stat_prefix: str
 
 
 def _config_time(m: HTTPMatchRequest | None) -> bool:
     return m is not None and (m.port is not None or bool(m.gateways) or bool(m.source_labels) or bool(m.source_namespace))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuleTemplate:
     """What one HTTP rule of a VirtualService gives every proxy and port alike (its matches, refs,
     header operations, retry, fault, CORS...): route() adds the listener's clusters. Made once
     per snapshot (rule_templates) so neither another port nor another proxy translates it again."""
 
     src: RuleSource
-    root_ns: str
-    root_name: str
+    root: tuple[str, str]  # the VirtualService owning the host: (namespace, name)
     gateway_semantics: bool
     rule_ref: Ref
     matches: tuple[MatchTemplate, ...]
@@ -426,7 +430,7 @@ class RuleTemplate:
                 elif rewrite.uri_regex_rewrite is not None:
                     regex_rewrite = (rewrite.uri_regex_rewrite.match, rewrite.uri_regex_rewrite.rewrite)
             matches.append(MatchTemplate(m, j, _config_time(m), drop_ref, label, ignored, rm, name, match_ref,
-                                         prefix_rewrite, regex_rewrite))
+                                         prefix_rewrite, regex_rewrite, m.stat_prefix if m is not None else ""))
         code = rule.redirect.redirect_code if rule.redirect is not None else None
         bad_redirect = ""
         if code not in (None, 0, 301, 302, 303, 307, 308):
@@ -462,7 +466,7 @@ class RuleTemplate:
             if pct > 0:
                 mirrors.append((mp.destination, resolve_short(mp.destination.host, owner.namespace, suffix), pct))
         return RuleTemplate(
-            src=src, root_ns=root.namespace, root_name=root.name, gateway_semantics=gateway_semantics, rule_ref=rule_ref,
+            src=src, root=(root.namespace, root.name), gateway_semantics=gateway_semantics, rule_ref=rule_ref,
             matches=tuple(matches), bad_redirect=bad_redirect,
             request_headers=_strip_pseudo(_header_ops(rule.headers, "request")), response_headers=_header_ops(rule.headers, "response"),
             redirect=rule.redirect, direct_response=direct, dests=dests, weighted=weighted,
@@ -471,19 +475,19 @@ class RuleTemplate:
 
     def route(self, mt: MatchTemplate, ctx: RouteContext, root: VirtualService) -> Route:
         """The Envoy route of match `mt` on the listener `ctx` builds (`root` owns the host)."""
-        m = mt.m
         src = self.src
-        common = _RouteCommon(name=mt.name, match=mt.rm, ref=self.rule_ref, match_ref=mt.match_ref, rule_index=src.index,
-                              match_index=mt.j, virtual_service=(self.root_ns, self.root_name),
-                              stat_prefix=m.stat_prefix if m is not None else "")
         req_ops, resp_ops = self.request_headers, self.response_headers
         rd = self.redirect
         if rd is not None:
+            common = _RouteCommon(name=mt.name, match=mt.rm, ref=self.rule_ref, match_ref=mt.match_ref, rule_index=src.index,
+                                  match_index=mt.j, virtual_service=self.root, stat_prefix=mt.stat_prefix)
             return Route(redirect=Redirect(code=rd.redirect_code or 301, scheme=rd.scheme, host=rd.authority,
                                            port=_redirect_port(rd, ctx), path=rd.uri, prefix_rewrite=rd.prefix_rewrite or None,
                                            derive_port_from_request=rd.derive_port == "FROM_REQUEST_PORT"),
                          request_headers=req_ops, response_headers=resp_ops, **common)
         if self.direct_response is not None:
+            common = _RouteCommon(name=mt.name, match=mt.rm, ref=self.rule_ref, match_ref=mt.match_ref, rule_index=src.index,
+                                  match_index=mt.j, virtual_service=self.root, stat_prefix=mt.stat_prefix)
             return Route(direct_response=self.direct_response, request_headers=req_ops, response_headers=resp_ops,
                          **common)
         weighted = self.weighted
@@ -495,28 +499,32 @@ class RuleTemplate:
             cname, host, port = _cluster_of(d.dest, d.host, owner_ns, ctx)
             clusters.append(WeightedCluster(cname, d.weight if weighted else 100, host, port, d.dest.subset,
                                             d.request_headers, d.response_headers, d.ref))
-        if not weighted and clusters:
-            # a single destination's header operations apply at the route, after the rule's own
-            req_ops = _merge_ops(req_ops, clusters[0].request_headers)
-            resp_ops = _merge_ops(resp_ops, clusters[0].response_headers)
         hash_policy: tuple[HashPolicy, ...] = ()
         if len(clusters) == 1:
-            hash_policy = ctx.hash_policy_for(clusters[0].host, clusters[0].port)
+            first = clusters[0]
+            if not weighted:  # a single destination's header operations apply at the route, after the rule's own
+                req_ops = _merge_ops(req_ops, first.request_headers)
+                resp_ops = _merge_ops(resp_ops, first.response_headers)
+            hash_policy = ctx.hash_policy_for(first.host, first.port)
+            decorator = f"{first.host}:{first.port}/*"
+        else:
+            decorator = f"{root.name}:{ctx.listen_port}/*"
         retry = self.retry
         if retry is not None and hash_policy and retry.previous_hosts:
             retry = replace(retry, previous_hosts=False)  # consistent hashing keeps the host
-        mirrors = tuple(Mirror(name, host, pct, dest.subset)
-                        for dest, resolved, pct in self.mirrors
-                        for name, host, _ in (_cluster_of(dest, resolved, owner_ns, ctx),))
-        action = RouteAction(
-            clusters=tuple(clusters), timeout=self.timeout, retry=retry, prefix_rewrite=mt.prefix_rewrite,
-            regex_rewrite=mt.regex_rewrite, host_rewrite=self.host_rewrite, mirrors=mirrors, hash_policy=hash_policy,
-            weighted=weighted,
-            cluster_not_found_status=500 if self.gateway_semantics else 503,  # Gateway API: a missing backend is a 500
-        )
-        decorator = f"{clusters[0].host}:{clusters[0].port}/*" if len(clusters) == 1 else f"{root.name}:{ctx.listen_port}/*"
-        return Route(action=action, fault=self.fault, request_headers=req_ops, response_headers=resp_ops,
-                     cors=self.cors, decorator=decorator, **common)
+        mirrors: tuple[Mirror, ...] = ()
+        if self.mirrors:
+            mirrors = tuple(Mirror(name, host, pct, dest.subset)
+                            for dest, resolved, pct in self.mirrors
+                            for name, host, _ in (_cluster_of(dest, resolved, owner_ns, ctx),))
+        # RouteAction(clusters, timeout, retry, prefix_rewrite, regex_rewrite, host_rewrite, mirrors, hash_policy,
+        # weighted, cluster_not_found_status: Gateway API's missing backend is a 500)
+        action = RouteAction(tuple(clusters), self.timeout, retry, mt.prefix_rewrite, mt.regex_rewrite, self.host_rewrite,
+                             mirrors, hash_policy, weighted, 500 if self.gateway_semantics else 503)
+        # Route(name, match, action, redirect, direct_response, fault, request_headers, response_headers, cors, ref,
+        # match_ref, rule_index, match_index, virtual_service, decorator, stat_prefix)
+        return Route(mt.name, mt.rm, action, None, None, self.fault, req_ops, resp_ops, self.cors, self.rule_ref,
+                     mt.match_ref, src.index, mt.j, self.root, decorator, mt.stat_prefix)
 
 
 def default_route(svc: RegistryService, port: int, hash_policy: tuple[HashPolicy, ...], mesh: MeshConfig = DEFAULT_MESH) -> Route:

@@ -382,9 +382,12 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
         vs, losers, _ = ownership.owner(s.hostname)
         alias_of = (aliases or {}).get(s.hostname, ())
         named = [vs, *losers] if vs is not None else losers
-        key = (s.hostname, s.namespace, s.name, port, vs.key if vs is not None else None, tuple(lv.key for lv in losers),
-               tuple((a.namespace, a.name) for a in alias_of),
-               side_key if any(templates.by_source(v, snapshot) for v in named) else None)
+        by_source = vs is not None and templates.by_source(vs, snapshot)
+        if losers:
+            by_source = by_source or any(templates.by_source(v, snapshot) for v in losers)
+        key = (s.hostname, s.namespace, s.name, port, vs.key if vs is not None else None,
+               tuple(lv.key for lv in losers) if losers else (), tuple((a.namespace, a.name) for a in alias_of) if alias_of else (),
+               side_key if by_source else None)
         variants = kept.get(key)
         for objs, answers, parts in variants or ():
             if objs[0] is s and len(objs) == len(named) + 1 and all(a is b for a, b in zip(objs[1:], named, strict=False)) \
