@@ -130,8 +130,11 @@ def child_first(folder: str, services: int) -> dict:
     t = clock()
     cfg = translate(snap, p1)
     second = clock() - t
+    import resource
+
     return {"first_translate": first, "second_translate": second,
-            "first_routes": sum(len(vh.routes) for rc in cfg.route_configs.values() for vh in rc.virtual_hosts)}
+            "first_routes": sum(len(vh.routes) for rc in cfg.route_configs.values() for vh in rc.virtual_hosts),
+            "first_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 async def _tui(folder: str, services: int) -> dict:

@@ -4,13 +4,16 @@ is replaced by the delegate's rules, their matches merged with the root's."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshtui.model.istio import HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, exported_to
 from meshtui.translate.config import Route
 from meshtui.translate.match import REQUEST_FIELDS, delegate_contained, delegate_merged
 from meshtui.translate.routes import RouteContext, RuleSource, RuleTemplate, build_vs_routes, vs_rules
+
+if TYPE_CHECKING:
+    from meshtui.translate.sidecar import KeptVHost
 
 _INHERITED = ("rewrite", "direct_response", "timeout", "retries", "fault", "mirror", "mirrors",
               "mirror_percentage", "mirror_percent", "cors_policy", "headers")
@@ -120,7 +123,7 @@ class RuleTemplates:
         self._mesh = snapshot.mesh  # kept in the snapshot's index: no reference back to the snapshot
         self._done: dict[tuple[str, str, str], tuple[VirtualService, tuple[RuleSource, ...], tuple[RuleTemplate, ...], bool]] = {}
         # a sidecar's virtual host parts, shared by the proxies that see the same (translate/sidecar.py)
-        self.vhosts: dict[tuple[object, ...], list[tuple[tuple[object, ...], dict[tuple[int, str, object], object], object]]] = {}
+        self.vhosts: dict[tuple[object, ...], KeptVHost] = {}
 
     @staticmethod
     def of(snapshot: MeshSnapshot) -> RuleTemplates:

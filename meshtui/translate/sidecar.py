@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from meshtui.model.hosts import is_wildcard, matches, resolve_short
@@ -76,6 +76,38 @@ class VSOwnership:
         if hits:
             return hits[0][1], [vs for _, vs in hits[1:]], hits[0][0]
         return None, [], ""
+
+
+@dataclass(slots=True)
+class KeptVHost:
+    """A sidecar virtual host's parts as built for one proxy, kept (per snapshot, in
+    RuleTemplates.vhosts) with the proxy-dependent answers they were built from: another proxy
+    that gets the same answers gets the same parts."""
+
+    service: RegistryService
+    named: tuple[VirtualService, ...]  # the VirtualServices naming the host, owner first
+    lookups: dict[tuple[str, str], RegistryService | None]  # lookup_service(host, VS namespace)
+    hashes: dict[tuple[str, int], tuple[HashPolicy, ...]]  # the hash policies of (host, port)
+    own_hashes: dict[int, tuple[HashPolicy, ...]] | None  # the service's own, by port (its default route)
+    parts: VHostParts
+    other: KeptVHost | None = None  # another proxy's parts for the same key
+
+    def variants(self) -> int:
+        n, k = 1, self.other
+        while k is not None:
+            n, k = n + 1, k.other
+        return n
+
+    def fits(self, s: RegistryService, named: tuple[VirtualService, ...],
+             lookup: Callable[[str, str], RegistryService | None], hash_for: Callable[[str, int], tuple[HashPolicy, ...]],
+             service_hash: Callable[[RegistryService, int], tuple[HashPolicy, ...]]) -> bool:
+        if self.service is not s or len(self.named) != len(named) or any(a is not b for a, b in zip(self.named, named, strict=True)):
+            return False
+        if any(lookup(h, ns) is not found for (h, ns), found in self.lookups.items()):
+            return False
+        if any(hash_for(h, p) != found for (h, p), found in self.hashes.items()):
+            return False
+        return self.own_hashes is None or all(service_hash(s, p) == found for p, found in self.own_hashes.items())
 
 
 def service_domains(svc: RegistryService, proxy_ns: str, suffix: str) -> list[str]:
@@ -346,64 +378,57 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
     # answers they were built from; a proxy with the same answers gets the same parts.
     kept = templates.vhosts
     side_key = (proxy.namespace, tuple(sorted(proxy.labels.items())))
-    seen: dict[tuple[int, str, object], object] = {}
+    lookups: dict[tuple[str, str], RegistryService | None] = {}
+    hashes: dict[tuple[str, int], tuple[HashPolicy, ...]] = {}
 
     def rec_lookup(host: str, vs_ns: str) -> RegistryService | None:
-        k = (0, host, vs_ns)
-        if k in seen:
-            return seen[k]  # type: ignore[return-value]  # stored below from lookup_service
-        found = seen[k] = lookup_service(host, vs_ns)
+        k = (host, vs_ns)
+        if k in lookups:
+            return lookups[k]
+        found = lookups[k] = lookup_service(host, vs_ns)
         return found
 
     def rec_hash(h: str, p: int) -> tuple[HashPolicy, ...]:
-        k = (1, h, p)
-        if k not in seen:
-            seen[k] = hash_for(h, p)
-        return seen[k]  # type: ignore[return-value]  # stored just above from hash_for
+        k = (h, p)
+        found = hashes.get(k)
+        if found is None:
+            found = hashes[k] = hash_for(h, p)
+        return found
 
     rctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, rec_lookup, rec_hash,
                         mesh=snapshot.mesh)
 
-    def same_answers(s: RegistryService, answers: dict[tuple[int, str, object], object]) -> bool:
-        for (kind, a, b), ans in answers.items():
-            if kind == 0:
-                if lookup_service(a, b) is not ans:  # type: ignore[arg-type]  # kind 0 keys (host, namespace)
-                    return False
-            elif kind == 1:
-                if hash_for(a, b) != ans:  # type: ignore[arg-type]  # kind 1 keys (host, port)
-                    return False
-            elif cb.hash_policy(s, b) != ans:  # type: ignore[arg-type]  # kind 2 keys ("", port)
-                return False
-        return True
-
     def vhost_parts(s: RegistryService, _ctx: RouteContext) -> VHostParts:
         """(routes, owner ref, notes, dropped matches) of the service's virtual host."""
-        nonlocal seen
+        nonlocal lookups, hashes
         vs, losers, _ = ownership.owner(s.hostname)
         alias_of = (aliases or {}).get(s.hostname, ())
-        named = [vs, *losers] if vs is not None else losers
+        named = (vs, *losers) if vs is not None else tuple(losers)
         by_source = vs is not None and templates.by_source(vs, snapshot)
         if losers:
             by_source = by_source or any(templates.by_source(v, snapshot) for v in losers)
         key = (s.hostname, s.namespace, s.name, port, vs.key if vs is not None else None,
                tuple(lv.key for lv in losers) if losers else (), tuple((a.namespace, a.name) for a in alias_of) if alias_of else (),
                side_key if by_source else None)
-        variants = kept.get(key)
-        for objs, answers, parts in variants or ():
-            if objs[0] is s and len(objs) == len(named) + 1 and all(a is b for a, b in zip(objs[1:], named, strict=False)) \
-                    and same_answers(s, answers):
-                return parts  # type: ignore[return-value]  # stored below from build_parts
-        seen = {}
+        first = kept.get(key)
+        k = first
+        while k is not None:
+            if k.fits(s, named, lookup_service, hash_for, cb.hash_policy):
+                return k.parts
+            k = k.other
+        lookups, hashes = {}, {}
+        own: dict[int, tuple[HashPolicy, ...]] = {}
 
         def service_hash(p: int) -> tuple[HashPolicy, ...]:
-            found = seen[(2, "", p)] = cb.hash_policy(s, p)
+            found = own[p] = cb.hash_policy(s, p)
             return found
 
         parts = build_parts(s, vs, losers, alias_of, rctx, service_hash)
-        if variants is None:
-            kept[key] = [((s, *named), seen, parts)]
-        elif len(variants) < 8:  # proxies that see this host differently: a few kept, the rest built each time
-            variants.append(((s, *named), seen, parts))
+        made = KeptVHost(s, named, lookups, hashes, own or None, parts)
+        if first is None:
+            kept[key] = made
+        elif first.variants() < 8:  # proxies that see this host differently: a few kept, the rest built each time
+            made.other, first.other = first.other, made
         return parts
 
     def vhost_for(s: RegistryService) -> VirtualHost:
