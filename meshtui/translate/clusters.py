@@ -3,13 +3,26 @@ with Istio's names and the effective DR policy (§2, §7.2)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from meshtui.model.istio import TrafficPolicy
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.snapshot import Endpoint, RegistryService, SvcPort, labels_match
 from meshtui.translate.config import Cluster, HashPolicy, Ref, mesh_ref
-from meshtui.translate.policy import DRIndex, EffectiveDR, entry_policy, hash_policies, lb_policy, policy_json
+from meshtui.translate.policy import DRIndex, EffectiveDR, entry_policy, hash_policies, lb_policy, policy_json, policy_key
+
+
+@dataclass(frozen=True, slots=True)
+class _Derived:
+    """A cluster's fields that follow from the service and its traffic policy alone."""
+
+    type: str
+    lb: str
+    policy: dict[str, Any]
+    connect: float
+    notes: tuple[tuple[str, Ref | None], ...]
+
 
 _TYPES = {"ClientSideLB": "EDS", "DNSLB": "STRICT_DNS", "DNSRoundRobinLB": "LOGICAL_DNS",
           "Passthrough": "ORIGINAL_DST", "DynamicDNS": "DYNAMIC_FORWARD_PROXY"}
@@ -58,35 +71,36 @@ class ClusterBuilder:
         dr = self.dr_for(svc)
         self.service_namespaces.setdefault(svc.hostname, svc.namespace)
         allowed = self.only_ports.get(svc.hostname)
-        for sp in svc.ports:
-            if sp.protocol == "UDP" or (allowed is not None and sp.port not in allowed):
-                continue
-            self._add(svc, sp, "", dr)
-            if dr is not None and svc.resolution != "DynamicDNS":
-                for name in dr.subsets:
-                    self._add(svc, sp, name, dr)
-
-    def _add(self, svc: RegistryService, sp: SvcPort, subset: str, dr: EffectiveDR | None) -> None:
-        name = f"outbound|{sp.port}|{subset}|{svc.hostname}"
-        if name in self.clusters:
-            return
         # a cluster depends on the service, its port and subset, the DestinationRule entry in
         # effect, the proxy kind and (several clusters) the proxy's cluster: built once per
         # snapshot under the entry (or without one) and shared by every proxy that gets the same
-        kept = (dr.entry.clusters if dr is not None and dr.entry is not None else self.drs.clusters_without_dr).get(self._kind)
+        store = dr.entry.clusters if dr is not None and dr.entry is not None else self.drs.clusters_without_dr
+        kept = store.get(self._kind)
         if kept is None:
-            kept = ({}, {})
-            (dr.entry.clusters if dr is not None and dr.entry is not None else self.drs.clusters_without_dr)[self._kind] = kept
-        cluster = kept[0].get(name)
-        if cluster is None or cluster.service is not svc:  # another registry (an edit) made the one kept
-            cluster, kept[1][name] = self._build(svc, sp, subset, dr, name)
-            kept[0][name] = cluster
-        self.clusters[name] = cluster
-        self.endpoints[name] = kept[1][name]
+            kept = store[self._kind] = ({}, {})
+        kept_clusters, kept_endpoints = kept
+        subsets = ("", *dr.subsets) if dr is not None and svc.resolution != "DynamicDNS" else ("",)
+        derived: dict[tuple[int, str], _Derived] = {}  # this service's policy-derived fields, by policy_key
+        for sp in svc.ports:
+            if sp.protocol == "UDP" or (allowed is not None and sp.port not in allowed):
+                continue
+            port_eps: list[Endpoint] | None = None
+            for subset in subsets:
+                name = f"outbound|{sp.port}|{subset}|{svc.hostname}"
+                if name in self.clusters:
+                    continue
+                cluster = kept_clusters.get(name)
+                if cluster is None or cluster.service is not svc:  # another registry (an edit) made the one kept
+                    if port_eps is None:
+                        port_eps = svc.endpoints_for(sp)
+                    cluster, kept_endpoints[name] = self._build(svc, sp, subset, dr, name, derived, port_eps)
+                    kept_clusters[name] = cluster
+                self.clusters[name] = cluster
+                self.endpoints[name] = kept_endpoints[name]
 
-    def _build(self, svc: RegistryService, sp: SvcPort, subset: str, dr: EffectiveDR | None, name: str
-               ) -> tuple[Cluster, tuple[Endpoint, ...]]:
-        tp, tp_json = entry_policy(dr, sp.port, subset)
+    def _derived(self, svc: RegistryService, tp: TrafficPolicy | None, tp_json: dict[str, Any]) -> _Derived:
+        """What a cluster's type, load balancer, policy, connect timeout and MeshConfig notes are
+        for this service under traffic policy `tp`."""
         ctype = _TYPES.get(svc.resolution, "EDS")
         if ctype == "ORIGINAL_DST" and self.router:
             ctype = "EDS"  # gateways use EDS for passthrough services
@@ -95,12 +109,6 @@ class ClusterBuilder:
             ctype = "ORIGINAL_DST"
         if ctype == "ORIGINAL_DST":
             lb = "CLUSTER_PROVIDED"
-        labels: dict[str, str] = {}
-        if dr is not None and dr.entry is not None:  # one dict per subset, shared by its clusters (read only)
-            labels = dr.entry.subset_labels.get(subset) or dr.entry.subset_labels.setdefault(
-                subset, dict(dr.subsets[subset].labels) if subset else {})
-        elif subset and dr is not None:
-            labels = dict(dr.subsets[subset].labels)
         mesh = self.drs.mesh
         mesh_tp, notes = mesh_cluster_policy(mesh, tp, svc)
         if mesh_tp is not tp:  # MeshConfig's defaultTrafficPolicy filled it in
@@ -111,19 +119,33 @@ class ClusterBuilder:
         elif mesh.is_set("connect_timeout"):
             notes.append((f"connect timeout {connect:g}s from {mesh.where('connect_timeout')} connectTimeout",
                           mesh_ref(mesh, "connectTimeout")))
+        return _Derived(ctype, lb, tp_json, connect, tuple(notes))
+
+    def _build(self, svc: RegistryService, sp: SvcPort, subset: str, dr: EffectiveDR | None, name: str,
+               derived: dict[tuple[int, str], _Derived], port_eps: list[Endpoint]) -> tuple[Cluster, tuple[Endpoint, ...]]:
+        key = policy_key(dr, sp.port, subset)
+        d = derived.get(key)
+        if d is None:
+            d = derived[key] = self._derived(svc, *entry_policy(dr, sp.port, subset))
+        labels: dict[str, str] = {}
+        if dr is not None and dr.entry is not None:  # one dict per subset, shared by its clusters (read only)
+            labels = dr.entry.subset_labels.get(subset) or dr.entry.subset_labels.setdefault(
+                subset, dict(dr.subsets[subset].labels) if subset else {})
+        elif subset and dr is not None:
+            labels = dict(dr.subsets[subset].labels)
+        notes = d.notes
         eps: list[Endpoint] = []
-        if ctype not in ("ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"):
-            eps = [e for e in svc.endpoints_for(sp) if e.ready and (not labels or labels_match(labels, e.labels))]
+        if d.type not in ("ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"):
+            eps = [e for e in port_eps if e.ready and (not labels or labels_match(labels, e.labels))]
+            mesh = self.drs.mesh
             if self.proxy_cluster and any(e.cluster for e in eps) and mesh.cluster_local(svc.hostname):
                 kept = [e for e in eps if not e.cluster or e.cluster == self.proxy_cluster]
                 if len(kept) != len(eps):
-                    notes.append((f"cluster-local host: only the endpoints of this proxy's cluster {self.proxy_cluster} "
-                                  f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")))
+                    notes += ((f"cluster-local host: only the endpoints of this proxy's cluster {self.proxy_cluster} "
+                               f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")),)
                 eps = kept
-        cluster = Cluster(
-            name=name, type=ctype, host=svc.hostname, port=sp.port, subset=subset, service=svc, lb_policy=lb,
-            policy=tp_json, destination_rule=dr.ref() if dr is not None else None, subset_labels=labels,
-            connect_timeout=connect, mesh_notes=tuple(notes))
+        cluster = Cluster(name, d.type, svc.hostname, sp.port, subset, svc, d.lb, d.policy,
+                          dr.ref() if dr is not None else None, labels, d.connect, "outbound", notes)
         return cluster, tuple(eps)
 
     def add_specials(self, passthrough: bool = True) -> None:

@@ -321,6 +321,20 @@ def effective_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> Tra
     return base
 
 
+def policy_key(dr: EffectiveDR | None, port: int, subset: str = "") -> tuple[int, str]:
+    """(port, subset) as far as they change effective_policy(dr, port, subset): the port only when
+    portLevelSettings are set, the subset only when it sets a traffic policy (-1, "": neither)."""
+    if dr is None:
+        return -1, ""
+    base = dr.traffic_policy
+    sub = dr.subsets.get(subset) if subset else None
+    stp = sub.traffic_policy if sub is not None else None
+    if stp is None:
+        subset = ""
+    by_port = (base is not None and bool(base.port_level_settings)) or (stp is not None and bool(stp.port_level_settings))
+    return (port if by_port else -1), subset
+
+
 def entry_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> tuple[TrafficPolicy | None, dict[str, Any]]:
     """effective_policy(dr, port, subset) and its policy_json, made once per DestinationRule
     entry for every (port, subset) that gives the same policy: the port only counts when
@@ -328,19 +342,13 @@ def entry_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> tuple[T
     read it, never change it."""
     if dr is None:
         return None, {}
-    base = dr.traffic_policy
-    sub = dr.subsets.get(subset) if subset else None
-    stp = sub.traffic_policy if sub is not None else None
-    if stp is None:
-        subset = ""
-    by_port = (base is not None and bool(base.port_level_settings)) or (stp is not None and bool(stp.port_level_settings))
-    key = (port if by_port else -1, subset)
+    key = policy_key(dr, port, subset)
     cache = dr.entry.policies if dr.entry is not None else None
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:
             return hit
-    tp = effective_policy(dr, port, subset)
+    tp = effective_policy(dr, port, key[1])
     out = (tp, policy_json(tp))
     if cache is not None:
         cache[key] = out
