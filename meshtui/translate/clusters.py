@@ -77,8 +77,7 @@ class ClusterBuilder:
         store = dr.entry.clusters if dr is not None and dr.entry is not None else self.drs.clusters_without_dr
         kept = store.get(self._kind)
         if kept is None:
-            kept = store[self._kind] = ({}, {})
-        kept_clusters, kept_endpoints = kept
+            kept = store[self._kind] = {}
         subsets = ("", *dr.subsets) if dr is not None and svc.resolution != "DynamicDNS" else ("",)
         derived: dict[tuple[int, str], _Derived] = {}  # this service's policy-derived fields, by policy_key
         for sp in svc.ports:
@@ -89,14 +88,13 @@ class ClusterBuilder:
                 name = f"outbound|{sp.port}|{subset}|{svc.hostname}"
                 if name in self.clusters:
                     continue
-                cluster = kept_clusters.get(name)
-                if cluster is None or cluster.service is not svc:  # another registry (an edit) made the one kept
+                hit = kept.get(name)  # (cluster, endpoints): one value, so no reader sees one without the other
+                if hit is None or hit[0].service is not svc:  # another registry (an edit) made the one kept
                     if port_eps is None:
                         port_eps = svc.endpoints_for(sp)
-                    cluster, kept_endpoints[name] = self._build(svc, sp, subset, dr, name, derived, port_eps)
-                    kept_clusters[name] = cluster
-                self.clusters[name] = cluster
-                self.endpoints[name] = kept_endpoints[name]
+                    hit = kept[name] = self._build(svc, sp, subset, dr, name, derived, port_eps)
+                self.clusters[name] = hit[0]
+                self.endpoints[name] = hit[1]
 
     def _derived(self, svc: RegistryService, tp: TrafficPolicy | None, tp_json: dict[str, Any]) -> _Derived:
         """What a cluster's type, load balancer, policy, connect timeout and MeshConfig notes are

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from meshtui.model.hosts import is_wildcard
 from meshtui.model.istio import DestinationRule, Subset, TrafficPolicy
 from meshtui.model.schema import to_json
-from meshtui.model.snapshot import MeshSnapshot, exported_to, labels_match
-from meshtui.translate.config import DRChoice, HashPolicy, OtherDR, Ref
+from meshtui.model.snapshot import Endpoint, MeshSnapshot, exported_to, labels_match
+from meshtui.translate.config import Cluster, DRChoice, HashPolicy, OtherDR, Ref
 
 
 @dataclass
@@ -69,8 +69,8 @@ class _Consolidated:
 
 _Index = dict[str, list[_Consolidated]]  # resolved host -> entries, in index order
 # clusters kept for every proxy (translate/clusters.py): (proxy is a router, proxy's cluster) ->
-# (cluster name -> cluster, cluster name -> its endpoints)
-ClusterCache = dict[tuple[bool, str], tuple[dict[str, Any], dict[str, Any]]]
+# cluster name -> (cluster, its endpoints)
+ClusterCache = dict[tuple[bool, str], dict[str, tuple[Cluster, tuple[Endpoint, ...]]]]
 # an index and its wildcard hosts, longest first (index order among equals): what _most_specific scans
 _Indexed = tuple[_Index, list[tuple[str, list[_Consolidated]]]]
 _T = TypeVar("_T")
