@@ -92,11 +92,12 @@ def _load(args: argparse.Namespace, paths: list[str]) -> tuple[LoadResult, str]:
                          "(or - for stdin), or read the cluster with --cluster")
     from meshtui.cli.common import mesh_from_args
     from meshtui.model.meshconfig import MeshConfig
-    from meshtui.sources.loader import load_sources
+    from meshtui.sources.loader import load_sources, settling
 
     mesh_diags: list[Diagnostic] = []
     mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
-    result = load_sources(paths, default_namespace=namespace, mesh=mesh, cache=args.cache)
+    with settling():  # kept to the end: frozen out of the cyclic collector's way, as the other commands do
+        result = load_sources(paths, default_namespace=namespace, mesh=mesh, cache=args.cache)
     result.diagnostics[:0] = mesh_diags
     empty = nothing_loaded(result, paths)
     if empty is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -180,9 +181,12 @@ class _Builder:
     """Node tree → PosDict/PosList/scalars for one document. Anchored nodes are built once and
     shared (as PyYAML does); `expanded` counts values as if every alias were copied."""
 
-    __slots__ = ("expanded", "memo", "sizes", "unique", "warnings")
+    __slots__ = ("base", "expanded", "memo", "sizes", "unique", "warnings")
 
-    def __init__(self) -> None:
+    def __init__(self, first_line: int = 1) -> None:
+        # positions are recorded as lines of the outer text when this text starts at its line
+        # `first_line` (an object read back on its own: no walk moving them afterwards)
+        self.base = first_line
         self.memo: dict[int, Any] = {}
         self.sizes: dict[int, int] = {}
         self.expanded = 0
@@ -206,13 +210,14 @@ class _Builder:
         before = self.expanded
         self.expanded += 1
         self.unique += 1
+        base = self.base
         mark = node.start_mark
         # Most nodes are scalars: they are converted inline (no call to build) and counted in bulk.
         scalars = 0
         out: PosList | PosDict
         if isinstance(node, yaml.SequenceNode):
             seq = out = PosList()
-            seq.line = mark.line + 1
+            seq.line = mark.line + base
             seq.column = mark.column + 1
             item_pos: list[tuple[int, int]] = []
             append, pappend, build = seq.append, item_pos.append, self.build
@@ -223,11 +228,11 @@ class _Builder:
                 else:
                     append(build(item, depth + 1))
                 m = item.start_mark
-                pappend((m.line + 1, m.column + 1))
+                pappend((m.line + base, m.column + 1))
             seq.pos = item_pos
         elif isinstance(node, yaml.MappingNode):
             mapping = out = PosDict()
-            mapping.line = mark.line + 1
+            mapping.line = mark.line + base
             mapping.column = mark.column + 1
             pos: dict[Any, tuple[int, int]] = {}
             key_pos: dict[Any, tuple[int, int]] = {}
@@ -245,7 +250,7 @@ class _Builder:
                             for k, v in src.items():
                                 if k not in mapping:
                                     mapping[k] = v
-                                    pos[k] = src_pos.get(k, (vnode.start_mark.line + 1, 1))
+                                    pos[k] = src_pos.get(k, (vnode.start_mark.line + base, 1))
                     continue
                 else:
                     k = build(knode, depth + 1)
@@ -254,7 +259,7 @@ class _Builder:
                                               "a mapping key must be a scalar")
                 km = knode.start_mark
                 if k in key_pos:  # YAML keeps the last one silently; kubectl would refuse the file
-                    self.warnings.append((km.line + 1, km.column + 1,
+                    self.warnings.append((km.line + base, km.column + 1,
                                           f"duplicate key {k!r} (first on line {key_pos[k][0]}): the later value is used"))
                 if vnode.__class__ is _ScalarNode:
                     scalars += 1
@@ -262,8 +267,8 @@ class _Builder:
                 else:
                     mapping[k] = build(vnode, depth + 1)
                 m = vnode.start_mark
-                pos[k] = (m.line + 1, m.column + 1)
-                key_pos[k] = (km.line + 1, km.column + 1)
+                pos[k] = (m.line + base, m.column + 1)
+                key_pos[k] = (km.line + base, km.column + 1)
             mapping.pos = pos
             mapping.key_pos = key_pos
         else:
@@ -285,24 +290,26 @@ def _line_of(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - start + 1
 
 
-def parse_yaml(text: str) -> list[YamlDoc]:
-    """Every document of a YAML (or JSON) stream, with positions. Raises YamlSyntaxError with the
-    line and column of the first problem."""
+def parse_yaml(text: str, first_line: int = 1) -> list[YamlDoc]:
+    """Every document of a YAML (or JSON) stream, with positions; `first_line`: the line of an
+    outer text where this text starts (positions are then that text's). Raises YamlSyntaxError
+    with the line (in `text`) and column of the first problem."""
     docs: list[YamlDoc] = []
-    _compose(text, docs)
+    for doc in _compose_iter(text, first_line):
+        docs.append(doc)
     return docs
 
 
-def _compose(text: str, docs: list[YamlDoc]) -> None:
-    """Append each document of `text` to `docs` as it is read; the documents before a problem
-    stay there when it raises YamlSyntaxError."""
+def _compose_iter(text: str, first_line: int = 1) -> Iterator[YamlDoc]:
+    """Each document of `text` as it is read (one document's nodes in memory at a time: a 75 MB
+    file of 172,000 objects is not held whole); YamlSyntaxError at the first problem."""
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
             if node is None:
                 continue
-            builder = _Builder()
+            builder = _Builder(first_line)
             data = builder.build(node)
-            docs.append(YamlDoc(data, node.start_mark.line + 1, tuple(builder.warnings)))
+            yield YamlDoc(data, node.start_mark.line + first_line, tuple(builder.warnings))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or str(exc)
@@ -333,37 +340,44 @@ class BrokenDoc:
 
 
 def parse_yaml_documents(text: str) -> tuple[list[YamlDoc], list[BrokenDoc]]:
-    """Every readable document of a stream, and each unreadable one with its problem: one broken
-    document does not hide the others. A stream without problems is read once, as parse_yaml
-    reads it; after a problem, each document (cut at the `---` lines) is read on its own."""
+    """Every readable document of a stream, and each unreadable one with its problem (see
+    iter_yaml_documents)."""
     docs: list[YamlDoc] = []
-    try:
-        _compose(text, docs)
-        return docs, []
-    except YamlSyntaxError:
-        docs = []
     broken: list[BrokenDoc] = []
+    for d in iter_yaml_documents(text):
+        if isinstance(d, BrokenDoc):
+            broken.append(d)
+        else:
+            docs.append(d)
+    return docs, broken
+
+
+def iter_yaml_documents(text: str) -> Iterator[YamlDoc | BrokenDoc]:
+    """Each document of a stream in order, readable or not: one broken document does not hide
+    the others. A stream without problems is read once, as parse_yaml reads it, a document at a
+    time; after a problem, each document (cut at the `---` lines) is read on its own, and those
+    already given are not given again."""
+    given = 0  # the line of the last document given before a problem
+    try:
+        for doc in _compose_iter(text):
+            given = doc.line
+            yield doc
+        return
+    except YamlSyntaxError:
+        pass
     lines = text.splitlines(keepends=True)
     starts = [0] + [i for i, ln in enumerate(lines) if i and ln.startswith("---") and _DOC_START.match(ln)]
     for k, begin in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        got: list[YamlDoc] = []
         try:
-            _compose("".join(lines[begin:end]), got)
+            got = parse_yaml("".join(lines[begin:end]), begin + 1)
         except YamlSyntaxError as exc:
             line = exc.line + begin if exc.line is not None else None
-            broken.append(BrokenDoc(begin + 1, YamlSyntaxError(line, exc.column, exc.reason)))
+            yield BrokenDoc(begin + 1, YamlSyntaxError(line, exc.column, exc.reason))
             continue
-        docs.extend(_shift_doc(d, begin) for d in got)
-    return docs, broken
-
-
-def _shift_doc(doc: YamlDoc, n: int) -> YamlDoc:
-    """A document read on its own, with its positions moved down `n` lines to where it is in the file."""
-    if n == 0:
-        return doc
-    shift_positions(doc.data, n)
-    return YamlDoc(doc.data, doc.line + n, tuple((ln + n, c, m) for ln, c, m in doc.warnings))
+        for d in got:
+            if d.line > given:
+                yield d
 
 
 def shift_positions(data: Any, n: int) -> None:

@@ -15,10 +15,10 @@ from meshtui.errors import InputError
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
 from meshtui.model.source import WARNING, Diagnostic, Source
-from meshtui.model.yamlpos import parse_yaml_documents
+from meshtui.model.yamlpos import BrokenDoc, iter_yaml_documents
 from meshtui.sources.fileraw import file_backed
 
-__all__ = ["LoadResult", "RawDoc", "build_snapshot", "expand_paths", "load_sources", "read_docs"]
+__all__ = ["LoadResult", "RawDoc", "build_snapshot", "expand_paths", "iter_docs", "load_sources", "read_docs"]
 
 _EXTS = (".yaml", ".yml", ".json")
 
@@ -64,7 +64,7 @@ def _walk(folder: str, out: list[str], skipped: list[str] | None) -> None:
             continue
         if not e.name.endswith(_EXTS) or e.name.startswith("."):
             continue
-        if e.is_symlink() and _is_regular(e.path) or not e.is_symlink() and e.is_file():
+        if (e.is_symlink() and _is_regular(e.path)) or (not e.is_symlink() and e.is_file()):
             out.append(e.path)
         elif skipped is not None:
             skipped.append(e.path)
@@ -98,30 +98,52 @@ def read_text(path: str) -> str:
 
 
 def read_docs(name: str, text: str) -> list[RawDoc]:
-    """Every document of one file. A document that is not YAML comes back as an error RawDoc
-    at its line (the others still load); raises InputError (exit 2) when nothing in the file
-    can be read."""
+    """Every document of one file (see iter_docs)."""
+    return list(iter_docs(name, text))
+
+
+def iter_docs(name: str, text: str) -> Iterator[RawDoc]:
+    """Each document of one file in order, as it is read: a file of 172,000 objects is never
+    held whole, one document's YAML at a time. A document that is not YAML comes back as an
+    error RawDoc at its line (the others still load); raises InputError (exit 2), before giving
+    anything, when nothing in the file can be read."""
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError(name, line, "is not YAML: it contains a NUL byte (a binary file?)")
-    docs, broken = parse_yaml_documents(text)
-    if broken and not docs:
-        exc = broken[0].error
-        if name.endswith(".json") or text.lstrip()[:1] in ("{", "["):
-            try:  # JSON that YAML 1.1 dislikes (tabs, odd escapes): no positions, but loadable
-                data = json.loads(text)
-                return [RawDoc(data, name, 1)]
-            except json.JSONDecodeError as jexc:
-                raise InputError(name, jexc.lineno, f"is not valid JSON: {jexc.msg}", jexc.colno) from None
-            except RecursionError:  # nested deeper than JSON's decoder goes: the YAML error says where
-                pass
-        if len(broken) == 1:
-            raise InputError(name, exc.line, f"is not valid YAML: {exc.reason}", exc.column) from None
-    out = [RawDoc(d.data, name, d.line, d.warnings) for d in docs]
-    out += [RawDoc(None, name, b.error.line or b.line, error=f"this document is not valid YAML: {b.error.reason}", column=b.error.column)
-            for b in broken]
-    out.sort(key=lambda d: d.line or 0)
-    return out
+    held: list[BrokenDoc] = []  # broken documents before the first readable one
+    readable = False
+    for d in iter_yaml_documents(text):
+        if isinstance(d, BrokenDoc):
+            if readable:
+                yield _broken(name, d)
+            else:
+                held.append(d)
+            continue
+        if not readable:
+            readable = True
+            yield from (_broken(name, b) for b in held)
+        yield RawDoc(d.data, name, d.line, d.warnings)
+    if readable or not held:
+        return
+    exc = held[0].error
+    if name.endswith(".json") or text.lstrip()[:1] in ("{", "["):
+        try:  # JSON that YAML 1.1 dislikes (tabs, odd escapes): no positions, but loadable
+            data = json.loads(text)
+        except json.JSONDecodeError as jexc:
+            raise InputError(name, jexc.lineno, f"is not valid JSON: {jexc.msg}", jexc.colno) from None
+        except RecursionError:  # nested deeper than JSON's decoder goes: the YAML error says where
+            pass
+        else:
+            yield RawDoc(data, name, 1)
+            return
+    if len(held) == 1:
+        raise InputError(name, exc.line, f"is not valid YAML: {exc.reason}", exc.column) from None
+    yield from (_broken(name, b) for b in held)
+
+
+def _broken(name: str, b: BrokenDoc) -> RawDoc:
+    return RawDoc(None, name, b.error.line or b.line, error=f"this document is not valid YAML: {b.error.reason}",
+                  column=b.error.column)
 
 
 def load_sources(paths: list[str], default_namespace: str = "default", mesh: MeshConfig = MeshConfig(),
@@ -209,11 +231,11 @@ def _unreadable_again(file: str) -> bool:
     return file.startswith("<")
 
 
-def _read_file(f: str, stdin_text: str | None, read) -> list[RawDoc]:
+def _read_file(f: str, stdin_text: str | None, read) -> Iterator[RawDoc]:
     if f == "-":
-        return read_docs("<stdin>", stdin_text if stdin_text is not None else sys.stdin.read())
+        return iter_docs("<stdin>", stdin_text if stdin_text is not None else sys.stdin.read())
     try:
         raw = read(f)
     except OSError as exc:
         raise InputError(f, None, f"cannot be read: {exc.strerror}") from None
-    return read_docs(f, _decode(raw, f))
+    return iter_docs(f, _decode(raw, f))
