@@ -6,6 +6,7 @@ ServiceEntry host, each with its endpoints already resolved."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import weakref
 from collections import defaultdict
@@ -753,6 +754,62 @@ def build(objects: list[Resource], diagnostics: list[Diagnostic], mesh: MeshConf
     )
     snap.index.warm()
     return snap
+
+
+# Kinds nothing else in a snapshot is derived from (no registry service, workload, endpoint or
+# Gateway API conversion reads them), with the snapshot field holding each: a change to these only
+# makes that field again (rebuild).
+ROUTING_FIELDS: dict[str, str] = {
+    "VirtualService": "virtual_services", "DestinationRule": "destination_rules", "Gateway": "gateways",
+    "Sidecar": "sidecars", "PeerAuthentication": "peer_authentications",
+    "AuthorizationPolicy": "authorization_policies",
+}
+
+
+def rebuild(previous: MeshSnapshot, by_key: dict[tuple[str, str, str], Resource], diagnostics: list[Diagnostic],
+            raw: Any = None, rejected: list[Resource] | None = None) -> MeshSnapshot:
+    """What build(list(by_key.values()), diagnostics, previous.mesh, raw, rejected) returns, made
+    from `previous` when the objects differ from its own only in ROUTING_FIELDS kinds (a what-if
+    edit of a VirtualService, a watched DestinationRule): those kinds' fields are made again and
+    everything derived from the other objects (registry, workloads, indexes over unchanged fields)
+    is `previous`'s; no unchanged object is read (a body packed by the snapshot cache stays
+    packed). Anything else is a full build. `by_key`: the objects by key, in load order."""
+    mesh = previous.mesh
+    objects = list(by_key.values())
+    changed = _routing_only_change(previous, objects) if not mesh.discovery_selectors else None
+    if changed is None:
+        return build(objects, diagnostics, mesh, raw, rejected)
+    derived = {"VirtualService": previous.gateway_api.virtual_services, "Gateway": previous.gateway_api.gateways}
+    fields: dict[str, Any] = {}
+    for kind in changed:
+        own = tuple(o for o in objects if o.kind == kind)
+        fields[ROUTING_FIELDS[kind]] = own + tuple(derived.get(kind, ()))  # build() appends the derived ones too
+    snap = dataclasses.replace(previous, **fields, by_key=by_key, raw=raw or {}, diagnostics=tuple(diagnostics),
+                               rejected=tuple(rejected or ()), live_faults=(), clusters=())
+    snap.index.warm()
+    return snap
+
+
+def _routing_only_change(previous: MeshSnapshot, objects: list[Resource]) -> set[str] | None:
+    """The ROUTING_FIELDS kinds whose objects, in order, differ between `objects` and previous's
+    (changed, added, removed or moved), or None when an object of another kind differs."""
+    others = iter([o for o in previous.by_key.values() if o.kind not in ROUTING_FIELDS])
+    now: dict[str, list[Resource]] = {kind: [] for kind in ROUTING_FIELDS}
+    for o in objects:
+        mine = now.get(o.kind)
+        if mine is not None:
+            mine.append(o)
+        elif next(others, None) is not o:
+            return None
+    if next(others, None) is not None:
+        return None  # an object of another kind was removed
+    before: dict[str, list[Resource]] = {kind: [] for kind in ROUTING_FIELDS}
+    for o in previous.by_key.values():
+        mine = before.get(o.kind)
+        if mine is not None:
+            mine.append(o)
+    return {kind for kind in ROUTING_FIELDS
+            if len(now[kind]) != len(before[kind]) or any(a is not b for a, b in zip(now[kind], before[kind], strict=True))}
 
 
 def creation_key(obj: Resource) -> tuple[str, str, str]:

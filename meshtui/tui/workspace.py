@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from meshtui.model.istio import Resource
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot, parse_docs
-from meshtui.model.snapshot import MeshSnapshot, build
+from meshtui.model.snapshot import MeshSnapshot, rebuild
 from meshtui.model.source import ERROR, Diagnostic
 from meshtui.tui.related import KIND_ORDER, Key
 from meshtui.tui.yamltext import YamlText, yaml_for
@@ -160,21 +161,22 @@ def rebuild_with(snapshot: MeshSnapshot, key: Key, text: str, label: str, defaul
         return WhatIf(None, [f"{label}: no Kubernetes or Istio object in the edited text"], warnings, key, [])
     new_keys = [o.key for o in objects]
     # the edited object keeps its place (load order breaks ties in Istio's precedence)
-    merged: list[Any] = []
+    merged: dict[Key, Resource] = {}
     for k, o in snapshot.by_key.items():
         if k == key:
-            merged.extend(objects)
+            merged.update((n.key, n) for n in objects)
         elif k not in new_keys:
-            merged.append(o)
+            merged[k] = o
     if key not in snapshot.by_key:
-        merged.extend(objects)
+        merged.update((n.key, n) for n in objects)
     derive = getattr(snapshot.raw, "derive", None)  # a FileRaw: re-reads files on demand, so no walk over it
     if derive is not None:
         all_raw = derive({key}, raws)
     else:
         all_raw = {k: v for k, v in snapshot.raw.items() if k != key}
         all_raw.update(raws)
-    snap = build(merged, list(snapshot.diagnostics), snapshot.mesh, all_raw)
+    # an edit of a routing object remakes only its kind's field (model.snapshot.rebuild)
+    snap = rebuild(snapshot, merged, list(snapshot.diagnostics), all_raw)
     if snapshot.live_faults:
         snap = replace(snap, live_faults=snapshot.live_faults)
     return WhatIf(LoadResult(snap, list(snap.diagnostics), loaded=len(snap.by_key)), [], warnings, key, new_keys)
