@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +31,11 @@ from meshtui.cluster.kinds import FORBIDDEN_KINDS, ResourceKind
 from meshtui.cluster.layer import LayerResult, layer
 from meshtui.cluster.listing import Discovery, KindList, discover, list_all
 from meshtui.cluster.meshconfig import MeshSettings, read_cluster_mesh
-from meshtui.cluster.store import ObjectStore
+from meshtui.cluster.store import Key, ObjectStore, key_of, resource_version
 from meshtui.cluster.watch import Change, ClusterWatch, WatchOptions, WatchStatus
 from meshtui.errors import UsageError
 from meshtui.model.meshconfig import MeshConfig
-from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
+from meshtui.model.parse import LoadResult, RawDoc, build_snapshot, rebuild_snapshot
 from meshtui.model.source import INFO, WARNING, Diagnostic, Source
 
 __all__ = [
@@ -88,6 +89,16 @@ class ClusterUpdate:
         return self.source.build(self.docs, self.overlays, self.default_namespace)
 
 
+@dataclass(frozen=True)
+class _Built:
+    """A build and the resourceVersion of each object it read."""
+
+    result: LoadResult
+    versions: dict[Key, str]
+    default_namespace: str
+    mesh: MeshConfig
+
+
 class ClusterSource:
     def __init__(self, http: KubeHttp, namespaces: list[str] | None,
                  progress: Callable[[str], None] | None = None) -> None:
@@ -106,6 +117,8 @@ class ClusterSource:
         self.mesh_settings = MeshSettings()
         self.mesh: MeshConfig | None = None  # read with every list (ConfigMaps are not watched)
         self.mesh_diagnostics: list[Diagnostic] = []
+        self._built: _Built | None = None  # the last build without overlays (a watch update starts from it)
+        self._built_lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------------
     def discover(self) -> Discovery:
@@ -142,9 +155,30 @@ class ClusterSource:
     def build(self, docs: builtins.list[RawDoc], overlays: Sequence[RawDoc] = (), default_namespace: str = "default",
               mesh: MeshConfig | None = None) -> LoadResult:
         """LoadResult for cluster docs with file docs layered over them; cluster warnings
-        (missing CRDs, ...) join the loader's diagnostics."""
+        (missing CRDs, ...) join the loader's diagnostics.
+
+        Without overlays, the docs are compared with the ones the last build read, by
+        resourceVersion: when only routing objects changed (a watched VirtualService), only
+        those are parsed again and the snapshot is remade around them (model.parse.rebuild_snapshot).
+        Comparing versions, not the watch's change lists, stays right when updates are coalesced
+        (serve builds only the latest) or built while the watch goes on."""
+        mesh = mesh or self.mesh or MeshConfig()
+        result: LoadResult | None = None
+        versions: dict[Key, str] = {}
+        if not overlays:
+            versions = {key_of(d.data): resource_version(d.data) for d in docs if isinstance(d.data, dict)}
+            with self._built_lock:
+                last = self._built
+            if last is not None and last.default_namespace == default_namespace and last.mesh == mesh:
+                changed = {k for k, rv in versions.items() if not rv or last.versions.get(k) != rv}
+                changed.update(k for k in last.versions if k not in versions)
+                result = rebuild_snapshot(last.result, docs, changed, default_namespace) if changed else None
         lr = layer(docs, overlays, default_namespace) if overlays else None
-        result = build_snapshot(lr.docs if lr else docs, default_namespace, mesh or self.mesh or MeshConfig())
+        if result is None:
+            result = build_snapshot(lr.docs if lr else docs, default_namespace, mesh)
+        if not overlays:
+            with self._built_lock:
+                self._built = _Built(result, versions, default_namespace, mesh)
         extra = [Diagnostic(WARNING, w, Source(file=self.file), code=CLUSTER_DIAG_CODE) for w in self.warnings]
         extra += [Diagnostic(INFO, n, Source(file=self.file), code=CLUSTER_DIAG_CODE) for n in self.notes]
         extra += self.mesh_diagnostics

@@ -25,7 +25,7 @@ def key_of(obj: dict) -> Key:
             str(meta.get("name") or ""))
 
 
-def _rv(obj: dict) -> str:
+def resource_version(obj: dict) -> str:
     return str(_meta(obj).get("resourceVersion") or "")
 
 
@@ -58,7 +58,7 @@ class ObjectStore:
                     return None
                 del self._docs[key]
             else:
-                if old is not None and _rv(old.data) == _rv(obj) and _rv(obj):
+                if old is not None and resource_version(old.data) == resource_version(obj) and resource_version(obj):
                     return None
                 typ = "MODIFIED" if old is not None else "ADDED"
                 self._docs[key] = RawDoc(obj, self.file, None)
@@ -80,7 +80,7 @@ class ObjectStore:
                 old = self._docs.get(k)
                 if old is None:
                     changes.append(("ADDED", *k))
-                elif _rv(old.data) != _rv(o) or not _rv(o):
+                elif resource_version(old.data) != resource_version(o) or not resource_version(o):
                     changes.append(("MODIFIED", *k))
                 else:
                     continue

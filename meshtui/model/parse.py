@@ -17,7 +17,7 @@ from meshtui.model.k8s import K8S_KINDS, LAST_APPLIED, NO_RAW_KINDS
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.schema import Ctx, parse_into, type_name
 from meshtui.model.security import SECURITY_KINDS, SECURITY_VERSIONS
-from meshtui.model.snapshot import MeshSnapshot, build
+from meshtui.model.snapshot import ROUTING_FIELDS, MeshSnapshot, build, rebuild
 from meshtui.model.source import ERROR, INFO, WARNING, Diagnostic, Source
 from meshtui.model.yamlpos import position
 
@@ -225,6 +225,55 @@ def parse_docs(docs: Iterable[RawDoc], default_namespace: str = "default",
     for k, n in sorted(skipped.items()):
         diags.append(Diagnostic(INFO, f"skipped {n} object{'s' if n != 1 else ''} of kind {k} (meshtui does not use it)", Source(), code="MT0002"))
     return [o for o, _ in kept.values()], diags, skipped, left_out, raws
+
+
+def rebuild_snapshot(previous: LoadResult, docs: Iterable[RawDoc], changed: set[tuple[str, str, str]],
+                     default_namespace: str = "default") -> LoadResult | None:
+    """build_snapshot(docs) for docs that differ from the ones `previous` was built from only in
+    the objects `changed` names (added, modified or removed), all of model.snapshot.ROUTING_FIELDS
+    kinds: only those docs are parsed again and the snapshot is remade by model.snapshot.rebuild
+    (a watched VirtualService at 10,000 services: milliseconds, not a parse of every object).
+    None when that does not hold: the caller builds whole. The diagnostics are previous's less
+    those naming a changed object, then the new ones (a full build lists them in document order)."""
+    prev = previous.snapshot
+    if not changed or any(k[0] not in ROUTING_FIELDS for k in changed):
+        return None
+    # an Istio Gateway's diagnostics name it as a Gateway API Gateway of the same name would be named
+    if any(k[0] == "Gateway" and ("KubernetesGateway", k[1], k[2]) in prev.by_key for k in changed):
+        return None
+    order: dict[tuple[str, str, str], Resource | None] = {}
+    fresh: list[RawDoc] = []
+    for doc in docs:
+        data = doc.data
+        meta = data.get("metadata") if isinstance(data, dict) else None
+        if not isinstance(meta, dict):
+            return None
+        kind = data.get("kind")
+        ns = "" if kind in CLUSTER_SCOPED_KINDS else str(meta.get("namespace") or default_namespace)
+        key = (model_kind(data.get("apiVersion"), kind), ns, str(meta.get("name") or ""))
+        if key in changed:
+            fresh.append(doc)
+            order[key] = None  # its place, filled below
+        else:
+            kept = prev.by_key.get(key)
+            if kept is not None:
+                order[key] = kept
+    if sum(1 for v in order.values() if v is not None) != sum(1 for k in prev.by_key if k not in changed):
+        return None  # an unchanged object not found where parse_docs keys it: build whole
+    rejected = [r for r in prev.rejected if r.key not in changed]
+    objects, diags, skipped, left_out, raws = parse_docs(fresh, default_namespace, rejected)
+    new = {o.key: o for o in objects}
+    if not set(new) <= changed or skipped:
+        return None  # a key read differently by the parser, or a kind it skips: build whole
+    by_key = {k: v if v is not None else new[k] for k, v in order.items() if v is not None or k in new}
+    was_left_out = sum(1 for k in changed if k not in prev.by_key
+                       and any(d.level == ERROR and (d.kind, d.namespace, d.name) == k for d in prev.diagnostics))
+    diagnostics = [d for d in prev.diagnostics if (d.kind, d.namespace, d.name) not in changed] + diags
+    raw = {k: v for k, v in prev.raw.items() if k not in changed}
+    raw.update(raws)
+    snap = rebuild(prev, by_key, diagnostics, raw, rejected)
+    return LoadResult(snap, list(diagnostics), dict(previous.skipped_kinds), previous.left_out - was_left_out + left_out,
+                      len(by_key))
 
 
 def build_snapshot(docs: Iterable[RawDoc], default_namespace: str = "default", mesh: MeshConfig = MeshConfig(),
