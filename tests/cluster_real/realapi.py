@@ -54,6 +54,8 @@ def gomodcache() -> Path:
     return Path(os.environ.get("GOPATH") or Path.home() / "go") / "pkg" / "mod"
 
 
+_STUCK = 10.0  # seconds a deleted CRD may fail to list its instances before its finalizer is cleared
+
 def istio_crd_file(name: str = CRD_FILE) -> Path | None:
     exact = gomodcache() / ISTIO_MODULE / name
     if exact.exists():
@@ -286,17 +288,42 @@ class RealCluster:
         return names
 
     def remove_crds(self, names: list[str], timeout: float = 120.0) -> None:
-        """Delete CRDs (and so every object of them) and wait until they are gone."""
-        for name in names:
-            self.call("DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}", ok=(200, 202, 404))
+        """Delete CRDs (and so every object of them) and wait until they are gone.
+
+        A CRD deleted while the API server is still setting up its storage can stick: its
+        finalizer fails to list the instances ("storage is (re)initializing", InstanceDeletionFailed)
+        and retries with a growing back-off (seen in CI under load, past two minutes). So each CRD's
+        instances are listed once first (its storage is up), and one still stuck that way after
+        _STUCK seconds has its finalizer cleared: these are a test's throwaway objects."""
         deadline = time.monotonic() + timeout
+        base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        for name in names:
+            status, body = self.request("GET", f"{base}/{name}")
+            if status != 200:
+                continue
+            spec = json.loads(body).get("spec") or {}
+            plural = (spec.get("names") or {}).get("plural", "")
+            for v in spec.get("versions") or []:
+                if not v.get("served"):
+                    continue
+                while self.request("GET", f"/apis/{spec.get('group')}/{v.get('name')}/{plural}?limit=1")[0] != 200:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.2)
+        for name in names:
+            self.call("DELETE", f"{base}/{name}", ok=(200, 202, 404))
+        stuck_after = time.monotonic() + _STUCK
         for name in names:
             while True:
-                status, body = self.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+                status, body = self.request("GET", f"{base}/{name}")
                 if status == 404:
                     break
+                conds = (json.loads(body).get("status") or {}).get("conditions") if status == 200 else body[:300]
+                failed = status == 200 and any(c.get("reason") == "InstanceDeletionFailed" for c in conds or [])
+                if failed and time.monotonic() > stuck_after:
+                    self.call("PATCH", f"{base}/{name}", {"metadata": {"finalizers": []}}, ok=(200, 404),
+                              content_type="application/merge-patch+json")
                 if time.monotonic() > deadline:
-                    conds = (json.loads(body).get("status") or {}).get("conditions") if status == 200 else body[:300]
                     raise RuntimeError(f"CRD {name} still there after {timeout:.0f}s: {conds}")
                 time.sleep(0.2)
 
