@@ -21,7 +21,7 @@ from meshtui.model.k8s import Pod
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.simulate.chains import Connection, select_chain
 from meshtui.simulate.trace import Outcome, Stage, Step, Trace, Verdict
-from meshtui.translate.client_tls import endpoint_tls
+from meshtui.translate.client_tls import endpoint_tls, mtls_sni
 from meshtui.translate.config import Cluster, FilterChain, ProxyConfig, Ref
 from meshtui.translate.gateway import is_gateway_workload
 from meshtui.translate.inbound import (
@@ -187,7 +187,7 @@ def server_verdict(snapshot: MeshSnapshot, cluster: Cluster | None, cluster_name
         inbound = build_inbound(snapshot, wl)
     assert inbound is not None  # a Pod in the snapshot is always a workload
     sent, sent_why = endpoint_tls(snapshot, cluster, pod, port)
-    sni = f"outbound_.{cluster.port}_.{cluster.subset}_.{cluster.host}" if cluster is not None and cluster.host else ""
+    sni = mtls_sni(cluster) if cluster is not None and cluster.host else ""
     conn = _connection(sent, http, address, port, client_ip, sni)
     chain, how = select_chain(inbound.listener, conn)
     mode = _mode_for(inbound, chain, port)

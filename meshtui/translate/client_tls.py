@@ -37,6 +37,12 @@ class UpstreamMtls:
     auto: bool
 
 
+def mtls_sni(c: Cluster) -> str:
+    """The SNI a client sidecar sends with Istio mTLS to an outbound cluster (istiod's
+    BuildDNSSrvSubsetKey: `outbound_.PORT_.SUBSET_.HOST`)."""
+    return f"outbound_.{c.port}_.{c.subset}_.{c.host}"
+
+
 def _dr_mode(c: Cluster | None) -> str | None:
     policy = c.policy if c is not None else {}
     return (policy.get("tls") or {}).get("mode") if isinstance(policy, dict) else None
@@ -154,5 +160,5 @@ def cluster_mtls(snapshot: MeshSnapshot, c: Cluster) -> UpstreamMtls | None:
             pod = snapshot.get("Pod", ns, name)
             if isinstance(pod, Pod) and pod.spec is not None:
                 accounts.add(principal_of(snapshot, ns, pod.spec.service_account_name))
-    return UpstreamMtls(f"outbound_.{c.port}_.{c.subset}_.{c.host}", ALPN_IN_MESH_H2 if h2 else ALPN_IN_MESH,
+    return UpstreamMtls(mtls_sni(c), ALPN_IN_MESH_H2 if h2 else ALPN_IN_MESH,
                         tuple(sorted(accounts)), auto=mode is None)
