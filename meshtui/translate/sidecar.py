@@ -31,7 +31,7 @@ from meshtui.translate.config import (
     VirtualHost,
     WeightedCluster,
 )
-from meshtui.translate.delegate import RuleTemplates, expand
+from meshtui.translate.delegate import RuleTemplates
 from meshtui.translate.inbound import build_inbound
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.lazy import LazyClusterBuilder, LazyOwnership, LazyRouteConfig
@@ -217,8 +217,8 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
             # routes, mirrors, TCP and TLS routes alike (istiod's virtualServiceDestinations feed the
             # SidecarScope's services, which CDS reads; LDS/RDS read the egress listener's own)
             # HTTP rules as istiod indexes them, delegates merged in (a delegate's short names are
-            # its own namespace's)
-            http = ([(src.rule, src.owner.namespace) for src in expand(vs, snapshot)]
+            # its own namespace's): the expansion kept per snapshot, as the routes read it
+            http = ([(src.rule, src.owner.namespace) for src in RuleTemplates.of(snapshot).get(vs, snapshot)[0]]
                     if any(rule.delegate is not None for rule in vs.spec.http) else [(rule, vs.namespace) for rule in vs.spec.http])
             dests: list[tuple[Destination | None, str]] = [(d.destination, rns) for rule, rns in http for d in rule.route]
             dests += [(d.destination, vs.namespace) for rule in vs.spec.tcp for d in rule.route]
