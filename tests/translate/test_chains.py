@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from test_semantics import vs
-from tracer_kit import client, mesh, svc
+from tracer_kit import client, mesh, svc, vs
 
 from meshtui.simulate.chains import Connection, select_chain
 from meshtui.translate.config import FilterChain, Listener

@@ -3,8 +3,7 @@ HTTP routes, the TCP/TLS chains of sidecars and gateways, and the trace."""
 
 from __future__ import annotations
 
-from test_semantics import vs
-from tracer_kit import client, mesh, svc
+from tracer_kit import client, mesh, svc, vs
 
 from meshtui.model.istio import HTTPMatchRequest, L4MatchAttributes, TLSMatchAttributes
 from meshtui.translate import TranslateOptions, translate

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from test_semantics import vs
-from tracer_kit import client, mesh, svc
+from tracer_kit import client, mesh, svc, vs
 
 from meshtui.analyze.rules import match_implies
 from meshtui.analyze.witness import satisfies, variants, witnesses

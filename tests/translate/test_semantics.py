@@ -3,37 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tracer_kit import client, mesh, svc
+from tracer_kit import client, dr, mesh, svc, vs
 
 from meshtui.errors import UsageError
 from meshtui.simulate import Request, simulate
 from meshtui.translate import translate
-
-
-def vs(name: str, body: str, ns: str = "default") -> str:
-    return f"""
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-{body}
-"""
-
-
-def dr(name: str, host: str, ns: str = "default", extra: str = "") -> str:
-    return f"""
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  host: {host}
-  subsets:
-  - {{name: v1, labels: {{version: v1}}}}
-  - {{name: v2, labels: {{version: v2}}}}
-{extra}
-"""
 
 
 def test_short_name_expands_with_the_vs_namespace_only_without_dots(trace):

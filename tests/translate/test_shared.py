@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tracer_kit import dr, vs
 
 from meshtui.model.snapshot import MeshSnapshot, Workload
 from meshtui.sources.loader import load_sources
@@ -79,40 +80,19 @@ spec:
   clusterIP: 10.0.0.11
   selector: {app: api}
   ports: [{name: http, port: 8080}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: api, namespace: shop}
-spec:
+""" + vs("api", """
   hosts: [api.shop.svc.cluster.local]
   http:
   - match: [{sourceLabels: {tier: front}}]
     route: [{destination: {host: api.shop.svc.cluster.local, subset: v2}}]
-  - route: [{destination: {host: api.shop.svc.cluster.local, subset: v1}}]
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: api, namespace: shop}
-spec:
-  host: api.shop.svc.cluster.local
-  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: api-sticky, namespace: front}
-spec:
-  host: api.shop.svc.cluster.local
-  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}
-  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: legacy, namespace: legacy}
-spec:
+  - route: [{destination: {host: api.shop.svc.cluster.local, subset: v1}}]""", "shop") \
+    + dr("api", "api.shop.svc.cluster.local", "shop") \
+    + dr("api-sticky", "api.shop.svc.cluster.local", "front",
+         "  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}") \
+    + vs("legacy", """
   hosts: [api.legacy.svc.cluster.local]
   http:
-  - route: [{destination: {host: api}}]
-"""
+  - route: [{destination: {host: api}}]""", "legacy")
 
 _PODS = {("front", "web-0"): {"app": "web", "tier": "front"}, ("front", "batch-0"): {"app": "batch"},
          ("back", "job-0"): {"app": "job", "tier": "front"}, ("back", "job-1"): {"app": "job", "tier": "front"},

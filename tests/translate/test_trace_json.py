@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from test_semantics import dr, vs
-from tracer_kit import client, mesh, svc
+from tracer_kit import client, dr, mesh, svc, vs
 
 from meshtui.edits.model import FaultEdit, FaultTarget
 from meshtui.edits.overlay import apply_edits

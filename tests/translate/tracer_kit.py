@@ -55,6 +55,35 @@ status: {{podIP: 10.250.0.1, phase: Running}}
 """
 
 
+def vs(name: str, body: str, ns: str = "default") -> str:
+    """A VirtualService; `body`: its spec, indented two spaces."""
+    return f"""
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+{body}
+"""
+
+
+def dr(name: str, host: str, ns: str = "default", extra: str = "") -> str:
+    """A DestinationRule for `host` with subsets v1 and v2 (by a `version` label); `extra`: more
+    of its spec, indented two spaces."""
+    return f"""
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  host: {host}
+  subsets:
+  - {{name: v1, labels: {{version: v1}}}}
+  - {{name: v2, labels: {{version: v2}}}}
+{extra}
+"""
+
+
 @pytest.fixture
 def trace():
     def run(snapshot, url: str, proxy: str = "default/client", headers=(), method: str = "GET", proxy_type=None):
