@@ -618,14 +618,14 @@ class MeshtuiApp(App[int]):
         self.show_resource((ref.kind, ref.namespace, ref.name), ref.line, ref.path)
 
     def trace_from(self, workload: str, gateway: bool = False) -> None:
-        q = self.trace_query or TraceQuery()
-        self.trace_query = replace(q, source=workload, gateway=gateway)
-        self.action_view("trace")
-        self.call_after_refresh(lambda: self.screen.load_query(self.trace_query) if hasattr(self.screen, "load_query") else None)
+        self.trace_with(replace(self.trace_query or TraceQuery(), source=workload, gateway=gateway))
 
     def trace_to(self, url: str) -> None:
-        q = self.trace_query or TraceQuery()
-        self.trace_query = replace(q, url=url)
+        self.trace_with(replace(self.trace_query or TraceQuery(), url=url))
+
+    def trace_with(self, query: TraceQuery) -> None:
+        """Open the trace workbench on `query` (it becomes the current query)."""
+        self.trace_query = query
         self.action_view("trace")
         self.call_after_refresh(lambda: self.screen.load_query(self.trace_query) if hasattr(self.screen, "load_query") else None)
 

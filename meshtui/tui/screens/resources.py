@@ -466,9 +466,7 @@ class ResourcesScreen(MeshScreen):
             return
         q = gateway_api_query(snap, key, (self.mapp.trace_query or TraceQuery()).source)
         if q is not None:
-            self.mapp.trace_query = q
-            self.mapp.action_view("trace")
-            self.mapp.call_after_refresh(lambda: self.mapp.screen.load_query(q) if hasattr(self.mapp.screen, "load_query") else None)
+            self.mapp.trace_with(q)
             return
         url = url_for(snap, key)
         if url:
