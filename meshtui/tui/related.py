@@ -203,9 +203,13 @@ def _backend_refs(route: gapi.AnyRoute) -> list[tuple[gapi.BackendRef, bool]]:
     return out
 
 
+def _backend_gk(ref: gapi.BackendRef) -> tuple[str, str]:
+    """A backendRef's (group, kind), with the API's defaults: core, Service."""
+    return (ref.group if ref.group is not None else "", ref.kind if ref.kind is not None else "Service")
+
+
 def _backend_keys(snap: MeshSnapshot, ref: gapi.BackendRef, ns: str) -> list[Key]:
-    group = ref.group if ref.group is not None else ""
-    kind = ref.kind if ref.kind is not None else "Service"
+    group, kind = _backend_gk(ref)
     if group in ("", "core") and kind == "Service":
         return [("Service", ref.namespace or ns, ref.name)]
     if (group, kind) == ("networking.istio.io", "Hostname"):
@@ -256,9 +260,7 @@ def _route_related(snap: MeshSnapshot, route: gapi.AnyRoute, add) -> None:
             add([key], why)
     for bref, _ in _backend_refs(route):
         if bref.namespace and bref.namespace != ns:
-            group = bref.group if bref.group is not None else ""
-            kind = bref.kind if bref.kind is not None else "Service"
-            add(_grants_for(snap, route.kind, ns, (group, kind), bref.namespace, bref.name),
+            add(_grants_for(snap, route.kind, ns, _backend_gk(bref), bref.namespace, bref.name),
                 f"allows the ref to {bref.namespace}/{bref.name}")
     for key, why in targets:
         svc = snap.by_key.get(key)
@@ -351,9 +353,7 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
             if route.namespace == ns:
                 continue
             for bref, _ in _backend_refs(route):
-                group = bref.group if bref.group is not None else ""
-                to_kind = bref.kind if bref.kind is not None else "Service"
-                if bref.namespace == ns and key in _grants_for(snap, route.kind, route.namespace, (group, to_kind), ns, bref.name):
+                if bref.namespace == ns and key in _grants_for(snap, route.kind, route.namespace, _backend_gk(bref), ns, bref.name):
                     add([route.key], f"its ref to {bref.name} is allowed")
                     add(_backend_keys(snap, bref, ns), "the target it may refer to")
     elif isinstance(obj, (Service, ServiceEntry)):
