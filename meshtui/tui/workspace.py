@@ -13,7 +13,7 @@ from meshtui.model.istio import Resource
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot, parse_docs
 from meshtui.model.snapshot import MeshSnapshot, rebuild
 from meshtui.model.source import ERROR, Diagnostic
-from meshtui.tui.related import KIND_ORDER, Key
+from meshtui.tui.related import KIND_ORDER, KIND_SHORT, Key
 from meshtui.tui.yamltext import YamlText, yaml_for
 
 TREE_KINDS = KIND_ORDER
@@ -65,8 +65,6 @@ class Workspace:
         re-reads these, it does not re-format them)."""
         hit = self._texts.get((namespace, kind))
         if hit is None:
-            from meshtui.tui.related import KIND_SHORT
-
             hit = [f"{k[0]} {k[1]}/{k[2]} {KIND_SHORT.get(k[0], '')}".lower() for k in self.objects(namespace, kind)]
             self._texts[(namespace, kind)] = hit
         return hit
