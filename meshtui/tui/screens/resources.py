@@ -235,10 +235,8 @@ class ResourcesScreen(MeshScreen):
             if lazy and ns != open_ns:
                 self._ns_pending.setdefault(ns_node.id, []).append((kind, members))
                 continue
-            group = ns_node.add(
-                rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {len(members)}", "$text-muted")]),
-                data=("kind", kind), expand=(not lazy and (kind != "Pod" or len(members) <= 6)) or (ns, kind) == open_group)
-            self._groups[(ns, kind)] = group
+            group = self._add_group(ns_node, ns, kind, members,
+                                    expand=(not lazy and (kind != "Pod" or len(members) <= 6)) or (ns, kind) == open_group)
             if lazy and (ns, kind) != open_group:
                 self._pending[group.id] = members
             else:
@@ -290,14 +288,18 @@ class ResourcesScreen(MeshScreen):
                 rich_text(self.app, [(f"… {len(rest)} more (the cursor here shows {min(len(rest), LEAF_PAGE)})", "$text-muted")]),
                 data=("more", parent.id))
 
+    def _add_group(self, ns_node: TreeNode, ns: str, kind: str, members: list[Key], expand: bool = False) -> TreeNode:
+        """A kind's group under its namespace, "Kinds N" (its objects are added apart)."""
+        group = ns_node.add(rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {len(members)}", "$text-muted")]),
+                            data=("kind", kind), expand=expand)
+        self._groups[(ns, kind)] = group
+        return group
+
     def _add_groups(self, ns_node) -> None:
         """The kind groups of a namespace added lazily (their objects stay pending)."""
         ns = ns_node.data[1]
         for kind, members in self._ns_pending.pop(ns_node.id, ()):
-            group = ns_node.add(rich_text(self.app, [(PLURAL.get(kind, kind), ""), (f" {len(members)}", "$text-muted")]),
-                                data=("kind", kind))
-            self._groups[(ns, kind)] = group
-            self._pending[group.id] = members
+            self._pending[self._add_group(ns_node, ns, kind, members).id] = members
 
     def _populate(self, node) -> None:
         """The next page of a group's objects (the first, when it is expanded)."""
