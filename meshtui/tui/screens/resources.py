@@ -17,7 +17,7 @@ from textual.widgets import OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import NodeID, TreeNode
 
-from meshtui.model.gatewayapi import KUBERNETES_GATEWAY
+from meshtui.model import gatewayapi as gapi
 from meshtui.tui.related import KIND_SHORT, kind_label, related
 from meshtui.tui.screens.base import MeshScreen, make_matcher
 from meshtui.tui.tracing import TraceQuery
@@ -35,7 +35,7 @@ PLURAL = {"VirtualService": "VirtualServices", "DestinationRule": "DestinationRu
           "ServiceEntry": "ServiceEntries", "Sidecar": "Sidecars", "WorkloadEntry": "WorkloadEntries",
           "Service": "Services", "Deployment": "Deployments", "StatefulSet": "StatefulSets", "Pod": "Pods",
           "PeerAuthentication": "PeerAuthentications", "AuthorizationPolicy": "AuthorizationPolicies",
-          "GatewayClass": "GatewayClasses", KUBERNETES_GATEWAY: "Gateway API Gateways", "HTTPRoute": "HTTPRoutes",
+          "GatewayClass": "GatewayClasses", gapi.KUBERNETES_GATEWAY: "Gateway API Gateways", "HTTPRoute": "HTTPRoutes",
           "GRPCRoute": "GRPCRoutes", "TCPRoute": "TCPRoutes", "TLSRoute": "TLSRoutes", "ReferenceGrant": "ReferenceGrants"}
 
 
@@ -268,7 +268,7 @@ class ResourcesScreen(MeshScreen):
         match: Callable[[str], bool] = contains if _literal(text) else make_matcher(text)
         last = self._last_filter
         if (last is not None and last.workspace is ws and (last.namespace, last.kind) == (ns, kind)
-                and _literal(last.text) and _literal(text) and last.text.lower() in text.lower()):
+                and _literal(last.text) and _literal(text) and last.text.lower() in low):
             hits = [i for i in last.matches if match(texts[i])]  # a match of `text` contains `last.text`
         else:
             hits = [i for i, t in enumerate(texts) if match(t)]
@@ -510,7 +510,6 @@ def url_for(snap, key: Key) -> str | None:
     return None
 
 
-
 def _qualified(host: str, ns: str) -> str:
     """A short host as the object's namespace reads it, written so a client in any namespace
     (the trace's source may be elsewhere) reaches the same service."""
@@ -526,7 +525,6 @@ def gateway_api_query(snap, key: Key, current_source: str = "") -> TraceQuery | 
     istiod runs for it) to the route's first hostname and path; for a mesh route (a Service
     parent), from the current source (else a workload in the route's namespace) to the Service.
     None for other kinds, or when no proxy runs the Gateway."""
-    from meshtui.model import gatewayapi as gapi
     from meshtui.model.gatewayapi_convert import deployment_name
 
     def through(gw: gapi.KubernetesGateway, lst: gapi.Listener | None, host: str, path: str, method: str,
