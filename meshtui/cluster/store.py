@@ -29,6 +29,12 @@ def resource_version(obj: dict) -> str:
     return str(_meta(obj).get("resourceVersion") or "")
 
 
+def _unchanged(old: RawDoc | None, obj: dict) -> bool:
+    """The object is the one held: both carry the same (non-empty) resourceVersion."""
+    rv = resource_version(obj)
+    return old is not None and bool(rv) and resource_version(old.data) == rv
+
+
 def _order(key: Key) -> tuple[int, str, str]:
     return (KIND_ORDER.get(key[0], 99), key[1], key[2])
 
@@ -58,7 +64,7 @@ class ObjectStore:
                     return None
                 del self._docs[key]
             else:
-                if old is not None and resource_version(old.data) == resource_version(obj) and resource_version(obj):
+                if _unchanged(old, obj):
                     return None
                 typ = "MODIFIED" if old is not None else "ADDED"
                 self._docs[key] = RawDoc(obj, self.file, None)
@@ -80,7 +86,7 @@ class ObjectStore:
                 old = self._docs.get(k)
                 if old is None:
                     changes.append(("ADDED", *k))
-                elif resource_version(old.data) != resource_version(o) or not resource_version(o):
+                elif not _unchanged(old, o):
                     changes.append(("MODIFIED", *k))
                 else:
                     continue
