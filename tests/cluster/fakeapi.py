@@ -81,12 +81,10 @@ BY_GK = {(r.group, r.kind): r for r in RESOURCES}
 # kind -> resource, the core/Istio one where a kind is in two groups (Gateway)
 BY_KIND = {r.kind: r for r in reversed(RESOURCES)}
 # every version each optional group serves in Gateway API v1.6.0 / Istio, and which kinds there
-GATEWAY_V16 = {"v1": ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "tcproutes", "tlsroutes",
-                      "referencegrants"),
+GATEWAY_V16 = {"v1": tuple(r.plural for r in RESOURCES if r.group == GATEWAY),
                "v1beta1": ("gatewayclasses", "gateways", "httproutes", "referencegrants"),
                "v1alpha2": ("tcproutes", "tlsroutes")}
-SECURITY_ALL = {"v1": ("peerauthentications", "authorizationpolicies", "requestauthentications"),
-                "v1beta1": ("peerauthentications", "authorizationpolicies", "requestauthentications")}
+SECURITY_ALL = dict.fromkeys(("v1", "v1beta1"), tuple(r.plural for r in RESOURCES if r.group == SECURITY))
 
 
 def res_of(obj: dict) -> Res | None:
