@@ -46,6 +46,28 @@ async def until(pilot, predicate, timeout: float = 20.0) -> None:
     raise SystemExit("screenshots: the app did not reach the expected state in time")
 
 
+async def loaded(pilot, theme: str) -> None:
+    """The app in `theme`, its sources loaded and analysed."""
+    app = pilot.app
+    app.theme = theme
+    await settle(pilot)
+    await until(pilot, lambda: app.workspace is not None and app.workspace.findings is not None)
+
+
+async def object_then_trace(pilot, key: tuple[str, str, str], query: TraceQuery, save) -> None:
+    """The resources view on `key` (its YAML and what it relates to), saved as "resources"; then
+    the trace view once `query` has run, its steps focused, saved as "trace"."""
+    app = pilot.app
+    app.screen.go_to(key)
+    await settle(pilot)
+    save("resources")
+    await pilot.press("2")
+    await until(pilot, lambda: app.last_trace is not None and app.last_trace.query == query)
+    app.screen.query_one("#steps").focus()
+    await settle(pilot)
+    save("trace")
+
+
 async def shoot(demo, out: Path, size: tuple[int, int], theme: str) -> list[Path]:
     sidecar = demo.info.sidecar_proxy
     jason = TraceQuery(source=sidecar, url="http://reviews:9080/reviews/1", headers=("end-user: jason",))
@@ -59,21 +81,11 @@ async def shoot(demo, out: Path, size: tuple[int, int], theme: str) -> list[Path
         written.append(path)
 
     async with app.run_test(size=size) as pilot:
-        app.theme = theme
-        await settle(pilot)
-        await until(pilot, lambda: app.workspace is not None and app.workspace.findings is not None)
+        await loaded(pilot, theme)
 
-        # resources: the reviews VirtualService, its YAML and what it is related to
-        app.screen.go_to(("VirtualService", "default", "reviews"))
-        await settle(pilot)
-        save("resources")
-
-        # trace: jason's request, routed to reviews v2, the matched rule highlighted
-        await pilot.press("2")
-        await until(pilot, lambda: app.last_trace is not None and app.last_trace.query == jason)
-        app.screen.query_one("#steps").focus()
-        await settle(pilot)
-        save("trace")
+        # resources: the reviews VirtualService, its YAML and what it is related to; trace:
+        # jason's request, routed to reviews v2, the matched rule highlighted
+        await object_then_trace(pilot, ("VirtualService", "default", "reviews"), jason, save)
 
         # what-if: jason's match changed to alice: his requests fall to the 80/20 rule
         await pilot.press("3")
@@ -165,19 +177,17 @@ async def shoot_gatewayapi(out: Path, size: tuple[int, int], theme: str) -> list
     app = MeshtuiApp(result=load_sources([str(ROOT / "fixtures" / "gatewayapi" / "mesh")]),
                      source=SourceInfo("files", "fixtures/gatewayapi/mesh"), config=TuiConfig(), trace=query,
                      cursor_blink=False, watch=False)
+    written: list[Path] = []
+
+    def save(name: str) -> None:
+        path = out / f"gatewayapi-{name}.svg"
+        app.save_screenshot(filename=path.name, path=str(out))
+        written.append(path)
+
     async with app.run_test(size=size) as pilot:
-        app.theme = theme
-        await settle(pilot)
-        await until(pilot, lambda: app.workspace is not None and app.workspace.findings is not None)
-        app.screen.go_to(("HTTPRoute", "shop", "checkout"))
-        await settle(pilot)
-        app.save_screenshot(filename="gatewayapi-resources.svg", path=str(out))
-        await pilot.press("2")
-        await until(pilot, lambda: app.last_trace is not None and app.last_trace.query == query)
-        app.screen.query_one("#steps").focus()
-        await settle(pilot)
-        app.save_screenshot(filename="gatewayapi-trace.svg", path=str(out))
-    return [out / "gatewayapi-resources.svg", out / "gatewayapi-trace.svg"]
+        await loaded(pilot, theme)
+        await object_then_trace(pilot, ("HTTPRoute", "shop", "checkout"), query, save)
+    return written
 
 
 def main() -> int:
