@@ -398,7 +398,7 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
     rctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, rec_lookup, rec_hash,
                         mesh=snapshot.mesh)
 
-    def vhost_parts(s: RegistryService, _ctx: RouteContext) -> VHostParts:
+    def vhost_parts(s: RegistryService) -> VHostParts:
         """(routes, owner ref, notes, dropped matches) of the service's virtual host."""
         nonlocal lookups, hashes
         vs, losers, _ = ownership.owner(s.hostname)
@@ -438,8 +438,8 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
         if lazy:  # built on first read, with a context of its own (nothing else's notes)
             from meshtui.translate.lazy import LazyVirtualHost
 
-            return LazyVirtualHost(f"{s.hostname}:{port}", tuple(domains), s, lambda: vhost_parts(s, ctx))
-        routes, ref, vnotes, dropped = vhost_parts(s, ctx)
+            return LazyVirtualHost(f"{s.hostname}:{port}", tuple(domains), s, lambda: vhost_parts(s))
+        routes, ref, vnotes, dropped = vhost_parts(s)
         return VirtualHost(f"{s.hostname}:{port}", tuple(domains), routes,
                            kind="service", service=s, ref=ref, notes=vnotes, dropped=dropped)
 
