@@ -468,8 +468,10 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
                         nxt = _next_with_routes(owner, losers, h, ctx)
                         if nxt is None or nxt[0] is not vs:
                             continue
-                    routes = vs_routes(vs, ctx)
-                    vs_notes, dropped = ctx.take_notes()  # the vhost's own, not the proxy's `notes`
+                        _, routes, vs_notes, dropped = nxt  # this VirtualService's routes, already built
+                    else:
+                        routes = vs_routes(vs, ctx)
+                        vs_notes, dropped = ctx.take_notes()  # the vhost's own, not the proxy's `notes`
                     if routes:
                         vhosts.append(VirtualHost(f"{h}:80", (h,), tuple(routes), kind="vs", ref=vs_ref(vs),
                                                   notes=vs_notes, dropped=dropped))
