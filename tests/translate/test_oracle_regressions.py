@@ -9,10 +9,15 @@ from meshtui.sources.loader import load_sources
 from meshtui.translate import translate
 
 REPO = Path(__file__).resolve().parents[2]
+REGRESSIONS = REPO / "tests" / "oracle" / "regressions"  # the sweep's finds, one mesh each
 
 
 def _cfg(fixture: str, proxy: str):
     return translate(load_sources([str(REPO / "fixtures" / fixture)]).snapshot, proxy)
+
+
+def _regression(name: str):
+    return load_sources([str(REGRESSIONS / f"{name}.yaml")]).snapshot
 
 
 def test_port80_vhost_of_a_service_without_port_80_routes_to_the_listener_port():
@@ -48,8 +53,7 @@ def test_destination_rules_with_different_export_to_are_kept_apart():
     # found by the hypothesis sweep (tests/oracle/regressions/dr-exportto-kept-apart.yaml): istiod
     # merges DestinationRules of one host and namespace only when their exportTo sets are equal;
     # a sidecar takes the last rule without a selector, here beta/b-public alone
-    snap = load_sources([str(REPO / "tests" / "oracle" / "regressions" / "dr-exportto-kept-apart.yaml")]).snapshot
-    clusters = translate(snap, "beta/client-0").clusters
+    clusters = translate(_regression("dr-exportto-kept-apart"), "beta/client-0").clusters
     web = clusters["outbound|80||web.alpha.svc.cluster.local"]
     assert web.lb_policy == "LEAST_REQUEST" and "outlierDetection" not in web.policy
     assert web.destination_rule is not None and web.destination_rule.name == "b-public" and web.connect_timeout == 3.0
@@ -57,10 +61,6 @@ def test_destination_rules_with_different_export_to_are_kept_apart():
     assert "outbound|80|v1|web.alpha.svc.cluster.local" not in clusters  # a-private's subset is not merged in
     # the root namespace: no exportTo and exportTo ["*"] are different sets as well
     assert clusters["outbound|9080||api.alpha.svc.cluster.local"].lb_policy == "ROUND_ROBIN"
-
-
-def _regression(name: str):
-    return load_sources([str(REPO / "tests" / "oracle" / "regressions" / f"{name}.yaml")]).snapshot
 
 
 def test_gateway_virtual_service_without_a_rule_on_the_port_adds_no_virtual_host():
@@ -76,7 +76,7 @@ def test_inbound_cluster_takes_no_destination_rule_outside_the_sidecar_scope(tmp
     c = translate(_regression("inbound-dr-outside-sidecar-scope"), "alpha/web-v1-0").clusters["inbound|80||"]
     assert c.destination_rule is None and c.policy == {} and c.connect_timeout == 10.0
     # without the Sidecar the service is in the default scope and the rule's pool applies
-    text = (REPO / "tests" / "oracle" / "regressions" / "inbound-dr-outside-sidecar-scope.yaml").read_text()
+    text = (REGRESSIONS / "inbound-dr-outside-sidecar-scope.yaml").read_text()
     (tmp_path / "mesh.yaml").write_text("---\n".join(d for d in text.split("---\n") if "kind: Sidecar" not in d))
     c = translate(load_sources([str(tmp_path / "mesh.yaml")]).snapshot, "alpha/web-v1-0").clusters["inbound|80||"]
     assert c.destination_rule is not None and c.destination_rule.name == "web-pool" and c.connect_timeout == 3.0
