@@ -532,8 +532,7 @@ def cla_json(name: str, eps: Iterable[Endpoint], remap: dict[str, str],
     return {"cluster_name": name, "endpoints": [{"lb_endpoints": lbs}] if lbs else []}
 
 
-def _mtls_endpoints(cfg: ProxyConfig, mesh_tls: InboundRender | None, c: Cluster | None = None
-                    ) -> Callable[[Endpoint], bool] | None:
+def _mtls_endpoints(cfg: ProxyConfig, mesh_tls: InboundRender | None, c: Cluster) -> Callable[[Endpoint], bool] | None:
     """Which endpoints of cluster `c` carry the tlsMode metadata (its DestinationRule's tls.mode decides for all)."""
     if mesh_tls is None or not mesh_tls.client_mtls or cfg.snapshot is None:
         return None
