@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from meshtui.model.hosts import resolve_short
-from meshtui.model.istio import ConnectionPoolSettings, TrafficPolicy
+from meshtui.model.istio import ConnectionPoolSettings, TrafficPolicy, VirtualService
 from meshtui.model.k8s import Pod
 from meshtui.model.protocol import HTTP_FAMILY, UNSUPPORTED
 from meshtui.model.security import AuthorizationPolicy, PeerAuthentication
@@ -332,12 +332,15 @@ def _in_sidecar_scope(snapshot: MeshSnapshot, wl: Workload, svc: RegistryService
         return False
     scope = compute_scope(snapshot, wl.namespace, wl.labels)
     suffix = snapshot.mesh.domain_suffix
+    mesh_vs: list[VirtualService] | None = None  # ordered once, on the first listener that needs it
     for eg in scope.listeners:
         if eg.port and svc.port(eg.port) is None:
             continue  # a listener with a port imports only services that have it
         if eg.imports_everything or eg.imports_service(svc):
             return True
-        for vs in ordered_mesh_vs(snapshot, wl.namespace):
+        if mesh_vs is None:
+            mesh_vs = ordered_mesh_vs(snapshot, wl.namespace)
+        for vs in mesh_vs:
             if not eg.imports_vs(vs, vs_hosts(vs, suffix)):
                 continue
             dests = [d.destination for rule in vs.spec.http for d in rule.route]
