@@ -7,7 +7,7 @@ them, nothing else:
 
   CSafeLoader load_all     PyYAML's C parser and constructor: Python objects, no positions (the floor
                            the issue measured against)
-  meshtui parse            model.yamlpos.parse_yaml_documents: libyaml's composer, our constructor,
+  meshtui parse            model.yamlpos.iter_yaml_documents: libyaml's composer, our constructor,
                            the line and column of every value kept (what loading uses)
   rapidyaml tree           rapidyaml (C++, `pip install rapidyaml`) parse_in_arena: its node tree
                            only, not one Python object made from it
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import scale_mesh  # noqa: E402
 import yaml  # noqa: E402
 
-from meshtui.model.yamlpos import parse_yaml_documents  # noqa: E402
+from meshtui.model.yamlpos import iter_yaml_documents  # noqa: E402
 
 try:
     import ryml
@@ -134,7 +134,7 @@ def csafe(text: str) -> list[Any]:
 
 
 def meshtui_parse(text: str) -> Any:
-    return parse_yaml_documents(text)
+    return list(iter_yaml_documents(text))
 
 
 def measure(fn: Callable[[Any], Any], inputs: list[Any], runs: int) -> float:

@@ -338,7 +338,6 @@ def load_cluster_snapshot(args, files: Sequence[str] = (), mesh: MeshConfig | No
 
 
 def _layer_notes(lr: LayerResult, file: str) -> list[Diagnostic]:
-
     out = []
     for what, keys in (("replaces the cluster's", lr.replaced), ("adds", lr.added)):
         for _group, kind, ns, name in keys:

@@ -97,8 +97,7 @@ def _body_of(cls: type) -> frozenset[str]:
 
 
 def _restore(cls: type, head: dict[str, object], blob: bytes) -> object:
-    if cls not in _body:
-        _body_of(cls)
+    _body_of(cls)  # its descriptors (the class may be new to this process)
     obj: object = object.__new__(cls)
     state = obj.__dict__
     state.update(head)

@@ -339,19 +339,6 @@ class BrokenDoc:
     error: YamlSyntaxError
 
 
-def parse_yaml_documents(text: str) -> tuple[list[YamlDoc], list[BrokenDoc]]:
-    """Every readable document of a stream, and each unreadable one with its problem (see
-    iter_yaml_documents)."""
-    docs: list[YamlDoc] = []
-    broken: list[BrokenDoc] = []
-    for d in iter_yaml_documents(text):
-        if isinstance(d, BrokenDoc):
-            broken.append(d)
-        else:
-            docs.append(d)
-    return docs, broken
-
-
 def iter_yaml_documents(text: str) -> Iterator[YamlDoc | BrokenDoc]:
     """Each document of a stream in order, readable or not: one broken document does not hide
     the others. A stream without problems is read once, as parse_yaml reads it, a document at a
@@ -378,30 +365,6 @@ def iter_yaml_documents(text: str) -> Iterator[YamlDoc | BrokenDoc]:
         for d in got:
             if d.line > given:
                 yield d
-
-
-def shift_positions(data: Any, n: int) -> None:
-    """Move every recorded position in `data` down `n` lines, in place: a document parsed on its
-    own that stands at line n + 1 of an outer text. Anchored nodes are shared, so each moves once."""
-    seen: set[int] = set()  # ids of the nodes of `data` moved so far (all alive during the walk)
-
-    def walk(v: Any) -> None:
-        if not isinstance(v, (PosDict, PosList)) or id(v) in seen:
-            return
-        seen.add(id(v))
-        v.line += n
-        if isinstance(v, PosDict):
-            v.pos = {k: (ln + n, c) for k, (ln, c) in v.pos.items()}
-            v.key_pos = {k: (ln + n, c) for k, (ln, c) in v.key_pos.items()}
-            for item in v.values():
-                walk(item)
-        else:
-            v.pos = [(ln + n, c) for ln, c in v.pos]
-            for item in v:
-                walk(item)
-
-    if n:
-        walk(data)
 
 
 def position(container: object, key: object) -> tuple[int | None, int | None]:

@@ -8,7 +8,7 @@ from typing import Any
 from meshtui.errors import InputError
 from meshtui.model.meshconfig import MeshConfig, MeshOrigin, mesh_from_data
 from meshtui.model.source import Diagnostic
-from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml, position, shift_positions
+from meshtui.model.yamlpos import YamlSyntaxError, parse_yaml, position
 from meshtui.sources.loader import read_text
 
 MESH_KEY = "mesh"
@@ -20,13 +20,14 @@ def configmap_name(revision: str | None) -> str:
 
 
 def _parse_mesh_text(text: str, file: str, line_offset: int) -> Any:
+    """The MeshConfig in `text`, which starts after line `line_offset` of `file` (positions are the file's)."""
     try:
-        docs = parse_yaml(text)
-    except YamlSyntaxError as exc:
+        docs = parse_yaml(text, line_offset + 1)
+    except YamlSyntaxError as exc:  # its line is counted in `text`
         line = exc.line + line_offset if exc.line is not None else None
         raise InputError(file, line, f"the MeshConfig is not valid YAML: {exc.reason}") from None
     if len(docs) > 1:
-        raise InputError(file, docs[1].line + line_offset, "the MeshConfig holds more than one YAML document")
+        raise InputError(file, docs[1].line, "the MeshConfig holds more than one YAML document")
     return docs[0].data if docs else {}
 
 
@@ -42,9 +43,7 @@ def mesh_from_configmap(obj: dict, file: str, diagnostics: list[Diagnostic], dom
                          f"ConfigMap {ns}/{name} has no data.{MESH_KEY} (the MeshConfig istiod reads)")
     key_line, _ = position(data, MESH_KEY)
     # istio's ConfigMap holds the MeshConfig as a block scalar (`mesh: |`): it starts on the line after its key
-    offset = key_line or 0
-    inner = _parse_mesh_text(text, file, offset)
-    shift_positions(inner, offset)
+    inner = _parse_mesh_text(text, file, key_line or 0)
     return mesh_from_data(inner, file, MeshOrigin("ConfigMap", ns, name, file), diagnostics, domain_suffix)
 
 
