@@ -16,6 +16,7 @@ from meshtui.analyze.walk import rules_by_kind
 from meshtui.model.istio import DestinationRule, Gateway, Resource, ServiceEntry, Sidecar, VirtualService
 from meshtui.model.parse import locate
 from meshtui.model.schema import Node
+from meshtui.model.security import RequestAuthentication
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, Workload, labels_match
 from meshtui.model.source import Diagnostic
 
@@ -170,6 +171,11 @@ class Context:
     @cached_property
     def gateways(self) -> dict[str, Gateway]:
         return {g.ref: g for g in self.snap.gateways}
+
+    @cached_property
+    def request_authentications(self) -> list[RequestAuthentication]:
+        """The snapshot keeps no field of them (nothing is derived from them): read from by_key, by key."""
+        return sorted((r for r in self.snap.by_key.values() if isinstance(r, RequestAuthentication)), key=lambda r: r.key)
 
     @cached_property
     def node_labels(self) -> dict[str, dict[str, str]]:

@@ -315,7 +315,7 @@ def authentication_selectors(ctx: Context) -> Iterator[Message]:
     root = ctx.snap.mesh.root_namespace
     policies: list[PeerAuthentication | RequestAuthentication] = [
         *ctx.snap.peer_authentications,
-        *sorted((r for r in ctx.snap.by_key.values() if isinstance(r, RequestAuthentication)), key=lambda r: r.key)]
+        *ctx.request_authentications]
     for policy in policies:
         sel = policy.spec.selector
         if sel is None or not sel.match_labels:
@@ -351,7 +351,7 @@ def gateway_selector(ctx: Context) -> Iterator[Message]:
         return
     policies: list[AuthorizationPolicy | RequestAuthentication] = [
         *ctx.snap.authorization_policies,
-        *sorted((r for r in ctx.snap.by_key.values() if isinstance(r, RequestAuthentication)), key=lambda r: r.key)]
+        *ctx.request_authentications]
     for policy in policies:
         # as Istio's analyzer: a targetRef makes the selector moot; with no selector nothing is claimed
         if policy.spec.target_ref is not None or policy.spec.selector is None:

@@ -15,7 +15,6 @@ from meshtui.analyze.message import Message
 from meshtui.analyze.registry import analyzer
 from meshtui.analyze.walk import RoutedDestination, destinations, rules_by_kind
 from meshtui.model.istio import DestinationRule, Gateway, VirtualService
-from meshtui.model.security import RequestAuthentication
 from meshtui.model.snapshot import RegistryService, exported_to, labels_match
 from meshtui.translate.match import JWT_CLAIM_PREFIX
 
@@ -280,8 +279,8 @@ def jwt_claim_key(vs: VirtualService) -> str:
 
 def _authenticated(ctx: Context, namespace: str, labels: dict[str, str]) -> bool:
     """Does a RequestAuthentication in the root namespace or the pod's own select this pod?"""
-    for (_, ns, _), ra in ctx.snap.by_key.items():
-        if not isinstance(ra, RequestAuthentication) or ns not in (ctx.root_ns, namespace):
+    for ra in ctx.request_authentications:
+        if ra.namespace not in (ctx.root_ns, namespace):
             continue
         sel = ra.spec.selector.match_labels if ra.spec.selector is not None else {}
         if labels_match(sel, labels):
