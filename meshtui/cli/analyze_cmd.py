@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"--analyzer {unknown[0]!r} matches no analyzer; `meshtui analyze -L` lists them")
     paths = list(args.filename) + list(args.paths)
-    result, what = _load(args, paths)
+    from meshtui.sources.loader import settling
+
+    with settling():  # kept to the end: frozen out of the cyclic collector's way, as the other commands do
+        result, what = _load(args, paths)
     # certificates (a Gateway's credentialName Secret) are judged valid now
     messages = analyze(result.snapshot, result.diagnostics, only=args.analyzer, now=datetime.now(UTC))
     kept = apply_suppressions(messages, suppressions)
@@ -92,12 +95,11 @@ def _load(args: argparse.Namespace, paths: list[str]) -> tuple[LoadResult, str]:
                          "(or - for stdin), or read the cluster with --cluster")
     from meshtui.cli.common import mesh_from_args
     from meshtui.model.meshconfig import MeshConfig
-    from meshtui.sources.loader import load_sources, settling
+    from meshtui.sources.loader import load_sources
 
     mesh_diags: list[Diagnostic] = []
     mesh = mesh_from_args(args, mesh_diags) or MeshConfig()
-    with settling():  # kept to the end: frozen out of the cyclic collector's way, as the other commands do
-        result = load_sources(paths, default_namespace=namespace, mesh=mesh, cache=args.cache)
+    result = load_sources(paths, default_namespace=namespace, mesh=mesh, cache=args.cache)
     result.diagnostics[:0] = mesh_diags
     empty = nothing_loaded(result, paths)
     if empty is not None:
