@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from meshtui.cluster.kinds import kind_by_name
+
 REPO = Path(__file__).resolve().parents[2]
 ISTIO_MODULE = "istio.io/istio@v0.0.0-20260827124520-eed52ebb66ad"
 CRD_FILE = "manifests/charts/base/files/crd-all.gen.yaml"
@@ -233,11 +235,9 @@ class RealCluster:
     def path_of(obj: dict, collection: bool = False) -> str:
         api = obj["apiVersion"]
         kind = obj["kind"]
-        plural = {"Endpoints": "endpoints"}.get(kind) or kind.lower() + ("es" if kind.endswith("s") else "s")
-        if kind == "EndpointSlice":
-            plural = "endpointslices"
-        if kind.endswith("y") and not kind.endswith("ay"):  # ServiceEntry, AuthorizationPolicy (not Gateway)
-            plural = kind.lower()[:-1] + "ies"
+        known = kind_by_name(kind)  # the kinds meshtui reads; others (RBAC, CRDs, Secrets) by rule
+        plural = known.plural if known is not None else (
+            {"Endpoints": "endpoints"}.get(kind) or kind.lower() + ("es" if kind.endswith("s") else "s"))
         meta = obj.get("metadata") or {}
         base = f"/api/{api}" if "/" not in api else f"/apis/{api}"
         ns = meta.get("namespace")
