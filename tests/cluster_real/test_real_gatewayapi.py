@@ -43,23 +43,34 @@ def cluster_diags(result, level: str) -> list[str]:
     return [d.message for d in result.diagnostics if d.code == "MT0601" and d.level == level]
 
 
-def fixture_objects() -> list[dict]:
-    """fixtures/gatewayapi/mesh, and the golden gwapi-cross-ns-granted's route over it."""
+def objects_of(paths: list[Path]) -> list[dict]:
+    """The objects of these files, in an order an API server takes them in (namespaces first)."""
     out = []
-    for f in [*sorted(GWAPI.glob("*.yaml")), REPO / "tests" / "golden" / "data" / "gwapi-cross-namespace-http.yaml"]:
+    for f in paths:
         out += [d for d in yaml.safe_load_all(f.read_text()) if d]
-    order = {"Namespace": 0, "Secret": 1, "Service": 2, "Deployment": 3, "Pod": 4}
+    order = {"Namespace": 0, "Secret": 1, "ServiceAccount": 1, "Service": 2, "Deployment": 3, "Pod": 4}
     return sorted(out, key=lambda o: order.get(o["kind"], 9))
 
 
-def apply_fixture(api: RealCluster) -> None:
+def apply_all(api: RealCluster, objs: list[dict]) -> None:
     """As `kubectl apply` would, then each Pod's status as its kubelet would report it."""
-    for obj in fixture_objects():
+    for obj in objs:
+        obj = json.loads(json.dumps(obj))
         status = obj.pop("status", None)
+        for i, ref in enumerate(obj["metadata"].get("ownerReferences") or []):  # the server wants a uid there
+            ref.setdefault("uid", f"00000000-0000-4000-8000-{i:012d}")
         api.apply(obj)
-        if obj["kind"] == "Pod" and status:
-            ip = status["podIP"]
-            api.set_status(obj, {**status, "podIPs": [{"ip": ip}]})
+        if obj["kind"] == "Pod" and status and status.get("podIP"):
+            api.set_status(obj, {**status, "podIPs": [{"ip": status["podIP"]}]})
+
+
+def fixture_objects() -> list[dict]:
+    """fixtures/gatewayapi/mesh, and the golden gwapi-cross-ns-granted's route over it."""
+    return objects_of([*sorted(GWAPI.glob("*.yaml")), REPO / "tests" / "golden" / "data" / "gwapi-cross-namespace-http.yaml"])
+
+
+def apply_fixture(api: RealCluster) -> None:
+    apply_all(api, fixture_objects())
 
 
 def crd_docs() -> list[dict]:
@@ -306,25 +317,6 @@ BOOKINFO = REPO / "fixtures" / "bookinfo"
 SECURITY = REPO / "fixtures" / "security"
 
 
-def _objects(paths: list[Path]) -> list[dict]:
-    out = []
-    for f in paths:
-        out += [d for d in yaml.safe_load_all(f.read_text()) if d]
-    order = {"Namespace": 0, "ServiceAccount": 1, "Service": 2, "Deployment": 3, "Pod": 4}
-    return sorted(out, key=lambda o: order.get(o["kind"], 9))
-
-
-def _apply_all(api: RealCluster, objs: list[dict]) -> None:
-    for obj in objs:
-        obj = json.loads(json.dumps(obj))
-        status = obj.pop("status", None)
-        for i, ref in enumerate(obj["metadata"].get("ownerReferences") or []):  # the server wants a uid there
-            ref.setdefault("uid", f"00000000-0000-4000-8000-{i:012d}")
-        api.apply(obj)
-        if obj["kind"] == "Pod" and status and status.get("podIP"):
-            api.set_status(obj, {**status, "podIPs": [{"ip": status["podIP"]}]})
-
-
 def _key(obj: dict) -> tuple[str, str, str, str]:
     meta = obj["metadata"]
     return (obj["apiVersion"].split("/")[0], obj["kind"], meta.get("namespace", ""), meta["name"])
@@ -355,13 +347,13 @@ def test_server_verdict_goldens_from_the_cluster(real_api, kubeconfig):
     golden comes out the same from the cluster as from fixtures/bookinfo + its fixtures/security file."""
     from golden.test_golden import essentials
 
-    base = _objects(sorted(BOOKINFO.glob("*.yaml")))
-    _apply_all(real_api, base)
+    base = objects_of(sorted(BOOKINFO.glob("*.yaml")))
+    apply_all(real_api, base)
     wrong: dict[str, object] = {}
     try:
         for name, (sec, pod, headers, url) in SERVER_GOLDENS.items():
-            extra = _objects([SECURITY / sec])
-            _apply_all(real_api, extra)
+            extra = objects_of([SECURITY / sec])
+            apply_all(real_api, extra)
             try:
                 with open_cluster(str(kubeconfig), "admin", "default,istio-system", timeout=10) as src:
                     result = src.load()
@@ -375,7 +367,7 @@ def test_server_verdict_goldens_from_the_cluster(real_api, kubeconfig):
                 # the security file's objects go; a base object it replaced (bookinfo's
                 # DestinationRule reviews, given a tls mode) comes back as bookinfo has it
                 _delete_all(real_api, extra)
-                _apply_all(real_api, [o for o in base if _key(o) in {_key(e) for e in extra}])
+                apply_all(real_api, [o for o in base if _key(o) in {_key(e) for e in extra}])
     finally:
         _delete_all(real_api, base)
     assert not wrong, json.dumps(wrong)[:6000]
