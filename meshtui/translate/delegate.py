@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from meshtui.model.istio import HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService
+from meshtui.model.istio import Destination, HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService
 from meshtui.model.snapshot import MeshSnapshot, exported_to
 from meshtui.translate.config import Route
 from meshtui.translate.match import REQUEST_FIELDS, delegate_contained, delegate_merged
@@ -156,4 +156,20 @@ class RuleTemplates:
         return build_vs_routes(vs, rules, ctx, templates)
 
 
-__all__ = ["HTTPRoute", "RuleTemplates", "expand"]
+def vs_destinations(vs: VirtualService, snapshot: MeshSnapshot) -> list[tuple[Destination, str]]:
+    """The destinations of `vs` as istiod's virtualServiceDestinations reads them, after merging
+    its delegates: HTTP route destinations, TCP and TLS route destinations, then HTTP mirrors
+    (`mirror`, then `mirrors`), each with the namespace its short host resolves in (a delegate's
+    rule: the delegate's own, istiod resolving short names before merging). What a SidecarScope
+    imports through a VirtualService (outbound clusters, the inbound cluster's DestinationRule)."""
+    http = ([(src.rule, src.owner.namespace) for src in RuleTemplates.of(snapshot).get(vs, snapshot)[0]]
+            if any(rule.delegate is not None for rule in vs.spec.http) else [(rule, vs.namespace) for rule in vs.spec.http])
+    out = [(d.destination, ns) for rule, ns in http for d in rule.route if d.destination is not None]
+    out += [(d.destination, vs.namespace) for rule in vs.spec.tcp for d in rule.route if d.destination is not None]
+    out += [(d.destination, vs.namespace) for rule in vs.spec.tls for d in rule.route if d.destination is not None]
+    out += [(rule.mirror, ns) for rule, ns in http if rule.mirror is not None]
+    out += [(m.destination, ns) for rule, ns in http for m in rule.mirrors if m.destination is not None]
+    return out
+
+
+__all__ = ["HTTPRoute", "RuleTemplates", "expand", "vs_destinations"]

@@ -41,6 +41,7 @@ from meshtui.translate.config import (
     VirtualHost,
     WeightedCluster,
 )
+from meshtui.translate.delegate import vs_destinations
 from meshtui.translate.policy import DRIndex, effective_policy, policy_json
 from meshtui.translate.rbac import RbacFilter, build_filters
 from meshtui.translate.scope import compute_scope, ordered_mesh_vs, select_sidecar, vs_hosts
@@ -326,7 +327,8 @@ def _service_ports(snapshot: MeshSnapshot, wl: Workload) -> list[tuple[int, int,
 def _in_sidecar_scope(snapshot: MeshSnapshot, wl: Workload, svc: RegistryService) -> bool:
     """istiod reads an inbound cluster's DestinationRule from the proxy's SidecarScope, which holds
     rules only for the services the scope imports (SidecarScope.selectDestinationRules over
-    sc.services): an egress host's, or a destination of an imported VirtualService. A Sidecar whose
+    sc.services): an egress host's, or a destination of an imported VirtualService (its delegates'
+    too, each short name in its own VirtualService's namespace). A Sidecar whose
     egress leaves out the workload's own service leaves its inbound cluster without the rule."""
     if not svc.visible_to(wl.namespace):
         return False
@@ -343,11 +345,7 @@ def _in_sidecar_scope(snapshot: MeshSnapshot, wl: Workload, svc: RegistryService
         for vs in mesh_vs:
             if not eg.imports_vs(vs, vs_hosts(vs, suffix)):
                 continue
-            dests = [d.destination for rule in vs.spec.http for d in rule.route]
-            dests += [d.destination for rule in vs.spec.tcp for d in rule.route]
-            dests += [d.destination for rule in vs.spec.tls for d in rule.route]
-            dests += [rule.mirror for rule in vs.spec.http] + [m.destination for rule in vs.spec.http for m in rule.mirrors]
-            if any(d is not None and resolve_short(d.host, vs.namespace, suffix) == svc.hostname for d in dests):
+            if any(resolve_short(d.host, dns, suffix) == svc.hostname for d, dns in vs_destinations(vs, snapshot)):
                 return True
     return False
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from meshtui.model.hosts import is_wildcard, matches, resolve_short
-from meshtui.model.istio import Destination, VirtualService
+from meshtui.model.istio import VirtualService
 from meshtui.model.protocol import HTTP_FAMILY, TLS_FAMILY, UNSUPPORTED
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, SvcPort, Workload
 from meshtui.translate.clusters import ClusterBuilder
@@ -31,7 +31,7 @@ from meshtui.translate.config import (
     VirtualHost,
     WeightedCluster,
 )
-from meshtui.translate.delegate import RuleTemplates
+from meshtui.translate.delegate import RuleTemplates, vs_destinations
 from meshtui.translate.inbound import build_inbound
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.lazy import LazyClusterBuilder, LazyOwnership, LazyRouteConfig
@@ -215,19 +215,9 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
         extra_ports: dict[str, set[int]] = {}  # the ports VirtualServices name for each (0: none named)
         for vs in imported_vs if not everything else ():  # destinations of imported VSs get clusters (not listeners or vhosts):
             # routes, mirrors, TCP and TLS routes alike (istiod's virtualServiceDestinations feed the
-            # SidecarScope's services, which CDS reads; LDS/RDS read the egress listener's own)
-            # HTTP rules as istiod indexes them, delegates merged in (a delegate's short names are
-            # its own namespace's): the expansion kept per snapshot, as the routes read it
-            http = ([(src.rule, src.owner.namespace) for src in RuleTemplates.of(snapshot).get(vs, snapshot)[0]]
-                    if any(rule.delegate is not None for rule in vs.spec.http) else [(rule, vs.namespace) for rule in vs.spec.http])
-            dests: list[tuple[Destination | None, str]] = [(d.destination, rns) for rule, rns in http for d in rule.route]
-            dests += [(d.destination, vs.namespace) for rule in vs.spec.tcp for d in rule.route]
-            dests += [(d.destination, vs.namespace) for rule in vs.spec.tls for d in rule.route]
-            dests += [(rule.mirror, rns) for rule, rns in http]
-            dests += [(m.destination, rns) for rule, rns in http for m in rule.mirrors]
-            for dest_, dest_ns in dests:
-                if dest_ is None:
-                    continue
+            # SidecarScope's services, which CDS reads; LDS/RDS read the egress listener's own),
+            # delegates merged in (a delegate's short names are its own namespace's)
+            for dest_, dest_ns in vs_destinations(vs, snapshot):
                 h = resolve_short(dest_.host, dest_ns, suffix)
                 if h in have or h not in visible_by_host:
                     continue

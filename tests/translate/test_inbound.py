@@ -232,3 +232,63 @@ def test_client_mtls_follows_the_endpoint_tls_decision(tmp_path):
     c = translate(s, "default/productpage-v1").clusters["outbound|9080||ratings.default.svc.cluster.local"]
     assert cluster_mtls(s, c) is not None and cluster_mtls(s, c).sans == ("spiffe://cluster.local/ns/default/sa/bookinfo-ratings",)
     assert all(endpoint_gets_mtls(s, e) for e in translate(s, "default/productpage-v1").endpoints[c.name])
+
+
+DELEGATING_ROOT = """apiVersion: v1
+kind: Service
+metadata: {name: front, namespace: front}
+spec:
+  clusterIP: 10.96.7.7
+  ports: [{name: http, port: 80}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: front, namespace: front}
+spec:
+  hosts: [front.front.svc.cluster.local]
+  http:
+  - delegate: {name: child, namespace: default}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: child, namespace: default}
+spec:
+  exportTo: [EXPORT]
+  http:
+  - route:
+    - destination: {host: ratings}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: ratings, namespace: default}
+spec:
+  workloadSelector: {labels: {app: ratings}}
+  egress:
+  - hosts: [front/front.front.svc.cluster.local]
+"""
+
+
+def test_inbound_cluster_takes_the_rule_of_a_service_a_delegate_brings_into_the_sidecar_scope(tmp_path):
+    # tests/oracle/regressions/inbound-dr-via-delegate-in-scope.yaml: ratings' Sidecar imports only
+    # front's host; front's VirtualService delegates to default/child, whose `ratings` (a short name
+    # of the delegate's namespace: ratings.default) is the workload's own service. istiod merges the
+    # delegate before collecting the scope's services, so ratings' rule (2s, 100 connections) applies
+    s = snap(tmp_path, DELEGATING_ROOT.replace("EXPORT", '"*"'))
+    c = build_inbound(s, s.find_workload("default/ratings-v1")).clusters["inbound|9080||"]
+    assert c.destination_rule is not None and c.destination_rule.name == "ratings"
+    assert c.connect_timeout == 2.0 and c.policy["connectionPool"]["tcp"]["maxConnections"] == 100
+    assert "outbound|9080||ratings.default.svc.cluster.local" in translate(s, "default/ratings-v1").clusters
+    # a delegate not exported to the root's namespace is not merged: ratings stays outside the scope
+    s = snap(tmp_path, DELEGATING_ROOT.replace("EXPORT", '"."'))
+    c = build_inbound(s, s.find_workload("default/ratings-v1")).clusters["inbound|9080||"]
+    assert c.destination_rule is None and c.policy == {} and c.connect_timeout == 10.0
+    assert "outbound|9080||ratings.default.svc.cluster.local" not in translate(s, "default/ratings-v1").clusters
+
+
+def test_inbound_rule_through_a_delegate_in_the_oracle_regression_mesh():
+    # the mesh istiod answered (tests/oracle/regressions/inbound-dr-via-delegate-in-scope.yaml):
+    # beta/store's inbound|8000|| takes store-pool (3s, maxConnections 85) through alpha/front's delegate
+    s = load_sources([str(REPO / "tests" / "oracle" / "regressions" / "inbound-dr-via-delegate-in-scope.yaml")]).snapshot
+    c = build_inbound(s, s.find_workload("beta/store-v1-0")).clusters["inbound|8000||"]
+    assert c.destination_rule is not None and c.destination_rule.name == "store-pool" and c.connect_timeout == 3.0
+    assert c.policy["connectionPool"]["tcp"]["maxConnections"] == 85
