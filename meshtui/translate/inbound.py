@@ -328,8 +328,9 @@ def _in_sidecar_scope(snapshot: MeshSnapshot, wl: Workload, svc: RegistryService
     """istiod reads an inbound cluster's DestinationRule from the proxy's SidecarScope, which holds
     rules only for the services the scope imports (SidecarScope.selectDestinationRules over
     sc.services): an egress host's, or a destination of an imported VirtualService (its delegates'
-    too, each short name in its own VirtualService's namespace). A Sidecar whose
-    egress leaves out the workload's own service leaves its inbound cluster without the rule."""
+    too, each short name in its own VirtualService's namespace) on a port the service has. A
+    Sidecar whose egress leaves out the workload's own service leaves its inbound cluster without
+    the rule."""
     if not svc.visible_to(wl.namespace):
         return False
     scope = compute_scope(snapshot, wl.namespace, wl.labels)
@@ -342,11 +343,15 @@ def _in_sidecar_scope(snapshot: MeshSnapshot, wl: Workload, svc: RegistryService
             return True
         if mesh_vs is None:
             mesh_vs = ordered_mesh_vs(snapshot, wl.namespace)
+        named: set[int] = set()  # the ports the imported VirtualServices name for the service (0: none named)
         for vs in mesh_vs:
-            if not eg.imports_vs(vs, vs_hosts(vs, suffix)):
-                continue
-            if any(resolve_short(d.host, dns, suffix) == svc.hostname for d, dns in vs_destinations(vs, snapshot)):
-                return True
+            if eg.imports_vs(vs, vs_hosts(vs, suffix)):
+                named.update(d.port.number if d.port is not None else 0 for d, dns in vs_destinations(vs, snapshot)
+                             if resolve_short(d.host, dns, suffix) == svc.hostname)
+        # a destination comes in on the ports named (serviceMatchingVirtualServicePorts): not at all
+        # when it has none of them; a listener with a port takes it on that port (checked above)
+        if named and (eg.port or 0 in named or any(svc.port(n) is not None for n in named)):
+            return True
     return False
 
 

@@ -292,3 +292,20 @@ def test_inbound_rule_through_a_delegate_in_the_oracle_regression_mesh():
     c = build_inbound(s, s.find_workload("beta/store-v1-0")).clusters["inbound|8000||"]
     assert c.destination_rule is not None and c.destination_rule.name == "store-pool" and c.connect_timeout == 3.0
     assert c.policy["connectionPool"]["tcp"]["maxConnections"] == 85
+
+
+def test_inbound_rule_needs_a_port_the_service_has_among_those_its_virtual_services_name(tmp_path):
+    # istiod's serviceMatchingVirtualServicePorts (tests/oracle/regressions/
+    # inbound-dr-vs-destination-port-missing.yaml): a destination naming only port 9999, which
+    # ratings does not have, leaves ratings outside the scope; naming 9080 brings it in
+    mesh = DELEGATING_ROOT.replace("EXPORT", '"*"')
+    for port, timeout in ((9999, 10.0), (9080, 2.0)):
+        s = snap(tmp_path, mesh.replace("{host: ratings}", f"{{host: ratings, port: {{number: {port}}}}}"))
+        c = build_inbound(s, s.find_workload("default/ratings-v1")).clusters["inbound|9080||"]
+        assert c.connect_timeout == timeout, port
+        assert (c.destination_rule is not None) == (port == 9080)
+    # an egress listener with a port takes the destination on that port whatever the route names
+    s = snap(tmp_path, mesh.replace("{host: ratings}", "{host: ratings, port: {number: 9999}}").replace(
+        "  egress:\n  - hosts:", "  egress:\n  - port: {number: 9080, protocol: HTTP, name: http}\n    hosts:"))
+    c = build_inbound(s, s.find_workload("default/ratings-v1")).clusters["inbound|9080||"]
+    assert c.destination_rule is not None and c.connect_timeout == 2.0
