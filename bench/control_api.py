@@ -46,10 +46,11 @@ def main() -> None:
     args = ap.parse_args()
 
     from meshtui.demo.session import DemoSession
+    from meshtui.heap import settle
     from meshtui.sources.loader import load_sources
     from meshtui.translate import TranslateOptions
     from meshtui.xds.control_api import ControlClient
-    from meshtui.xds.control_plane import ControlPlane, settle_heap
+    from meshtui.xds.control_plane import ControlPlane
     from meshtui.xds.credentials import Authenticator, load_or_create_token
     from meshtui.xds.journal_file import JournalFile
     from meshtui.xds.loop_thread import LoopThread
@@ -65,7 +66,7 @@ def main() -> None:
     loop = LoopThread()
     addr = loop.run(cp.start("127.0.0.1:0"))
     loop.call(cp.add_proxy, proxy)
-    settle_heap()
+    settle(collect=True)
     client = ControlClient(addr, token_file=str(token_file), timeout=30)
     server_side: list[float] = []
     real_add = cp.add_edit

@@ -198,12 +198,13 @@ status: {podIP: 127.0.19.1}""")
 
 
 def bench_synthetic(n: int, repeat: int) -> None:
+    from meshtui import heap
     from meshtui.demo.backends import Backend, Identity
     from meshtui.edits.model import FaultEdit, FaultTarget
     from meshtui.sources.loader import load_sources
     from meshtui.translate import TranslateOptions
     from meshtui.xds.bootstrap import ads_bootstrap
-    from meshtui.xds.control_plane import ControlPlane, new_edit_id, settle_heap
+    from meshtui.xds.control_plane import ControlPlane, new_edit_id
     from meshtui.xds.envoy_process import EnvoyProcess
     from meshtui.xds.journal_file import JournalFile
     from meshtui.xds.loop_thread import LoopThread
@@ -236,7 +237,7 @@ def bench_synthetic(n: int, repeat: int) -> None:
         env.start(timeout=60)
         assert loop.run(cp.wait_synced(proxy, 60), 70)
         print(f"Envoy ready and synced in {(time.monotonic() - t0) * 1000:.0f} ms")
-        settle_heap()
+        heap.settle(collect=True)
         sizes = loop.call(lambda: {t: sum(len(a.value) for a in tr.resources.values())
                                    for t, tr in cp.cache.get(proxy).types.items()})
         print("snapshot sizes: " + ", ".join(f"{k.rsplit('.', 1)[-1]} {v // 1024} KiB" for k, v in sizes.items()))

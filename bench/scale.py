@@ -75,7 +75,8 @@ def _pick_proxies(services: int) -> tuple[str, str]:
 
 
 def child_stages(folder: str, services: int, skip: set[str]) -> dict:
-    from meshtui.sources.loader import load_sources, settling
+    from meshtui.heap import keeping, settling
+    from meshtui.sources.loader import load_sources
 
     out: dict = {}
     t = clock()
@@ -98,11 +99,13 @@ def child_stages(folder: str, services: int, skip: set[str]) -> dict:
     from meshtui.translate import translate
 
     t = clock()
-    cfg = translate(snap, p2)
+    with keeping():
+        cfg = translate(snap, p2)
     cfg.envoy_resources() if hasattr(cfg, "envoy_resources") else None
     out["full_translate_render"] = clock() - t
     t = clock()
-    cfg = translate(snap, p1)
+    with keeping():
+        cfg = translate(snap, p1)
     out["full_translate"] = clock() - t
     out["routes"] = sum(len(vh.routes) for rc in cfg.route_configs.values() for vh in rc.virtual_hosts)
     if "analyze" not in skip:
@@ -117,7 +120,8 @@ def child_stages(folder: str, services: int, skip: set[str]) -> dict:
 
 def child_first(folder: str, services: int) -> dict:
     """The first full sidecar translation in a fresh process, then a second proxy's."""
-    from meshtui.sources.loader import load_sources, settling
+    from meshtui.heap import keeping, settling
+    from meshtui.sources.loader import load_sources
     from meshtui.translate import translate
 
     with settling():
@@ -125,10 +129,12 @@ def child_first(folder: str, services: int) -> dict:
     snap = result.snapshot
     p1, p2 = _pick_proxies(services)
     t = clock()
-    translate(snap, p2)
+    with keeping():  # as proxy-config, the TUI's proxy view and serve translate
+        translate(snap, p2)
     first = clock() - t
     t = clock()
-    cfg = translate(snap, p1)
+    with keeping():
+        cfg = translate(snap, p1)
     second = clock() - t
     import resource
 

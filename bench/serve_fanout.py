@@ -110,11 +110,12 @@ def main() -> int:
     import scale_mesh  # bench/ is on the path (above)
 
     from meshtui.edits.model import FaultTarget  # noqa: F401 - the control API builds the edit
+    from meshtui.heap import settle
     from meshtui.sources.loader import load_sources
     from meshtui.translate import TranslateOptions
     from meshtui.xds.bootstrap import ads_bootstrap
     from meshtui.xds.control_api import ControlClient
-    from meshtui.xds.control_plane import ControlPlane, settle_heap
+    from meshtui.xds.control_plane import ControlPlane
     from meshtui.xds.credentials import Authenticator, load_or_create_token
     from meshtui.xds.envoy_process import EnvoyError, EnvoyProcess, find_envoy
     from meshtui.xds.journal_file import JournalFile
@@ -187,7 +188,7 @@ def main() -> int:
                 raise SystemExit(f"Envoy {p} never synced")
         print(f"all {len(proxies)} streams connected and synced in {time.perf_counter() - t0:.1f} s"
               f" ({retried} client streams opened again)")
-        settle_heap()
+        settle(collect=True)
 
         acks: dict[tuple[str, str], list[float]] = {}  # (proxy, RTDS version) -> when ACKed (monotonic)
 

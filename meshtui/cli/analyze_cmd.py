@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"--analyzer {unknown[0]!r} matches no analyzer; `meshtui analyze -L` lists them")
     paths = list(args.filename) + list(args.paths)
-    from meshtui.sources.loader import settling
+    from meshtui.heap import settling
 
     with settling():  # kept to the end: frozen out of the cyclic collector's way, as the other commands do
         result, what = _load(args, paths)

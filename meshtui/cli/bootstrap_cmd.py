@@ -53,11 +53,13 @@ def run(args: argparse.Namespace) -> int:
                              admin_port=args.admin_port, tls_ca=args.tls_ca, token=token)
     else:
         from meshtui.cli.serve_cmd import load_snapshot
+        from meshtui.heap import keeping
         from meshtui.translate import translate
 
         snapshot = load_snapshot(args)
         try:
-            cfg = translate(snapshot, args.proxy, None)
+            with keeping():
+                cfg = translate(snapshot, args.proxy, None)
         except (KeyError, ValueError, LookupError) as exc:
             raise UsageError(f"--proxy {args.proxy}: {exc}") from None
         from meshtui.translate.envoy_json import static_bootstrap

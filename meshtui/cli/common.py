@@ -92,7 +92,8 @@ def load_from_args(args: argparse.Namespace, quiet: bool = False, require: bool 
     Sources that yield no object get a warning; with `require` (a trace or a proxy's config of
     nothing answers nothing) they are a usage error."""
     from meshtui.errors import UsageError
-    from meshtui.sources.loader import load_sources, settling
+    from meshtui.heap import settling
+    from meshtui.sources.loader import load_sources
 
     files = list(getattr(args, "filename", []) or [])
     ns = args.namespace or "default"

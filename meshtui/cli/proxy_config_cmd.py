@@ -12,6 +12,7 @@ from meshtui.actual.drift import as_dump
 from meshtui.cli.common import add_source_flags, load_from_args
 from meshtui.cli.dump_source import add_actual_flags, wants_actual
 from meshtui.errors import UsageError
+from meshtui.heap import keeping
 from meshtui.simulate.present import path_pattern
 from meshtui.translate import TranslateOptions, translate
 from meshtui.translate.config import ProxyConfig, Route
@@ -121,7 +122,8 @@ def config_dump(cfg: ProxyConfig, what: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     result = load_from_args(args, require=True)
-    cfg = translate(result.snapshot, args.proxy, TranslateOptions(proxy_type=args.proxy_type))
+    with keeping():
+        cfg = translate(result.snapshot, args.proxy, TranslateOptions(proxy_type=args.proxy_type))
     what = args.what if args.what.endswith("s") or args.what == "all" else args.what + "s"
     if args.diff or wants_actual(args):
         from meshtui.cli.dump_source import actual_config, actual_for

@@ -50,10 +50,11 @@ from meshtui.demo.backends import Backend, Identity
 from meshtui.edits.journal import JournalEntry
 from meshtui.edits.model import Edit, FaultEdit, FaultTarget, ScopeEdit
 from meshtui.errors import MeshtuiError, UsageError
+from meshtui.heap import keeping, settle
 from meshtui.model.snapshot import MeshSnapshot
 from meshtui.translate.config import ProxyConfig
 from meshtui.xds.bootstrap import ads_bootstrap
-from meshtui.xds.control_plane import ControlPlane, default_owner, new_edit_id, settle_heap
+from meshtui.xds.control_plane import ControlPlane, default_owner, new_edit_id
 from meshtui.xds.credentials import Authenticator, load_or_create_token
 from meshtui.xds.envoy_process import EnvoyProcess
 from meshtui.xds.events import XdsEvent
@@ -213,7 +214,7 @@ class DemoSession:
         for proxy in self._options:
             if not loop.run(cp.wait_synced(proxy, timeout), timeout + 5):
                 raise DemoError(f"proxy {proxy} did not sync with the control plane within {timeout:.0f}s")
-        settle_heap()
+        settle(collect=True)  # as serve does once its proxies are translated
         self.info = DemoInfo(
             server=server,
             envoy_admin=side_env.admin or "",
@@ -349,7 +350,8 @@ class DemoSession:
     def proxy_config(self, proxy: str) -> ProxyConfig:
         from meshtui.translate import translate
 
-        return translate(self.snapshot(), proxy, self._options.get(proxy))
+        with keeping():
+            return translate(self.snapshot(), proxy, self._options.get(proxy))
 
     def request(self, host: str, path: str = "/", headers: dict[str, str] | None = None, port: int = 9080,
                 via: str = "sidecar", timeout: float = 5.0) -> tuple[int, Any, float]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import stat
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from meshtui.errors import InputError
+from meshtui.heap import paused
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.parse import LoadResult, RawDoc, build_snapshot
 from meshtui.model.source import WARNING, Diagnostic, Source
@@ -153,9 +152,7 @@ def load_sources(paths: list[str], default_namespace: str = "default", mesh: Mes
     snapshot_cache; stdin is never cached)."""
     # Loading builds hundreds of thousands of small acyclic containers; the cyclic garbage
     # collector would rescan them over and over (half the load time on a large mesh).
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         skipped: list[str] = []
         files = expand_paths(paths, skipped)
         if cache and "-" not in files:
@@ -169,41 +166,6 @@ def load_sources(paths: list[str], default_namespace: str = "default", mesh: Mes
             result.diagnostics = [Diagnostic(WARNING, "is not a regular file (a FIFO, socket or device): skipped",
                                              Source(f), code="MT0006") for f in skipped] + result.diagnostics
         return result
-    finally:
-        if gc_was_on:
-            gc.enable()
-
-
-# objects allocated between young collections once a snapshot is loaded (CPython's default is 700)
-YOUNG_GC_THRESHOLD = 100_000
-
-
-def settle() -> None:
-    """For a process that keeps the snapshot it just loaded: move everything alive out of the
-    cyclic collector's generations (a snapshot is millions of acyclic objects that every full
-    collection would rescan), and collect the young generation every 100,000 allocations instead
-    of every 700. A translation allocates a few hundred thousand objects that all survive; at
-    CPython's default it spent as long in the collector as in its own work (10,000 services:
-    10.8 s -> 5.2 s CPU). Cyclic garbage is still collected, only in bigger batches."""
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
-
-
-@contextmanager
-def settling() -> Iterator[None]:
-    """Load inside this when the process keeps what it loads: the collector stays off until
-    settle() has frozen it all. Turning the collector back on first (as load_sources does when it
-    returns) has the next collection walk every object just made, each still in the youngest
-    generation: 0.8 s after a cached load of 10,000 services."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        settle()
-        if was_on:
-            gc.enable()
 
 
 def _read_bytes(f: str) -> bytes:

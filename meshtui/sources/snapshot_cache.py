@@ -28,7 +28,6 @@ are kept (least recently used are removed)."""
 from __future__ import annotations
 
 import copyreg
-import gc
 import hashlib
 import os
 import pickle
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import meshtui
+from meshtui.heap import paused
 from meshtui.model import packed
 from meshtui.model.parse import LoadResult
 
@@ -132,13 +132,8 @@ def entry_key(paths: list[str], default_namespace: str, mesh: Any) -> str:
 def _quiet_load(fh) -> Any:
     """pickle.load with the cyclic collector off: a snapshot is millions of small acyclic objects,
     and the collector would rescan them many times while they are created."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         return pickle.load(fh)
-    finally:
-        if was:
-            gc.enable()
 
 
 @dataclass

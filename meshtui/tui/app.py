@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import gc
 import os
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 
 from meshtui.errors import MeshtuiError
+from meshtui.heap import settle, settling
 from meshtui.model.parse import LoadResult
 from meshtui.tui import themes
 from meshtui.tui.commands import Command, parse
@@ -199,7 +199,6 @@ class MeshtuiApp(App[int]):
         def progress(msg: str) -> None:
             self.call_from_thread(self.set_busy, "load", msg)
 
-        from meshtui.sources.loader import settling
 
         try:
             # the app keeps this snapshot (millions of acyclic objects) to the end: the collector
@@ -250,7 +249,7 @@ class MeshtuiApp(App[int]):
                 # the app: out of the cycle collector's way too, or each full collection (one per
                 # ~20,000 new objects, as after a freeze the old generation is small) walks it
                 # again: 80 ms at 10,000 services, in the middle of a keystroke
-                gc.freeze()
+                settle()
 
     def _analyze_if_current(self, ws: Workspace | None) -> None:
         if ws is not None and ws is self.workspace:

@@ -97,17 +97,6 @@ class EditRecord:
     rejected_by: dict[str, str] = field(default_factory=dict)  # proxy -> Envoy's reason
 
 
-def settle_heap() -> None:
-    """After the big, long-lived structures are built (the mesh snapshot, first translations
-    and packs): move them out of the cyclic GC's sight. Otherwise every full collection walks
-    them, which at 1,000 services costs 100+ ms in the middle of a push. For processes that run
-    a control plane (serve, demo, bench); a library caller decides for itself."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-
-
 def new_edit_id(prefix: str, taken=()) -> str:
     """A fresh id: 40 random bits (24 collided about once in a thousand edits at 2,000)."""
     while True:

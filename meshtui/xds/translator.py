@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from meshtui.edits.model import Edit, FaultEdit, ScopeEdit
+from meshtui.heap import keeping
 from meshtui.xds.resources import Joined, SharedList
 
 if TYPE_CHECKING:
@@ -243,7 +244,8 @@ class MeshTranslator:
 
     def _translate_in(self, view: _View, proxy: Any) -> Any:
         self.translations += 1
-        return view.translator.translate(proxy, _prearmed(None) if self.prearm else None)
+        with keeping():
+            return view.translator.translate(proxy, _prearmed(None) if self.prearm else None)
 
     def _translate(self, proxy: str, edits: Sequence[Edit], now: float) -> Any:
         from meshtui.translate import translate
@@ -255,7 +257,8 @@ class MeshTranslator:
 
             snap = apply_edits(self.snapshot, edits, now)
         opts = self.options_for(proxy)
-        return translate(snap, proxy, _prearmed(opts) if self.prearm else opts)
+        with keeping():
+            return translate(snap, proxy, _prearmed(opts) if self.prearm else opts)
 
     def _full(self, proxy: str, edits: list[Edit], now: float) -> Any:
         return self._translate(proxy, edits, now).envoy_resources()

@@ -193,7 +193,7 @@ def test_settling_freezes_the_load_before_the_collector_runs_again(mesh):
     loaded is frozen, so no collection walks the new objects; its state is given back after."""
     import gc
 
-    from meshtui.sources.loader import YOUNG_GC_THRESHOLD, settling
+    from meshtui.heap import YOUNG_GC_THRESHOLD, settling
 
     threshold = gc.get_threshold()
     collections: list[str] = []

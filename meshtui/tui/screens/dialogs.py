@@ -323,6 +323,7 @@ def scope_preview(snapshot, namespace: str, labels: dict[str, str], egress: list
     """For each workload the edit would apply to: the hosts its proxy gains and loses."""
     from meshtui.edits.model import ScopeEdit
     from meshtui.edits.overlay import apply_edits
+    from meshtui.heap import keeping
     from meshtui.model.snapshot import labels_match
     from meshtui.translate import TranslateOptions, translate
 
@@ -347,8 +348,9 @@ def scope_preview(snapshot, namespace: str, labels: dict[str, str], egress: list
         if len(out.workloads) >= limit:
             break
         try:
-            b = translate(snapshot, w, TranslateOptions(proxy_type="sidecar"))
-            a = translate(after_snap, w, TranslateOptions(proxy_type="sidecar"))
+            with keeping():
+                b = translate(snapshot, w, TranslateOptions(proxy_type="sidecar"))
+                a = translate(after_snap, w, TranslateOptions(proxy_type="sidecar"))
         except Exception as exc:  # noqa: BLE001 - one workload that cannot translate must not hide the others
             out.error = f"{w.ref}: cannot translate ({exc})"
             continue

@@ -217,6 +217,7 @@ class ProxyConfigScreen(MeshScreen):
 
     @work(thread=True, exclusive=True, group="proxy-config", exit_on_error=False, description="generate")
     def generate(self) -> None:
+        from meshtui.heap import keeping
         from meshtui.translate import translate
         from meshtui.tui.drift import proxy_drift
 
@@ -226,7 +227,8 @@ class ProxyConfigScreen(MeshScreen):
                 cfg = self.mapp.demo.proxy_config(self.proxy)
                 drift = proxy_drift(self.mapp.demo, self.proxy)
             else:
-                cfg = translate(self.mapp.trace_snapshot, self.proxy)
+                with keeping():
+                    cfg = translate(self.mapp.trace_snapshot, self.proxy)
         except Exception as exc:  # noqa: BLE001 - shown in the view
             self.app.call_from_thread(self._failed, str(exc))
             return
