@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, RegistryService, Workload
+from meshtui.model.value import value
 
 if TYPE_CHECKING:
     from meshtui.translate.inbound import DownstreamTls, InboundPort
@@ -28,7 +29,7 @@ class TranslateOptions:
     endpoint_remap: dict[str, str] = field(default_factory=dict)  # endpoint IP -> loopback IP when rendering
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Ref:
     """Provenance: the Istio (or Kubernetes) object and field a piece of config came from."""
 
@@ -61,14 +62,14 @@ def mesh_ref(mesh: MeshConfig, path: str) -> Ref | None:
     return Ref("MeshConfig", o.namespace, o.name or o.file, path, o.file, o.line(path))
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class StringMatcher:
     kind: str  # exact | prefix | regex | present
     value: str | None = None
     ignore_case: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class HeaderMatcher:
     name: str  # lower-cased; pseudo-headers `:method`, `:authority`, `:scheme`
     match: StringMatcher
@@ -76,13 +77,13 @@ class HeaderMatcher:
     treat_missing_as_empty: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class QueryMatcher:
     name: str
     match: StringMatcher
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RouteMatch:
     path_kind: str = "prefix"  # prefix | path | regex | path_separated_prefix (Gateway API PathPrefix)
     path: str = "/"
@@ -95,7 +96,7 @@ class RouteMatch:
         return self.path_kind == "prefix" and self.path == "/" and not self.headers and not self.query
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class HeaderOps:
     set: tuple[tuple[str, str], ...] = ()
     add: tuple[tuple[str, str], ...] = ()
@@ -105,7 +106,7 @@ class HeaderOps:
         return bool(self.set or self.add or self.remove)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class WeightedCluster:
     cluster: str
     weight: int
@@ -117,7 +118,7 @@ class WeightedCluster:
     ref: Ref | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Retry:
     attempts: int
     retry_on: str
@@ -130,7 +131,7 @@ class Retry:
     ref: Ref | None = None  # MeshConfig defaultHttpRetryPolicy when the policy came from there
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Fault:
     delay_seconds: float | None = None
     delay_percent: float = 0.0
@@ -167,7 +168,7 @@ class Fault:
         return f
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Mirror:
     cluster: str
     host: str
@@ -175,7 +176,7 @@ class Mirror:
     subset: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class HashPolicy:
     kind: str  # header | cookie | source_ip | query_parameter
     name: str = ""
@@ -183,7 +184,7 @@ class HashPolicy:
     path: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RouteAction:
     clusters: tuple[WeightedCluster, ...]
     timeout: float = 0.0  # 0 = disabled (Istio's current default)
@@ -198,7 +199,7 @@ class RouteAction:
     cluster_not_found_status: int = 503
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Redirect:
     code: int = 301
     scheme: str | None = None
@@ -209,13 +210,13 @@ class Redirect:
     derive_port_from_request: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DirectResponse:
     status: int
     body: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Route:
     name: str
     match: RouteMatch
@@ -235,7 +236,7 @@ class Route:
     stat_prefix: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DroppedMatch:
     """A VirtualService match left out of this proxy's configuration by a config-time field
     (port, gateways, sourceLabels, sourceNamespace): the trace names it and says why."""
@@ -319,13 +320,13 @@ class RouteConfig:
         return None, ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class TcpRoute:
     clusters: tuple[WeightedCluster, ...]
     ref: Ref | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FilterChain:
     name: str
     kind: str  # http | tcp | passthrough | blackhole
@@ -417,7 +418,7 @@ class EnvoyResources:
     runtime: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OtherDR:
     """A DestinationRule for the same host that this proxy does not use, and why."""
 
@@ -426,7 +427,7 @@ class OtherDR:
     why: str  # "shadowed by the client-namespace tier", "not exported to this namespace", ...
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DRChoice:
     """Which DestinationRule a proxy uses for a host (client, then service, then root namespace),
     and the ones for that host it does not: what the trace needs to explain a missing subset."""
