@@ -285,13 +285,18 @@ def test_inbound_cluster_takes_the_rule_of_a_service_a_delegate_brings_into_the_
     assert "outbound|9080||ratings.default.svc.cluster.local" not in translate(s, "default/ratings-v1").clusters
 
 
-def test_inbound_rule_through_a_delegate_in_the_oracle_regression_mesh():
-    # the mesh istiod answered (tests/oracle/regressions/inbound-dr-via-delegate-in-scope.yaml):
+def test_inbound_rule_through_a_delegate_in_the_oracle_regression_meshes():
+    # the meshes istiod answered (tests/oracle/regressions/inbound-dr-via-delegate-in-scope.yaml):
     # beta/store's inbound|8000|| takes store-pool (3s, maxConnections 85) through alpha/front's delegate
     s = load_sources([str(REPO / "tests" / "oracle" / "regressions" / "inbound-dr-via-delegate-in-scope.yaml")]).snapshot
     c = build_inbound(s, s.find_workload("beta/store-v1-0")).clusters["inbound|8000||"]
     assert c.destination_rule is not None and c.destination_rule.name == "store-pool" and c.connect_timeout == 3.0
     assert c.policy["connectionPool"]["tcp"]["maxConnections"] == 85
+    # the same mesh with the route naming store:9999 (inbound-dr-vs-destination-port-missing.yaml):
+    # store is outside the scope and istiod leaves inbound|8000|| at the defaults
+    s = load_sources([str(REPO / "tests" / "oracle" / "regressions" / "inbound-dr-vs-destination-port-missing.yaml")]).snapshot
+    c = build_inbound(s, s.find_workload("beta/store-v1-0")).clusters["inbound|8000||"]
+    assert c.destination_rule is None and c.policy == {} and c.connect_timeout == 10.0
 
 
 def test_inbound_rule_needs_a_port_the_service_has_among_those_its_virtual_services_name(tmp_path):
