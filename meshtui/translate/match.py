@@ -333,15 +333,19 @@ def _path(uri: StringMatch | None) -> tuple[str, str]:
     return "regex", uri.regex or ""
 
 
+_MATCH_ALL = RouteMatch()  # a value: one shared by every rule without a match
+_MATCHER_FIELDS = tuple(f for f in REQUEST_FIELDS if f.where is not Where.PATH)  # the uri is the path match
+
+
 def route_match(m: HTTPMatchRequest | None) -> RouteMatch:
     """Istio's TranslateRouteMatch: the Envoy RouteMatch of an HTTP match's request fields."""
     if m is None:
-        return RouteMatch()
+        return _MATCH_ALL
     kind, path = _path(m.uri)
     headers: list[HeaderMatcher] = []
     query: list[QueryMatcher] = []
-    for f in REQUEST_FIELDS:
-        if f.where is Where.PATH:
+    for f in _MATCHER_FIELDS:
+        if not getattr(m, f.attr):  # most matches set one or two fields
             continue
         for key, sm in routed_entries(f, m):
             em = envoy_string(sm)
