@@ -320,7 +320,13 @@ def _routable(f: RequestField, key: str) -> bool:
 def routed_entries(f: RequestField, m: HTTPMatchRequest) -> list[tuple[str, StringMatch]]:
     """The entries of `f` on `m` that Envoy matches, sorted by key (as route.go sorts them)."""
     found = f.entries(m)
-    return sorted(((k, sm) for k, sm in found if _routable(f, k)), key=lambda e: e[0]) if found else found
+    if f.attr == "headers":  # only `headers` has keys Envoy does not match (_routable)
+        found = [e for e in found if _routable(f, e[0])]
+    return sorted(found, key=_entry_key) if len(found) > 1 else found
+
+
+def _entry_key(e: tuple[str, StringMatch]) -> str:
+    return e[0]
 
 
 def _path(uri: StringMatch | None) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
@@ -86,10 +87,12 @@ class RouteContext:
 
 
 def vs_ref(vs: VirtualService, path: str = "", line: int | None = None) -> Ref:
-    o = origin_of(vs, path)
-    if o is not None:  # istiod derived this rule from a Gateway API route: point at the route
-        return Ref(o.kind, o.namespace, o.name, o.path, o.file, o.line)
-    return Ref("VirtualService", vs.namespace, vs.name, path, vs.src.file, line if line is not None else vs.src.line)
+    if type(vs) is not VirtualService:  # a subclass: derived by istiod, maybe from a Gateway API route
+        o = origin_of(vs, path)
+        if o is not None:  # point at the route
+            return Ref(o.kind, o.namespace, o.name, o.path, o.file, o.line)
+    meta, src = vs.metadata, vs.src  # a few refs per rule of every VirtualService: read once
+    return Ref("VirtualService", meta.namespace, meta.name, path, src.file, line if line is not None else src.line)
 
 
 _NO_OPS = HeaderOps()  # frozen: one shared empty value (most rules set no headers)
@@ -182,6 +185,7 @@ def mesh_default_retry(mesh: MeshConfig) -> Retry | None:
     return replace(out, ref=mesh_ref(mesh, "defaultHttpRetryPolicy")) if out is not None else None
 
 
+@functools.lru_cache(maxsize=1024)  # a value of its fields alone; meshes repeat a few policies everywhere
 def convert_retry(rt: HTTPRetry) -> Retry | None:
     """retry.ConvertPolicy for a policy that is set."""
     if rt.attempts <= 0:
