@@ -391,13 +391,35 @@ def parse_into(cls: type[T], data: dict[str, Any], path: str, ctx: Ctx, containe
 _new = object.__new__
 
 
+# to_json, per type: the (attr, yaml name) of a dataclass's fields, None for any other type
+_JSON_FIELDS: dict[type, tuple[tuple[str, str], ...] | None] = {}
+# types to_json gives back as they are, and whose only "unset" value is "" (str)
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def _json_fields(cls: type) -> tuple[tuple[str, str], ...] | None:
+    fields = (tuple((attr, yname) for attr, yname, _, _, _ in _plan(cls).fields)
+              if dataclasses.is_dataclass(cls) else None)
+    _JSON_FIELDS[cls] = fields
+    return fields
+
+
 def to_json(value: Any) -> Any:
     """A parsed model back to Istio's JSON shape (camelCase, unset fields left out)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    cls = type(value)
+    fields = _JSON_FIELDS[cls] if cls in _JSON_FIELDS else _json_fields(cls)
+    if fields is not None:  # a dataclass instance
         out: dict[str, Any] = {}
-        for attr, yname, _, _, _ in _plan(type(value)).fields:
+        for attr, yname in fields:
             v = getattr(value, attr)
-            if v is None or v == () or v == {} or v == "":
+            if v is None:
+                continue
+            t = type(v)
+            if t in _SCALARS:  # the common case, without the comparisons below
+                if v != "":
+                    out[yname] = v
+                continue
+            if v == () or v == {} or v == "":
                 continue
             out[yname] = to_json(v)
         return out

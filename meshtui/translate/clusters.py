@@ -3,17 +3,18 @@ with Istio's names and the effective DR policy (§2, §7.2)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from meshtui.model.istio import TrafficPolicy
 from meshtui.model.meshconfig import MeshConfig
 from meshtui.model.snapshot import Endpoint, RegistryService, SvcPort, labels_match
+from meshtui.model.value import value
 from meshtui.translate.config import Cluster, HashPolicy, Ref, mesh_ref
-from meshtui.translate.policy import DRIndex, EffectiveDR, entry_policy, hash_policies, lb_policy, policy_json, policy_key
+from meshtui.translate.policy import DRIndex, EffectiveDR, SubsetPlan, entry_policy, hash_policies, lb_policy, plan_policy, policy_json, subset_plans
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class _Derived:
     """A cluster's fields that follow from the service and its traffic policy alone."""
 
@@ -22,10 +23,12 @@ class _Derived:
     policy: dict[str, Any]
     connect: float
     notes: tuple[tuple[str, Ref | None], ...]
+    endpoints: bool  # the cluster has endpoints of its own (not ORIGINAL_DST or DYNAMIC_FORWARD_PROXY)
 
 
 _TYPES = {"ClientSideLB": "EDS", "DNSLB": "STRICT_DNS", "DNSRoundRobinLB": "LOGICAL_DNS",
           "Passthrough": "ORIGINAL_DST", "DynamicDNS": "DYNAMIC_FORWARD_PROXY"}
+_MISSING = object()
 
 
 class ClusterBuilder:
@@ -44,21 +47,32 @@ class ClusterBuilder:
         self.only_ports: dict[str, set[int] | None] = {}
         self._labels_key = tuple(sorted(labels.items()))
         self._kind = (router, proxy_cluster)  # what a kept cluster depends on besides service, port, subset and rule
+        # (hostname, service namespace) -> the rule in effect: a host's clusters and its routes'
+        # hash policies ask for the same one
+        self._dr: dict[tuple[str, str], EffectiveDR | None] = {}
+        # _derived's answers by (policy, resolution, meshExternal): rules written alike share them
+        self._by_policy: dict[tuple[TrafficPolicy | None, str, bool], _Derived] = {}
 
     def dr_for(self, svc: RegistryService) -> EffectiveDR | None:
-        return self.drs.lookup(svc.hostname, svc.namespace, self.client_ns, self.labels, self._labels_key)
+        key = (svc.hostname, svc.namespace)
+        dr = self._dr.get(key, _MISSING)
+        if dr is _MISSING:
+            dr = self._dr[key] = self.drs.lookup(svc.hostname, svc.namespace, self.client_ns, self.labels, self._labels_key)
+        return dr  # type: ignore[return-value]
 
     def hash_policy(self, svc: RegistryService | None, port: int) -> tuple[HashPolicy, ...]:
         if svc is None:
             return ()
-        return hash_policies(entry_policy(self.dr_for(svc), port)[0])
+        return hash_policies(entry_policy(self.dr_for(svc), port))
 
     def note_ports(self, svc: RegistryService, port: int | None) -> None:
-        cur = self.only_ports.get(svc.hostname, set())
-        if port is None or cur is None:
-            self.only_ports[svc.hostname] = None
-        else:
-            self.only_ports[svc.hostname] = cur | {port}
+        only = self.only_ports
+        if port is None:
+            only[svc.hostname] = None
+            return
+        cur = only.get(svc.hostname, set())
+        if cur is not None:
+            only[svc.hostname] = cur | {port}
 
     def add_service(self, svc: RegistryService, port: int | None = None) -> None:
         """The service's clusters: on every port, or only `port` (imported by a port's egress listener)."""
@@ -69,8 +83,9 @@ class ClusterBuilder:
         if svc.resolution == "Alias":
             return  # ExternalName: routes point at the target host's clusters instead
         dr = self.dr_for(svc)
-        self.service_namespaces.setdefault(svc.hostname, svc.namespace)
-        allowed = self.only_ports.get(svc.hostname)
+        host = svc.hostname
+        self.service_namespaces.setdefault(host, svc.namespace)
+        allowed = self.only_ports.get(host)
         # a cluster depends on the service, its port and subset, the DestinationRule entry in
         # effect, the proxy kind and (several clusters) the proxy's cluster: built once per
         # snapshot under the entry (or without one) and shared by every proxy that gets the same
@@ -79,26 +94,47 @@ class ClusterBuilder:
         if kept is None:
             kept = store[self._kind] = {}
         subsets = ("", *dr.subsets) if dr is not None and svc.resolution != "DynamicDNS" else ("",)
-        derived: dict[tuple[int, str], _Derived] = {}  # this service's policy-derived fields, by policy_key
+        tails = [(subset, f"|{subset}|{host}") for subset in subsets]  # a name is outbound|PORT|SUBSET|HOST
+        clusters, endpoints = self.clusters, self.endpoints
+        # made for the first cluster this service needs built: its rule's subset plans and ref, and
+        # the policy-derived fields by policy key
+        plans: dict[str, SubsetPlan] | None = None
+        ref: Ref | None = None
+        derived: dict[tuple[int, str], _Derived] = {}
         for sp in svc.ports:
             if sp.protocol == "UDP" or (allowed is not None and sp.port not in allowed):
                 continue
-            port_eps: list[Endpoint] | None = None
-            for subset in subsets:
-                name = f"outbound|{sp.port}|{subset}|{svc.hostname}"
-                if name in self.clusters:
+            head = f"outbound|{sp.port}"
+            ready: list[Endpoint] | None = None
+            for subset, tail in tails:
+                name = head + tail
+                if name in clusters:
                     continue
                 hit = kept.get(name)  # (cluster, endpoints): one value, so no reader sees one without the other
                 if hit is None or hit[0].service is not svc:  # another registry (an edit) made the one kept
-                    if port_eps is None:
-                        port_eps = svc.endpoints_for(sp)
-                    hit = kept[name] = self._build(svc, sp, subset, dr, name, derived, port_eps)
-                self.clusters[name] = hit[0]
-                self.endpoints[name] = hit[1]
+                    if plans is None:
+                        plans = subset_plans(dr) if dr is not None else {"": SubsetPlan({}, "", False, True)}
+                        ref = dr.ref() if dr is not None else None
+                    if ready is None:
+                        ready = [e for e in svc.endpoints_for(sp) if e.ready]
+                    hit = kept[name] = self._build(svc, sp, subset, name, dr, plans[subset], ref, derived, ready)
+                clusters[name] = hit[0]
+                endpoints[name] = hit[1]
 
-    def _derived(self, svc: RegistryService, tp: TrafficPolicy | None, tp_json: dict[str, Any]) -> _Derived:
+    def _derived(self, svc: RegistryService, tp: TrafficPolicy | None) -> _Derived:
         """What a cluster's type, load balancer, policy, connect timeout and MeshConfig notes are
-        for this service under traffic policy `tp`."""
+        for this service under traffic policy `tp`: the same for every service of its resolution
+        and meshExternal under an equal policy, so kept by value."""
+        key = (tp, svc.resolution, svc.mesh_external)
+        try:
+            hit = self._by_policy.get(key)
+        except TypeError:  # a policy holding a mapping (localityLbSetting distribute): not a key
+            return self._derive(svc, tp)
+        if hit is None:
+            hit = self._by_policy[key] = self._derive(svc, tp)
+        return hit
+
+    def _derive(self, svc: RegistryService, tp: TrafficPolicy | None) -> _Derived:
         ctype = _TYPES.get(svc.resolution, "EDS")
         if ctype == "ORIGINAL_DST" and self.router:
             ctype = "EDS"  # gateways use EDS for passthrough services
@@ -108,33 +144,37 @@ class ClusterBuilder:
         if ctype == "ORIGINAL_DST":
             lb = "CLUSTER_PROVIDED"
         mesh = self.drs.mesh
-        mesh_tp, notes = mesh_cluster_policy(mesh, tp, svc)
-        if mesh_tp is not tp:  # MeshConfig's defaultTrafficPolicy filled it in
-            tp, tp_json = mesh_tp, policy_json(mesh_tp)
+        # MeshConfig's defaultTrafficPolicy may fill in what the rule leaves unset
+        tp, notes = mesh_cluster_policy(mesh, tp, svc)
         connect = mesh.connect_timeout
         if tp is not None and tp.connection_pool and tp.connection_pool.tcp and tp.connection_pool.tcp.connect_timeout:
             connect = tp.connection_pool.tcp.connect_timeout.seconds
         elif mesh.is_set("connect_timeout"):
             notes.append((f"connect timeout {connect:g}s from {mesh.where('connect_timeout')} connectTimeout",
                           mesh_ref(mesh, "connectTimeout")))
-        return _Derived(ctype, lb, tp_json, connect, tuple(notes))
+        return _Derived(ctype, lb, policy_json(tp, self.drs.policy_jsons), connect, tuple(notes),
+                        ctype not in ("ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"))
 
-    def _build(self, svc: RegistryService, sp: SvcPort, subset: str, dr: EffectiveDR | None, name: str,
-               derived: dict[tuple[int, str], _Derived], port_eps: list[Endpoint]) -> tuple[Cluster, tuple[Endpoint, ...]]:
-        key = policy_key(dr, sp.port, subset)
+    def _build(self, svc: RegistryService, sp: SvcPort, subset: str, name: str, dr: EffectiveDR | None,
+               plan: SubsetPlan, ref: Ref | None, derived: dict[tuple[int, str], _Derived],
+               ready: list[Endpoint]) -> tuple[Cluster, tuple[Endpoint, ...]]:
+        """One cluster of the service, under `dr` (whose plan for `subset` is `plan`); `ready`: the
+        port's ready endpoints, `derived`: the service's policy-derived fields by policy key."""
+        key = (sp.port if plan.by_port else -1, plan.key)
         d = derived.get(key)
         if d is None:
-            d = derived[key] = self._derived(svc, *entry_policy(dr, sp.port, subset))
-        labels: dict[str, str] = {}
-        if dr is not None and dr.entry is not None:  # one dict per subset, shared by its clusters (read only)
-            labels = dr.entry.subset_labels.get(subset) or dr.entry.subset_labels.setdefault(
-                subset, dict(dr.subsets[subset].labels) if subset else {})
-        elif subset and dr is not None:
-            labels = dict(dr.subsets[subset].labels)
+            d = derived[key] = self._derived(svc, plan_policy(dr, sp.port, plan) if dr is not None else None)
+        labels = plan.labels
         notes = d.notes
         eps: list[Endpoint] = []
-        if d.type not in ("ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"):
-            eps = [e for e in port_eps if e.ready and (not labels or labels_match(labels, e.labels))]
+        if d.endpoints:
+            if not labels:
+                eps = ready
+            elif plan.plain:
+                want = labels.items()
+                eps = [e for e in ready if want <= e.labels.items()]
+            else:
+                eps = [e for e in ready if labels_match(labels, e.labels)]
             mesh = self.drs.mesh
             if self.proxy_cluster and any(e.cluster for e in eps) and mesh.cluster_local(svc.hostname):
                 kept = [e for e in eps if not e.cluster or e.cluster == self.proxy_cluster]
@@ -143,7 +183,7 @@ class ClusterBuilder:
                                f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")),)
                 eps = kept
         cluster = Cluster(name, d.type, svc.hostname, sp.port, subset, svc, d.lb, d.policy,
-                          dr.ref() if dr is not None else None, labels, d.connect, "outbound", notes)
+                          ref, labels, d.connect, "outbound", notes)
         return cluster, tuple(eps)
 
     def add_specials(self, passthrough: bool = True) -> None:

@@ -4,18 +4,21 @@ effective traffic policy of a cluster after port-level and subset layering (isti
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any, TypeVar
 
 from meshtui.model.hosts import is_wildcard
 from meshtui.model.istio import DestinationRule, Subset, TrafficPolicy
 from meshtui.model.schema import to_json
 from meshtui.model.snapshot import Endpoint, MeshSnapshot, exported_to, labels_match
+from meshtui.model.value import value
 from meshtui.translate.config import Cluster, DRChoice, HashPolicy, OtherDR, Ref
 
 
-@dataclass
+@dataclass(slots=True)
 class EffectiveDR:
-    """The DestinationRule(s) that apply to one host for one client, merged."""
+    """The DestinationRule(s) that apply to one host for one client, merged. Made by DRIndex.lookup
+    with the index entry's own rule list and subset map: read them, never change them."""
 
     host: str  # the DR host that matched (may be a wildcard)
     rules: list[DestinationRule]
@@ -39,7 +42,18 @@ class EffectiveDR:
         return self._ref
 
 
-@dataclass
+@value
+class SubsetPlan:
+    """What the clusters of one subset (or "", the default) take from a DestinationRule entry
+    before any port is known, worked out once per entry."""
+
+    labels: dict[str, str]  # the subset's labels: one dict, shared by its clusters (read only)
+    key: str  # the subset as far as it changes the effective policy ("": it sets no traffic policy)
+    by_port: bool  # the effective policy depends on the port (portLevelSettings, at the top or in the subset)
+    plain: bool  # no label value is None, so `labels.items() <= other.items()` is labels_match(labels, other)
+
+
+@dataclass(slots=True)
 class _Consolidated:
     """One entry of istiod's DestinationRule index for a host (ConsolidatedDestRule): a rule and
     the later rules merged into it (their subsets appended; the first traffic policy wins)."""
@@ -48,10 +62,11 @@ class _Consolidated:
     rules: list[DestinationRule]
     traffic_policy: TrafficPolicy | None
     subsets: dict[str, Subset]
+    selector: dict[str, str] | None  # the base rule's workloadSelector labels (None: it has none)
     # built from this entry alone, for every proxy that uses it (translate/clusters.py): the
-    # effective policy and its JSON per (port, subset) as policy_key() folds them, and clusters
-    policies: dict[tuple[int, str], tuple[TrafficPolicy | None, dict[str, Any]]] = field(default_factory=dict, repr=False)
-    subset_labels: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # one dict per subset, read only
+    # effective policy per (port, subset) as SubsetPlan folds them, and clusters
+    policies: dict[tuple[int, str], TrafficPolicy | None] = field(default_factory=dict, repr=False)
+    plans: dict[str, SubsetPlan] | None = field(default=None, repr=False)  # subset_plans(), once made
     clusters: ClusterCache = field(default_factory=dict, repr=False)
     # the EffectiveDR a proxy gets from this entry, per tier (and, for a client-tier wildcard, the
     # service namespace and host whose exact rules it hides)
@@ -61,11 +76,6 @@ class _Consolidated:
     def base(self) -> DestinationRule:
         return self.rules[0]
 
-    @property
-    def selector(self) -> dict[str, str] | None:
-        sel = self.base.spec.workload_selector
-        return None if sel is None else sel.match_labels
-
 
 _Index = dict[str, list[_Consolidated]]  # resolved host -> entries, in index order
 # clusters kept for every proxy (translate/clusters.py): (proxy is a router, proxy's cluster) ->
@@ -74,10 +84,26 @@ ClusterCache = dict[tuple[bool, str], dict[str, tuple[Cluster, tuple[Endpoint, .
 # an index and its wildcard hosts, longest first (index order among equals): what _most_specific scans
 _Indexed = tuple[_Index, list[tuple[str, list[_Consolidated]]]]
 _T = TypeVar("_T")
+_UNSET = object()
+_NO_EXPORT: frozenset[str] = frozenset()  # exportTo not written
+_PRIVATE = frozenset({"."})
+# the key of a tier's EffectiveDR in _Consolidated.effective (but a shadowing wildcard's)
+_TIER_KEYS = {t: (t, "", "") for t in ("client-namespace", "service-namespace", "root-namespace")}
+
+
+class IndexKind(Enum):
+    """Which of a namespace's DestinationRule indexes (DRIndex._consolidate)."""
+
+    LOCAL = "local"  # the rules its own proxies see, private and public
+    EXPORTED = "exported"  # the rules it exports to other namespaces
+    ROOT_LOCAL = "root-local"  # the root namespace's private rules
 
 
 def _new(dr: DestinationRule, export: frozenset[str]) -> _Consolidated:
-    return _Consolidated(export, [dr], dr.spec.traffic_policy, {s.name: s for s in dr.spec.subsets})
+    spec = dr.spec
+    sel = spec.workload_selector
+    return _Consolidated(export, [dr], spec.traffic_policy, {s.name: s for s in spec.subsets},
+                         None if sel is None else sel.match_labels)
 
 
 def _merge_into(index: _Index, host: str, dr: DestinationRule, export: frozenset[str]) -> None:
@@ -146,46 +172,51 @@ class DRIndex:
         self.suffix = snapshot.mesh.domain_suffix
         self.default_export = snapshot.mesh.default_destination_rule_export_to
         self.by_ns = snapshot.index.destination_rules  # by namespace and host in istiod's order; shared
-        # namespace -> its (local, exported, root-local) indexes, each made when a lookup first reads
-        # that namespace (a trace reads two or three) and kept with the snapshot for later proxies
-        self._ns_indexes: dict[str, tuple[_Indexed, _Indexed, _Indexed]] = snapshot.index.memo(
-            "dr_consolidated_by_ns", (snapshot.destination_rules, snapshot.mesh), dict)
+        # which -> namespace -> one of its indexes, made when a lookup first reads it (a trace reads
+        # two or three; a whole sidecar reads its own namespace's local index and every namespace's
+        # exported one) and kept with the snapshot for later proxies
+        self._ns_indexes: dict[IndexKind, dict[str, _Indexed]] = snapshot.index.memo(
+            "dr_consolidated_by_ns", (snapshot.destination_rules, snapshot.mesh), lambda: {k: {} for k in IndexKind})
+        self._exported = self._ns_indexes[IndexKind.EXPORTED]  # the one read for every service
         self._cache: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], EffectiveDR | None] = {}
+        # the JSON of every traffic policy a cluster got, by value (policy_json), for later proxies too
+        self.policy_jsons: PolicyJsons = snapshot.index.memo("dr_policy_json", (snapshot.destination_rules, snapshot.mesh), dict)
         # clusters of services no DestinationRule applies to (translate/clusters.py), shared by proxies
         self.clusters_without_dr: ClusterCache = snapshot.index.memo(
             "clusters_without_dr", (snapshot.registry, snapshot.mesh), dict)
 
-    def _indexes(self, ns: str) -> tuple[_Indexed, _Indexed, _Indexed]:
-        hit = self._ns_indexes.get(ns)
+    def _index(self, ns: str, which: IndexKind) -> _Indexed:
+        kept = self._ns_indexes[which]
+        hit = kept.get(ns)
         if hit is None:
-            local, exported, root_local = self._consolidate(ns)
-            hit = self._ns_indexes[ns] = (_indexed(local), _indexed(exported), _indexed(root_local))
+            hit = kept[ns] = _indexed(self._consolidate(ns, which))
         return hit
 
-    def _consolidate(self, ns: str) -> tuple[_Index, _Index, _Index]:
-        """The indexes istiod keeps for one namespace's rules: those its own proxies see, those it
-        exports, and (the root namespace) its private ones. Rules merge only within one namespace
-        and host, so walking `by_ns[ns]` (each list in sortConfigBySelectorAndCreationTime order)
-        merges as istiod's global walk does."""
-        local: _Index = {}
-        exported: _Index = {}
-        root_local: _Index = {}
+    def _consolidate(self, ns: str, which: IndexKind) -> _Index:
+        """One of the indexes istiod keeps for a namespace's rules: those its own proxies see
+        (LOCAL), those it exports (EXPORTED), or the root namespace's private ones (ROOT_LOCAL).
+        Rules merge only within one namespace and host, so walking `by_ns[ns]` (each list in
+        sortConfigBySelectorAndCreationTime order) merges as istiod's global walk does."""
+        index: _Index = {}
+        if which is IndexKind.ROOT_LOCAL and ns != self.root:
+            return index
         for host, drs in self.by_ns.get(ns, {}).items():
             for dr in drs:
                 # a rule with a workload selector is never exported
-                export = frozenset(dr.spec.export_to) if dr.spec.workload_selector is None else frozenset({"."})
-                if not export or "*" in export or "." in export or ns in export:
-                    _merge_into(local, host, dr, export)
+                spec = dr.spec
+                export = (frozenset(spec.export_to) if spec.export_to else _NO_EXPORT) if spec.workload_selector is None else _PRIVATE
+                if which is IndexKind.LOCAL:
+                    if not export or "*" in export or "." in export or ns in export:
+                        _merge_into(index, host, dr, export)
+                    continue
                 private_only = (not export and "." in self.default_export) or (
                     len(export) == 1 and ("." in export or ns in export))
-                if not private_only:
-                    _merge_into(exported, host, dr, export)
-                elif ns == self.root:
-                    _merge_into(root_local, host, dr, export)
-        return local, exported, root_local
+                if private_only == (which is IndexKind.ROOT_LOCAL):
+                    _merge_into(index, host, dr, export)
+        return index
 
     def _exported_from(self, ns: str, host: str, client_ns: str) -> tuple[str, list[_Consolidated]] | None:
-        found = _most_specific(self._indexes(ns)[1], host)
+        found = _most_specific(self._exported.get(ns) or self._index(ns, IndexKind.EXPORTED), host)
         if found is None:
             return None
         h, entries = found
@@ -216,31 +247,34 @@ class DRIndex:
         if labels_key is None:  # `labels` sorted (a caller that looks up many hosts passes it once made)
             labels_key = tuple(sorted(labels.items())) if labels else ()
         key = (host, service_ns, client_ns, labels_key)
-        if key in self._cache:
-            return self._cache[key]
-        own = self._indexes(self.root)[2] if client_ns == self.root else self._indexes(client_ns)[0]
-        tiers: tuple[tuple[str, str], ...] = (("client-namespace", client_ns), ("service-namespace", service_ns),
-                                              ("root-namespace", self.root))
-        result = None
-        for tier, ns in tiers:
-            found = _most_specific(own, host) if tier == "client-namespace" else self._exported_from(ns, host, client_ns)
+        result = self._cache.get(key, _UNSET)
+        if result is not _UNSET:
+            return result  # type: ignore[return-value]
+        own = self._index(self.root, IndexKind.ROOT_LOCAL) if client_ns == self.root else self._index(client_ns, IndexKind.LOCAL)
+        # the first tier with rules for the host: the client's namespace, the service's, the root's
+        tier, ns = "client-namespace", client_ns
+        found = _most_specific(own, host)
+        if not found:
+            tier, ns = "service-namespace", service_ns
+            found = self._exported_from(service_ns, host, client_ns)
             if not found:
-                continue
-            entry = self._for_proxy(found[1], client_ns, labels)
-            if entry is None:
-                break  # istiod stops at the first tier with rules, even when none applies to this proxy
+                tier, ns = "root-namespace", self.root
+                found = self._exported_from(self.root, host, client_ns)
+        result = None
+        # istiod stops at the first tier with rules, even when none applies to this proxy
+        entry = self._for_proxy(found[1], client_ns, labels) if found else None
+        if found and entry is not None:
             # the client tier's wildcard hides the host's exact rules elsewhere: one per host and service namespace
             shadowing = tier == "client-namespace" and is_wildcard(found[0])
-            ekey = (tier, service_ns, host) if shadowing else (tier, "", "")
+            ekey = (tier, service_ns, host) if shadowing else _TIER_KEYS[tier]
             result = entry.effective.get(ekey)
             if result is None:
-                result = EffectiveDR(found[0], list(entry.rules), entry.traffic_policy, dict(entry.subsets), tier, entry=entry)
+                result = EffectiveDR(found[0], entry.rules, entry.traffic_policy, entry.subsets, tier, entry=entry)
                 if shadowing:
                     for later_ns in (service_ns, self.root):
                         if later_ns != ns:
                             result.shadowed.extend(self.by_ns.get(later_ns, {}).get(host, []))
                 entry.effective[ekey] = result
-            break
         self._cache[key] = result
         return result
 
@@ -321,42 +355,71 @@ def effective_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> Tra
     return base
 
 
-def policy_key(dr: EffectiveDR | None, port: int, subset: str = "") -> tuple[int, str]:
-    """(port, subset) as far as they change effective_policy(dr, port, subset): the port only when
-    portLevelSettings are set, the subset only when it sets a traffic policy (-1, "": neither)."""
-    if dr is None:
-        return -1, ""
+def subset_plans(dr: EffectiveDR) -> dict[str, SubsetPlan]:
+    """The SubsetPlan of the default ("") and of each subset of `dr`, made once per entry."""
+    entry = dr.entry
+    if entry is not None and entry.plans is not None:
+        return entry.plans
     base = dr.traffic_policy
-    sub = dr.subsets.get(subset) if subset else None
-    stp = sub.traffic_policy if sub is not None else None
-    if stp is None:
-        subset = ""
-    by_port = (base is not None and bool(base.port_level_settings)) or (stp is not None and bool(stp.port_level_settings))
-    return (port if by_port else -1), subset
+    base_by_port = base is not None and bool(base.port_level_settings)
+    plans = {"": SubsetPlan({}, "", base_by_port, True)}
+    for name, sub in dr.subsets.items():
+        if not name:
+            continue  # "" is the default, whatever a nameless subset says
+        stp = sub.traffic_policy
+        labels = sub.labels  # the rule's own map: clusters only read it
+        plans[name] = SubsetPlan(labels, name if stp is not None else "",
+                                 base_by_port or (stp is not None and bool(stp.port_level_settings)),
+                                 None not in labels.values())
+    if entry is not None:
+        entry.plans = plans
+    return plans
 
 
-def entry_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> tuple[TrafficPolicy | None, dict[str, Any]]:
-    """effective_policy(dr, port, subset) and its policy_json, made once per DestinationRule
-    entry for every (port, subset) that gives the same policy: the port only counts when
-    portLevelSettings are set, a subset only when it sets a traffic policy. The JSON is shared:
-    read it, never change it."""
+def entry_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> TrafficPolicy | None:
+    """effective_policy(dr, port, subset), made once per DestinationRule entry for every (port,
+    subset) that gives the same policy: the port only counts when portLevelSettings are set, a
+    subset only when it sets a traffic policy."""
     if dr is None:
-        return None, {}
-    key = policy_key(dr, port, subset)
-    cache = dr.entry.policies if dr.entry is not None else None
-    if cache is not None:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-    tp = effective_policy(dr, port, key[1])
-    out = (tp, policy_json(tp))
-    if cache is not None:
-        cache[key] = out
-    return out
+        return None
+    plans = subset_plans(dr)
+    return plan_policy(dr, port, plans.get(subset) or plans[""])  # a subset the rule lacks: the default's
 
 
-def policy_json(tp: TrafficPolicy | None) -> dict[str, Any]:
-    return to_json(tp) if tp is not None else {}
+def plan_policy(dr: EffectiveDR, port: int, plan: SubsetPlan) -> TrafficPolicy | None:
+    """entry_policy(dr, port, subset) for the subset's plan (one of subset_plans(dr))."""
+    key = (port if plan.by_port else -1, plan.key)
+    entry = dr.entry
+    if entry is None:
+        return effective_policy(dr, port, plan.key)
+    cache = entry.policies
+    tp = cache.get(key, _UNSET)
+    if tp is _UNSET:
+        tp = cache[key] = effective_policy(dr, port, plan.key)
+    return tp  # type: ignore[return-value]
+
+
+# the JSON of traffic policies by value (DRIndex.policy_jsons): rules written alike share one
+PolicyJsons = dict[TrafficPolicy, dict[str, Any]]
+
+
+def policy_json(tp: TrafficPolicy | None, jsons: PolicyJsons | None = None) -> dict[str, Any]:
+    """to_json(tp); with `jsons`, the JSON already made for an equal policy, when there is one
+    (then shared: read it, never change it). Equal policies give equal JSON: the parser gives
+    every field one type (an int field holds ints, a float field floats), and a policy holding a
+    mapping (localityLbSetting distribute) cannot be a key, so it is converted each time."""
+    if tp is None:
+        return {}
+    hit: dict[str, Any] | None = None
+    try:
+        hit = jsons.get(tp) if jsons is not None else None
+    except TypeError:  # unhashable
+        jsons = None
+    if hit is None:
+        hit = to_json(tp)
+        if jsons is not None:
+            jsons[tp] = hit
+    return hit
 
 
 def lb_policy(tp: TrafficPolicy | None) -> str:
