@@ -167,6 +167,8 @@ class SnapshotCache:
         if cur is None:
             return None
         mem = self._memory.get(key)
-        if mem is not None and cur.version in mem.rejected.get(type_url, {}):
-            return mem.last_acked.get(type_url)
+        if mem is not None and mem.rejected:  # (empty for nearly every proxy: no dict walk then)
+            rejected = mem.rejected.get(type_url)
+            if rejected and cur.version in rejected:
+                return mem.last_acked.get(type_url)
         return cur

@@ -150,7 +150,7 @@ class ControlPlane:
         self._restore = restore and not readonly
         self._stopping = False
         self._sync_waiters: list[tuple[str, asyncio.Future]] = []
-        self._journal_buf: list[jr.JournalEntry] = []  # xDS entries for the end of this loop turn
+        self._journal_buf: list[str] = []  # encoded xDS entries for the end of this loop turn
         self._stopped = False
         self.cache.on_new_key(self._on_proxy_connected)
         self.bus.subscribe(self._on_event)
@@ -520,10 +520,10 @@ class ControlPlane:
 
     def _on_event(self, e: ev.XdsEvent) -> None:
         jkind = _JOURNALED_XDS.get(e.kind)
-        if jkind is not None:
-            edit_ids = tuple(c for c in e.cause if c in self.records)
-            self._journal_soon(jr.JournalEntry(e.wall, jkind, proxy=e.proxy, type=e.type, version=e.version,
-                                               detail=e.detail, edit_ids=edit_ids))
+        if jkind is not None and self.journal is not None and not self.readonly and not self._stopped:
+            records = self.records
+            edit_ids = tuple([c for c in e.cause if c in records]) if e.cause else ()
+            self._journal_soon(jr.encode_fields(e.wall, jkind, "", e.proxy, e.type, e.version, e.detail, edit_ids))
         if e.kind == ev.ACK:
             self._check_synced(e.proxy)
         elif e.kind == ev.NACK:
@@ -549,6 +549,10 @@ class ControlPlane:
     def _check_synced(self, proxy: str) -> None:
         snap = self.cache.get(proxy)
         if snap is None:
+            return
+        if self.synced_gen.get(proxy, -1) >= snap.generation:
+            # already marked for this snapshot (the walk below could only set the same value,
+            # and waiters for a synced proxy return at once): an edit's later ACKs cost nothing
             return
         streams = self.ads.streams_of(proxy)
         if not streams:
@@ -608,7 +612,7 @@ class ControlPlane:
             except Exception as exc:  # noqa: BLE001 - a full disk must not stop a kill switch
                 self.bus.emit(ev.XdsEvent("journal-error", "", detail=str(exc)))
 
-    def _journal_soon(self, entry: jr.JournalEntry) -> None:
+    def _journal_soon(self, line: str) -> None:
         """xDS traffic (pushes, ACKs, connects) is journaled at the end of the loop turn, in
         order, in one write: a fault's fan-out to 200 streams is 400 entries, and writing and
         flushing each on its own sat between one stream's push and the next. Edit entries and
@@ -619,16 +623,16 @@ class ControlPlane:
             try:
                 asyncio.get_running_loop().call_soon(self._flush_journal)
             except RuntimeError:  # no loop (a synchronous caller): write it now
-                self._journal_buf.append(entry)
+                self._journal_buf.append(line)
                 self._flush_journal()
                 return
-        self._journal_buf.append(entry)
+        self._journal_buf.append(line)
 
     def _flush_journal(self) -> None:
         buf, self._journal_buf = self._journal_buf, []
         if buf and self.journal is not None and not self._stopped:
             try:
-                self.journal.append_many(buf)
+                self.journal.append_lines(buf)
             except Exception as exc:  # noqa: BLE001 - as in _journal
                 self.bus.emit(ev.XdsEvent("journal-error", "", detail=str(exc)))
 

@@ -122,12 +122,21 @@ class JournalFile:
         """Entries in order, in one write and one flush."""
         if not entries:
             return
-        text = "".join(encode_line(e) + "\n" for e in entries)
+        self.append_lines([encode_line(e) for e in entries], sync=any(e.kind in EDIT_KINDS for e in entries))
+
+    def append_lines(self, lines: list[str], *, sync: bool = False) -> None:
+        """Lines already encoded (encode_line / encode_fields), in order, in one write and one
+        flush; `sync` when one is an edit entry (fsynced in the background, see above)."""
+        if not lines:
+            return
+        lines.append("")
+        text = "\n".join(lines)
+        lines.pop()
         with self._lock:
             fh = self._open_locked()
             fh.write(text)
             fh.flush()
-        if any(e.kind in EDIT_KINDS for e in entries):
+        if sync:
             if self._syncer is None:
                 self._syncer = threading.Thread(target=self._sync_loop, name="meshtui-journal-fsync", daemon=True)
                 self._syncer.start()

@@ -32,7 +32,7 @@ from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 from google.protobuf import any_pb2
 
 from meshtui.xds import events as ev
-from meshtui.xds.cache import SnapshotCache
+from meshtui.xds.cache import NodeSnapshot, SnapshotCache
 from meshtui.xds.resources import (
     CLUSTER,
     ENDPOINT,
@@ -93,6 +93,46 @@ class TypeState:
     # clusters, set work per push and stream would dominate a fan-out of a small RTDS change
     desired_memo: tuple | None = None
     names_memo: tuple | None = None
+    # The snapshot content (by identity) _push last weighed this type against and found nothing
+    # to send; for CDS also the LDS and RDS content its make-before-break test looked at, for EDS
+    # the proxy's endpoint history (NodeMemory.cla_updates) it filled kept clusters from. Any
+    # other input of that decision (this type's requests, ACKs, NACKs and sends, the proxy's
+    # NACK memory, for CDS the LDS/RDS sub-streams, for EDS a CDS push) resets it to None, so
+    # a wake after an edit that changed one type weighs that type only (see _push).
+    clean: TypeResources | None = None
+    clean_lds: TypeResources | None = None
+    clean_rds: TypeResources | None = None
+    clean_cla: int = -1
+
+
+class Inbox:
+    """What a stream's task has to handle, in arrival order: requests, wakes, heartbeats, the
+    close. asyncio.Queue less what one consumer on one loop does not use (bounds, task_done, its
+    loop checks on every get): a fault's fan-out to 200 streams fills one 400 times."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: collections.deque[object] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: object) -> None:
+        self._items.append(item)
+        w = self._waiter
+        if w is not None:
+            self._waiter = None
+            if not w.done():  # (a consumer cancelled while waiting left it cancelled)
+                w.set_result(None)
+
+    async def get(self) -> object:
+        items = self._items
+        while not items:
+            w = self._waiter = asyncio.get_running_loop().create_future()
+            await w
+        return items.popleft()
+
+    def qsize(self) -> int:
+        return len(self._items)
 
 
 @dataclass
@@ -105,7 +145,7 @@ class StreamState:
     node_cluster: str = ""
     client_features: tuple[str, ...] = ()
     types: dict[str, TypeState] = field(default_factory=dict)
-    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    queue: Inbox = field(default_factory=Inbox)
     wake_pending: bool = False
     # nonce -> (type, version, names) of every recent response: what an ACK/NACK refers to
     sent_by_nonce: collections.OrderedDict = field(default_factory=collections.OrderedDict)
@@ -305,6 +345,8 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             if nonce != st.last_nonce:
                 self.bus.emit(ev.XdsEvent(ev.STALE, stream.proxy, stream.id, SHORT.get(t, t), req.version_info, nonce))
                 return
+        self._dirty(stream, t)
+        if nonce:
             if st.outstanding == nonce:
                 st.outstanding = None
                 if req.HasField("error_detail"):
@@ -328,14 +370,32 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
             st.need_reply = True
         await self._push(stream, context)
 
+    @staticmethod
+    def _dirty(stream: StreamState, t: str) -> None:
+        """An input of type t's push decision on this stream changed: weigh it on the next _push."""
+        st = stream.types.get(t)
+        if st is not None:
+            st.clean = None
+        if t in (LISTENER, ROUTE):  # CDS keeps old clusters until LDS and RDS are ACKed
+            cds = stream.types.get(CLUSTER)
+            if cds is not None:
+                cds.clean = None
+
+    def _memory_changed(self, proxy: str, t: str) -> None:
+        """The proxy's memory of type t (last ACKed, rejected versions) changed: what every stream
+        of the proxy should hold of t may differ."""
+        for s in self._by_proxy.get(proxy, {}).values():
+            self._dirty(s, t)
+
     def _on_ack(self, stream: StreamState, st: TypeState) -> None:
         st.acked_version = st.sent_version
         st.acked_at = time.monotonic()
         st.acks += 1
+        mem = self.cache.memory(stream.proxy)
         if st.sent is not None:
-            mem = self.cache.memory(stream.proxy)
             mem.last_acked[st.type_url] = st.sent
-        cause = self.cache.memory(stream.proxy).causes.get((st.type_url, st.sent_version or ""), ())
+            self._memory_changed(stream.proxy, st.type_url)
+        cause = mem.causes.get((st.type_url, st.sent_version or ""), ())
         self.bus.emit(ev.XdsEvent(ev.ACK, stream.proxy, stream.id, SHORT.get(st.type_url, st.type_url),
                                   st.sent_version or "", st.last_nonce or "", cause=cause))
 
@@ -345,6 +405,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         reason = req.error_detail.message
         mem = self.cache.memory(stream.proxy)
         mem.rejected.setdefault(st.type_url, {})[rejected] = reason
+        self._memory_changed(stream.proxy, st.type_url)
         cause = mem.causes.get((st.type_url, rejected), ())
         st.nacks += 1
         st.last_nack = Nack(rejected, reason, req.error_detail.code, time.time(), cause)
@@ -415,26 +476,57 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         return names
 
     async def _push(self, stream: StreamState, context) -> None:
+        """Send what each type's sub-stream lacks, in PUSH_ORDER. A type whose decision inputs are
+        the ones it was last found clean with (TypeState.clean) is passed over without working
+        out its desired content again: after a fault edit, 200 streams weigh RTDS alone."""
         if not stream.proxy:
             return
+        types = stream.types
         for t in PUSH_ORDER:
-            st = stream.types.get(t)
+            st = types.get(t)
             if st is None or not st.subscribed or st.outstanding is not None:
                 continue
             if t in (LISTENER, ROUTE):
-                cds = stream.types.get(CLUSTER)
+                cds = types.get(CLUSTER)
                 if cds is not None and cds.outstanding is not None:
                     continue  # wait for the clusters to warm (CDS ACK)
+            snap = self.cache.get(stream.proxy)  # again for each type: a send awaits
+            if snap is None:
+                continue  # nothing to serve (desired() would say None)
+            cur = snap.types.get(t)
+            if cur is None:
+                continue
+            if st.clean is cur and self._still_clean(stream, st, snap):
+                continue
             want = self._desired(stream, t)
             if want is None:
                 continue
             names = self._names(st, want)
             if not (st.need_reply or st.force or want.version != st.sent_version
                     or (names is not st.sent_names and names != st.sent_names)):
+                self._mark_clean(stream, st, snap, cur)
                 continue
             if want.version in self.cache.memory(stream.proxy).rejected.get(t, {}) and not st.need_reply:
+                self._mark_clean(stream, st, snap, cur)
                 continue
             await self._send(stream, st, want, names, context)
+
+    def _still_clean(self, stream: StreamState, st: TypeState, snap: NodeSnapshot) -> bool:
+        """The rest of the clean test (st.clean is the current content): CDS's and EDS's inputs
+        beyond their own snapshot content."""
+        if st.type_url == CLUSTER:
+            return st.clean_lds is snap.types.get(LISTENER) and st.clean_rds is snap.types.get(ROUTE)
+        if st.type_url == ENDPOINT:
+            return st.clean_cla == self.cache.memory(stream.proxy).cla_updates
+        return True
+
+    def _mark_clean(self, stream: StreamState, st: TypeState, snap: NodeSnapshot, cur: TypeResources) -> None:
+        st.clean = cur
+        if st.type_url == CLUSTER:
+            st.clean_lds = snap.types.get(LISTENER)
+            st.clean_rds = snap.types.get(ROUTE)
+        elif st.type_url == ENDPOINT:
+            st.clean_cla = self.cache.memory(stream.proxy).cla_updates
 
     async def _send(self, stream: StreamState, st: TypeState, want: TypeResources,
                     names: frozenset[str], context) -> None:
@@ -456,12 +548,14 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         st.sent_at = time.monotonic()
         st.need_reply = False
         st.pushes += 1
+        self._dirty(stream, t)
         if t == ENDPOINT:
             st.force = False
         if t == CLUSTER:
             eds = stream.types.get(ENDPOINT)
             if eds is not None:
                 eds.force = True
+                eds.clean = None
         cause = self.cache.memory(stream.proxy).causes.get((t, want.version), ())
         stream.remember(nonce, t, want.version, names)
         await context.write(resp)
