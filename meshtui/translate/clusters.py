@@ -8,10 +8,10 @@ from typing import Any
 
 from meshtui.model.istio import TrafficPolicy
 from meshtui.model.meshconfig import MeshConfig
-from meshtui.model.snapshot import Endpoint, RegistryService, SvcPort, labels_match
+from meshtui.model.snapshot import Endpoint, RegistryService, labels_match
 from meshtui.model.value import value
 from meshtui.translate.config import Cluster, HashPolicy, Ref, mesh_ref
-from meshtui.translate.policy import DRIndex, EffectiveDR, SubsetPlan, entry_policy, hash_policies, lb_policy, plan_policy, policy_json, subset_plans
+from meshtui.translate.policy import DRIndex, EffectiveDR, SubsetPlan, hash_policies, lb_policy, plan_policy, policy_json, subset_plans
 
 
 @value
@@ -61,9 +61,10 @@ class ClusterBuilder:
         return dr  # type: ignore[return-value]
 
     def hash_policy(self, svc: RegistryService | None, port: int) -> tuple[HashPolicy, ...]:
-        if svc is None:
+        dr = self.dr_for(svc) if svc is not None else None
+        if dr is None:
             return ()
-        return hash_policies(entry_policy(self.dr_for(svc), port))
+        return hash_policies(plan_policy(dr, port, subset_plans(dr)[""]))
 
     def note_ports(self, svc: RegistryService, port: int | None) -> None:
         only = self.only_ports
@@ -101,10 +102,12 @@ class ClusterBuilder:
         plans: dict[str, SubsetPlan] | None = None
         ref: Ref | None = None
         derived: dict[tuple[int, str], _Derived] = {}
+        proxy_cluster = self.proxy_cluster
         for sp in svc.ports:
-            if sp.protocol == "UDP" or (allowed is not None and sp.port not in allowed):
+            port = sp.port
+            if sp.protocol == "UDP" or (allowed is not None and port not in allowed):
                 continue
-            head = f"outbound|{sp.port}"
+            head = f"outbound|{port}"
             ready: list[Endpoint] | None = None
             for subset, tail in tails:
                 name = head + tail
@@ -117,9 +120,40 @@ class ClusterBuilder:
                         ref = dr.ref() if dr is not None else None
                     if ready is None:
                         ready = [e for e in svc.endpoints_for(sp) if e.ready]
-                    hit = kept[name] = self._build(svc, sp, subset, name, dr, plans[subset], ref, derived, ready)
+                    plan = plans[subset]
+                    key = (port if plan.by_port else -1, plan.key)
+                    d = derived.get(key)
+                    if d is None:
+                        d = derived[key] = self._derived(svc, plan_policy(dr, port, plan) if dr is not None else None)
+                    labels = plan.labels
+                    notes = d.notes
+                    eps: list[Endpoint] = []
+                    if d.endpoints:
+                        if not labels:
+                            eps = ready
+                        elif plan.plain:
+                            want = labels.items()
+                            eps = [e for e in ready if want <= e.labels.items()]
+                        else:
+                            eps = [e for e in ready if labels_match(labels, e.labels)]
+                        if proxy_cluster and any(e.cluster for e in eps):
+                            eps, notes = self._cluster_local(host, eps, notes)
+                    hit = kept[name] = (Cluster(name, d.type, host, port, subset, svc, d.lb, d.policy, ref, labels,
+                                                d.connect, "outbound", notes), tuple(eps))
                 clusters[name] = hit[0]
                 endpoints[name] = hit[1]
+
+    def _cluster_local(self, host: str, eps: list[Endpoint], notes: tuple[tuple[str, Ref | None], ...]
+                       ) -> tuple[list[Endpoint], tuple[tuple[str, Ref | None], ...]]:
+        """Several clusters: a cluster-local host keeps the endpoints of this proxy's cluster."""
+        mesh = self.drs.mesh
+        if not mesh.cluster_local(host):
+            return eps, notes
+        kept = [e for e in eps if not e.cluster or e.cluster == self.proxy_cluster]
+        if len(kept) != len(eps):
+            notes += ((f"cluster-local host: only the endpoints of this proxy's cluster {self.proxy_cluster} "
+                       f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")),)
+        return kept, notes
 
     def _derived(self, svc: RegistryService, tp: TrafficPolicy | None) -> _Derived:
         """What a cluster's type, load balancer, policy, connect timeout and MeshConfig notes are
@@ -154,37 +188,6 @@ class ClusterBuilder:
                           mesh_ref(mesh, "connectTimeout")))
         return _Derived(ctype, lb, policy_json(tp, self.drs.policy_jsons), connect, tuple(notes),
                         ctype not in ("ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"))
-
-    def _build(self, svc: RegistryService, sp: SvcPort, subset: str, name: str, dr: EffectiveDR | None,
-               plan: SubsetPlan, ref: Ref | None, derived: dict[tuple[int, str], _Derived],
-               ready: list[Endpoint]) -> tuple[Cluster, tuple[Endpoint, ...]]:
-        """One cluster of the service, under `dr` (whose plan for `subset` is `plan`); `ready`: the
-        port's ready endpoints, `derived`: the service's policy-derived fields by policy key."""
-        key = (sp.port if plan.by_port else -1, plan.key)
-        d = derived.get(key)
-        if d is None:
-            d = derived[key] = self._derived(svc, plan_policy(dr, sp.port, plan) if dr is not None else None)
-        labels = plan.labels
-        notes = d.notes
-        eps: list[Endpoint] = []
-        if d.endpoints:
-            if not labels:
-                eps = ready
-            elif plan.plain:
-                want = labels.items()
-                eps = [e for e in ready if want <= e.labels.items()]
-            else:
-                eps = [e for e in ready if labels_match(labels, e.labels)]
-            mesh = self.drs.mesh
-            if self.proxy_cluster and any(e.cluster for e in eps) and mesh.cluster_local(svc.hostname):
-                kept = [e for e in eps if not e.cluster or e.cluster == self.proxy_cluster]
-                if len(kept) != len(eps):
-                    notes += ((f"cluster-local host: only the endpoints of this proxy's cluster {self.proxy_cluster} "
-                               f"({len(eps) - len(kept)} in other clusters left out)", mesh_ref(mesh, "serviceSettings")),)
-                eps = kept
-        cluster = Cluster(name, d.type, svc.hostname, sp.port, subset, svc, d.lb, d.policy,
-                          ref, labels, d.connect, "outbound", notes)
-        return cluster, tuple(eps)
 
     def add_specials(self, passthrough: bool = True) -> None:
         """BlackHoleCluster, and PassthroughCluster for sidecars (istiod gives gateways none)."""

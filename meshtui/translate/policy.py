@@ -376,18 +376,11 @@ def subset_plans(dr: EffectiveDR) -> dict[str, SubsetPlan]:
     return plans
 
 
-def entry_policy(dr: EffectiveDR | None, port: int, subset: str = "") -> TrafficPolicy | None:
-    """effective_policy(dr, port, subset), made once per DestinationRule entry for every (port,
-    subset) that gives the same policy: the port only counts when portLevelSettings are set, a
-    subset only when it sets a traffic policy."""
-    if dr is None:
-        return None
-    plans = subset_plans(dr)
-    return plan_policy(dr, port, plans.get(subset) or plans[""])  # a subset the rule lacks: the default's
-
-
 def plan_policy(dr: EffectiveDR, port: int, plan: SubsetPlan) -> TrafficPolicy | None:
-    """entry_policy(dr, port, subset) for the subset's plan (one of subset_plans(dr))."""
+    """effective_policy(dr, port, subset) for the subset whose plan (in subset_plans(dr)) is
+    `plan`, made once per DestinationRule entry for every (port, subset) that gives the same
+    policy: the port only counts when portLevelSettings are set, a subset only when it sets a
+    traffic policy."""
     key = (port if plan.by_port else -1, plan.key)
     entry = dr.entry
     if entry is None:
