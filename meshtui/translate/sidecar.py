@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from meshtui.model.hosts import is_wildcard, matches, resolve_short
 from meshtui.model.istio import VirtualService
 from meshtui.model.protocol import HTTP_FAMILY, TLS_FAMILY, UNSUPPORTED
-from meshtui.model.snapshot import MeshSnapshot, RegistryService, SvcPort, Workload
+from meshtui.model.snapshot import MeshSnapshot, RegistryService, SvcPort, VSIndex, Workload
 from meshtui.translate.clusters import ClusterBuilder
 from meshtui.translate.config import (
     DirectResponse,
@@ -37,7 +37,7 @@ from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.lazy import LazyClusterBuilder, LazyOwnership, LazyRouteConfig
 from meshtui.translate.policy import DRIndex
 from meshtui.translate.routes import RouteContext, default_route, vs_ref
-from meshtui.translate.scope import EgressListener, Scope, compute_scope, ordered_mesh_vs, vs_hosts
+from meshtui.translate.scope import EgressListener, Scope, compute_scope, ordered_mesh_vs
 
 if TYPE_CHECKING:
     from meshtui.translate.lazy import VHostParts
@@ -49,22 +49,27 @@ class VSOwnership:
     """Which VS owns a hostname: the most specific host string wins; for the same string, the
     first VS in precedence order. Later VSs for the same host are ignored (IST0109)."""
 
-    def __init__(self, vss: list[VirtualService], suffix: str):
+    def __init__(self, vss: list[VirtualService], index: VSIndex):
         self.exact: dict[str, list[VirtualService]] = defaultdict(list)
         self.wild: list[tuple[str, VirtualService]] = []
-        self.hosts: dict[tuple[str, str, str], list[str]] = {}  # VirtualService key -> its hosts
+        self._index = index  # each VirtualService's hosts, resolved once per snapshot
         for vs in vss:
-            hosts = vs_hosts(vs, suffix)
-            self.hosts[vs.key] = hosts
-            for h in hosts:
+            for h in index.hosts_of(vs):
                 if is_wildcard(h):
                     self.wild.append((h, vs))
                 else:
                     self.exact[h].append(vs)
         self.wild.sort(key=lambda x: -len(x[0]))  # stable: precedence order kept within a length
 
-    def hosts_of(self, vs: VirtualService) -> list[str]:
-        return self.hosts[vs.key]
+    @staticmethod
+    def of_namespace(snapshot: MeshSnapshot, ns: str, mesh_vs: list[VirtualService]) -> VSOwnership:
+        """The ownership of every mesh VirtualService visible from `ns` (`mesh_vs`, in precedence
+        order): the same for every proxy there that imports them all, so made once per snapshot."""
+        return snapshot.index.memo(f"vs_ownership:{ns}", (snapshot.virtual_services, snapshot.mesh),
+                                   lambda: VSOwnership(mesh_vs, snapshot.index.vs))
+
+    def hosts_of(self, vs: VirtualService) -> tuple[str, ...]:
+        return self._index.hosts_of(vs)
 
     def owner(self, hostname: str) -> tuple[VirtualService | None, list[VirtualService], str]:
         """(owner, losers, the host string that matched)."""
@@ -126,6 +131,23 @@ def service_domains(svc: RegistryService, proxy_ns: str, suffix: str) -> list[st
     return out
 
 
+def _domains_in(snapshot: MeshSnapshot, proxy_ns: str) -> Callable[[RegistryService], tuple[str, ...]]:
+    """service_domains for the proxies of `proxy_ns`: the same for each of them on every port,
+    so each service's are made once per snapshot and namespace."""
+    kept: dict[tuple[object, ...], tuple[str, ...]] = snapshot.index.memo(
+        f"service_domains:{proxy_ns}", (snapshot.registry, snapshot.mesh), dict)
+    suffix = snapshot.mesh.domain_suffix
+
+    def domains(svc: RegistryService) -> tuple[str, ...]:
+        k = (svc.hostname, svc.namespace, svc.name, svc.origin, svc.resolution, svc.addresses)
+        found = kept.get(k)
+        if found is None:
+            found = kept[k] = tuple(service_domains(svc, proxy_ns, suffix))
+        return found
+
+    return domains
+
+
 def _pick_per_hostname(svcs: list[RegistryService], proxy_ns: str) -> list[RegistryService]:
     """One service per hostname: the proxy's namespace first, then Kubernetes over ServiceEntry."""
     best: dict[str, RegistryService] = {}
@@ -153,12 +175,17 @@ def _catch_all(mode: str) -> VirtualHost:
 
 
 def _dedupe_domains(vhosts: list[VirtualHost]) -> None:
+    """Each domain (case-insensitive) on the first virtual host that has it."""
     seen: set[str] = set()
     for vh in vhosts:
+        lowered = [d.lower() for d in vh.domains]
+        if seen.isdisjoint(lowered) and len(set(lowered)) == len(lowered):
+            seen.update(lowered)  # the usual case: nothing to drop
+            continue
         keep = []
-        for d in vh.domains:
-            if d.lower() not in seen:
-                seen.add(d.lower())
+        for d, low in zip(vh.domains, lowered, strict=True):
+            if low not in seen:
+                seen.add(low)
                 keep.append(d)
         vh.domains = tuple(keep)
 
@@ -263,7 +290,13 @@ def build_sidecar(snapshot: MeshSnapshot, wl: Workload, drs: DRIndex, lazy: bool
             svcs = [s for s in svcs if s.resolution != "Alias"]
         # the whole registry in its order: the index's per-port lists stand for svcs
         whole = everything and ridx.all_public and ridx.unique_hosts and not ridx.has_alias
-        ownership: VSOwnership | LazyOwnership = LazyOwnership(vsidx, imported_vs) if lazy else VSOwnership(imported_vs, suffix)
+        ownership: VSOwnership | LazyOwnership
+        if lazy:
+            ownership = LazyOwnership(vsidx, imported_vs)
+        elif everything:
+            ownership = VSOwnership.of_namespace(snapshot, ns, imported_vs)
+        else:
+            ownership = VSOwnership(imported_vs, vsidx)
         if egress.port:
             ports = {egress.port}
         elif whole:
@@ -421,10 +454,12 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
             made.other, first.other = first.other, made
         return parts
 
+    domains_of = _domains_in(snapshot, proxy.namespace)
+
     def vhost_for(s: RegistryService) -> VirtualHost:
-        domains = service_domains(s, proxy.namespace, suffix)
+        domains: Sequence[str] = domains_of(s)
         for alias in (aliases or {}).get(s.hostname, ()):
-            domains += [d for d in service_domains(alias, proxy.namespace, suffix) if d not in domains]
+            domains = [*domains, *(d for d in domains_of(alias) if d not in domains)]
         if lazy:  # built on first read, with a context of its own (nothing else's notes)
             from meshtui.translate.lazy import LazyVirtualHost
 
