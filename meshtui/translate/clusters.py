@@ -24,6 +24,7 @@ class _Derived:
     connect: float
     notes: tuple[tuple[str, Ref | None], ...]
     endpoints: bool  # the cluster has endpoints of its own (not ORIGINAL_DST or DYNAMIC_FORWARD_PROXY)
+    hashes: tuple[HashPolicy, ...]  # the hash policy of routes to it (consistentHash)
 
 
 _TYPES = {"ClientSideLB": "EDS", "DNSLB": "STRICT_DNS", "DNSRoundRobinLB": "LOGICAL_DNS",
@@ -52,6 +53,8 @@ class ClusterBuilder:
         self._dr: dict[tuple[str, str], EffectiveDR | None] = {}
         # _derived's answers by (policy, resolution, meshExternal): rules written alike share them
         self._by_policy: dict[tuple[TrafficPolicy | None, str, bool], _Derived] = {}
+        # (hostname, service namespace, port) -> hash_policy's answer, from the default cluster built or kept
+        self._hashes: dict[tuple[str, str, int], tuple[HashPolicy, ...]] = {}
 
     def dr_for(self, svc: RegistryService) -> EffectiveDR | None:
         key = (svc.hostname, svc.namespace)
@@ -61,7 +64,13 @@ class ClusterBuilder:
         return dr  # type: ignore[return-value]
 
     def hash_policy(self, svc: RegistryService | None, port: int) -> tuple[HashPolicy, ...]:
-        dr = self.dr_for(svc) if svc is not None else None
+        if svc is None:
+            return ()
+        # noted with the service's default cluster on the port: routes ask long after its rule was read
+        hit = self._hashes.get((svc.hostname, svc.namespace, port))
+        if hit is not None:
+            return hit
+        dr = self.dr_for(svc)
         if dr is None:
             return ()
         return hash_policies(plan_policy(dr, port, subset_plans(dr)[""]))
@@ -103,6 +112,7 @@ class ClusterBuilder:
         ref: Ref | None = None
         derived: dict[tuple[int, str], _Derived] = {}
         proxy_cluster = self.proxy_cluster
+        hashes, ns = self._hashes, svc.namespace
         for sp in svc.ports:
             port = sp.port
             if sp.protocol == "UDP" or (allowed is not None and port not in allowed):
@@ -113,7 +123,8 @@ class ClusterBuilder:
                 name = head + tail
                 if name in clusters:
                     continue
-                hit = kept.get(name)  # (cluster, endpoints): one value, so no reader sees one without the other
+                # (cluster, endpoints, hash policy): one value, so no reader sees one without the others
+                hit = kept.get(name)
                 if hit is None or hit[0].service is not svc:  # another registry (an edit) made the one kept
                     if plans is None:
                         plans = subset_plans(dr) if dr is not None else {"": SubsetPlan({}, "", False, True)}
@@ -139,9 +150,11 @@ class ClusterBuilder:
                         if proxy_cluster and any(e.cluster for e in eps):
                             eps, notes = self._cluster_local(host, eps, notes)
                     hit = kept[name] = (Cluster(name, d.type, host, port, subset, svc, d.lb, d.policy, ref, labels,
-                                                d.connect, "outbound", notes), tuple(eps))
+                                                d.connect, "outbound", notes), tuple(eps), d.hashes)
                 clusters[name] = hit[0]
                 endpoints[name] = hit[1]
+                if not subset:
+                    hashes[(host, ns, port)] = hit[2]
 
     def _cluster_local(self, host: str, eps: list[Endpoint], notes: tuple[tuple[str, Ref | None], ...]
                        ) -> tuple[list[Endpoint], tuple[tuple[str, Ref | None], ...]]:
@@ -169,6 +182,7 @@ class ClusterBuilder:
         return hit
 
     def _derive(self, svc: RegistryService, tp: TrafficPolicy | None) -> _Derived:
+        hashes = hash_policies(tp)
         ctype = _TYPES.get(svc.resolution, "EDS")
         if ctype == "ORIGINAL_DST" and self.router:
             ctype = "EDS"  # gateways use EDS for passthrough services
@@ -187,7 +201,7 @@ class ClusterBuilder:
             notes.append((f"connect timeout {connect:g}s from {mesh.where('connect_timeout')} connectTimeout",
                           mesh_ref(mesh, "connectTimeout")))
         return _Derived(ctype, lb, policy_json(tp, self.drs.policy_jsons), connect, tuple(notes),
-                        ctype not in ("ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"))
+                        ctype not in ("ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"), hashes)
 
     def add_specials(self, passthrough: bool = True) -> None:
         """BlackHoleCluster, and PassthroughCluster for sidecars (istiod gives gateways none)."""

@@ -79,8 +79,8 @@ class _Consolidated:
 
 _Index = dict[str, list[_Consolidated]]  # resolved host -> entries, in index order
 # clusters kept for every proxy (translate/clusters.py): (proxy is a router, proxy's cluster) ->
-# cluster name -> (cluster, its endpoints)
-ClusterCache = dict[tuple[bool, str], dict[str, tuple[Cluster, tuple[Endpoint, ...]]]]
+# cluster name -> (cluster, its endpoints, the hash policy of routes to it)
+ClusterCache = dict[tuple[bool, str], dict[str, tuple[Cluster, tuple[Endpoint, ...], tuple[HashPolicy, ...]]]]
 # an index and its wildcard hosts, longest first (index order among equals): what _most_specific scans
 _Indexed = tuple[_Index, list[tuple[str, list[_Consolidated]]]]
 _T = TypeVar("_T")
@@ -198,21 +198,26 @@ class DRIndex:
         Rules merge only within one namespace and host, so walking `by_ns[ns]` (each list in
         sortConfigBySelectorAndCreationTime order) merges as istiod's global walk does."""
         index: _Index = {}
-        if which is IndexKind.ROOT_LOCAL and ns != self.root:
+        local, root_local = which is IndexKind.LOCAL, which is IndexKind.ROOT_LOCAL
+        if root_local and ns != self.root:
             return index
+        default_private = "." in self.default_export
         for host, drs in self.by_ns.get(ns, {}).items():
             for dr in drs:
-                # a rule with a workload selector is never exported
                 spec = dr.spec
+                # a rule with a workload selector is never exported
                 export = (frozenset(spec.export_to) if spec.export_to else _NO_EXPORT) if spec.workload_selector is None else _PRIVATE
-                if which is IndexKind.LOCAL:
-                    if not export or "*" in export or "." in export or ns in export:
-                        _merge_into(index, host, dr, export)
+                if local:
+                    keep = not export or "*" in export or "." in export or ns in export
+                else:
+                    private_only = (not export and default_private) or (len(export) == 1 and ("." in export or ns in export))
+                    keep = private_only == root_local
+                if not keep:
                     continue
-                private_only = (not export and "." in self.default_export) or (
-                    len(export) == 1 and ("." in export or ns in export))
-                if private_only == (which is IndexKind.ROOT_LOCAL):
+                if host in index:
                     _merge_into(index, host, dr, export)
+                else:  # the host's first rule here (the usual case): an entry of its own
+                    index[host] = [_new(dr, export)]
         return index
 
     def _exported_from(self, ns: str, host: str, client_ns: str) -> tuple[str, list[_Consolidated]] | None:

@@ -94,3 +94,33 @@ def test_rules_written_alike_share_one_json_and_a_mapping_is_converted_each_time
     assert again.clusters[f"outbound|9080||{'alpha.a.svc.cluster.local'}"] is alpha
     fresh = translate(_mesh(), "default/client")
     assert list(fresh.clusters.items()) == list(cfg.clusters.items())
+
+
+def test_routes_take_the_hash_policy_of_their_port_however_the_cluster_was_made():
+    """hash_policy answers from the default cluster built (first proxy), kept (a later proxy), or,
+    when none was built yet (lazy), from the rule itself: the same each way."""
+    from meshtui.translate.config import HashPolicy
+
+    hashed = """  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 9080}
+      loadBalancer: {consistentHash: {httpHeaderName: x-user}}
+"""
+    text = client() + client("other", "b") + svc("zeta", "a", versions=("v1", "v2"),
+                                                  extra_ports="\n  - {name: grpc, port: 7070, targetPort: 7070}")
+    text += dr("zeta", "zeta.a.svc.cluster.local", "a", hashed)
+    snap = mesh(text)
+    host = "zeta.a.svc.cluster.local"
+
+    def hashes(cfg) -> dict[int, tuple]:
+        out = {}
+        for port in (9080, 7070):
+            vh = next(v for v in cfg.route_configs[str(port)].virtual_hosts if v.name == f"{host}:{port}")
+            out[port] = vh.routes[0].action.hash_policy
+        return out
+
+    want = {9080: (HashPolicy("header", "x-user"),), 7070: ()}
+    assert hashes(translate(snap, "default/client")) == want
+    assert hashes(translate(snap, "b/other")) == want  # the clusters kept from the first
+    assert hashes(translate(mesh(text), "b/other", lazy=True)) == want  # no cluster built before the routes
+    assert translate(snap, "b/other").clusters[f"outbound|9080||{host}"].lb_policy == "RING_HASH"
