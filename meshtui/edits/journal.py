@@ -91,9 +91,12 @@ def encode_fields(at: float, kind: str, edit_id: str = "", proxy: str = "", xds_
     for a fault's fan-out to 200 proxies). Anything out of the ordinary (a non-str field, a time
     that is not a finite float) goes through json.dumps."""
     t = round(at, 6)
-    if (type(t) is not float or t - t != 0.0 or type(kind) is not str or type(edit_id) is not str
-            or type(proxy) is not str or type(xds_type) is not str or type(version) is not str
-            or type(detail) is not str or any(type(x) is not str for x in edit_ids)):
+    plain = (type(t) is float and t - t == 0.0 and type(kind) is str and type(edit_id) is str
+             and type(proxy) is str and type(xds_type) is str and type(version) is str and type(detail) is str)
+    for x in edit_ids:
+        if type(x) is not str:
+            plain = False
+    if not plain:
         entry = JournalEntry(at, kind, edit_id, None, proxy, xds_type, version, detail, tuple(edit_ids))
         return json.dumps(entry.to_dict(), separators=(",", ":"), sort_keys=True)
     parts = ['{"at":', float.__repr__(t)]

@@ -145,6 +145,7 @@ class StreamState:
     node_cluster: str = ""
     client_features: tuple[str, ...] = ()
     types: dict[str, TypeState] = field(default_factory=dict)
+    ordered: list[TypeState] = field(default_factory=list)  # those of `types` meshtui serves, in PUSH_ORDER
     queue: Inbox = field(default_factory=Inbox)
     wake_pending: bool = False
     # nonce -> (type, version, names) of every recent response: what an ACK/NACK refers to
@@ -336,6 +337,7 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         st = stream.types.get(t)
         if st is None:
             st = stream.types[t] = TypeState(t)
+            stream.ordered = [stream.types[u] for u in PUSH_ORDER if u in stream.types]
             if t not in SHORT:
                 # e.g. SDS secrets: meshtui serves none, say so once instead of leaving it a mystery
                 self.bus.emit(ev.XdsEvent(ev.UNSUPPORTED, stream.proxy, stream.id, t,
@@ -481,18 +483,16 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
         out its desired content again: after a fault edit, 200 streams weigh RTDS alone."""
         if not stream.proxy:
             return
-        types = stream.types
-        for t in PUSH_ORDER:
-            st = types.get(t)
-            if st is None or not st.subscribed or st.outstanding is not None:
+        snap = self.cache.get(stream.proxy)
+        if snap is None:
+            return  # nothing to serve (desired() says None for every type)
+        cds = stream.types.get(CLUSTER)
+        for st in stream.ordered:
+            if not st.subscribed or st.outstanding is not None:
                 continue
-            if t in (LISTENER, ROUTE):
-                cds = types.get(CLUSTER)
-                if cds is not None and cds.outstanding is not None:
-                    continue  # wait for the clusters to warm (CDS ACK)
-            snap = self.cache.get(stream.proxy)  # again for each type: a send awaits
-            if snap is None:
-                continue  # nothing to serve (desired() would say None)
+            t = st.type_url
+            if t in (LISTENER, ROUTE) and cds is not None and cds.outstanding is not None:
+                continue  # wait for the clusters to warm (CDS ACK)
             cur = snap.types.get(t)
             if cur is None:
                 continue
@@ -510,6 +510,9 @@ class AdsServer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):
                 self._mark_clean(stream, st, snap, cur)
                 continue
             await self._send(stream, st, want, names, context)
+            snap = self.cache.get(stream.proxy)  # the send awaited: an edit may have come meanwhile
+            if snap is None:
+                return
 
     def _still_clean(self, stream: StreamState, st: TypeState, snap: NodeSnapshot) -> bool:
         """The rest of the clean test (st.clean is the current content): CDS's and EDS's inputs

@@ -43,11 +43,16 @@ class WeighEverything(AdsServer):
 
 
 class Context:
-    def __init__(self) -> None:
+    """A stream's gRPC context. `during_write(n)` runs while the player's n-th write awaits, as
+    an edit that the loop takes in between can."""
+
+    def __init__(self, during_write) -> None:
         self.sent: list[discovery_pb2.DiscoveryResponse] = []
+        self.during_write = during_write
 
     async def write(self, resp: discovery_pb2.DiscoveryResponse) -> None:
         self.sent.append(resp)
+        self.during_write()
         await asyncio.sleep(0)  # a real write yields to the loop
 
 
@@ -91,13 +96,21 @@ class Player:
         self.streams: list[StreamState] = []
         self.ctx: dict[int, Context] = {}
         self.woken: dict[int, bool] = {}
+        self.writes = 0
+        self.mid_write: dict[int, tuple[str, NodeSnapshot]] = {}  # write number -> snapshot set then
+
+    def _during_write(self) -> None:
+        self.writes += 1
+        hit = self.mid_write.get(self.writes)
+        if hit is not None:
+            self.cache.set(*hit)
 
     def connect(self, proxy: str) -> StreamState:
         s = StreamState(id=len(self.streams) + 1, peer="test", connected_at=0.0, proxy=proxy)
         self.streams.append(s)
         self.server.streams[s.id] = s
         self.server._by_proxy.setdefault(proxy, {})[s.id] = s
-        self.ctx[s.id] = Context()
+        self.ctx[s.id] = Context(self._during_write)
         self.woken[s.id] = False
 
         def wake(_key: str, sid: int = s.id) -> None:
@@ -172,6 +185,10 @@ async def play(seed: int, steps: int) -> tuple[list, list, bool]:
 
     for proxy in proxies:
         set_snap(proxy)
+    for n in sorted(rnd_ops.sample(range(1, 400), 40)):  # edits that land while a response is written
+        proxy = rnd_ops.choice(proxies)
+        snap = NodeSnapshot({t: pool.pick(t) for t in PUSH_ORDER}, next_generation(), ("mid-write",))
+        a.mid_write[n] = b.mid_write[n] = (proxy, snap)
     for proxy in (proxies[0], proxies[0], proxies[1]):  # two streams of proxy a
         sa, sb = a.connect(proxy), b.connect(proxy)
         for t in PUSH_ORDER:
