@@ -344,8 +344,9 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
     def hash_for(h: str, p: int) -> tuple[HashPolicy, ...]:
         return cb.hash_policy(lookup_service(h, proxy.namespace), p)
 
+    has_alias = snapshot.index.registry.has_alias
     ctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, lookup_service, hash_for,
-                       mesh=snapshot.mesh)
+                       mesh=snapshot.mesh, aliases=has_alias)
     templates = RuleTemplates.of(snapshot)
 
     def vs_routes(vs: VirtualService, ctx: RouteContext) -> list[Route]:
@@ -419,7 +420,7 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
         return found
 
     rctx = RouteContext(port, frozenset({"mesh"}), proxy.labels, proxy.namespace, suffix, rec_lookup, rec_hash,
-                        mesh=snapshot.mesh)
+                        mesh=snapshot.mesh, aliases=has_alias)
 
     def vhost_parts(s: RegistryService) -> VHostParts:
         """(routes, owner ref, notes, dropped matches) of the service's virtual host."""
