@@ -186,3 +186,28 @@ def test_an_edit_after_translations_gets_what_a_fresh_build_gets(name):
                 assert _whole(translate(got, wg)) == _whole(translate(want, ww)), (o.key, wg.ref)
                 compared += 1
     assert compared
+
+
+def test_a_port_level_consistent_hash_alone_still_gives_routes_their_hash_policy(tmp_path):
+    """A proxy skips working out routes' hash policies when no DestinationRule of the snapshot
+    hashes; one that hashes only at port level must still count (sidecar._consistent_hashing)."""
+    mesh = _pods() + """---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  clusterIP: 10.0.0.10
+  selector: {app: api}
+  ports: [{name: http, port: 8080}]
+""" + vs("api", """
+  hosts: [api.shop.svc.cluster.local]
+  http:
+  - route: [{destination: {host: api.shop.svc.cluster.local, subset: v1}}]""", "shop")
+    hashing = dr("api", "api.shop.svc.cluster.local", "shop",
+                 "  trafficPolicy:\n    portLevelSettings:\n    - port: {number: 8080}\n"
+                 "      loadBalancer: {consistentHash: {httpHeaderName: x-user}}")
+    for extra, want in (("", ()), (hashing, ("x-user",))):
+        (tmp_path / "mesh.yaml").write_text(mesh + extra)
+        cfg = translate(load_sources([str(tmp_path)]).snapshot, "shop/api-0")
+        vh = next(v for v in cfg.route_configs["8080"].virtual_hosts if v.name == "api.shop.svc.cluster.local:8080")
+        assert tuple(h.name for h in vh.routes[0].action.hash_policy) == want
