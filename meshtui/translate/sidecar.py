@@ -137,10 +137,13 @@ def _consistent_hashing(snapshot: MeshSnapshot) -> bool:
     a proxy need not work out any route's (two thirds of all routes at 10,000 services)."""
     def asks(dr: DestinationRule) -> bool:
         spec = dr.spec
-        tps = [spec.traffic_policy, *(ss.traffic_policy for ss in spec.subsets)]
-        lbs = [lb for tp in tps if tp is not None
-               for lb in (tp.load_balancer, *(pl.load_balancer for pl in tp.port_level_settings))]
-        return any(lb is not None and lb.consistent_hash is not None for lb in lbs)
+        for tp in (spec.traffic_policy, *(ss.traffic_policy for ss in spec.subsets)):
+            if tp is None:
+                continue
+            for lb in (tp.load_balancer, *(pl.load_balancer for pl in tp.port_level_settings)):
+                if lb is not None and lb.consistent_hash is not None:
+                    return True
+        return False
 
     return snapshot.index.memo("consistent_hashing", (snapshot.destination_rules,),
                                lambda: any(asks(dr) for dr in snapshot.destination_rules))
