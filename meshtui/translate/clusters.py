@@ -127,7 +127,7 @@ class ClusterBuilder:
                 hit = kept.get(name)
                 if hit is None or hit[0].service is not svc:  # another registry (an edit) made the one kept
                     if plans is None:
-                        plans = subset_plans(dr) if dr is not None else {"": SubsetPlan({}, "", False, True)}
+                        plans = subset_plans(dr) if dr is not None else {"": SubsetPlan({}, "", False, None)}
                         ref = dr.ref() if dr is not None else None
                     if ready is None:
                         ready = [e for e in svc.endpoints_for(sp) if e.ready]
@@ -142,9 +142,9 @@ class ClusterBuilder:
                     if d.endpoints:
                         if not labels:
                             eps = ready
-                        elif plan.plain:
-                            want = labels.items()
-                            eps = [e for e in ready if want <= e.labels.items()]
+                        elif plan.one is not None:
+                            k, v = plan.one
+                            eps = [e for e in ready if e.labels.get(k) == v]
                         else:
                             eps = [e for e in ready if labels_match(labels, e.labels)]
                         if proxy_cluster and any(e.cluster for e in eps):

@@ -50,7 +50,7 @@ class SubsetPlan:
     labels: dict[str, str]  # the subset's labels: one dict, shared by its clusters (read only)
     key: str  # the subset as far as it changes the effective policy ("": it sets no traffic policy)
     by_port: bool  # the effective policy depends on the port (portLevelSettings, at the top or in the subset)
-    plain: bool  # no label value is None, so `labels.items() <= other.items()` is labels_match(labels, other)
+    one: tuple[str, str] | None  # its only label, when it has one: labels_match is then `other.get(k) == v`
 
 
 @dataclass(slots=True)
@@ -367,7 +367,7 @@ def subset_plans(dr: EffectiveDR) -> dict[str, SubsetPlan]:
         return entry.plans
     base = dr.traffic_policy
     base_by_port = base is not None and bool(base.port_level_settings)
-    plans = {"": SubsetPlan({}, "", base_by_port, True)}
+    plans = {"": SubsetPlan({}, "", base_by_port, None)}
     for name, sub in dr.subsets.items():
         if not name:
             continue  # "" is the default, whatever a nameless subset says
@@ -375,7 +375,7 @@ def subset_plans(dr: EffectiveDR) -> dict[str, SubsetPlan]:
         labels = sub.labels  # the rule's own map: clusters only read it
         plans[name] = SubsetPlan(labels, name if stp is not None else "",
                                  base_by_port or (stp is not None and bool(stp.port_level_settings)),
-                                 None not in labels.values())
+                                 next(iter(labels.items())) if len(labels) == 1 else None)
     if entry is not None:
         entry.plans = plans
     return plans

@@ -45,6 +45,11 @@ def _mesh():
     text = text.replace("  - {name: v2, labels: {version: v2}}\n  trafficPolicy:\n    loadBalancer: {simple: ROUND_ROBIN}\n    portLevelSettings",
                         "  - {name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}}}\n"
                         "  trafficPolicy:\n    loadBalancer: {simple: ROUND_ROBIN}\n    portLevelSettings")
+    # subsets of two labels each: both must match (v2's app label matches no pod)
+    text += svc("theta", "b", versions=("v1", "v2"), extra_ports="\n  - {name: grpc, port: 7070, targetPort: 7070}")
+    text += dr("theta", "theta.b.svc.cluster.local", "b").replace(
+        "{name: v1, labels: {version: v1}}", "{name: v1, labels: {version: v1, app: theta}}").replace(
+        "{name: v2, labels: {version: v2}}", "{name: v2, labels: {version: v2, app: other}}")
     return mesh(text)
 
 
@@ -62,7 +67,7 @@ def test_every_cluster_carries_its_own_rules_effective_policy():
         assert c.lb_policy == {"ROUND_ROBIN": "ROUND_ROBIN", "RANDOM": "RANDOM", "LEAST_REQUEST": "LEAST_REQUEST"}[
             tp.load_balancer.simple if tp is not None and tp.load_balancer is not None else "LEAST_REQUEST"], name
         seen += 1
-    assert seen == 5 * 2 * 3  # five services, two ports, the default and two subsets
+    assert seen == 6 * 2 * 3  # six services, two ports, the default and two subsets
     # the layering reached the clusters: port 9080 takes the port-level policy, v2 its own balancer
     eps = "eps.a.svc.cluster.local"
     assert cfg.clusters[f"outbound|9080||{eps}"].lb_policy == "RANDOM"
@@ -73,6 +78,10 @@ def test_every_cluster_carries_its_own_rules_effective_policy():
     # a subset's clusters hold the endpoints its labels select, the default all of the port's
     assert [e.labels["version"] for e in cfg.endpoints[f"outbound|9080|v2|{eps}"]] == ["v2"]
     assert sorted(e.labels["version"] for e in cfg.endpoints[f"outbound|9080||{eps}"]) == ["v1", "v2"]
+    theta = "theta.b.svc.cluster.local"
+    assert [e.labels["version"] for e in cfg.endpoints[f"outbound|7070|v1|{theta}"]] == ["v1"]
+    assert cfg.endpoints[f"outbound|7070|v2|{theta}"] == ()
+    assert cfg.clusters[f"outbound|7070|v2|{theta}"].subset_labels == {"version": "v2", "app": "other"}
 
 
 def test_rules_written_alike_share_one_json_and_a_mapping_is_converted_each_time():
