@@ -1,9 +1,12 @@
 """The journal on disk: JSON lines appended to $XDG_STATE_HOME/meshtui/journal.jsonl
 (~/.local/state/meshtui when XDG_STATE_HOME is unset).
 
-Every entry is written and flushed before the push it describes, so it survives the meshtui
+Every edit entry is written and flushed before the push it causes, so it survives the meshtui
 process dying (SIGKILL included). Edit entries are also fsynced, for power loss, but by a
-background thread: an fsync costs milliseconds and must not sit between an edit and Envoy.
+background thread: an fsync costs milliseconds and must not sit between an edit and Envoy. The
+xDS traffic records (connects, pushes, ACKs, NACKs) are written together at the end of the loop
+turn they happen in (control_plane._journal_soon), after the responses went out: a process killed
+in the middle of a fan-out can lose that turn's traffic records, never an edit.
 
 One writer at a time: the server holds an exclusive flock on the file for as long as it runs
 (`acquire`), so a second server on the same journal refuses to start instead of interleaving a
