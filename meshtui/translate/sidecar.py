@@ -430,7 +430,8 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
         found = lookups[k] = lookup_service(host, vs_ns)
         return found
 
-    hashing = _consistent_hashing(snapshot)
+    # a trace (lazy) asks a few hosts: cheaper than reading every DestinationRule of the mesh
+    hashing = lazy or _consistent_hashing(snapshot)
 
     def rec_hash(h: str, p: int) -> tuple[HashPolicy, ...]:
         if not hashing:  # no DestinationRule hashes: every answer is (), nothing to ask or keep
