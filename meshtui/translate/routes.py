@@ -71,8 +71,8 @@ class RouteContext:
     hash_policy_for: Callable[[str, int], tuple[HashPolicy, ...]]  # (host, port)
     tls: bool = False  # the route config serves a TLS-terminating server (a gateway's HTTPS)
     mesh: MeshConfig = DEFAULT_MESH
-    # False when no registry service is an alias (ExternalName): a sidecar's HTTP destination then
-    # needs no service lookup to name its cluster (the lookup only finds an alias's target)
+    # False when no registry service is an alias (ExternalName): a destination is then looked up
+    # only when its port depends on the service (_cluster_of)
     aliases: bool = True
     notes: list[str] = field(default_factory=list)  # what was left out, and why (read by the caller)
     dropped: list[DroppedMatch] = field(default_factory=list)  # matches config-time fields left out (read by the caller)
@@ -129,20 +129,19 @@ def destination_cluster(dest: Destination, vs_ns: str, ctx: RouteContext, http: 
 
 
 def _cluster_of(dest: Destination, host: str, vs_ns: str, ctx: RouteContext, http: bool = True) -> tuple[str, str, int]:
-    """destination_cluster, its host already resolved in `vs_ns`."""
-    if http and not ctx.aliases and ctx.listen_port and "mesh" in ctx.gateway_names:
-        # a sidecar's HTTP route: the listener's port unless the destination names one, and no alias to follow
-        port = dest.port.number if dest.port is not None and dest.port.number else ctx.listen_port
-        return f"outbound|{port}|{dest.subset}|{host}", host, port
-    svc: RegistryService | None = ctx.lookup_service(host, vs_ns)
+    """destination_cluster, its host already resolved in `vs_ns`. The service is looked up only
+    when an answer depends on it: its only port, or an alias (ExternalName) to follow."""
+    svc: RegistryService | None = None
+    if ctx.aliases:
+        svc = ctx.lookup_service(host, vs_ns)
     if dest.port is not None and dest.port.number:
         port = dest.port.number
     elif http and "mesh" in ctx.gateway_names and ctx.listen_port:
         port = ctx.listen_port
-    elif svc is not None and len(svc.ports) == 1:
-        port = svc.ports[0].port
     else:
-        port = ctx.listen_port
+        if not ctx.aliases:
+            svc = ctx.lookup_service(host, vs_ns)
+        port = svc.ports[0].port if svc is not None and len(svc.ports) == 1 else ctx.listen_port
     if svc is not None and svc.resolution == "Alias" and svc.alias_target:
         host = svc.alias_target
     return f"outbound|{port}|{dest.subset}|{host}", host, port
