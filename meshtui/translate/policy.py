@@ -431,6 +431,24 @@ def lb_policy(tp: TrafficPolicy | None) -> str:
             "PASSTHROUGH": "CLUSTER_PROVIDED"}[lb.simple]
 
 
+def consistent_hashing(snapshot: MeshSnapshot) -> bool:
+    """Does any DestinationRule ask for consistent hashing, at any level (the rule, a port, a
+    subset, a subset's port)? Routes take their hash policies from nowhere else, so without one
+    a proxy need not work out any route's (two thirds of all routes at 10,000 services)."""
+    def asks(dr: DestinationRule) -> bool:
+        spec = dr.spec
+        for tp in (spec.traffic_policy, *(ss.traffic_policy for ss in spec.subsets)):
+            if tp is None:
+                continue
+            for lb in (tp.load_balancer, *(pl.load_balancer for pl in tp.port_level_settings)):
+                if lb is not None and lb.consistent_hash is not None:
+                    return True
+        return False
+
+    return snapshot.index.memo("consistent_hashing", (snapshot.destination_rules,),
+                               lambda: any(asks(dr) for dr in snapshot.destination_rules))
+
+
 def hash_policies(tp: TrafficPolicy | None) -> tuple[HashPolicy, ...]:
     lb = tp.load_balancer if tp is not None else None
     ch = lb.consistent_hash if lb is not None else None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from meshtui.model.hosts import is_wildcard, matches, resolve_short
-from meshtui.model.istio import DestinationRule, VirtualService
+from meshtui.model.istio import VirtualService
 from meshtui.model.protocol import HTTP_FAMILY, TLS_FAMILY, UNSUPPORTED
 from meshtui.model.snapshot import MeshSnapshot, RegistryService, SvcPort, VSIndex, Workload
 from meshtui.translate.clusters import ClusterBuilder
@@ -35,7 +35,7 @@ from meshtui.translate.delegate import RuleTemplates, vs_destinations
 from meshtui.translate.inbound import build_inbound
 from meshtui.translate.l4 import dropped_notes, l4_chains
 from meshtui.translate.lazy import LazyClusterBuilder, LazyOwnership, LazyRouteConfig
-from meshtui.translate.policy import DRIndex
+from meshtui.translate.policy import DRIndex, consistent_hashing
 from meshtui.translate.routes import RouteContext, default_route, vs_ref
 from meshtui.translate.scope import EgressListener, Scope, compute_scope, ordered_mesh_vs
 
@@ -129,24 +129,6 @@ def service_domains(svc: RegistryService, proxy_ns: str, suffix: str) -> list[st
         out += [f"*.{d}" for d in list(out)]
     out += [a for a in svc.addresses if a and a != "0.0.0.0" and ":" not in a]
     return out
-
-
-def _consistent_hashing(snapshot: MeshSnapshot) -> bool:
-    """Does any DestinationRule ask for consistent hashing, at any level (the rule, a port, a
-    subset, a subset's port)? Routes take their hash policies from nowhere else, so without one
-    a proxy need not work out any route's (two thirds of all routes at 10,000 services)."""
-    def asks(dr: DestinationRule) -> bool:
-        spec = dr.spec
-        for tp in (spec.traffic_policy, *(ss.traffic_policy for ss in spec.subsets)):
-            if tp is None:
-                continue
-            for lb in (tp.load_balancer, *(pl.load_balancer for pl in tp.port_level_settings)):
-                if lb is not None and lb.consistent_hash is not None:
-                    return True
-        return False
-
-    return snapshot.index.memo("consistent_hashing", (snapshot.destination_rules,),
-                               lambda: any(asks(dr) for dr in snapshot.destination_rules))
 
 
 def _domains_in(snapshot: MeshSnapshot, proxy_ns: str) -> Callable[[RegistryService], tuple[str, ...]]:
@@ -431,7 +413,7 @@ def _build_port(snapshot: MeshSnapshot, scope: Scope, egress: EgressListener, po
         return found
 
     # a trace (lazy) asks a few hosts: cheaper than reading every DestinationRule of the mesh
-    hashing = lazy or _consistent_hashing(snapshot)
+    hashing = lazy or consistent_hashing(snapshot)
 
     def rec_hash(h: str, p: int) -> tuple[HashPolicy, ...]:
         if not hashing:  # no DestinationRule hashes: every answer is (), nothing to ask or keep

@@ -190,7 +190,7 @@ def test_an_edit_after_translations_gets_what_a_fresh_build_gets(name):
 
 def test_a_port_level_consistent_hash_alone_still_gives_routes_their_hash_policy(tmp_path):
     """A proxy skips working out routes' hash policies when no DestinationRule of the snapshot
-    hashes; one that hashes only at port level must still count (sidecar._consistent_hashing)."""
+    hashes; one that hashes only at port level must still count (policy.consistent_hashing)."""
     mesh = _pods() + """---
 apiVersion: v1
 kind: Service
