@@ -28,6 +28,7 @@ from meshtui.model.parse import LoadResult
 from meshtui.tui import themes
 from meshtui.tui.commands import Command, parse
 from meshtui.tui.config import TuiConfig, load_config
+from meshtui.tui.related import warm as warm_related
 from meshtui.tui.tracing import TraceEngine, TraceQuery, TraceResult
 from meshtui.tui.workspace import SourceInfo, Workspace, run_analysis
 
@@ -257,6 +258,9 @@ class MeshtuiApp(App[int]):
 
     @work(thread=True, group="analyze", exclusive=True, exit_on_error=False, description="analyze_workspace")
     def analyze_workspace(self, ws: Workspace) -> None:
+        # first the one related-objects look-up that reads every VirtualService body (a cached
+        # snapshot's are packed): off the UI thread, before someone selects a DestinationRule
+        warm_related(ws.snapshot)
         findings, note = run_analysis(ws.snapshot, list(ws.result.diagnostics))
         self.call_from_thread(self._set_findings, ws, findings, note)
 

@@ -5,13 +5,14 @@ object. Pure: reads a snapshot only."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from meshtui.model import gatewayapi as gapi
 from meshtui.model.hosts import is_wildcard, matches, resolve_gateway_name, resolve_short
 from meshtui.model.istio import DestinationRule, Gateway, ServiceEntry, Sidecar, TCPRoute, TLSRoute, VirtualService, WorkloadEntry
 from meshtui.model.k8s import Deployment, Pod, Service, StatefulSet
-from meshtui.model.snapshot import MeshSnapshot, labels_match
+from meshtui.model.snapshot import MeshSnapshot, RegistryService, labels_match
 
 Key = tuple[str, str, str]
 
@@ -48,33 +49,31 @@ def _suffix(snap: MeshSnapshot) -> str:
     return snap.mesh.domain_suffix
 
 
+def _resource_key(rs: RegistryService) -> Key:
+    """The key of the Service or ServiceEntry behind a registry service (which carries its
+    namespace and name: no body read)."""
+    return (rs.resource.kind, rs.namespace, rs.name)
+
+
 def _svc_keys_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
     """Service or ServiceEntry objects behind a (possibly wildcard) FQDN."""
     out: list[Key] = []
-    if not host.startswith("*"):  # an exact name: the snapshot's host index
-        for rs in snap.services_by_host.get(host, ()):
-            if rs.resource.key not in out:
-                out.append(rs.resource.key)
-        return out
-    for rs in snap.registry:
-        if matches(host, rs.hostname) if host.startswith("*") else rs.hostname == host:
-            k = rs.resource.key
+    exact = not is_wildcard(host)
+    for rs in snap.services_by_host.get(host, ()) if exact else snap.registry:  # an exact name: its index
+        if exact or matches(host, rs.hostname):
+            k = _resource_key(rs)
             if k not in out:
                 out.append(k)
     return out
-
-
-def _controllers(snap: MeshSnapshot) -> tuple[Deployment | StatefulSet, ...]:
-    return (*snap.deployments, *snap.statefulsets)
 
 
 def _pods_of(snap: MeshSnapshot, ns: str, selector: dict[str, str]) -> list[Key]:
     if not selector:
         return []
     keys = [p.key for p in snap.pods_matching(ns, selector)]
-    for d in _controllers(snap):
+    for d in _controllers_in(snap, ns):
         tl = d.spec.template.metadata.labels if d.spec and d.spec.template and d.spec.template.metadata else {}
-        if d.namespace == ns and labels_match(selector, tl):
+        if labels_match(selector, tl):
             keys.append(d.key)
     return keys
 
@@ -110,71 +109,179 @@ def _vs_destinations(snap: MeshSnapshot, vs: VirtualService) -> list[tuple[str, 
     return out
 
 
-class _HostIndex:
-    """DestinationRules and VirtualServices by the hosts they name, built once per snapshot: on a
-    10,000-service mesh a scan of every rule per selected object is what made selection slow.
-    Wildcard hosts stay in lists that are scanned; results keep the snapshot's order."""
+# ---------------------------------------------------------------------- look-ups
+#
+# A snapshot read from the cache keeps every resource's body packed until first read
+# (model/packed), and unpacking 20,000 VirtualService and DestinationRule bodies to index them
+# took 0.5 to 2 s on the UI thread when the first object was shown (issue 15). So the look-ups
+# below start from what needs no body: the keys in by_key, the snapshot's model indexes (which
+# the cache keeps: DestinationRules by resolved host, VirtualServices' resolved hosts, Services by
+# namespace with their selectors) and the registry. They read the bodies of the few candidates
+# they find, to give their keys and to check exactly what the indexes only narrow. The one index
+# that needs every VirtualService body, by the hosts they route to, is made on first use (or by
+# warm(), off the UI thread). Each answer is what a scan of every object would give, in load
+# order (tests/tui/test_related_index.py compares them).
+#
+# Keys only: objects that are not in by_key (istiod's config derived from the Gateway API) are
+# never related (related() drops them), so the look-ups leave them out too.
 
-    def __init__(self, snap: MeshSnapshot):
-        self.dr_exact: dict[str, list[int]] = {}
-        self.dr_wild: list[tuple[str, int]] = []
-        for i, dr in enumerate(snap.destination_rules):
-            h = resolve_short(dr.spec.host, dr.namespace, _suffix(snap))
-            if is_wildcard(h):
-                self.dr_wild.append((h, i))
-            else:
-                self.dr_exact.setdefault(h, []).append(i)
-        self.vs_exact: dict[str, list[int]] = {}
-        self.vs_wild: list[tuple[str, int]] = []
-        for i, vs in enumerate(snap.virtual_services):
-            for h in _vs_hosts(snap, vs):
-                if h == "*":
-                    continue
-                if is_wildcard(h):
-                    self.vs_wild.append((h, i))
+_DESTINATIONS_LOCK = threading.Lock()  # warm() on a worker thread and the UI may both want it
+
+
+def _positions(snap: MeshSnapshot, kind: str) -> dict[Key, int]:
+    """Where each object of `kind` stands in load order (by_key's order, which is also the order of
+    the snapshot's tuple of that kind: build() fills both from one list)."""
+    return snap.index.memo(f"tui.related.positions.{kind}", (snap.by_key,),
+                           lambda: {k: i for i, k in enumerate(k for k in snap.by_key if k[0] == kind)})
+
+
+def _in_load_order(snap: MeshSnapshot, kind: str, keys: set[Key]) -> list[Key]:
+    pos = _positions(snap, kind)
+    return sorted((k for k in keys if k in pos), key=pos.__getitem__)
+
+
+@dataclass(frozen=True)
+class _DRHosts:
+    """DestinationRules by resolved host (from the snapshot's model index: no body read)."""
+
+    exact: dict[str, list[DestinationRule]]
+    wild: list[tuple[str, DestinationRule]]
+
+
+def _dr_hosts(snap: MeshSnapshot) -> _DRHosts:
+    def make() -> _DRHosts:
+        exact: dict[str, list[DestinationRule]] = {}
+        wild: list[tuple[str, DestinationRule]] = []
+        for by_host in snap.index.destination_rules.values():
+            for host, drs in by_host.items():
+                if is_wildcard(host):
+                    wild.extend((host, dr) for dr in drs)
                 else:
-                    self.vs_exact.setdefault(h, []).append(i)
-            for d, _ in _vs_destinations(snap, vs):
-                self.vs_exact.setdefault(d, []).append(i)  # `d == host` hits a non-wildcard host only
-        # Gateway API: who refers to whom, both ways (Services and Gateways -> routes)
-        self.route_refs: dict[Key, list[Related]] = {}
-        for route in _routes(snap):
-            for target, why in _route_targets(snap, route):
-                back = _BACK.get(why, why)
-                self.route_refs.setdefault(target, []).append(Related(route.key, back))
+                    exact.setdefault(host, []).extend(drs)
+        return _DRHosts(exact, wild)
 
-
-_INDEXES: dict[int, tuple[MeshSnapshot, _HostIndex]] = {}
-
-
-def _index(snap: MeshSnapshot) -> _HostIndex:
-    hit = _INDEXES.get(id(snap))
-    if hit is not None and hit[0] is snap:
-        return hit[1]
-    if len(_INDEXES) > 4:
-        _INDEXES.clear()
-    idx = _HostIndex(snap)
-    _INDEXES[id(snap)] = (snap, idx)
-    return idx
+    return snap.index.memo("tui.related.dr_hosts", (snap.destination_rules, snap.mesh), make)
 
 
 def _drs_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
+    """The DestinationRules whose resolved host overlaps `host` (model.hosts.matches), in load order."""
+    idx = _dr_hosts(snap)
     if is_wildcard(host):
-        return [dr.key for dr in snap.destination_rules
-                if matches(resolve_short(dr.spec.host, dr.namespace, _suffix(snap)), host)]
-    idx = _index(snap)
-    hits = set(idx.dr_exact.get(host, ())) | {i for h, i in idx.dr_wild if matches(h, host)}
-    return [snap.destination_rules[i].key for i in sorted(hits)]
+        found = [dr for h, drs in idx.exact.items() if matches(h, host) for dr in drs]
+    else:
+        found = list(idx.exact.get(host, ()))
+    found += [dr for h, dr in idx.wild if matches(h, host)]
+    return _in_load_order(snap, "DestinationRule", {dr.key for dr in found})
+
+
+@dataclass(frozen=True)
+class _VSHosts:
+    """VirtualService keys by resolved host in lower case, as the snapshot's VSIndex keeps them (no
+    body read): candidates a VirtualService's own hosts are then checked against. None when two
+    VirtualServices share a namespace and name (VSIndex keeps one of them; then every body is read)."""
+
+    exact: dict[str, list[Key]]
+    wild: list[tuple[str, Key]]
+
+
+def _vs_hosts_index(snap: MeshSnapshot) -> _VSHosts | None:
+    def make() -> _VSHosts | None:
+        hosts = snap.index.vs.hosts
+        if len(hosts) != len(snap.virtual_services):
+            return None
+        exact: dict[str, list[Key]] = {}
+        wild: list[tuple[str, Key]] = []
+        for (ns, name), vs_hosts in hosts.items():
+            key = ("VirtualService", ns, name)
+            for h in vs_hosts:
+                if h == "*":
+                    continue
+                if is_wildcard(h):
+                    wild.append((h, key))
+                else:
+                    exact.setdefault(h, []).append(key)
+        return _VSHosts(exact, wild)
+
+    return snap.index.memo("tui.related.vs_hosts", (snap.virtual_services, snap.mesh), make)
+
+
+def _vs_destination_index(snap: MeshSnapshot) -> dict[str, list[Key]]:
+    """VirtualService keys by every destination host they route or mirror to. Reads every
+    VirtualService body: made on first use, or by warm()."""
+    def make() -> dict[str, list[Key]]:
+        out: dict[str, list[Key]] = {}
+        for vs in snap.virtual_services:
+            for d, _ in _vs_destinations(snap, vs):
+                out.setdefault(d, []).append(vs.key)
+        return out
+
+    with _DESTINATIONS_LOCK:
+        return snap.index.memo("tui.related.vs_destinations", (snap.virtual_services, snap.mesh), make)
+
+
+def _vs_names_host(snap: MeshSnapshot, vs: VirtualService, host: str) -> bool:
+    return any(h != "*" and matches(h, host) for h in _vs_hosts(snap, vs))
 
 
 def _vss_for_host(snap: MeshSnapshot, host: str) -> list[Key]:
-    if is_wildcard(host):
-        return [vs.key for vs in snap.virtual_services
-                if any(h != "*" and matches(h, host) for h in _vs_hosts(snap, vs))
-                or any(d == host for d, _ in _vs_destinations(snap, vs))]
-    idx = _index(snap)
-    hits = set(idx.vs_exact.get(host, ())) | {i for h, i in idx.vs_wild if matches(h, host)}
-    return [snap.virtual_services[i].key for i in sorted(hits)]
+    """The VirtualServices one of whose hosts (but `*`) overlaps `host`, or that route or mirror to
+    exactly `host`, in load order."""
+    found = set(_vs_destination_index(snap).get(host, ()))
+    idx = _vs_hosts_index(snap)
+    if idx is None:
+        found |= {vs.key for vs in snap.virtual_services if _vs_names_host(snap, vs, host)}
+    else:
+        low = host.lower()  # VSIndex keeps hosts in lower case: an overlap there is a candidate
+        if is_wildcard(low):
+            candidates = {k for h, keys in idx.exact.items() if matches(h, low) for k in keys}
+        else:
+            candidates = set(idx.exact.get(low, ()))
+        candidates |= {k for h, k in idx.wild if matches(h, low)}
+        for k in candidates - found:
+            vs = snap.by_key.get(k)
+            if isinstance(vs, VirtualService) and _vs_names_host(snap, vs, host):
+                found.add(k)
+    return _in_load_order(snap, "VirtualService", found)
+
+
+def warm(snap: MeshSnapshot) -> None:
+    """Make the look-up that reads every VirtualService body now (the app calls it on a worker
+    thread after the first paint, so selecting a DestinationRule or Service does not wait for it)."""
+    _vs_destination_index(snap)
+
+
+def _registry_of(snap: MeshSnapshot, key: Key) -> list[RegistryService]:
+    """The registry services a Service or ServiceEntry gives (one per host)."""
+    kind, ns, name = key
+    return [rs for rs in snap.registry if rs.name == name and rs.namespace == ns and rs.resource.kind == kind]
+
+
+def _controllers_in(snap: MeshSnapshot, ns: str) -> list[Deployment | StatefulSet]:
+    """The namespace's Deployments, then its StatefulSets, in load order (by key: no body read to
+    learn a namespace)."""
+    def make() -> dict[str, list[Key]]:
+        out: dict[str, list[Key]] = {}
+        for kind in ("Deployment", "StatefulSet"):
+            for k in snap.by_key:
+                if k[0] == kind:
+                    out.setdefault(k[1], []).append(k)
+        return out
+
+    by_ns = snap.index.memo("tui.related.controllers", (snap.by_key,), make)
+    return [d for k in by_ns.get(ns, ()) if isinstance(d := snap.by_key[k], (Deployment, StatefulSet))]
+
+
+def _route_refs(snap: MeshSnapshot) -> dict[Key, list[Related]]:
+    """Gateway API: who refers to whom, both ways (Services and Gateways -> routes)."""
+    def make() -> dict[Key, list[Related]]:
+        out: dict[Key, list[Related]] = {}
+        for route in _routes(snap):
+            for target, why in _route_targets(snap, route):
+                out.setdefault(target, []).append(Related(route.key, _BACK.get(why, why)))
+        return out
+
+    return snap.index.memo("tui.related.route_refs", (snap.http_routes, snap.grpc_routes, snap.tcp_routes, snap.tls_routes,
+                                                      snap.registry, snap.services_by_host), make)
 
 
 def _routes(snap: MeshSnapshot) -> tuple[gapi.AnyRoute, ...]:
@@ -286,7 +393,9 @@ def _sidecars_for(snap: MeshSnapshot, ns: str, labels: dict[str, str]) -> list[K
 
 
 def _services_selecting(snap: MeshSnapshot, ns: str, labels: dict[str, str]) -> list[Key]:
-    return [s.key for s in snap.services if s.namespace == ns and s.spec.selector and labels_match(s.spec.selector, labels)]
+    """The namespace's Services whose selector picks `labels` (the registry index keeps each
+    Service's selector: no body read)."""
+    return [_resource_key(rs) for rs in snap.index.registry.k8s_selecting.get(ns, ()) if labels_match(rs.selector, labels)]
 
 
 def related(snap: MeshSnapshot, key: Key) -> list[Related]:
@@ -339,7 +448,7 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
         _route_related(snap, obj, add)
     elif isinstance(obj, gapi.KubernetesGateway):
         add([gc.key for gc in snap.gateway_classes if gc.name == obj.spec.gateway_class_name], "its class")
-        for rel in _index(snap).route_refs.get(key, ()):
+        for rel in _route_refs(snap).get(key, ()):
             add([rel.key], rel.why)
         for lst in obj.spec.listeners:
             for cert in lst.tls.certificate_refs if lst.tls is not None else ():
@@ -357,11 +466,10 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
                     add([route.key], f"its ref to {bref.name} is allowed")
                     add(_backend_keys(snap, bref, ns), "the target it may refer to")
     elif isinstance(obj, (Service, ServiceEntry)):
-        hosts = [rs.hostname for rs in snap.registry if rs.resource.key == key]
-        for h in hosts:
-            add(_vss_for_host(snap, h), "routes this host")
-            add(_drs_for_host(snap, h), "policy")
-        for rel in _index(snap).route_refs.get(key, ()):
+        for rs in _registry_of(snap, key):
+            add(_vss_for_host(snap, rs.hostname), "routes this host")
+            add(_drs_for_host(snap, rs.hostname), "policy")
+        for rel in _route_refs(snap).get(key, ()):
             add([rel.key], rel.why)
         if isinstance(obj, Service):
             add(_pods_of(snap, ns, dict(obj.spec.selector)), "selected")
@@ -387,12 +495,12 @@ def related(snap: MeshSnapshot, key: Key) -> list[Related]:
                     if isinstance(dr, DestinationRule) else []
                 add([dr_key], f"subset {', '.join(subs)}" if subs else "policy")
             add(_vss_for_host(snap, host), "routes to it")
-            add([r.key for r in _index(snap).route_refs.get(sk, ()) if r.why in ("routes here", "mirrors here")],
+            add([r.key for r in _route_refs(snap).get(sk, ()) if r.why in ("routes here", "mirrors here")],
                 "routes to it")
         if isinstance(obj, Pod):
-            for d in _controllers(snap):
+            for d in _controllers_in(snap, ns):
                 sel = d.spec.selector.match_labels if d.spec and d.spec.selector else {}
-                if d.namespace == ns and sel and labels_match(sel, labels):
+                if sel and labels_match(sel, labels):
                     add([d.key], "owner")
         else:
             sel = obj.spec.selector.match_labels if obj.spec and obj.spec.selector else labels
