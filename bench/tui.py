@@ -13,7 +13,7 @@ key of every run):
     loaded (meshtui.heap.settle) and has imported the TUI's modules, as the real command has by
     the time the snapshot is ready.
   * cached run from the command (real binary, needs tmux): `meshtui -f DIR` spawned in a tmux pane
-    with a warm snapshot cache -> the object count on screen; also the CPU seconds the process had
+    with a warm snapshot cache and meshtui's bytecode written -> the object count on screen; also the CPU seconds the process had
     used by then (/proc), a figure a shared machine disturbs less than the wall clock.
   * keystroke -> updated trace: a character typed at the end of the trace workbench's URL -> the
     new trace in the widgets, and -> the frame painted with it.
@@ -83,7 +83,10 @@ def cached_run_tmux(folder: Path, runs: int) -> tuple[list[float], list[float]] 
 
         t0 = time.perf_counter()
         tmux("-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "120", "-y", "36",
-             f"cd {str(ROOT)!r} && exec env PYTHONPATH={str(ROOT)!r} XDG_CACHE_HOME={CACHE_HOME!r} "
+             # -u PYTHONDONTWRITEBYTECODE: an installed meshtui has its bytecode; with the variable set
+             # (as in some shells) every run compiled meshtui's modules again (~0.4 s); the first,
+             # uncounted run writes it
+             f"cd {str(ROOT)!r} && exec env -u PYTHONDONTWRITEBYTECODE PYTHONPATH={str(ROOT)!r} XDG_CACHE_HOME={CACHE_HOME!r} "
              f"MESHTUI_CONFIG_FILE=/nonexistent TERM=xterm-256color TEXTUAL_ANIMATIONS=none "
              f"{sys.executable} -m meshtui -f {str(folder)!r}")
         pid = None
