@@ -18,7 +18,7 @@ by every stream that gets that version.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -26,7 +26,7 @@ from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.core.v3 import base_pb2
 from envoy.config.listener.v3 import listener_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import http_connection_manager_pb2 as hcm_pb2
-from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
+from envoy.service.discovery.v3 import discovery_pb2
 from envoy.service.runtime.v3 import rtds_pb2
 from google.protobuf import json_format
 
@@ -37,6 +37,7 @@ from meshtui.xds.server import GRPC_OPTIONS, PROXY_METADATA_KEY
 ALL_TYPES = (CLUSTER, ENDPOINT, LISTENER, ROUTE, RUNTIME)
 RETRIES = 20
 FIRST_RESPONSE_TIMEOUT = 60.0
+ADS_METHOD = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
 
 
 @dataclass
@@ -159,32 +160,29 @@ class AckingStreams:
                 await asyncio.sleep(0.5)
 
     async def _one_stream(self, proxy: str, channel: grpc.aio.Channel) -> None:
-        """One ADS stream until the server ends it."""
+        """One ADS stream until the server ends it. Requests are written straight on the call
+        (no request iterator: that is a queue and a task switch more per ACK), and the node is
+        serialised once: a request is its node's bytes followed by the rest of the request,
+        which protobuf parses as one DiscoveryRequest (a message's serialisations concatenate),
+        so the server gets the node on every request, as from Envoy."""
         node = base_pb2.Node(id=f"sidecar~{proxy}", cluster=proxy.split("/")[-1])
         node.metadata.fields[PROXY_METADATA_KEY].string_value = proxy
-        out: asyncio.Queue[discovery_pb2.DiscoveryRequest | None] = asyncio.Queue()
+        node_bytes = discovery_pb2.DiscoveryRequest(node=node).SerializeToString()
 
-        async def requests() -> AsyncIterator[discovery_pb2.DiscoveryRequest]:
-            while True:
-                req = await out.get()
-                if req is None:
-                    return
-                yield req
+        def req(t: str, names: Sequence[str] = (), version: str = "", nonce: str = "") -> bytes:
+            return node_bytes + discovery_pb2.DiscoveryRequest(
+                type_url=t, resource_names=names, version_info=version, response_nonce=nonce).SerializeToString()
 
-        def req(t: str, names: Sequence[str] = (), version: str = "", nonce: str = "") -> None:
-            out.put_nowait(discovery_pb2.DiscoveryRequest(node=node, type_url=t, resource_names=list(names),
-                                                          version_info=version, response_nonce=nonce))
-
-        stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
+        ads = channel.stream_stream(ADS_METHOD, request_serializer=None,
+                                    response_deserializer=discovery_pb2.DiscoveryResponse.FromString)
         # wait_for_ready: a connection still being set up (or backing off) is waited for
-        call = stub.StreamAggregatedResources(requests(), metadata=((METADATA_KEY, SCHEME + self.token),),
-                                              wait_for_ready=True)
+        call = ads(metadata=((METADATA_KEY, SCHEME + self.token),), wait_for_ready=True)
         subscribed: dict[str, tuple[str, ...]] = {CLUSTER: (), LISTENER: (), RUNTIME: (FAULT_LAYER,)}
-        for t, names in subscribed.items():
-            req(t, names)
         acked: set[str] = set()
         first = True
         try:
+            for t, names in subscribed.items():
+                await call.write(req(t, names))
             while True:
                 if first:  # bounded: a stream that never answers is opened again (see _stream)
                     try:
@@ -200,17 +198,17 @@ class AckingStreams:
                 t = resp.type_url
                 if t == RUNTIME:
                     self.acked_runtime[proxy] = (resp.version_info, self._layer_of(resp))
-                req(t, subscribed.get(t, ()), resp.version_info, resp.nonce)  # the ACK
+                await call.write(req(t, subscribed.get(t, ()), resp.version_info, resp.nonce))  # the ACK
                 if t == CLUSTER:
                     names = self._clusters_of(resp)
                     if subscribed.get(ENDPOINT) != names:
                         subscribed[ENDPOINT] = names
-                        req(ENDPOINT, names)
+                        await call.write(req(ENDPOINT, names))
                 elif t == LISTENER:
                     names = self._routes_of(resp)
                     if subscribed.get(ROUTE) != names:
                         subscribed[ROUTE] = names
-                        req(ROUTE, names)
+                        await call.write(req(ROUTE, names))
                 if proxy not in self._synced:
                     acked.add(t)
                     if len(acked) == len(ALL_TYPES):
@@ -218,4 +216,5 @@ class AckingStreams:
                         if len(self._synced) == len(set(self.proxies)):
                             self.ready.set()
         finally:
-            out.put_nowait(None)
+            if not call.done():
+                call.cancel()
